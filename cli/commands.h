@@ -1,0 +1,30 @@
+// The `weir` command's subcommands. Each Add*Command registers one subcommand on the app with
+// its flags, help text and an example, and sets the callback that runs it. A callback reports
+// its outcome through the exit code it stores in `*exit_code` (0 success, 1 runtime failure,
+// 2 bad flags or config).
+#ifndef WEIR_CLI_COMMANDS_H_
+#define WEIR_CLI_COMMANDS_H_
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+namespace weir::cli {
+
+// Flags shared by commands that read config/weir.yaml.
+struct ConfigFlags {
+  std::string path;                   // --config
+  std::vector<std::string> overrides;  // --set key=value, in order
+};
+
+// Adds --config and --set to `command`; `default_path` is used when --config is not given
+// ("" = built-in defaults only).
+void AddConfigFlags(CLI::App& command, ConfigFlags& flags, const std::string& default_path);
+
+void AddBrokerCommand(CLI::App& app, int* exit_code);
+void AddConfigCommand(CLI::App& app, int* exit_code);
+
+}  // namespace weir::cli
+
+#endif  // WEIR_CLI_COMMANDS_H_

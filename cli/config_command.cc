@@ -1,0 +1,43 @@
+// `weir config`: check a configuration and print it, or print the documentation of every key.
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "engine/app_config.h"
+#include "common/logging.h"
+
+namespace weir::cli {
+
+void AddConfigCommand(CLI::App& app, int* exit_code) {
+  CLI::App* command = app.add_subcommand(
+      "config", "Check a configuration and show what it resolves to, or print the key reference.");
+  command->require_subcommand(1);
+
+  auto flags = std::make_shared<ConfigFlags>();
+  CLI::App* show = command->add_subcommand(
+      "show",
+      "Load the config file and --set overrides, validate them as every weir command does, and\n"
+      "print every key's effective value with where it came from (file:line, --set, default).\n"
+      "Exits 2 with a message naming the file, key and expectation when the config is invalid.");
+  AddConfigFlags(*show, *flags, "config/weir.yaml");
+  show->footer(
+      "Example:\n"
+      "  weir config show --config config/weir.yaml --set processing.guarantee=exactly_once_v2");
+  show->callback([flags, exit_code] {
+    config::Provenance provenance;
+    absl::StatusOr<AppConfig> config = LoadAppConfig(flags->path, flags->overrides, &provenance);
+    if (!config.ok()) {
+      spdlog::error("{}", config.status().message());
+      *exit_code = 2;
+      return;
+    }
+    std::fputs(AppConfigSchema().Dump(*config, provenance).c_str(), stdout);
+  });
+
+  CLI::App* docs = command->add_subcommand(
+      "docs", "Print the Markdown table of every key, its type, default and meaning (the table in "
+              "docs/configuration.md).");
+  docs->footer("Example:\n  weir config docs > /tmp/keys.md");
+  docs->callback([] { std::fputs(AppConfigSchema().MarkdownTable().c_str(), stdout); });
+}
+
+}  // namespace weir::cli

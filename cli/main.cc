@@ -1,0 +1,41 @@
+// The `weir` command: one binary, one subcommand per job.
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "cli/shutdown_signal.h"
+#include "spdlog/sinks/stdout_color_sinks.h"
+#include "common/logging.h"
+
+int main(int argc, char** argv) {
+  weir::cli::InstallShutdownSignals();  // before any thread starts
+  spdlog::set_default_logger(spdlog::stderr_color_mt("weir"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+  CLI::App app(
+      "weir - a Kafka Streams-style stateful stream processor.\n"
+      "Consumes Kafka topics, keeps windowed state in RocksDB, logs state changes to changelog\n"
+      "topics and exports Prometheus metrics. Its flagship topology detects card fraud.");
+  app.name("weir");
+  app.require_subcommand(1);
+  app.footer(
+      "Examples:\n"
+      "  weir broker --topic payments:12          start the embedded broker\n"
+      "  weir config show --config config/weir.yaml   print the effective configuration\n"
+      "Run 'weir <command> --help' for a command's flags and examples. Docs: docs/README.md");
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "Log level: trace, debug, info, warn, error, off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
+  app.parse_complete_callback([&] { spdlog::set_level(spdlog::level::from_str(log_level)); });
+
+  int exit_code = 0;
+  weir::cli::AddBrokerCommand(app, &exit_code);
+  weir::cli::AddConfigCommand(app, &exit_code);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return exit_code;
+}

@@ -1,0 +1,130 @@
+#include "engine/app_config.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "engine/client_config.h"
+#include "engine/embedded_broker.h"
+#include "engine/topic_name.h"
+
+namespace weir {
+namespace {
+
+// Where `key` was set, for error messages: "config/weir.yaml:3", "--set key=v", or "defaults".
+std::string Where(const config::Provenance& provenance, const std::string& key) {
+  auto it = provenance.find(key);
+  return it == provenance.end() ? "defaults" : it->second;
+}
+
+absl::Status CheckApplicationId(const AppConfig& config, const config::Provenance& provenance) {
+  const std::string& id = config.application_id;
+  // Empty is allowed here; commands that run a topology require it. Internal topics append
+  // "-<store>-changelog", so leave room for the suffix.
+  if (id.empty() || (IsLegalTopicName(id) && id.size() <= 200)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      Where(provenance, "application.id"), ": key 'application.id': expected 1-200 letters, ",
+      "digits, '.', '_' or '-' (it prefixes topic names), got '", id, "'"));
+}
+
+absl::Status CheckBrokerTopics(const AppConfig& config, const config::Provenance& provenance) {
+  for (const std::string& spec : config.broker_topics) {
+    absl::StatusOr<TopicSpec> topic = ParseTopicSpec(spec);
+    if (!topic.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(Where(provenance, "broker.topics"),
+                                                     ": key 'broker.topics': ",
+                                                     topic.status().message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Every passthrough property must be one librdkafka knows, with a value it accepts.
+absl::Status CheckClientProperties(const AppConfig& config,
+                                   const config::Provenance& provenance) {
+  const std::pair<absl::string_view, const std::map<std::string, std::string>*> groups[] = {
+      {"kafka.", &config.kafka},
+      {"consumer.", &config.consumer},
+      {"producer.", &config.producer},
+      {"admin.", &config.admin}};
+  for (const auto& [prefix, properties] : groups) {
+    for (const auto& [property, value] : *properties) {
+      KafkaConf scratch(rd_kafka_conf_new());
+      absl::Status status = SetKafkaProperty(scratch.get(), property, value);
+      if (status.ok()) continue;
+      const std::string key = absl::StrCat(prefix, property);
+      return absl::InvalidArgumentError(
+          absl::StrCat(Where(provenance, key), ": key '", key, "': ", status.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+const config::Schema<AppConfig>& AppConfigSchema() {
+  using C = AppConfig;
+  static const auto* schema =
+      &(*new config::Schema<AppConfig>())
+           .String("application.id", &C::application_id,
+                   "Consumer group id and prefix of internal topics "
+                   "(`<application.id>-<store>-changelog`); letters, digits, `.`, `_`, `-`. "
+                   "Required by commands that run a topology.")
+           .String("bootstrap.servers", &C::bootstrap_servers,
+                   "Kafka brokers, `host:port[,host:port]`. Empty starts the embedded broker "
+                   "(librdkafka's mock cluster; see docs/broker.md).")
+           .Int("num.stream.threads", &C::num_stream_threads, 0, 256,
+                "Stream threads per instance; 0 means one per CPU core.")
+           .Int("commit.interval.ms", &C::commit_interval_ms, 1, 86'400'000,
+                "How often tasks commit. When not set and `processing.guarantee` is "
+                "`exactly_once_v2`, 100 (as in Kafka Streams).")
+           .Path("state.dir", &C::state_dir,
+                 "Root of local state: `<state.dir>/<application.id>/<task>/`.")
+           .Bytes("statestore.cache.max.bytes", &C::statestore_cache_max_bytes, 0,
+                  int64_t{1} << 40,
+                  "Record cache per stream thread, shared by its tasks' stores; 0 = "
+                  "write-through.")
+           .Enum("processing.guarantee", &C::processing_guarantee,
+                 {"at_least_once", "exactly_once_v2"},
+                 "Delivery guarantee. The embedded broker cannot prove exactly-once "
+                 "(docs/broker.md).")
+           .Int("metrics.port", &C::metrics_port, 0, 65535,
+                "Port of the HTTP listener for `/metrics`, `/healthz`, `/readyz`; 0 picks a "
+                "free port.")
+           .Path("rocksdb.options", &C::rocksdb_options,
+                 "RocksDB option-set file (`config/rocksdb/{default,tuned,bounded}.yaml`).")
+           .Path("topology.config", &C::topology_config,
+                 "The topology's own settings (windows, grace, rule thresholds).")
+           .Int("broker.brokers", &C::broker_brokers, 1, 16,
+                "Embedded broker only: number of brokers in the mock cluster.")
+           .StringList("broker.topics", &C::broker_topics,
+                       "Embedded broker only: topics to create, as `NAME:PARTITIONS`.")
+           .Prefix("kafka.", &C::kafka,
+                   "Any librdkafka property, for every client (e.g. "
+                   "`kafka.security.protocol: SASL_SSL`). `${VAR}` reads the environment.")
+           .Prefix("consumer.", &C::consumer, "A librdkafka property for consumers only.")
+           .Prefix("producer.", &C::producer, "A librdkafka property for producers only.")
+           .Prefix("admin.", &C::admin, "A librdkafka property for admin clients only.");
+  return *schema;
+}
+
+absl::StatusOr<AppConfig> LoadAppConfig(const std::string& path,
+                                        const std::vector<std::string>& overrides,
+                                        config::Provenance* provenance_out) {
+  AppConfig config;
+  config::Provenance provenance;
+  const config::Schema<AppConfig>& schema = AppConfigSchema();
+  if (!path.empty()) WEIR_RETURN_IF_ERROR(schema.LoadFile(path, config, &provenance));
+  for (const std::string& assignment : overrides) {
+    WEIR_RETURN_IF_ERROR(schema.Set(assignment, config, &provenance));
+  }
+  if (config.processing_guarantee == "exactly_once_v2" &&
+      !provenance.contains("commit.interval.ms")) {
+    config.commit_interval_ms = 100;
+  }
+  WEIR_RETURN_IF_ERROR(CheckApplicationId(config, provenance));
+  WEIR_RETURN_IF_ERROR(CheckBrokerTopics(config, provenance));
+  WEIR_RETURN_IF_ERROR(CheckClientProperties(config, provenance));
+  if (provenance_out != nullptr) *provenance_out = std::move(provenance);
+  return config;
+}
+
+}  // namespace weir

@@ -1,0 +1,70 @@
+// The application configuration of one weir instance (config/weir.yaml).
+//
+// Keys follow Kafka Streams' names where Kafka Streams has the setting. The schema below is the
+// single declaration: the loader, validation, `--set` overrides, `weir config docs` and
+// docs/configuration.md all come from it (a test keeps the doc in step).
+//
+// Loading order: built-in defaults, then the file, then each `--set key=value` in order. After
+// that, cross-key rules apply (see LoadAppConfig). Every error names the file or flag, the line,
+// the key and what was expected.
+#ifndef WEIR_ENGINE_APP_CONFIG_H_
+#define WEIR_ENGINE_APP_CONFIG_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/config_schema.h"
+
+namespace weir {
+
+struct AppConfig {
+  // Identifies the application: consumer group id, and prefix of internal topic names
+  // (`<application.id>-<store>-changelog`). Required by commands that run a topology.
+  std::string application_id;
+  // Kafka bootstrap servers, "host:port[,host:port...]". Empty runs the embedded broker.
+  std::string bootstrap_servers;
+  // Stream threads per instance; 0 means one per CPU core.
+  int64_t num_stream_threads = 0;
+  // How often tasks commit (flush caches and producer, write state and offsets).
+  // Default 30000, or 100 under exactly_once_v2 when not set explicitly (as in Kafka Streams).
+  int64_t commit_interval_ms = 30000;
+  // Root of local state: `<state.dir>/<application.id>/<task>/`.
+  std::string state_dir = "/tmp/weir";
+  // Record cache per stream thread, shared by its tasks and stores; 0 = write-through.
+  int64_t statestore_cache_max_bytes = int64_t{10} << 20;
+  // at_least_once or exactly_once_v2.
+  std::string processing_guarantee = "at_least_once";
+  // Port of the HTTP listener (/metrics, /healthz, /readyz); 0 picks a free port.
+  int64_t metrics_port = 9464;
+  // RocksDB option-set file.
+  std::string rocksdb_options = "config/rocksdb/default.yaml";
+  // The topology's own config file (the fraud topology's rules and windows).
+  std::string topology_config = "config/fraud.yaml";
+  // Embedded broker: number of brokers, and topics to create as NAME:PARTITIONS.
+  int64_t broker_brokers = 3;
+  std::vector<std::string> broker_topics;
+  // librdkafka properties for every client (`kafka.`) or one kind of client.
+  std::map<std::string, std::string> kafka;
+  std::map<std::string, std::string> consumer;
+  std::map<std::string, std::string> producer;
+  std::map<std::string, std::string> admin;
+};
+
+// The declaration of every key of AppConfig.
+const config::Schema<AppConfig>& AppConfigSchema();
+
+// Loads `path` (skipped when empty) over the defaults, applies `overrides` ("key=value"), then
+// checks cross-key rules: application.id usable in topic names, broker topics of the
+// form NAME:PARTITIONS, every librdkafka property known to librdkafka. Returns InvalidArgument
+// (or NotFound for a missing file) naming the file or flag, the key and the expectation.
+// `provenance`, when given, receives where each key that is not a default was set.
+absl::StatusOr<AppConfig> LoadAppConfig(const std::string& path,
+                                        const std::vector<std::string>& overrides,
+                                        config::Provenance* provenance = nullptr);
+
+}  // namespace weir
+
+#endif  // WEIR_ENGINE_APP_CONFIG_H_

@@ -1,0 +1,98 @@
+#include "engine/client_config.h"
+
+#include <cstdlib>
+
+#include "absl/strings/match.h"
+#include "common/logging.h"
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+
+namespace weir {
+namespace {
+
+absl::string_view PrefixOf(ClientKind kind) {
+  switch (kind) {
+    case ClientKind::kConsumer:
+      return "consumer.";
+    case ClientKind::kProducer:
+      return "producer.";
+    case ClientKind::kAdmin:
+      return "admin.";
+  }
+  return "";
+}
+
+// Replaces a whole-value `${NAME}` with the environment variable NAME.
+absl::StatusOr<std::string> ExpandEnvironment(const std::string& value) {
+  if (!absl::StartsWith(value, "${") || !absl::EndsWith(value, "}")) return value;
+  const std::string name = value.substr(2, value.size() - 3);
+  const char* env = std::getenv(name.c_str());
+  if (env == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("environment variable ", name, " is not set (the value is ", value, ")"));
+  }
+  return std::string(env);
+}
+
+// librdkafka's log callback (called on librdkafka's threads): syslog levels to spdlog.
+void LogFromLibrdkafka(const rd_kafka_t* rk, int level, const char* facility, const char* text) {
+  spdlog::level::level_enum spd = spdlog::level::debug;
+  if (level <= 3) {
+    spd = spdlog::level::err;
+  } else if (level == 4) {
+    spd = spdlog::level::warn;
+  } else if (level <= 6) {
+    spd = spdlog::level::info;
+  }
+  spdlog::log(spd, "librdkafka {} {}: {}", rd_kafka_name(rk), facility, text);
+}
+
+absl::Status WithKey(const std::string& key, absl::Status status) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat("key '", key, "': ", status.message()));
+}
+
+}  // namespace
+
+absl::Status SetKafkaProperty(rd_kafka_conf_t* conf, const std::string& property,
+                              const std::string& value) {
+  WEIR_ASSIGN_OR_RETURN(const std::string expanded, ExpandEnvironment(value));
+  char error[512];
+  if (rd_kafka_conf_set(conf, property.c_str(), expanded.c_str(), error, sizeof(error)) !=
+      RD_KAFKA_CONF_OK) {
+    return absl::InvalidArgumentError(absl::StrCat("librdkafka rejects it: ", error));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<KafkaConf> BuildKafkaConf(const ClientProperties& properties, ClientKind kind) {
+  KafkaConf conf(rd_kafka_conf_new());
+  rd_kafka_conf_set_log_cb(conf.get(), &LogFromLibrdkafka);
+  if (!properties.bootstrap_servers.empty()) {
+    WEIR_RETURN_IF_ERROR(WithKey(
+        "bootstrap.servers",
+        SetKafkaProperty(conf.get(), "bootstrap.servers", properties.bootstrap_servers)));
+  }
+  for (const auto& [property, value] : properties.common) {
+    WEIR_RETURN_IF_ERROR(
+        WithKey(absl::StrCat("kafka.", property), SetKafkaProperty(conf.get(), property, value)));
+  }
+  for (const auto& [property, value] : properties.specific) {
+    WEIR_RETURN_IF_ERROR(WithKey(absl::StrCat(PrefixOf(kind), property),
+                                 SetKafkaProperty(conf.get(), property, value)));
+  }
+  return conf;
+}
+
+absl::StatusOr<KafkaHandle> NewKafkaClient(KafkaConf conf, ClientKind kind) {
+  char error[512];
+  const rd_kafka_type_t type = kind == ClientKind::kConsumer ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER;
+  rd_kafka_t* rk = rd_kafka_new(type, conf.get(), error, sizeof(error));
+  if (rk == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot create a Kafka client: ", error));
+  }
+  conf.release();  // rd_kafka_new took ownership
+  return KafkaHandle(rk);
+}
+
+}  // namespace weir

@@ -1,0 +1,53 @@
+// Builds librdkafka configurations from the application config.
+//
+// Every client gets `bootstrap.servers`, then the `kafka.` properties, then the properties of
+// its own kind (`consumer.`, `producer.`, `admin.`), later ones winning, exactly as Kafka Streams
+// layers its client prefixes. Secrets belong in the environment: a value written as `${NAME}` is
+// replaced by the environment variable NAME, and an unset variable is an error.
+#ifndef WEIR_ENGINE_CLIENT_CONFIG_H_
+#define WEIR_ENGINE_CLIENT_CONFIG_H_
+
+#include <librdkafka/rdkafka.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace weir {
+
+enum class ClientKind { kConsumer, kProducer, kAdmin };
+
+struct ConfDeleter {
+  void operator()(rd_kafka_conf_t* conf) const { rd_kafka_conf_destroy(conf); }
+};
+using KafkaConf = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
+
+struct KafkaDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+using KafkaHandle = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
+
+// Properties for one client, before they reach librdkafka.
+struct ClientProperties {
+  std::string bootstrap_servers;
+  std::map<std::string, std::string> common;    // the `kafka.` properties
+  std::map<std::string, std::string> specific;  // `consumer.`/`producer.`/`admin.` properties
+};
+
+// Sets one librdkafka property on `conf`, expanding `${NAME}`; InvalidArgument says why
+// librdkafka (or the environment) refused it, without naming the key.
+absl::Status SetKafkaProperty(rd_kafka_conf_t* conf, const std::string& property,
+                              const std::string& value);
+
+// Returns a librdkafka conf with every property set, or InvalidArgument naming the property
+// (with its prefix, e.g. 'consumer.fetch.min.bytes') and librdkafka's complaint.
+absl::StatusOr<KafkaConf> BuildKafkaConf(const ClientProperties& properties, ClientKind kind);
+
+// Creates a client of `kind` from `conf` (which it takes over).
+absl::StatusOr<KafkaHandle> NewKafkaClient(KafkaConf conf, ClientKind kind);
+
+}  // namespace weir
+
+#endif  // WEIR_ENGINE_CLIENT_CONFIG_H_

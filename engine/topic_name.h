@@ -1,0 +1,25 @@
+// Kafka's rule for topic names, shared by everything that names or prefixes a topic.
+#ifndef WEIR_ENGINE_TOPIC_NAME_H_
+#define WEIR_ENGINE_TOPIC_NAME_H_
+
+#include <algorithm>
+#include "absl/strings/string_view.h"
+
+#include "absl/strings/ascii.h"
+
+namespace weir {
+
+inline constexpr size_t kMaxTopicNameLength = 249;
+
+// True when `name` is 1-249 letters, digits, '.', '_' or '-', and not "." or "..".
+inline bool IsLegalTopicName(absl::string_view name) {
+  return !name.empty() && name.size() <= kMaxTopicNameLength && name != "." && name != ".." &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
+                  c == '-';
+         });
+}
+
+}  // namespace weir
+
+#endif  // WEIR_ENGINE_TOPIC_NAME_H_

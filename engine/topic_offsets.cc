@@ -1,0 +1,51 @@
+#include "engine/topic_offsets.h"
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "engine/kafka_status.h"
+
+namespace weir {
+
+absl::StatusOr<std::unique_ptr<TopicOffsetsReader>> TopicOffsetsReader::Open(
+    const ClientProperties& properties) {
+  WEIR_ASSIGN_OR_RETURN(KafkaConf conf, BuildKafkaConf(properties, ClientKind::kAdmin));
+  WEIR_ASSIGN_OR_RETURN(KafkaHandle client, NewKafkaClient(std::move(conf), ClientKind::kAdmin));
+  return std::unique_ptr<TopicOffsetsReader>(new TopicOffsetsReader(std::move(client)));
+}
+
+absl::StatusOr<std::vector<TopicOffsets>> TopicOffsetsReader::Read(
+    std::chrono::milliseconds timeout) {
+  const rd_kafka_metadata_t* metadata = nullptr;
+  WEIR_RETURN_IF_ERROR(KafkaStatus(
+      rd_kafka_metadata(client_.get(), /*all_topics=*/1, nullptr, &metadata,
+                        static_cast<int>(timeout.count())),
+      "reading cluster metadata"));
+  std::unique_ptr<const rd_kafka_metadata_t, decltype(&rd_kafka_metadata_destroy)> owned(
+      metadata, &rd_kafka_metadata_destroy);
+
+  std::vector<TopicOffsets> topics;
+  for (int t = 0; t < metadata->topic_cnt; ++t) {
+    const rd_kafka_metadata_topic_t& topic = metadata->topics[t];
+    if (topic.err != RD_KAFKA_RESP_ERR_NO_ERROR || absl::StartsWith(topic.topic, "__")) continue;
+    TopicOffsets offsets{.topic = topic.topic, .partitions = topic.partition_cnt};
+    for (int p = 0; p < topic.partition_cnt; ++p) {
+      int64_t low = 0;
+      int64_t high = 0;
+      WEIR_RETURN_IF_ERROR(KafkaStatus(
+          rd_kafka_query_watermark_offsets(client_.get(), topic.topic, topic.partitions[p].id,
+                                           &low, &high, static_cast<int>(timeout.count())),
+          absl::StrCat("reading offsets of ", topic.topic, "-", topic.partitions[p].id)));
+      offsets.end_offsets += high;
+      offsets.retained += high - low;
+    }
+    topics.push_back(std::move(offsets));
+  }
+  std::sort(topics.begin(), topics.end(),
+            [](const TopicOffsets& a, const TopicOffsets& b) { return a.topic < b.topic; });
+  return topics;
+}
+
+}  // namespace weir

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs exactly the Debian packages weir needs to build, test and run.
+# Idempotent and non-interactive: it runs `apt-get update` and `apt-get install` only when a
+# package is missing, and does nothing otherwise. Needs root (or sudo) only when it installs.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake pkg-config
+  # libraries weir links (DESIGN.md §1)
+  librdkafka-dev librocksdb-dev libabsl-dev prometheus-cpp-dev libyaml-cpp-dev
+  libssl-dev libcli11-dev libspdlog-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # real Kafka clients the tests drive against the embedded broker
+  kcat python3-confluent-kafka
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install packages" >&2; exit 1; }
+  as_root=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup: done"

@@ -1,0 +1,87 @@
+// The `weir` command line: help that lists what works, errors that name file, key and
+// expectation, and exit codes scripts can rely on (0 ok, 1 failure, 2 bad flags or config).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tests/support/subprocess.h"
+
+namespace weir {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::CommandResult;
+using testing::RunCommand;
+using testing::WeirBinary;
+
+CommandResult Weir(std::vector<std::string> args) {
+  args.insert(args.begin(), WeirBinary());
+  return RunCommand(args, "", std::chrono::seconds(30));
+}
+
+std::string WriteConfig(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(Cli, HelpListsTheWorkingSubcommands) {
+  const CommandResult help = Weir({"--help"});
+  EXPECT_EQ(help.exit_status, 0);
+  EXPECT_THAT(help.out, HasSubstr("broker"));
+  EXPECT_THAT(help.out, HasSubstr("config"));
+  EXPECT_THAT(help.out, HasSubstr("Examples:"));
+}
+
+TEST(Cli, EverySubcommandHelpHasAnExample) {
+  for (const std::vector<std::string>& command :
+       {std::vector<std::string>{"broker"}, {"config", "show"}, {"config", "docs"}}) {
+    std::vector<std::string> args = command;
+    args.push_back("--help");
+    const CommandResult help = Weir(args);
+    EXPECT_EQ(help.exit_status, 0) << command[0];
+    EXPECT_THAT(help.out, HasSubstr("Example")) << command[0];
+  }
+}
+
+TEST(Cli, NoSubcommandIsAUsageError) {
+  const CommandResult result = Weir({});
+  EXPECT_NE(result.exit_status, 0);
+  EXPECT_THAT(result.out + result.err, HasSubstr("subcommand"));
+}
+
+TEST(Cli, BadConfigNamesFileKeyAndExpectation) {
+  const std::string path = WriteConfig("cli_bad.yaml", "application.id: a\nnum.stream.threads: -4\n");
+  const CommandResult result = Weir({"config", "show", "--config", path});
+  EXPECT_EQ(result.exit_status, 2);
+  EXPECT_THAT(result.err, HasSubstr(path + ":2: key 'num.stream.threads': expected an integer "
+                                           "in [0, 256], got '-4'"));
+}
+
+TEST(Cli, ConfigShowPrintsEffectiveValuesAndTheirOrigin) {
+  const CommandResult result = Weir({"config", "show", "--config", "config/weir.yaml", "--set",
+                                     "num.stream.threads=4"});
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_THAT(result.out, HasSubstr("application.id: fraud-detection  # config/weir.yaml:"));
+  EXPECT_THAT(result.out, HasSubstr("num.stream.threads: 4  # --set num.stream.threads=4"));
+  EXPECT_THAT(result.out, HasSubstr("metrics.port: 9464"));
+}
+
+TEST(Cli, BrokerRejectsAMalformedTopicBeforeStarting) {
+  const CommandResult result = Weir({"broker", "--topic", "payments"});
+  EXPECT_EQ(result.exit_status, 2);
+  EXPECT_THAT(result.err, HasSubstr("--topic: expected NAME:PARTITIONS"));
+  EXPECT_THAT(result.out, Not(HasSubstr("127.0.0.1")));
+}
+
+TEST(Cli, BrokerReportsAMissingConfigFile) {
+  const CommandResult result = Weir({"broker", "--config", "no/such.yaml"});
+  EXPECT_EQ(result.exit_status, 2);
+  EXPECT_THAT(result.err, HasSubstr("no/such.yaml: cannot read the config file"));
+}
+
+}  // namespace
+}  // namespace weir
