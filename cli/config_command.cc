@@ -3,6 +3,8 @@
 
 #include "cli/commands.h"
 #include "engine/app_config.h"
+#include "stores/rocksdb_option_set.h"
+#include "topologies/fraud_config.h"
 #include "common/logging.h"
 
 namespace weir::cli {
@@ -17,6 +19,7 @@ void AddConfigCommand(CLI::App& app, int* exit_code) {
       "show",
       "Load the config file and --set overrides, validate them as every weir command does, and\n"
       "print every key's effective value with where it came from (file:line, --set, default).\n"
+      "Also checks the files it names (rocksdb.options, topology.config).\n"
       "Exits 2 with a message naming the file, key and expectation when the config is invalid.");
   AddConfigFlags(*show, *flags, "config/weir.yaml");
   show->footer(
@@ -30,14 +33,34 @@ void AddConfigCommand(CLI::App& app, int* exit_code) {
       *exit_code = 2;
       return;
     }
+    // The files the config points at are part of it: check them with the same rigour.
+    absl::Status referenced = LoadRocksDbOptionSet(config->rocksdb_options).status();
+    if (referenced.ok()) referenced = fraud::LoadFraudConfig(config->topology_config).status();
+    if (!referenced.ok()) {
+      spdlog::error("{}", referenced.message());
+      *exit_code = 2;
+      return;
+    }
     std::fputs(AppConfigSchema().Dump(*config, provenance).c_str(), stdout);
   });
 
+  auto schema = std::make_shared<std::string>("app");
   CLI::App* docs = command->add_subcommand(
-      "docs", "Print the Markdown table of every key, its type, default and meaning (the table in "
-              "docs/configuration.md).");
-  docs->footer("Example:\n  weir config docs > /tmp/keys.md");
-  docs->callback([] { std::fputs(AppConfigSchema().MarkdownTable().c_str(), stdout); });
+      "docs",
+      "Print the Markdown table of every key of a config file: its type, default and meaning.\n"
+      "  app      config/weir.yaml (docs/configuration.md)\n"
+      "  rocksdb  config/rocksdb/*.yaml option sets (docs/rocksdb-options.md)\n"
+      "  fraud    config/fraud.yaml (docs/fraud.md)");
+  docs->add_option("schema", *schema, "Which file's keys: app, rocksdb or fraud")
+      ->check(CLI::IsMember({"app", "rocksdb", "fraud"}))
+      ->capture_default_str();
+  docs->footer("Example:\n  weir config docs rocksdb > /tmp/rocksdb-keys.md");
+  docs->callback([schema] {
+    const std::string table = *schema == "rocksdb" ? RocksDbOptionSetSchema().MarkdownTable()
+                              : *schema == "fraud" ? fraud::FraudConfigSchema().MarkdownTable()
+                                                   : AppConfigSchema().MarkdownTable();
+    std::fputs(table.c_str(), stdout);
+  });
 }
 
 }  // namespace weir::cli

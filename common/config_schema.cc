@@ -183,7 +183,9 @@ std::string SchemaBase::Suggest(absl::string_view key) const {
   size_t best_distance = 4;  // suggest only near misses
   for (const Field& field : fields_) {
     if (field.is_prefix) continue;
-    const size_t d = EditDistance(key, field.key);
+    // A truncated key ("block_cache" for "block_cache_size") counts as a near miss too.
+    const bool truncated = key.size() >= 4 && absl::StartsWith(field.key, key);
+    const size_t d = truncated ? 1 : EditDistance(key, field.key);
     if (d < best_distance) {
       best_distance = d;
       best = &field;

@@ -86,55 +86,55 @@ TEST_F(ConfigSchemaTest, EmptyFileKeepsDefaults) {
 TEST_F(ConfigSchemaTest, UnknownKeyNamesFileLineAndSuggestion) {
   const absl::Status status = Load("mode: a\nnum.thread: 2\n");
   EXPECT_TRUE(absl::IsInvalidArgument(status));
-  EXPECT_THAT(status.message(), HasSubstr("weir.yaml:2: unknown key 'num.thread'"));
-  EXPECT_THAT(status.message(), HasSubstr("did you mean 'num.threads'?"));
+  EXPECT_THAT(status.ToString(), HasSubstr("weir.yaml:2: unknown key 'num.thread'"));
+  EXPECT_THAT(status.ToString(), HasSubstr("did you mean 'num.threads'?"));
 }
 
 TEST_F(ConfigSchemaTest, WrongTypeNamesKeyAndExpectation) {
   const absl::Status status = Load("num.threads: two\n");
-  EXPECT_THAT(status.message(),
+  EXPECT_THAT(status.ToString(),
               HasSubstr("weir.yaml:1: key 'num.threads': expected an integer in [1, 64], "
                         "got 'two'"));
-  EXPECT_THAT(Load("fast: maybe\n").message(),
+  EXPECT_THAT(Load("fast: maybe\n").ToString(),
               HasSubstr("key 'fast': expected true or false, got 'maybe'"));
-  EXPECT_THAT(Load("app.name: [a, b]\n").message(),
+  EXPECT_THAT(Load("app.name: [a, b]\n").ToString(),
               HasSubstr("key 'app.name': expected a string, got a list"));
-  EXPECT_THAT(Load("mode: c\n").message(), HasSubstr("key 'mode': expected one of 'a', 'b'"));
-  EXPECT_THAT(Load("num.threads:\n").message(), HasSubstr("got nothing"));
-  EXPECT_THAT(Load("topics: [[a]]\n").message(), HasSubstr("expected a list of strings"));
+  EXPECT_THAT(Load("mode: c\n").ToString(), HasSubstr("key 'mode': expected one of 'a', 'b'"));
+  EXPECT_THAT(Load("num.threads:\n").ToString(), HasSubstr("got nothing"));
+  EXPECT_THAT(Load("topics: [[a]]\n").ToString(), HasSubstr("expected a list of strings"));
 }
 
 TEST_F(ConfigSchemaTest, OutOfRangeIsRejected) {
-  EXPECT_THAT(Load("num.threads: 0\n").message(),
+  EXPECT_THAT(Load("num.threads: 0\n").ToString(),
               HasSubstr("key 'num.threads': expected an integer in [1, 64], got '0'"));
-  EXPECT_THAT(Load("num.threads: 65\n").message(), HasSubstr("got '65'"));
-  EXPECT_THAT(Load("cache.bytes: 2048GiB\n").message(),
+  EXPECT_THAT(Load("num.threads: 65\n").ToString(), HasSubstr("got '65'"));
+  EXPECT_THAT(Load("cache.bytes: 2048GiB\n").ToString(),
               HasSubstr("key 'cache.bytes': expected a byte size in [0, 1099511627776]"));
-  EXPECT_THAT(Load("cache.bytes: -1\n").message(), HasSubstr("got '-1'"));
-  EXPECT_THAT(Load("num.threads: 99999999999999999999\n").message(), HasSubstr("expected"));
+  EXPECT_THAT(Load("cache.bytes: -1\n").ToString(), HasSubstr("got '-1'"));
+  EXPECT_THAT(Load("num.threads: 99999999999999999999\n").ToString(), HasSubstr("expected"));
 }
 
 TEST_F(ConfigSchemaTest, DuplicateKeyIsAnError) {
-  EXPECT_THAT(Load("mode: a\nmode: b\n").message(),
+  EXPECT_THAT(Load("mode: a\nmode: b\n").ToString(),
               HasSubstr("weir.yaml:2: key 'mode' is set twice"));
 }
 
 TEST_F(ConfigSchemaTest, InvalidYamlNamesLine) {
   const absl::Status status = Load("mode: a\n  bad: [\n");
   EXPECT_TRUE(absl::IsInvalidArgument(status));
-  EXPECT_THAT(status.message(), HasSubstr("weir.yaml:"));
-  EXPECT_THAT(status.message(), HasSubstr("not valid YAML"));
+  EXPECT_THAT(status.ToString(), HasSubstr("weir.yaml:"));
+  EXPECT_THAT(status.ToString(), HasSubstr("not valid YAML"));
 }
 
 TEST_F(ConfigSchemaTest, TopLevelMustBeAMapping) {
-  EXPECT_THAT(Load("- a\n- b\n").message(),
+  EXPECT_THAT(Load("- a\n- b\n").ToString(),
               HasSubstr("expected a mapping of keys to values at the top level"));
 }
 
 TEST_F(ConfigSchemaTest, MissingFileIsNotFound) {
   const absl::Status status = TestSchema().LoadFile("/nonexistent/weir.yaml", options_);
   EXPECT_TRUE(absl::IsNotFound(status));
-  EXPECT_THAT(status.message(), HasSubstr("/nonexistent/weir.yaml: cannot read"));
+  EXPECT_THAT(status.ToString(), HasSubstr("/nonexistent/weir.yaml: cannot read"));
 }
 
 TEST_F(ConfigSchemaTest, SetOverridesOneKey) {
@@ -151,11 +151,11 @@ TEST_F(ConfigSchemaTest, SetOverridesOneKey) {
 }
 
 TEST_F(ConfigSchemaTest, SetErrorsNameTheFlag) {
-  EXPECT_THAT(TestSchema().Set("num.threads=0", options_).message(),
+  EXPECT_THAT(TestSchema().Set("num.threads=0", options_).ToString(),
               HasSubstr("--set num.threads=0: key 'num.threads': expected an integer"));
-  EXPECT_THAT(TestSchema().Set("nope=1", options_).message(),
+  EXPECT_THAT(TestSchema().Set("nope=1", options_).ToString(),
               HasSubstr("--set nope=1: unknown key 'nope'"));
-  EXPECT_THAT(TestSchema().Set("num.threads", options_).message(), HasSubstr("expected KEY=VALUE"));
+  EXPECT_THAT(TestSchema().Set("num.threads", options_).ToString(), HasSubstr("expected KEY=VALUE"));
 }
 
 TEST_F(ConfigSchemaTest, MarkdownTableListsEveryKeyWithDefault) {

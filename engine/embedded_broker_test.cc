@@ -22,7 +22,7 @@ TEST(ParseTopicSpec, RejectsMalformedSpecs) {
                           "payments:1001", "payments:3x", "..:1", "a:-1"}) {
     EXPECT_TRUE(absl::IsInvalidArgument(ParseTopicSpec(bad).status())) << bad;
   }
-  EXPECT_THAT(ParseTopicSpec("payments").status().message(),
+  EXPECT_THAT(ParseTopicSpec("payments").status().ToString(),
               HasSubstr("expected NAME:PARTITIONS such as 'payments:12', got 'payments'"));
 }
 

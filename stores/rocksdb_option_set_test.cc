@@ -1,0 +1,169 @@
+#include "stores/rocksdb_option_set.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+#include <rocksdb/table.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace weir {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string Write(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+const rocksdb::BlockBasedTableOptions& TableOptions(const rocksdb::Options& options) {
+  return *options.table_factory->GetOptions<rocksdb::BlockBasedTableOptions>();
+}
+
+TEST(RocksDbOptionSet, EmptyFileIsKafkaStreamsDefaults) {
+  absl::StatusOr<RocksDbOptionSet> set = LoadRocksDbOptionSet(Write("empty.yaml", ""));
+  ASSERT_TRUE(set.ok()) << set.status();
+  absl::StatusOr<rocksdb::Options> options = BuildRocksDbOptions(*set, {});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->write_buffer_size, 16u << 20);
+  EXPECT_EQ(options->max_write_buffer_number, 3);
+  EXPECT_EQ(options->compaction_style, rocksdb::kCompactionStyleUniversal);
+  EXPECT_EQ(options->compression, rocksdb::kNoCompression);
+  EXPECT_TRUE(options->optimize_filters_for_hits);
+  const rocksdb::BlockBasedTableOptions& table = TableOptions(*options);
+  EXPECT_EQ(table.block_size, 4096u);
+  EXPECT_EQ(table.block_cache->GetCapacity(), 50u << 20);
+  ASSERT_NE(table.filter_policy, nullptr);
+  EXPECT_FALSE(table.cache_index_and_filter_blocks);
+}
+
+TEST(RocksDbOptionSet, ShippedDefaultMatchesAnEmptyFile) {
+  absl::StatusOr<RocksDbOptionSet> shipped = LoadRocksDbOptionSet("config/rocksdb/default.yaml");
+  ASSERT_TRUE(shipped.ok()) << shipped.status();
+  const RocksDbOptionSet defaults;
+  const config::Schema<RocksDbOptionSet>& schema = RocksDbOptionSetSchema();
+  EXPECT_EQ(schema.Dump(*shipped, {}), schema.Dump(defaults, {}));
+}
+
+TEST(RocksDbOptionSet, ShippedTunedIsTheSeedsTunedConfig) {
+  absl::StatusOr<RocksDbOptionSet> set = LoadRocksDbOptionSet("config/rocksdb/tuned.yaml");
+  ASSERT_TRUE(set.ok()) << set.status();
+  absl::StatusOr<rocksdb::Options> options = BuildRocksDbOptions(*set, {});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->write_buffer_size, 64u << 20);
+  EXPECT_EQ(options->max_write_buffer_number, 3);
+  EXPECT_EQ(options->min_write_buffer_number_to_merge, 1);
+  EXPECT_EQ(options->max_background_jobs, 4);
+  EXPECT_EQ(options->max_bytes_for_level_base, 256u << 20);
+  EXPECT_EQ(options->compression, rocksdb::kLZ4Compression);
+  const rocksdb::BlockBasedTableOptions& table = TableOptions(*options);
+  EXPECT_EQ(table.block_cache->GetCapacity(), 128u << 20);
+  EXPECT_EQ(table.block_size, 16u << 10);
+  EXPECT_TRUE(table.cache_index_and_filter_blocks);
+  EXPECT_TRUE(table.pin_l0_filter_and_index_blocks_in_cache);
+}
+
+TEST(RocksDbOptionSet, BoundedSharesOneCacheAndChargesMemtablesToIt) {
+  absl::StatusOr<RocksDbOptionSet> set = LoadRocksDbOptionSet("config/rocksdb/bounded.yaml");
+  ASSERT_TRUE(set.ok()) << set.status();
+  const SharedResources shared = MakeSharedResources(*set);
+  ASSERT_NE(shared.block_cache, nullptr);
+  ASSERT_NE(shared.write_buffer_manager, nullptr);
+  EXPECT_EQ(shared.write_buffer_manager->buffer_size(), 64u << 20);
+  absl::StatusOr<rocksdb::Options> a = BuildRocksDbOptions(*set, shared);
+  absl::StatusOr<rocksdb::Options> b = BuildRocksDbOptions(*set, shared);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(TableOptions(*a).block_cache, TableOptions(*b).block_cache);
+  EXPECT_EQ(TableOptions(*a).block_cache, shared.block_cache);
+  EXPECT_EQ(a->write_buffer_manager, shared.write_buffer_manager);
+  EXPECT_TRUE(TableOptions(*a).cache_index_and_filter_blocks_with_high_priority);
+}
+
+TEST(RocksDbOptionSet, UnsharedStoresGetTheirOwnCache) {
+  const RocksDbOptionSet set;
+  absl::StatusOr<rocksdb::Options> a = BuildRocksDbOptions(set, MakeSharedResources(set));
+  absl::StatusOr<rocksdb::Options> b = BuildRocksDbOptions(set, MakeSharedResources(set));
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(TableOptions(*a).block_cache, TableOptions(*b).block_cache);
+}
+
+TEST(RocksDbOptionSet, ErrorsNameFileAndKey) {
+  EXPECT_THAT(LoadRocksDbOptionSet(Write("typo.yaml", "block_cache: 1MiB\n")).status().ToString(),
+              HasSubstr("typo.yaml:1: unknown key 'block_cache'; did you mean "
+                        "'block_cache_size'?"));
+  EXPECT_THAT(LoadRocksDbOptionSet(Write("type.yaml", "compression: gzip\n")).status().ToString(),
+              HasSubstr("type.yaml:1: key 'compression': expected one of 'none', 'snappy'"));
+  EXPECT_THAT(
+      LoadRocksDbOptionSet(Write("range.yaml", "max_write_buffer_number: 1\n")).status().ToString(),
+      HasSubstr("key 'max_write_buffer_number': expected an integer in [2, 64], got '1'"));
+  EXPECT_THAT(LoadRocksDbOptionSet(Write("wbm.yaml", "write_buffer_manager_size: 64MiB\n"))
+                  .status()
+                  .ToString(),
+              HasSubstr("wbm.yaml:1: key 'write_buffer_manager_size': needs share_block_cache"));
+  EXPECT_THAT(LoadRocksDbOptionSet(Write("merge.yaml", "min_write_buffer_number_to_merge: 3\n"))
+                  .status()
+                  .ToString(),
+              HasSubstr("expected less than max_write_buffer_number (3)"));
+  EXPECT_TRUE(absl::IsNotFound(LoadRocksDbOptionSet("no/such/options.yaml").status()));
+}
+
+TEST(RocksDbOptionSet, OptionsStringsReachRocksDbAndAreValidatedByIt) {
+  absl::StatusOr<RocksDbOptionSet> set = LoadRocksDbOptionSet(
+      Write("strings.yaml", "db_options: max_open_files=500\ncf_options: level0_file_num_"
+                            "compaction_trigger=7\n"));
+  ASSERT_TRUE(set.ok()) << set.status();
+  absl::StatusOr<rocksdb::Options> options = BuildRocksDbOptions(*set, {});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->max_open_files, 500);
+  EXPECT_EQ(options->level0_file_num_compaction_trigger, 7);
+  // Typed keys survive the strings.
+  EXPECT_EQ(options->write_buffer_size, 16u << 20);
+
+  EXPECT_THAT(
+      LoadRocksDbOptionSet(Write("bad_db.yaml", "db_options: max_open_filez=5\n")).status().ToString(),
+      HasSubstr("bad_db.yaml:1: key 'db_options': RocksDB rejects it"));
+  EXPECT_THAT(LoadRocksDbOptionSet(Write("bad_cf.yaml", "cf_options: write_buffer_size=big\n"))
+                  .status()
+                  .ToString(),
+              HasSubstr("key 'cf_options': RocksDB rejects it"));
+}
+
+TEST(RocksDbOptionSet, BuiltOptionsOpenAWorkingDatabase) {
+  for (const char* file : {"config/rocksdb/default.yaml", "config/rocksdb/tuned.yaml",
+                           "config/rocksdb/bounded.yaml"}) {
+    absl::StatusOr<RocksDbOptionSet> set = LoadRocksDbOptionSet(file);
+    ASSERT_TRUE(set.ok()) << set.status();
+    absl::StatusOr<rocksdb::Options> options = BuildRocksDbOptions(*set, MakeSharedResources(*set));
+    ASSERT_TRUE(options.ok()) << options.status();
+    const std::string dir =
+        ::testing::TempDir() + "/optionset-db-" + std::filesystem::path(file).stem().string();
+    std::filesystem::remove_all(dir);
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(*options, dir, &raw).ok()) << file;
+    std::unique_ptr<rocksdb::DB> db(raw);
+    rocksdb::WriteOptions write;
+    write.disableWAL = true;
+    ASSERT_TRUE(db->Put(write, "card", "42").ok());
+    ASSERT_TRUE(db->Flush(rocksdb::FlushOptions()).ok());
+    std::string value;
+    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), "card", &value).ok());
+    EXPECT_EQ(value, "42") << file;
+  }
+}
+
+// docs/rocksdb-options.md embeds the schema's table; they must not drift.
+TEST(RocksDbOptionsDoc, MatchesTheSchema) {
+  std::ifstream in("docs/rocksdb-options.md");
+  ASSERT_TRUE(in) << "docs/rocksdb-options.md not found (tests run from the repository root)";
+  std::stringstream doc;
+  doc << in.rdbuf();
+  EXPECT_THAT(doc.str(), HasSubstr(RocksDbOptionSetSchema().MarkdownTable()))
+      << "docs/rocksdb-options.md is out of date; regenerate with `weir config docs rocksdb`";
+}
+
+}  // namespace
+}  // namespace weir
