@@ -46,7 +46,8 @@ std::unique_ptr<rocksdb::DB> OpenFresh(const std::string& set_name, benchmark::S
     state.SkipWithError(std::string(options.status().message()).c_str());
     return nullptr;
   }
-  const std::string dir = (std::filesystem::temp_directory_path() / ("weir-bench-" + set_name)).string();
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("weir-bench-" + set_name)).string();
   std::filesystem::remove_all(dir);
   rocksdb::DB* db = nullptr;
   rocksdb::Status status = rocksdb::DB::Open(*options, dir, &db);

@@ -12,11 +12,11 @@
 #include "absl/strings/str_join.h"
 #include "cli/commands.h"
 #include "cli/shutdown_signal.h"
+#include "common/logging.h"
 #include "common/status.h"
 #include "engine/app_config.h"
 #include "engine/embedded_broker.h"
 #include "engine/topic_offsets.h"
-#include "common/logging.h"
 
 namespace weir::cli {
 namespace {
@@ -65,8 +65,8 @@ std::string ProgressLine(const std::vector<TopicOffsets>& now,
   for (const TopicOffsets& topic : now) {
     auto it = before.find(topic.topic);
     const int64_t delta = topic.end_offsets - (it == before.end() ? 0 : it->second);
-    std::string part = absl::StrFormat("%s %d records (+%.0f/s)", topic.topic,
-                                       topic.end_offsets, seconds > 0 ? delta / seconds : 0.0);
+    std::string part = absl::StrFormat("%s %d records (+%.0f/s)", topic.topic, topic.end_offsets,
+                                       seconds > 0 ? delta / seconds : 0.0);
     if (topic.retained != topic.end_offsets) {
       absl::StrAppendFormat(&part, " [%d retained]", topic.retained);
     }
@@ -95,8 +95,8 @@ absl::Status RunBroker(const BrokerFlags& flags) {
 
   // The file first, then stdout: whoever reads the line can rely on the file being there.
   if (!flags.bootstrap_file.empty()) {
-    WEIR_RETURN_IF_ERROR(WriteFileAtomically(flags.bootstrap_file,
-                                             broker->bootstrap_servers() + "\n"));
+    WEIR_RETURN_IF_ERROR(
+        WriteFileAtomically(flags.bootstrap_file, broker->bootstrap_servers() + "\n"));
   }
   std::printf("%s\n", broker->bootstrap_servers().c_str());
   std::fflush(stdout);
@@ -111,8 +111,8 @@ absl::Status RunBroker(const BrokerFlags& flags) {
 
   std::unique_ptr<TopicOffsetsReader> reader;
   if (flags.progress_interval_s > 0) {
-    WEIR_ASSIGN_OR_RETURN(reader, TopicOffsetsReader::Open(
-                                      {.bootstrap_servers = broker->bootstrap_servers()}));
+    WEIR_ASSIGN_OR_RETURN(
+        reader, TopicOffsetsReader::Open({.bootstrap_servers = broker->bootstrap_servers()}));
   }
   const auto interval = std::chrono::milliseconds(
       flags.progress_interval_s > 0 ? static_cast<int64_t>(flags.progress_interval_s * 1000)
@@ -133,8 +133,8 @@ absl::Status RunBroker(const BrokerFlags& flags) {
     for (const TopicOffsets& topic : *offsets) current[topic.topic] = topic.end_offsets;
     // An idle broker says so once a minute rather than every interval.
     if (current != before || now - last_printed >= std::chrono::minutes(1)) {
-      spdlog::info("{}", ProgressLine(*offsets, before,
-                                      std::chrono::duration<double>(now - last).count()));
+      spdlog::info(
+          "{}", ProgressLine(*offsets, before, std::chrono::duration<double>(now - last).count()));
       last_printed = now;
     }
     last = now;
@@ -152,8 +152,7 @@ absl::Status RunBroker(const BrokerFlags& flags) {
 void AddBrokerCommand(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<BrokerFlags>();
   CLI::App* command = app.add_subcommand(
-      "broker",
-      "Start the embedded Kafka-protocol broker on 127.0.0.1 until Ctrl-C");
+      "broker", "Start the embedded Kafka-protocol broker on 127.0.0.1 until Ctrl-C");
   const std::string details(
       "Start the embedded Kafka-protocol broker on 127.0.0.1 and run until Ctrl-C or SIGTERM\n"
       "(exit status 0). Prints its bootstrap servers on stdout (one line), then a progress line\n"
@@ -170,19 +169,19 @@ void AddBrokerCommand(CLI::App& app, int* exit_code) {
                    "Create a topic, NAME:PARTITIONS; repeatable, added to broker.topics")
       ->expected(1)
       ->take_all();
-  command->add_option("--bootstrap-file", flags->bootstrap_file,
-                      "Also write the bootstrap servers to this file (atomically; removed on exit)");
+  command->add_option(
+      "--bootstrap-file", flags->bootstrap_file,
+      "Also write the bootstrap servers to this file (atomically; removed on exit)");
   command
       ->add_option("--progress-interval", flags->progress_interval_s,
                    "Seconds between progress lines; 0 turns them off")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  command->footer(
-      details + kLimits +
-      "\nExamples:\n"
-      "  weir broker --topic payments:12 --topic fraud-alerts:12\n"
-      "  weir broker --config config/weir.yaml --bootstrap-file /tmp/weir.bootstrap\n"
-      "  kcat -b \"$(cat /tmp/weir.bootstrap)\" -t payments -P -K: <<< 'card1:hello'");
+  command->footer(details + kLimits +
+                  "\nExamples:\n"
+                  "  weir broker --topic payments:12 --topic fraud-alerts:12\n"
+                  "  weir broker --config config/weir.yaml --bootstrap-file /tmp/weir.bootstrap\n"
+                  "  kcat -b \"$(cat /tmp/weir.bootstrap)\" -t payments -P -K: <<< 'card1:hello'");
   command->callback([flags, exit_code] {
     const absl::Status status = RunBroker(*flags);
     if (!status.ok()) {

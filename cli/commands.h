@@ -6,7 +6,6 @@
 #define WEIR_CLI_COMMANDS_H_
 
 #include <CLI/CLI.hpp>
-
 #include <string>
 #include <vector>
 
@@ -14,7 +13,7 @@ namespace weir::cli {
 
 // Flags shared by commands that read config/weir.yaml.
 struct ConfigFlags {
-  std::string path;                   // --config
+  std::string path;                    // --config
   std::vector<std::string> overrides;  // --set key=value, in order
 };
 

@@ -2,10 +2,10 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "common/logging.h"
 #include "engine/app_config.h"
 #include "stores/rocksdb_option_set.h"
 #include "topologies/fraud_config.h"
-#include "common/logging.h"
 
 namespace weir::cli {
 

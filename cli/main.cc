@@ -3,8 +3,8 @@
 
 #include "cli/commands.h"
 #include "cli/shutdown_signal.h"
-#include "spdlog/sinks/stdout_color_sinks.h"
 #include "common/logging.h"
+#include "spdlog/sinks/stdout_color_sinks.h"
 
 int main(int argc, char** argv) {
   weir::cli::InstallShutdownSignals();  // before any thread starts

@@ -3,11 +3,11 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <set>
 #include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
@@ -36,8 +36,8 @@ absl::Status Expected(const std::string& expectation, const YAML::Node& value) {
 constexpr struct {
   absl::string_view suffix;
   int64_t factor;
-} kByteSuffixes[] = {{"GiB", int64_t{1} << 30}, {"MiB", int64_t{1} << 20},
-                     {"KiB", int64_t{1} << 10}, {"B", 1}};
+} kByteSuffixes[] = {
+    {"GiB", int64_t{1} << 30}, {"MiB", int64_t{1} << 20}, {"KiB", int64_t{1} << 10}, {"B", 1}};
 
 }  // namespace
 
@@ -47,8 +47,7 @@ std::string IntExpectation(int64_t min, int64_t max, bool bytes) {
                : absl::StrCat("an integer in ", range);
 }
 
-absl::Status ParseInt(const YAML::Node& value, int64_t min, int64_t max, bool bytes,
-                      int64_t* out) {
+absl::Status ParseInt(const YAML::Node& value, int64_t min, int64_t max, bool bytes, int64_t* out) {
   const std::string expectation = IntExpectation(min, max, bytes);
   if (!value.IsScalar()) return Expected(expectation, value);
   absl::string_view text = absl::StripAsciiWhitespace(value.Scalar());
@@ -200,8 +199,8 @@ absl::Status SchemaBase::ApplyKey(const std::string& key, const YAML::Node& valu
   for (const Field& field : fields_) {
     absl::Status status;
     if (field.is_prefix && absl::StartsWith(key, field.key) && key.size() > field.key.size()) {
-      status = field.apply_prefixed(absl::string_view(key).substr(field.key.size()), value,
-                                    options);
+      status =
+          field.apply_prefixed(absl::string_view(key).substr(field.key.size()), value, options);
     } else if (!field.is_prefix && field.key == key) {
       status = field.apply(value, origin, options);
     } else {
@@ -247,8 +246,8 @@ absl::Status SchemaBase::LoadFileImpl(const std::string& path, void* options,
                                       Provenance* provenance) const {
   std::ifstream in(path);
   if (!in) {
-    return absl::NotFoundError(absl::StrCat(path, ": cannot read the config file: ",
-                                            std::strerror(errno)));
+    return absl::NotFoundError(
+        absl::StrCat(path, ": cannot read the config file: ", std::strerror(errno)));
   }
   std::stringstream text;
   text << in.rdbuf();
@@ -334,8 +333,7 @@ std::string SchemaBase::MarkdownTableImpl(const void* defaults) const {
     const std::string key = field.is_prefix ? field.key + "<property>" : field.key;
     std::string value = field.render(defaults);
     value = value.empty() ? "(none)" : absl::StrCat("`", value, "`");
-    absl::StrAppend(&table, "| `", key, "` | ", field.type, " | ", value, " | ", field.doc,
-                    " |\n");
+    absl::StrAppend(&table, "| `", key, "` | ", field.type, " | ", value, " | ", field.doc, " |\n");
   }
   return table;
 }

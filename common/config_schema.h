@@ -39,10 +39,10 @@
 #include <functional>
 #include <map>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace YAML {
 class Node;
@@ -72,8 +72,7 @@ class SchemaBase {
     bool is_prefix = false;  // a passthrough prefix such as "kafka."
     // Parses `value` into the options object; returns InvalidArgument with just the
     // expectation problem (the caller adds file, line and key).
-    std::function<absl::Status(const YAML::Node& value, const Origin& origin, void* options)>
-        apply;
+    std::function<absl::Status(const YAML::Node& value, const Origin& origin, void* options)> apply;
     std::function<absl::Status(absl::string_view key, const YAML::Node& value, void* options)>
         apply_prefixed;
     std::function<std::string(const void* options)> render;  // current value as text
@@ -84,10 +83,8 @@ class SchemaBase {
   const std::vector<Field>& fields() const { return fields_; }
 
  protected:
-  absl::Status LoadFileImpl(const std::string& path, void* options,
-                            Provenance* provenance) const;
-  absl::Status SetImpl(absl::string_view assignment, void* options,
-                       Provenance* provenance) const;
+  absl::Status LoadFileImpl(const std::string& path, void* options, Provenance* provenance) const;
+  absl::Status SetImpl(absl::string_view assignment, void* options, Provenance* provenance) const;
   std::string MarkdownTableImpl(const void* defaults) const;
   std::string DumpImpl(const void* options, const Provenance& provenance) const;
 
@@ -108,8 +105,7 @@ template <typename Options>
 class Schema : public SchemaBase {
  public:
   // An integer in [min, max].
-  Schema& Int(std::string key, int64_t Options::*member, int64_t min, int64_t max,
-              std::string doc);
+  Schema& Int(std::string key, int64_t Options::*member, int64_t min, int64_t max, std::string doc);
   // A byte size: an integer, or a string with a KiB/MiB/GiB suffix ("64MiB"), in [min, max].
   Schema& Bytes(std::string key, int64_t Options::*member, int64_t min, int64_t max,
                 std::string doc);
@@ -153,8 +149,7 @@ class Schema : public SchemaBase {
 // ---- Implementation details below. ----
 
 namespace internal {
-absl::Status ParseInt(const YAML::Node& value, int64_t min, int64_t max, bool bytes,
-                      int64_t* out);
+absl::Status ParseInt(const YAML::Node& value, int64_t min, int64_t max, bool bytes, int64_t* out);
 absl::Status ParseBool(const YAML::Node& value, bool* out);
 absl::Status ParseString(const YAML::Node& value, std::string* out);
 absl::Status ParseEnum(const YAML::Node& value, const std::vector<std::string>& allowed,
@@ -178,9 +173,8 @@ Schema<Options>& Schema<Options>::Int(std::string key, int64_t Options::*member,
            [=](const YAML::Node& v, const Origin&, void* o) {
              return internal::ParseInt(v, min, max, false, &(static_cast<Options*>(o)->*member));
            },
-       .render = [=](const void* o) {
-         return std::to_string(static_cast<const Options*>(o)->*member);
-       }});
+       .render =
+           [=](const void* o) { return std::to_string(static_cast<const Options*>(o)->*member); }});
   return *this;
 }
 
@@ -195,9 +189,10 @@ Schema<Options>& Schema<Options>::Bytes(std::string key, int64_t Options::*membe
            [=](const YAML::Node& v, const Origin&, void* o) {
              return internal::ParseInt(v, min, max, true, &(static_cast<Options*>(o)->*member));
            },
-       .render = [=](const void* o) {
-         return internal::RenderBytes(static_cast<const Options*>(o)->*member);
-       }});
+       .render =
+           [=](const void* o) {
+             return internal::RenderBytes(static_cast<const Options*>(o)->*member);
+           }});
   return *this;
 }
 
@@ -211,9 +206,10 @@ Schema<Options>& Schema<Options>::Bool(std::string key, bool Options::*member, s
            [=](const YAML::Node& v, const Origin&, void* o) {
              return internal::ParseBool(v, &(static_cast<Options*>(o)->*member));
            },
-       .render = [=](const void* o) {
-         return std::string(static_cast<const Options*>(o)->*member ? "true" : "false");
-       }});
+       .render =
+           [=](const void* o) {
+             return std::string(static_cast<const Options*>(o)->*member ? "true" : "false");
+           }});
   return *this;
 }
 
@@ -275,9 +271,10 @@ Schema<Options>& Schema<Options>::StringList(std::string key,
            [=](const YAML::Node& v, const Origin&, void* o) {
              return internal::ParseStringList(v, &(static_cast<Options*>(o)->*member));
            },
-       .render = [=](const void* o) {
-         return internal::RenderList(static_cast<const Options*>(o)->*member);
-       }});
+       .render =
+           [=](const void* o) {
+             return internal::RenderList(static_cast<const Options*>(o)->*member);
+           }});
   return *this;
 }
 

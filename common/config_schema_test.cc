@@ -40,15 +40,18 @@ class ConfigSchemaTest : public ::testing::Test {
  protected:
   // Writes `text` to a file in a fresh directory and returns its path.
   std::string Write(const std::string& text) {
-    const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) /
-                                      ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    const std::filesystem::path dir =
+        std::filesystem::path(::testing::TempDir()) /
+        ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::filesystem::create_directories(dir);
     const std::string path = (dir / "weir.yaml").string();
     std::ofstream(path) << text;
     return path;
   }
 
-  absl::Status Load(const std::string& text) { return TestSchema().LoadFile(Write(text), options_); }
+  absl::Status Load(const std::string& text) {
+    return TestSchema().LoadFile(Write(text), options_);
+  }
 
   Options options_;
 };
@@ -155,7 +158,8 @@ TEST_F(ConfigSchemaTest, SetErrorsNameTheFlag) {
               HasSubstr("--set num.threads=0: key 'num.threads': expected an integer"));
   EXPECT_THAT(TestSchema().Set("nope=1", options_).ToString(),
               HasSubstr("--set nope=1: unknown key 'nope'"));
-  EXPECT_THAT(TestSchema().Set("num.threads", options_).ToString(), HasSubstr("expected KEY=VALUE"));
+  EXPECT_THAT(TestSchema().Set("num.threads", options_).ToString(),
+              HasSubstr("expected KEY=VALUE"));
 }
 
 TEST_F(ConfigSchemaTest, MarkdownTableListsEveryKeyWithDefault) {

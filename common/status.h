@@ -18,10 +18,10 @@
 #define WEIR_STATUS_CONCAT_(a, b) WEIR_STATUS_CONCAT_INNER_(a, b)
 
 // Evaluates `expr` (an absl::Status) and returns it from the enclosing function if not OK.
-#define WEIR_RETURN_IF_ERROR(expr)                \
-  do {                                            \
-    ::absl::Status weir_status_ = (expr);         \
-    if (!weir_status_.ok()) return weir_status_;  \
+#define WEIR_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::absl::Status weir_status_ = (expr);        \
+    if (!weir_status_.ok()) return weir_status_; \
   } while (0)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>); on error returns its status, otherwise moves the
@@ -29,8 +29,8 @@
 #define WEIR_ASSIGN_OR_RETURN(lhs, rexpr) \
   WEIR_ASSIGN_OR_RETURN_IMPL_(WEIR_STATUS_CONCAT_(weir_statusor_, __LINE__), lhs, rexpr)
 
-#define WEIR_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \
-  auto statusor = (rexpr);                                \
+#define WEIR_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr)  \
+  auto statusor = (rexpr);                                 \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 

@@ -29,17 +29,15 @@ absl::Status CheckBrokerTopics(const AppConfig& config, const config::Provenance
   for (const std::string& spec : config.broker_topics) {
     absl::StatusOr<TopicSpec> topic = ParseTopicSpec(spec);
     if (!topic.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(Where(provenance, "broker.topics"),
-                                                     ": key 'broker.topics': ",
-                                                     topic.status().message()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          Where(provenance, "broker.topics"), ": key 'broker.topics': ", topic.status().message()));
     }
   }
   return absl::OkStatus();
 }
 
 // Every passthrough property must be one librdkafka knows, with a value it accepts.
-absl::Status CheckClientProperties(const AppConfig& config,
-                                   const config::Provenance& provenance) {
+absl::Status CheckClientProperties(const AppConfig& config, const config::Provenance& provenance) {
   const std::pair<absl::string_view, const std::map<std::string, std::string>*> groups[] = {
       {"kafka.", &config.kafka},
       {"consumer.", &config.consumer},
@@ -78,8 +76,7 @@ const config::Schema<AppConfig>& AppConfigSchema() {
                 "`exactly_once_v2`, 100 (as in Kafka Streams).")
            .Path("state.dir", &C::state_dir,
                  "Root of local state: `<state.dir>/<application.id>/<task>/`.")
-           .Bytes("statestore.cache.max.bytes", &C::statestore_cache_max_bytes, 0,
-                  int64_t{1} << 40,
+           .Bytes("statestore.cache.max.bytes", &C::statestore_cache_max_bytes, 0, int64_t{1} << 40,
                   "Record cache per stream thread, shared by its tasks' stores; 0 = "
                   "write-through.")
            .Enum("processing.guarantee", &C::processing_guarantee,

@@ -46,8 +46,7 @@ TEST_F(AppConfigTest, DefaultsMatchKafkaStreams) {
 }
 
 TEST_F(AppConfigTest, ExactlyOnceShortensTheDefaultCommitInterval) {
-  absl::StatusOr<AppConfig> config =
-      LoadAppConfig("", {"processing.guarantee=exactly_once_v2"});
+  absl::StatusOr<AppConfig> config = LoadAppConfig("", {"processing.guarantee=exactly_once_v2"});
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->commit_interval_ms, 100);
   config = LoadAppConfig("", {"processing.guarantee=exactly_once_v2", "commit.interval.ms=500"});

@@ -3,8 +3,8 @@
 #include <cstdlib>
 
 #include "absl/strings/match.h"
-#include "common/logging.h"
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
 #include "common/status.h"
 
 namespace weir {
@@ -69,9 +69,9 @@ absl::StatusOr<KafkaConf> BuildKafkaConf(const ClientProperties& properties, Cli
   KafkaConf conf(rd_kafka_conf_new());
   rd_kafka_conf_set_log_cb(conf.get(), &LogFromLibrdkafka);
   if (!properties.bootstrap_servers.empty()) {
-    WEIR_RETURN_IF_ERROR(WithKey(
-        "bootstrap.servers",
-        SetKafkaProperty(conf.get(), "bootstrap.servers", properties.bootstrap_servers)));
+    WEIR_RETURN_IF_ERROR(
+        WithKey("bootstrap.servers",
+                SetKafkaProperty(conf.get(), "bootstrap.servers", properties.bootstrap_servers)));
   }
   for (const auto& [property, value] : properties.common) {
     WEIR_RETURN_IF_ERROR(
@@ -86,7 +86,8 @@ absl::StatusOr<KafkaConf> BuildKafkaConf(const ClientProperties& properties, Cli
 
 absl::StatusOr<KafkaHandle> NewKafkaClient(KafkaConf conf, ClientKind kind) {
   char error[512];
-  const rd_kafka_type_t type = kind == ClientKind::kConsumer ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER;
+  const rd_kafka_type_t type =
+      kind == ClientKind::kConsumer ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER;
   rd_kafka_t* rk = rd_kafka_new(type, conf.get(), error, sizeof(error));
   if (rk == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat("cannot create a Kafka client: ", error));

@@ -8,9 +8,8 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace weir {
 

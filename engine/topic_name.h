@@ -3,9 +3,9 @@
 #define WEIR_ENGINE_TOPIC_NAME_H_
 
 #include <algorithm>
-#include "absl/strings/string_view.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/string_view.h"
 
 namespace weir {
 

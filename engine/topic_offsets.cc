@@ -19,10 +19,9 @@ absl::StatusOr<std::unique_ptr<TopicOffsetsReader>> TopicOffsetsReader::Open(
 absl::StatusOr<std::vector<TopicOffsets>> TopicOffsetsReader::Read(
     std::chrono::milliseconds timeout) {
   const rd_kafka_metadata_t* metadata = nullptr;
-  WEIR_RETURN_IF_ERROR(KafkaStatus(
-      rd_kafka_metadata(client_.get(), /*all_topics=*/1, nullptr, &metadata,
-                        static_cast<int>(timeout.count())),
-      "reading cluster metadata"));
+  WEIR_RETURN_IF_ERROR(KafkaStatus(rd_kafka_metadata(client_.get(), /*all_topics=*/1, nullptr,
+                                                     &metadata, static_cast<int>(timeout.count())),
+                                   "reading cluster metadata"));
   std::unique_ptr<const rd_kafka_metadata_t, decltype(&rd_kafka_metadata_destroy)> owned(
       metadata, &rd_kafka_metadata_destroy);
 
@@ -35,8 +34,8 @@ absl::StatusOr<std::vector<TopicOffsets>> TopicOffsetsReader::Read(
       int64_t low = 0;
       int64_t high = 0;
       WEIR_RETURN_IF_ERROR(KafkaStatus(
-          rd_kafka_query_watermark_offsets(client_.get(), topic.topic, topic.partitions[p].id,
-                                           &low, &high, static_cast<int>(timeout.count())),
+          rd_kafka_query_watermark_offsets(client_.get(), topic.topic, topic.partitions[p].id, &low,
+                                           &high, static_cast<int>(timeout.count())),
           absl::StrCat("reading offsets of ", topic.topic, "-", topic.partitions[p].id)));
       offsets.end_offsets += high;
       offsets.retained += high - low;

@@ -13,7 +13,7 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # real Kafka clients the tests drive against the embedded broker
-  kcat python3-confluent-kafka
+  kcat
 )
 
 missing=()

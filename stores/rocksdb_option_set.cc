@@ -148,18 +148,16 @@ absl::StatusOr<rocksdb::Options> BuildRocksDbOptions(const RocksDbOptionSet& set
   options.compression = Compression(set.compression);
   options.write_buffer_size = static_cast<size_t>(set.write_buffer_size);
   options.max_write_buffer_number = static_cast<int>(set.max_write_buffer_number);
-  options.min_write_buffer_number_to_merge =
-      static_cast<int>(set.min_write_buffer_number_to_merge);
+  options.min_write_buffer_number_to_merge = static_cast<int>(set.min_write_buffer_number_to_merge);
   options.max_bytes_for_level_base = static_cast<uint64_t>(set.max_bytes_for_level_base);
   options.optimize_filters_for_hits = set.optimize_filters_for_hits;
   options.write_buffer_manager = shared.write_buffer_manager;
 
   rocksdb::BlockBasedTableOptions table;
-  table.block_cache =
-      shared.block_cache != nullptr
-          ? shared.block_cache
-          : rocksdb::NewLRUCache(static_cast<size_t>(set.block_cache_size), -1,
-                                 set.strict_capacity_limit);
+  table.block_cache = shared.block_cache != nullptr
+                          ? shared.block_cache
+                          : rocksdb::NewLRUCache(static_cast<size_t>(set.block_cache_size), -1,
+                                                 set.strict_capacity_limit);
   table.block_size = static_cast<size_t>(set.block_size);
   if (set.bloom_filter_bits_per_key > 0) {
     table.filter_policy.reset(

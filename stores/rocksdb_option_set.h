@@ -44,7 +44,7 @@ struct RocksDbOptionSet {
   // Compaction and compression.
   std::string compaction_style = "universal";  // universal, level or fifo
   int64_t max_bytes_for_level_base = int64_t{256} << 20;
-  int64_t max_background_jobs = 0;  // 0 = Kafka Streams' IncreaseParallelism(max(cores, 2))
+  int64_t max_background_jobs = 0;   // 0 = Kafka Streams' IncreaseParallelism(max(cores, 2))
   std::string compression = "none";  // none, snappy, lz4, lz4hc, zstd
   // Bounded memory.
   bool share_block_cache = false;         // one cache for every store of the instance

@@ -112,9 +112,10 @@ TEST(RocksDbOptionSet, ErrorsNameFileAndKey) {
 }
 
 TEST(RocksDbOptionSet, OptionsStringsReachRocksDbAndAreValidatedByIt) {
-  absl::StatusOr<RocksDbOptionSet> set = LoadRocksDbOptionSet(
-      Write("strings.yaml", "db_options: max_open_files=500\ncf_options: level0_file_num_"
-                            "compaction_trigger=7\n"));
+  absl::StatusOr<RocksDbOptionSet> set =
+      LoadRocksDbOptionSet(Write("strings.yaml",
+                                 "db_options: max_open_files=500\ncf_options: level0_file_num_"
+                                 "compaction_trigger=7\n"));
   ASSERT_TRUE(set.ok()) << set.status();
   absl::StatusOr<rocksdb::Options> options = BuildRocksDbOptions(*set, {});
   ASSERT_TRUE(options.ok()) << options.status();
@@ -123,9 +124,10 @@ TEST(RocksDbOptionSet, OptionsStringsReachRocksDbAndAreValidatedByIt) {
   // Typed keys survive the strings.
   EXPECT_EQ(options->write_buffer_size, 16u << 20);
 
-  EXPECT_THAT(
-      LoadRocksDbOptionSet(Write("bad_db.yaml", "db_options: max_open_filez=5\n")).status().ToString(),
-      HasSubstr("bad_db.yaml:1: key 'db_options': RocksDB rejects it"));
+  EXPECT_THAT(LoadRocksDbOptionSet(Write("bad_db.yaml", "db_options: max_open_filez=5\n"))
+                  .status()
+                  .ToString(),
+              HasSubstr("bad_db.yaml:1: key 'db_options': RocksDB rejects it"));
   EXPECT_THAT(LoadRocksDbOptionSet(Write("bad_cf.yaml", "cf_options: write_buffer_size=big\n"))
                   .status()
                   .ToString(),

@@ -1,8 +1,7 @@
 // `weir broker` as a separate process, driven by a real external Kafka client (kcat).
-#include <signal.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <filesystem>
 #include <map>
@@ -26,10 +25,10 @@ constexpr int kPartitions = 4;
 
 TEST(BrokerWithKcat, RoundTripsTenThousandKeyedRecordsInPartitionOrder) {
   const std::string log = ::testing::TempDir() + "/broker_kcat_test.log";
-  absl::StatusOr<std::unique_ptr<Subprocess>> broker = Subprocess::Start(
-      {WeirBinary(), "broker", "--brokers", "3", "--topic",
-       absl::StrCat("roundtrip:", kPartitions), "--progress-interval", "0"},
-      log);
+  absl::StatusOr<std::unique_ptr<Subprocess>> broker =
+      Subprocess::Start({WeirBinary(), "broker", "--brokers", "3", "--topic",
+                         absl::StrCat("roundtrip:", kPartitions), "--progress-interval", "0"},
+                        log);
   ASSERT_TRUE(broker.ok()) << broker.status();
   // The first stdout line is the bootstrap servers, printed once the topics exist.
   std::optional<std::string> bootstrap = (*broker)->ReadLine(std::chrono::seconds(30));
@@ -45,8 +44,8 @@ TEST(BrokerWithKcat, RoundTripsTenThousandKeyedRecordsInPartitionOrder) {
   ASSERT_EQ(produced.exit_status, 0) << produced.err;
 
   const testing::CommandResult consumed =
-      RunCommand({"kcat", "-b", *bootstrap, "-t", "roundtrip", "-C", "-o", "beginning", "-e",
-                  "-q", "-f", "%p %k %s\\n"},
+      RunCommand({"kcat", "-b", *bootstrap, "-t", "roundtrip", "-C", "-o", "beginning", "-e", "-q",
+                  "-f", "%p %k %s\\n"},
                  "", std::chrono::seconds(60));
   ASSERT_EQ(consumed.exit_status, 0) << consumed.err;
 

@@ -11,9 +11,9 @@
 namespace weir {
 namespace {
 
+using testing::CommandResult;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::CommandResult;
 using testing::RunCommand;
 using testing::WeirBinary;
 
@@ -54,7 +54,8 @@ TEST(Cli, NoSubcommandIsAUsageError) {
 }
 
 TEST(Cli, BadConfigNamesFileKeyAndExpectation) {
-  const std::string path = WriteConfig("cli_bad.yaml", "application.id: a\nnum.stream.threads: -4\n");
+  const std::string path =
+      WriteConfig("cli_bad.yaml", "application.id: a\nnum.stream.threads: -4\n");
   const CommandResult result = Weir({"config", "show", "--config", path});
   EXPECT_EQ(result.exit_status, 2);
   EXPECT_THAT(result.err, HasSubstr(path + ":2: key 'num.stream.threads': expected an integer "
@@ -62,8 +63,8 @@ TEST(Cli, BadConfigNamesFileKeyAndExpectation) {
 }
 
 TEST(Cli, ConfigShowPrintsEffectiveValuesAndTheirOrigin) {
-  const CommandResult result = Weir({"config", "show", "--config", "config/weir.yaml", "--set",
-                                     "num.stream.threads=4"});
+  const CommandResult result =
+      Weir({"config", "show", "--config", "config/weir.yaml", "--set", "num.stream.threads=4"});
   ASSERT_EQ(result.exit_status, 0) << result.err;
   EXPECT_THAT(result.out, HasSubstr("application.id: fraud-detection  # config/weir.yaml:"));
   EXPECT_THAT(result.out, HasSubstr("num.stream.threads: 4  # --set num.stream.threads=4"));

@@ -105,7 +105,8 @@ absl::StatusOr<FraudConfig> LoadFraudConfig(const std::string& path,
   for (const auto& [key, topic] : topics) {
     if (!IsLegalTopicName(*topic)) {
       return invalid(key, absl::StrCat("expected a topic name (1-249 letters, digits, '.', '_', "
-                                       "'-'), got '", *topic, "'"));
+                                       "'-'), got '",
+                                       *topic, "'"));
     }
   }
   if (config.payments_topic == config.alerts_topic || config.payments_topic == config.dlq_topic ||

@@ -15,7 +15,7 @@
 namespace weir::fraud {
 
 struct FraudConfig {
-  std::string payments_topic = "payments";   // input: key = card number, value = JSON payment
+  std::string payments_topic = "payments";    // input: key = card number, value = JSON payment
   std::string alerts_topic = "fraud-alerts";  // output: one JSON alert per rule firing
   std::string dlq_topic = "payments-dlq";     // invalid payments, with error headers
   // Store card-1m: tumbling windows.

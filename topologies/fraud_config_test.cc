@@ -50,8 +50,9 @@ TEST(FraudConfig, ErrorsNameFileKeyAndExpectation) {
       LoadFraudConfig(Write("f2.yaml", "rules.high_spend.amount: 12.345\n")).status().ToString(),
       HasSubstr("f2.yaml:1: key 'rules.high_spend.amount': expected a positive decimal with at "
                 "most 2 places"));
-  EXPECT_THAT(LoadFraudConfig(Write("f3.yaml", "card-5m.advance.ms: 70000\n")).status().ToString(),
-              HasSubstr("key 'card-5m.advance.ms': expected a divisor of card-5m.size.ms (300000)"));
+  EXPECT_THAT(
+      LoadFraudConfig(Write("f3.yaml", "card-5m.advance.ms: 70000\n")).status().ToString(),
+      HasSubstr("key 'card-5m.advance.ms': expected a divisor of card-5m.size.ms (300000)"));
   EXPECT_THAT(LoadFraudConfig(Write("f4.yaml", "topics.alerts: payments\n")).status().ToString(),
               HasSubstr("must differ"));
   EXPECT_THAT(LoadFraudConfig(Write("f5.yaml", "topics.dlq: 'bad topic'\n")).status().ToString(),
