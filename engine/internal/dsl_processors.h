@@ -1,0 +1,139 @@
+// The processors behind the DSL's operations. Each is an ordinary Processor, so the DSL and the
+// Processor API run through one mechanism.
+#ifndef WEIR_ENGINE_INTERNAL_DSL_PROCESSORS_H_
+#define WEIR_ENGINE_INTERNAL_DSL_PROCESSORS_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/check.h"
+#include "engine/processor.h"
+#include "engine/windows.h"
+#include "stores/window_store.h"
+
+namespace weir::internal {
+
+// Record<K, V> -> zero or more Record<KOut, VOut>, with the input's timestamp and headers.
+template <typename K, typename V, typename KOut, typename VOut>
+class FlatMapProcessor : public Processor<K, V, KOut, VOut> {
+ public:
+  using Function = std::function<void(const Record<K, V>&, std::vector<std::pair<KOut, VOut>>&)>;
+  explicit FlatMapProcessor(Function function) : function_(std::move(function)) {}
+  void Init(ProcessorContext<KOut, VOut>& context) override { context_ = &context; }
+  void Process(const Record<K, V>& record) override {
+    out_.clear();
+    function_(record, out_);
+    for (auto& [key, value] : out_) {
+      context_->Forward(
+          Record<KOut, VOut>{std::move(key), std::move(value), record.timestamp, record.headers});
+    }
+  }
+
+ private:
+  Function function_;
+  ProcessorContext<KOut, VOut>* context_ = nullptr;
+  std::vector<std::pair<KOut, VOut>> out_;
+};
+
+// Forwards records the predicate accepts, unchanged (filter, peek, merge, toStream).
+template <typename K, typename V>
+class FilterProcessor : public Processor<K, V, K, V> {
+ public:
+  explicit FilterProcessor(std::function<bool(const Record<K, V>&)> keep)
+      : keep_(std::move(keep)) {}
+  void Init(ProcessorContext<K, V>& context) override { context_ = &context; }
+  void Process(const Record<K, V>& record) override {
+    if (keep_(record)) context_->Forward(record);
+  }
+
+ private:
+  std::function<bool(const Record<K, V>&)> keep_;
+  ProcessorContext<K, V>* context_ = nullptr;
+};
+
+// Sends each record to the first branch whose predicate accepts it (Kafka Streams' split()).
+template <typename K, typename V>
+class BranchProcessor : public Processor<K, V, K, V> {
+ public:
+  struct Branch {
+    std::string child;                                  // node name of the branch
+    std::function<bool(const K&, const V&)> predicate;  // empty = default branch
+  };
+  explicit BranchProcessor(std::vector<Branch> branches) : branches_(std::move(branches)) {}
+  void Init(ProcessorContext<K, V>& context) override { context_ = &context; }
+  void Process(const Record<K, V>& record) override {
+    for (const Branch& branch : branches_) {
+      if (!branch.predicate || branch.predicate(record.key, record.value)) {
+        context_->Forward(record, branch.child);
+        return;
+      }
+    }
+  }
+
+ private:
+  std::vector<Branch> branches_;
+  ProcessorContext<K, V>* context_ = nullptr;
+};
+
+// Windowed aggregation (Kafka Streams' KStreamWindowAggregate): for each window containing the
+// record, unless the window is closed (end <= stream time - grace, then the record is dropped for
+// it and counted), reads the aggregate, combines, writes it back and forwards the new value.
+template <typename K, typename V, typename VA>
+class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
+ public:
+  // Combines the record with the window's current aggregate (nullopt for a new window).
+  using Combine = std::function<VA(const K&, const V&, std::optional<VA>)>;
+
+  WindowedAggregateProcessor(TimeWindows windows, std::string store, SerdePtr<K> key_serde,
+                             SerdePtr<VA> aggregate_serde, Combine combine)
+      : windows_(windows),
+        store_name_(std::move(store)),
+        key_serde_(std::move(key_serde)),
+        aggregate_serde_(std::move(aggregate_serde)),
+        combine_(std::move(combine)) {}
+
+  void Init(ProcessorContext<Windowed<K>, VA>& context) override {
+    context_ = &context;
+    store_ = context.template GetStateStore<WindowBytesStore>(store_name_);
+    WEIR_CHECK(store_ != nullptr) << "window store " << store_name_ << " is not connected";
+  }
+
+  void Process(const Record<K, V>& record) override {
+    const int64_t close_time = context_->CurrentStreamTimeMs() - windows_.grace_ms;
+    const std::string key = key_serde_->Serialize(record.key);
+    for (int64_t start : windows_.WindowStartsFor(record.timestamp)) {
+      const int64_t end = start + windows_.size_ms;
+      if (end <= close_time) {
+        context_->RecordDropped();
+        continue;
+      }
+      std::optional<VA> current;
+      if (std::optional<std::string> bytes = store_->Fetch(key, start)) {
+        absl::StatusOr<VA> decoded = aggregate_serde_->Deserialize(*bytes);
+        WEIR_CHECK(decoded.ok()) << "corrupt aggregate in " << store_name_ << ": "
+                                 << decoded.status();
+        current = *std::move(decoded);
+      }
+      VA updated = combine_(record.key, record.value, std::move(current));
+      store_->Put(key, start, aggregate_serde_->Serialize(updated));
+      context_->Forward(Record<Windowed<K>, VA>{
+          Windowed<K>{record.key, start, end}, std::move(updated), record.timestamp, {}});
+    }
+  }
+
+ private:
+  TimeWindows windows_;
+  std::string store_name_;
+  SerdePtr<K> key_serde_;
+  SerdePtr<VA> aggregate_serde_;
+  Combine combine_;
+  ProcessorContext<Windowed<K>, VA>* context_ = nullptr;
+  WindowBytesStore* store_ = nullptr;
+};
+
+}  // namespace weir::internal
+
+#endif  // WEIR_ENGINE_INTERNAL_DSL_PROCESSORS_H_

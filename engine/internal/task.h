@@ -1,0 +1,62 @@
+// A task: one sub-topology's node instances and stores over one partition (Kafka Streams'
+// StreamTask, without the Kafka I/O).
+//
+// Operation. Built from the topology for (sub-topology, partition): every node instantiated,
+// linked to its children, its stores created, then every node initialised. Process() runs one
+// record depth-first from the source of its topic; MaybePunctuate() fires due punctuations.
+//
+// Concurrency: a task is used by one thread at a time (its stream thread, or the test driver).
+// Failure: a record whose key or value cannot be deserialized is not processed; Process()
+// returns InvalidArgument and the caller's deserialization handler decides what happens.
+#ifndef WEIR_ENGINE_INTERNAL_TASK_H_
+#define WEIR_ENGINE_INTERNAL_TASK_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "engine/internal/nodes.h"
+#include "engine/internal/task_context.h"
+#include "engine/topology.h"
+
+namespace weir::internal {
+
+class Task {
+ public:
+  Task(const Topology& topology, const Topology::Subtopology& subtopology, TaskId id,
+       std::string application_id, std::function<int64_t()> wall_clock, RecordCollector* collector);
+  ~Task();
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+
+  TaskId id() const { return context_.task_id; }
+  // The topics this task's sources read, internal ones with their application-id prefix.
+  const std::vector<std::string>& source_topics() const { return source_topics_; }
+
+  // Runs `raw`, read at `metadata`, through the source of `metadata.topic`, then fires due
+  // stream-time punctuations.
+  absl::Status Process(const RawRecord& raw, const RecordMetadata& metadata);
+  // Fires every punctuation of `type` that is due; returns how many fired.
+  int MaybePunctuate(PunctuationType type);
+  // Flushes every store.
+  absl::Status Flush();
+  // Closes every node (processors' Close()). Called once; the destructor calls it if needed.
+  void Close();
+
+  int64_t stream_time() const { return context_.stream_time; }
+  const TaskCounters& counters() const { return context_.counters; }
+  StateStore* store(absl::string_view name) const;
+
+ private:
+  TaskContext context_;
+  std::vector<std::unique_ptr<NodeBase>> nodes_;
+  std::map<std::string, SourceNodeBase*, std::less<>> source_by_topic_;
+  std::vector<std::string> source_topics_;
+  bool closed_ = false;
+};
+
+}  // namespace weir::internal
+
+#endif  // WEIR_ENGINE_INTERNAL_TASK_H_

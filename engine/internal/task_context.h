@@ -1,0 +1,62 @@
+// What the nodes of one task share while it runs: identity, the record in flight, stream time,
+// the wall clock, stores, punctuations, the output collector and counters.
+//
+// Concurrency: owned by a task and touched only by the thread running it.
+#ifndef WEIR_ENGINE_INTERNAL_TASK_CONTEXT_H_
+#define WEIR_ENGINE_INTERNAL_TASK_CONTEXT_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/processor.h"
+#include "engine/record.h"
+#include "stores/state_store.h"
+
+namespace weir::internal {
+
+// Where sink nodes send records. The collector picks the partition (Kafka's key hash) unless
+// one is given.
+class RecordCollector {
+ public:
+  virtual ~RecordCollector() = default;
+  virtual void Send(const std::string& topic, RawRecord record) = 0;
+};
+
+struct TaskCounters {
+  int64_t processed = 0;  // records that entered the task's sources
+  int64_t dropped = 0;    // late or invalid records (Kafka's dropped-records)
+  int64_t deserialization_errors = 0;
+  int64_t punctuations = 0;
+};
+
+class NodeBase;
+
+struct ScheduledPunctuation {
+  NodeBase* node = nullptr;
+  PunctuationType type = PunctuationType::kStreamTime;
+  int64_t interval_ms = 0;
+  int64_t next_ms = 0;
+  std::function<void(int64_t)> callback;
+  std::shared_ptr<bool> cancelled;
+};
+
+struct TaskContext {
+  TaskId task_id;
+  std::string application_id;
+  std::optional<RecordMetadata> metadata;  // of the record in flight
+  int64_t stream_time = -1;                // largest event time seen; -1 before the first
+  std::function<int64_t()> wall_clock;
+  RecordCollector* collector = nullptr;
+  std::map<std::string, std::unique_ptr<StateStore>, std::less<>> stores;
+  std::vector<ScheduledPunctuation> punctuations;
+  TaskCounters counters;
+};
+
+}  // namespace weir::internal
+
+#endif  // WEIR_ENGINE_INTERNAL_TASK_CONTEXT_H_
