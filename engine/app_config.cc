@@ -90,6 +90,26 @@ const config::Schema<AppConfig>& AppConfigSchema() {
                  "RocksDB option-set file (`config/rocksdb/{default,tuned,bounded}.yaml`).")
            .Path("topology.config", &C::topology_config,
                  "The topology's own settings (windows, grace, rule thresholds).")
+           .Int("poll.ms", &C::poll_ms, 1, 60'000,
+                "Longest time a stream thread blocks waiting for records.")
+           .Int("max.poll.records", &C::max_poll_records, 1, 1'000'000,
+                "Most records a stream thread takes from its consumer per loop iteration.")
+           .Enum("default.deserialization.exception.handler", &C::deserialization_exception_handler,
+                 {"log_and_continue", "log_and_fail"},
+                 "A record whose key or value does not deserialize: log, count and send it to "
+                 "`errors.dead.letter.queue.topic.name` (when set) and go on, or stop the thread.")
+           .String("errors.dead.letter.queue.topic.name", &C::dead_letter_queue_topic,
+                   "Dead-letter topic (KIP-1034): failed records with `__streams.errors.*` "
+                   "headers naming the error and the source topic, partition and offset. Empty = "
+                   "none.")
+           .Enum("default.production.exception.handler", &C::production_exception_handler,
+                 {"fail", "continue"},
+                 "A record the producer could not deliver after its retries: stop the thread, or "
+                 "log, count and go on.")
+           .Enum("stream.thread.error.policy", &C::thread_error_policy,
+                 {"shutdown_client", "replace_thread"},
+                 "When a stream thread dies of an error: shut the instance down (exit non-zero), "
+                 "or start a new thread in its place.")
            .Int("broker.brokers", &C::broker_brokers, 1, 16,
                 "Embedded broker only: number of brokers in the mock cluster.")
            .StringList("broker.topics", &C::broker_topics,
@@ -119,6 +139,14 @@ absl::StatusOr<AppConfig> LoadAppConfig(const std::string& path,
   }
   WEIR_RETURN_IF_ERROR(CheckApplicationId(config, provenance));
   WEIR_RETURN_IF_ERROR(CheckBrokerTopics(config, provenance));
+  if (!config.dead_letter_queue_topic.empty() &&
+      !IsLegalTopicName(config.dead_letter_queue_topic)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        Where(provenance, "errors.dead.letter.queue.topic.name"),
+        ": key 'errors.dead.letter.queue.topic.name': expected a topic name (1-249 letters, "
+        "digits, '.', '_', '-'), got '",
+        config.dead_letter_queue_topic, "'"));
+  }
   WEIR_RETURN_IF_ERROR(CheckClientProperties(config, provenance));
   if (provenance_out != nullptr) *provenance_out = std::move(provenance);
   return config;

@@ -43,6 +43,20 @@ struct AppConfig {
   std::string rocksdb_options = "config/rocksdb/default.yaml";
   // The topology's own config file (the fraud topology's rules and windows).
   std::string topology_config = "config/fraud.yaml";
+  // Longest time a stream thread blocks waiting for records.
+  int64_t poll_ms = 100;
+  // Most records a stream thread takes from its consumer per loop iteration.
+  int64_t max_poll_records = 1000;
+  // A record whose key or value does not deserialize: log_and_continue (send it to the
+  // dead-letter topic when one is set, count it, go on) or log_and_fail (stop the thread).
+  std::string deserialization_exception_handler = "log_and_continue";
+  // Dead-letter topic for records that could not be processed; "" = none (logged and counted).
+  std::string dead_letter_queue_topic;
+  // A record the producer could not deliver after its retries: fail (stop the thread) or
+  // continue (log, count, go on).
+  std::string production_exception_handler = "fail";
+  // When a stream thread dies of an error: replace_thread or shutdown_client.
+  std::string thread_error_policy = "shutdown_client";
   // Embedded broker: number of brokers, and topics to create as NAME:PARTITIONS.
   int64_t broker_brokers = 3;
   std::vector<std::string> broker_topics;

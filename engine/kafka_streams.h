@@ -1,0 +1,79 @@
+// A weir instance (Kafka Streams' KafkaStreams): a topology run by `num.stream.threads` stream
+// threads against a Kafka cluster.
+//
+//   absl::StatusOr<std::unique_ptr<KafkaStreams>> streams = KafkaStreams::Create(topology, config);
+//   WEIR_RETURN_IF_ERROR((*streams)->Start());
+//   while (!stopping) { WEIR_RETURN_IF_ERROR((*streams)->CheckThreads()); ... }
+//   (*streams)->Close();
+//
+// Start() checks that every input topic exists, creates the topology's internal (repartition)
+// topics when missing - with as many partitions as the largest input topic - and starts the
+// threads. Every thread is a member of the consumer group `application.id`; several instances
+// with the same id share the partitions (engine/stream_thread.h explains the model).
+//
+// Shutdown order: Close() asks every thread to stop, and each finishes its batch, commits,
+// closes its tasks and leaves the group; Close() returns when all have.
+//
+// Concurrency: Create, Start, CheckThreads and Close from one controlling thread; threads() from
+// any thread.
+#ifndef WEIR_ENGINE_KAFKA_STREAMS_H_
+#define WEIR_ENGINE_KAFKA_STREAMS_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "engine/app_config.h"
+#include "engine/embedded_broker.h"
+#include "engine/stream_thread.h"
+#include "engine/topology.h"
+
+namespace weir {
+
+struct KafkaStreamsOptions {
+  // Creates a topic the topology needs. Empty: the Kafka admin API (CreateTopics). The embedded
+  // broker has no CreateTopics, so `weir run` passes EmbeddedBroker::CreateTopic.
+  std::function<absl::Status(const TopicSpec&)> create_topic;
+  // Wall clock in epoch ms; empty: the system clock.
+  std::function<int64_t()> wall_clock;
+};
+
+class KafkaStreams {
+ public:
+  // InvalidArgument when the topology did not build, application.id is empty, or the client
+  // properties are invalid.
+  static absl::StatusOr<std::unique_ptr<KafkaStreams>> Create(Topology topology, AppConfig config,
+                                                              KafkaStreamsOptions options = {});
+  ~KafkaStreams();
+
+  // NotFound naming a missing input topic; otherwise starts the threads.
+  absl::Status Start();
+  // Applies `stream.thread.error.policy` to threads that died: starts replacements, or returns
+  // the first dead thread's error (the instance should then Close and exit non-zero).
+  absl::Status CheckThreads();
+  void Close();
+
+  std::vector<ThreadSnapshot> threads() const;
+  const std::string& process_id() const { return process_id_; }
+
+ private:
+  KafkaStreams(std::shared_ptr<const Topology> topology, AppConfig config,
+               KafkaStreamsOptions options);
+  absl::Status CreateInternalTopics();
+  absl::StatusOr<std::unique_ptr<StreamThread>> NewThread();
+
+  const std::shared_ptr<const Topology> topology_;
+  const AppConfig config_;
+  KafkaStreamsOptions options_;
+  const std::string process_id_;
+  int next_thread_index_ = 1;
+  mutable absl::Mutex mutex_;
+  std::vector<std::unique_ptr<StreamThread>> threads_ ABSL_GUARDED_BY(mutex_);
+};
+
+}  // namespace weir
+
+#endif  // WEIR_ENGINE_KAFKA_STREAMS_H_

@@ -1,0 +1,452 @@
+#include "engine/stream_thread.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "common/status.h"
+#include "engine/kafka_status.h"
+
+namespace weir {
+namespace {
+
+constexpr int kFlushTimeoutMs = 60'000;
+constexpr int kCommitTimeoutMs = 60'000;
+
+struct PartitionListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* list) const {
+    rd_kafka_topic_partition_list_destroy(list);
+  }
+};
+using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
+
+absl::Status TxnStatus(rd_kafka_error_t* error, absl::string_view context) {
+  if (error == nullptr) return absl::OkStatus();
+  const std::string message = absl::StrCat(context, ": ", rd_kafka_error_string(error));
+  const bool retriable = rd_kafka_error_is_retriable(error);
+  rd_kafka_error_destroy(error);
+  return retriable ? absl::UnavailableError(message) : absl::InternalError(message);
+}
+
+RawRecord ToRawRecord(const rd_kafka_message_t& message) {
+  RawRecord raw;
+  if (message.key != nullptr) {
+    raw.key.emplace(static_cast<const char*>(message.key), message.key_len);
+  }
+  if (message.payload != nullptr) {
+    raw.value.emplace(static_cast<const char*>(message.payload), message.len);
+  }
+  rd_kafka_timestamp_type_t type;
+  raw.timestamp = rd_kafka_message_timestamp(&message, &type);
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(&message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      raw.headers.push_back({name, value == nullptr ? std::nullopt
+                                                    : std::optional<std::string>(std::string(
+                                                          static_cast<const char*>(value), size))});
+    }
+  }
+  return raw;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
+    const AppConfig& config, std::shared_ptr<const Topology> topology, std::string thread_name,
+    std::function<int64_t()> wall_clock) {
+  std::unique_ptr<StreamThread> thread(
+      new StreamThread(config, std::move(topology), std::move(thread_name), std::move(wall_clock)));
+  WEIR_RETURN_IF_ERROR(thread->Init());
+  return thread;
+}
+
+StreamThread::StreamThread(const AppConfig& config, std::shared_ptr<const Topology> topology,
+                           std::string name, std::function<int64_t()> wall_clock)
+    : config_(config),
+      topology_(std::move(topology)),
+      subtopologies_(topology_->Subtopologies()),
+      name_(std::move(name)),
+      wall_clock_(std::move(wall_clock)),
+      exactly_once_(config.processing_guarantee == "exactly_once_v2") {}
+
+StreamThread::~StreamThread() {
+  RequestStop();
+  Join();
+}
+
+absl::Status StreamThread::Init() {
+  for (const Topology::Subtopology& sub : subtopologies_) {
+    for (int node : sub.nodes) {
+      const Topology::NodeSpec& spec = topology_->nodes()[node];
+      if (spec.kind != Topology::NodeKind::kSource) continue;
+      for (const std::string& topic : spec.topics) {
+        subtopology_of_topic_[spec.internal_topics
+                                  ? absl::StrCat(config_.application_id, "-", topic)
+                                  : topic] = sub.id;
+      }
+    }
+  }
+
+  // Defaults first, then the user's properties, which win.
+  ClientProperties consumer_properties{.bootstrap_servers = config_.bootstrap_servers};
+  consumer_properties.common = {
+      {"group.id", config_.application_id},
+      {"client.id", absl::StrCat(name_, "-consumer")},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"partition.assignment.strategy", "range"},
+      {"isolation.level", exactly_once_ ? "read_committed" : "read_uncommitted"}};
+  for (const auto& [k, v] : config_.kafka) consumer_properties.common[k] = v;
+  consumer_properties.specific = config_.consumer;
+  WEIR_ASSIGN_OR_RETURN(KafkaConf consumer_conf,
+                        BuildKafkaConf(consumer_properties, ClientKind::kConsumer));
+  rd_kafka_conf_set_rebalance_cb(consumer_conf.get(), &StreamThread::RebalanceCallback);
+  rd_kafka_conf_set_opaque(consumer_conf.get(), this);
+  WEIR_ASSIGN_OR_RETURN(consumer_, NewKafkaClient(std::move(consumer_conf), ClientKind::kConsumer));
+  rd_kafka_poll_set_consumer(consumer_.get());
+
+  ClientProperties producer_properties{.bootstrap_servers = config_.bootstrap_servers};
+  producer_properties.common = {{"client.id", absl::StrCat(name_, "-producer")},
+                                {"partitioner", "murmur2_random"},
+                                {"enable.idempotence", "true"},
+                                {"linger.ms", "5"}};
+  if (exactly_once_) {
+    producer_properties.common["transactional.id"] =
+        absl::StrCat(config_.application_id, "-", name_);
+  }
+  for (const auto& [k, v] : config_.kafka) producer_properties.common[k] = v;
+  producer_properties.specific = config_.producer;
+  WEIR_ASSIGN_OR_RETURN(KafkaConf producer_conf,
+                        BuildKafkaConf(producer_properties, ClientKind::kProducer));
+  rd_kafka_conf_set_dr_msg_cb(producer_conf.get(), &StreamThread::DeliveryCallback);
+  rd_kafka_conf_set_opaque(producer_conf.get(), this);
+  WEIR_ASSIGN_OR_RETURN(producer_, NewKafkaClient(std::move(producer_conf), ClientKind::kProducer));
+  return absl::OkStatus();
+}
+
+void StreamThread::Start() {
+  state_ = ThreadState::kRunning;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void StreamThread::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+absl::Status StreamThread::error() const {
+  absl::MutexLock lock(&mutex_);
+  return error_;
+}
+
+void StreamThread::Die(absl::Status status) {
+  spdlog::error("{}: stream thread dies: {}", name_, status.message());
+  {
+    absl::MutexLock lock(&mutex_);
+    error_ = std::move(status);
+  }
+  state_ = ThreadState::kDead;
+}
+
+void StreamThread::Run() {
+  absl::Status status = RunLoop();
+  if (!status.ok()) {
+    // Leave the group without committing: what is in flight is reprocessed by the next owner.
+    if (fatal_.ok()) fatal_ = status;  // so the revocation below does not commit
+    if (in_transaction_) {
+      TxnStatus(rd_kafka_abort_transaction(producer_.get(), kCommitTimeoutMs), "aborting")
+          .IgnoreError();
+      in_transaction_ = false;
+    }
+    CloseAllTasks();
+    rd_kafka_consumer_close(consumer_.get());
+    Die(std::move(status));
+    return;
+  }
+  state_ = ThreadState::kStopped;
+  spdlog::info("{}: stopped", name_);
+}
+
+absl::Status StreamThread::RunLoop() {
+  if (exactly_once_) {
+    WEIR_RETURN_IF_ERROR(TxnStatus(rd_kafka_init_transactions(producer_.get(), kCommitTimeoutMs),
+                                   "initialising transactions"));
+  }
+  std::vector<std::string> topics;
+  for (const auto& [topic, sub] : subtopology_of_topic_) topics.push_back(topic);
+  PartitionList subscription(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
+  for (const std::string& topic : topics) {
+    rd_kafka_topic_partition_list_add(subscription.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  WEIR_RETURN_IF_ERROR(
+      KafkaStatus(rd_kafka_subscribe(consumer_.get(), subscription.get()), "subscribing"));
+  next_commit_ms_ = wall_clock_() + config_.commit_interval_ms;
+
+  while (!stop_requested_) {
+    int timeout = static_cast<int>(config_.poll_ms);
+    for (int64_t n = 0; n < config_.max_poll_records; ++n) {
+      rd_kafka_message_t* message = rd_kafka_consumer_poll(consumer_.get(), timeout);
+      if (message == nullptr) break;
+      timeout = 0;
+      absl::Status status = ProcessMessage(*message);
+      rd_kafka_message_destroy(message);
+      WEIR_RETURN_IF_ERROR(status);
+      WEIR_RETURN_IF_ERROR(fatal_);
+    }
+    rd_kafka_poll(producer_.get(), 0);  // delivery reports
+    WEIR_RETURN_IF_ERROR(fatal_);
+    for (auto& [id, task] : tasks_) task->MaybePunctuate(PunctuationType::kWallClockTime);
+    if (wall_clock_() >= next_commit_ms_) WEIR_RETURN_IF_ERROR(CommitOrWarn());
+    PublishTasks();
+  }
+  state_ = ThreadState::kPendingShutdown;
+  spdlog::info("{}: shutting down: committing and leaving the group", name_);
+  WEIR_RETURN_IF_ERROR(CommitOrWarn());
+  // Closing the consumer revokes the assignment (OnRevoke closes the tasks) and leaves the group.
+  WEIR_RETURN_IF_ERROR(KafkaStatus(rd_kafka_consumer_close(consumer_.get()), "leaving the group"));
+  WEIR_RETURN_IF_ERROR(fatal_);
+  CloseAllTasks();
+  PublishTasks();
+  return absl::OkStatus();
+}
+
+absl::Status StreamThread::ProcessMessage(const rd_kafka_message_t& message) {
+  if (message.err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return absl::OkStatus();
+  if (message.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    // Consumer errors are mostly transient (librdkafka retries); log them and go on.
+    spdlog::warn("{}: consumer: {}", name_, rd_kafka_message_errstr(&message));
+    return absl::OkStatus();
+  }
+  const RecordMetadata where{.topic = rd_kafka_topic_name(message.rkt),
+                             .partition = message.partition,
+                             .offset = message.offset};
+  auto task = task_of_partition_.find({where.topic, where.partition});
+  if (task == task_of_partition_.end()) {
+    return absl::InternalError(
+        absl::StrCat("record from unassigned partition ", where.topic, "-", where.partition));
+  }
+  const RawRecord raw = ToRawRecord(message);
+  absl::Status status = task->second->Process(raw, where);
+  next_offsets_[{where.topic, where.partition}] = where.offset + 1;
+  ++processed_;
+  if (status.ok()) return absl::OkStatus();
+  ++deserialization_errors_;
+  const std::string at = absl::StrCat(where.topic, "-", where.partition, "@", where.offset);
+  if (config_.deserialization_exception_handler == "log_and_fail") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot deserialize record ", at, ": ", status.message(),
+                     " (default.deserialization.exception.handler: log_and_fail)"));
+  }
+  spdlog::warn("{}: skipping record {} that does not deserialize: {}", name_, at, status.message());
+  return SendToDeadLetterQueue(raw, where, status);
+}
+
+absl::Status StreamThread::SendToDeadLetterQueue(const RawRecord& raw, const RecordMetadata& where,
+                                                 const absl::Status& why) {
+  if (config_.dead_letter_queue_topic.empty()) return absl::OkStatus();
+  RawRecord dead = raw;
+  // KIP-1034's header names, so existing DLQ tooling reads them.
+  dead.headers.push_back({"__streams.errors.exception", "DeserializationException"});
+  dead.headers.push_back({"__streams.errors.message", std::string(why.message())});
+  dead.headers.push_back({"__streams.errors.topic", where.topic});
+  dead.headers.push_back({"__streams.errors.partition", std::to_string(where.partition)});
+  dead.headers.push_back({"__streams.errors.offset", std::to_string(where.offset)});
+  Send(config_.dead_letter_queue_topic, std::move(dead));
+  ++dead_letters_;
+  return fatal_;
+}
+
+void StreamThread::Send(const std::string& topic, RawRecord record) {
+  if (exactly_once_ && !in_transaction_) {
+    absl::Status begun = TxnStatus(rd_kafka_begin_transaction(producer_.get()), "beginning");
+    if (!begun.ok()) {
+      if (fatal_.ok()) fatal_ = begun;
+      return;
+    }
+    in_transaction_ = true;
+  }
+  rd_kafka_headers_t* headers = rd_kafka_headers_new(record.headers.size());
+  for (const Header& h : record.headers) {
+    rd_kafka_header_add(headers, h.key.data(), static_cast<ssize_t>(h.key.size()),
+                        h.value ? h.value->data() : nullptr,
+                        h.value ? static_cast<ssize_t>(h.value->size()) : 0);
+  }
+  const void* key = record.key ? record.key->data() : nullptr;
+  const size_t key_size = record.key ? record.key->size() : 0;
+  void* value = record.value ? record.value->data() : nullptr;
+  const size_t value_size = record.value ? record.value->size() : 0;
+  while (true) {
+    const rd_kafka_resp_err_t err = rd_kafka_producev(
+        producer_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(key, key_size), RD_KAFKA_V_VALUE(value, value_size),
+        RD_KAFKA_V_TIMESTAMP(record.timestamp), RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;  // the producer owns the headers now
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(producer_.get(), 10);  // wait for deliveries to make room
+      continue;
+    }
+    rd_kafka_headers_destroy(headers);
+    ++production_errors_;
+    if (fatal_.ok()) fatal_ = KafkaStatus(err, absl::StrCat("producing to ", topic));
+    return;
+  }
+}
+
+void StreamThread::DeliveryCallback(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
+  if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  auto* self = static_cast<StreamThread*>(opaque);
+  ++self->production_errors_;
+  const std::string what = absl::StrCat("delivery to ", rd_kafka_topic_name(message->rkt),
+                                        " failed after retries: ", rd_kafka_err2str(message->err));
+  if (self->config_.production_exception_handler == "continue") {
+    spdlog::warn("{}: {} (default.production.exception.handler: continue)", self->name_, what);
+    return;
+  }
+  if (self->fatal_.ok()) self->fatal_ = absl::UnavailableError(what);
+}
+
+absl::Status StreamThread::Commit() {
+  for (auto& [id, task] : tasks_) WEIR_RETURN_IF_ERROR(task->Flush());
+  next_commit_ms_ = wall_clock_() + config_.commit_interval_ms;
+  PartitionList offsets(rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets_.size())));
+  for (const auto& [partition, offset] : next_offsets_) {
+    rd_kafka_topic_partition_list_add(offsets.get(), partition.first.c_str(), partition.second)
+        ->offset = offset;
+  }
+  if (exactly_once_) {
+    if (!in_transaction_ && next_offsets_.empty()) return absl::OkStatus();
+    if (!in_transaction_) {
+      WEIR_RETURN_IF_ERROR(TxnStatus(rd_kafka_begin_transaction(producer_.get()), "beginning"));
+      in_transaction_ = true;
+    }
+    if (!next_offsets_.empty()) {
+      rd_kafka_consumer_group_metadata_t* group = rd_kafka_consumer_group_metadata(consumer_.get());
+      absl::Status sent = TxnStatus(rd_kafka_send_offsets_to_transaction(
+                                        producer_.get(), offsets.get(), group, kCommitTimeoutMs),
+                                    "sending offsets to the transaction");
+      rd_kafka_consumer_group_metadata_destroy(group);
+      WEIR_RETURN_IF_ERROR(sent);
+    }
+    WEIR_RETURN_IF_ERROR(TxnStatus(rd_kafka_commit_transaction(producer_.get(), kCommitTimeoutMs),
+                                   "committing the transaction"));
+    in_transaction_ = false;
+  } else {
+    WEIR_RETURN_IF_ERROR(
+        KafkaStatus(rd_kafka_flush(producer_.get(), kFlushTimeoutMs), "flushing the producer"));
+    WEIR_RETURN_IF_ERROR(fatal_);  // a delivery failed: do not commit past it
+    if (!next_offsets_.empty()) {
+      const rd_kafka_resp_err_t err = rd_kafka_commit(consumer_.get(), offsets.get(), 0);
+      if (err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+          err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+          err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID) {
+        // The group moved on: these offsets can no longer be committed by this member. Whoever
+        // owns the partitions next resumes from the last commit (at-least-once duplicates).
+        return absl::AbortedError(
+            absl::StrCat("commit rejected by a rebalance: ", rd_kafka_err2str(err)));
+      }
+      WEIR_RETURN_IF_ERROR(KafkaStatus(err, "committing offsets"));
+    }
+  }
+  next_offsets_.clear();
+  ++commits_;
+  return absl::OkStatus();
+}
+
+absl::Status StreamThread::CommitOrWarn() {
+  absl::Status status = Commit();
+  if (!absl::IsAborted(status)) return status;
+  spdlog::warn("{}: {}; records since the last commit will be processed again", name_,
+               status.message());
+  return absl::OkStatus();
+}
+
+void StreamThread::RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                     rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+  auto* self = static_cast<StreamThread*>(opaque);
+  absl::Status status;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    status = self->OnAssign(partitions);
+    if (status.ok()) status = KafkaStatus(rd_kafka_assign(rk, partitions), "assigning");
+  } else {
+    status = self->OnRevoke(partitions);
+    // Give the partitions up even after a failure: the next owner resumes from the last commit.
+    absl::Status unassigned = KafkaStatus(rd_kafka_assign(rk, nullptr), "unassigning");
+    if (status.ok()) status = unassigned;
+  }
+  if (!status.ok() && self->fatal_.ok()) self->fatal_ = status;
+  self->PublishTasks();
+}
+
+absl::Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
+  for (int i = 0; i < partitions->cnt; ++i) {
+    const std::string topic = partitions->elems[i].topic;
+    const int32_t partition = partitions->elems[i].partition;
+    auto sub = subtopology_of_topic_.find(topic);
+    if (sub == subtopology_of_topic_.end()) {
+      return absl::InternalError(absl::StrCat("assigned ", topic, ", which no source reads"));
+    }
+    const TaskId id{sub->second, partition};
+    auto& task = tasks_[id];
+    if (task == nullptr) {
+      task = std::make_unique<internal::Task>(*topology_, subtopologies_[id.subtopology], id,
+                                              config_.application_id, wall_clock_,
+                                              static_cast<internal::RecordCollector*>(this));
+      spdlog::info("{}: task {} created", name_, id.ToString());
+    }
+    task_of_partition_[{topic, partition}] = task.get();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StreamThread::OnRevoke(rd_kafka_topic_partition_list_t* partitions) {
+  spdlog::info("{}: {} partitions revoked: closing their tasks", name_, partitions->cnt);
+  absl::Status committed = fatal_.ok() ? CommitOrWarn() : fatal_;
+  CloseAllTasks();  // eager rebalancing: every partition is revoked at once
+  return committed;
+}
+
+void StreamThread::CloseAllTasks() {
+  for (auto& [id, task] : tasks_) {
+    task->Close();
+    closed_dropped_ += task->counters().dropped;
+    closed_punctuations_ += task->counters().punctuations;
+  }
+  tasks_.clear();
+  task_of_partition_.clear();
+  next_offsets_.clear();
+}
+
+void StreamThread::PublishTasks() {
+  std::vector<TaskId> ids;
+  int64_t dropped = closed_dropped_;
+  int64_t punctuations = closed_punctuations_;
+  for (const auto& [id, task] : tasks_) {
+    ids.push_back(id);
+    dropped += task->counters().dropped;
+    punctuations += task->counters().punctuations;
+  }
+  absl::MutexLock lock(&mutex_);
+  published_tasks_ = std::move(ids);
+  published_dropped_ = dropped;
+  published_punctuations_ = punctuations;
+}
+
+ThreadSnapshot StreamThread::snapshot() const {
+  ThreadSnapshot s{.name = name_,
+                   .state = state_,
+                   .processed = processed_,
+                   .deserialization_errors = deserialization_errors_,
+                   .dead_letters = dead_letters_,
+                   .production_errors = production_errors_,
+                   .commits = commits_};
+  absl::MutexLock lock(&mutex_);
+  s.tasks = published_tasks_;
+  s.dropped = published_dropped_;
+  s.punctuations = published_punctuations_;
+  return s;
+}
+
+}  // namespace weir

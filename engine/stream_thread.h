@@ -1,0 +1,157 @@
+// A stream thread: one OS thread with its own group consumer and producer, running the tasks
+// of the partitions its consumer is assigned (Kafka Streams' StreamThread).
+//
+// Operation. The loop is poll -> process -> punctuate -> maybe commit:
+//  - poll: up to `max.poll.records` records from the consumer (the first wait up to `poll.ms`);
+//  - process: each record runs through the task of its (topic, partition): task
+//    (sub-topology of the topic, partition), created on assignment;
+//  - punctuate: wall-clock punctuations of every task (stream-time ones fire as records arrive);
+//  - commit, every `commit.interval.ms`: flush the tasks' stores, flush the producer and wait for
+//    every delivery, then commit the next offsets of every partition processed. Under
+//    exactly_once_v2 the offsets go into the thread's transaction
+//    (send_offsets_to_transaction with the consumer's group metadata), which then commits.
+//
+// Why a consumer per thread (DESIGN.md §2 offers this or one consumer per instance with
+// forwarded queues): it is Kafka Streams' own shape, and librdkafka then calls each consumer's
+// rebalance callback on the thread that polls it, which is the thread that owns the affected
+// tasks. Revocation therefore flushes, commits and closes tasks in place, with no hand-off
+// between threads inside a callback. The `range` assignor keeps co-partitioned topics together
+// (same partition numbers to the same member). The cost: a group member per thread.
+//
+// Rebalancing is eager: on revocation every task of the thread commits and closes before the
+// callback returns; on assignment tasks are created for the new partitions and processing
+// resumes from the committed offsets.
+//
+// Concurrency. Everything below Run() - consumer, producer, tasks, stores - is touched only by
+// this thread; librdkafka's callbacks (rebalance, delivery reports, logs) are served from polls
+// on this thread. Other threads may call RequestStop(), Join() and read snapshot().
+//
+// Failure. A fatal error (a record that cannot be delivered under
+// `default.production.exception.handler: fail`, a deserialization error under `log_and_fail`, a
+// commit that fails) ends the loop without committing what is in flight; the thread's state
+// becomes kDead with error() saying why, and the instance applies
+// `stream.thread.error.policy`. Records are processed in arrival order per partition; there is
+// no per-task buffer, so no partition needs pausing.
+#ifndef WEIR_ENGINE_STREAM_THREAD_H_
+#define WEIR_ENGINE_STREAM_THREAD_H_
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "engine/app_config.h"
+#include "engine/client_config.h"
+#include "engine/internal/task.h"
+#include "engine/topology.h"
+
+namespace weir {
+
+enum class ThreadState { kCreated, kRunning, kPendingShutdown, kDead, kStopped };
+
+// What other threads may read about a stream thread.
+struct ThreadSnapshot {
+  std::string name;
+  ThreadState state = ThreadState::kCreated;
+  std::vector<TaskId> tasks;
+  int64_t processed = 0;
+  int64_t dropped = 0;
+  int64_t deserialization_errors = 0;
+  int64_t dead_letters = 0;
+  int64_t production_errors = 0;
+  int64_t commits = 0;
+  int64_t punctuations = 0;
+};
+
+class StreamThread : private internal::RecordCollector {
+ public:
+  // Creates the thread's consumer and producer (not yet subscribed). InvalidArgument when the
+  // client properties do not make valid clients.
+  static absl::StatusOr<std::unique_ptr<StreamThread>> Create(
+      const AppConfig& config, std::shared_ptr<const Topology> topology, std::string thread_name,
+      std::function<int64_t()> wall_clock);
+  ~StreamThread() override;
+
+  void Start();
+  // Asks the loop to finish its batch, commit, close its tasks and leave the group.
+  void RequestStop() { stop_requested_ = true; }
+  void Join();
+
+  const std::string& name() const { return name_; }
+  ThreadState state() const { return state_; }
+  // Why the thread died (kDead); OK otherwise.
+  absl::Status error() const;
+  ThreadSnapshot snapshot() const;
+
+ private:
+  StreamThread(const AppConfig& config, std::shared_ptr<const Topology> topology, std::string name,
+               std::function<int64_t()> wall_clock);
+  absl::Status Init();
+  void Run();
+  absl::Status RunLoop();
+  absl::Status ProcessMessage(const rd_kafka_message_t& message);
+  // kAborted when a rebalance rejected the offsets (not fatal; see CommitOrWarn).
+  absl::Status Commit();
+  // Commit(), turning a rebalance's rejection into a warning.
+  absl::Status CommitOrWarn();
+  absl::Status OnAssign(rd_kafka_topic_partition_list_t* partitions);
+  absl::Status OnRevoke(rd_kafka_topic_partition_list_t* partitions);
+  absl::Status SendToDeadLetterQueue(const RawRecord& raw, const RecordMetadata& where,
+                                     const absl::Status& why);
+  void CloseAllTasks();
+  void Die(absl::Status status);
+  void PublishTasks();
+
+  // RecordCollector: sinks send through the thread's producer.
+  void Send(const std::string& topic, RawRecord record) override;
+
+  static void RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                rd_kafka_topic_partition_list_t* partitions, void* opaque);
+  static void DeliveryCallback(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
+
+  const AppConfig config_;
+  const std::shared_ptr<const Topology> topology_;
+  const std::vector<Topology::Subtopology> subtopologies_;
+  const std::string name_;
+  const std::function<int64_t()> wall_clock_;
+  const bool exactly_once_;
+
+  KafkaHandle consumer_;
+  KafkaHandle producer_;
+  std::thread thread_;
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<ThreadState> state_{ThreadState::kCreated};
+
+  // Touched only by the thread itself.
+  std::map<TaskId, std::unique_ptr<internal::Task>> tasks_;
+  std::map<std::pair<std::string, int32_t>, internal::Task*> task_of_partition_;
+  std::map<std::string, int32_t, std::less<>> subtopology_of_topic_;
+  std::map<std::pair<std::string, int32_t>, int64_t> next_offsets_;  // to commit
+  absl::Status fatal_;  // set by callbacks; ends the loop
+  int64_t next_commit_ms_ = 0;
+  bool in_transaction_ = false;
+  int64_t closed_dropped_ = 0;  // counters of tasks already closed
+  int64_t closed_punctuations_ = 0;
+
+  // Counters, readable from other threads.
+  std::atomic<int64_t> processed_{0};
+  std::atomic<int64_t> deserialization_errors_{0};
+  std::atomic<int64_t> dead_letters_{0};
+  std::atomic<int64_t> production_errors_{0};
+  std::atomic<int64_t> commits_{0};
+
+  mutable absl::Mutex mutex_;
+  std::vector<TaskId> published_tasks_ ABSL_GUARDED_BY(mutex_);
+  int64_t published_dropped_ ABSL_GUARDED_BY(mutex_) = 0;
+  int64_t published_punctuations_ ABSL_GUARDED_BY(mutex_) = 0;
+  absl::Status error_ ABSL_GUARDED_BY(mutex_);
+};
+
+}  // namespace weir
+
+#endif  // WEIR_ENGINE_STREAM_THREAD_H_
