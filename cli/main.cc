@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer(
       "Examples:\n"
+      "  weir run                                 run fraud detection (embedded broker)\n"
       "  weir broker --topic payments:12          start the embedded broker\n"
       "  weir config show --config config/weir.yaml   print the effective configuration\n"
       "Run 'weir <command> --help' for a command's flags and examples. Docs: docs/README.md");
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
   app.parse_complete_callback([&] { spdlog::set_level(spdlog::level::from_str(log_level)); });
 
   int exit_code = 0;
+  weir::cli::AddRunCommand(app, &exit_code);
   weir::cli::AddBrokerCommand(app, &exit_code);
   weir::cli::AddConfigCommand(app, &exit_code);
 

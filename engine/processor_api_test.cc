@@ -151,7 +151,7 @@ TEST(ProcessorApi, TimestampExtractorSetsEventTime) {
   Topology topology;
   topology
       .AddSource<Str, Str>("in", {"in"}, serdes::String(), serdes::String(),
-                           [](const Record<Str, Str>& r) { return std::stoll(r.value); })
+                           [](const Record<Str, Str>& r, int64_t) { return std::stoll(r.value); })
       .AddSink<Str, Str>("out", "out", serdes::String(), serdes::String(), {"in"});
   TopologyTestDriver driver(topology);
   ASSERT_TRUE(driver.PipeRaw("in", {.key = "k", .value = "12345", .timestamp = 1}).ok());

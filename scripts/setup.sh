@@ -9,7 +9,7 @@ packages=(
   build-essential cmake pkg-config
   # libraries weir links (DESIGN.md §1)
   librdkafka-dev librocksdb-dev libabsl-dev prometheus-cpp-dev libyaml-cpp-dev
-  libssl-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
+  libssl-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libsimdjson-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # real Kafka clients the tests drive against the embedded broker

@@ -88,9 +88,11 @@ class SourceNodeBase : public NodeBase {
   virtual absl::Status ProcessRaw(const RawRecord& raw) = 0;
 };
 
-// Chooses a record's event time from the deserialized record and its Kafka timestamp.
+// Chooses a record's event time from the deserialized record (whose timestamp is the Kafka
+// timestamp) and the task's current stream time (-1 before the first record), like Kafka
+// Streams' TimestampExtractor with its partition time. A negative result drops the record.
 template <typename K, typename V>
-using TimestampExtractor = std::function<int64_t(const Record<K, V>& record)>;
+using TimestampExtractor = std::function<int64_t(const Record<K, V>& record, int64_t stream_time)>;
 
 template <typename K, typename V>
 class SourceNode : public SourceNodeBase {
@@ -114,7 +116,7 @@ class SourceNode : public SourceNodeBase {
       return absl::InvalidArgumentError(absl::StrCat("value: ", value.status().message()));
     }
     Record<K, V> record{*std::move(key), *std::move(value), raw.timestamp, raw.headers};
-    if (extractor_) record.timestamp = extractor_(record);
+    if (extractor_) record.timestamp = extractor_(record, task_->stream_time);
     if (record.timestamp < 0) {
       ++task_->counters.dropped;
       return absl::OkStatus();

@@ -1,0 +1,81 @@
+// `weir run` as a process: the fraud service on its embedded broker, fed and read by kcat.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "tests/support/subprocess.h"
+
+namespace weir {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::RunCommand;
+using testing::Subprocess;
+using testing::WeirBinary;
+
+std::string ReadTopic(const std::string& bootstrap, const std::string& topic) {
+  return RunCommand({"kcat", "-b", bootstrap, "-t", topic, "-C", "-o", "beginning", "-e", "-q",
+                     "-f", "%k %s %h\\n"},
+                    "", std::chrono::seconds(30))
+      .out;
+}
+
+TEST(WeirRun, DetectsFraudOnTheEmbeddedBrokerAndStopsCleanlyOnSigterm) {
+  const std::string log = ::testing::TempDir() + "/weir_run_test.log";
+  absl::StatusOr<std::unique_ptr<Subprocess>> weir = Subprocess::Start(
+      {WeirBinary(), "run", "--config", "config/weir.yaml", "--set", "commit.interval.ms=100",
+       "--set", "broker.topics=[payments:4, fraud-alerts:4, payments-dlq:4]", "--progress-interval",
+       "0"},
+      log);
+  ASSERT_TRUE(weir.ok()) << weir.status();
+  std::optional<std::string> bootstrap = (*weir)->ReadLine(std::chrono::seconds(60));
+  ASSERT_TRUE(bootstrap.has_value()) << "no bootstrap servers printed; see " << log;
+
+  std::string payments;
+  for (int i = 1; i <= 5; ++i) {
+    absl::StrAppend(&payments, "4111111111111111|{\"txn_id\":\"t", i,
+                    "\",\"card\":\"4111111111111111\",\"amount\":10.00,\"merchant\":\"m\","
+                    "\"country\":\"DE\",\"ts\":",
+                    1'732'270'000'000 + i * 1000, "}\n");
+  }
+  absl::StrAppend(&payments, "4111111111111111|{\"card\":\"4111111111111111\"}\n");
+  ASSERT_EQ(RunCommand({"kcat", "-b", *bootstrap, "-t", "payments", "-P", "-K|"}, payments,
+                       std::chrono::seconds(30))
+                .exit_status,
+            0);
+
+  // The consumer group forms within seconds; poll for the outcome with a deadline.
+  std::string alerts;
+  std::string dead;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while ((alerts.empty() || dead.empty()) && std::chrono::steady_clock::now() < deadline) {
+    alerts = ReadTopic(*bootstrap, "fraud-alerts");
+    dead = ReadTopic(*bootstrap, "payments-dlq");
+    if (alerts.empty() || dead.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_THAT(alerts, HasSubstr("\"rule\":\"VELOCITY\""));
+  EXPECT_THAT(alerts, HasSubstr("\"card\":\"411111******1111\""));
+  EXPECT_THAT(alerts, HasSubstr("\"txn_id\":\"t5\""));
+  EXPECT_THAT(dead, HasSubstr("missing field"));
+  EXPECT_THAT(alerts + dead, Not(HasSubstr("4111111111111111")));
+
+  (*weir)->Signal(SIGTERM);
+  EXPECT_EQ((*weir)->Wait(std::chrono::seconds(60)), 0) << "see " << log;
+}
+
+TEST(WeirRun, RefusesAnInvalidFraudConfigNamingTheKey) {
+  const std::string path = ::testing::TempDir() + "/bad_fraud.yaml";
+  RunCommand({"sh", "-c", "echo 'rules.velocity.count: 0' > " + path}, "", std::chrono::seconds(5));
+  const testing::CommandResult result = RunCommand(
+      {WeirBinary(), "run", "--set", "topology.config=" + path}, "", std::chrono::seconds(30));
+  EXPECT_EQ(result.exit_status, 2);
+  EXPECT_THAT(result.err, HasSubstr("key 'rules.velocity.count': expected an integer in [1,"));
+}
+
+}  // namespace
+}  // namespace weir

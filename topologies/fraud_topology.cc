@@ -1,0 +1,266 @@
+#include "topologies/fraud_topology.h"
+
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "engine/windows.h"
+#include "stores/window_store.h"
+
+namespace weir::fraud {
+namespace {
+
+// A payment, or why the record is not one (with the record's text, card numbers masked).
+struct PaymentOrError {
+  std::optional<Payment> payment;
+  std::string error;
+  std::string masked_value;
+};
+
+class PaymentSerde : public Serde<PaymentOrError> {
+ public:
+  explicit PaymentSerde(CardTokenizer tokenizer) : tokenizer_(std::move(tokenizer)) {}
+  std::string Serialize(const PaymentOrError& value) const override { return value.masked_value; }
+  // Never fails: an invalid payment is a value the topology routes to the dead-letter topic.
+  absl::StatusOr<PaymentOrError> Deserialize(absl::string_view bytes) const override {
+    absl::StatusOr<Payment> payment = ParsePayment(bytes, tokenizer_);
+    if (payment.ok()) return PaymentOrError{.payment = *std::move(payment)};
+    return PaymentOrError{.error = std::string(payment.status().message()),
+                          .masked_value = MaskCardNumbers(bytes)};
+  }
+
+ private:
+  CardTokenizer tokenizer_;
+};
+
+// The input key is the card number: it is masked as it is read and never kept in clear.
+class MaskedKeySerde : public Serde<std::string> {
+ public:
+  std::string Serialize(const std::string& value) const override { return value; }
+  absl::StatusOr<std::string> Deserialize(absl::string_view bytes) const override {
+    return MaskCardNumbers(bytes);
+  }
+};
+
+// card-1m: count and sum of one card's tumbling window. Stored as "count,sum".
+struct MinuteAggregate {
+  int64_t count = 0;
+  int64_t sum = 0;
+};
+
+// card-5m: count, sum, max and distinct countries and merchants of a hopping window.
+struct FiveMinuteAggregate {
+  int64_t count = 0;
+  int64_t sum = 0;
+  int64_t max = 0;
+  std::set<std::string> countries;
+  std::set<std::string> merchants;
+};
+
+std::optional<MinuteAggregate> DecodeMinute(const std::optional<std::string>& bytes) {
+  if (!bytes.has_value()) return std::nullopt;
+  std::pair<std::string, std::string> parts = absl::StrSplit(*bytes, ',');
+  MinuteAggregate aggregate;
+  if (!absl::SimpleAtoi(parts.first, &aggregate.count) ||
+      !absl::SimpleAtoi(parts.second, &aggregate.sum)) {
+    return std::nullopt;
+  }
+  return aggregate;
+}
+
+std::optional<FiveMinuteAggregate> DecodeFiveMinute(const std::optional<std::string>& bytes) {
+  if (!bytes.has_value()) return std::nullopt;
+  const nlohmann::json json = nlohmann::json::parse(*bytes, nullptr, false);
+  if (json.is_discarded()) return std::nullopt;
+  FiveMinuteAggregate aggregate;
+  aggregate.count = json.value("count", int64_t{0});
+  aggregate.sum = json.value("sum", int64_t{0});
+  aggregate.max = json.value("max", int64_t{0});
+  aggregate.countries = json.value("countries", std::set<std::string>{});
+  aggregate.merchants = json.value("merchants", std::set<std::string>{});
+  return aggregate;
+}
+
+std::string EncodeFiveMinute(const FiveMinuteAggregate& a) {
+  return nlohmann::json{{"count", a.count},
+                        {"sum", a.sum},
+                        {"max", a.max},
+                        {"countries", a.countries},
+                        {"merchants", a.merchants}}
+      .dump();
+}
+
+// A rule's threshold crossed in one window by the current record.
+struct Crossing {
+  const char* rule;
+  int64_t window_start;
+  int64_t window_size;
+  int64_t count;
+  int64_t sum;
+};
+
+class DetectProcessor : public Processor<std::string, PaymentOrError, std::string, std::string> {
+ public:
+  DetectProcessor(FraudConfig config, int64_t high_spend_cents)
+      : config_(std::move(config)),
+        minute_(TimeWindows::OfSizeAndGrace(config_.card_1m_size_ms, config_.grace_ms)),
+        five_minutes_(TimeWindows::OfSizeAndGrace(config_.card_5m_size_ms, config_.grace_ms)
+                          .AdvanceBy(config_.card_5m_advance_ms)),
+        high_spend_cents_(high_spend_cents) {}
+
+  void Init(ProcessorContext<std::string, std::string>& context) override {
+    context_ = &context;
+    minute_store_ = context.GetStateStore<WindowBytesStore>(kCard1mStore);
+    five_minute_store_ = context.GetStateStore<WindowBytesStore>(kCard5mStore);
+    cooldown_store_ = context.GetStateStore<WindowBytesStore>(kCooldownStore);
+  }
+
+  void Process(const Record<std::string, PaymentOrError>& record) override {
+    if (!record.value.payment.has_value()) return DeadLetter(record);
+    const Payment& payment = *record.value.payment;
+    const int64_t close_time = context_->CurrentStreamTimeMs() - config_.grace_ms;
+    crossings_.clear();
+
+    for (int64_t start : minute_.WindowStartsFor(payment.ts)) {
+      if (start + minute_.size_ms <= close_time) {
+        context_->RecordDropped();
+        continue;
+      }
+      MinuteAggregate before =
+          DecodeMinute(minute_store_->Fetch(payment.card_token, start)).value_or(MinuteAggregate{});
+      MinuteAggregate after{before.count + 1, before.sum + payment.amount_cents};
+      minute_store_->Put(payment.card_token, start, absl::StrCat(after.count, ",", after.sum));
+      if (before.count < config_.velocity_count && after.count >= config_.velocity_count) {
+        crossings_.push_back({"VELOCITY", start, minute_.size_ms, after.count, after.sum});
+      }
+    }
+    for (int64_t start : five_minutes_.WindowStartsFor(payment.ts)) {
+      if (start + five_minutes_.size_ms <= close_time) {
+        context_->RecordDropped();
+        continue;
+      }
+      FiveMinuteAggregate before =
+          DecodeFiveMinute(five_minute_store_->Fetch(payment.card_token, start))
+              .value_or(FiveMinuteAggregate{});
+      FiveMinuteAggregate after = before;
+      ++after.count;
+      after.sum += payment.amount_cents;
+      after.max = std::max(after.max, payment.amount_cents);
+      after.countries.insert(payment.country);
+      after.merchants.insert(payment.merchant);
+      five_minute_store_->Put(payment.card_token, start, EncodeFiveMinute(after));
+      if (before.sum < high_spend_cents_ && after.sum >= high_spend_cents_) {
+        crossings_.push_back({"HIGH_SPEND", start, five_minutes_.size_ms, after.count, after.sum});
+      }
+      const auto countries = static_cast<int64_t>(after.countries.size());
+      if (static_cast<int64_t>(before.countries.size()) < config_.geo_hop_countries &&
+          countries >= config_.geo_hop_countries) {
+        crossings_.push_back({"GEO_HOP", start, five_minutes_.size_ms, after.count, after.sum});
+      }
+    }
+    // Crossings are in rule order, each rule's windows oldest first: the first one the
+    // cooldown allows alerts, and its cooldown then suppresses the others.
+    for (const Crossing& crossing : crossings_) {
+      if (CoolingDown(payment.card_token, crossing)) continue;
+      cooldown_store_->Put(CooldownKey(payment.card_token, crossing.rule), crossing.window_start,
+                           "1");
+      Alert(payment, crossing, record.timestamp);
+    }
+  }
+
+ private:
+  static std::string CooldownKey(const std::string& token, const char* rule) {
+    return absl::StrCat(token, ":", rule);
+  }
+
+  // After an alert for a window starting at s, windows of that rule starting before s + S do
+  // not alert again (earlier windows included): suppressed when some alert s > start - S.
+  bool CoolingDown(const std::string& token, const Crossing& crossing) const {
+    bool found = false;
+    cooldown_store_->Fetch(CooldownKey(token, crossing.rule),
+                           crossing.window_start - crossing.window_size + 1,
+                           std::numeric_limits<int64_t>::max(),
+                           [&](absl::string_view, int64_t, absl::string_view) { found = true; });
+    return found;
+  }
+
+  void Alert(const Payment& payment, const Crossing& crossing, int64_t timestamp) {
+    const std::string alert_id =
+        absl::StrCat(payment.card_token, ":", crossing.rule, ":", crossing.window_start);
+    std::string json = absl::StrCat(
+        "{\"alert_id\":", nlohmann::json(alert_id).dump(), ",\"rule\":\"", crossing.rule,
+        "\",\"card\":", nlohmann::json(payment.masked_card).dump(),
+        ",\"window_start\":", crossing.window_start,
+        ",\"window_end\":", crossing.window_start + crossing.window_size,
+        ",\"count\":", crossing.count, ",\"sum\":", FormatCents(crossing.sum),
+        ",\"txn_id\":", nlohmann::json(payment.txn_id).dump(), ",\"ts\":", payment.ts, "}");
+    context_->Forward({payment.card_token, std::move(json), timestamp, {}}, "alerts");
+  }
+
+  void DeadLetter(const Record<std::string, PaymentOrError>& record) {
+    Record<std::string, std::string> dead{
+        record.key, record.value.masked_value, record.timestamp, {}};
+    dead.headers.push_back({"__streams.errors.exception", "InvalidPayment"});
+    dead.headers.push_back({"__streams.errors.message", record.value.error});
+    if (const std::optional<RecordMetadata>& where = context_->record_metadata()) {
+      dead.headers.push_back({"__streams.errors.topic", where->topic});
+      dead.headers.push_back({"__streams.errors.partition", std::to_string(where->partition)});
+      dead.headers.push_back({"__streams.errors.offset", std::to_string(where->offset)});
+    }
+    context_->Forward(dead, "dead-letters");
+  }
+
+  const FraudConfig config_;
+  const TimeWindows minute_;
+  const TimeWindows five_minutes_;
+  const int64_t high_spend_cents_;
+  ProcessorContext<std::string, std::string>* context_ = nullptr;
+  WindowBytesStore* minute_store_ = nullptr;
+  WindowBytesStore* five_minute_store_ = nullptr;
+  WindowBytesStore* cooldown_store_ = nullptr;
+  std::vector<Crossing> crossings_;
+};
+
+}  // namespace
+
+Topology BuildFraudTopology(const FraudConfig& config, const CardTokenizer& tokenizer) {
+  const int64_t high_spend_cents = ParseAmountCents(config.high_spend_amount).value_or(0);
+  Topology topology;
+  topology
+      .AddSource<std::string, PaymentOrError>(
+          "payments", {config.payments_topic}, std::make_shared<MaskedKeySerde>(),
+          std::make_shared<PaymentSerde>(tokenizer),
+          [](const Record<std::string, PaymentOrError>& record, int64_t stream_time) {
+            return record.value.payment.has_value() ? record.value.payment->ts
+                                                    : std::max<int64_t>(stream_time, 0);
+          })
+      .AddProcessor<std::string, PaymentOrError, std::string, std::string>(
+          "detect",
+          [config, high_spend_cents] {
+            return std::make_unique<DetectProcessor>(config, high_spend_cents);
+          },
+          {"payments"})
+      .AddWindowStore({.name = kCard1mStore,
+                       .retention_ms = config.card_1m_size_ms + config.grace_ms,
+                       .window_size_ms = config.card_1m_size_ms},
+                      {"detect"})
+      .AddWindowStore({.name = kCard5mStore,
+                       .retention_ms = config.card_5m_size_ms + config.grace_ms,
+                       .window_size_ms = config.card_5m_size_ms},
+                      {"detect"})
+      .AddWindowStore({.name = kCooldownStore,
+                       .retention_ms = 2 * config.card_5m_size_ms + config.grace_ms,
+                       .window_size_ms = config.card_5m_size_ms},
+                      {"detect"})
+      .AddSink<std::string, std::string>("alerts", config.alerts_topic, serdes::String(),
+                                         serdes::String(), {"detect"})
+      .AddSink<std::string, std::string>("dead-letters", config.dlq_topic, serdes::String(),
+                                         serdes::String(), {"detect"});
+  return topology;
+}
+
+}  // namespace weir::fraud

@@ -1,0 +1,34 @@
+// The fraud-detection topology (DESIGN.md §5; decisions in docs/fraud.md).
+//
+//   payments (key: card number, value: JSON payment)
+//     -> source: the key is masked on read, the value parsed and validated (payment.h)
+//     -> detect: invalid records to the dead-letter topic; valid ones update `card-1m`
+//        (tumbling) and `card-5m` (hopping) per card token, drop late windows (counted), and
+//        evaluate VELOCITY, HIGH_SPEND and GEO_HOP with their cooldown
+//     -> fraud-alerts (key: card token, value: JSON alert) / payments-dlq
+//
+// Event time is the payment's `ts`. An invalid record takes the task's stream time, so it
+// neither moves time nor is dropped as late before reaching the dead-letter topic.
+#ifndef WEIR_TOPOLOGIES_FRAUD_TOPOLOGY_H_
+#define WEIR_TOPOLOGIES_FRAUD_TOPOLOGY_H_
+
+#include <cstdint>
+#include <string>
+
+#include "engine/topology.h"
+#include "topologies/fraud_config.h"
+#include "topologies/payment.h"
+
+namespace weir::fraud {
+
+// Store names are part of the interface (DESIGN.md §5).
+inline constexpr char kCard1mStore[] = "card-1m";
+inline constexpr char kCard5mStore[] = "card-5m";
+inline constexpr char kCooldownStore[] = "fraud-cooldown";
+
+// Builds the topology for `config`, tokenizing cards with `tokenizer`.
+Topology BuildFraudTopology(const FraudConfig& config, const CardTokenizer& tokenizer);
+
+}  // namespace weir::fraud
+
+#endif  // WEIR_TOPOLOGIES_FRAUD_TOPOLOGY_H_

@@ -1,0 +1,181 @@
+#include "topologies/payment.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <simdjson.h>
+
+#include <cstdlib>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/logging.h"
+#include "topologies/fraud_config.h"
+
+namespace weir::fraud {
+namespace {
+
+constexpr char kDevelopmentKey[] = "weir-development-card-token-key";
+
+bool AllDigits(absl::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return absl::ascii_isdigit(static_cast<unsigned char>(c));
+  });
+}
+
+bool PassesLuhn(absl::string_view digits) {
+  int sum = 0;
+  bool twice = false;
+  for (size_t i = digits.size(); i-- > 0;) {
+    int d = digits[i] - '0';
+    if (twice && (d *= 2) > 9) d -= 9;
+    sum += d;
+    twice = !twice;
+  }
+  return sum % 10 == 0;
+}
+
+absl::Status Invalid(absl::string_view why) { return absl::InvalidArgumentError(why); }
+
+}  // namespace
+
+CardTokenizer CardTokenizer::FromEnvironment(const std::string& variable) {
+  const char* key = std::getenv(variable.c_str());
+  if (key != nullptr && *key != '\0') return CardTokenizer(key);
+  static bool warned = false;
+  if (!warned) {
+    warned = true;
+    spdlog::warn(
+        "{} is not set: card tokens use a fixed development key. Set it to a secret in every "
+        "real deployment (tokens change with the key).",
+        variable);
+  }
+  CardTokenizer tokenizer(kDevelopmentKey);
+  tokenizer.development_ = true;
+  return tokenizer;
+}
+
+std::string CardTokenizer::Token(absl::string_view card) const {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
+       reinterpret_cast<const unsigned char*>(card.data()), card.size(), digest, &length);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), std::min(length, 16u)));
+}
+
+std::string MaskCard(absl::string_view card) {
+  if (card.size() < 10) return std::string(card.size(), '*');
+  return absl::StrCat(card.substr(0, 6), std::string(card.size() - 10, '*'),
+                      card.substr(card.size() - 4));
+}
+
+std::string MaskCardNumbers(absl::string_view text) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(text[i]))) {
+      out.push_back(text[i++]);
+      continue;
+    }
+    size_t end = i;
+    while (end < text.size() && absl::ascii_isdigit(static_cast<unsigned char>(text[end]))) ++end;
+    const absl::string_view run = text.substr(i, end - i);
+    const bool card_like = run.size() >= 12 && run.size() <= 19 && PassesLuhn(run);
+    absl::StrAppend(&out, card_like ? MaskCard(run) : run);
+    i = end;
+  }
+  return out;
+}
+
+std::string FormatCents(int64_t cents) {
+  return absl::StrFormat("%d.%02d", cents / 100, cents % 100);
+}
+
+absl::StatusOr<Payment> ParsePayment(absl::string_view json, const CardTokenizer& tokenizer) {
+  // simdjson needs padding after the text; a thread-local parser and buffer avoid allocations.
+  thread_local simdjson::ondemand::parser parser;
+  thread_local std::string buffer;
+  buffer.assign(json.data(), json.size());
+  buffer.append(simdjson::SIMDJSON_PADDING, '\0');
+  simdjson::ondemand::document document;
+  if (parser.iterate(buffer.data(), json.size(), buffer.size()).get(document) !=
+      simdjson::SUCCESS) {
+    return Invalid("not JSON");
+  }
+  simdjson::ondemand::object object;
+  if (document.get_object().get(object) != simdjson::SUCCESS) {
+    return Invalid("not a JSON object");
+  }
+  Payment payment;
+  std::string card;
+  bool have_txn = false, have_card = false, have_amount = false, have_merchant = false,
+       have_country = false, have_ts = false;
+  for (auto field : object) {
+    std::string_view key;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return Invalid("not JSON");
+    simdjson::ondemand::value value = field.value();
+    const auto string_field = [&](std::string& out, bool& seen) -> absl::Status {
+      std::string_view text;
+      if (value.get_string().get(text) != simdjson::SUCCESS) {
+        return Invalid(absl::StrCat("field '", std::string(key), "' must be a string"));
+      }
+      out.assign(text);
+      seen = true;
+      return absl::OkStatus();
+    };
+    absl::Status status;
+    bool ignored = false;
+    if (key == "txn_id") {
+      status = string_field(payment.txn_id, have_txn);
+    } else if (key == "card") {
+      status = string_field(card, have_card);
+    } else if (key == "merchant") {
+      status = string_field(payment.merchant, have_merchant);
+    } else if (key == "country") {
+      status = string_field(payment.country, have_country);
+    } else if (key == "currency") {
+      status = string_field(payment.currency, ignored);
+    } else if (key == "amount") {
+      std::string_view raw;
+      simdjson::ondemand::json_type type;
+      if (value.type().get(type) != simdjson::SUCCESS ||
+          type != simdjson::ondemand::json_type::number) {
+        return Invalid("field 'amount' must be a number");
+      }
+      raw = value.raw_json_token();
+      std::optional<int64_t> cents =
+          ParseAmountCents(absl::StripAsciiWhitespace(absl::string_view(raw.data(), raw.size())));
+      if (!cents.has_value()) {
+        return Invalid("field 'amount' must be positive with at most 2 decimal places");
+      }
+      payment.amount_cents = *cents;
+      have_amount = true;
+    } else if (key == "ts") {
+      int64_t ts = 0;
+      if (value.get_int64().get(ts) != simdjson::SUCCESS || ts < 0) {
+        return Invalid("field 'ts' must be a non-negative integer (epoch ms)");
+      }
+      payment.ts = ts;
+      have_ts = true;
+    }
+    if (!status.ok()) return status;
+  }
+  for (const auto& [seen, name] : {std::pair{have_txn, "txn_id"},
+                                   {have_card, "card"},
+                                   {have_amount, "amount"},
+                                   {have_merchant, "merchant"},
+                                   {have_country, "country"},
+                                   {have_ts, "ts"}}) {
+    if (!seen) return Invalid(absl::StrCat("missing field '", name, "'"));
+  }
+  if (card.size() < 12 || card.size() > 19 || !AllDigits(card)) {
+    return Invalid("field 'card' must be 12-19 digits");
+  }
+  payment.card_token = tokenizer.Token(card);
+  payment.masked_card = MaskCard(card);
+  return payment;
+}
+
+}  // namespace weir::fraud

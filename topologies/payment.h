@@ -1,0 +1,61 @@
+// Payments as the fraud topology reads them (DESIGN.md §5), card tokens and card masking.
+//
+// PCI: a Payment never holds the card number itself, only its token (a keyed hash) and its
+// masked form (first 6 and last 4 digits). Everything downstream - stores, changelogs, alerts,
+// logs, the dead-letter topic - sees only those.
+#ifndef WEIR_TOPOLOGIES_PAYMENT_H_
+#define WEIR_TOPOLOGIES_PAYMENT_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace weir::fraud {
+
+struct Payment {
+  std::string txn_id;
+  std::string card_token;   // hex HMAC-SHA256 of the card number
+  std::string masked_card;  // first 6, last 4
+  int64_t amount_cents = 0;
+  std::string currency;  // optional in the input; "" when absent
+  std::string merchant;
+  std::string country;
+  int64_t ts = 0;  // event time, epoch ms
+};
+
+// Keyed hash of card numbers. The key comes from the environment variable named in the fraud
+// config; when it is unset a fixed development key is used and a warning is logged once.
+class CardTokenizer {
+ public:
+  static CardTokenizer FromEnvironment(const std::string& variable);
+  explicit CardTokenizer(std::string key) : key_(std::move(key)) {}
+  // 32 hex characters: the first 16 bytes of HMAC-SHA256(key, card).
+  std::string Token(absl::string_view card) const;
+  bool uses_development_key() const { return development_; }
+
+ private:
+  std::string key_;
+  bool development_ = false;
+};
+
+// "4111111111111111" -> "411111******1111".
+std::string MaskCard(absl::string_view card);
+
+// Replaces every run of 12-19 digits that passes the Luhn check (a plausible card number) with
+// its masked form. For text that may hold card numbers: dead letters, log lines.
+std::string MaskCardNumbers(absl::string_view text);
+
+// Parses and validates one payment. InvalidArgument names the problem: not a JSON object, a
+// missing or mistyped field, a card that is not 12-19 digits, an amount that is not a positive
+// decimal with at most 2 places, a ts that is not a non-negative integer. The message never
+// contains the card number.
+absl::StatusOr<Payment> ParsePayment(absl::string_view json, const CardTokenizer& tokenizer);
+
+// Cents as a decimal: 500000 -> "5000.00".
+std::string FormatCents(int64_t cents);
+
+}  // namespace weir::fraud
+
+#endif  // WEIR_TOPOLOGIES_PAYMENT_H_
