@@ -9,19 +9,18 @@
 // group join, about 3 s on the embedded broker, is excluded), and includes producing every
 // record to the output topic, which the raw consumer does not do. Prints each run and the
 // medians; compare the ratio, not the absolute rates (the machine is shared).
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <thread>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
 #include "engine/embedded_broker.h"
 #include "engine/kafka_streams.h"
 #include "engine/streams_builder.h"
-#include "common/logging.h"
 
 namespace weir {
 namespace {
@@ -59,10 +58,10 @@ void Produce(const std::string& bootstrap, const std::string& topic, int records
 // Records per second for a raw consumer reading every partition from the start to the end.
 double RawConsume(const std::string& bootstrap, const std::string& topic, int partitions,
                   int records) {
-  absl::StatusOr<KafkaConf> conf = BuildKafkaConf(
-      {.bootstrap_servers = bootstrap,
-       .common = {{"group.id", "raw-bench"}, {"enable.auto.commit", "false"}}},
-      ClientKind::kConsumer);
+  absl::StatusOr<KafkaConf> conf =
+      BuildKafkaConf({.bootstrap_servers = bootstrap,
+                      .common = {{"group.id", "raw-bench"}, {"enable.auto.commit", "false"}}},
+                     ClientKind::kConsumer);
   if (!conf.ok()) Fail(conf.status());
   absl::StatusOr<KafkaHandle> consumer = NewKafkaClient(*std::move(conf), ClientKind::kConsumer);
   if (!consumer.ok()) Fail(consumer.status());
@@ -148,7 +147,8 @@ int main(int argc, char** argv) {
   int threads = 1;
   int runs = 3;
   CLI::App app("weir pass-through topology vs raw librdkafka consumption, embedded broker");
-  app.add_option("--records", records, "Input records (the embedded broker keeps <= 5 MiB per partition)")
+  app.add_option("--records", records,
+                 "Input records (the embedded broker keeps <= 5 MiB per partition)")
       ->capture_default_str();
   app.add_option("--partitions", partitions, "Input partitions")->capture_default_str();
   app.add_option("--threads", threads, "weir stream threads")->capture_default_str();

@@ -24,6 +24,7 @@ void AddConfigFlags(CLI::App& command, ConfigFlags& flags, const std::string& de
 void AddBrokerCommand(CLI::App& app, int* exit_code);
 void AddConfigCommand(CLI::App& app, int* exit_code);
 void AddRunCommand(CLI::App& app, int* exit_code);
+void AddReplayCommand(CLI::App& app, int* exit_code);
 
 }  // namespace weir::cli
 

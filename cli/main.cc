@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
 
   int exit_code = 0;
   weir::cli::AddRunCommand(app, &exit_code);
+  weir::cli::AddReplayCommand(app, &exit_code);
   weir::cli::AddBrokerCommand(app, &exit_code);
   weir::cli::AddConfigCommand(app, &exit_code);
 

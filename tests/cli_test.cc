@@ -31,14 +31,19 @@ std::string WriteConfig(const std::string& name, const std::string& text) {
 TEST(Cli, HelpListsTheWorkingSubcommands) {
   const CommandResult help = Weir({"--help"});
   EXPECT_EQ(help.exit_status, 0);
+  EXPECT_THAT(help.out, HasSubstr("run"));
+  EXPECT_THAT(help.out, HasSubstr("replay"));
   EXPECT_THAT(help.out, HasSubstr("broker"));
   EXPECT_THAT(help.out, HasSubstr("config"));
   EXPECT_THAT(help.out, HasSubstr("Examples:"));
 }
 
 TEST(Cli, EverySubcommandHelpHasAnExample) {
-  for (const std::vector<std::string>& command :
-       {std::vector<std::string>{"broker"}, {"config", "show"}, {"config", "docs"}}) {
+  for (const std::vector<std::string>& command : {std::vector<std::string>{"run"},
+                                                  {"replay"},
+                                                  {"broker"},
+                                                  {"config", "show"},
+                                                  {"config", "docs"}}) {
     std::vector<std::string> args = command;
     args.push_back("--help");
     const CommandResult help = Weir(args);

@@ -93,6 +93,21 @@ std::string FormatCents(int64_t cents) {
   return absl::StrFormat("%d.%02d", cents / 100, cents % 100);
 }
 
+std::optional<std::string> ExtractCard(absl::string_view json) {
+  thread_local simdjson::ondemand::parser parser;
+  thread_local std::string buffer;
+  buffer.assign(json.data(), json.size());
+  buffer.append(simdjson::SIMDJSON_PADDING, '\0');
+  simdjson::ondemand::document document;
+  std::string_view card;
+  if (parser.iterate(buffer.data(), json.size(), buffer.size()).get(document) !=
+          simdjson::SUCCESS ||
+      document.find_field_unordered("card").get_string().get(card) != simdjson::SUCCESS) {
+    return std::nullopt;
+  }
+  return std::string(card);
+}
+
 absl::StatusOr<Payment> ParsePayment(absl::string_view json, const CardTokenizer& tokenizer) {
   // simdjson needs padding after the text; a thread-local parser and buffer avoid allocations.
   thread_local simdjson::ondemand::parser parser;

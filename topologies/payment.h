@@ -7,6 +7,7 @@
 #define WEIR_TOPOLOGIES_PAYMENT_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -52,6 +53,9 @@ std::string MaskCardNumbers(absl::string_view text);
 // decimal with at most 2 places, a ts that is not a non-negative integer. The message never
 // contains the card number.
 absl::StatusOr<Payment> ParsePayment(absl::string_view json, const CardTokenizer& tokenizer);
+
+// The "card" field of a payment's JSON, if there is one (the key a producer would have used).
+std::optional<std::string> ExtractCard(absl::string_view json);
 
 // Cents as a decimal: 500000 -> "5000.00".
 std::string FormatCents(int64_t cents);
