@@ -108,6 +108,8 @@ absl::Status StreamThread::Init() {
   rd_kafka_conf_set_opaque(consumer_conf.get(), this);
   WEIR_ASSIGN_OR_RETURN(consumer_, NewKafkaClient(std::move(consumer_conf), ClientKind::kConsumer));
   rd_kafka_poll_set_consumer(consumer_.get());
+  consumer_queue_.reset(rd_kafka_queue_get_consumer(consumer_.get()));
+  batch_.resize(static_cast<size_t>(config_.max_poll_records));
 
   ClientProperties producer_properties{.bootstrap_servers = config_.bootstrap_servers};
   producer_properties.common = {{"client.id", absl::StrCat(name_, "-producer")},
@@ -186,16 +188,16 @@ absl::Status StreamThread::RunLoop() {
   next_commit_ms_ = wall_clock_() + config_.commit_interval_ms;
 
   while (!stop_requested_) {
-    int timeout = static_cast<int>(config_.poll_ms);
-    for (int64_t n = 0; n < config_.max_poll_records; ++n) {
-      rd_kafka_message_t* message = rd_kafka_consumer_poll(consumer_.get(), timeout);
-      if (message == nullptr) break;
-      timeout = 0;
-      absl::Status status = ProcessMessage(*message);
-      rd_kafka_message_destroy(message);
-      WEIR_RETURN_IF_ERROR(status);
-      WEIR_RETURN_IF_ERROR(fatal_);
+    // One batch per iteration; polling the consumer queue also serves the rebalance callback.
+    const ssize_t count = rd_kafka_consume_batch_queue(
+        consumer_queue_.get(), static_cast<int>(config_.poll_ms), batch_.data(), batch_.size());
+    absl::Status status;
+    for (ssize_t i = 0; i < count; ++i) {
+      if (status.ok()) status = ProcessMessage(*batch_[i]);
+      if (status.ok()) status = fatal_;
+      rd_kafka_message_destroy(batch_[i]);  // every message, even after a failure
     }
+    WEIR_RETURN_IF_ERROR(status);
     rd_kafka_poll(producer_.get(), 0);  // delivery reports
     WEIR_RETURN_IF_ERROR(fatal_);
     for (auto& [id, task] : tasks_) task->MaybePunctuate(PunctuationType::kWallClockTime);

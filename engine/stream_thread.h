@@ -2,7 +2,8 @@
 // of the partitions its consumer is assigned (Kafka Streams' StreamThread).
 //
 // Operation. The loop is poll -> process -> punctuate -> maybe commit:
-//  - poll: up to `max.poll.records` records from the consumer (the first wait up to `poll.ms`);
+//  - poll: one batch of up to `max.poll.records` records from the consumer queue, waiting up
+//    to `poll.ms` (rd_kafka_consume_batch_queue, which also serves the rebalance callback);
 //  - process: each record runs through the task of its (topic, partition): task
 //    (sub-topology of the topic, partition), created on assignment;
 //  - punctuate: wall-clock punctuations of every task (stream-time ones fire as records arrive);
@@ -121,7 +122,12 @@ class StreamThread : private internal::RecordCollector {
   const std::function<int64_t()> wall_clock_;
   const bool exactly_once_;
 
+  struct QueueDeleter {
+    void operator()(rd_kafka_queue_t* queue) const { rd_kafka_queue_destroy(queue); }
+  };
   KafkaHandle consumer_;
+  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> consumer_queue_;  // before consumer_ dies
+  std::vector<rd_kafka_message_t*> batch_;
   KafkaHandle producer_;
   std::thread thread_;
   std::atomic<bool> stop_requested_{false};
