@@ -177,6 +177,13 @@ size_t EditDistance(absl::string_view a, absl::string_view b) {
 
 }  // namespace
 
+absl::Status KeyError(const Provenance& provenance, const std::string& key,
+                      absl::string_view unset_where, absl::string_view why) {
+  auto it = provenance.find(key);
+  const std::string where = it == provenance.end() ? std::string(unset_where) : it->second;
+  return absl::InvalidArgumentError(absl::StrCat(where, ": key '", key, "': ", why));
+}
+
 std::string SchemaBase::Suggest(absl::string_view key) const {
   const Field* best = nullptr;
   size_t best_distance = 4;  // suggest only near misses

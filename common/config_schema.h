@@ -60,6 +60,12 @@ struct Origin {
 // Which keys a load set, and where: key -> "config/weir.yaml:4" or "--set key=value".
 using Provenance = std::map<std::string, std::string>;
 
+// An InvalidArgument for a cross-key rule, worded like the loader's own errors:
+// "<where key was set>: key '<key>': <why>". `unset_where` names the place when the key kept its
+// default (the file being loaded, or "defaults").
+absl::Status KeyError(const Provenance& provenance, const std::string& key,
+                      absl::string_view unset_where, absl::string_view why);
+
 // Type-erased schema; use Schema<Options> below.
 class SchemaBase {
  public:

@@ -9,28 +9,22 @@
 namespace weir {
 namespace {
 
-// Where `key` was set, for error messages: "config/weir.yaml:3", "--set key=v", or "defaults".
-std::string Where(const config::Provenance& provenance, const std::string& key) {
-  auto it = provenance.find(key);
-  return it == provenance.end() ? "defaults" : it->second;
-}
-
 absl::Status CheckApplicationId(const AppConfig& config, const config::Provenance& provenance) {
   const std::string& id = config.application_id;
   // Empty is allowed here; commands that run a topology require it. Internal topics append
   // "-<store>-changelog", so leave room for the suffix.
   if (id.empty() || (IsLegalTopicName(id) && id.size() <= 200)) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      Where(provenance, "application.id"), ": key 'application.id': expected 1-200 letters, ",
-      "digits, '.', '_' or '-' (it prefixes topic names), got '", id, "'"));
+  return config::KeyError(provenance, "application.id", "defaults",
+                          absl::StrCat("expected 1-200 letters, digits, '.', '_' or '-' (it "
+                                       "prefixes topic names), got '",
+                                       id, "'"));
 }
 
 absl::Status CheckBrokerTopics(const AppConfig& config, const config::Provenance& provenance) {
   for (const std::string& spec : config.broker_topics) {
     absl::StatusOr<TopicSpec> topic = ParseTopicSpec(spec);
     if (!topic.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          Where(provenance, "broker.topics"), ": key 'broker.topics': ", topic.status().message()));
+      return config::KeyError(provenance, "broker.topics", "defaults", topic.status().message());
     }
   }
   return absl::OkStatus();
@@ -48,9 +42,8 @@ absl::Status CheckClientProperties(const AppConfig& config, const config::Proven
       KafkaConf scratch(rd_kafka_conf_new());
       absl::Status status = SetKafkaProperty(scratch.get(), property, value);
       if (status.ok()) continue;
-      const std::string key = absl::StrCat(prefix, property);
-      return absl::InvalidArgumentError(
-          absl::StrCat(Where(provenance, key), ": key '", key, "': ", status.message()));
+      return config::KeyError(provenance, absl::StrCat(prefix, property), "defaults",
+                              status.message());
     }
   }
   return absl::OkStatus();
@@ -141,11 +134,10 @@ absl::StatusOr<AppConfig> LoadAppConfig(const std::string& path,
   WEIR_RETURN_IF_ERROR(CheckBrokerTopics(config, provenance));
   if (!config.dead_letter_queue_topic.empty() &&
       !IsLegalTopicName(config.dead_letter_queue_topic)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        Where(provenance, "errors.dead.letter.queue.topic.name"),
-        ": key 'errors.dead.letter.queue.topic.name': expected a topic name (1-249 letters, "
-        "digits, '.', '_', '-'), got '",
-        config.dead_letter_queue_topic, "'"));
+    return config::KeyError(provenance, "errors.dead.letter.queue.topic.name", "defaults",
+                            absl::StrCat("expected a topic name (1-249 letters, digits, '.', "
+                                         "'_', '-'), got '",
+                                         config.dead_letter_queue_topic, "'"));
   }
   WEIR_RETURN_IF_ERROR(CheckClientProperties(config, provenance));
   if (provenance_out != nullptr) *provenance_out = std::move(provenance);

@@ -32,12 +32,6 @@ rocksdb::CompressionType Compression(const std::string& name) {
   return rocksdb::kNoCompression;
 }
 
-std::string Where(const config::Provenance& provenance, const std::string& key,
-                  const std::string& path) {
-  auto it = provenance.find(key);
-  return it == provenance.end() ? path : it->second;
-}
-
 }  // namespace
 
 const config::Schema<RocksDbOptionSet>& RocksDbOptionSetSchema() {
@@ -93,8 +87,7 @@ absl::StatusOr<RocksDbOptionSet> LoadRocksDbOptionSet(const std::string& path) {
   config::Provenance provenance;
   WEIR_RETURN_IF_ERROR(RocksDbOptionSetSchema().LoadFile(path, set, &provenance));
   const auto invalid = [&](const std::string& key, absl::string_view why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(Where(provenance, key, path), ": key '", key, "': ", why));
+    return config::KeyError(provenance, key, path, why);
   };
   if (set.write_buffer_manager_size > 0 && !set.share_block_cache) {
     return invalid("write_buffer_manager_size",

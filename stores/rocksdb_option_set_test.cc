@@ -157,15 +157,5 @@ TEST(RocksDbOptionSet, BuiltOptionsOpenAWorkingDatabase) {
   }
 }
 
-// docs/rocksdb-options.md embeds the schema's table; they must not drift.
-TEST(RocksDbOptionsDoc, MatchesTheSchema) {
-  std::ifstream in("docs/rocksdb-options.md");
-  ASSERT_TRUE(in) << "docs/rocksdb-options.md not found (tests run from the repository root)";
-  std::stringstream doc;
-  doc << in.rdbuf();
-  EXPECT_THAT(doc.str(), HasSubstr(RocksDbOptionSetSchema().MarkdownTable()))
-      << "docs/rocksdb-options.md is out of date; regenerate with `weir config docs rocksdb`";
-}
-
 }  // namespace
 }  // namespace weir

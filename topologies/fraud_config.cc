@@ -11,12 +11,6 @@ namespace {
 
 constexpr int64_t kDay = 86'400'000;
 
-std::string Where(const config::Provenance& provenance, const std::string& key,
-                  const std::string& fallback) {
-  auto it = provenance.find(key);
-  return it == provenance.end() ? fallback : it->second;
-}
-
 }  // namespace
 
 const config::Schema<FraudConfig>& FraudConfigSchema() {
@@ -83,8 +77,7 @@ absl::StatusOr<FraudConfig> LoadFraudConfig(const std::string& path,
     WEIR_RETURN_IF_ERROR(schema.Set(assignment, config, &provenance));
   }
   const auto invalid = [&](const std::string& key, absl::string_view why) {
-    const std::string where = Where(provenance, key, path.empty() ? "defaults" : path);
-    return absl::InvalidArgumentError(absl::StrCat(where, ": key '", key, "': ", why));
+    return config::KeyError(provenance, key, path.empty() ? "defaults" : path, why);
   };
   if (config.card_5m_advance_ms > config.card_5m_size_ms ||
       config.card_5m_size_ms % config.card_5m_advance_ms != 0) {
