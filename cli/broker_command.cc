@@ -182,13 +182,7 @@ void AddBrokerCommand(CLI::App& app, int* exit_code) {
                   "  weir broker --topic payments:12 --topic fraud-alerts:12\n"
                   "  weir broker --config config/weir.yaml --bootstrap-file /tmp/weir.bootstrap\n"
                   "  kcat -b \"$(cat /tmp/weir.bootstrap)\" -t payments -P -K: <<< 'card1:hello'");
-  command->callback([flags, exit_code] {
-    const absl::Status status = RunBroker(*flags);
-    if (!status.ok()) {
-      spdlog::error("weir broker: {}", status.message());
-      *exit_code = absl::IsInvalidArgument(status) || absl::IsNotFound(status) ? 2 : 1;
-    }
-  });
+  command->callback([flags, exit_code] { ReportOutcome("broker", RunBroker(*flags), exit_code); });
 }
 
 }  // namespace weir::cli

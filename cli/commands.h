@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+
 namespace weir::cli {
 
 // Flags shared by commands that read config/weir.yaml.
@@ -20,6 +22,10 @@ struct ConfigFlags {
 // Adds --config and --set to `command`; `default_path` is used when --config is not given
 // ("" = built-in defaults only).
 void AddConfigFlags(CLI::App& command, ConfigFlags& flags, const std::string& default_path);
+
+// Logs a failed command's status as "weir <command>: <message>" and sets the exit code: 2 for
+// bad flags, config or input (InvalidArgument, NotFound), 1 for anything else.
+void ReportOutcome(const char* command, const absl::Status& status, int* exit_code);
 
 void AddBrokerCommand(CLI::App& app, int* exit_code);
 void AddConfigCommand(CLI::App& app, int* exit_code);

@@ -111,13 +111,7 @@ void AddReplayCommand(CLI::App& app, int* exit_code) {
       "\nExamples:\n"
       "  weir replay --input payments.jsonl --output alerts.jsonl\n"
       "  weir replay -i history.jsonl --set topology.config=/tmp/stricter-rules.yaml");
-  command->callback([flags, exit_code] {
-    const absl::Status status = Replay(*flags);
-    if (!status.ok()) {
-      spdlog::error("weir replay: {}", status.message());
-      *exit_code = absl::IsInvalidArgument(status) || absl::IsNotFound(status) ? 2 : 1;
-    }
-  });
+  command->callback([flags, exit_code] { ReportOutcome("replay", Replay(*flags), exit_code); });
 }
 
 }  // namespace weir::cli

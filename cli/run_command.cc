@@ -144,13 +144,7 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       "  weir run\n"
       "  weir run --set num.stream.threads=4 --set bootstrap.servers=kafka-1:9092\n"
       "  WEIR_CARD_TOKEN_KEY=$(cat /run/secrets/token-key) weir run --config prod.yaml");
-  command->callback([flags, exit_code] {
-    const absl::Status status = Run(*flags);
-    if (!status.ok()) {
-      spdlog::error("weir run: {}", status.message());
-      *exit_code = absl::IsInvalidArgument(status) || absl::IsNotFound(status) ? 2 : 1;
-    }
-  });
+  command->callback([flags, exit_code] { ReportOutcome("run", Run(*flags), exit_code); });
 }
 
 }  // namespace weir::cli
