@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/check.h"
 #include "engine/windows.h"
 #include "stores/window_store.h"
 
@@ -61,9 +62,8 @@ struct FiveMinuteAggregate {
   std::set<std::string> merchants;
 };
 
-std::optional<MinuteAggregate> DecodeMinute(const std::optional<std::string>& bytes) {
-  if (!bytes.has_value()) return std::nullopt;
-  std::pair<std::string, std::string> parts = absl::StrSplit(*bytes, ',');
+std::optional<MinuteAggregate> DecodeMinute(absl::string_view bytes) {
+  std::pair<std::string, std::string> parts = absl::StrSplit(bytes, ',');
   MinuteAggregate aggregate;
   if (!absl::SimpleAtoi(parts.first, &aggregate.count) ||
       !absl::SimpleAtoi(parts.second, &aggregate.sum)) {
@@ -72,26 +72,65 @@ std::optional<MinuteAggregate> DecodeMinute(const std::optional<std::string>& by
   return aggregate;
 }
 
-std::optional<FiveMinuteAggregate> DecodeFiveMinute(const std::optional<std::string>& bytes) {
-  if (!bytes.has_value()) return std::nullopt;
-  const nlohmann::json json = nlohmann::json::parse(*bytes, nullptr, false);
-  if (json.is_discarded()) return std::nullopt;
-  FiveMinuteAggregate aggregate;
-  aggregate.count = json.value("count", int64_t{0});
-  aggregate.sum = json.value("sum", int64_t{0});
-  aggregate.max = json.value("max", int64_t{0});
-  aggregate.countries = json.value("countries", std::set<std::string>{});
-  aggregate.merchants = json.value("merchants", std::set<std::string>{});
-  return aggregate;
+// card-5m values are binary, in the order of the struct: count, sum, max as 8-byte
+// little-endian integers, then the countries and the merchants, each as a 4-byte count of
+// strings followed by (2-byte length, bytes) per string. docs/fraud.md documents the layout.
+void PutFixed(std::string& out, uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>(value >> (8 * i)));
+}
+
+bool GetFixed(absl::string_view& in, int bytes, uint64_t* value) {
+  if (in.size() < static_cast<size_t>(bytes)) return false;
+  *value = 0;
+  for (int i = 0; i < bytes; ++i) {
+    *value |= static_cast<uint64_t>(static_cast<uint8_t>(in[i])) << (8 * i);
+  }
+  in.remove_prefix(bytes);
+  return true;
+}
+
+void PutStrings(std::string& out, const std::set<std::string>& strings) {
+  PutFixed(out, strings.size(), 4);
+  for (const std::string& s : strings) {
+    const size_t size = std::min<size_t>(s.size(), 0xffff);
+    PutFixed(out, size, 2);
+    out.append(s, 0, size);
+  }
+}
+
+bool GetStrings(absl::string_view& in, std::set<std::string>* strings) {
+  uint64_t count = 0;
+  if (!GetFixed(in, 4, &count)) return false;
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t size = 0;
+    if (!GetFixed(in, 2, &size) || in.size() < size) return false;
+    strings->emplace(in.substr(0, size));
+    in.remove_prefix(size);
+  }
+  return true;
+}
+
+std::optional<FiveMinuteAggregate> DecodeFiveMinute(absl::string_view in) {
+  FiveMinuteAggregate a;
+  uint64_t count = 0, sum = 0, max = 0;
+  if (!GetFixed(in, 8, &count) || !GetFixed(in, 8, &sum) || !GetFixed(in, 8, &max) ||
+      !GetStrings(in, &a.countries) || !GetStrings(in, &a.merchants)) {
+    return std::nullopt;
+  }
+  a.count = static_cast<int64_t>(count);
+  a.sum = static_cast<int64_t>(sum);
+  a.max = static_cast<int64_t>(max);
+  return a;
 }
 
 std::string EncodeFiveMinute(const FiveMinuteAggregate& a) {
-  return nlohmann::json{{"count", a.count},
-                        {"sum", a.sum},
-                        {"max", a.max},
-                        {"countries", a.countries},
-                        {"merchants", a.merchants}}
-      .dump();
+  std::string out;
+  PutFixed(out, static_cast<uint64_t>(a.count), 8);
+  PutFixed(out, static_cast<uint64_t>(a.sum), 8);
+  PutFixed(out, static_cast<uint64_t>(a.max), 8);
+  PutStrings(out, a.countries);
+  PutStrings(out, a.merchants);
+  return out;
 }
 
 // A rule's threshold crossed in one window by the current record.
@@ -130,8 +169,8 @@ class DetectProcessor : public Processor<std::string, PaymentOrError, std::strin
         context_->RecordDropped();
         continue;
       }
-      MinuteAggregate before =
-          DecodeMinute(minute_store_->Fetch(payment.card_token, start)).value_or(MinuteAggregate{});
+      const MinuteAggregate before =
+          Current(*minute_store_, payment.card_token, start, &DecodeMinute, kCard1mStore);
       MinuteAggregate after{before.count + 1, before.sum + payment.amount_cents};
       minute_store_->Put(payment.card_token, start, absl::StrCat(after.count, ",", after.sum));
       if (before.count < config_.velocity_count && after.count >= config_.velocity_count) {
@@ -143,9 +182,8 @@ class DetectProcessor : public Processor<std::string, PaymentOrError, std::strin
         context_->RecordDropped();
         continue;
       }
-      FiveMinuteAggregate before =
-          DecodeFiveMinute(five_minute_store_->Fetch(payment.card_token, start))
-              .value_or(FiveMinuteAggregate{});
+      const FiveMinuteAggregate before =
+          Current(*five_minute_store_, payment.card_token, start, &DecodeFiveMinute, kCard5mStore);
       FiveMinuteAggregate after = before;
       ++after.count;
       after.sum += payment.amount_cents;
@@ -173,6 +211,20 @@ class DetectProcessor : public Processor<std::string, PaymentOrError, std::strin
   }
 
  private:
+  // The window's aggregate, or an empty one for a new window. A value that does not decode is
+  // corruption of weir's own state: a bug, so it stops the process rather than start over.
+  template <typename Aggregate>
+  static Aggregate Current(const WindowBytesStore& store, const std::string& token, int64_t start,
+                           std::optional<Aggregate> (*decode)(absl::string_view),
+                           const char* name) {
+    const std::optional<std::string> bytes = store.Fetch(token, start);
+    if (!bytes.has_value()) return Aggregate{};
+    std::optional<Aggregate> aggregate = decode(*bytes);
+    WEIR_CHECK(aggregate.has_value())
+        << "corrupt value in store " << name << " at window " << start;
+    return *std::move(aggregate);
+  }
+
   static std::string CooldownKey(const std::string& token, const char* rule) {
     return absl::StrCat(token, ":", rule);
   }

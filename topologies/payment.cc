@@ -1,7 +1,7 @@
 #include "topologies/payment.h"
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <simdjson.h>
 
 #include <cstdlib>
@@ -10,6 +10,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/check.h"
 #include "common/logging.h"
 #include "topologies/fraud_config.h"
 
@@ -56,13 +57,32 @@ CardTokenizer CardTokenizer::FromEnvironment(const std::string& variable) {
   return tokenizer;
 }
 
+CardTokenizer::CardTokenizer(std::string key) {
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  WEIR_CHECK(mac != nullptr) << "OpenSSL has no HMAC";
+  EVP_MAC_CTX* context = EVP_MAC_CTX_new(mac);
+  EVP_MAC_free(mac);
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_END};
+  WEIR_CHECK(EVP_MAC_init(context, reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+                          params) == 1)
+      << "cannot key HMAC-SHA256";
+  keyed_.reset(context,
+               [](const ::evp_mac_ctx_st* c) { EVP_MAC_CTX_free(const_cast<EVP_MAC_CTX*>(c)); });
+}
+
 std::string CardTokenizer::Token(absl::string_view card) const {
+  EVP_MAC_CTX* context = EVP_MAC_CTX_dup(keyed_.get());
   unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
-       reinterpret_cast<const unsigned char*>(card.data()), card.size(), digest, &length);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), std::min(length, 16u)));
+  size_t length = 0;
+  const bool ok = context != nullptr &&
+                  EVP_MAC_update(context, reinterpret_cast<const unsigned char*>(card.data()),
+                                 card.size()) == 1 &&
+                  EVP_MAC_final(context, digest, &length, sizeof(digest)) == 1;
+  EVP_MAC_CTX_free(context);
+  WEIR_CHECK(ok && length >= 16) << "HMAC-SHA256 failed";
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 16));
 }
 
 std::string MaskCard(absl::string_view card) {
