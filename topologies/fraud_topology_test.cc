@@ -141,6 +141,17 @@ TEST_F(FraudTopologyTest, InvalidPaymentsGoToTheDeadLetterTopicMasked) {
   EXPECT_THAT(dead[5].record.headers, ::testing::Contains(Header{"__streams.errors.offset", "5"}));
 }
 
+TEST_F(FraudTopologyTest, DeadLettersMaskCardsThatFailLuhnToo) {
+  const std::string card = "4000123412341234";  // fails Luhn, still a card-shaped number
+  PayRaw(card, R"({"txn_id":"t","card":"4000123412341234","amount":"12","merchant":"m",)"
+               R"("country":"DE","ts":1732270000000})");
+  std::vector<OutputRecord> dead = driver_.ReadOutput("payments-dlq");
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].record.key, "400012******1234");
+  EXPECT_THAT(*dead[0].record.value, Not(HasSubstr(card)));
+  EXPECT_THAT(*dead[0].record.value, HasSubstr("\"ts\":1732270000000"));
+}
+
 TEST_F(FraudTopologyTest, NoCardNumberInClearInStoresOrAlerts) {
   for (int i = 0; i < 5; ++i) Pay(kCard, "2000.00", i % 2 ? "DE" : "FR", kT0 + i * 1000);
   EXPECT_FALSE(Alerts().empty());
@@ -162,9 +173,11 @@ TEST_F(FraudTopologyTest, NoCardNumberInClearInStoresOrAlerts) {
 
 TEST(Payment, MasksAndTokens) {
   EXPECT_EQ(MaskCard("4111111111111111"), "411111******1111");
-  // Luhn-valid runs of 12-19 digits are masked; others are left alone.
+  // Every 12-19 digit run is masked, Luhn-valid or not; short runs and "ts" values are not.
   EXPECT_EQ(MaskCardNumbers("card 4111111111111111, id 12345, ref 4111111111111112"),
-            "card 411111******1111, id 12345, ref 4111111111111112");
+            "card 411111******1111, id 12345, ref 411111******1112");
+  EXPECT_EQ(MaskCardNumbers(R"({"card":"4000000000000001","ts": 1732270000000,"n":1732270000000})"),
+            R"({"card":"400000******0001","ts": 1732270000000,"n":173227***0000})");
   const CardTokenizer a("k1"), b("k2");
   EXPECT_EQ(a.Token(kCard), a.Token(kCard));
   EXPECT_NE(a.Token(kCard), b.Token(kCard));

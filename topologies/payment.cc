@@ -25,16 +25,15 @@ bool AllDigits(absl::string_view text) {
   });
 }
 
-bool PassesLuhn(absl::string_view digits) {
-  int sum = 0;
-  bool twice = false;
-  for (size_t i = digits.size(); i-- > 0;) {
-    int d = digits[i] - '0';
-    if (twice && (d *= 2) > 9) d -= 9;
-    sum += d;
-    twice = !twice;
-  }
-  return sum % 10 == 0;
+// True when the digits starting at `start` are the value of a JSON key "ts" (the event time,
+// which is 13 digits and must stay readable in dead letters).
+bool IsTimestampValue(absl::string_view text, size_t start) {
+  size_t i = start;
+  while (i > 0 && absl::ascii_isspace(static_cast<unsigned char>(text[i - 1]))) --i;
+  if (i == 0 || text[i - 1] != ':') return false;
+  --i;
+  while (i > 0 && absl::ascii_isspace(static_cast<unsigned char>(text[i - 1]))) --i;
+  return i >= 4 && text.substr(i - 4, 4) == "\"ts\"";
 }
 
 absl::Status Invalid(absl::string_view why) { return absl::InvalidArgumentError(why); }
@@ -102,7 +101,7 @@ std::string MaskCardNumbers(absl::string_view text) {
     size_t end = i;
     while (end < text.size() && absl::ascii_isdigit(static_cast<unsigned char>(text[end]))) ++end;
     const absl::string_view run = text.substr(i, end - i);
-    const bool card_like = run.size() >= 12 && run.size() <= 19 && PassesLuhn(run);
+    const bool card_like = run.size() >= 12 && run.size() <= 19 && !IsTimestampValue(text, i);
     absl::StrAppend(&out, card_like ? MaskCard(run) : run);
     i = end;
   }

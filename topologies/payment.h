@@ -49,8 +49,10 @@ class CardTokenizer {
 // "4111111111111111" -> "411111******1111".
 std::string MaskCard(absl::string_view card);
 
-// Replaces every run of 12-19 digits that passes the Luhn check (a plausible card number) with
-// its masked form. For text that may hold card numbers: dead letters, log lines.
+// Replaces every run of 12-19 digits (a possible card number, whether or not it passes Luhn)
+// with its masked form, except the value of a JSON "ts" key. For text that may hold card
+// numbers: input keys, dead letters, log lines. Other long numbers are masked too: over-masking
+// beats leaking.
 std::string MaskCardNumbers(absl::string_view text);
 
 // Parses and validates one payment. InvalidArgument names the problem: not a JSON object, a
