@@ -177,7 +177,13 @@ absl::Status KafkaStreams::CheckThreads() {
 
 void KafkaStreams::Close() {
   absl::MutexLock lock(&mutex_);
-  for (auto& thread : threads_) thread->RequestStop();
+  // Every live thread commits before any leaves the group (see LeaveBarrier).
+  int live = 0;
+  for (auto& thread : threads_) live += thread->state() == ThreadState::kRunning ? 1 : 0;
+  auto barrier = std::make_shared<LeaveBarrier>(live);
+  for (auto& thread : threads_) {
+    thread->RequestStop(thread->state() == ThreadState::kRunning ? barrier : nullptr);
+  }
   for (auto& thread : threads_) thread->Join();
 }
 

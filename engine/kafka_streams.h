@@ -11,8 +11,9 @@
 // threads. Every thread is a member of the consumer group `application.id`; several instances
 // with the same id share the partitions (engine/stream_thread.h explains the model).
 //
-// Shutdown order: Close() asks every thread to stop, and each finishes its batch, commits,
-// closes its tasks and leaves the group; Close() returns when all have.
+// Shutdown order: Close() asks every thread to stop, and each finishes its batch and commits;
+// once all have committed (a member leaving would start a rebalance that rejects the others'
+// commits), each closes its tasks and leaves the group; Close() returns when all have.
 //
 // Concurrency: Create, Start, CheckThreads and Close from one controlling thread; threads() from
 // any thread.

@@ -1,6 +1,10 @@
 #include "engine/stream_thread.h"
 
+#include <set>
+#include <string_view>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/logging.h"
 #include "common/status.h"
 #include "engine/kafka_status.h"
@@ -90,6 +94,17 @@ absl::Status StreamThread::Init() {
     }
   }
 
+  // A sub-topology that reads several topics needs partition p of each on one member (its task
+  // 0_p reads them all): only `range` promises that, so other assignors are refused for it.
+  std::map<int32_t, std::vector<std::string>> topics_of_subtopology;
+  for (const auto& [topic, sub] : subtopology_of_topic_) topics_of_subtopology[sub].push_back(topic);
+  std::string co_partitioned;
+  for (const auto& [sub, topics] : topics_of_subtopology) {
+    if (topics.size() > 1 && co_partitioned.empty()) {
+      co_partitioned = absl::StrCat("sub-topology ", sub, " reads ", absl::StrJoin(topics, " and "));
+    }
+  }
+
   // Defaults first, then the user's properties, which win.
   ClientProperties consumer_properties{.bootstrap_servers = config_.bootstrap_servers};
   consumer_properties.common = {
@@ -102,6 +117,14 @@ absl::Status StreamThread::Init() {
       {"isolation.level", exactly_once_ ? "read_committed" : "read_uncommitted"}};
   for (const auto& [k, v] : config_.kafka) consumer_properties.common[k] = v;
   consumer_properties.specific = config_.consumer;
+  for (const auto* properties : {&consumer_properties.common, &consumer_properties.specific}) {
+    auto strategy = properties->find("partition.assignment.strategy");
+    if (strategy != properties->end() && !co_partitioned.empty() && strategy->second != "range") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "partition.assignment.strategy: ", strategy->second, " may give one task's partitions ",
+          "to different members, but ", co_partitioned, "; use range"));
+    }
+  }
   WEIR_ASSIGN_OR_RETURN(KafkaConf consumer_conf,
                         BuildKafkaConf(consumer_properties, ClientKind::kConsumer));
   rd_kafka_conf_set_rebalance_cb(consumer_conf.get(), &StreamThread::RebalanceCallback);
@@ -157,6 +180,7 @@ void StreamThread::Run() {
   absl::Status status = RunLoop();
   if (!status.ok()) {
     // Leave the group without committing: what is in flight is reprocessed by the next owner.
+    if (std::shared_ptr<LeaveBarrier> barrier = TakeLeaveBarrier()) barrier->Arrive();
     if (fatal_.ok()) fatal_ = status;  // so the revocation below does not commit
     if (in_transaction_) {
       TxnStatus(rd_kafka_abort_transaction(producer_.get(), kCommitTimeoutMs), "aborting")
@@ -206,7 +230,11 @@ absl::Status StreamThread::RunLoop() {
   }
   state_ = ThreadState::kPendingShutdown;
   spdlog::info("{}: shutting down: committing and leaving the group", name_);
-  WEIR_RETURN_IF_ERROR(CommitOrWarn());
+  absl::Status committed = CommitOrWarn();
+  if (std::shared_ptr<LeaveBarrier> barrier = TakeLeaveBarrier()) {
+    barrier->ArriveAndWait(absl::Seconds(30));
+  }
+  WEIR_RETURN_IF_ERROR(committed);
   // Closing the consumer revokes the assignment (OnRevoke closes the tasks) and leaves the group.
   WEIR_RETURN_IF_ERROR(KafkaStatus(rd_kafka_consumer_close(consumer_.get()), "leaving the group"));
   WEIR_RETURN_IF_ERROR(fatal_);
@@ -368,14 +396,22 @@ absl::Status StreamThread::CommitOrWarn() {
 void StreamThread::RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                      rd_kafka_topic_partition_list_t* partitions, void* opaque) {
   auto* self = static_cast<StreamThread*>(opaque);
+  // Cooperative rebalances hand over only the partitions that move; eager ones revoke and
+  // reassign everything. The callback is the same either way, only librdkafka's call differs.
+  const bool cooperative = std::string_view(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
   absl::Status status;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     status = self->OnAssign(partitions);
-    if (status.ok()) status = KafkaStatus(rd_kafka_assign(rk, partitions), "assigning");
+    if (status.ok()) {
+      status = cooperative ? TxnStatus(rd_kafka_incremental_assign(rk, partitions), "assigning")
+                           : KafkaStatus(rd_kafka_assign(rk, partitions), "assigning");
+    }
   } else {
-    status = self->OnRevoke(partitions);
+    status = self->OnRevoke(partitions, rd_kafka_assignment_lost(rk));
     // Give the partitions up even after a failure: the next owner resumes from the last commit.
-    absl::Status unassigned = KafkaStatus(rd_kafka_assign(rk, nullptr), "unassigning");
+    absl::Status unassigned =
+        cooperative ? TxnStatus(rd_kafka_incremental_unassign(rk, partitions), "unassigning")
+                    : KafkaStatus(rd_kafka_assign(rk, nullptr), "unassigning");
     if (status.ok()) status = unassigned;
   }
   if (!status.ok() && self->fatal_.ok()) self->fatal_ = status;
@@ -396,6 +432,7 @@ absl::Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions)
       task = std::make_unique<internal::Task>(*topology_, subtopologies_[id.subtopology], id,
                                               config_.application_id, wall_clock_,
                                               static_cast<internal::RecordCollector*>(this));
+      ++tasks_created_;
       spdlog::info("{}: task {} created", name_, id.ToString());
     }
     task_of_partition_[{topic, partition}] = task.get();
@@ -403,22 +440,58 @@ absl::Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions)
   return absl::OkStatus();
 }
 
-absl::Status StreamThread::OnRevoke(rd_kafka_topic_partition_list_t* partitions) {
-  spdlog::info("{}: {} partitions revoked: closing their tasks", name_, partitions->cnt);
-  absl::Status committed = fatal_.ok() ? CommitOrWarn() : fatal_;
-  CloseAllTasks();  // eager rebalancing: every partition is revoked at once
+absl::Status StreamThread::OnRevoke(rd_kafka_topic_partition_list_t* partitions, bool lost) {
+  absl::Status committed = fatal_;
+  if (lost) {
+    // The group already gave these partitions to someone else: committing would be rejected.
+    spdlog::warn("{}: {} partitions lost; records since the last commit will be processed again",
+                 name_, partitions->cnt);
+  } else {
+    spdlog::info("{}: {} partitions revoked: committing and closing their tasks", name_,
+                 partitions->cnt);
+    if (committed.ok()) committed = CommitOrWarn();
+  }
+  std::set<internal::Task*> affected;
+  for (int i = 0; i < partitions->cnt; ++i) {
+    const std::pair<std::string, int32_t> key{partitions->elems[i].topic,
+                                              partitions->elems[i].partition};
+    auto owner = task_of_partition_.find(key);
+    if (owner == task_of_partition_.end()) continue;
+    affected.insert(owner->second);
+    task_of_partition_.erase(owner);
+    next_offsets_.erase(key);
+  }
+  // A task closes once none of its partitions is left (with `range`, all go together).
+  for (const auto& [topic_partition, task] : task_of_partition_) affected.erase(task);
+  for (auto it = tasks_.begin(); it != tasks_.end();) {
+    if (affected.contains(it->second.get())) {
+      CloseTask(*it->second);
+      it = tasks_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   return committed;
 }
 
+void StreamThread::CloseTask(internal::Task& task) {
+  task.Close();
+  closed_dropped_ += task.counters().dropped;
+  closed_punctuations_ += task.counters().punctuations;
+  ++tasks_closed_;
+  spdlog::info("{}: task {} closed", name_, task.id().ToString());
+}
+
 void StreamThread::CloseAllTasks() {
-  for (auto& [id, task] : tasks_) {
-    task->Close();
-    closed_dropped_ += task->counters().dropped;
-    closed_punctuations_ += task->counters().punctuations;
-  }
+  for (auto& [id, task] : tasks_) CloseTask(*task);
   tasks_.clear();
   task_of_partition_.clear();
   next_offsets_.clear();
+}
+
+std::shared_ptr<LeaveBarrier> StreamThread::TakeLeaveBarrier() {
+  absl::MutexLock lock(&mutex_);
+  return std::move(leave_barrier_);
 }
 
 void StreamThread::PublishTasks() {
@@ -443,7 +516,9 @@ ThreadSnapshot StreamThread::snapshot() const {
                    .deserialization_errors = deserialization_errors_,
                    .dead_letters = dead_letters_,
                    .production_errors = production_errors_,
-                   .commits = commits_};
+                   .commits = commits_,
+                   .tasks_created = tasks_created_,
+                   .tasks_closed = tasks_closed_};
   absl::MutexLock lock(&mutex_);
   s.tasks = published_tasks_;
   s.dropped = published_dropped_;

@@ -16,12 +16,21 @@
 // forwarded queues): it is Kafka Streams' own shape, and librdkafka then calls each consumer's
 // rebalance callback on the thread that polls it, which is the thread that owns the affected
 // tasks. Revocation therefore flushes, commits and closes tasks in place, with no hand-off
-// between threads inside a callback. The `range` assignor keeps co-partitioned topics together
-// (same partition numbers to the same member). The cost: a group member per thread.
+// between threads inside a callback. The cost: a group member per thread.
 //
-// Rebalancing is eager: on revocation every task of the thread commits and closes before the
-// callback returns; on assignment tasks are created for the new partitions and processing
-// resumes from the committed offsets.
+// Assignment and rebalancing. librdkafka runs the group assignor in the client and offers no
+// custom one, so task placement is a built-in assignor's. The default is `range`: balanced by
+// partition count, deterministic for a given set of members, and the only one that keeps
+// partition p of every topic a sub-topology reads on one member (its task 0_p reads them all).
+// Its rebalances are eager: every partition is revoked and reassigned.
+// `cooperative-sticky` (consumer.partition.assignment.strategy) is supported - the callback
+// hands over only what moves and keeps the other tasks open - but it is not the default:
+// librdkafka 2.0.2 sends a commit while its JoinGroup is in flight, the commit is answered after
+// the join with ILLEGAL_GENERATION, and librdkafka then declares the whole assignment lost
+// (docs/engine.md). It is refused for a topology with a sub-topology that reads several topics.
+// On revocation the thread commits (unless the partitions were lost: the group already moved
+// on) and closes the tasks left without partitions before the callback returns; on assignment
+// it creates tasks for the new partitions, which resume from the committed offsets.
 //
 // Concurrency. Everything below Run() - consumer, producer, tasks, stores - is touched only by
 // this thread; librdkafka's callbacks (rebalance, delivery reports, logs) are served from polls
@@ -46,12 +55,37 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "engine/app_config.h"
 #include "engine/client_config.h"
 #include "engine/internal/task.h"
 #include "engine/topology.h"
 
 namespace weir {
+
+// Lets an instance's threads leave the group only once all have made their final commit: a
+// member leaving starts a rebalance, and the broker then rejects the others' commits.
+class LeaveBarrier {
+ public:
+  explicit LeaveBarrier(int threads) : waiting_(threads) {}
+  // One thread is done committing (or will never commit); returns when all are, or after
+  // `timeout`.
+  void ArriveAndWait(absl::Duration timeout) {
+    absl::MutexLock lock(&mutex_);
+    --waiting_;
+    mutex_.AwaitWithTimeout(absl::Condition(
+                                +[](int* waiting) { return *waiting <= 0; }, &waiting_),
+                            timeout);
+  }
+  void Arrive() {
+    absl::MutexLock lock(&mutex_);
+    --waiting_;
+  }
+
+ private:
+  absl::Mutex mutex_;
+  int waiting_ ABSL_GUARDED_BY(mutex_);
+};
 
 enum class ThreadState { kCreated, kRunning, kPendingShutdown, kDead, kStopped };
 
@@ -67,6 +101,8 @@ struct ThreadSnapshot {
   int64_t production_errors = 0;
   int64_t commits = 0;
   int64_t punctuations = 0;
+  int64_t tasks_created = 0;
+  int64_t tasks_closed = 0;
 };
 
 class StreamThread : private internal::RecordCollector {
@@ -79,8 +115,14 @@ class StreamThread : private internal::RecordCollector {
   ~StreamThread() override;
 
   void Start();
-  // Asks the loop to finish its batch, commit, close its tasks and leave the group.
-  void RequestStop() { stop_requested_ = true; }
+  // Asks the loop to finish its batch, commit, wait at `barrier` (when given) for the
+  // instance's other threads to commit too, then close its tasks and leave the group.
+  void RequestStop(std::shared_ptr<LeaveBarrier> barrier = nullptr) {
+    absl::MutexLock lock(&mutex_);
+    if (stop_requested_) return;
+    leave_barrier_ = std::move(barrier);
+    stop_requested_ = true;
+  }
   void Join();
 
   const std::string& name() const { return name_; }
@@ -101,12 +143,16 @@ class StreamThread : private internal::RecordCollector {
   // Commit(), turning a rebalance's rejection into a warning.
   absl::Status CommitOrWarn();
   absl::Status OnAssign(rd_kafka_topic_partition_list_t* partitions);
-  absl::Status OnRevoke(rd_kafka_topic_partition_list_t* partitions);
+  // Commits (unless the partitions are `lost`), then closes the tasks left without partitions.
+  absl::Status OnRevoke(rd_kafka_topic_partition_list_t* partitions, bool lost);
+  void CloseTask(internal::Task& task);
   absl::Status SendToDeadLetterQueue(const RawRecord& raw, const RecordMetadata& where,
                                      const absl::Status& why);
   void CloseAllTasks();
   void Die(absl::Status status);
   void PublishTasks();
+  // The barrier RequestStop() was given, if any (once).
+  std::shared_ptr<LeaveBarrier> TakeLeaveBarrier();
 
   // RecordCollector: sinks send through the thread's producer.
   void Send(const std::string& topic, RawRecord record) override;
@@ -150,12 +196,15 @@ class StreamThread : private internal::RecordCollector {
   std::atomic<int64_t> dead_letters_{0};
   std::atomic<int64_t> production_errors_{0};
   std::atomic<int64_t> commits_{0};
+  std::atomic<int64_t> tasks_created_{0};
+  std::atomic<int64_t> tasks_closed_{0};
 
   mutable absl::Mutex mutex_;
   std::vector<TaskId> published_tasks_ ABSL_GUARDED_BY(mutex_);
   int64_t published_dropped_ ABSL_GUARDED_BY(mutex_) = 0;
   int64_t published_punctuations_ ABSL_GUARDED_BY(mutex_) = 0;
   absl::Status error_ ABSL_GUARDED_BY(mutex_);
+  std::shared_ptr<LeaveBarrier> leave_barrier_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace weir

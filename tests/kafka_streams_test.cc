@@ -227,16 +227,20 @@ TEST(KafkaStreams, TwoThreadsShareFourPartitionsOfAStatefulTopology) {
 
 TEST(KafkaStreams, GracefulShutdownCommitsSoARestartReprocessesNothing) {
   CreateTopics({"restart-in", "restart-out"}, 4);
+  // Two threads, and no periodic commit: only the shutdown's commits cover the records, and
+  // the first thread to leave the group must not make the other's commit fail.
+  AppConfig config = Config("restart", 2);
+  config.commit_interval_ms = 600'000;
   {
     auto first = KafkaStreams::Create(PassThrough("restart-in", "restart-out"),
-                                      Config("restart", 1), EmbeddedOptions());
+                                      config, EmbeddedOptions());
     ASSERT_TRUE(first.ok());
     ASSERT_TRUE((*first)->Start().ok());
     Produce("restart-in", 0, 1'000);
     ASSERT_TRUE(WaitFor([&] { return Processed(**first) >= 1'000; }, std::chrono::seconds(60)));
     (*first)->Close();
   }
-  auto second = KafkaStreams::Create(PassThrough("restart-in", "restart-out"), Config("restart", 1),
+  auto second = KafkaStreams::Create(PassThrough("restart-in", "restart-out"), config,
                                      EmbeddedOptions());
   ASSERT_TRUE(second.ok());
   ASSERT_TRUE((*second)->Start().ok());
@@ -291,6 +295,21 @@ TEST(KafkaStreams, ASecondInstanceJoinsAndLeavesWithoutLosingRecords) {
       std::chrono::seconds(60)))
       << "records were lost across the rebalances";
   (*first)->Close();
+}
+
+TEST(KafkaStreams, ANonRangeAssignorIsRefusedForCoPartitionedTopics) {
+  CreateTopics({"copart-a", "copart-b", "copart-out"}, 2);
+  StreamsBuilder builder;
+  auto a = builder.Stream<std::string, std::string>("copart-a", serdes::String(), serdes::String());
+  auto b = builder.Stream<std::string, std::string>("copart-b", serdes::String(), serdes::String());
+  a.Merge(b).To("copart-out");
+  AppConfig config = Config("copart", 1);
+  config.consumer["partition.assignment.strategy"] = "cooperative-sticky";
+  auto streams = KafkaStreams::Create(*builder.Build(), config, EmbeddedOptions());
+  ASSERT_TRUE(streams.ok());
+  const absl::Status status = (*streams)->Start();
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_THAT(status.ToString(), HasSubstr("sub-topology 0 reads copart-a and copart-b; use range"));
 }
 
 TEST(KafkaStreams, UndeserializableRecordsGoToTheDeadLetterTopicWithErrorHeaders) {
