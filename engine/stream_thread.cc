@@ -138,7 +138,8 @@ absl::Status StreamThread::Init() {
   producer_properties.common = {{"client.id", absl::StrCat(name_, "-producer")},
                                 {"partitioner", "murmur2_random"},
                                 {"enable.idempotence", "true"},
-                                {"linger.ms", "5"}};
+                                // Kafka Streams overrides the producer default the same way.
+                                {"linger.ms", "100"}};
   if (exactly_once_) {
     producer_properties.common["transactional.id"] =
         absl::StrCat(config_.application_id, "-", name_);
@@ -250,17 +251,25 @@ absl::Status StreamThread::ProcessMessage(const rd_kafka_message_t& message) {
     spdlog::warn("{}: consumer: {}", name_, rd_kafka_message_errstr(&message));
     return absl::OkStatus();
   }
-  const RecordMetadata where{.topic = rd_kafka_topic_name(message.rkt),
-                             .partition = message.partition,
-                             .offset = message.offset};
-  auto task = task_of_partition_.find({where.topic, where.partition});
-  if (task == task_of_partition_.end()) {
-    return absl::InternalError(
-        absl::StrCat("record from unassigned partition ", where.topic, "-", where.partition));
+  auto assigned = by_handle_.find({message.rkt, message.partition});
+  if (assigned == by_handle_.end()) {
+    const std::string topic = rd_kafka_topic_name(message.rkt);
+    auto task = task_of_partition_.find({topic, message.partition});
+    if (task == task_of_partition_.end()) {
+      return absl::InternalError(
+          absl::StrCat("record from unassigned partition ", topic, "-", message.partition));
+    }
+    auto offset = next_offsets_.find({topic, message.partition});
+    assigned = by_handle_
+                   .emplace(std::pair{message.rkt, message.partition},
+                            Assigned{task->second, &offset->first.first, &offset->second})
+                   .first;
   }
+  const RecordMetadata where{
+      .topic = *assigned->second.topic, .partition = message.partition, .offset = message.offset};
   const RawRecord raw = ToRawRecord(message);
-  absl::Status status = task->second->Process(raw, where);
-  next_offsets_[{where.topic, where.partition}] = where.offset + 1;
+  absl::Status status = assigned->second.task->Process(raw, where);
+  *assigned->second.next_offset = where.offset + 1;
   ++processed_;
   if (status.ok()) return absl::OkStatus();
   ++deserialization_errors_;
@@ -298,7 +307,8 @@ void StreamThread::Send(const std::string& topic, RawRecord record) {
     }
     in_transaction_ = true;
   }
-  rd_kafka_headers_t* headers = rd_kafka_headers_new(record.headers.size());
+  rd_kafka_headers_t* headers =
+      record.headers.empty() ? nullptr : rd_kafka_headers_new(record.headers.size());
   for (const Header& h : record.headers) {
     rd_kafka_header_add(headers, h.key.data(), static_cast<ssize_t>(h.key.size()),
                         h.value ? h.value->data() : nullptr,
@@ -318,7 +328,7 @@ void StreamThread::Send(const std::string& topic, RawRecord record) {
       rd_kafka_poll(producer_.get(), 10);  // wait for deliveries to make room
       continue;
     }
-    rd_kafka_headers_destroy(headers);
+    if (headers != nullptr) rd_kafka_headers_destroy(headers);
     ++production_errors_;
     if (fatal_.ok()) fatal_ = KafkaStatus(err, absl::StrCat("producing to ", topic));
     return;
@@ -343,16 +353,18 @@ absl::Status StreamThread::Commit() {
   next_commit_ms_ = wall_clock_() + config_.commit_interval_ms;
   PartitionList offsets(rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets_.size())));
   for (const auto& [partition, offset] : next_offsets_) {
+    if (offset < 0) continue;
     rd_kafka_topic_partition_list_add(offsets.get(), partition.first.c_str(), partition.second)
         ->offset = offset;
   }
+  const bool any_offsets = offsets->cnt > 0;
   if (exactly_once_) {
-    if (!in_transaction_ && next_offsets_.empty()) return absl::OkStatus();
+    if (!in_transaction_ && !any_offsets) return absl::OkStatus();
     if (!in_transaction_) {
       WEIR_RETURN_IF_ERROR(TxnStatus(rd_kafka_begin_transaction(producer_.get()), "beginning"));
       in_transaction_ = true;
     }
-    if (!next_offsets_.empty()) {
+    if (any_offsets) {
       rd_kafka_consumer_group_metadata_t* group = rd_kafka_consumer_group_metadata(consumer_.get());
       absl::Status sent = TxnStatus(rd_kafka_send_offsets_to_transaction(
                                         producer_.get(), offsets.get(), group, kCommitTimeoutMs),
@@ -367,7 +379,7 @@ absl::Status StreamThread::Commit() {
     WEIR_RETURN_IF_ERROR(
         KafkaStatus(rd_kafka_flush(producer_.get(), kFlushTimeoutMs), "flushing the producer"));
     WEIR_RETURN_IF_ERROR(fatal_);  // a delivery failed: do not commit past it
-    if (!next_offsets_.empty()) {
+    if (any_offsets) {
       const rd_kafka_resp_err_t err = rd_kafka_commit(consumer_.get(), offsets.get(), 0);
       if (err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
           err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
@@ -380,7 +392,7 @@ absl::Status StreamThread::Commit() {
       WEIR_RETURN_IF_ERROR(KafkaStatus(err, "committing offsets"));
     }
   }
-  next_offsets_.clear();
+  for (auto& [partition, offset] : next_offsets_) offset = -1;
   ++commits_;
   return absl::OkStatus();
 }
@@ -436,6 +448,7 @@ absl::Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions)
       spdlog::info("{}: task {} created", name_, id.ToString());
     }
     task_of_partition_[{topic, partition}] = task.get();
+    next_offsets_.try_emplace({topic, partition}, -1);
   }
   return absl::OkStatus();
 }
@@ -451,6 +464,7 @@ absl::Status StreamThread::OnRevoke(rd_kafka_topic_partition_list_t* partitions,
                  partitions->cnt);
     if (committed.ok()) committed = CommitOrWarn();
   }
+  by_handle_.clear();
   std::set<internal::Task*> affected;
   for (int i = 0; i < partitions->cnt; ++i) {
     const std::pair<std::string, int32_t> key{partitions->elems[i].topic,
@@ -487,6 +501,7 @@ void StreamThread::CloseAllTasks() {
   tasks_.clear();
   task_of_partition_.clear();
   next_offsets_.clear();
+  by_handle_.clear();
 }
 
 std::shared_ptr<LeaveBarrier> StreamThread::TakeLeaveBarrier() {

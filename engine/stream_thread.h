@@ -53,6 +53,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -183,7 +184,16 @@ class StreamThread : private internal::RecordCollector {
   std::map<TaskId, std::unique_ptr<internal::Task>> tasks_;
   std::map<std::pair<std::string, int32_t>, internal::Task*> task_of_partition_;
   std::map<std::string, int32_t, std::less<>> subtopology_of_topic_;
-  std::map<std::pair<std::string, int32_t>, int64_t> next_offsets_;  // to commit
+  // Next offset to commit per assigned partition; -1 while nothing new was processed.
+  std::map<std::pair<std::string, int32_t>, int64_t> next_offsets_;
+  // The per-record lookup, by librdkafka's topic handle: no topic string is built per record.
+  // Filled as records arrive, emptied whenever the assignment changes.
+  struct Assigned {
+    internal::Task* task;
+    const std::string* topic;
+    int64_t* next_offset;
+  };
+  absl::flat_hash_map<std::pair<const rd_kafka_topic_t*, int32_t>, Assigned> by_handle_;
   absl::Status fatal_;  // set by callbacks; ends the loop
   int64_t next_commit_ms_ = 0;
   bool in_transaction_ = false;
