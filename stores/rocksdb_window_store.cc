@@ -1,0 +1,143 @@
+#include "stores/rocksdb_window_store.h"
+
+#include <algorithm>
+#include <tuple>
+#include <vector>
+
+#include "absl/base/internal/endian.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+
+namespace weir {
+namespace {
+
+std::string WindowKey(absl::string_view key, int64_t window_start) {
+  std::string out(key);
+  char start[8];
+  absl::big_endian::Store64(start, static_cast<uint64_t>(window_start));
+  out.append(start, 8);
+  return out;
+}
+
+int64_t WindowStartOf(const rocksdb::Slice& stored) {
+  return static_cast<int64_t>(absl::big_endian::Load64(stored.data() + stored.size() - 8));
+}
+
+std::string EncodeTime(int64_t t) {
+  char bytes[8];
+  absl::big_endian::Store64(bytes, static_cast<uint64_t>(t));
+  return std::string(bytes, 8);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RocksDbWindowStore>> RocksDbWindowStore::Open(
+    WindowStoreOptions options, TaskDb* db) {
+  std::unique_ptr<RocksDbWindowStore> store(new RocksDbWindowStore(std::move(options), db));
+  const std::string prefix = absl::StrCat(store->options_.name, ":");
+  for (const std::string& name : db->ColumnFamilies(prefix)) {
+    int64_t id;
+    if (!absl::SimpleAtoi(absl::string_view(name).substr(prefix.size()), &id)) continue;
+    WEIR_ASSIGN_OR_RETURN(store->segments_[id], db->ColumnFamily(name));
+  }
+  if (std::optional<std::string> time =
+          db->GetMeta(absl::StrCat("stream-time/", store->options_.name));
+      time && time->size() == 8) {
+    store->observed_stream_time_ = static_cast<int64_t>(absl::big_endian::Load64(time->data()));
+  }
+  return store;
+}
+
+RocksDbWindowStore::RocksDbWindowStore(WindowStoreOptions options, TaskDb* db)
+    : options_(std::move(options)),
+      db_(db),
+      segment_interval_ms_(options_.segment_interval_ms > 0
+                               ? options_.segment_interval_ms
+                               : std::max<int64_t>(options_.retention_ms / 2, 60'000)) {}
+
+std::string RocksDbWindowStore::SegmentName(int64_t id) const {
+  return absl::StrCat(options_.name, ":", id);
+}
+
+bool RocksDbWindowStore::Put(absl::string_view key, int64_t window_start,
+                             std::optional<absl::string_view> value) {
+  if (window_start > observed_stream_time_) {
+    observed_stream_time_ = window_start;
+    db_->PutMeta(absl::StrCat("stream-time/", options_.name), EncodeTime(window_start));
+    ExpireSegments();
+  }
+  if (window_start < MinLiveStart()) return false;
+  const int64_t id = SegmentId(window_start);
+  auto segment = segments_.find(id);
+  if (segment == segments_.end()) {
+    if (!value.has_value()) return true;  // nothing to delete
+    absl::StatusOr<rocksdb::ColumnFamilyHandle*> cf = db_->ColumnFamily(SegmentName(id));
+    if (!cf.ok()) return false;  // the task's next commit reports the error
+    segment = segments_.emplace(id, *cf).first;
+  }
+  if (value.has_value()) {
+    db_->Put(segment->second, WindowKey(key, window_start), *value);
+  } else {
+    db_->Delete(segment->second, WindowKey(key, window_start));
+  }
+  return true;
+}
+
+std::optional<std::string> RocksDbWindowStore::Fetch(absl::string_view key,
+                                                     int64_t window_start) const {
+  if (window_start < MinLiveStart()) return std::nullopt;
+  auto segment = segments_.find(SegmentId(window_start));
+  if (segment == segments_.end()) return std::nullopt;
+  return db_->Get(segment->second, WindowKey(key, window_start));
+}
+
+void RocksDbWindowStore::Fetch(absl::string_view key, int64_t from, int64_t to,
+                               const Visitor& visit) const {
+  from = std::max(from, MinLiveStart());
+  if (from > to) return;
+  const rocksdb::Slice prefix(key.data(), key.size());
+  for (auto segment = segments_.lower_bound(SegmentId(from));
+       segment != segments_.end() && segment->first <= SegmentId(to); ++segment) {
+    std::unique_ptr<rocksdb::Iterator> it = db_->NewIterator(segment->second);
+    for (it->Seek(WindowKey(key, from)); it->Valid() && it->key().starts_with(prefix);
+         it->Next()) {
+      // A longer key that starts with `key` can sort among its windows: skip it.
+      if (it->key().size() != key.size() + 8) continue;
+      const int64_t start = WindowStartOf(it->key());
+      if (start > to) break;
+      visit(key, start, absl::string_view(it->value().data(), it->value().size()));
+    }
+  }
+}
+
+void RocksDbWindowStore::FetchAll(int64_t from, int64_t to, const Visitor& visit) const {
+  from = std::max(from, MinLiveStart());
+  if (from > to) return;
+  // Segments are ordered by time; callers expect key order, so gather then sort.
+  std::vector<std::tuple<std::string, int64_t, std::string>> found;
+  for (auto segment = segments_.lower_bound(SegmentId(from));
+       segment != segments_.end() && segment->first <= SegmentId(to); ++segment) {
+    std::unique_ptr<rocksdb::Iterator> it = db_->NewIterator(segment->second);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (it->key().size() < 8) continue;
+      const int64_t start = WindowStartOf(it->key());
+      if (start < from || start > to) continue;
+      found.emplace_back(std::string(it->key().data(), it->key().size() - 8), start,
+                         it->value().ToString());
+    }
+  }
+  std::sort(found.begin(), found.end());
+  for (const auto& [key, start, value] : found) visit(key, start, value);
+}
+
+void RocksDbWindowStore::ExpireSegments() {
+  const int64_t min_live = MinLiveStart();
+  while (!segments_.empty() &&
+         (segments_.begin()->first + 1) * segment_interval_ms_ - 1 < min_live) {
+    db_->DropAfterCommit(SegmentName(segments_.begin()->first));
+    segments_.erase(segments_.begin());
+  }
+}
+
+}  // namespace weir

@@ -1,0 +1,188 @@
+#include "stores/task_db.h"
+
+#include <filesystem>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/status.h"
+#include "stores/rocksdb_status.h"
+
+namespace weir {
+namespace {
+
+constexpr absl::string_view kOffsetsKey = "offsets";
+
+rocksdb::Slice AsSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+
+// "topic\tpartition\toffset\n" per partition: Kafka topic names never hold tabs or newlines.
+std::string EncodeOffsets(const TaskDb::Offsets& offsets) {
+  std::string out;
+  for (const auto& [partition, offset] : offsets) {
+    absl::StrAppend(&out, partition.first, "\t", partition.second, "\t", offset, "\n");
+  }
+  return out;
+}
+
+absl::StatusOr<TaskDb::Offsets> DecodeOffsets(absl::string_view text) {
+  TaskDb::Offsets offsets;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> fields = absl::StrSplit(line, '\t');
+    int32_t partition;
+    int64_t offset;
+    if (fields.size() != 3 || !absl::SimpleAtoi(fields[1], &partition) ||
+        !absl::SimpleAtoi(fields[2], &offset)) {
+      return absl::DataLossError(absl::StrCat("stored offsets line '", line, "' is malformed"));
+    }
+    offsets[{std::string(fields[0]), partition}] = offset;
+  }
+  return offsets;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<TaskDb>> TaskDb::Open(const std::string& dir,
+                                                     const rocksdb::Options& options) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    return absl::InternalError(absl::StrCat("cannot create state directory ", dir, ": ",
+                                            error.message()));
+  }
+  rocksdb::Options db_options = options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+
+  std::vector<std::string> names;
+  rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(db_options, dir, &names);
+  if (!listed.ok() || names.empty()) names = {rocksdb::kDefaultColumnFamilyName};  // a new DB
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : names) {
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(db_options));
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status opened = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &raw);
+  if (!opened.ok()) {
+    if (opened.IsIOError() && opened.ToString().find("lock") != std::string::npos) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "state directory ", dir, " is in use by another weir instance (", opened.ToString(),
+          "): give each instance its own state.dir"));
+    }
+    return RocksDbStatus(opened, absl::StrCat("opening task state in ", dir));
+  }
+  std::map<std::string, rocksdb::ColumnFamilyHandle*> families;
+  for (size_t i = 0; i < names.size(); ++i) families[names[i]] = handles[i];
+  return std::unique_ptr<TaskDb>(new TaskDb(dir, std::unique_ptr<rocksdb::DB>(raw),
+                                            std::move(families),
+                                            rocksdb::ColumnFamilyOptions(db_options)));
+}
+
+TaskDb::TaskDb(std::string dir, std::unique_ptr<rocksdb::DB> db,
+               std::map<std::string, rocksdb::ColumnFamilyHandle*> families,
+               const rocksdb::ColumnFamilyOptions& cf_options)
+    : dir_(std::move(dir)),
+      db_(std::move(db)),
+      families_(std::move(families)),
+      meta_(families_.at(rocksdb::kDefaultColumnFamilyName)),
+      cf_options_(cf_options),
+      batch_(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true) {}
+
+TaskDb::~TaskDb() {
+  // Uncommitted writes are dropped: the offsets stored with the state say where to resume.
+  for (auto& [name, handle] : families_) db_->DestroyColumnFamilyHandle(handle);
+  db_->Close().PermitUncheckedError();
+}
+
+void TaskDb::RememberError(const rocksdb::Status& status, absl::string_view context) {
+  if (error_.ok()) error_ = RocksDbStatus(status, absl::StrCat(context, " in ", dir_));
+}
+
+absl::StatusOr<rocksdb::ColumnFamilyHandle*> TaskDb::ColumnFamily(const std::string& name) {
+  if (auto it = families_.find(name); it != families_.end()) return it->second;
+  rocksdb::ColumnFamilyHandle* handle = nullptr;
+  const rocksdb::Status created = db_->CreateColumnFamily(cf_options_, name, &handle);
+  if (!created.ok()) {
+    RememberError(created, absl::StrCat("creating column family ", name));  // fails Commit
+    return RocksDbStatus(created, absl::StrCat("creating column family ", name, " in ", dir_));
+  }
+  families_[name] = handle;
+  return handle;
+}
+
+std::vector<std::string> TaskDb::ColumnFamilies(absl::string_view prefix) const {
+  std::vector<std::string> names;
+  for (const auto& [name, handle] : families_) {
+    if (absl::string_view(name).substr(0, prefix.size()) == prefix) names.push_back(name);
+  }
+  return names;
+}
+
+void TaskDb::DropAfterCommit(const std::string& name) { to_drop_.push_back(name); }
+
+void TaskDb::Put(rocksdb::ColumnFamilyHandle* cf, absl::string_view key, absl::string_view value) {
+  const rocksdb::Status status = batch_.Put(cf, AsSlice(key), AsSlice(value));
+  if (!status.ok()) RememberError(status, "buffering a write");
+  ++pending_;
+}
+
+void TaskDb::Delete(rocksdb::ColumnFamilyHandle* cf, absl::string_view key) {
+  const rocksdb::Status status = batch_.Delete(cf, AsSlice(key));
+  if (!status.ok()) RememberError(status, "buffering a delete");
+  ++pending_;
+}
+
+std::optional<std::string> TaskDb::Get(rocksdb::ColumnFamilyHandle* cf, absl::string_view key) {
+  std::string value;
+  const rocksdb::Status status =
+      batch_.GetFromBatchAndDB(db_.get(), rocksdb::ReadOptions(), cf, AsSlice(key), &value);
+  if (status.ok()) return value;
+  if (!status.IsNotFound()) RememberError(status, "reading");
+  return std::nullopt;
+}
+
+std::unique_ptr<rocksdb::Iterator> TaskDb::NewIterator(rocksdb::ColumnFamilyHandle* cf) {
+  return std::unique_ptr<rocksdb::Iterator>(
+      batch_.NewIteratorWithBase(cf, db_->NewIterator(rocksdb::ReadOptions(), cf)));
+}
+
+TaskDb::Offsets TaskDb::StoredOffsets() {
+  std::optional<std::string> text = GetMeta(kOffsetsKey);
+  if (!text) return {};
+  absl::StatusOr<Offsets> offsets = DecodeOffsets(*text);
+  if (!offsets.ok()) {
+    if (error_.ok()) error_ = absl::DataLossError(absl::StrCat(dir_, ": ", offsets.status().message()));
+    return {};
+  }
+  return *offsets;
+}
+
+absl::Status TaskDb::Commit(const Offsets& offsets) {
+  WEIR_RETURN_IF_ERROR(error_);
+  if (!offsets.empty()) {
+    Offsets merged = StoredOffsets();
+    for (const auto& [partition, offset] : offsets) merged[partition] = offset;
+    PutMeta(kOffsetsKey, EncodeOffsets(merged));
+  }
+  if (pending_ > 0) {
+    rocksdb::WriteOptions write;
+    write.sync = false;
+    WEIR_RETURN_IF_ERROR(RocksDbStatus(db_->Write(write, batch_.GetWriteBatch()),
+                                       absl::StrCat("committing task state in ", dir_)));
+    batch_.Clear();
+    pending_ = 0;
+  }
+  for (const std::string& name : to_drop_) {
+    auto it = families_.find(name);
+    if (it == families_.end()) continue;
+    WEIR_RETURN_IF_ERROR(RocksDbStatus(db_->DropColumnFamily(it->second),
+                                       absl::StrCat("dropping column family ", name, " in ", dir_)));
+    db_->DestroyColumnFamilyHandle(it->second);
+    families_.erase(it);
+  }
+  to_drop_.clear();
+  return absl::OkStatus();
+}
+
+}  // namespace weir

@@ -1,0 +1,105 @@
+// TaskDb: the one RocksDB instance of one task, holding every store of the task and the input
+// offsets its state reflects (docs/state-layout.md).
+//
+// Operation. Stores write into one pending WriteBatchWithIndex and read through it (their own
+// uncommitted writes are visible to them). Commit(offsets) adds the task's next input offsets to
+// that batch and writes it in one atomic RocksDB write, so the state on disk and the offsets it
+// reflects can never disagree: after a crash at any moment the task resumes from exactly the
+// offsets stored with its state. Column families: `default` holds metadata (offsets, each store's
+// stream time); each store segment has its own, created on first write and dropped whole on
+// expiry (the drop happens after the commit that stops using it).
+//
+// Durability. The WAL stays on, unsynced (DESIGN.md §3 proposes WAL off with atomic_flush): one
+// sequential append per commit makes every commit survive `kill -9` - the page cache holds it -
+// so a restart reprocesses at most one commit interval, where WAL-off state would fall back to the
+// last memtable flush and reprocess everything since. After a power loss the WAL is recovered to
+// its last consistent write (kPointInTimeRecovery), which still carries its offsets: the state is
+// older, never torn.
+//
+// Locking: RocksDB's own LOCK file keeps a second process (or instance) from opening a task
+// directory; Open says which directory is held.
+//
+// Errors. A failed read (corruption, I/O) cannot be reported through the stores' value-returning
+// reads, so it is remembered and returned by the next Commit, which stops the task.
+//
+// Concurrency: used by the one thread that runs the task.
+#ifndef WEIR_STORES_TASK_DB_H_
+#define WEIR_STORES_TASK_DB_H_
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/utilities/write_batch_with_index.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace weir {
+
+class TaskDb {
+ public:
+  // Input offsets: (topic, partition) -> next offset to process.
+  using Offsets = std::map<std::pair<std::string, int32_t>, int64_t>;
+
+  // Opens (creating) the task's database in `dir` with every column family it has.
+  // FailedPrecondition when another process holds `dir`.
+  static absl::StatusOr<std::unique_ptr<TaskDb>> Open(const std::string& dir,
+                                                      const rocksdb::Options& options);
+  ~TaskDb();
+  TaskDb(const TaskDb&) = delete;
+  TaskDb& operator=(const TaskDb&) = delete;
+
+  const std::string& dir() const { return dir_; }
+
+  // The column family `name`, created when missing.
+  absl::StatusOr<rocksdb::ColumnFamilyHandle*> ColumnFamily(const std::string& name);
+  // Names of the existing column families that start with `prefix`.
+  std::vector<std::string> ColumnFamilies(absl::string_view prefix) const;
+  // Drops column family `name` after the next Commit.
+  void DropAfterCommit(const std::string& name);
+
+  // Pending writes, applied by Commit.
+  void Put(rocksdb::ColumnFamilyHandle* cf, absl::string_view key, absl::string_view value);
+  void Delete(rocksdb::ColumnFamilyHandle* cf, absl::string_view key);
+  // Reads see pending writes first.
+  std::optional<std::string> Get(rocksdb::ColumnFamilyHandle* cf, absl::string_view key);
+  std::unique_ptr<rocksdb::Iterator> NewIterator(rocksdb::ColumnFamilyHandle* cf);
+  void PutMeta(absl::string_view key, absl::string_view value) { Put(meta_, key, value); }
+  std::optional<std::string> GetMeta(absl::string_view key) { return Get(meta_, key); }
+
+  // The offsets stored with the state (empty for a new task).
+  Offsets StoredOffsets();
+  // Writes the pending batch and `offsets` in one atomic write, then drops expired column
+  // families. Returns a remembered read error instead, writing nothing.
+  absl::Status Commit(const Offsets& offsets);
+  // Pending writes since the last commit.
+  size_t pending_writes() const { return pending_; }
+  rocksdb::DB* db() const { return db_.get(); }
+
+ private:
+  TaskDb(std::string dir, std::unique_ptr<rocksdb::DB> db,
+         std::map<std::string, rocksdb::ColumnFamilyHandle*> families,
+         const rocksdb::ColumnFamilyOptions& cf_options);
+  void RememberError(const rocksdb::Status& status, absl::string_view context);
+
+  const std::string dir_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::map<std::string, rocksdb::ColumnFamilyHandle*> families_;
+  rocksdb::ColumnFamilyHandle* meta_;
+  const rocksdb::ColumnFamilyOptions cf_options_;
+  rocksdb::WriteBatchWithIndex batch_;
+  size_t pending_ = 0;
+  std::vector<std::string> to_drop_;
+  absl::Status error_;
+};
+
+}  // namespace weir
+
+#endif  // WEIR_STORES_TASK_DB_H_
