@@ -140,7 +140,13 @@ double WeirPassThrough(const std::string& bootstrap, EmbeddedBroker& broker,
     for (const ThreadSnapshot& t : (*streams)->threads()) total += t.processed;
     return total;
   };
-  while (processed() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const Clock::time_point started = Clock::now();
+  while (processed() == 0) {
+    if (Clock::now() - started > std::chrono::seconds(60)) {
+      Fail(absl::DeadlineExceededError("weir processed nothing within 60 s"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   const Clock::time_point first = Clock::now();
   int64_t last_count = 0;
   Clock::time_point last_progress = Clock::now();

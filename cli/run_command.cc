@@ -1,10 +1,12 @@
 // `weir run`: the fraud-detection service.
 #include <chrono>
+#include <filesystem>
 #include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+
 #include "cli/commands.h"
 #include "cli/shutdown_signal.h"
 #include "common/logging.h"
@@ -64,6 +66,19 @@ absl::Status Run(const RunFlags& flags) {
     options.create_topic = [&broker](const TopicSpec& topic) { return broker->CreateTopic(topic); };
     std::printf("%s\n", config.bootstrap_servers.c_str());
     std::fflush(stdout);
+    // The embedded broker's log dies with the process, so local state from an earlier run
+    // describes input that no longer exists: start from empty state.
+    const std::filesystem::path state = std::filesystem::path(config.state_dir) /
+                                        config.application_id;
+    std::error_code error;
+    if (std::filesystem::exists(state, error)) {
+      spdlog::info("embedded broker: removing state of an earlier run in {}", state.string());
+      std::filesystem::remove_all(state, error);
+      if (error) {
+        return absl::InternalError(
+            absl::StrCat("cannot remove earlier state in ", state.string(), ": ", error.message()));
+      }
+    }
   }
 
   const fraud::CardTokenizer tokenizer =

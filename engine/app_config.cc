@@ -69,6 +69,10 @@ const config::Schema<AppConfig>& AppConfigSchema() {
                 "`exactly_once_v2`, 100 (as in Kafka Streams).")
            .Path("state.dir", &C::state_dir,
                  "Root of local state: `<state.dir>/<application.id>/<task>/`.")
+           .Enum("default.dsl.store", &C::default_dsl_store, {"rocksDB", "in_memory"},
+                 "Where stores keep state: `rocksDB` (one RocksDB instance per task under "
+                 "`state.dir`, committed atomically with the input offsets it reflects) or "
+                 "`in_memory` (lost with the process).")
            .Bytes("statestore.cache.max.bytes", &C::statestore_cache_max_bytes, 0, int64_t{1} << 40,
                   "Record cache per stream thread, shared by its tasks' stores; 0 = "
                   "write-through.")

@@ -33,6 +33,9 @@ struct AppConfig {
   int64_t commit_interval_ms = 30000;
   // Root of local state: `<state.dir>/<application.id>/<task>/`.
   std::string state_dir = "/tmp/weir";
+  // Where DSL and Processor API stores keep their state: rocksDB (one RocksDB instance per task
+  // under state.dir, durable with the offsets it reflects) or in_memory (lost with the process).
+  std::string default_dsl_store = "rocksDB";
   // Record cache per stream thread, shared by its tasks and stores; 0 = write-through.
   int64_t statestore_cache_max_bytes = int64_t{10} << 20;
   // at_least_once or exactly_once_v2.

@@ -1,5 +1,7 @@
 #include "engine/kafka_streams.h"
 
+#include <filesystem>
+
 #include <chrono>
 #include <random>
 #include <set>
@@ -89,9 +91,16 @@ absl::StatusOr<std::unique_ptr<KafkaStreams>> KafkaStreams::Create(Topology topo
     config.num_stream_threads = std::max(1u, std::thread::hardware_concurrency());
   }
   if (!options.wall_clock) options.wall_clock = &SystemClockMs;
-  return std::unique_ptr<KafkaStreams>(
+  RocksDbOptionSet rocksdb_options;
+  if (config.default_dsl_store == "rocksDB" && !topology.stores().empty()) {
+    WEIR_ASSIGN_OR_RETURN(rocksdb_options, LoadRocksDbOptionSet(config.rocksdb_options));
+  }
+  std::unique_ptr<KafkaStreams> streams(
       new KafkaStreams(std::make_shared<const Topology>(std::move(topology)), std::move(config),
                        std::move(options)));
+  streams->rocksdb_options_ = std::move(rocksdb_options);
+  streams->rocksdb_shared_ = MakeSharedResources(streams->rocksdb_options_);
+  return streams;
 }
 
 KafkaStreams::KafkaStreams(std::shared_ptr<const Topology> topology, AppConfig config,
@@ -142,7 +151,20 @@ absl::Status KafkaStreams::CreateInternalTopics() {
 absl::StatusOr<std::unique_ptr<StreamThread>> KafkaStreams::NewThread() {
   const std::string name = absl::StrCat(config_.application_id, "-", process_id_, "-StreamThread-",
                                         next_thread_index_++);
-  return StreamThread::Create(config_, topology_, name, options_.wall_clock);
+  TaskDbOpener opener;
+  if (config_.default_dsl_store == "rocksDB") {
+    opener = [this](TaskId id) { return OpenTaskDb(id); };
+  }
+  return StreamThread::Create(config_, topology_, name, options_.wall_clock, std::move(opener));
+}
+
+absl::StatusOr<std::unique_ptr<TaskDb>> KafkaStreams::OpenTaskDb(TaskId id) const {
+  WEIR_ASSIGN_OR_RETURN(rocksdb::Options options,
+                        BuildRocksDbOptions(rocksdb_options_, rocksdb_shared_));
+  const std::string dir = (std::filesystem::path(config_.state_dir) / config_.application_id /
+                           id.ToString())
+                              .string();
+  return TaskDb::Open(dir, options);
 }
 
 absl::Status KafkaStreams::Start() {

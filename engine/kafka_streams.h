@@ -31,6 +31,8 @@
 #include "engine/embedded_broker.h"
 #include "engine/stream_thread.h"
 #include "engine/topology.h"
+#include "stores/rocksdb_option_set.h"
+#include "stores/task_db.h"
 
 namespace weir {
 
@@ -44,8 +46,8 @@ struct KafkaStreamsOptions {
 
 class KafkaStreams {
  public:
-  // InvalidArgument when the topology did not build, application.id is empty, or the client
-  // properties are invalid.
+  // InvalidArgument when the topology did not build, application.id is empty, the client
+  // properties are invalid or the RocksDB option set (rocksdb.options) does not load.
   static absl::StatusOr<std::unique_ptr<KafkaStreams>> Create(Topology topology, AppConfig config,
                                                               KafkaStreamsOptions options = {});
   ~KafkaStreams();
@@ -66,8 +68,13 @@ class KafkaStreams {
   absl::Status CreateInternalTopics();
   absl::StatusOr<std::unique_ptr<StreamThread>> NewThread();
 
+  // Opens a task's RocksDB instance in `<state.dir>/<application.id>/<task>`.
+  absl::StatusOr<std::unique_ptr<TaskDb>> OpenTaskDb(TaskId id) const;
+
   const std::shared_ptr<const Topology> topology_;
   const AppConfig config_;
+  RocksDbOptionSet rocksdb_options_;
+  SharedResources rocksdb_shared_;
   KafkaStreamsOptions options_;
   const std::string process_id_;
   int next_thread_index_ = 1;

@@ -1,5 +1,7 @@
 #include "engine/stream_thread.h"
 
+#include <algorithm>
+#include <filesystem>
 #include <set>
 #include <string_view>
 
@@ -60,20 +62,24 @@ RawRecord ToRawRecord(const rd_kafka_message_t& message) {
 
 absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
     const AppConfig& config, std::shared_ptr<const Topology> topology, std::string thread_name,
-    std::function<int64_t()> wall_clock) {
-  std::unique_ptr<StreamThread> thread(
-      new StreamThread(config, std::move(topology), std::move(thread_name), std::move(wall_clock)));
+    std::function<int64_t()> wall_clock, TaskDbOpener open_task_db) {
+  std::unique_ptr<StreamThread> thread(new StreamThread(config, std::move(topology),
+                                                        std::move(thread_name),
+                                                        std::move(wall_clock),
+                                                        std::move(open_task_db)));
   WEIR_RETURN_IF_ERROR(thread->Init());
   return thread;
 }
 
 StreamThread::StreamThread(const AppConfig& config, std::shared_ptr<const Topology> topology,
-                           std::string name, std::function<int64_t()> wall_clock)
+                           std::string name, std::function<int64_t()> wall_clock,
+                           TaskDbOpener open_task_db)
     : config_(config),
       topology_(std::move(topology)),
       subtopologies_(topology_->Subtopologies()),
       name_(std::move(name)),
       wall_clock_(std::move(wall_clock)),
+      open_task_db_(std::move(open_task_db)),
       exactly_once_(config.processing_guarantee == "exactly_once_v2") {}
 
 StreamThread::~StreamThread() {
@@ -375,10 +381,12 @@ absl::Status StreamThread::Commit() {
     WEIR_RETURN_IF_ERROR(TxnStatus(rd_kafka_commit_transaction(producer_.get(), kCommitTimeoutMs),
                                    "committing the transaction"));
     in_transaction_ = false;
+    WEIR_RETURN_IF_ERROR(CommitTasks());
   } else {
     WEIR_RETURN_IF_ERROR(
         KafkaStatus(rd_kafka_flush(producer_.get(), kFlushTimeoutMs), "flushing the producer"));
     WEIR_RETURN_IF_ERROR(fatal_);  // a delivery failed: do not commit past it
+    WEIR_RETURN_IF_ERROR(CommitTasks());
     if (any_offsets) {
       const rd_kafka_resp_err_t err = rd_kafka_commit(consumer_.get(), offsets.get(), 0);
       if (err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
@@ -394,6 +402,22 @@ absl::Status StreamThread::Commit() {
   }
   for (auto& [partition, offset] : next_offsets_) offset = -1;
   ++commits_;
+  return absl::OkStatus();
+}
+
+absl::Status StreamThread::CommitTasks() {
+  std::map<internal::Task*, TaskDb::Offsets> offsets_of_task;
+  for (const auto& [partition, offset] : next_offsets_) {
+    if (offset < 0) continue;
+    if (auto task = task_of_partition_.find(partition); task != task_of_partition_.end()) {
+      offsets_of_task[task->second][partition] = offset;
+    }
+  }
+  for (auto& [id, task] : tasks_) {
+    auto offsets = offsets_of_task.find(task.get());
+    WEIR_RETURN_IF_ERROR(
+        task->Commit(offsets == offsets_of_task.end() ? TaskDb::Offsets{} : offsets->second));
+  }
   return absl::OkStatus();
 }
 
@@ -441,16 +465,87 @@ absl::Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions)
     const TaskId id{sub->second, partition};
     auto& task = tasks_[id];
     if (task == nullptr) {
-      task = std::make_unique<internal::Task>(*topology_, subtopologies_[id.subtopology], id,
-                                              config_.application_id, wall_clock_,
-                                              static_cast<internal::RecordCollector*>(this));
+      absl::StatusOr<std::unique_ptr<TaskDb>> db = OpenTaskDb(id, partitions);
+      if (!db.ok()) {
+        tasks_.erase(id);
+        return db.status();
+      }
+      absl::StatusOr<std::unique_ptr<internal::Task>> created = internal::Task::Create(
+          *topology_, subtopologies_[id.subtopology], id, config_.application_id, wall_clock_,
+          static_cast<internal::RecordCollector*>(this), *std::move(db));
+      if (!created.ok()) {
+        tasks_.erase(id);
+        return created.status();
+      }
+      task = *std::move(created);
       ++tasks_created_;
       spdlog::info("{}: task {} created", name_, id.ToString());
+    }
+    // Local state knows exactly which input it reflects: resume there, not at the group's
+    // committed offset (which may be behind it, or ahead after a crash).
+    const TaskDb::Offsets stored = task->StoredOffsets();
+    if (auto at = stored.find({topic, partition}); at != stored.end()) {
+      partitions->elems[i].offset = at->second;
+      spdlog::info("{}: task {} resumes {}-{} at offset {} from its local state", name_,
+                   id.ToString(), topic, partition, at->second);
     }
     task_of_partition_[{topic, partition}] = task.get();
     next_offsets_.try_emplace({topic, partition}, -1);
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<TaskDb>> StreamThread::OpenTaskDb(
+    TaskId id, const rd_kafka_topic_partition_list_t* assigned) {
+  // Stateless sub-topologies need no database; without an opener stores live in memory.
+  if (!open_task_db_ || subtopologies_[id.subtopology].stores.empty()) return nullptr;
+  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<TaskDb> db, open_task_db_(id));
+  // The partitions of this task that the state has offsets for.
+  const TaskDb::Offsets stored = db->StoredOffsets();
+  PartitionList mine(rd_kafka_topic_partition_list_new(assigned->cnt));
+  for (int i = 0; i < assigned->cnt; ++i) {
+    if (stored.contains({assigned->elems[i].topic, assigned->elems[i].partition})) {
+      rd_kafka_topic_partition_list_add(mine.get(), assigned->elems[i].topic,
+                                        assigned->elems[i].partition);
+    }
+  }
+  if (mine->cnt == 0) return db;
+  // Local state is trusted only if it is this group's and this log's: the group has committed
+  // the partition (a new group, cluster or embedded broker has not), and the state does not
+  // claim input beyond the partition's end (a recreated topic).
+  WEIR_RETURN_IF_ERROR(KafkaStatus(rd_kafka_committed(consumer_.get(), mine.get(), kCommitTimeoutMs),
+                                   "reading the group's committed offsets"));
+  std::string foreign;
+  for (int i = 0; i < mine->cnt && foreign.empty(); ++i) {
+    const rd_kafka_topic_partition_t& p = mine->elems[i];
+    const int64_t offset = stored.at({p.topic, p.partition});
+    if (p.offset < 0) {
+      foreign = absl::StrCat("the group has committed nothing for ", p.topic, "-", p.partition,
+                             " although the state reflects it up to offset ", offset);
+      continue;
+    }
+    int64_t low = 0;
+    int64_t high = 0;
+    WEIR_RETURN_IF_ERROR(KafkaStatus(
+        rd_kafka_query_watermark_offsets(consumer_.get(), p.topic, p.partition, &low, &high,
+                                         kCommitTimeoutMs),
+        absl::StrCat("reading the end offset of ", p.topic, "-", p.partition)));
+    if (offset > high) {
+      foreign = absl::StrCat("the state reflects ", p.topic, "-", p.partition, " up to offset ",
+                             offset, " but the partition ends at ", high);
+    }
+  }
+  if (foreign.empty()) return db;
+  const std::string dir = db->dir();
+  spdlog::error("{}: task {}: {}: the local state belongs to another group or log; wiping {} and "
+                "starting the task from empty state",
+                name_, id.ToString(), foreign, dir);
+  db.reset();
+  std::error_code error;
+  std::filesystem::remove_all(dir, error);
+  if (error) return absl::InternalError(absl::StrCat("cannot wipe ", dir, ": ", error.message()));
+  ++states_wiped_;
+  return open_task_db_(id);
 }
 
 absl::Status StreamThread::OnRevoke(rd_kafka_topic_partition_list_t* partitions, bool lost) {
@@ -533,7 +628,8 @@ ThreadSnapshot StreamThread::snapshot() const {
                    .production_errors = production_errors_,
                    .commits = commits_,
                    .tasks_created = tasks_created_,
-                   .tasks_closed = tasks_closed_};
+                   .tasks_closed = tasks_closed_,
+                   .states_wiped = states_wiped_};
   absl::MutexLock lock(&mutex_);
   s.tasks = published_tasks_;
   s.dropped = published_dropped_;

@@ -104,7 +104,11 @@ struct ThreadSnapshot {
   int64_t punctuations = 0;
   int64_t tasks_created = 0;
   int64_t tasks_closed = 0;
+  int64_t states_wiped = 0;  // local task states found to belong to another log
 };
+
+// Opens the RocksDB instance of a task's state; empty: stores in memory.
+using TaskDbOpener = std::function<absl::StatusOr<std::unique_ptr<TaskDb>>(TaskId)>;
 
 class StreamThread : private internal::RecordCollector {
  public:
@@ -112,7 +116,7 @@ class StreamThread : private internal::RecordCollector {
   // client properties do not make valid clients.
   static absl::StatusOr<std::unique_ptr<StreamThread>> Create(
       const AppConfig& config, std::shared_ptr<const Topology> topology, std::string thread_name,
-      std::function<int64_t()> wall_clock);
+      std::function<int64_t()> wall_clock, TaskDbOpener open_task_db = nullptr);
   ~StreamThread() override;
 
   void Start();
@@ -134,11 +138,17 @@ class StreamThread : private internal::RecordCollector {
 
  private:
   StreamThread(const AppConfig& config, std::shared_ptr<const Topology> topology, std::string name,
-               std::function<int64_t()> wall_clock);
+               std::function<int64_t()> wall_clock, TaskDbOpener open_task_db);
   absl::Status Init();
   void Run();
   absl::Status RunLoop();
   absl::Status ProcessMessage(const rd_kafka_message_t& message);
+  // Opens task `id`'s RocksDB instance (null: in memory), wiping it when its stored offsets lie
+  // beyond the end of an `assigned` partition.
+  absl::StatusOr<std::unique_ptr<TaskDb>> OpenTaskDb(TaskId id,
+                                                     const rd_kafka_topic_partition_list_t* assigned);
+  // Writes each task's state with the offsets it reflects.
+  absl::Status CommitTasks();
   // kAborted when a rebalance rejected the offsets (not fatal; see CommitOrWarn).
   absl::Status Commit();
   // Commit(), turning a rebalance's rejection into a warning.
@@ -167,6 +177,7 @@ class StreamThread : private internal::RecordCollector {
   const std::vector<Topology::Subtopology> subtopologies_;
   const std::string name_;
   const std::function<int64_t()> wall_clock_;
+  const TaskDbOpener open_task_db_;
   const bool exactly_once_;
 
   struct QueueDeleter {
@@ -208,6 +219,7 @@ class StreamThread : private internal::RecordCollector {
   std::atomic<int64_t> commits_{0};
   std::atomic<int64_t> tasks_created_{0};
   std::atomic<int64_t> tasks_closed_{0};
+  std::atomic<int64_t> states_wiped_{0};
 
   mutable absl::Mutex mutex_;
   std::vector<TaskId> published_tasks_ ABSL_GUARDED_BY(mutex_);

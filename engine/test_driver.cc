@@ -12,9 +12,11 @@ TopologyTestDriver::TopologyTestDriver(const Topology& topology, TestDriverOptio
   WEIR_CHECK(options_.partitions > 0) << "partitions must be positive";
   for (const Topology::Subtopology& sub : topology.Subtopologies()) {
     for (int32_t partition = 0; partition < options_.partitions; ++partition) {
-      tasks_.push_back(std::make_unique<internal::Task>(
+      absl::StatusOr<std::unique_ptr<internal::Task>> task = internal::Task::Create(
           topology, sub, TaskId{sub.id, partition}, options_.application_id,
-          [this] { return wall_clock_ms_; }, static_cast<internal::RecordCollector*>(this)));
+          [this] { return wall_clock_ms_; }, static_cast<internal::RecordCollector*>(this));
+      WEIR_CHECK(task.ok()) << task.status();  // in-memory stores cannot fail to open
+      tasks_.push_back(*std::move(task));
       for (const std::string& topic : tasks_.back()->source_topics()) {
         readers_[topic][partition] = tasks_.back().get();
       }

@@ -5,7 +5,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "stores/in_memory_window_store.h"
 
 namespace weir {
 namespace {
@@ -91,7 +90,6 @@ Topology& Topology::AddWindowStore(WindowStoreOptions options,
     return *this;
   }
   StoreSpec spec{.name = options.name, .kind = "window", .window = options};
-  spec.make = [options] { return std::make_unique<InMemoryWindowStore>(options); };
   stores_.push_back(std::move(spec));
   return ConnectStore(options.name, processors);
 }

@@ -61,7 +61,6 @@ class Topology {
     std::string name;
     std::string kind;  // "window"
     WindowStoreOptions window;
-    std::function<std::unique_ptr<StateStore>()> make;
   };
 
   struct Subtopology {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -21,6 +22,13 @@ using Clock = std::chrono::steady_clock;
 
 EmbeddedBroker* broker = nullptr;
 
+// State of this test binary's run only (tasks resume from the offsets stored with it).
+std::string StateDir() {
+  return (std::filesystem::temp_directory_path() /
+          ("weir-kafka-streams-test-" + std::to_string(::getpid())))
+      .string();
+}
+
 class BrokerEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
@@ -29,7 +37,10 @@ class BrokerEnvironment : public ::testing::Environment {
     owned_ = *std::move(started);
     broker = owned_.get();
   }
-  void TearDown() override { owned_.reset(); }
+  void TearDown() override {
+    owned_.reset();
+    std::filesystem::remove_all(StateDir());
+  }
 
  private:
   std::unique_ptr<EmbeddedBroker> owned_;
@@ -52,6 +63,7 @@ AppConfig Config(const std::string& application_id, int threads) {
   config.bootstrap_servers = broker->bootstrap_servers();
   config.num_stream_threads = threads;
   config.commit_interval_ms = 200;
+  config.state_dir = StateDir();
   config.poll_ms = 50;
   // The embedded broker completes a rebalance only when departed members time out: keep the
   // session short so group changes settle in seconds (Kafka's default is 45 s).
@@ -59,9 +71,9 @@ AppConfig Config(const std::string& application_id, int threads) {
   return config;
 }
 
-KafkaHandle Producer() {
+KafkaHandle Producer(const std::string& bootstrap) {
   absl::StatusOr<KafkaConf> conf =
-      BuildKafkaConf({.bootstrap_servers = broker->bootstrap_servers(),
+      BuildKafkaConf({.bootstrap_servers = bootstrap,
                       .common = {{"partitioner", "murmur2_random"}, {"linger.ms", "5"}}},
                      ClientKind::kProducer);
   EXPECT_TRUE(conf.ok()) << conf.status();
@@ -70,9 +82,11 @@ KafkaHandle Producer() {
   return *std::move(producer);
 }
 
-// Produces records `from`..`to`-1: key "k<i mod keys>", value "<i>".
-void Produce(const std::string& topic, int from, int to, int keys = 1000) {
-  KafkaHandle producer = Producer();
+// Produces records `from`..`to`-1: key "k<i mod keys>", value "<i>" (to the test's broker unless
+// `bootstrap` names another).
+void Produce(const std::string& topic, int from, int to, int keys = 1000,
+             const std::string& bootstrap = "") {
+  KafkaHandle producer = Producer(bootstrap.empty() ? broker->bootstrap_servers() : bootstrap);
   for (int i = from; i < to; ++i) {
     const std::string key = "k" + std::to_string(i % keys);
     const std::string value = std::to_string(i);
@@ -146,7 +160,7 @@ std::vector<Consumed> ReadAll(const std::string& topic, int partitions) {
 }
 
 int64_t EndOffsets(const std::string& topic, int partitions) {
-  KafkaHandle client = Producer();
+  KafkaHandle client = Producer(broker->bootstrap_servers());
   int64_t total = 0;
   for (int p = 0; p < partitions; ++p) {
     int64_t low = 0, high = 0;
@@ -223,6 +237,50 @@ TEST(KafkaStreams, TwoThreadsShareFourPartitionsOfAStatefulTopology) {
   for (const Consumed& c : ReadAll("stateful-out", 4)) last[c.key] = c.value;
   ASSERT_EQ(last.size(), 1000u);
   for (const auto& [key, count] : last) EXPECT_EQ(count, "100") << key;
+}
+
+TEST(KafkaStreams, StateFromAnotherClusterIsWipedNotTrusted) {
+  // The same application id and state directory, first against this broker, then against a new
+  // one whose topic holds other records: the new group has committed nothing, so the local state
+  // (which claims offsets there) must not decide where processing starts.
+  StreamsBuilder builder;
+  builder.Stream<std::string, std::string>("wipe-in", serdes::String(), serdes::String())
+      .GroupByKey()
+      .WindowedBy(TimeWindows::OfSizeWithNoGrace(60'000))
+      .Count(Materialized<int64_t>::As("wipe-counts"))
+      .ToStream()
+      .SelectKey([](const Windowed<std::string>& w, int64_t) { return w.key; })
+      .MapValues([](int64_t count) { return std::to_string(count); })
+      .To("wipe-out", Produced<std::string, std::string>::With(serdes::String(), serdes::String()));
+  const Topology topology = *builder.Build();
+  CreateTopics({"wipe-in", "wipe-out"}, 2);
+  AppConfig config = Config("wipe", 1);
+  {
+    auto first = KafkaStreams::Create(topology, config, EmbeddedOptions());
+    ASSERT_TRUE(first.ok()) << first.status();
+    ASSERT_TRUE((*first)->Start().ok());
+    Produce("wipe-in", 0, 500);
+    ASSERT_TRUE(WaitFor([&] { return Processed(**first) >= 500; }, std::chrono::seconds(60)));
+    (*first)->Close();
+  }
+  auto other = EmbeddedBroker::Start(1);
+  ASSERT_TRUE(other.ok());
+  for (const char* topic : {"wipe-in", "wipe-out"}) {
+    ASSERT_TRUE((*other)->CreateTopic({.name = topic, .partitions = 2}).ok());
+  }
+  config.bootstrap_servers = (*other)->bootstrap_servers();
+  auto second = KafkaStreams::Create(
+      topology, config,
+      {.create_topic = [&](const TopicSpec& t) { return (*other)->CreateTopic(t); }});
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE((*second)->Start().ok());
+  Produce("wipe-in", 0, 500, 50, config.bootstrap_servers);
+  ASSERT_TRUE(WaitFor([&] { return Processed(**second) >= 500; }, std::chrono::seconds(60)))
+      << "processed " << Processed(**second) << ": the old state's offsets skipped records";
+  int64_t wiped = 0;
+  for (const ThreadSnapshot& t : (*second)->threads()) wiped += t.states_wiped;
+  EXPECT_EQ(wiped, 2) << "both tasks' states came from the first cluster";
+  (*second)->Close();
 }
 
 TEST(KafkaStreams, GracefulShutdownCommitsSoARestartReprocessesNothing) {

@@ -3,19 +3,37 @@
 #include "absl/strings/str_cat.h"
 #include "common/check.h"
 #include "common/status.h"
+#include "stores/in_memory_window_store.h"
+#include "stores/rocksdb_window_store.h"
 
 namespace weir::internal {
 
-Task::Task(const Topology& topology, const Topology::Subtopology& subtopology, TaskId id,
-           std::string application_id, std::function<int64_t()> wall_clock,
-           RecordCollector* collector) {
-  context_.task_id = id;
-  context_.application_id = std::move(application_id);
-  context_.wall_clock = std::move(wall_clock);
-  context_.collector = collector;
+absl::StatusOr<std::unique_ptr<Task>> Task::Create(const Topology& topology,
+                                                   const Topology::Subtopology& subtopology,
+                                                   TaskId id, std::string application_id,
+                                                   std::function<int64_t()> wall_clock,
+                                                   RecordCollector* collector,
+                                                   std::unique_ptr<TaskDb> db) {
+  std::unique_ptr<Task> task(new Task());
+  task->db_ = std::move(db);
+  task->context_.task_id = id;
+  task->context_.application_id = std::move(application_id);
+  task->context_.wall_clock = std::move(wall_clock);
+  task->context_.collector = collector;
+  WEIR_RETURN_IF_ERROR(task->Init(topology, subtopology));
+  return task;
+}
+
+absl::Status Task::Init(const Topology& topology, const Topology::Subtopology& subtopology) {
   for (int store : subtopology.stores) {
     const Topology::StoreSpec& spec = topology.stores()[store];
-    context_.stores.emplace(spec.name, spec.make());
+    if (db_ == nullptr) {
+      context_.stores.emplace(spec.name, std::make_unique<InMemoryWindowStore>(spec.window));
+    } else {
+      WEIR_ASSIGN_OR_RETURN(std::unique_ptr<RocksDbWindowStore> opened,
+                            RocksDbWindowStore::Open(spec.window, db_.get()));
+      context_.stores.emplace(spec.name, std::move(opened));
+    }
   }
   std::map<int, NodeBase*> by_index;
   for (int index : subtopology.nodes) {
@@ -40,6 +58,7 @@ Task::Task(const Topology& topology, const Topology::Subtopology& subtopology, T
     }
   }
   for (auto& node : nodes_) node->Init(context_);
+  return absl::OkStatus();
 }
 
 Task::~Task() { Close(); }
@@ -86,6 +105,11 @@ int Task::MaybePunctuate(PunctuationType type) {
 absl::Status Task::Flush() {
   for (auto& [name, store] : context_.stores) WEIR_RETURN_IF_ERROR(store->Flush());
   return absl::OkStatus();
+}
+
+absl::Status Task::Commit(const TaskDb::Offsets& offsets) {
+  if (db_ == nullptr) return absl::OkStatus();
+  return db_->Commit(offsets);
 }
 
 void Task::Close() {

@@ -2,7 +2,8 @@
 // StreamTask, without the Kafka I/O).
 //
 // Operation. Built from the topology for (sub-topology, partition): every node instantiated,
-// linked to its children, its stores created, then every node initialised. Process() runs one
+// linked to its children, its stores opened - in the task's RocksDB instance (TaskDb) when it has
+// one, in memory otherwise (the test driver) - then every node initialised. Process() runs one
 // record depth-first from the source of its topic; MaybePunctuate() fires due punctuations.
 //
 // Concurrency: a task is used by one thread at a time (its stream thread, or the test driver).
@@ -20,13 +21,19 @@
 #include "engine/internal/nodes.h"
 #include "engine/internal/task_context.h"
 #include "engine/topology.h"
+#include "stores/task_db.h"
 
 namespace weir::internal {
 
 class Task {
  public:
-  Task(const Topology& topology, const Topology::Subtopology& subtopology, TaskId id,
-       std::string application_id, std::function<int64_t()> wall_clock, RecordCollector* collector);
+  // `db` null: stores in memory.
+  static absl::StatusOr<std::unique_ptr<Task>> Create(const Topology& topology,
+                                                      const Topology::Subtopology& subtopology,
+                                                      TaskId id, std::string application_id,
+                                                      std::function<int64_t()> wall_clock,
+                                                      RecordCollector* collector,
+                                                      std::unique_ptr<TaskDb> db = nullptr);
   ~Task();
   Task(const Task&) = delete;
   Task& operator=(const Task&) = delete;
@@ -42,6 +49,11 @@ class Task {
   int MaybePunctuate(PunctuationType type);
   // Flushes every store.
   absl::Status Flush();
+  // Makes the state durable together with `offsets`, the next input offsets it reflects (one
+  // atomic write in the task's RocksDB instance; nothing to do in memory).
+  absl::Status Commit(const TaskDb::Offsets& offsets);
+  // The input offsets the task's durable state reflects; empty in memory or for new state.
+  TaskDb::Offsets StoredOffsets() { return db_ ? db_->StoredOffsets() : TaskDb::Offsets{}; }
   // Closes every node (processors' Close()). Called once; the destructor calls it if needed.
   void Close();
 
@@ -50,6 +62,10 @@ class Task {
   StateStore* store(absl::string_view name) const;
 
  private:
+  Task() = default;
+  absl::Status Init(const Topology& topology, const Topology::Subtopology& subtopology);
+
+  std::unique_ptr<TaskDb> db_;  // before the stores, which use it
   TaskContext context_;
   std::vector<std::unique_ptr<NodeBase>> nodes_;
   std::map<std::string, SourceNodeBase*, std::less<>> source_by_topic_;
