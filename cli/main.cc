@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   weir::cli::AddReplayCommand(app, &exit_code);
   weir::cli::AddBrokerCommand(app, &exit_code);
   weir::cli::AddConfigCommand(app, &exit_code);
+  weir::cli::AddStateCommand(app, &exit_code);
 
   try {
     app.parse(argc, argv);

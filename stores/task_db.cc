@@ -1,5 +1,6 @@
 #include "stores/task_db.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "absl/strings/numbers.h"
@@ -77,6 +78,33 @@ absl::StatusOr<std::unique_ptr<TaskDb>> TaskDb::Open(const std::string& dir,
   return std::unique_ptr<TaskDb>(new TaskDb(dir, std::unique_ptr<rocksdb::DB>(raw),
                                             std::move(families),
                                             rocksdb::ColumnFamilyOptions(db_options)));
+}
+
+absl::Status TaskDb::Dump(const std::string& dir, const EntryVisitor& visit) {
+  rocksdb::Options options;
+  std::vector<std::string> names;
+  WEIR_RETURN_IF_ERROR(RocksDbStatus(rocksdb::DB::ListColumnFamilies(options, dir, &names),
+                                     absl::StrCat("reading task state in ", dir)));
+  std::sort(names.begin(), names.end());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : names) descriptors.emplace_back(name, options);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  WEIR_RETURN_IF_ERROR(
+      RocksDbStatus(rocksdb::DB::OpenForReadOnly(options, dir, descriptors, &handles, &raw),
+                    absl::StrCat("opening task state in ", dir, " read-only")));
+  std::unique_ptr<rocksdb::DB> db(raw);
+  absl::Status status;
+  for (size_t i = 0; i < handles.size(); ++i) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[i]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      visit(names[i], absl::string_view(it->key().data(), it->key().size()),
+            absl::string_view(it->value().data(), it->value().size()));
+    }
+    if (status.ok()) status = RocksDbStatus(it->status(), absl::StrCat("reading ", dir));
+  }
+  for (rocksdb::ColumnFamilyHandle* handle : handles) db->DestroyColumnFamilyHandle(handle);
+  return status;
 }
 
 TaskDb::TaskDb(std::string dir, std::unique_ptr<rocksdb::DB> db,

@@ -31,6 +31,7 @@
 #include <rocksdb/utilities/write_batch_with_index.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -57,6 +58,12 @@ class TaskDb {
   TaskDb& operator=(const TaskDb&) = delete;
 
   const std::string& dir() const { return dir_; }
+
+  // Reads a task directory without taking it over (read-only; the owner may be stopped or
+  // running) and visits every entry: column family, key, value, in family then key order.
+  using EntryVisitor = std::function<void(absl::string_view family, absl::string_view key,
+                                          absl::string_view value)>;
+  static absl::Status Dump(const std::string& dir, const EntryVisitor& visit);
 
   // The column family `name`, created when missing.
   absl::StatusOr<rocksdb::ColumnFamilyHandle*> ColumnFamily(const std::string& name);

@@ -1,5 +1,6 @@
 #include "engine/internal/task.h"
 
+#include "absl/base/internal/endian.h"
 #include "absl/strings/str_cat.h"
 #include "common/check.h"
 #include "common/status.h"
@@ -7,6 +8,11 @@
 #include "stores/rocksdb_window_store.h"
 
 namespace weir::internal {
+namespace {
+
+constexpr absl::string_view kStreamTimeKey = "task/stream-time";
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Task>> Task::Create(const Topology& topology,
                                                    const Topology::Subtopology& subtopology,
@@ -20,6 +26,12 @@ absl::StatusOr<std::unique_ptr<Task>> Task::Create(const Topology& topology,
   task->context_.application_id = std::move(application_id);
   task->context_.wall_clock = std::move(wall_clock);
   task->context_.collector = collector;
+  if (task->db_ != nullptr) {
+    if (std::optional<std::string> time = task->db_->GetMeta(kStreamTimeKey);
+        time && time->size() == 8) {
+      task->context_.stream_time = static_cast<int64_t>(absl::big_endian::Load64(time->data()));
+    }
+  }
   WEIR_RETURN_IF_ERROR(task->Init(topology, subtopology));
   return task;
 }
@@ -109,6 +121,11 @@ absl::Status Task::Flush() {
 
 absl::Status Task::Commit(const TaskDb::Offsets& offsets) {
   if (db_ == nullptr) return absl::OkStatus();
+  // Stream time decides lateness: a restart must see the same stream time the state was built
+  // with, or records dropped before the crash would be accepted after it.
+  char bytes[8];
+  absl::big_endian::Store64(bytes, static_cast<uint64_t>(context_.stream_time));
+  db_->PutMeta(kStreamTimeKey, absl::string_view(bytes, 8));
   return db_->Commit(offsets);
 }
 
