@@ -1,8 +1,7 @@
 #include "engine/kafka_streams.h"
 
-#include <filesystem>
-
 #include <chrono>
+#include <filesystem>
 #include <random>
 #include <set>
 #include <thread>
@@ -12,6 +11,7 @@
 #include "common/logging.h"
 #include "common/status.h"
 #include "engine/kafka_status.h"
+#include "engine/topic_name.h"
 
 namespace weir {
 namespace {
@@ -136,6 +136,13 @@ absl::Status KafkaStreams::CreateInternalTopics() {
                          " (create it first; weir does not auto-create input topics)"));
       }
       partitions = std::max(partitions, it->second);
+    }
+  }
+  // Changelogs: one per store, as many partitions as the input (a task's changelog partition
+  // is its own partition number).
+  if (config_.default_dsl_store == "rocksDB") {
+    for (const Topology::StoreSpec& store : topology_->stores()) {
+      internal.insert(ChangelogTopic(config_.application_id, store.name));
     }
   }
   for (const std::string& topic : internal) {

@@ -1,7 +1,9 @@
 #include "engine/stream_thread.h"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <limits>
 #include <set>
 #include <string_view>
 
@@ -10,6 +12,7 @@
 #include "common/logging.h"
 #include "common/status.h"
 #include "engine/kafka_status.h"
+#include "engine/topic_name.h"
 
 namespace weir {
 namespace {
@@ -305,6 +308,18 @@ absl::Status StreamThread::SendToDeadLetterQueue(const RawRecord& raw, const Rec
 }
 
 void StreamThread::Send(const std::string& topic, RawRecord record) {
+  Produce(topic, RD_KAFKA_PARTITION_UA, std::move(record), nullptr);
+}
+
+const int64_t* StreamThread::SendToPartition(const std::string& topic, int32_t partition,
+                                             RawRecord record) {
+  int64_t& end = changelog_ends_.try_emplace({topic, partition}, -1).first->second;
+  Produce(topic, partition, std::move(record), &end);
+  return &end;
+}
+
+void StreamThread::Produce(const std::string& topic, int32_t partition, RawRecord record,
+                           int64_t* delivered_end) {
   if (exactly_once_ && !in_transaction_) {
     absl::Status begun = TxnStatus(rd_kafka_begin_transaction(producer_.get()), "beginning");
     if (!begun.ok()) {
@@ -326,7 +341,8 @@ void StreamThread::Send(const std::string& topic, RawRecord record) {
   const size_t value_size = record.value ? record.value->size() : 0;
   while (true) {
     const rd_kafka_resp_err_t err = rd_kafka_producev(
-        producer_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        producer_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(delivered_end),
         RD_KAFKA_V_KEY(key, key_size), RD_KAFKA_V_VALUE(value, value_size),
         RD_KAFKA_V_TIMESTAMP(record.timestamp), RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;  // the producer owns the headers now
@@ -342,12 +358,18 @@ void StreamThread::Send(const std::string& topic, RawRecord record) {
 }
 
 void StreamThread::DeliveryCallback(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
-  if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (auto* end = static_cast<int64_t*>(message->_private); end != nullptr) {
+      *end = std::max(*end, message->offset + 1);
+    }
+    return;
+  }
   auto* self = static_cast<StreamThread*>(opaque);
   ++self->production_errors_;
   const std::string what = absl::StrCat("delivery to ", rd_kafka_topic_name(message->rkt),
                                         " failed after retries: ", rd_kafka_err2str(message->err));
-  if (self->config_.production_exception_handler == "continue") {
+  // A lost changelog record would corrupt restoration: that is fatal whatever the handler says.
+  if (self->config_.production_exception_handler == "continue" && message->_private == nullptr) {
     spdlog::warn("{}: {} (default.production.exception.handler: continue)", self->name_, what);
     return;
   }
@@ -356,6 +378,8 @@ void StreamThread::DeliveryCallback(rd_kafka_t*, const rd_kafka_message_t* messa
 
 absl::Status StreamThread::Commit() {
   for (auto& [id, task] : tasks_) WEIR_RETURN_IF_ERROR(task->Flush());
+  PrepareTasks();  // changelog records and commit markers, delivered by the flush below
+  WEIR_RETURN_IF_ERROR(fatal_);
   next_commit_ms_ = wall_clock_() + config_.commit_interval_ms;
   PartitionList offsets(rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets_.size())));
   for (const auto& [partition, offset] : next_offsets_) {
@@ -405,7 +429,7 @@ absl::Status StreamThread::Commit() {
   return absl::OkStatus();
 }
 
-absl::Status StreamThread::CommitTasks() {
+std::map<internal::Task*, TaskDb::Offsets> StreamThread::OffsetsOfTasks() const {
   std::map<internal::Task*, TaskDb::Offsets> offsets_of_task;
   for (const auto& [partition, offset] : next_offsets_) {
     if (offset < 0) continue;
@@ -413,6 +437,19 @@ absl::Status StreamThread::CommitTasks() {
       offsets_of_task[task->second][partition] = offset;
     }
   }
+  return offsets_of_task;
+}
+
+void StreamThread::PrepareTasks() {
+  const std::map<internal::Task*, TaskDb::Offsets> offsets_of_task = OffsetsOfTasks();
+  for (auto& [id, task] : tasks_) {
+    auto offsets = offsets_of_task.find(task.get());
+    task->PrepareCommit(offsets == offsets_of_task.end() ? TaskDb::Offsets{} : offsets->second);
+  }
+}
+
+absl::Status StreamThread::CommitTasks() {
+  const std::map<internal::Task*, TaskDb::Offsets> offsets_of_task = OffsetsOfTasks();
   for (auto& [id, task] : tasks_) {
     auto offsets = offsets_of_task.find(task.get());
     WEIR_RETURN_IF_ERROR(
@@ -465,14 +502,7 @@ absl::Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions)
     const TaskId id{sub->second, partition};
     auto& task = tasks_[id];
     if (task == nullptr) {
-      absl::StatusOr<std::unique_ptr<TaskDb>> db = OpenTaskDb(id, partitions);
-      if (!db.ok()) {
-        tasks_.erase(id);
-        return db.status();
-      }
-      absl::StatusOr<std::unique_ptr<internal::Task>> created = internal::Task::Create(
-          *topology_, subtopologies_[id.subtopology], id, config_.application_id, wall_clock_,
-          static_cast<internal::RecordCollector*>(this), *std::move(db));
+      absl::StatusOr<std::unique_ptr<internal::Task>> created = CreateTask(id, partitions);
       if (!created.ok()) {
         tasks_.erase(id);
         return created.status();
@@ -490,9 +520,204 @@ absl::Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions)
                    id.ToString(), topic, partition, at->second);
     }
     task_of_partition_[{topic, partition}] = task.get();
-    next_offsets_.try_emplace({topic, partition}, -1);
+    // The next commit tells the group where the state is, even if nothing new arrives (the
+    // group's offset may trail the state's after a commit a rebalance rejected, or a crash).
+    auto at = stored.find({topic, partition});
+    next_offsets_.insert_or_assign({topic, partition}, at != stored.end() ? at->second : -1);
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<internal::Task>> StreamThread::CreateTask(
+    TaskId id, const rd_kafka_topic_partition_list_t* assigned) {
+  for (int attempt = 0;; ++attempt) {
+    WEIR_ASSIGN_OR_RETURN(std::unique_ptr<TaskDb> db, OpenTaskDb(id, assigned));
+    const std::string dir = db != nullptr ? db->dir() : "";
+    WEIR_ASSIGN_OR_RETURN(
+        std::unique_ptr<internal::Task> task,
+        internal::Task::Create(*topology_, subtopologies_[id.subtopology], id,
+                               config_.application_id, wall_clock_,
+                               static_cast<internal::RecordCollector*>(this), std::move(db)));
+    if (dir.empty()) return task;
+    WEIR_ASSIGN_OR_RETURN(const bool complete, Restore(*task));
+    if (complete || attempt > 0) return task;
+    // The changelog no longer holds what the local state needs: start over from empty state
+    // and restore what exists.
+    task.reset();
+    std::error_code error;
+    std::filesystem::remove_all(dir, error);
+    if (error) return absl::InternalError(absl::StrCat("cannot wipe ", dir, ": ", error.message()));
+    ++states_wiped_;
+  }
+}
+
+absl::StatusOr<bool> StreamThread::Restore(internal::Task& task) {
+  const std::vector<std::string> stores = task.logged_stores();
+  if (stores.empty()) return true;
+  const int32_t partition = task.id().partition;
+  struct Tail {
+    std::string topic;
+    int64_t from = 0;  // next offset the local state needs
+    int64_t high = 0;  // end of the changelog
+    std::vector<RawRecord> records;
+    std::vector<int64_t> offsets;
+  };
+  std::map<std::string, Tail> tails;  // store -> what to read
+  int64_t remaining = 0;
+  for (const std::string& store : stores) {
+    Tail tail{.topic = ChangelogTopic(config_.application_id, store),
+              .from = task.ChangelogOffset(store)};
+    int64_t low = 0;
+    WEIR_RETURN_IF_ERROR(KafkaStatus(
+        rd_kafka_query_watermark_offsets(consumer_.get(), tail.topic.c_str(), partition, &low,
+                                         &tail.high, kCommitTimeoutMs),
+        absl::StrCat("reading the end offsets of ", tail.topic, "-", partition)));
+    if (tail.from > tail.high) {
+      spdlog::error(
+          "{}: task {}: the local state has applied changelog {}-{} up to offset {}, but it ends "
+          "at {}: the state belongs to another log; wiping it and restoring from the changelog",
+          name_, task.id().ToString(), tail.topic, partition, tail.from, tail.high);
+      return false;
+    }
+    if (tail.from < low) {
+      ++restores_truncated_;
+      if (task.commit_seq() > 0) {
+        spdlog::error(
+            "{}: task {}: changelog {}-{} starts at offset {} but the local state needs it from "
+            "{}: wiping the local state and restoring what the changelog still holds",
+            name_, task.id().ToString(), tail.topic, partition, low, tail.from);
+        return false;
+      }
+      spdlog::error(
+          "{}: task {}: changelog {}-{} starts at offset {}, not 0: records before it are gone "
+          "(broker retention); the restored state lacks them",
+          name_, task.id().ToString(), tail.topic, partition, low);
+      tail.from = low;
+    }
+    if (tail.from >= tail.high) continue;
+    remaining += tail.high - tail.from;
+    tails.emplace(store, std::move(tail));
+  }
+  if (tails.empty()) return true;
+  spdlog::info("{}: task {}: restoring {} changelog records", name_, task.id().ToString(),
+               remaining);
+
+  if (restore_consumer_ == nullptr) {
+    ClientProperties properties{.bootstrap_servers = config_.bootstrap_servers};
+    // A group id librdkafka needs for assign(); this consumer never joins or commits.
+    properties.common = {{"group.id", absl::StrCat(config_.application_id, "-restore")},
+                         {"client.id", absl::StrCat(name_, "-restore-consumer")},
+                         {"enable.auto.commit", "false"},
+                         {"enable.partition.eof", "true"},
+                         {"isolation.level", exactly_once_ ? "read_committed" : "read_uncommitted"}};
+    for (const auto& [k, v] : config_.kafka) properties.common[k] = v;
+    WEIR_ASSIGN_OR_RETURN(KafkaConf conf, BuildKafkaConf(properties, ClientKind::kConsumer));
+    WEIR_ASSIGN_OR_RETURN(restore_consumer_, NewKafkaClient(std::move(conf), ClientKind::kConsumer));
+  }
+  PartitionList assignment(rd_kafka_topic_partition_list_new(static_cast<int>(tails.size())));
+  std::map<std::string, Tail*> by_topic;
+  for (auto& [store, tail] : tails) {
+    rd_kafka_topic_partition_list_add(assignment.get(), tail.topic.c_str(), partition)->offset =
+        tail.from;
+    by_topic[tail.topic] = &tail;
+  }
+  WEIR_RETURN_IF_ERROR(
+      KafkaStatus(rd_kafka_assign(restore_consumer_.get(), assignment.get()), "restoring"));
+  size_t done = 0;
+  int64_t read = 0;
+  auto last_progress = std::chrono::steady_clock::now();
+  while (done < tails.size()) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(restore_consumer_.get(), 1000);
+    if (m == nullptr) {
+      if (std::chrono::steady_clock::now() - last_progress > std::chrono::seconds(60)) {
+        rd_kafka_assign(restore_consumer_.get(), nullptr);
+        return absl::DeadlineExceededError(absl::StrCat(
+            "task ", task.id().ToString(), ": restoration read nothing for 60 s"));
+      }
+      continue;
+    }
+    last_progress = std::chrono::steady_clock::now();
+    Tail* tail = m->rkt != nullptr ? by_topic[rd_kafka_topic_name(m->rkt)] : nullptr;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && tail != nullptr) {
+      tail->records.push_back(ToRawRecord(*m));
+      tail->offsets.push_back(m->offset);
+      if (++read % 50'000 == 0) {
+        spdlog::info("{}: task {}: restoring: {} records read, {} remaining", name_,
+                     task.id().ToString(), read, remaining - read);
+      }
+    }
+    const bool at_end = tail != nullptr && ((m->err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                                             m->offset + 1 >= tail->high) ||
+                                            m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF);
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      spdlog::warn("{}: restore consumer: {}", name_, rd_kafka_message_errstr(m));
+    }
+    rd_kafka_message_destroy(m);
+    if (at_end && tail->high >= 0) {
+      tail->high = -1;  // counted once
+      ++done;
+    }
+  }
+  rd_kafka_assign(restore_consumer_.get(), nullptr);
+
+  // Whole commits only: each changelog's records up to a marker, and only up to the last
+  // sequence number every changelog holds (a crash may have delivered the markers of one
+  // commit to some changelogs and not others).
+  struct Commit {
+    internal::ChangelogMarker marker;
+    size_t first = 0, end = 0;  // data records [first, end) of the tail
+    int64_t next_offset = 0;    // changelog offset after the marker
+  };
+  std::map<std::string, std::map<int64_t, Commit>> commits;  // store -> seq -> commit
+  int64_t last_common = std::numeric_limits<int64_t>::max();
+  for (const std::string& store : stores) {
+    int64_t last = task.commit_seq();
+    if (auto tail = tails.find(store); tail != tails.end()) {
+      size_t first = 0;
+      for (size_t i = 0; i < tail->second.records.size(); ++i) {
+        const RawRecord& r = tail->second.records[i];
+        if (r.key.has_value()) continue;
+        WEIR_ASSIGN_OR_RETURN(internal::ChangelogMarker marker,
+                              internal::ChangelogMarker::Decode(r.value.value_or("")));
+        last = std::max(last, marker.seq);
+        commits[store][marker.seq] = Commit{.marker = std::move(marker),
+                                            .first = first,
+                                            .end = i,
+                                            .next_offset = tail->second.offsets[i] + 1};
+        first = i + 1;
+      }
+    }
+    last_common = std::min(last_common, last);
+  }
+  int64_t applied = 0;
+  int64_t since_commit = 0;
+  for (int64_t seq = task.commit_seq() + 1; seq <= last_common; ++seq) {
+    std::map<std::string, int64_t> ends;
+    const internal::ChangelogMarker* marker = nullptr;
+    for (const std::string& store : stores) {
+      auto commit = commits[store].find(seq);
+      if (commit == commits[store].end()) continue;  // a store whose tail started later
+      const Tail& tail = tails.at(store);
+      for (size_t i = commit->second.first; i < commit->second.end; ++i) {
+        const RawRecord& r = tail.records[i];
+        WEIR_RETURN_IF_ERROR(task.ApplyChangelogRecord(store, *r.key, r.value));
+      }
+      since_commit += static_cast<int64_t>(commit->second.end - commit->second.first);
+      ends[store] = commit->second.next_offset;
+      marker = &commit->second.marker;
+    }
+    if (marker == nullptr) continue;
+    // In batches: a RocksDB write every 10,000 records or so, and at the end.
+    if (since_commit >= 10'000 || seq == last_common) {
+      WEIR_RETURN_IF_ERROR(task.CommitRestored(*marker, ends));
+      applied += since_commit;
+      records_restored_ += since_commit;
+      since_commit = 0;
+    }
+  }
+  spdlog::info("{}: task {}: restored {} records to commit {}", name_, task.id().ToString(),
+               applied, task.commit_seq());
+  return true;
 }
 
 absl::StatusOr<std::unique_ptr<TaskDb>> StreamThread::OpenTaskDb(
@@ -510,20 +735,13 @@ absl::StatusOr<std::unique_ptr<TaskDb>> StreamThread::OpenTaskDb(
     }
   }
   if (mine->cnt == 0) return db;
-  // Local state is trusted only if it is this group's and this log's: the group has committed
-  // the partition (a new group, cluster or embedded broker has not), and the state does not
-  // claim input beyond the partition's end (a recreated topic).
-  WEIR_RETURN_IF_ERROR(KafkaStatus(rd_kafka_committed(consumer_.get(), mine.get(), kCommitTimeoutMs),
-                                   "reading the group's committed offsets"));
+  // Local state is trusted only if it describes this log: it must not claim input beyond a
+  // partition's end (a recreated topic, another cluster). Restore() checks the changelogs the
+  // same way.
   std::string foreign;
   for (int i = 0; i < mine->cnt && foreign.empty(); ++i) {
     const rd_kafka_topic_partition_t& p = mine->elems[i];
     const int64_t offset = stored.at({p.topic, p.partition});
-    if (p.offset < 0) {
-      foreign = absl::StrCat("the group has committed nothing for ", p.topic, "-", p.partition,
-                             " although the state reflects it up to offset ", offset);
-      continue;
-    }
     int64_t low = 0;
     int64_t high = 0;
     WEIR_RETURN_IF_ERROR(KafkaStatus(
@@ -537,7 +755,7 @@ absl::StatusOr<std::unique_ptr<TaskDb>> StreamThread::OpenTaskDb(
   }
   if (foreign.empty()) return db;
   const std::string dir = db->dir();
-  spdlog::error("{}: task {}: {}: the local state belongs to another group or log; wiping {} and "
+  spdlog::error("{}: task {}: {}: the local state belongs to another log; wiping {} and "
                 "starting the task from empty state",
                 name_, id.ToString(), foreign, dir);
   db.reset();
@@ -629,7 +847,9 @@ ThreadSnapshot StreamThread::snapshot() const {
                    .commits = commits_,
                    .tasks_created = tasks_created_,
                    .tasks_closed = tasks_closed_,
-                   .states_wiped = states_wiped_};
+                   .states_wiped = states_wiped_,
+                   .records_restored = records_restored_,
+                   .restores_truncated = restores_truncated_};
   absl::MutexLock lock(&mutex_);
   s.tasks = published_tasks_;
   s.dropped = published_dropped_;

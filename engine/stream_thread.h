@@ -105,6 +105,8 @@ struct ThreadSnapshot {
   int64_t tasks_created = 0;
   int64_t tasks_closed = 0;
   int64_t states_wiped = 0;  // local task states found to belong to another log
+  int64_t records_restored = 0;  // changelog records applied to local state
+  int64_t restores_truncated = 0;  // restorations that found the changelog's start beyond the state
 };
 
 // Opens the RocksDB instance of a task's state; empty: stores in memory.
@@ -147,7 +149,11 @@ class StreamThread : private internal::RecordCollector {
   // beyond the end of an `assigned` partition.
   absl::StatusOr<std::unique_ptr<TaskDb>> OpenTaskDb(TaskId id,
                                                      const rd_kafka_topic_partition_list_t* assigned);
-  // Writes each task's state with the offsets it reflects.
+  // Each task's next input offsets.
+  std::map<internal::Task*, TaskDb::Offsets> OffsetsOfTasks() const;
+  // Sends each task's changelog records and commit marker (before the producer flush).
+  void PrepareTasks();
+  // Writes each task's state with the offsets it reflects (after the flush).
   absl::Status CommitTasks();
   // kAborted when a rebalance rejected the offsets (not fatal; see CommitOrWarn).
   absl::Status Commit();
@@ -165,8 +171,22 @@ class StreamThread : private internal::RecordCollector {
   // The barrier RequestStop() was given, if any (once).
   std::shared_ptr<LeaveBarrier> TakeLeaveBarrier();
 
-  // RecordCollector: sinks send through the thread's producer.
+  // RecordCollector: sinks and changelogs send through the thread's producer.
   void Send(const std::string& topic, RawRecord record) override;
+  const int64_t* SendToPartition(const std::string& topic, int32_t partition,
+                                 RawRecord record) override;
+  // `partition` RD_KAFKA_PARTITION_UA: the partitioner's choice. `delivered_end`, when set, is
+  // raised to the offset after the record once it is delivered.
+  void Produce(const std::string& topic, int32_t partition, RawRecord record,
+               int64_t* delivered_end);
+  // Opens task `id`'s state and restores it (below).
+  absl::StatusOr<std::unique_ptr<internal::Task>> CreateTask(
+      TaskId id, const rd_kafka_topic_partition_list_t* assigned);
+  // Brings `task`'s state up to the end of its changelogs before it processes: whole commits
+  // only (up to the last commit marker every changelog of the task holds), written in batches.
+  // False when a changelog no longer holds what the local state needs (its log start is beyond
+  // it): the caller wipes the local state and restores again, from what exists.
+  absl::StatusOr<bool> Restore(internal::Task& task);
 
   static void RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                 rd_kafka_topic_partition_list_t* partitions, void* opaque);
@@ -195,6 +215,9 @@ class StreamThread : private internal::RecordCollector {
   std::map<TaskId, std::unique_ptr<internal::Task>> tasks_;
   std::map<std::pair<std::string, int32_t>, internal::Task*> task_of_partition_;
   std::map<std::string, int32_t, std::less<>> subtopology_of_topic_;
+  // Changelog partitions' offsets after the last delivered record (delivery reports raise them).
+  std::map<std::pair<std::string, int32_t>, int64_t> changelog_ends_;
+  KafkaHandle restore_consumer_;  // created on the first restoration
   // Next offset to commit per assigned partition; -1 while nothing new was processed.
   std::map<std::pair<std::string, int32_t>, int64_t> next_offsets_;
   // The per-record lookup, by librdkafka's topic handle: no topic string is built per record.
@@ -220,6 +243,8 @@ class StreamThread : private internal::RecordCollector {
   std::atomic<int64_t> tasks_created_{0};
   std::atomic<int64_t> tasks_closed_{0};
   std::atomic<int64_t> states_wiped_{0};
+  std::atomic<int64_t> records_restored_{0};
+  std::atomic<int64_t> restores_truncated_{0};
 
   mutable absl::Mutex mutex_;
   std::vector<TaskId> published_tasks_ ABSL_GUARDED_BY(mutex_);

@@ -70,6 +70,11 @@ class TopologyTestDriver : private internal::RecordCollector {
 
  private:
   void Send(const std::string& topic, RawRecord record) override;
+  const int64_t* SendToPartition(const std::string& topic, int32_t /*partition*/,
+                                 RawRecord record) override {
+    Send(topic, std::move(record));
+    return nullptr;
+  }
   int32_t PartitionOf(const RawRecord& record);
   absl::Status Drain();
 

@@ -3,8 +3,10 @@
 #define WEIR_ENGINE_TOPIC_NAME_H_
 
 #include <algorithm>
+#include <string>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
 namespace weir {
@@ -18,6 +20,11 @@ inline bool IsLegalTopicName(absl::string_view name) {
            return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
                   c == '-';
          });
+}
+
+// A store's changelog topic: `<application.id>-<store>-changelog`, as in Kafka Streams.
+inline std::string ChangelogTopic(absl::string_view application_id, absl::string_view store) {
+  return absl::StrCat(application_id, "-", store, "-changelog");
 }
 
 }  // namespace weir

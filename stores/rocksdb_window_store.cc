@@ -131,6 +131,22 @@ void RocksDbWindowStore::FetchAll(int64_t from, int64_t to, const Visitor& visit
   for (const auto& [key, start, value] : found) visit(key, start, value);
 }
 
+void RocksDbWindowStore::ForEachPendingChange(const ChangeVisitor& visit) const {
+  for (const auto& [id, cf] : segments_) db_->ForEachPending(cf, visit);
+}
+
+absl::Status RocksDbWindowStore::ApplyChange(absl::string_view key,
+                                             std::optional<absl::string_view> value) {
+  if (key.size() < 8) {
+    return absl::DataLossError(absl::StrCat("changelog record of window store ", options_.name,
+                                            " has a ", key.size(), "-byte key (needs >= 8)"));
+  }
+  const int64_t start =
+      static_cast<int64_t>(absl::big_endian::Load64(key.data() + key.size() - 8));
+  Put(key.substr(0, key.size() - 8), start, value);  // an expired window stays expired
+  return absl::OkStatus();
+}
+
 void RocksDbWindowStore::ExpireSegments() {
   const int64_t min_live = MinLiveStart();
   while (!segments_.empty() &&

@@ -37,6 +37,11 @@ class RocksDbWindowStore : public WindowBytesStore {
   void FetchAll(int64_t from, int64_t to, const Visitor& visit) const override;
   int64_t observed_stream_time() const override { return observed_stream_time_; }
 
+  // Changelog records: key = record key + window start (8 bytes big-endian), as in a segment.
+  bool logged() const override { return true; }
+  void ForEachPendingChange(const ChangeVisitor& visit) const override;
+  absl::Status ApplyChange(absl::string_view key, std::optional<absl::string_view> value) override;
+
   size_t live_segments() const { return segments_.size(); }
 
  private:

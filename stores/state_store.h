@@ -5,9 +5,12 @@
 #ifndef WEIR_STORES_STATE_STORE_H_
 #define WEIR_STORES_STATE_STORE_H_
 
+#include <functional>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace weir {
 
@@ -17,6 +20,18 @@ class StateStore {
   virtual const std::string& name() const = 0;
   // Makes every write so far durable in the store's backing medium (no-op in memory).
   virtual absl::Status Flush() = 0;
+
+  // Changelogging. A store that logs its changes reports the writes pending since its task's last
+  // commit (the latest per key; std::nullopt for a delete) in changelog form, and applies a change
+  // read back from its changelog. Stores without a changelog keep these no-ops.
+  using ChangeVisitor =
+      std::function<void(absl::string_view key, std::optional<absl::string_view> value)>;
+  virtual bool logged() const { return false; }
+  virtual void ForEachPendingChange(const ChangeVisitor& /*visit*/) const {}
+  virtual absl::Status ApplyChange(absl::string_view /*key*/,
+                                   std::optional<absl::string_view> /*value*/) {
+    return absl::OkStatus();
+  }
 };
 
 }  // namespace weir

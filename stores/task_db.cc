@@ -16,8 +16,10 @@ constexpr absl::string_view kOffsetsKey = "offsets";
 
 rocksdb::Slice AsSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
+}  // namespace
+
 // "topic\tpartition\toffset\n" per partition: Kafka topic names never hold tabs or newlines.
-std::string EncodeOffsets(const TaskDb::Offsets& offsets) {
+std::string TaskDb::EncodeOffsets(const Offsets& offsets) {
   std::string out;
   for (const auto& [partition, offset] : offsets) {
     absl::StrAppend(&out, partition.first, "\t", partition.second, "\t", offset, "\n");
@@ -25,7 +27,7 @@ std::string EncodeOffsets(const TaskDb::Offsets& offsets) {
   return out;
 }
 
-absl::StatusOr<TaskDb::Offsets> DecodeOffsets(absl::string_view text) {
+absl::StatusOr<TaskDb::Offsets> TaskDb::DecodeOffsets(absl::string_view text) {
   TaskDb::Offsets offsets;
   for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
     std::vector<absl::string_view> fields = absl::StrSplit(line, '\t');
@@ -39,8 +41,6 @@ absl::StatusOr<TaskDb::Offsets> DecodeOffsets(absl::string_view text) {
   }
   return offsets;
 }
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<TaskDb>> TaskDb::Open(const std::string& dir,
                                                      const rocksdb::Options& options) {
@@ -173,6 +173,22 @@ std::optional<std::string> TaskDb::Get(rocksdb::ColumnFamilyHandle* cf, absl::st
 std::unique_ptr<rocksdb::Iterator> TaskDb::NewIterator(rocksdb::ColumnFamilyHandle* cf) {
   return std::unique_ptr<rocksdb::Iterator>(
       batch_.NewIteratorWithBase(cf, db_->NewIterator(rocksdb::ReadOptions(), cf)));
+}
+
+void TaskDb::ForEachPending(
+    rocksdb::ColumnFamilyHandle* cf,
+    const std::function<void(absl::string_view key, std::optional<absl::string_view> value)>&
+        visit) {
+  std::unique_ptr<rocksdb::WBWIIterator> it(batch_.NewIterator(cf));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const rocksdb::WriteEntry entry = it->Entry();
+    const absl::string_view key(entry.key.data(), entry.key.size());
+    if (entry.type == rocksdb::kPutRecord) {
+      visit(key, absl::string_view(entry.value.data(), entry.value.size()));
+    } else if (entry.type == rocksdb::kDeleteRecord || entry.type == rocksdb::kSingleDeleteRecord) {
+      visit(key, std::nullopt);
+    }
+  }
 }
 
 TaskDb::Offsets TaskDb::StoredOffsets() {

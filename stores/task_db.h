@@ -81,6 +81,15 @@ class TaskDb {
   void PutMeta(absl::string_view key, absl::string_view value) { Put(meta_, key, value); }
   std::optional<std::string> GetMeta(absl::string_view key) { return Get(meta_, key); }
 
+  // Visits the pending (uncommitted) writes to `cf`, the latest per key; value nullopt = delete.
+  void ForEachPending(rocksdb::ColumnFamilyHandle* cf,
+                      const std::function<void(absl::string_view key,
+                                               std::optional<absl::string_view> value)>& visit);
+
+  // The text form of offsets in metadata and changelog commit markers.
+  static std::string EncodeOffsets(const Offsets& offsets);
+  static absl::StatusOr<Offsets> DecodeOffsets(absl::string_view text);
+
   // The offsets stored with the state (empty for a new task).
   Offsets StoredOffsets();
   // Writes the pending batch and `offsets` in one atomic write, then drops expired column

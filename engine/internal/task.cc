@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/check.h"
 #include "common/status.h"
+#include "engine/topic_name.h"
 #include "stores/in_memory_window_store.h"
 #include "stores/rocksdb_window_store.h"
 
@@ -11,6 +12,20 @@ namespace weir::internal {
 namespace {
 
 constexpr absl::string_view kStreamTimeKey = "task/stream-time";
+constexpr absl::string_view kCommitSeqKey = "task/commit-seq";
+
+std::string ChangelogKey(absl::string_view store) { return absl::StrCat("changelog/", store); }
+
+std::string Encode64(int64_t v) {
+  char bytes[8];
+  absl::big_endian::Store64(bytes, static_cast<uint64_t>(v));
+  return std::string(bytes, 8);
+}
+
+std::optional<int64_t> Decode64(const std::optional<std::string>& bytes) {
+  if (!bytes || bytes->size() != 8) return std::nullopt;
+  return static_cast<int64_t>(absl::big_endian::Load64(bytes->data()));
+}
 
 }  // namespace
 
@@ -27,10 +42,8 @@ absl::StatusOr<std::unique_ptr<Task>> Task::Create(const Topology& topology,
   task->context_.wall_clock = std::move(wall_clock);
   task->context_.collector = collector;
   if (task->db_ != nullptr) {
-    if (std::optional<std::string> time = task->db_->GetMeta(kStreamTimeKey);
-        time && time->size() == 8) {
-      task->context_.stream_time = static_cast<int64_t>(absl::big_endian::Load64(time->data()));
-    }
+    task->context_.stream_time = Decode64(task->db_->GetMeta(kStreamTimeKey)).value_or(-1);
+    task->commit_seq_ = Decode64(task->db_->GetMeta(kCommitSeqKey)).value_or(0);
   }
   WEIR_RETURN_IF_ERROR(task->Init(topology, subtopology));
   return task;
@@ -119,14 +132,101 @@ absl::Status Task::Flush() {
   return absl::OkStatus();
 }
 
+void Task::PrepareCommit(const TaskDb::Offsets& offsets) {
+  changelog_slots_.clear();
+  if (db_ == nullptr) return;
+  std::vector<std::pair<std::string, StateStore*>> changed;
+  for (const auto& [name, store] : context_.stores) {
+    if (!store->logged()) continue;
+    const std::string topic = ChangelogTopic(context_.application_id, name);
+    const int64_t* slot = nullptr;
+    store->ForEachPendingChange([&](absl::string_view key, std::optional<absl::string_view> value) {
+      slot = context_.collector->SendToPartition(
+          topic, context_.task_id.partition,
+          RawRecord{.key = std::string(key),
+                    .value = value ? std::optional<std::string>(std::string(*value)) : std::nullopt,
+                    .timestamp = std::max<int64_t>(context_.stream_time, 0)});
+    });
+    if (slot != nullptr) changed.emplace_back(name, store.get());
+  }
+  if (changed.empty()) return;
+  // A marker to every logged store, changed or not, all with the same sequence number: each
+  // changelog then carries every commit, and restoration can bring all stores to one commit.
+  changed.clear();
+  for (const auto& [name, store] : context_.stores) {
+    if (store->logged()) changed.emplace_back(name, store.get());
+  }
+  ++commit_seq_;
+  const std::string marker =
+      ChangelogMarker{.seq = commit_seq_, .stream_time = context_.stream_time, .offsets = offsets}
+          .Encode();
+  for (const auto& [name, store] : changed) {
+    changelog_slots_[name] = context_.collector->SendToPartition(
+        ChangelogTopic(context_.application_id, name), context_.task_id.partition,
+        RawRecord{.value = marker, .timestamp = std::max<int64_t>(context_.stream_time, 0)});
+  }
+}
+
 absl::Status Task::Commit(const TaskDb::Offsets& offsets) {
   if (db_ == nullptr) return absl::OkStatus();
   // Stream time decides lateness: a restart must see the same stream time the state was built
   // with, or records dropped before the crash would be accepted after it.
-  char bytes[8];
-  absl::big_endian::Store64(bytes, static_cast<uint64_t>(context_.stream_time));
-  db_->PutMeta(kStreamTimeKey, absl::string_view(bytes, 8));
+  db_->PutMeta(kStreamTimeKey, Encode64(context_.stream_time));
+  db_->PutMeta(kCommitSeqKey, Encode64(commit_seq_));
+  for (const auto& [store, slot] : changelog_slots_) {
+    if (slot != nullptr && *slot >= 0) db_->PutMeta(ChangelogKey(store), Encode64(*slot));
+  }
+  changelog_slots_.clear();
   return db_->Commit(offsets);
+}
+
+int64_t Task::ChangelogOffset(absl::string_view store) {
+  return db_ == nullptr ? 0 : Decode64(db_->GetMeta(ChangelogKey(store))).value_or(0);
+}
+
+absl::Status Task::ApplyChangelogRecord(absl::string_view store, absl::string_view key,
+                                        std::optional<absl::string_view> value) {
+  auto it = context_.stores.find(store);
+  if (it == context_.stores.end()) {
+    return absl::InternalError(absl::StrCat("task ", id().ToString(), " has no store ", store));
+  }
+  return it->second->ApplyChange(key, value);
+}
+
+absl::Status Task::CommitRestored(const ChangelogMarker& marker,
+                                  const std::map<std::string, int64_t>& changelog_ends) {
+  commit_seq_ = marker.seq;
+  context_.stream_time = marker.stream_time;
+  const TaskDb::Offsets& offsets = marker.offsets;
+  const int64_t seq = marker.seq;
+  db_->PutMeta(kStreamTimeKey, Encode64(context_.stream_time));
+  db_->PutMeta(kCommitSeqKey, Encode64(seq));
+  for (const auto& [store, end] : changelog_ends) db_->PutMeta(ChangelogKey(store), Encode64(end));
+  return db_->Commit(offsets);
+}
+
+std::string ChangelogMarker::Encode() const {
+  return Encode64(seq) + Encode64(stream_time) + TaskDb::EncodeOffsets(offsets);
+}
+
+absl::StatusOr<ChangelogMarker> ChangelogMarker::Decode(absl::string_view value) {
+  if (value.size() < 16) {
+    return absl::DataLossError(absl::StrCat("changelog commit marker of ", value.size(),
+                                            " bytes (needs >= 16)"));
+  }
+  ChangelogMarker marker;
+  marker.seq = static_cast<int64_t>(absl::big_endian::Load64(value.data()));
+  marker.stream_time = static_cast<int64_t>(absl::big_endian::Load64(value.data() + 8));
+  WEIR_ASSIGN_OR_RETURN(marker.offsets, TaskDb::DecodeOffsets(value.substr(16)));
+  return marker;
+}
+
+std::vector<std::string> Task::logged_stores() const {
+  std::vector<std::string> names;
+  for (const auto& [name, store] : context_.stores) {
+    if (store->logged()) names.push_back(name);
+  }
+  return names;
 }
 
 void Task::Close() {

@@ -25,6 +25,16 @@
 
 namespace weir::internal {
 
+// A changelog commit marker: a record without key, value = seq (8 bytes) + task stream time
+// (8 bytes) + the input offsets (TaskDb::EncodeOffsets).
+struct ChangelogMarker {
+  int64_t seq = 0;
+  int64_t stream_time = -1;
+  TaskDb::Offsets offsets;
+  std::string Encode() const;
+  static absl::StatusOr<ChangelogMarker> Decode(absl::string_view value);
+};
+
 class Task {
  public:
   // `db` null: stores in memory.
@@ -49,9 +59,27 @@ class Task {
   int MaybePunctuate(PunctuationType type);
   // Flushes every store.
   absl::Status Flush();
-  // Makes the state durable together with `offsets`, the next input offsets it reflects (one
-  // atomic write in the task's RocksDB instance; nothing to do in memory).
+  // Commit, in two steps around the producer's flush (or transaction commit):
+  // PrepareCommit sends the stores' pending changes to their changelogs (partition = the task's),
+  // then a commit marker - a record without key whose value is the commit's sequence number
+  // and `offsets` - so that restoration applies whole commits only; Commit then makes the state
+  // durable together with `offsets`, the next input offsets it reflects, and each changelog's
+  // end (one atomic write in the task's RocksDB instance; nothing to do in memory).
+  void PrepareCommit(const TaskDb::Offsets& offsets);
   absl::Status Commit(const TaskDb::Offsets& offsets);
+
+  // Restoration: the next changelog offset the local state has applied for `store` (0 if none).
+  int64_t ChangelogOffset(absl::string_view store);
+  // Applies one changelog commit of `store` (its data records, then marker `seq`).
+  absl::Status ApplyChangelogRecord(absl::string_view store, absl::string_view key,
+                                    std::optional<absl::string_view> value);
+  // Makes restored changes durable with the last applied `marker` (its input offsets, stream
+  // time and sequence number) and each restored store's next changelog offset.
+  absl::Status CommitRestored(const ChangelogMarker& marker,
+                              const std::map<std::string, int64_t>& changelog_ends);
+  int64_t commit_seq() const { return commit_seq_; }
+  // Names of the stores that log their changes.
+  std::vector<std::string> logged_stores() const;
   // The input offsets the task's durable state reflects; empty in memory or for new state.
   TaskDb::Offsets StoredOffsets() { return db_ ? db_->StoredOffsets() : TaskDb::Offsets{}; }
   // Closes every node (processors' Close()). Called once; the destructor calls it if needed.
@@ -66,6 +94,8 @@ class Task {
   absl::Status Init(const Topology& topology, const Topology::Subtopology& subtopology);
 
   std::unique_ptr<TaskDb> db_;  // before the stores, which use it
+  int64_t commit_seq_ = 0;      // of the last commit marker sent
+  std::map<std::string, const int64_t*> changelog_slots_;  // store -> end slot, this commit
   TaskContext context_;
   std::vector<std::unique_ptr<NodeBase>> nodes_;
   std::map<std::string, SourceNodeBase*, std::less<>> source_by_topic_;

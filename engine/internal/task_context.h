@@ -25,6 +25,11 @@ class RecordCollector {
  public:
   virtual ~RecordCollector() = default;
   virtual void Send(const std::string& topic, RawRecord record) = 0;
+  // Sends to one partition (changelogs). Returns a slot that, after the collector's next flush
+  // or transaction commit, holds the partition's offset after the last record delivered; null
+  // when the collector keeps no offsets (the test driver, whose tasks have no changelogs).
+  virtual const int64_t* SendToPartition(const std::string& topic, int32_t partition,
+                                         RawRecord record) = 0;
 };
 
 struct TaskCounters {
