@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <set>
@@ -186,6 +187,25 @@ Topology PassThrough(const std::string& in, const std::string& out) {
   return *topology;
 }
 
+// in -> count per key in 60 s windows (store `store`) -> out, as "<count>" keyed by the key.
+Topology Counting(const std::string& in, const std::string& out, const std::string& store) {
+  StreamsBuilder builder;
+  builder.Stream<std::string, std::string>(in, serdes::String(), serdes::String())
+      .GroupByKey()
+      .WindowedBy(TimeWindows::OfSizeWithNoGrace(60'000))
+      .Count(Materialized<int64_t>::As(store))
+      .ToStream()
+      .SelectKey([](const Windowed<std::string>& w, int64_t) { return w.key; })
+      .MapValues([](int64_t count) { return std::to_string(count); })
+      .To(out, Produced<std::string, std::string>::With(serdes::String(), serdes::String()));
+  absl::StatusOr<Topology> topology = builder.Build();
+  EXPECT_TRUE(topology.ok()) << topology.status();
+  return *topology;
+}
+
+// The last value per key of `topic`.
+std::map<std::string, std::string> LastValues(const std::string& topic, int partitions);
+
 void CreateTopics(const std::vector<std::string>& topics, int partitions) {
   for (const std::string& t : topics) {
     ASSERT_TRUE(broker->CreateTopic({.name = t, .partitions = partitions}).ok());
@@ -198,20 +218,9 @@ KafkaStreamsOptions EmbeddedOptions() {
 
 TEST(KafkaStreams, TwoThreadsShareFourPartitionsOfAStatefulTopology) {
   CreateTopics({"stateful-in", "stateful-out"}, 4);
-  StreamsBuilder builder;
-  builder.Stream<std::string, std::string>("stateful-in", serdes::String(), serdes::String())
-      .GroupByKey()
-      .WindowedBy(TimeWindows::OfSizeWithNoGrace(60'000))
-      .Count(Materialized<int64_t>::As("counts"))
-      .ToStream()
-      .SelectKey([](const Windowed<std::string>& w, int64_t) { return w.key; })
-      .MapValues([](int64_t count) { return std::to_string(count); })
-      .To("stateful-out",
-          Produced<std::string, std::string>::With(serdes::String(), serdes::String()));
-  absl::StatusOr<Topology> topology = builder.Build();
-  ASSERT_TRUE(topology.ok()) << topology.status();
+  const Topology topology = Counting("stateful-in", "stateful-out", "counts");
   absl::StatusOr<std::unique_ptr<KafkaStreams>> streams =
-      KafkaStreams::Create(*topology, Config("stateful", 2), EmbeddedOptions());
+      KafkaStreams::Create(topology, Config("stateful", 2), EmbeddedOptions());
   ASSERT_TRUE(streams.ok()) << streams.status();
   ASSERT_TRUE((*streams)->Start().ok());
 
@@ -233,8 +242,7 @@ TEST(KafkaStreams, TwoThreadsShareFourPartitionsOfAStatefulTopology) {
 
   // 1000 keys x 100 records: each key's last count is 100.
   ASSERT_EQ(EndOffsets("stateful-out", 4), kRecords);
-  std::map<std::string, std::string> last;
-  for (const Consumed& c : ReadAll("stateful-out", 4)) last[c.key] = c.value;
+  const std::map<std::string, std::string> last = LastValues("stateful-out", 4);
   ASSERT_EQ(last.size(), 1000u);
   for (const auto& [key, count] : last) EXPECT_EQ(count, "100") << key;
 }
@@ -243,16 +251,7 @@ TEST(KafkaStreams, StateFromAnotherClusterIsWipedNotTrusted) {
   // The same application id and state directory, first against this broker, then against a new
   // one whose topic holds other records: the new group has committed nothing, so the local state
   // (which claims offsets there) must not decide where processing starts.
-  StreamsBuilder builder;
-  builder.Stream<std::string, std::string>("wipe-in", serdes::String(), serdes::String())
-      .GroupByKey()
-      .WindowedBy(TimeWindows::OfSizeWithNoGrace(60'000))
-      .Count(Materialized<int64_t>::As("wipe-counts"))
-      .ToStream()
-      .SelectKey([](const Windowed<std::string>& w, int64_t) { return w.key; })
-      .MapValues([](int64_t count) { return std::to_string(count); })
-      .To("wipe-out", Produced<std::string, std::string>::With(serdes::String(), serdes::String()));
-  const Topology topology = *builder.Build();
+  const Topology topology = Counting("wipe-in", "wipe-out", "wipe-counts");
   CreateTopics({"wipe-in", "wipe-out"}, 2);
   AppConfig config = Config("wipe", 1);
   {
@@ -280,6 +279,91 @@ TEST(KafkaStreams, StateFromAnotherClusterIsWipedNotTrusted) {
   int64_t wiped = 0;
   for (const ThreadSnapshot& t : (*second)->threads()) wiped += t.states_wiped;
   EXPECT_EQ(wiped, 2) << "both tasks' states came from the first cluster";
+  (*second)->Close();
+}
+
+std::map<std::string, std::string> LastValues(const std::string& topic, int partitions) {
+  std::map<std::string, std::string> last;
+  for (const Consumed& c : ReadAll(topic, partitions)) last[c.key] = c.value;
+  return last;
+}
+
+int64_t Sum(const KafkaStreams& streams, int64_t ThreadSnapshot::*counter) {
+  int64_t total = 0;
+  for (const ThreadSnapshot& t : streams.threads()) total += t.*counter;
+  return total;
+}
+
+TEST(KafkaStreams, MissingLocalStateIsRestoredFromTheChangelog) {
+  CreateTopics({"restore-in", "restore-out"}, 2);
+  const Topology topology = Counting("restore-in", "restore-out", "restore-counts");
+  const AppConfig config = Config("restore", 1);
+  {
+    auto first = KafkaStreams::Create(topology, config, EmbeddedOptions());
+    ASSERT_TRUE(first.ok()) << first.status();
+    ASSERT_TRUE((*first)->Start().ok());
+    Produce("restore-in", 0, 1'000, 10);
+    ASSERT_TRUE(WaitFor([&] { return Processed(**first) >= 1'000; }, std::chrono::seconds(60)));
+    (*first)->Close();
+  }
+  std::filesystem::remove_all(std::filesystem::path(StateDir()) / "restore");  // a new machine
+  auto second = KafkaStreams::Create(topology, config, EmbeddedOptions());
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE((*second)->Start().ok());
+  Produce("restore-in", 1'000, 2'000, 10);
+  // 10 keys x 200 records in one window: the counts continue from the restored 100.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const std::map<std::string, std::string> last = LastValues("restore-out", 2);
+        return last.size() == 10 && std::all_of(last.begin(), last.end(),
+                                                [](const auto& kv) { return kv.second == "200"; });
+      },
+      std::chrono::seconds(60)))
+      << "counts did not continue from the restored state";
+  EXPECT_GE(Sum(**second, &ThreadSnapshot::records_restored), 10);
+  EXPECT_EQ(Processed(**second), 1'000) << "restored state, yet input was reprocessed";
+  (*second)->Close();
+}
+
+TEST(KafkaStreams, AChangelogThatLostWhatTheStateNeedsWipesItLoudly) {
+  CreateTopics({"trunc-in", "trunc-out"}, 1);
+  const Topology topology = Counting("trunc-in", "trunc-out", "trunc-counts");
+  const AppConfig config = Config("trunc", 1);
+  {
+    auto first = KafkaStreams::Create(topology, config, EmbeddedOptions());
+    ASSERT_TRUE(first.ok()) << first.status();
+    ASSERT_TRUE((*first)->Start().ok());
+    Produce("trunc-in", 0, 100, 10);
+    ASSERT_TRUE(WaitFor([&] { return Processed(**first) >= 100; }, std::chrono::seconds(60)));
+    (*first)->Close();
+  }
+  {
+    // 6 MiB more in the changelog: the embedded broker keeps 5 MiB per partition, so the records
+    // the local state was built from are gone (log start offset beyond them).
+    KafkaHandle producer = Producer(broker->bootstrap_servers());
+    const std::string filler(100 << 10, 'x');
+    for (int i = 0; i < 60; ++i) {
+      ASSERT_EQ(rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC("trunc-trunc-counts-changelog"),
+                                  RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                  RD_KAFKA_V_KEY("filler", 6),
+                                  RD_KAFKA_V_VALUE(const_cast<char*>(filler.data()), filler.size()),
+                                  RD_KAFKA_V_END),
+                RD_KAFKA_RESP_ERR_NO_ERROR);
+    }
+    ASSERT_EQ(rd_kafka_flush(producer.get(), 60'000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  auto second = KafkaStreams::Create(topology, config, EmbeddedOptions());
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE((*second)->Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return Sum(**second, &ThreadSnapshot::restores_truncated) >= 1; },
+                      std::chrono::seconds(60)));
+  EXPECT_EQ(Sum(**second, &ThreadSnapshot::states_wiped), 1);
+  // The filler holds no commit marker: nothing is applied, the state starts empty and input
+  // resumes from the group's committed offsets.
+  EXPECT_EQ(Sum(**second, &ThreadSnapshot::records_restored), 0);
+  Produce("trunc-in", 100, 200, 10);
+  ASSERT_TRUE(WaitFor([&] { return Processed(**second) >= 100; }, std::chrono::seconds(60)));
+  EXPECT_EQ(Processed(**second), 100);
   (*second)->Close();
 }
 
