@@ -5,6 +5,7 @@
 #include "engine/partitioner.h"
 #include "engine/test_driver.h"
 #include "engine/topology.h"
+#include "stores/key_value_store.h"
 
 namespace weir {
 namespace {
@@ -73,6 +74,46 @@ TEST(ProcessorApi, ContextGivesMetadataStoresAndNamedChildren) {
   EXPECT_EQ(odd[2].record.value, "c from events-0@2 task 0_0 #1");
   EXPECT_THAT(odd[0].record.headers, ElementsAre(Header{"app", "app"}));
   EXPECT_THAT(Values(driver, "even-out"), ElementsAre("b from events-0@1 task 0_0 #2"));
+}
+
+// Forwards each value once: a key-value store remembers the values already seen.
+class Dedup : public Processor<Str, Str, Str, Str> {
+ public:
+  void Init(ProcessorContext<Str, Str>& context) override {
+    context_ = &context;
+    seen_ = context.GetStateStore<KeyValueBytesStore>("seen-values");
+  }
+  void Process(const Record<Str, Str>& record) override {
+    if (seen_->Get(record.value).has_value()) return;
+    seen_->Put(record.value, record.key);
+    context_->Forward(record);
+  }
+
+ private:
+  ProcessorContext<Str, Str>* context_ = nullptr;
+  KeyValueBytesStore* seen_ = nullptr;
+};
+
+TEST(ProcessorApi, KeyValueStoresReachProcessors) {
+  Topology topology;
+  topology.AddSource<Str, Str>("in", {"events"}, serdes::String(), serdes::String())
+      .AddProcessor<Str, Str, Str, Str>("dedup", [] { return std::make_unique<Dedup>(); }, {"in"})
+      .AddKeyValueStore("seen-values", {"dedup"})
+      .AddSink<Str, Str>("out", "unique", serdes::String(), serdes::String(), {"dedup"});
+  ASSERT_TRUE(topology.status().ok()) << topology.status();
+  EXPECT_THAT(topology.Describe(), HasSubstr("seen-values"));
+  TopologyTestDriver driver(topology);
+  for (const char* value : {"a", "b", "a", "c", "b"}) {
+    ASSERT_TRUE(driver.PipeRaw("events", {.key = "k", .value = value, .timestamp = 0}).ok());
+  }
+  EXPECT_THAT(Values(driver, "unique"), ElementsAre("a", "b", "c"));
+  std::vector<std::string> stored;
+  dynamic_cast<KeyValueBytesStore*>(driver.tasks()[0]->store("seen-values"))
+      ->All([&](absl::string_view key, absl::string_view) {
+        stored.emplace_back(key);
+        return true;
+      });
+  EXPECT_THAT(stored, ElementsAre("a", "b", "c"));
 }
 
 TEST(ProcessorApi, StreamTimePunctuationFollowsRecordsAndSkipsMissedIntervals) {

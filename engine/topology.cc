@@ -76,22 +76,36 @@ void Topology::Add(NodeSpec spec, const std::vector<std::string>& parents) {
   nodes_.push_back(std::move(spec));
 }
 
-Topology& Topology::AddWindowStore(WindowStoreOptions options,
-                                   std::vector<std::string> processors) {
-  if (!status_.ok()) return *this;
+bool Topology::AddStore(StoreSpec spec) {
+  if (!status_.ok()) return false;
   for (const StoreSpec& store : stores_) {
-    if (store.name == options.name) {
-      Fail(absl::StrCat("store name '", options.name, "' is already used"));
-      return *this;
+    if (store.name == spec.name) {
+      Fail(absl::StrCat("store name '", spec.name, "' is already used"));
+      return false;
     }
   }
-  if (options.name.empty() || options.retention_ms <= 0) {
-    Fail(absl::StrCat("window store '", options.name, "' needs a name and a positive retention"));
+  if (spec.name.empty()) {
+    Fail(absl::StrCat("a ", spec.kind, " store needs a name"));
+    return false;
+  }
+  stores_.push_back(std::move(spec));
+  return true;
+}
+
+Topology& Topology::AddWindowStore(WindowStoreOptions options,
+                                   std::vector<std::string> processors) {
+  if (options.retention_ms <= 0) {
+    Fail(absl::StrCat("window store '", options.name, "' needs a positive retention"));
     return *this;
   }
-  StoreSpec spec{.name = options.name, .kind = "window", .window = options};
-  stores_.push_back(std::move(spec));
-  return ConnectStore(options.name, processors);
+  const std::string name = options.name;
+  if (!AddStore({.name = name, .kind = "window", .window = std::move(options)})) return *this;
+  return ConnectStore(name, processors);
+}
+
+Topology& Topology::AddKeyValueStore(std::string name, std::vector<std::string> processors) {
+  if (!AddStore({.name = name, .kind = "keyvalue", .window = {.name = name}})) return *this;
+  return ConnectStore(name, processors);
 }
 
 Topology& Topology::ConnectStore(const std::string& store,

@@ -59,7 +59,7 @@ class Topology {
 
   struct StoreSpec {
     std::string name;
-    std::string kind;  // "window"
+    std::string kind;  // "window" or "keyvalue"
     WindowStoreOptions window;
   };
 
@@ -88,6 +88,8 @@ class Topology {
 
   // A window store, connected to `processors` (which may also be connected later).
   Topology& AddWindowStore(WindowStoreOptions options, std::vector<std::string> processors);
+  // A key-value store (KeyValueBytesStore), connected to `processors`.
+  Topology& AddKeyValueStore(std::string name, std::vector<std::string> processors);
   Topology& ConnectStore(const std::string& store, const std::vector<std::string>& processors);
 
   // OK, or the first building mistake (InvalidArgument naming the nodes involved).
@@ -104,6 +106,8 @@ class Topology {
   int FindNode(absl::string_view name) const;
 
  private:
+  // Appends a store unless its name is taken or empty; false after a failure.
+  bool AddStore(StoreSpec spec);
   // Validates and appends `spec`; links it to its parents.
   void Add(NodeSpec spec, const std::vector<std::string>& parents);
   void Fail(std::string message);

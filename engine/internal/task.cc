@@ -6,6 +6,7 @@
 #include "common/status.h"
 #include "engine/topic_name.h"
 #include "stores/in_memory_window_store.h"
+#include "stores/key_value_store.h"
 #include "stores/rocksdb_window_store.h"
 
 namespace weir::internal {
@@ -52,13 +53,19 @@ absl::StatusOr<std::unique_ptr<Task>> Task::Create(const Topology& topology,
 absl::Status Task::Init(const Topology& topology, const Topology::Subtopology& subtopology) {
   for (int store : subtopology.stores) {
     const Topology::StoreSpec& spec = topology.stores()[store];
-    if (db_ == nullptr) {
-      context_.stores.emplace(spec.name, std::make_unique<InMemoryWindowStore>(spec.window));
+    std::unique_ptr<StateStore> opened;
+    if (spec.kind == "keyvalue") {
+      if (db_ == nullptr) {
+        opened = std::make_unique<InMemoryKeyValueStore>(spec.name);
+      } else {
+        WEIR_ASSIGN_OR_RETURN(opened, RocksDbKeyValueStore::Open(spec.name, db_.get()));
+      }
+    } else if (db_ == nullptr) {
+      opened = std::make_unique<InMemoryWindowStore>(spec.window);
     } else {
-      WEIR_ASSIGN_OR_RETURN(std::unique_ptr<RocksDbWindowStore> opened,
-                            RocksDbWindowStore::Open(spec.window, db_.get()));
-      context_.stores.emplace(spec.name, std::move(opened));
+      WEIR_ASSIGN_OR_RETURN(opened, RocksDbWindowStore::Open(spec.window, db_.get()));
     }
+    context_.stores.emplace(spec.name, std::move(opened));
   }
   std::map<int, NodeBase*> by_index;
   for (int index : subtopology.nodes) {

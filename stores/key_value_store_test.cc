@@ -1,0 +1,94 @@
+// The KeyValueBytesStore contract, run against both implementations; the RocksDB one is checked
+// before and after its task commits (reads through the pending batch, then from RocksDB).
+#include "stores/key_value_store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace weir {
+namespace {
+
+using Entry = std::pair<std::string, std::string>;
+using ::testing::ElementsAre;
+
+class KeyValueStoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "in_memory") {
+      store_ = std::make_unique<InMemoryKeyValueStore>("kv");
+      return;
+    }
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("weir-kv-test-" + std::to_string(::getpid()) + "-" +
+                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir);
+    auto db = TaskDb::Open(dir.string(), rocksdb::Options());
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+    auto store = RocksDbKeyValueStore::Open("kv", db_.get());
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
+  void Commit() {
+    if (db_ != nullptr) {
+      ASSERT_TRUE(db_->Commit({}).ok());
+    }
+  }
+  std::vector<Entry> Collect(const std::function<void(const KeyValueBytesStore::Visitor&)>& scan,
+                             size_t limit = 100) {
+    std::vector<Entry> out;
+    scan([&](absl::string_view k, absl::string_view v) {
+      out.emplace_back(std::string(k), std::string(v));
+      return out.size() < limit;
+    });
+    return out;
+  }
+
+  std::unique_ptr<TaskDb> db_;
+  std::unique_ptr<KeyValueBytesStore> store_;
+};
+
+TEST_P(KeyValueStoreTest, EveryOperationBeforeAndAfterCommit) {
+  store_->Put("apple", "1");
+  store_->Put("apricot", "2");
+  store_->Put("banana", "3");
+  store_->Put("cherry", "4");
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(round == 0 ? "pending" : "committed");
+    EXPECT_EQ(store_->Get("banana"), "3");
+    EXPECT_EQ(store_->Get("durian"), std::nullopt);
+    EXPECT_THAT(Collect([&](auto& v) { store_->Range("apricot", "banana", v); }),
+                ElementsAre(Entry{"apricot", "2"}, Entry{"banana", "3"}));
+    EXPECT_THAT(Collect([&](auto& v) { store_->PrefixScan("ap", v); }),
+                ElementsAre(Entry{"apple", "1"}, Entry{"apricot", "2"}));
+    EXPECT_THAT(Collect([&](auto& v) { store_->All(v); }, 3),
+                ElementsAre(Entry{"apple", "1"}, Entry{"apricot", "2"}, Entry{"banana", "3"}));
+    Commit();
+  }
+  store_->Delete("apple");
+  store_->Put("banana", "33");
+  EXPECT_EQ(store_->Get("apple"), std::nullopt);
+  EXPECT_THAT(Collect([&](auto& v) { store_->All(v); }),
+              ElementsAre(Entry{"apricot", "2"}, Entry{"banana", "33"}, Entry{"cherry", "4"}));
+  if (db_ != nullptr) {
+    // The pending changes are what the changelog receives: the latest per key, deletes as nullopt.
+    std::vector<std::pair<std::string, std::optional<std::string>>> changes;
+    store_->ForEachPendingChange([&](absl::string_view k, std::optional<absl::string_view> v) {
+      changes.emplace_back(std::string(k), v ? std::optional<std::string>(std::string(*v))
+                                             : std::nullopt);
+    });
+    EXPECT_THAT(changes, ElementsAre(std::pair<std::string, std::optional<std::string>>{
+                                         "apple", std::nullopt},
+                                     std::pair<std::string, std::optional<std::string>>{
+                                         "banana", "33"}));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Implementations, KeyValueStoreTest,
+                         ::testing::Values("in_memory", "rocksdb"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace weir
