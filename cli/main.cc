@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   weir::cli::AddBrokerCommand(app, &exit_code);
   weir::cli::AddConfigCommand(app, &exit_code);
   weir::cli::AddStateCommand(app, &exit_code);
+  weir::cli::AddPlanCommand(app, &exit_code);
 
   try {
     app.parse(argc, argv);

@@ -14,6 +14,7 @@
 #include "engine/app_config.h"
 #include "engine/embedded_broker.h"
 #include "engine/kafka_streams.h"
+#include "engine/memory_plan.h"
 #include "engine/topic_offsets.h"
 #include "stores/rocksdb_option_set.h"
 #include "topologies/fraud_topology.h"
@@ -44,6 +45,20 @@ absl::StatusOr<std::unique_ptr<EmbeddedBroker>> StartEmbeddedBroker(
   spdlog::info("embedded broker (librdkafka mock cluster, in memory, development only) at {}",
                broker->bootstrap_servers());
   return broker;
+}
+
+// Partitions of `topic` on the cluster (the embedded broker's, once started).
+absl::StatusOr<int64_t> InputPartitions(const AppConfig& config, const std::string& topic) {
+  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<TopicOffsetsReader> reader,
+                        TopicOffsetsReader::Open({.bootstrap_servers = config.bootstrap_servers,
+                                                  .common = config.kafka,
+                                                  .specific = config.admin}));
+  WEIR_ASSIGN_OR_RETURN(std::vector<TopicOffsets> topics, reader->Read(std::chrono::seconds(30)));
+  for (const TopicOffsets& t : topics) {
+    if (t.topic == topic) return t.partitions;
+  }
+  return absl::NotFoundError(absl::StrCat("input topic '", topic, "' does not exist at ",
+                                          config.bootstrap_servers));
 }
 
 absl::Status Run(const RunFlags& flags) {
@@ -84,6 +99,24 @@ absl::Status Run(const RunFlags& flags) {
   const fraud::CardTokenizer tokenizer =
       fraud::CardTokenizer::FromEnvironment(fraud_config.card_token_key_env);
   Topology topology = fraud::BuildFraudTopology(fraud_config, tokenizer);
+  if (config.memory_limit_bytes > 0) {
+    // Worst case: this instance owns a task for every input partition.
+    WEIR_ASSIGN_OR_RETURN(const int64_t partitions,
+                          InputPartitions(config, fraud_config.payments_topic));
+    WEIR_ASSIGN_OR_RETURN(RocksDbOptionSet rocksdb, LoadRocksDbOptionSet(config.rocksdb_options));
+    WEIR_ASSIGN_OR_RETURN(MemoryPlan plan, PlanMemory(config, rocksdb, topology, partitions,
+                                                      kDefaultProcessOverheadBytes));
+    if (plan.container_limit > config.memory_limit_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "key 'memory.limit.bytes': ", FormatBytes(config.memory_limit_bytes),
+          " is less than this configuration needs with ", partitions, " tasks:\n",
+          plan.ToText(),
+          "Lower the caches or write buffers (rocksdb.options), use a bounded option set, or "
+          "raise the limit; `weir plan memory` shows the same arithmetic."));
+    }
+    spdlog::info("memory plan {} fits memory.limit.bytes {}", FormatBytes(plan.container_limit),
+                 FormatBytes(config.memory_limit_bytes));
+  }
   spdlog::info("topology:\n{}", topology.Describe());
   WEIR_ASSIGN_OR_RETURN(std::unique_ptr<KafkaStreams> streams,
                         KafkaStreams::Create(std::move(topology), config, std::move(options)));

@@ -76,6 +76,10 @@ const config::Schema<AppConfig>& AppConfigSchema() {
            .Bytes("statestore.cache.max.bytes", &C::statestore_cache_max_bytes, 0, int64_t{1} << 40,
                   "Record cache per stream thread, shared by its tasks' stores; 0 = "
                   "write-through.")
+           .Bytes("memory.limit.bytes", &C::memory_limit_bytes, 0, int64_t{1} << 50,
+                  "Container memory limit the instance must fit in; `weir run` refuses to start, "
+                  "showing the arithmetic of `weir plan memory`, when its plan exceeds it. "
+                  "0 = unchecked.")
            .Enum("processing.guarantee", &C::processing_guarantee,
                  {"at_least_once", "exactly_once_v2"},
                  "Delivery guarantee. The embedded broker cannot prove exactly-once "

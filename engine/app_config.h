@@ -38,6 +38,9 @@ struct AppConfig {
   std::string default_dsl_store = "rocksDB";
   // Record cache per stream thread, shared by its tasks and stores; 0 = write-through.
   int64_t statestore_cache_max_bytes = int64_t{10} << 20;
+  // The container memory limit the instance must fit in; 0 = unchecked. `weir run` refuses to
+  // start when the memory plan (`weir plan memory`) exceeds it.
+  int64_t memory_limit_bytes = 0;
   // at_least_once or exactly_once_v2.
   std::string processing_guarantee = "at_least_once";
   // Port of the HTTP listener (/metrics, /healthz, /readyz); 0 picks a free port.

@@ -77,5 +77,16 @@ TEST(WeirRun, RefusesAnInvalidFraudConfigNamingTheKey) {
   EXPECT_THAT(result.err, HasSubstr("key 'rules.velocity.count': expected an integer in [1,"));
 }
 
+TEST(WeirRun, RefusesToStartWhenTheMemoryPlanExceedsTheLimit) {
+  testing::CommandResult run = RunCommand(
+      {WeirBinary(), "run", "--config", "config/weir.yaml", "--set", "memory.limit.bytes=1GiB",
+       "--set", "rocksdb.options=config/rocksdb/default.yaml", "--progress-interval", "0"},
+      "", std::chrono::seconds(60));
+  EXPECT_EQ(run.exit_status, 2) << run.err;
+  EXPECT_THAT(run.err, HasSubstr("key 'memory.limit.bytes': 1 GiB is less than"));
+  EXPECT_THAT(run.err, HasSubstr("RocksDB block cache             50 MiB x 12 tasks"));
+  EXPECT_THAT(run.err, HasSubstr("container memory limit"));
+}
+
 }  // namespace
 }  // namespace weir

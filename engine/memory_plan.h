@@ -1,0 +1,52 @@
+// The memory an instance needs, by the arithmetic of the seed's "Memory Budget Planning"
+// (record cache x threads, block cache x RocksDB instances, write buffers x count x memtables),
+// adapted to weir's layout and with the client buffers the JVM version leaves out.
+//
+// weir's layout changes two factors (docs/state-layout.md): a task has one RocksDB instance, so
+// an unshared block cache is per task, not per store; and every window-store segment and
+// key-value store is a column family with its own memtables, so write buffers multiply by
+// column families, not stores. A bounded option set (shared cache with a WriteBufferManager)
+// caps caches and memtables together at the cache size.
+#ifndef WEIR_ENGINE_MEMORY_PLAN_H_
+#define WEIR_ENGINE_MEMORY_PLAN_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/app_config.h"
+#include "engine/topology.h"
+#include "stores/rocksdb_option_set.h"
+
+namespace weir {
+
+struct MemoryPlan {
+  struct Line {
+    std::string what;     // "RocksDB block cache"
+    std::string formula;  // "50 MiB x 12 tasks"
+    int64_t bytes = 0;
+  };
+  std::vector<Line> lines;
+  int64_t total = 0;            // sum of the lines
+  int64_t container_limit = 0;  // total + overhead
+  std::string notes;            // what the total leaves out
+
+  // The plan as an aligned table, with the total and the container limit.
+  std::string ToText() const;
+};
+
+// `tasks`: tasks this instance runs (at most the input partitions x sub-topologies with stores).
+// `overhead_bytes`: the process itself - code, allocator slack, logs.
+absl::StatusOr<MemoryPlan> PlanMemory(const AppConfig& config, const RocksDbOptionSet& rocksdb,
+                                      const Topology& topology, int64_t tasks,
+                                      int64_t overhead_bytes);
+
+// What the process itself needs beyond the plan's lines: code, allocator slack, logs.
+inline constexpr int64_t kDefaultProcessOverheadBytes = int64_t{256} << 20;
+
+// "1.5 GiB", "64 MiB", "512 B".
+std::string FormatBytes(int64_t bytes);
+
+}  // namespace weir
+
+#endif  // WEIR_ENGINE_MEMORY_PLAN_H_
