@@ -2,6 +2,7 @@
 
 #include <rocksdb/convenience.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/statistics.h>
 #include <rocksdb/table.h>
 
 #include <algorithm>
@@ -75,6 +76,10 @@ const config::Schema<RocksDbOptionSet>& RocksDbOptionSetSchema() {
                   "the cache (a hard budget); 0 = off.")
            .Bool("strict_capacity_limit", &S::strict_capacity_limit,
                  "The block cache refuses inserts past its capacity instead of overshooting.")
+           .Enum("statistics", &S::statistics, {"off", "tickers", "timers", "all"},
+                 "RocksDB statistics behind the KIP-471 metrics: `off`, `tickers` (counters "
+                 "only: hit ratios, bytes, stall time), `timers` (plus histograms and timers but "
+                 "the detailed ones) or `all`.")
            .String("db_options", &S::db_options,
                    "Any other RocksDB DBOptions, as an options string (`key=value;...`).")
            .String("cf_options", &S::cf_options,
@@ -145,6 +150,13 @@ absl::StatusOr<rocksdb::Options> BuildRocksDbOptions(const RocksDbOptionSet& set
   options.max_bytes_for_level_base = static_cast<uint64_t>(set.max_bytes_for_level_base);
   options.optimize_filters_for_hits = set.optimize_filters_for_hits;
   options.write_buffer_manager = shared.write_buffer_manager;
+  if (set.statistics != "off") {
+    options.statistics = rocksdb::CreateDBStatistics();
+    options.statistics->set_stats_level(
+        set.statistics == "tickers"  ? rocksdb::StatsLevel::kExceptHistogramOrTimers
+        : set.statistics == "timers" ? rocksdb::StatsLevel::kExceptDetailedTimers
+                                     : rocksdb::StatsLevel::kAll);
+  }
 
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = shared.block_cache != nullptr

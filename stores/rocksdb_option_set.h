@@ -50,6 +50,9 @@ struct RocksDbOptionSet {
   bool share_block_cache = false;         // one cache for every store of the instance
   int64_t write_buffer_manager_size = 0;  // > 0: memtables charged to the shared cache, capped
   bool strict_capacity_limit = false;     // the cache refuses inserts beyond its capacity
+  // RocksDB statistics (the tickers behind Kafka Streams' KIP-471 metrics): off, tickers
+  // (counters only), timers (RocksDB's kExceptDetailedTimers) or all.
+  std::string statistics = "tickers";
   // Anything else, as RocksDB options strings ("key=value;key=value").
   std::string db_options;
   std::string cf_options;
@@ -72,9 +75,9 @@ struct SharedResources {
 // Creates the shared objects `set` asks for (none when it shares nothing).
 SharedResources MakeSharedResources(const RocksDbOptionSet& set);
 
-// RocksDB options for one store: DB options, column family options and the block-based table
-// with its cache (the shared one, or a new one per call). WAL handling is the caller's: weir
-// writes with WriteOptions::disableWAL. Fails only when an options string no longer parses.
+// RocksDB options for one task's instance: DB options, column family options, the block-based
+// table with its cache (the shared one, or a new one per call) and a Statistics object at the
+// set's level (a new one per call). Fails only when an options string no longer parses.
 absl::StatusOr<rocksdb::Options> BuildRocksDbOptions(const RocksDbOptionSet& set,
                                                      const SharedResources& shared);
 

@@ -1,8 +1,11 @@
 #include "stores/task_db.h"
 
+#include <rocksdb/statistics.h>
+
 #include <algorithm>
 #include <filesystem>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -189,6 +192,70 @@ void TaskDb::ForEachPending(
       visit(key, std::nullopt);
     }
   }
+}
+
+absl::Status TaskDb::FlushMemtables() {
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  for (const auto& [name, handle] : families_) handles.push_back(handle);
+  return RocksDbStatus(db_->Flush(rocksdb::FlushOptions(), handles),
+                       absl::StrCat("flushing memtables in ", dir_));
+}
+
+TaskDbStatistics TaskDb::Statistics(const std::vector<std::string>& stores) const {
+  TaskDbStatistics out;
+  if (const std::shared_ptr<rocksdb::Statistics> stats = db_->GetOptions().statistics) {
+    out.tickers_enabled = true;
+    const auto count = [&](rocksdb::Tickers t) {
+      return static_cast<int64_t>(stats->getTickerCount(t));
+    };
+    RocksDbTickers& t = out.tickers;
+    t.block_cache_data_hit = count(rocksdb::BLOCK_CACHE_DATA_HIT);
+    t.block_cache_data_miss = count(rocksdb::BLOCK_CACHE_DATA_MISS);
+    t.block_cache_index_hit = count(rocksdb::BLOCK_CACHE_INDEX_HIT);
+    t.block_cache_index_miss = count(rocksdb::BLOCK_CACHE_INDEX_MISS);
+    t.block_cache_filter_hit = count(rocksdb::BLOCK_CACHE_FILTER_HIT);
+    t.block_cache_filter_miss = count(rocksdb::BLOCK_CACHE_FILTER_MISS);
+    t.stall_micros = count(rocksdb::STALL_MICROS);
+    t.bytes_written = count(rocksdb::BYTES_WRITTEN);
+    t.bytes_read = count(rocksdb::BYTES_READ);
+    t.memtable_bytes_flushed = count(rocksdb::FLUSH_WRITE_BYTES);
+    t.memtable_hit = count(rocksdb::MEMTABLE_HIT);
+    t.memtable_miss = count(rocksdb::MEMTABLE_MISS);
+    t.compaction_bytes_read = count(rocksdb::COMPACT_READ_BYTES);
+    t.compaction_bytes_written = count(rocksdb::COMPACT_WRITE_BYTES);
+    t.files_opened = count(rocksdb::NO_FILE_OPENS);
+    t.files_closed = count(rocksdb::NO_FILE_CLOSES);
+    t.file_errors = count(rocksdb::NO_FILE_ERRORS);
+  }
+  const auto property = [&](rocksdb::ColumnFamilyHandle* cf, const std::string& name) {
+    uint64_t value = 0;
+    return db_->GetIntProperty(cf, name, &value) ? static_cast<int64_t>(value) : 0;
+  };
+  out.block_cache = {.capacity = property(meta_, "rocksdb.block-cache-capacity"),
+                     .usage = property(meta_, "rocksdb.block-cache-usage"),
+                     .pinned_usage = property(meta_, "rocksdb.block-cache-pinned-usage")};
+  // Per column family, except background errors (a DB-wide count).
+  const int64_t background_errors = property(meta_, "rocksdb.background-errors");
+  for (const std::string& store : stores) {
+    RocksDbProperties& p = out.stores[store];
+    p.background_errors = background_errors;
+    for (const auto& [name, cf] : families_) {
+      if (name != store && !absl::StartsWith(name, absl::StrCat(store, ":"))) continue;
+      p.num_immutable_mem_table += property(cf, "rocksdb.num-immutable-mem-table");
+      p.cur_size_active_mem_table += property(cf, "rocksdb.cur-size-active-mem-table");
+      p.cur_size_all_mem_tables += property(cf, "rocksdb.cur-size-all-mem-tables");
+      p.size_all_mem_tables += property(cf, "rocksdb.size-all-mem-tables");
+      p.estimate_num_keys += property(cf, "rocksdb.estimate-num-keys");
+      p.estimate_pending_compaction_bytes +=
+          property(cf, "rocksdb.estimate-pending-compaction-bytes");
+      p.live_sst_files_size += property(cf, "rocksdb.live-sst-files-size");
+      p.total_sst_files_size += property(cf, "rocksdb.total-sst-files-size");
+    }
+    // Flushes and compactions running are DB-wide figures.
+    p.num_running_flushes = property(meta_, "rocksdb.num-running-flushes");
+    p.num_running_compactions = property(meta_, "rocksdb.num-running-compactions");
+  }
+  return out;
 }
 
 TaskDb::Offsets TaskDb::StoredOffsets() {

@@ -41,6 +41,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "stores/store_statistics.h"
 
 namespace weir {
 
@@ -90,11 +91,17 @@ class TaskDb {
   static std::string EncodeOffsets(const Offsets& offsets);
   static absl::StatusOr<Offsets> DecodeOffsets(absl::string_view text);
 
+  // Tickers, block cache usage and per-store properties; `stores` are the store names (a
+  // store's column families are `<store>` and `<store>:<segment>`).
+  TaskDbStatistics Statistics(const std::vector<std::string>& stores) const;
+
   // The offsets stored with the state (empty for a new task).
   Offsets StoredOffsets();
   // Writes the pending batch and `offsets` in one atomic write, then drops expired column
   // families. Returns a remembered read error instead, writing nothing.
   absl::Status Commit(const Offsets& offsets);
+  // Flushes every column family's memtables to SST files (committed writes only).
+  absl::Status FlushMemtables();
   // Pending writes since the last commit.
   size_t pending_writes() const { return pending_; }
   rocksdb::DB* db() const { return db_.get(); }

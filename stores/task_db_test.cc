@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "stores/rocksdb_option_set.h"
 #include "stores/rocksdb_window_store.h"
 
 namespace weir {
@@ -53,6 +54,39 @@ TEST(TaskDb, ASecondOpenOfOneDirectoryIsRefused) {
   EXPECT_TRUE(absl::IsFailedPrecondition(second.status())) << second.status();
   EXPECT_THAT(second.status().ToString(), HasSubstr(dir));
   EXPECT_THAT(second.status().ToString(), HasSubstr("in use by another weir instance"));
+}
+
+TEST(TaskDb, StatisticsReportTickersPerTaskAndPropertiesPerStore) {
+  for (const std::string level : {"tickers", "off"}) {
+    SCOPED_TRACE(level);
+    RocksDbOptionSet set;  // Kafka Streams' defaults: a 50 MiB cache per task
+    set.statistics = level;
+    absl::StatusOr<rocksdb::Options> options = BuildRocksDbOptions(set, MakeSharedResources(set));
+    ASSERT_TRUE(options.ok());
+    auto db = TaskDb::Open(FreshDir("stats-" + level), *options);
+    ASSERT_TRUE(db.ok()) << db.status();
+    auto store = RocksDbWindowStore::Open({.name = "counts", .retention_ms = 600'000}, db->get());
+    ASSERT_TRUE(store.ok());
+    for (int i = 0; i < 1'000; ++i) (*store)->Put("card-" + std::to_string(i), 60'000, "1");
+    ASSERT_TRUE((*db)->Commit({}).ok());
+    ASSERT_TRUE((*db)->FlushMemtables().ok());  // every segment to SST: reads hit the cache
+    for (int i = 0; i < 100; ++i) (*store)->Fetch("card-" + std::to_string(i), 60'000);
+
+    const TaskDbStatistics stats = (*db)->Statistics({"counts"});
+    EXPECT_EQ(stats.block_cache.capacity, int64_t{50} << 20);
+    ASSERT_TRUE(stats.stores.contains("counts"));
+    EXPECT_GT(stats.stores.at("counts").live_sst_files_size, 0);
+    EXPECT_GT(stats.stores.at("counts").estimate_num_keys, 0);
+    if (level == "off") {
+      EXPECT_FALSE(stats.tickers_enabled);
+      EXPECT_EQ(stats.tickers.bytes_written, 0);
+    } else {
+      EXPECT_TRUE(stats.tickers_enabled);
+      EXPECT_GT(stats.tickers.bytes_written, 0);
+      EXPECT_GT(stats.tickers.memtable_bytes_flushed, 0);
+      EXPECT_GT(stats.tickers.block_cache_data_hit + stats.tickers.block_cache_data_miss, 0);
+    }
+  }
 }
 
 }  // namespace
