@@ -1,0 +1,268 @@
+// State-store microbenchmarks under weir's option sets (config/rocksdb/*.yaml), with a raw
+// RocksDB baseline using identical options in the same binary:
+//  - RawWriteBatchPut: rocksdb::WriteBatch puts, written every 1,000 (weir commits a batch)
+//  - WindowPut / WindowFetch: RocksDbWindowStore through TaskDb, committed every 1,000 puts
+//  - KeyValuePut / KeyValueGet / KeyValueRange: RocksDbKeyValueStore, the same way
+//  - WindowPutStatistics: window puts under the default set at each statistics level, for the
+//    CPU cost of RocksDB statistics (off, tickers, timers, all)
+// Keys: a 16-byte card token (window stores add the 8-byte window start). There is no record
+// cache yet, so every figure is uncached.
+//
+//   build/bench/state_store_bench --benchmark_filter='Put'
+//
+// Reports per-operation latency percentiles (p50_ns, p99_ns; a commit lands in the 1,000th put)
+// beside Google Benchmark's mean. Compare ratios within one run, not absolutes across runs.
+#include <benchmark/benchmark.h>
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <random>
+
+#include "stores/key_value_store.h"
+#include "stores/rocksdb_option_set.h"
+#include "stores/rocksdb_window_store.h"
+#include "stores/task_db.h"
+
+namespace weir {
+namespace {
+
+const char* const kOptionSets[] = {"default", "tuned", "bounded"};
+const char* const kStatisticsLevels[] = {"off", "tickers", "timers", "all"};
+constexpr int kCommitEvery = 1'000;
+constexpr uint64_t kCards = 100'000;
+
+std::string Token(uint64_t card) {
+  std::string key(16, '\0');
+  for (int i = 0; i < 8; ++i) {
+    key[i] = static_cast<char>(card >> (56 - 8 * i));
+    key[8 + i] = static_cast<char>((card * 0x9E3779B97F4A7C15ull) >> (56 - 8 * i));
+  }
+  return key;
+}
+
+// The same layout RocksDbWindowStore writes: token, then the window start big-endian.
+std::string WindowKey(uint64_t card, uint64_t start) {
+  std::string key = Token(card);
+  for (int i = 0; i < 8; ++i) key.push_back(static_cast<char>(start >> (56 - 8 * i)));
+  return key;
+}
+
+absl::StatusOr<rocksdb::Options> Options(const std::string& set_name,
+                                         const std::string& statistics = "") {
+  absl::StatusOr<RocksDbOptionSet> set = LoadRocksDbOptionSet("config/rocksdb/" + set_name + ".yaml");
+  if (!set.ok()) return set.status();
+  if (!statistics.empty()) set->statistics = statistics;
+  return BuildRocksDbOptions(*set, MakeSharedResources(*set));
+}
+
+std::string FreshDir(const std::string& name) {
+  const std::string dir = (std::filesystem::temp_directory_path() / ("weir-bench-" + name)).string();
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+std::unique_ptr<TaskDb> OpenTaskDb(const std::string& set_name, benchmark::State& state,
+                                   const std::string& statistics = "") {
+  absl::StatusOr<rocksdb::Options> options = Options(set_name, statistics);
+  if (!options.ok()) {
+    state.SkipWithError(std::string(options.status().message()).c_str());
+    return nullptr;
+  }
+  absl::StatusOr<std::unique_ptr<TaskDb>> db =
+      TaskDb::Open(FreshDir(set_name + "-" + statistics), *options);
+  if (!db.ok()) {
+    state.SkipWithError(std::string(db.status().message()).c_str());
+    return nullptr;
+  }
+  return *std::move(db);
+}
+
+// Times each call of `op(i)`, commits through `commit` every kCommitEvery calls (timed with the
+// call that triggers it), and reports throughput and percentiles.
+template <typename Op, typename Commit>
+void Measure(benchmark::State& state, Op op, Commit commit) {
+  std::vector<int64_t> nanos;
+  nanos.reserve(1 << 20);
+  int64_t i = 0;
+  for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
+    op(i);
+    if (++i % kCommitEvery == 0 && !commit()) {
+      state.SkipWithError("commit failed");
+      break;
+    }
+    nanos.push_back((std::chrono::steady_clock::now() - start).count());
+  }
+  state.SetItemsProcessed(state.iterations());
+  if (nanos.empty()) return;
+  std::sort(nanos.begin(), nanos.end());
+  state.counters["p50_ns"] = static_cast<double>(nanos[nanos.size() / 2]);
+  state.counters["p99_ns"] = static_cast<double>(nanos[nanos.size() * 99 / 100]);
+}
+
+void BM_RawWriteBatchPut(benchmark::State& state) {
+  const std::string set_name = kOptionSets[state.range(0)];
+  state.SetLabel(set_name);
+  absl::StatusOr<rocksdb::Options> options = Options(set_name);
+  if (!options.ok()) return state.SkipWithError("options");
+  options->create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  if (!rocksdb::DB::Open(*options, FreshDir("raw-" + set_name), &raw).ok()) {
+    return state.SkipWithError("open");
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::WriteBatch batch;
+  std::mt19937_64 random(42);
+  const std::string value(64, 'v');
+  Measure(
+      state,
+      [&](int64_t) { batch.Put(WindowKey(random() % kCards, (random() % 60) * 60'000), value); },
+      [&] {
+        const bool ok = db->Write(rocksdb::WriteOptions(), &batch).ok();  // WAL on, as weir
+        batch.Clear();
+        return ok;
+      });
+}
+
+void BM_WindowPut(benchmark::State& state) {
+  const std::string set_name = kOptionSets[state.range(0)];
+  state.SetLabel(set_name);
+  std::unique_ptr<TaskDb> db = OpenTaskDb(set_name, state);
+  if (db == nullptr) return;
+  auto store = RocksDbWindowStore::Open({.name = "w", .retention_ms = int64_t{1} << 40}, db.get());
+  if (!store.ok()) return state.SkipWithError("store");
+  std::mt19937_64 random(42);
+  const std::string value(64, 'v');
+  Measure(
+      state,
+      [&](int64_t) {
+        (*store)->Put(Token(random() % kCards), static_cast<int64_t>((random() % 60) * 60'000),
+                      value);
+      },
+      [&] { return db->Commit({}).ok(); });
+}
+
+void BM_WindowPutStatistics(benchmark::State& state) {
+  const std::string level = kStatisticsLevels[state.range(0)];
+  state.SetLabel("default, statistics " + level);
+  std::unique_ptr<TaskDb> db = OpenTaskDb("default", state, level);
+  if (db == nullptr) return;
+  auto store = RocksDbWindowStore::Open({.name = "w", .retention_ms = int64_t{1} << 40}, db.get());
+  if (!store.ok()) return state.SkipWithError("store");
+  std::mt19937_64 random(42);
+  const std::string value(64, 'v');
+  Measure(
+      state,
+      [&](int64_t) {
+        (*store)->Put(Token(random() % kCards), static_cast<int64_t>((random() % 60) * 60'000),
+                      value);
+      },
+      [&] { return db->Commit({}).ok(); });
+}
+
+// Preloads kCards windows (or keys), commits and flushes them to SST files.
+template <typename Load>
+bool Preload(TaskDb& db, Load load) {
+  for (uint64_t card = 0; card < kCards; ++card) {
+    load(card);
+    if ((card + 1) % kCommitEvery == 0 && !db.Commit({}).ok()) return false;
+  }
+  return db.Commit({}).ok() && db.FlushMemtables().ok();
+}
+
+void BM_WindowFetch(benchmark::State& state) {
+  const std::string set_name = kOptionSets[state.range(0)];
+  state.SetLabel(set_name);
+  std::unique_ptr<TaskDb> db = OpenTaskDb(set_name, state);
+  if (db == nullptr) return;
+  auto store = RocksDbWindowStore::Open({.name = "w", .retention_ms = int64_t{1} << 40}, db.get());
+  if (!store.ok()) return state.SkipWithError("store");
+  const std::string value(64, 'v');
+  if (!Preload(*db, [&](uint64_t card) { (*store)->Put(Token(card), 0, value); })) {
+    return state.SkipWithError("preload");
+  }
+  std::mt19937_64 random(7);
+  Measure(
+      state, [&](int64_t) { benchmark::DoNotOptimize((*store)->Fetch(Token(random() % kCards), 0)); },
+      [] { return true; });
+}
+
+std::unique_ptr<RocksDbKeyValueStore> KeyValueStore(TaskDb& db, benchmark::State& state) {
+  auto store = RocksDbKeyValueStore::Open("kv", &db);
+  if (!store.ok()) {
+    state.SkipWithError("store");
+    return nullptr;
+  }
+  return *std::move(store);
+}
+
+void BM_KeyValuePut(benchmark::State& state) {
+  const std::string set_name = kOptionSets[state.range(0)];
+  state.SetLabel(set_name);
+  std::unique_ptr<TaskDb> db = OpenTaskDb(set_name, state);
+  if (db == nullptr) return;
+  std::unique_ptr<RocksDbKeyValueStore> store = KeyValueStore(*db, state);
+  if (store == nullptr) return;
+  std::mt19937_64 random(42);
+  const std::string value(64, 'v');
+  Measure(
+      state, [&](int64_t) { store->Put(Token(random() % kCards), value); },
+      [&] { return db->Commit({}).ok(); });
+}
+
+void BM_KeyValueGet(benchmark::State& state) {
+  const std::string set_name = kOptionSets[state.range(0)];
+  state.SetLabel(set_name);
+  std::unique_ptr<TaskDb> db = OpenTaskDb(set_name, state);
+  if (db == nullptr) return;
+  std::unique_ptr<RocksDbKeyValueStore> store = KeyValueStore(*db, state);
+  if (store == nullptr) return;
+  const std::string value(64, 'v');
+  if (!Preload(*db, [&](uint64_t card) { store->Put(Token(card), value); })) {
+    return state.SkipWithError("preload");
+  }
+  std::mt19937_64 random(7);
+  Measure(
+      state, [&](int64_t) { benchmark::DoNotOptimize(store->Get(Token(random() % kCards))); },
+      [] { return true; });
+}
+
+// A range of 10 consecutive keys from a random start.
+void BM_KeyValueRange(benchmark::State& state) {
+  const std::string set_name = kOptionSets[state.range(0)];
+  state.SetLabel(set_name);
+  std::unique_ptr<TaskDb> db = OpenTaskDb(set_name, state);
+  if (db == nullptr) return;
+  std::unique_ptr<RocksDbKeyValueStore> store = KeyValueStore(*db, state);
+  if (store == nullptr) return;
+  const std::string value(64, 'v');
+  if (!Preload(*db, [&](uint64_t card) { store->Put(Token(card), value); })) {
+    return state.SkipWithError("preload");
+  }
+  std::mt19937_64 random(7);
+  Measure(
+      state,
+      [&](int64_t) {
+        int seen = 0;
+        store->Range(Token(random() % kCards), std::string(16, '\xff'),
+                     [&](absl::string_view, absl::string_view) { return ++seen < 10; });
+        benchmark::DoNotOptimize(seen);
+      },
+      [] { return true; });
+}
+
+BENCHMARK(BM_RawWriteBatchPut)->DenseRange(0, 2)->ArgName("set");
+BENCHMARK(BM_WindowPut)->DenseRange(0, 2)->ArgName("set");
+BENCHMARK(BM_WindowFetch)->DenseRange(0, 2)->ArgName("set");
+BENCHMARK(BM_KeyValuePut)->DenseRange(0, 2)->ArgName("set");
+BENCHMARK(BM_KeyValueGet)->DenseRange(0, 2)->ArgName("set");
+BENCHMARK(BM_KeyValueRange)->DenseRange(0, 2)->ArgName("set");
+BENCHMARK(BM_WindowPutStatistics)->DenseRange(0, 3)->ArgName("statistics");
+
+}  // namespace
+}  // namespace weir
+
+BENCHMARK_MAIN();
