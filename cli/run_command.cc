@@ -136,6 +136,7 @@ absl::Status Run(const RunFlags& flags) {
   while ((signal_number = WaitForShutdownSignal(interval)) == 0) {
     failure = streams->CheckThreads();
     if (!failure.ok()) break;
+    streams->CleanUpState();
     if (flags.progress_interval_s <= 0) continue;
     int64_t processed = 0, dropped = 0, tasks = 0;
     for (const ThreadSnapshot& t : streams->threads()) {

@@ -69,6 +69,10 @@ const config::Schema<AppConfig>& AppConfigSchema() {
                 "`exactly_once_v2`, 100 (as in Kafka Streams).")
            .Path("state.dir", &C::state_dir,
                  "Root of local state: `<state.dir>/<application.id>/<task>/`.")
+           .Int("state.cleanup.delay.ms", &C::state_cleanup_delay_ms, 0, int64_t{1} << 40,
+                "How long a task directory under `state.dir` that no thread of this instance "
+                "owns (and no other process holds) may stay before it is deleted (Kafka "
+                "Streams' default, 10 minutes).")
            .Enum("default.dsl.store", &C::default_dsl_store, {"rocksDB", "in_memory"},
                  "Where stores keep state: `rocksDB` (one RocksDB instance per task under "
                  "`state.dir`, committed atomically with the input offsets it reflects) or "

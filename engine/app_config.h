@@ -33,6 +33,8 @@ struct AppConfig {
   int64_t commit_interval_ms = 30000;
   // Root of local state: `<state.dir>/<application.id>/<task>/`.
   std::string state_dir = "/tmp/weir";
+  // How long a task directory this instance does not own may stay before it is deleted.
+  int64_t state_cleanup_delay_ms = 600'000;
   // Where DSL and Processor API stores keep their state: rocksDB (one RocksDB instance per task
   // under state.dir, durable with the offsets it reflects) or in_memory (lost with the process).
   std::string default_dsl_store = "rocksDB";

@@ -204,6 +204,37 @@ absl::Status KafkaStreams::CheckThreads() {
   return absl::OkStatus();
 }
 
+std::vector<std::string> KafkaStreams::CleanUpState() {
+  std::vector<std::string> deleted;
+  const std::filesystem::path root =
+      std::filesystem::path(config_.state_dir) / config_.application_id;
+  std::error_code error;
+  if (!std::filesystem::is_directory(root, error)) return deleted;
+  std::set<std::string> owned;
+  for (const ThreadSnapshot& thread : threads()) {
+    for (const TaskId& id : thread.tasks) owned.insert(id.ToString());
+  }
+  const auto now = std::filesystem::file_time_type::clock::now();
+  for (const auto& entry : std::filesystem::directory_iterator(root, error)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_directory() || owned.contains(name)) continue;
+    const auto modified = std::filesystem::last_write_time(entry.path(), error);
+    if (error || now - modified < std::chrono::milliseconds(config_.state_cleanup_delay_ms)) {
+      continue;
+    }
+    absl::StatusOr<bool> removed = TaskDb::DeleteIfUnused(entry.path().string());
+    if (!removed.ok()) {
+      spdlog::warn("cannot delete the state of task {}: {}", name, removed.status().message());
+      continue;
+    }
+    if (!*removed) continue;  // opened meanwhile, or held by another process
+    spdlog::info("deleted the state of task {} ({}): not owned here for state.cleanup.delay.ms",
+                 name, entry.path().string());
+    deleted.push_back(entry.path().string());
+  }
+  return deleted;
+}
+
 void KafkaStreams::Close() {
   absl::MutexLock lock(&mutex_);
   // Every live thread commits before any leaves the group (see LeaveBarrier).

@@ -57,6 +57,10 @@ class KafkaStreams {
   // Applies `stream.thread.error.policy` to threads that died: starts replacements, or returns
   // the first dead thread's error (the instance should then Close and exit non-zero).
   absl::Status CheckThreads();
+  // Deletes task directories under `<state.dir>/<application.id>` that no thread owns, no other
+  // process holds (RocksDB's lock) and nobody touched for `state.cleanup.delay.ms`; returns the
+  // directories deleted. `weir run` calls it every few seconds.
+  std::vector<std::string> CleanUpState();
   void Close();
 
   std::vector<ThreadSnapshot> threads() const;

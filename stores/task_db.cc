@@ -1,14 +1,18 @@
 #include "stores/task_db.h"
 
+#include <fcntl.h>
 #include <rocksdb/statistics.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "common/status.h"
 #include "stores/rocksdb_status.h"
 
@@ -19,7 +23,42 @@ constexpr absl::string_view kOffsetsKey = "offsets";
 
 rocksdb::Slice AsSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
+// Directories with a TaskDb open in this process. RocksDB's own lock (fcntl) cannot tell: a
+// process never conflicts with its own fcntl locks.
+absl::Mutex open_dirs_mutex;
+std::set<std::string>& OpenDirs() ABSL_EXCLUSIVE_LOCKS_REQUIRED(open_dirs_mutex) {
+  static auto* dirs = new std::set<std::string>;
+  return *dirs;
+}
+
+std::string Canonical(const std::string& dir) {
+  std::error_code error;
+  std::filesystem::path path = std::filesystem::weakly_canonical(dir, error);
+  return error ? dir : path.string();
+}
+
+// True when another process holds RocksDB's lock in `dir`.
+bool LockedByAnotherProcess(const std::string& dir) {
+  const int fd = ::open((std::filesystem::path(dir) / "LOCK").c_str(), O_RDWR);
+  if (fd < 0) return false;  // no database there
+  struct flock lock = {};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  const bool held = ::fcntl(fd, F_GETLK, &lock) == 0 && lock.l_type != F_UNLCK;
+  ::close(fd);
+  return held;
+}
+
 }  // namespace
+
+absl::StatusOr<bool> TaskDb::DeleteIfUnused(const std::string& dir) {
+  absl::MutexLock lock(&open_dirs_mutex);
+  if (OpenDirs().contains(Canonical(dir)) || LockedByAnotherProcess(dir)) return false;
+  std::error_code error;
+  std::filesystem::remove_all(dir, error);
+  if (error) return absl::InternalError(absl::StrCat("deleting ", dir, ": ", error.message()));
+  return true;
+}
 
 // "topic\tpartition\toffset\n" per partition: Kafka topic names never hold tabs or newlines.
 std::string TaskDb::EncodeOffsets(const Offsets& offsets) {
@@ -47,6 +86,7 @@ absl::StatusOr<TaskDb::Offsets> TaskDb::DecodeOffsets(absl::string_view text) {
 
 absl::StatusOr<std::unique_ptr<TaskDb>> TaskDb::Open(const std::string& dir,
                                                      const rocksdb::Options& options) {
+  absl::MutexLock registry(&open_dirs_mutex);  // held until the directory is registered
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   if (error) {
@@ -78,6 +118,7 @@ absl::StatusOr<std::unique_ptr<TaskDb>> TaskDb::Open(const std::string& dir,
   }
   std::map<std::string, rocksdb::ColumnFamilyHandle*> families;
   for (size_t i = 0; i < names.size(); ++i) families[names[i]] = handles[i];
+  OpenDirs().insert(Canonical(dir));
   return std::unique_ptr<TaskDb>(new TaskDb(dir, std::unique_ptr<rocksdb::DB>(raw),
                                             std::move(families),
                                             rocksdb::ColumnFamilyOptions(db_options)));
@@ -124,6 +165,8 @@ TaskDb::~TaskDb() {
   // Uncommitted writes are dropped: the offsets stored with the state say where to resume.
   for (auto& [name, handle] : families_) db_->DestroyColumnFamilyHandle(handle);
   db_->Close().PermitUncheckedError();
+  absl::MutexLock registry(&open_dirs_mutex);
+  OpenDirs().erase(Canonical(dir_));
 }
 
 void TaskDb::RememberError(const rocksdb::Status& status, absl::string_view context) {

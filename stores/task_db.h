@@ -66,6 +66,11 @@ class TaskDb {
                                           absl::string_view value)>;
   static absl::Status Dump(const std::string& dir, const EntryVisitor& visit);
 
+  // Deletes the task directory `dir` unless a TaskDb of this process has it open or another
+  // process holds RocksDB's lock in it; true when it was deleted. Atomic with respect to Open in
+  // this process, so a task being opened is never deleted under it.
+  static absl::StatusOr<bool> DeleteIfUnused(const std::string& dir);
+
   // The column family `name`, created when missing.
   absl::StatusOr<rocksdb::ColumnFamilyHandle*> ColumnFamily(const std::string& name);
   // Names of the existing column families that start with `prefix`.

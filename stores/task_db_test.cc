@@ -56,6 +56,22 @@ TEST(TaskDb, ASecondOpenOfOneDirectoryIsRefused) {
   EXPECT_THAT(second.status().ToString(), HasSubstr("in use by another weir instance"));
 }
 
+TEST(TaskDb, AnOpenDirectoryIsNeverDeletedUnderIt) {
+  const std::string dir = FreshDir("delete");
+  {
+    auto db = TaskDb::Open(dir, rocksdb::Options());
+    ASSERT_TRUE(db.ok());
+    absl::StatusOr<bool> deleted = TaskDb::DeleteIfUnused(dir);
+    ASSERT_TRUE(deleted.ok());
+    EXPECT_FALSE(*deleted);
+    EXPECT_TRUE(std::filesystem::exists(dir));
+  }
+  absl::StatusOr<bool> deleted = TaskDb::DeleteIfUnused(dir);
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_TRUE(*deleted);
+  EXPECT_FALSE(std::filesystem::exists(dir));
+}
+
 TEST(TaskDb, StatisticsReportTickersPerTaskAndPropertiesPerStore) {
   for (const std::string level : {"tickers", "off"}) {
     SCOPED_TRACE(level);

@@ -367,6 +367,27 @@ TEST(KafkaStreams, AChangelogThatLostWhatTheStateNeedsWipesItLoudly) {
   (*second)->Close();
 }
 
+TEST(KafkaStreams, StateOfTasksNotOwnedHereIsCleanedUp) {
+  CreateTopics({"cleanup-in", "cleanup-out"}, 2);
+  AppConfig config = Config("cleanup", 1);
+  config.state_cleanup_delay_ms = 0;
+  // A task directory left by an earlier assignment: 0_7 is not among this run's tasks.
+  const std::filesystem::path stale = std::filesystem::path(StateDir()) / "cleanup" / "0_7";
+  std::filesystem::create_directories(stale);
+  auto streams = KafkaStreams::Create(Counting("cleanup-in", "cleanup-out", "cleanup-counts"),
+                                      config, EmbeddedOptions());
+  ASSERT_TRUE(streams.ok());
+  ASSERT_TRUE((*streams)->Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return (*streams)->threads()[0].tasks.size() == 2; },
+                      std::chrono::seconds(60)));
+  EXPECT_THAT((*streams)->CleanUpState(), ::testing::ElementsAre(stale.string()));
+  EXPECT_FALSE(std::filesystem::exists(stale));
+  // The owned tasks' state stays.
+  EXPECT_TRUE(std::filesystem::exists(stale.parent_path() / "0_0"));
+  EXPECT_TRUE(std::filesystem::exists(stale.parent_path() / "0_1"));
+  (*streams)->Close();
+}
+
 TEST(KafkaStreams, GracefulShutdownCommitsSoARestartReprocessesNothing) {
   CreateTopics({"restart-in", "restart-out"}, 4);
   // Two threads, and no periodic commit: only the shutdown's commits cover the records, and
