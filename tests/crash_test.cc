@@ -80,7 +80,8 @@ class CrashTest : public ::testing::Test {
  protected:
   void SetUp() override {
     root_ = std::filesystem::temp_directory_path() / absl::StrCat("weir-crash-", ::getpid());
-    std::filesystem::remove_all(root_);
+    std::error_code ignored;
+    std::filesystem::remove_all(root_, ignored);
     std::filesystem::create_directories(root_);
     // The embedded broker has no CreateTopics: every topic, changelogs too, is created here.
     std::vector<std::string> argv = {WeirBinary(),     "broker",  "--brokers",
@@ -108,9 +109,14 @@ class CrashTest : public ::testing::Test {
     if (broker_ != nullptr) broker_->Signal(SIGTERM);
     if (HasFailure()) {
       std::printf("logs and state kept in %s\n", root_.c_str());
-    } else {
-      std::filesystem::remove_all(root_);
+      return;
     }
+    // Clean-up trouble is reported, not turned into a test failure: one run under `ctest -j2`
+    // failed with no kept log and left this directory half removed, which a throwing
+    // remove_all here would explain.
+    std::error_code error;
+    std::filesystem::remove_all(root_, error);
+    if (error) std::printf("could not remove %s: %s\n", root_.c_str(), error.message().c_str());
   }
 
   std::vector<std::string> Flags(const std::string& application) const {
