@@ -127,12 +127,10 @@ void BM_RawWriteBatchPut(benchmark::State& state) {
       });
 }
 
-void BM_WindowPut(benchmark::State& state) {
-  const std::string set_name = kOptionSets[state.range(0)];
-  state.SetLabel(set_name);
-  std::unique_ptr<TaskDb> db = OpenTaskDb(set_name, state);
+// Random window puts into a fresh window store of `db`, committed every kCommitEvery.
+void WindowPuts(benchmark::State& state, TaskDb* db) {
   if (db == nullptr) return;
-  auto store = RocksDbWindowStore::Open({.name = "w", .retention_ms = int64_t{1} << 40}, db.get());
+  auto store = RocksDbWindowStore::Open({.name = "w", .retention_ms = int64_t{1} << 40}, db);
   if (!store.ok()) return state.SkipWithError("store");
   std::mt19937_64 random(42);
   const std::string value(64, 'v');
@@ -145,22 +143,16 @@ void BM_WindowPut(benchmark::State& state) {
       [&] { return db->Commit({}).ok(); });
 }
 
+void BM_WindowPut(benchmark::State& state) {
+  const std::string set_name = kOptionSets[state.range(0)];
+  state.SetLabel(set_name);
+  WindowPuts(state, OpenTaskDb(set_name, state).get());
+}
+
 void BM_WindowPutStatistics(benchmark::State& state) {
   const std::string level = kStatisticsLevels[state.range(0)];
   state.SetLabel("default, statistics " + level);
-  std::unique_ptr<TaskDb> db = OpenTaskDb("default", state, level);
-  if (db == nullptr) return;
-  auto store = RocksDbWindowStore::Open({.name = "w", .retention_ms = int64_t{1} << 40}, db.get());
-  if (!store.ok()) return state.SkipWithError("store");
-  std::mt19937_64 random(42);
-  const std::string value(64, 'v');
-  Measure(
-      state,
-      [&](int64_t) {
-        (*store)->Put(Token(random() % kCards), static_cast<int64_t>((random() % 60) * 60'000),
-                      value);
-      },
-      [&] { return db->Commit({}).ok(); });
+  WindowPuts(state, OpenTaskDb("default", state, level).get());
 }
 
 // Preloads kCards windows (or keys), commits and flushes them to SST files.
@@ -199,6 +191,19 @@ std::unique_ptr<RocksDbKeyValueStore> KeyValueStore(TaskDb& db, benchmark::State
   return *std::move(store);
 }
 
+// A key-value store holding kCards committed entries, flushed to SST files.
+std::unique_ptr<RocksDbKeyValueStore> PreloadedKeyValueStore(TaskDb* db, benchmark::State& state) {
+  if (db == nullptr) return nullptr;
+  std::unique_ptr<RocksDbKeyValueStore> store = KeyValueStore(*db, state);
+  if (store == nullptr) return nullptr;
+  const std::string value(64, 'v');
+  if (!Preload(*db, [&](uint64_t card) { store->Put(Token(card), value); })) {
+    state.SkipWithError("preload");
+    return nullptr;
+  }
+  return store;
+}
+
 void BM_KeyValuePut(benchmark::State& state) {
   const std::string set_name = kOptionSets[state.range(0)];
   state.SetLabel(set_name);
@@ -217,13 +222,8 @@ void BM_KeyValueGet(benchmark::State& state) {
   const std::string set_name = kOptionSets[state.range(0)];
   state.SetLabel(set_name);
   std::unique_ptr<TaskDb> db = OpenTaskDb(set_name, state);
-  if (db == nullptr) return;
-  std::unique_ptr<RocksDbKeyValueStore> store = KeyValueStore(*db, state);
+  std::unique_ptr<RocksDbKeyValueStore> store = PreloadedKeyValueStore(db.get(), state);
   if (store == nullptr) return;
-  const std::string value(64, 'v');
-  if (!Preload(*db, [&](uint64_t card) { store->Put(Token(card), value); })) {
-    return state.SkipWithError("preload");
-  }
   std::mt19937_64 random(7);
   Measure(
       state, [&](int64_t) { benchmark::DoNotOptimize(store->Get(Token(random() % kCards))); },
@@ -235,13 +235,8 @@ void BM_KeyValueRange(benchmark::State& state) {
   const std::string set_name = kOptionSets[state.range(0)];
   state.SetLabel(set_name);
   std::unique_ptr<TaskDb> db = OpenTaskDb(set_name, state);
-  if (db == nullptr) return;
-  std::unique_ptr<RocksDbKeyValueStore> store = KeyValueStore(*db, state);
+  std::unique_ptr<RocksDbKeyValueStore> store = PreloadedKeyValueStore(db.get(), state);
   if (store == nullptr) return;
-  const std::string value(64, 'v');
-  if (!Preload(*db, [&](uint64_t card) { store->Put(Token(card), value); })) {
-    return state.SkipWithError("preload");
-  }
   std::mt19937_64 random(7);
   Measure(
       state,

@@ -126,13 +126,14 @@ absl::Status StreamThread::Init() {
       {"isolation.level", exactly_once_ ? "read_committed" : "read_uncommitted"}};
   for (const auto& [k, v] : config_.kafka) consumer_properties.common[k] = v;
   consumer_properties.specific = config_.consumer;
-  for (const auto* properties : {&consumer_properties.common, &consumer_properties.specific}) {
-    auto strategy = properties->find("partition.assignment.strategy");
-    if (strategy != properties->end() && !co_partitioned.empty() && strategy->second != "range") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "partition.assignment.strategy: ", strategy->second, " may give one task's partitions ",
-          "to different members, but ", co_partitioned, "; use range"));
-    }
+  auto strategy = consumer_properties.specific.find("partition.assignment.strategy");
+  if (strategy == consumer_properties.specific.end()) {
+    strategy = consumer_properties.common.find("partition.assignment.strategy");  // the default
+  }
+  if (!co_partitioned.empty() && strategy->second != "range") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "partition.assignment.strategy: ", strategy->second, " may give one task's partitions ",
+        "to different members, but ", co_partitioned, "; use range"));
   }
   WEIR_ASSIGN_OR_RETURN(KafkaConf consumer_conf,
                         BuildKafkaConf(consumer_properties, ClientKind::kConsumer));
@@ -378,7 +379,9 @@ void StreamThread::DeliveryCallback(rd_kafka_t*, const rd_kafka_message_t* messa
 
 absl::Status StreamThread::Commit() {
   for (auto& [id, task] : tasks_) WEIR_RETURN_IF_ERROR(task->Flush());
-  PrepareTasks();  // changelog records and commit markers, delivered by the flush below
+  const std::map<internal::Task*, TaskDb::Offsets> offsets_of_task = OffsetsOfTasks();
+  // Changelog records and commit markers, delivered by the flush or transaction commit below.
+  for (auto& [id, task] : tasks_) task->PrepareCommit(OffsetsOf(offsets_of_task, task.get()));
   WEIR_RETURN_IF_ERROR(fatal_);
   next_commit_ms_ = wall_clock_() + config_.commit_interval_ms;
   PartitionList offsets(rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets_.size())));
@@ -405,12 +408,12 @@ absl::Status StreamThread::Commit() {
     WEIR_RETURN_IF_ERROR(TxnStatus(rd_kafka_commit_transaction(producer_.get(), kCommitTimeoutMs),
                                    "committing the transaction"));
     in_transaction_ = false;
-    WEIR_RETURN_IF_ERROR(CommitTasks());
+    WEIR_RETURN_IF_ERROR(CommitTasks(offsets_of_task));
   } else {
     WEIR_RETURN_IF_ERROR(
         KafkaStatus(rd_kafka_flush(producer_.get(), kFlushTimeoutMs), "flushing the producer"));
     WEIR_RETURN_IF_ERROR(fatal_);  // a delivery failed: do not commit past it
-    WEIR_RETURN_IF_ERROR(CommitTasks());
+    WEIR_RETURN_IF_ERROR(CommitTasks(offsets_of_task));
     if (any_offsets) {
       const rd_kafka_resp_err_t err = rd_kafka_commit(consumer_.get(), offsets.get(), 0);
       if (err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
@@ -440,20 +443,17 @@ std::map<internal::Task*, TaskDb::Offsets> StreamThread::OffsetsOfTasks() const 
   return offsets_of_task;
 }
 
-void StreamThread::PrepareTasks() {
-  const std::map<internal::Task*, TaskDb::Offsets> offsets_of_task = OffsetsOfTasks();
-  for (auto& [id, task] : tasks_) {
-    auto offsets = offsets_of_task.find(task.get());
-    task->PrepareCommit(offsets == offsets_of_task.end() ? TaskDb::Offsets{} : offsets->second);
-  }
+const TaskDb::Offsets& StreamThread::OffsetsOf(
+    const std::map<internal::Task*, TaskDb::Offsets>& offsets_of_task, internal::Task* task) {
+  static const TaskDb::Offsets* const kNone = new TaskDb::Offsets;
+  auto offsets = offsets_of_task.find(task);
+  return offsets == offsets_of_task.end() ? *kNone : offsets->second;
 }
 
-absl::Status StreamThread::CommitTasks() {
-  const std::map<internal::Task*, TaskDb::Offsets> offsets_of_task = OffsetsOfTasks();
+absl::Status StreamThread::CommitTasks(
+    const std::map<internal::Task*, TaskDb::Offsets>& offsets_of_task) {
   for (auto& [id, task] : tasks_) {
-    auto offsets = offsets_of_task.find(task.get());
-    WEIR_RETURN_IF_ERROR(
-        task->Commit(offsets == offsets_of_task.end() ? TaskDb::Offsets{} : offsets->second));
+    WEIR_RETURN_IF_ERROR(task->Commit(OffsetsOf(offsets_of_task, task.get())));
   }
   return absl::OkStatus();
 }
@@ -531,22 +531,29 @@ absl::Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions)
 absl::StatusOr<std::unique_ptr<internal::Task>> StreamThread::CreateTask(
     TaskId id, const rd_kafka_topic_partition_list_t* assigned) {
   for (int attempt = 0;; ++attempt) {
-    WEIR_ASSIGN_OR_RETURN(std::unique_ptr<TaskDb> db, OpenTaskDb(id, assigned));
+    std::unique_ptr<TaskDb> db;
+    // Stateless sub-topologies need no database; without an opener stores live in memory.
+    if (open_task_db_ && !subtopologies_[id.subtopology].stores.empty()) {
+      WEIR_ASSIGN_OR_RETURN(db, open_task_db_(id));
+    }
     const std::string dir = db != nullptr ? db->dir() : "";
+    WEIR_ASSIGN_OR_RETURN(const bool trusted,
+                          db != nullptr ? InputMatchesState(id, *db, assigned) : true);
     WEIR_ASSIGN_OR_RETURN(
         std::unique_ptr<internal::Task> task,
         internal::Task::Create(*topology_, subtopologies_[id.subtopology], id,
                                config_.application_id, wall_clock_,
                                static_cast<internal::RecordCollector*>(this), std::move(db)));
     if (dir.empty()) return task;
-    WEIR_ASSIGN_OR_RETURN(const bool complete, Restore(*task));
-    if (complete || attempt > 0) return task;
-    // The changelog no longer holds what the local state needs: start over from empty state
-    // and restore what exists.
+    if (trusted) {
+      WEIR_ASSIGN_OR_RETURN(const bool complete, Restore(*task));
+      if (complete || attempt > 0) return task;
+    }
+    // The local state belongs to another log, or the changelog no longer holds what it needs:
+    // start over from empty state and restore what exists.
     task.reset();
-    std::error_code error;
-    std::filesystem::remove_all(dir, error);
-    if (error) return absl::InternalError(absl::StrCat("cannot wipe ", dir, ": ", error.message()));
+    WEIR_ASSIGN_OR_RETURN(const bool deleted, TaskDb::DeleteIfUnused(dir));
+    if (!deleted) return absl::InternalError(absl::StrCat("cannot wipe ", dir, ": still in use"));
     ++states_wiped_;
   }
 }
@@ -580,7 +587,6 @@ absl::StatusOr<bool> StreamThread::Restore(internal::Task& task) {
       return false;
     }
     if (tail.from < low) {
-      ++restores_truncated_;
       if (task.commit_seq() > 0) {
         spdlog::error(
             "{}: task {}: changelog {}-{} starts at offset {} but the local state needs it from "
@@ -592,6 +598,7 @@ absl::StatusOr<bool> StreamThread::Restore(internal::Task& task) {
           "{}: task {}: changelog {}-{} starts at offset {}, not 0: records before it are gone "
           "(broker retention); the restored state lacks them",
           name_, task.id().ToString(), tail.topic, partition, low);
+      ++restores_truncated_;
       tail.from = low;
     }
     if (tail.from >= tail.high) continue;
@@ -720,50 +727,32 @@ absl::StatusOr<bool> StreamThread::Restore(internal::Task& task) {
   return true;
 }
 
-absl::StatusOr<std::unique_ptr<TaskDb>> StreamThread::OpenTaskDb(
-    TaskId id, const rd_kafka_topic_partition_list_t* assigned) {
-  // Stateless sub-topologies need no database; without an opener stores live in memory.
-  if (!open_task_db_ || subtopologies_[id.subtopology].stores.empty()) return nullptr;
-  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<TaskDb> db, open_task_db_(id));
-  // The partitions of this task that the state has offsets for.
-  const TaskDb::Offsets stored = db->StoredOffsets();
-  PartitionList mine(rd_kafka_topic_partition_list_new(assigned->cnt));
-  for (int i = 0; i < assigned->cnt; ++i) {
-    if (stored.contains({assigned->elems[i].topic, assigned->elems[i].partition})) {
-      rd_kafka_topic_partition_list_add(mine.get(), assigned->elems[i].topic,
-                                        assigned->elems[i].partition);
-    }
-  }
-  if (mine->cnt == 0) return db;
+absl::StatusOr<bool> StreamThread::InputMatchesState(
+    TaskId id, TaskDb& db, const rd_kafka_topic_partition_list_t* assigned) {
   // Local state is trusted only if it describes this log: it must not claim input beyond a
   // partition's end (a recreated topic, another cluster). Restore() checks the changelogs the
   // same way.
-  std::string foreign;
-  for (int i = 0; i < mine->cnt && foreign.empty(); ++i) {
-    const rd_kafka_topic_partition_t& p = mine->elems[i];
-    const int64_t offset = stored.at({p.topic, p.partition});
+  const TaskDb::Offsets stored = db.StoredOffsets();
+  for (int i = 0; i < assigned->cnt; ++i) {
+    const rd_kafka_topic_partition_t& p = assigned->elems[i];
+    auto offset = stored.find({p.topic, p.partition});
+    if (offset == stored.end()) continue;  // another task's partition, or nothing stored
     int64_t low = 0;
     int64_t high = 0;
     WEIR_RETURN_IF_ERROR(KafkaStatus(
         rd_kafka_query_watermark_offsets(consumer_.get(), p.topic, p.partition, &low, &high,
                                          kCommitTimeoutMs),
         absl::StrCat("reading the end offset of ", p.topic, "-", p.partition)));
-    if (offset > high) {
-      foreign = absl::StrCat("the state reflects ", p.topic, "-", p.partition, " up to offset ",
-                             offset, " but the partition ends at ", high);
+    if (offset->second > high) {
+      spdlog::error(
+          "{}: task {}: the state reflects {}-{} up to offset {} but the partition ends at {}: "
+          "the local state belongs to another log; wiping {} and starting the task from empty "
+          "state",
+          name_, id.ToString(), p.topic, p.partition, offset->second, high, db.dir());
+      return false;
     }
   }
-  if (foreign.empty()) return db;
-  const std::string dir = db->dir();
-  spdlog::error("{}: task {}: {}: the local state belongs to another log; wiping {} and "
-                "starting the task from empty state",
-                name_, id.ToString(), foreign, dir);
-  db.reset();
-  std::error_code error;
-  std::filesystem::remove_all(dir, error);
-  if (error) return absl::InternalError(absl::StrCat("cannot wipe ", dir, ": ", error.message()));
-  ++states_wiped_;
-  return open_task_db_(id);
+  return true;
 }
 
 absl::Status StreamThread::OnRevoke(rd_kafka_topic_partition_list_t* partitions, bool lost) {

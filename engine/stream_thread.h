@@ -145,16 +145,16 @@ class StreamThread : private internal::RecordCollector {
   void Run();
   absl::Status RunLoop();
   absl::Status ProcessMessage(const rd_kafka_message_t& message);
-  // Opens task `id`'s RocksDB instance (null: in memory), wiping it when its stored offsets lie
-  // beyond the end of an `assigned` partition.
-  absl::StatusOr<std::unique_ptr<TaskDb>> OpenTaskDb(TaskId id,
-                                                     const rd_kafka_topic_partition_list_t* assigned);
-  // Each task's next input offsets.
+  // False (logged) when the offsets stored in `db` lie beyond the end of an `assigned`
+  // partition: the state belongs to another log.
+  absl::StatusOr<bool> InputMatchesState(TaskId id, TaskDb& db,
+                                         const rd_kafka_topic_partition_list_t* assigned);
+  // Each task's next input offsets, and one task's (empty when it has none).
   std::map<internal::Task*, TaskDb::Offsets> OffsetsOfTasks() const;
-  // Sends each task's changelog records and commit marker (before the producer flush).
-  void PrepareTasks();
+  static const TaskDb::Offsets& OffsetsOf(
+      const std::map<internal::Task*, TaskDb::Offsets>& offsets_of_task, internal::Task* task);
   // Writes each task's state with the offsets it reflects (after the flush).
-  absl::Status CommitTasks();
+  absl::Status CommitTasks(const std::map<internal::Task*, TaskDb::Offsets>& offsets_of_task);
   // kAborted when a rebalance rejected the offsets (not fatal; see CommitOrWarn).
   absl::Status Commit();
   // Commit(), turning a rebalance's rejection into a warning.
@@ -179,7 +179,9 @@ class StreamThread : private internal::RecordCollector {
   // raised to the offset after the record once it is delivered.
   void Produce(const std::string& topic, int32_t partition, RawRecord record,
                int64_t* delivered_end);
-  // Opens task `id`'s state and restores it (below).
+  // Opens task `id`'s state, checks it against its input and changelogs, and restores it
+  // (below); state that belongs to another log, or that a truncated changelog cannot bring up
+  // to date, is wiped once and restored from what exists.
   absl::StatusOr<std::unique_ptr<internal::Task>> CreateTask(
       TaskId id, const rd_kafka_topic_partition_list_t* assigned);
   // Brings `task`'s state up to the end of its changelogs before it processes: whole commits

@@ -217,6 +217,18 @@ KafkaStreamsOptions EmbeddedOptions() {
   return {.create_topic = [](const TopicSpec& topic) { return broker->CreateTopic(topic); }};
 }
 
+// Runs `topology` as one instance over records `from`..`to`-1 of `in` (see Produce) until all
+// are processed, then closes it: the first life of an application whose restart a test checks.
+void RunOnce(const Topology& topology, const AppConfig& config, const std::string& in, int from,
+             int to, int keys) {
+  auto streams = KafkaStreams::Create(topology, config, EmbeddedOptions());
+  ASSERT_TRUE(streams.ok()) << streams.status();
+  ASSERT_TRUE((*streams)->Start().ok());
+  Produce(in, from, to, keys);
+  ASSERT_TRUE(WaitFor([&] { return Processed(**streams) >= to - from; }, std::chrono::seconds(60)));
+  (*streams)->Close();
+}
+
 TEST(KafkaStreams, TwoThreadsShareFourPartitionsOfAStatefulTopology) {
   CreateTopics({"stateful-in", "stateful-out"}, 4);
   const Topology topology = Counting("stateful-in", "stateful-out", "counts");
@@ -255,14 +267,7 @@ TEST(KafkaStreams, StateFromAnotherClusterIsWipedNotTrusted) {
   const Topology topology = Counting("wipe-in", "wipe-out", "wipe-counts");
   CreateTopics({"wipe-in", "wipe-out"}, 2);
   AppConfig config = Config("wipe", 1);
-  {
-    auto first = KafkaStreams::Create(topology, config, EmbeddedOptions());
-    ASSERT_TRUE(first.ok()) << first.status();
-    ASSERT_TRUE((*first)->Start().ok());
-    Produce("wipe-in", 0, 500);
-    ASSERT_TRUE(WaitFor([&] { return Processed(**first) >= 500; }, std::chrono::seconds(60)));
-    (*first)->Close();
-  }
+  ASSERT_NO_FATAL_FAILURE(RunOnce(topology, config, "wipe-in", 0, 500, 1000));
   auto other = EmbeddedBroker::Start(1);
   ASSERT_TRUE(other.ok());
   for (const char* topic : {"wipe-in", "wipe-out"}) {
@@ -299,14 +304,7 @@ TEST(KafkaStreams, MissingLocalStateIsRestoredFromTheChangelog) {
   CreateTopics({"restore-in", "restore-out"}, 2);
   const Topology topology = Counting("restore-in", "restore-out", "restore-counts");
   const AppConfig config = Config("restore", 1);
-  {
-    auto first = KafkaStreams::Create(topology, config, EmbeddedOptions());
-    ASSERT_TRUE(first.ok()) << first.status();
-    ASSERT_TRUE((*first)->Start().ok());
-    Produce("restore-in", 0, 1'000, 10);
-    ASSERT_TRUE(WaitFor([&] { return Processed(**first) >= 1'000; }, std::chrono::seconds(60)));
-    (*first)->Close();
-  }
+  ASSERT_NO_FATAL_FAILURE(RunOnce(topology, config, "restore-in", 0, 1'000, 10));
   std::filesystem::remove_all(std::filesystem::path(StateDir()) / "restore");  // a new machine
   auto second = KafkaStreams::Create(topology, config, EmbeddedOptions());
   ASSERT_TRUE(second.ok());
@@ -330,14 +328,7 @@ TEST(KafkaStreams, AChangelogThatLostWhatTheStateNeedsWipesItLoudly) {
   CreateTopics({"trunc-in", "trunc-out"}, 1);
   const Topology topology = Counting("trunc-in", "trunc-out", "trunc-counts");
   const AppConfig config = Config("trunc", 1);
-  {
-    auto first = KafkaStreams::Create(topology, config, EmbeddedOptions());
-    ASSERT_TRUE(first.ok()) << first.status();
-    ASSERT_TRUE((*first)->Start().ok());
-    Produce("trunc-in", 0, 100, 10);
-    ASSERT_TRUE(WaitFor([&] { return Processed(**first) >= 100; }, std::chrono::seconds(60)));
-    (*first)->Close();
-  }
+  ASSERT_NO_FATAL_FAILURE(RunOnce(topology, config, "trunc-in", 0, 100, 10));
   {
     // 6 MiB more in the changelog: the embedded broker keeps 5 MiB per partition, so the records
     // the local state was built from are gone (log start offset beyond them).

@@ -142,48 +142,50 @@ absl::Status Task::Flush() {
 void Task::PrepareCommit(const TaskDb::Offsets& offsets) {
   changelog_slots_.clear();
   if (db_ == nullptr) return;
-  std::vector<std::pair<std::string, StateStore*>> changed;
+  const int64_t timestamp = std::max<int64_t>(context_.stream_time, 0);
+  bool changed = false;
   for (const auto& [name, store] : context_.stores) {
-    if (!store->logged()) continue;
     const std::string topic = ChangelogTopic(context_.application_id, name);
-    const int64_t* slot = nullptr;
     store->ForEachPendingChange([&](absl::string_view key, std::optional<absl::string_view> value) {
-      slot = context_.collector->SendToPartition(
+      changed = true;
+      context_.collector->SendToPartition(
           topic, context_.task_id.partition,
           RawRecord{.key = std::string(key),
                     .value = value ? std::optional<std::string>(std::string(*value)) : std::nullopt,
-                    .timestamp = std::max<int64_t>(context_.stream_time, 0)});
+                    .timestamp = timestamp});
     });
-    if (slot != nullptr) changed.emplace_back(name, store.get());
   }
-  if (changed.empty()) return;
+  if (!changed) return;
   // A marker to every logged store, changed or not, all with the same sequence number: each
   // changelog then carries every commit, and restoration can bring all stores to one commit.
-  changed.clear();
-  for (const auto& [name, store] : context_.stores) {
-    if (store->logged()) changed.emplace_back(name, store.get());
-  }
   ++commit_seq_;
   const std::string marker =
       ChangelogMarker{.seq = commit_seq_, .stream_time = context_.stream_time, .offsets = offsets}
           .Encode();
-  for (const auto& [name, store] : changed) {
+  for (const std::string& name : logged_stores()) {
     changelog_slots_[name] = context_.collector->SendToPartition(
         ChangelogTopic(context_.application_id, name), context_.task_id.partition,
-        RawRecord{.value = marker, .timestamp = std::max<int64_t>(context_.stream_time, 0)});
+        RawRecord{.value = marker, .timestamp = timestamp});
   }
 }
 
 absl::Status Task::Commit(const TaskDb::Offsets& offsets) {
   if (db_ == nullptr) return absl::OkStatus();
+  std::map<std::string, int64_t> changelog_ends;
+  for (const auto& [store, slot] : changelog_slots_) {
+    if (slot != nullptr && *slot >= 0) changelog_ends[store] = *slot;
+  }
+  changelog_slots_.clear();
+  return WriteCommit(offsets, changelog_ends);
+}
+
+absl::Status Task::WriteCommit(const TaskDb::Offsets& offsets,
+                               const std::map<std::string, int64_t>& changelog_ends) {
   // Stream time decides lateness: a restart must see the same stream time the state was built
   // with, or records dropped before the crash would be accepted after it.
   db_->PutMeta(kStreamTimeKey, Encode64(context_.stream_time));
   db_->PutMeta(kCommitSeqKey, Encode64(commit_seq_));
-  for (const auto& [store, slot] : changelog_slots_) {
-    if (slot != nullptr && *slot >= 0) db_->PutMeta(ChangelogKey(store), Encode64(*slot));
-  }
-  changelog_slots_.clear();
+  for (const auto& [store, end] : changelog_ends) db_->PutMeta(ChangelogKey(store), Encode64(end));
   return db_->Commit(offsets);
 }
 
@@ -204,12 +206,7 @@ absl::Status Task::CommitRestored(const ChangelogMarker& marker,
                                   const std::map<std::string, int64_t>& changelog_ends) {
   commit_seq_ = marker.seq;
   context_.stream_time = marker.stream_time;
-  const TaskDb::Offsets& offsets = marker.offsets;
-  const int64_t seq = marker.seq;
-  db_->PutMeta(kStreamTimeKey, Encode64(context_.stream_time));
-  db_->PutMeta(kCommitSeqKey, Encode64(seq));
-  for (const auto& [store, end] : changelog_ends) db_->PutMeta(ChangelogKey(store), Encode64(end));
-  return db_->Commit(offsets);
+  return WriteCommit(marker.offsets, changelog_ends);
 }
 
 std::string ChangelogMarker::Encode() const {

@@ -91,6 +91,10 @@ class Task {
 
  private:
   Task() = default;
+  // Writes the stream time, commit number and `changelog_ends` with the pending state and
+  // `offsets` in one RocksDB write.
+  absl::Status WriteCommit(const TaskDb::Offsets& offsets,
+                           const std::map<std::string, int64_t>& changelog_ends);
   absl::Status Init(const Topology& topology, const Topology::Subtopology& subtopology);
 
   std::unique_ptr<TaskDb> db_;  // before the stores, which use it
