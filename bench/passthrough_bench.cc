@@ -62,10 +62,10 @@ double RawConsume(const std::string& bootstrap, const std::string& topic, int pa
                   int records, const std::string& copy_to = "") {
   KafkaHandle producer;
   if (!copy_to.empty()) {
-    absl::StatusOr<KafkaConf> producer_conf = BuildKafkaConf(
-        {.bootstrap_servers = bootstrap,
-         .common = {{"enable.idempotence", "true"}, {"linger.ms", "100"}}},
-        ClientKind::kProducer);
+    absl::StatusOr<KafkaConf> producer_conf =
+        BuildKafkaConf({.bootstrap_servers = bootstrap,
+                        .common = {{"enable.idempotence", "true"}, {"linger.ms", "100"}}},
+                       ClientKind::kProducer);
     if (!producer_conf.ok()) Fail(producer_conf.status());
     absl::StatusOr<KafkaHandle> created =
         NewKafkaClient(*std::move(producer_conf), ClientKind::kProducer);

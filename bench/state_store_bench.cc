@@ -52,14 +52,16 @@ std::string WindowKey(uint64_t card, uint64_t start) {
 
 absl::StatusOr<rocksdb::Options> Options(const std::string& set_name,
                                          const std::string& statistics = "") {
-  absl::StatusOr<RocksDbOptionSet> set = LoadRocksDbOptionSet("config/rocksdb/" + set_name + ".yaml");
+  absl::StatusOr<RocksDbOptionSet> set =
+      LoadRocksDbOptionSet("config/rocksdb/" + set_name + ".yaml");
   if (!set.ok()) return set.status();
   if (!statistics.empty()) set->statistics = statistics;
   return BuildRocksDbOptions(*set, MakeSharedResources(*set));
 }
 
 std::string FreshDir(const std::string& name) {
-  const std::string dir = (std::filesystem::temp_directory_path() / ("weir-bench-" + name)).string();
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("weir-bench-" + name)).string();
   std::filesystem::remove_all(dir);
   return dir;
 }
@@ -178,7 +180,8 @@ void BM_WindowFetch(benchmark::State& state) {
   }
   std::mt19937_64 random(7);
   Measure(
-      state, [&](int64_t) { benchmark::DoNotOptimize((*store)->Fetch(Token(random() % kCards), 0)); },
+      state,
+      [&](int64_t) { benchmark::DoNotOptimize((*store)->Fetch(Token(random() % kCards), 0)); },
       [] { return true; });
 }
 

@@ -28,13 +28,13 @@ absl::Status PlanMemoryCommand(const PlanFlags& flags) {
       fraud_config, fraud::CardTokenizer("memory-plan: no card is tokenized"));
   // The fraud topology has one sub-topology: a task per input partition, spread over instances.
   const int64_t tasks = (flags.partitions + flags.instances - 1) / flags.instances;
-  WEIR_ASSIGN_OR_RETURN(MemoryPlan plan, PlanMemory(config, rocksdb, topology, tasks,
-                                                    kDefaultProcessOverheadBytes));
-  std::printf("memory plan: %lld input partitions over %lld instance(s) = %lld tasks per instance, "
-              "option set %s\n\n%s",
-              static_cast<long long>(flags.partitions), static_cast<long long>(flags.instances),
-              static_cast<long long>(tasks), config.rocksdb_options.c_str(),
-              plan.ToText().c_str());
+  WEIR_ASSIGN_OR_RETURN(MemoryPlan plan,
+                        PlanMemory(config, rocksdb, topology, tasks, kDefaultProcessOverheadBytes));
+  std::printf(
+      "memory plan: %lld input partitions over %lld instance(s) = %lld tasks per instance, "
+      "option set %s\n\n%s",
+      static_cast<long long>(flags.partitions), static_cast<long long>(flags.instances),
+      static_cast<long long>(tasks), config.rocksdb_options.c_str(), plan.ToText().c_str());
   if (config.memory_limit_bytes > 0) {
     std::printf("memory.limit.bytes %s: %s\n", FormatBytes(config.memory_limit_bytes).c_str(),
                 plan.container_limit <= config.memory_limit_bytes ? "fits" : "EXCEEDED");
@@ -65,11 +65,11 @@ void AddPlanCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   memory->footer(
       "Examples:\n"
-      "  weir plan memory --config config/weir.yaml --set rocksdb.options=config/rocksdb/tuned.yaml\n"
+      "  weir plan memory --config config/weir.yaml --set "
+      "rocksdb.options=config/rocksdb/tuned.yaml\n"
       "  weir plan memory --partitions 48 --instances 4");
-  memory->callback([flags, exit_code] {
-    ReportOutcome("plan memory", PlanMemoryCommand(*flags), exit_code);
-  });
+  memory->callback(
+      [flags, exit_code] { ReportOutcome("plan memory", PlanMemoryCommand(*flags), exit_code); });
 }
 
 }  // namespace weir::cli

@@ -6,7 +6,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-
 #include "cli/commands.h"
 #include "cli/shutdown_signal.h"
 #include "common/logging.h"
@@ -57,8 +56,8 @@ absl::StatusOr<int64_t> InputPartitions(const AppConfig& config, const std::stri
   for (const TopicOffsets& t : topics) {
     if (t.topic == topic) return t.partitions;
   }
-  return absl::NotFoundError(absl::StrCat("input topic '", topic, "' does not exist at ",
-                                          config.bootstrap_servers));
+  return absl::NotFoundError(
+      absl::StrCat("input topic '", topic, "' does not exist at ", config.bootstrap_servers));
 }
 
 absl::Status Run(const RunFlags& flags) {
@@ -83,8 +82,8 @@ absl::Status Run(const RunFlags& flags) {
     std::fflush(stdout);
     // The embedded broker's log dies with the process, so local state from an earlier run
     // describes input that no longer exists: start from empty state.
-    const std::filesystem::path state = std::filesystem::path(config.state_dir) /
-                                        config.application_id;
+    const std::filesystem::path state =
+        std::filesystem::path(config.state_dir) / config.application_id;
     std::error_code error;
     if (std::filesystem::exists(state, error)) {
       spdlog::info("embedded broker: removing state of an earlier run in {}", state.string());
@@ -109,8 +108,7 @@ absl::Status Run(const RunFlags& flags) {
     if (plan.container_limit > config.memory_limit_bytes) {
       return absl::InvalidArgumentError(absl::StrCat(
           "key 'memory.limit.bytes': ", FormatBytes(config.memory_limit_bytes),
-          " is less than this configuration needs with ", partitions, " tasks:\n",
-          plan.ToText(),
+          " is less than this configuration needs with ", partitions, " tasks:\n", plan.ToText(),
           "Lower the caches or write buffers (rocksdb.options), use a bounded option set, or "
           "raise the limit; `weir plan memory` shows the same arithmetic."));
     }

@@ -23,8 +23,8 @@ absl::Status Dump(const ConfigFlags& flags) {
       std::filesystem::path(config->state_dir) / config->application_id;
   std::error_code error;
   if (!std::filesystem::is_directory(root, error)) {
-    return absl::NotFoundError(absl::StrCat("no state for application '", config->application_id,
-                                            "' in ", root.string()));
+    return absl::NotFoundError(
+        absl::StrCat("no state for application '", config->application_id, "' in ", root.string()));
   }
   std::set<std::string> tasks;  // sorted: the output is stable
   for (const auto& entry : std::filesystem::directory_iterator(root)) {

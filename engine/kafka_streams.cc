@@ -168,9 +168,8 @@ absl::StatusOr<std::unique_ptr<StreamThread>> KafkaStreams::NewThread() {
 absl::StatusOr<std::unique_ptr<TaskDb>> KafkaStreams::OpenTaskDb(TaskId id) const {
   WEIR_ASSIGN_OR_RETURN(rocksdb::Options options,
                         BuildRocksDbOptions(rocksdb_options_, rocksdb_shared_));
-  const std::string dir = (std::filesystem::path(config_.state_dir) / config_.application_id /
-                           id.ToString())
-                              .string();
+  const std::string dir =
+      (std::filesystem::path(config_.state_dir) / config_.application_id / id.ToString()).string();
   return TaskDb::Open(dir, options);
 }
 

@@ -56,38 +56,37 @@ absl::StatusOr<MemoryPlan> PlanMemory(const AppConfig& config, const RocksDbOpti
   const int64_t threads = config.num_stream_threads > 0
                               ? config.num_stream_threads
                               : std::max<int64_t>(1, std::thread::hardware_concurrency());
-  plan.lines.push_back({"record cache", absl::StrCat(FormatBytes(config.statestore_cache_max_bytes),
-                                                     " x ", threads, " threads"),
-                        config.statestore_cache_max_bytes * threads});
+  plan.lines.push_back(
+      {"record cache",
+       absl::StrCat(FormatBytes(config.statestore_cache_max_bytes), " x ", threads, " threads"),
+       config.statestore_cache_max_bytes * threads});
   int64_t families = 0;
   for (const Topology::StoreSpec& store : topology.stores()) families += ColumnFamilies(store);
   if (config.default_dsl_store == "rocksDB" && families > 0) {
     const int64_t memtables =
         rocksdb.write_buffer_size * rocksdb.max_write_buffer_number * families * tasks;
     if (rocksdb.share_block_cache) {
-      plan.lines.push_back({"RocksDB block cache (shared)", "one for the instance",
-                            rocksdb.block_cache_size});
+      plan.lines.push_back(
+          {"RocksDB block cache (shared)", "one for the instance", rocksdb.block_cache_size});
       if (rocksdb.write_buffer_manager_size > 0) {
         plan.lines.push_back({"RocksDB memtables", "charged to the shared cache", 0});
       } else {
-        plan.lines.push_back(
-            {"RocksDB memtables",
-             absl::StrCat(FormatBytes(rocksdb.write_buffer_size), " x ",
-                          rocksdb.max_write_buffer_number, " x ", families, " column families x ",
-                          tasks, " tasks (an upper bound)"),
-             memtables});
+        plan.lines.push_back({"RocksDB memtables",
+                              absl::StrCat(FormatBytes(rocksdb.write_buffer_size), " x ",
+                                           rocksdb.max_write_buffer_number, " x ", families,
+                                           " column families x ", tasks, " tasks (an upper bound)"),
+                              memtables});
       }
     } else {
       plan.lines.push_back({"RocksDB block cache",
                             absl::StrCat(FormatBytes(rocksdb.block_cache_size), " x ", tasks,
                                          " tasks (one RocksDB instance each)"),
                             rocksdb.block_cache_size * tasks});
-      plan.lines.push_back(
-          {"RocksDB memtables",
-           absl::StrCat(FormatBytes(rocksdb.write_buffer_size), " x ",
-                        rocksdb.max_write_buffer_number, " x ", families,
-                        " column families x ", tasks, " tasks (an upper bound)"),
-           memtables});
+      plan.lines.push_back({"RocksDB memtables",
+                            absl::StrCat(FormatBytes(rocksdb.write_buffer_size), " x ",
+                                         rocksdb.max_write_buffer_number, " x ", families,
+                                         " column families x ", tasks, " tasks (an upper bound)"),
+                            memtables});
     }
     if (!rocksdb.cache_index_and_filter_blocks) {
       absl::StrAppend(&plan.notes,
@@ -128,9 +127,9 @@ std::string MemoryPlan::ToText() const {
   }
   std::string out;
   for (const Line& line : lines) {
-    absl::StrAppend(&out, absl::StrFormat("%-*s  %-*s  %12s\n", static_cast<int>(what), line.what,
-                                          static_cast<int>(formula), line.formula,
-                                          FormatBytes(line.bytes)));
+    absl::StrAppend(
+        &out, absl::StrFormat("%-*s  %-*s  %12s\n", static_cast<int>(what), line.what,
+                              static_cast<int>(formula), line.formula, FormatBytes(line.bytes)));
   }
   absl::StrAppend(&out, absl::StrFormat("%-*s  %12s\n", static_cast<int>(what + formula + 2),
                                         "total", FormatBytes(total)));

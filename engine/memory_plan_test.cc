@@ -12,8 +12,8 @@ using ::testing::HasSubstr;
 Topology OneWindowStore() {
   Topology topology;
   topology.AddSource<std::string, std::string>("in", {"in"}, serdes::String(), serdes::String())
-      .AddProcessor<std::string, std::string, std::string, std::string>(
-          "p", [] { return nullptr; }, {"in"})
+      .AddProcessor<std::string, std::string, std::string, std::string>("p", [] { return nullptr; },
+                                                                        {"in"})
       // Retention 90 s: segments of 60 s, at most ceil(90 / 60) + 1 = 3 live.
       .AddWindowStore({.name = "w", .retention_ms = 90'000}, {"p"})
       .AddKeyValueStore("kv", {"p"});  // one column family

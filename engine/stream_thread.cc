@@ -66,10 +66,9 @@ RawRecord ToRawRecord(const rd_kafka_message_t& message) {
 absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
     const AppConfig& config, std::shared_ptr<const Topology> topology, std::string thread_name,
     std::function<int64_t()> wall_clock, TaskDbOpener open_task_db) {
-  std::unique_ptr<StreamThread> thread(new StreamThread(config, std::move(topology),
-                                                        std::move(thread_name),
-                                                        std::move(wall_clock),
-                                                        std::move(open_task_db)));
+  std::unique_ptr<StreamThread> thread(
+      new StreamThread(config, std::move(topology), std::move(thread_name), std::move(wall_clock),
+                       std::move(open_task_db)));
   WEIR_RETURN_IF_ERROR(thread->Init());
   return thread;
 }
@@ -106,11 +105,13 @@ absl::Status StreamThread::Init() {
   // A sub-topology that reads several topics needs partition p of each on one member (its task
   // 0_p reads them all): only `range` promises that, so other assignors are refused for it.
   std::map<int32_t, std::vector<std::string>> topics_of_subtopology;
-  for (const auto& [topic, sub] : subtopology_of_topic_) topics_of_subtopology[sub].push_back(topic);
+  for (const auto& [topic, sub] : subtopology_of_topic_)
+    topics_of_subtopology[sub].push_back(topic);
   std::string co_partitioned;
   for (const auto& [sub, topics] : topics_of_subtopology) {
     if (topics.size() > 1 && co_partitioned.empty()) {
-      co_partitioned = absl::StrCat("sub-topology ", sub, " reads ", absl::StrJoin(topics, " and "));
+      co_partitioned =
+          absl::StrCat("sub-topology ", sub, " reads ", absl::StrJoin(topics, " and "));
     }
   }
 
@@ -575,10 +576,10 @@ absl::StatusOr<bool> StreamThread::Restore(internal::Task& task) {
     Tail tail{.topic = ChangelogTopic(config_.application_id, store),
               .from = task.ChangelogOffset(store)};
     int64_t low = 0;
-    WEIR_RETURN_IF_ERROR(KafkaStatus(
-        rd_kafka_query_watermark_offsets(consumer_.get(), tail.topic.c_str(), partition, &low,
-                                         &tail.high, kCommitTimeoutMs),
-        absl::StrCat("reading the end offsets of ", tail.topic, "-", partition)));
+    WEIR_RETURN_IF_ERROR(
+        KafkaStatus(rd_kafka_query_watermark_offsets(consumer_.get(), tail.topic.c_str(), partition,
+                                                     &low, &tail.high, kCommitTimeoutMs),
+                    absl::StrCat("reading the end offsets of ", tail.topic, "-", partition)));
     if (tail.from > tail.high) {
       spdlog::error(
           "{}: task {}: the local state has applied changelog {}-{} up to offset {}, but it ends "
@@ -612,14 +613,16 @@ absl::StatusOr<bool> StreamThread::Restore(internal::Task& task) {
   if (restore_consumer_ == nullptr) {
     ClientProperties properties{.bootstrap_servers = config_.bootstrap_servers};
     // A group id librdkafka needs for assign(); this consumer never joins or commits.
-    properties.common = {{"group.id", absl::StrCat(config_.application_id, "-restore")},
-                         {"client.id", absl::StrCat(name_, "-restore-consumer")},
-                         {"enable.auto.commit", "false"},
-                         {"enable.partition.eof", "true"},
-                         {"isolation.level", exactly_once_ ? "read_committed" : "read_uncommitted"}};
+    properties.common = {
+        {"group.id", absl::StrCat(config_.application_id, "-restore")},
+        {"client.id", absl::StrCat(name_, "-restore-consumer")},
+        {"enable.auto.commit", "false"},
+        {"enable.partition.eof", "true"},
+        {"isolation.level", exactly_once_ ? "read_committed" : "read_uncommitted"}};
     for (const auto& [k, v] : config_.kafka) properties.common[k] = v;
     WEIR_ASSIGN_OR_RETURN(KafkaConf conf, BuildKafkaConf(properties, ClientKind::kConsumer));
-    WEIR_ASSIGN_OR_RETURN(restore_consumer_, NewKafkaClient(std::move(conf), ClientKind::kConsumer));
+    WEIR_ASSIGN_OR_RETURN(restore_consumer_,
+                          NewKafkaClient(std::move(conf), ClientKind::kConsumer));
   }
   PartitionList assignment(rd_kafka_topic_partition_list_new(static_cast<int>(tails.size())));
   std::map<std::string, Tail*> by_topic;
@@ -638,8 +641,8 @@ absl::StatusOr<bool> StreamThread::Restore(internal::Task& task) {
     if (m == nullptr) {
       if (std::chrono::steady_clock::now() - last_progress > std::chrono::seconds(60)) {
         rd_kafka_assign(restore_consumer_.get(), nullptr);
-        return absl::DeadlineExceededError(absl::StrCat(
-            "task ", task.id().ToString(), ": restoration read nothing for 60 s"));
+        return absl::DeadlineExceededError(
+            absl::StrCat("task ", task.id().ToString(), ": restoration read nothing for 60 s"));
       }
       continue;
     }
@@ -653,9 +656,9 @@ absl::StatusOr<bool> StreamThread::Restore(internal::Task& task) {
                      task.id().ToString(), read, remaining - read);
       }
     }
-    const bool at_end = tail != nullptr && ((m->err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-                                             m->offset + 1 >= tail->high) ||
-                                            m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF);
+    const bool at_end =
+        tail != nullptr && ((m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->offset + 1 >= tail->high) ||
+                            m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF);
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       spdlog::warn("{}: restore consumer: {}", name_, rd_kafka_message_errstr(m));
     }
@@ -739,10 +742,10 @@ absl::StatusOr<bool> StreamThread::InputMatchesState(
     if (offset == stored.end()) continue;  // another task's partition, or nothing stored
     int64_t low = 0;
     int64_t high = 0;
-    WEIR_RETURN_IF_ERROR(KafkaStatus(
-        rd_kafka_query_watermark_offsets(consumer_.get(), p.topic, p.partition, &low, &high,
-                                         kCommitTimeoutMs),
-        absl::StrCat("reading the end offset of ", p.topic, "-", p.partition)));
+    WEIR_RETURN_IF_ERROR(
+        KafkaStatus(rd_kafka_query_watermark_offsets(consumer_.get(), p.topic, p.partition, &low,
+                                                     &high, kCommitTimeoutMs),
+                    absl::StrCat("reading the end offset of ", p.topic, "-", p.partition)));
     if (offset->second > high) {
       spdlog::error(
           "{}: task {}: the state reflects {}-{} up to offset {} but the partition ends at {}: "

@@ -104,8 +104,8 @@ struct ThreadSnapshot {
   int64_t punctuations = 0;
   int64_t tasks_created = 0;
   int64_t tasks_closed = 0;
-  int64_t states_wiped = 0;  // local task states found to belong to another log
-  int64_t records_restored = 0;  // changelog records applied to local state
+  int64_t states_wiped = 0;        // local task states found to belong to another log
+  int64_t records_restored = 0;    // changelog records applied to local state
   int64_t restores_truncated = 0;  // restorations that found the changelog's start beyond the state
 };
 

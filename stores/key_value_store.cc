@@ -40,7 +40,7 @@ void InMemoryKeyValueStore::All(const Visitor& visit) const {
 }
 
 absl::StatusOr<std::unique_ptr<RocksDbKeyValueStore>> RocksDbKeyValueStore::Open(std::string name,
-                                                                              TaskDb* db) {
+                                                                                 TaskDb* db) {
   WEIR_ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * cf, db->ColumnFamily(name));
   return std::unique_ptr<RocksDbKeyValueStore>(new RocksDbKeyValueStore(std::move(name), db, cf));
 }
@@ -70,15 +70,18 @@ void RocksDbKeyValueStore::Scan(absl::string_view from,
 
 void RocksDbKeyValueStore::Range(absl::string_view from, absl::string_view to,
                                  const Visitor& visit) const {
-  Scan(from, [to](absl::string_view key) { return key <= to; }, visit);
+  Scan(
+      from, [to](absl::string_view key) { return key <= to; }, visit);
 }
 
 void RocksDbKeyValueStore::PrefixScan(absl::string_view prefix, const Visitor& visit) const {
-  Scan(prefix, [prefix](absl::string_view key) { return absl::StartsWith(key, prefix); }, visit);
+  Scan(
+      prefix, [prefix](absl::string_view key) { return absl::StartsWith(key, prefix); }, visit);
 }
 
 void RocksDbKeyValueStore::All(const Visitor& visit) const {
-  Scan("", [](absl::string_view) { return true; }, visit);
+  Scan(
+      "", [](absl::string_view) { return true; }, visit);
 }
 
 void RocksDbKeyValueStore::ForEachPendingChange(const ChangeVisitor& visit) const {

@@ -76,13 +76,13 @@ TEST_P(KeyValueStoreTest, EveryOperationBeforeAndAfterCommit) {
     // The pending changes are what the changelog receives: the latest per key, deletes as nullopt.
     std::vector<std::pair<std::string, std::optional<std::string>>> changes;
     store_->ForEachPendingChange([&](absl::string_view k, std::optional<absl::string_view> v) {
-      changes.emplace_back(std::string(k), v ? std::optional<std::string>(std::string(*v))
-                                             : std::nullopt);
+      changes.emplace_back(std::string(k),
+                           v ? std::optional<std::string>(std::string(*v)) : std::nullopt);
     });
-    EXPECT_THAT(changes, ElementsAre(std::pair<std::string, std::optional<std::string>>{
-                                         "apple", std::nullopt},
-                                     std::pair<std::string, std::optional<std::string>>{
-                                         "banana", "33"}));
+    EXPECT_THAT(
+        changes,
+        ElementsAre(std::pair<std::string, std::optional<std::string>>{"apple", std::nullopt},
+                    std::pair<std::string, std::optional<std::string>>{"banana", "33"}));
   }
 }
 

@@ -100,8 +100,7 @@ void RocksDbWindowStore::Fetch(absl::string_view key, int64_t from, int64_t to,
   for (auto segment = segments_.lower_bound(SegmentId(from));
        segment != segments_.end() && segment->first <= SegmentId(to); ++segment) {
     std::unique_ptr<rocksdb::Iterator> it = db_->NewIterator(segment->second);
-    for (it->Seek(WindowKey(key, from)); it->Valid() && it->key().starts_with(prefix);
-         it->Next()) {
+    for (it->Seek(WindowKey(key, from)); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       // A longer key that starts with `key` can sort among its windows: skip it.
       if (it->key().size() != key.size() + 8) continue;
       const int64_t start = WindowStartOf(it->key());
@@ -141,8 +140,7 @@ absl::Status RocksDbWindowStore::ApplyChange(absl::string_view key,
     return absl::DataLossError(absl::StrCat("changelog record of window store ", options_.name,
                                             " has a ", key.size(), "-byte key (needs >= 8)"));
   }
-  const int64_t start =
-      static_cast<int64_t>(absl::big_endian::Load64(key.data() + key.size() - 8));
+  const int64_t start = static_cast<int64_t>(absl::big_endian::Load64(key.data() + key.size() - 8));
   Put(key.substr(0, key.size() - 8), start, value);  // an expired window stays expired
   return absl::OkStatus();
 }

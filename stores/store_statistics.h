@@ -17,23 +17,23 @@ namespace weir {
 
 // Cumulative ticker counts (RocksDB `Tickers`). All zero when statistics are off.
 struct RocksDbTickers {
-  int64_t block_cache_data_hit = 0;    // BLOCK_CACHE_DATA_HIT
-  int64_t block_cache_data_miss = 0;   // BLOCK_CACHE_DATA_MISS
-  int64_t block_cache_index_hit = 0;   // BLOCK_CACHE_INDEX_HIT
-  int64_t block_cache_index_miss = 0;  // BLOCK_CACHE_INDEX_MISS
-  int64_t block_cache_filter_hit = 0;  // BLOCK_CACHE_FILTER_HIT
-  int64_t block_cache_filter_miss = 0; // BLOCK_CACHE_FILTER_MISS
-  int64_t stall_micros = 0;            // STALL_MICROS (µs)
-  int64_t bytes_written = 0;           // BYTES_WRITTEN
-  int64_t bytes_read = 0;              // BYTES_READ
-  int64_t memtable_bytes_flushed = 0;  // FLUSH_WRITE_BYTES
-  int64_t memtable_hit = 0;            // MEMTABLE_HIT
-  int64_t memtable_miss = 0;           // MEMTABLE_MISS
-  int64_t compaction_bytes_read = 0;   // COMPACT_READ_BYTES
+  int64_t block_cache_data_hit = 0;      // BLOCK_CACHE_DATA_HIT
+  int64_t block_cache_data_miss = 0;     // BLOCK_CACHE_DATA_MISS
+  int64_t block_cache_index_hit = 0;     // BLOCK_CACHE_INDEX_HIT
+  int64_t block_cache_index_miss = 0;    // BLOCK_CACHE_INDEX_MISS
+  int64_t block_cache_filter_hit = 0;    // BLOCK_CACHE_FILTER_HIT
+  int64_t block_cache_filter_miss = 0;   // BLOCK_CACHE_FILTER_MISS
+  int64_t stall_micros = 0;              // STALL_MICROS (µs)
+  int64_t bytes_written = 0;             // BYTES_WRITTEN
+  int64_t bytes_read = 0;                // BYTES_READ
+  int64_t memtable_bytes_flushed = 0;    // FLUSH_WRITE_BYTES
+  int64_t memtable_hit = 0;              // MEMTABLE_HIT
+  int64_t memtable_miss = 0;             // MEMTABLE_MISS
+  int64_t compaction_bytes_read = 0;     // COMPACT_READ_BYTES
   int64_t compaction_bytes_written = 0;  // COMPACT_WRITE_BYTES
-  int64_t files_opened = 0;            // NO_FILE_OPENS
-  int64_t files_closed = 0;            // NO_FILE_CLOSES (open files = opened - closed)
-  int64_t file_errors = 0;             // NO_FILE_ERRORS
+  int64_t files_opened = 0;              // NO_FILE_OPENS
+  int64_t files_closed = 0;              // NO_FILE_CLOSES (open files = opened - closed)
+  int64_t file_errors = 0;               // NO_FILE_ERRORS
 };
 
 // RocksDB properties (`rocksdb.<name>`), summed over column families.

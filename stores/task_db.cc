@@ -90,8 +90,8 @@ absl::StatusOr<std::unique_ptr<TaskDb>> TaskDb::Open(const std::string& dir,
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   if (error) {
-    return absl::InternalError(absl::StrCat("cannot create state directory ", dir, ": ",
-                                            error.message()));
+    return absl::InternalError(
+        absl::StrCat("cannot create state directory ", dir, ": ", error.message()));
   }
   rocksdb::Options db_options = options;
   db_options.create_if_missing = true;
@@ -110,9 +110,9 @@ absl::StatusOr<std::unique_ptr<TaskDb>> TaskDb::Open(const std::string& dir,
   const rocksdb::Status opened = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &raw);
   if (!opened.ok()) {
     if (opened.IsIOError() && opened.ToString().find("lock") != std::string::npos) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "state directory ", dir, " is in use by another weir instance (", opened.ToString(),
-          "): give each instance its own state.dir"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("state directory ", dir, " is in use by another weir instance (",
+                       opened.ToString(), "): give each instance its own state.dir"));
     }
     return RocksDbStatus(opened, absl::StrCat("opening task state in ", dir));
   }
@@ -306,7 +306,8 @@ TaskDb::Offsets TaskDb::StoredOffsets() {
   if (!text) return {};
   absl::StatusOr<Offsets> offsets = DecodeOffsets(*text);
   if (!offsets.ok()) {
-    if (error_.ok()) error_ = absl::DataLossError(absl::StrCat(dir_, ": ", offsets.status().message()));
+    if (error_.ok())
+      error_ = absl::DataLossError(absl::StrCat(dir_, ": ", offsets.status().message()));
     return {};
   }
   return *offsets;
@@ -330,8 +331,9 @@ absl::Status TaskDb::Commit(const Offsets& offsets) {
   for (const std::string& name : to_drop_) {
     auto it = families_.find(name);
     if (it == families_.end()) continue;
-    WEIR_RETURN_IF_ERROR(RocksDbStatus(db_->DropColumnFamily(it->second),
-                                       absl::StrCat("dropping column family ", name, " in ", dir_)));
+    WEIR_RETURN_IF_ERROR(
+        RocksDbStatus(db_->DropColumnFamily(it->second),
+                      absl::StrCat("dropping column family ", name, " in ", dir_)));
     db_->DestroyColumnFamilyHandle(it->second);
     families_.erase(it);
   }

@@ -62,8 +62,8 @@ class TaskDb {
 
   // Reads a task directory without taking it over (read-only; the owner may be stopped or
   // running) and visits every entry: column family, key, value, in family then key order.
-  using EntryVisitor = std::function<void(absl::string_view family, absl::string_view key,
-                                          absl::string_view value)>;
+  using EntryVisitor =
+      std::function<void(absl::string_view family, absl::string_view key, absl::string_view value)>;
   static absl::Status Dump(const std::string& dir, const EntryVisitor& visit);
 
   // Deletes the task directory `dir` unless a TaskDb of this process has it open or another

@@ -35,9 +35,10 @@ class WindowStoreTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<WindowBytesStore> Make(WindowStoreOptions options) {
     if (GetParam() == "in_memory") return std::make_unique<InMemoryWindowStore>(options);
     if (db_ == nullptr) {
-      auto db = TaskDb::Open(FreshDir(::testing::UnitTest::GetInstance()->current_test_info()->name() +
-                                      std::string("-") + GetParam()),
-                             rocksdb::Options());
+      auto db =
+          TaskDb::Open(FreshDir(::testing::UnitTest::GetInstance()->current_test_info()->name() +
+                                std::string("-") + GetParam()),
+                       rocksdb::Options());
       EXPECT_TRUE(db.ok()) << db.status();
       db_ = *std::move(db);
     }

@@ -84,10 +84,18 @@ class CrashTest : public ::testing::Test {
     std::filesystem::remove_all(root_, ignored);
     std::filesystem::create_directories(root_);
     // The embedded broker has no CreateTopics: every topic, changelogs too, is created here.
-    std::vector<std::string> argv = {WeirBinary(),     "broker",  "--brokers",
-                                     "1",              "--topic", absl::StrCat("payments:", kPartitions),
-                                     "--topic",        "fraud-alerts:4", "--topic",
-                                     "payments-dlq:4", "--progress-interval", "0"};
+    std::vector<std::string> argv = {WeirBinary(),
+                                     "broker",
+                                     "--brokers",
+                                     "1",
+                                     "--topic",
+                                     absl::StrCat("payments:", kPartitions),
+                                     "--topic",
+                                     "fraud-alerts:4",
+                                     "--topic",
+                                     "payments-dlq:4",
+                                     "--progress-interval",
+                                     "0"};
     for (const char* application : {"crash-reference", "crash-killed"}) {
       for (const char* store : {"card-1m", "card-5m", "fraud-cooldown"}) {
         argv.push_back("--topic");
@@ -120,15 +128,13 @@ class CrashTest : public ::testing::Test {
   }
 
   std::vector<std::string> Flags(const std::string& application) const {
-    return {"--config", "config/weir.yaml",
-            "--set", absl::StrCat("bootstrap.servers=", bootstrap_),
-            "--set", absl::StrCat("application.id=", application),
-            "--set", absl::StrCat("state.dir=", (root_ / "state").string()),
-            "--set", "num.stream.threads=2",
+    return {"--config", "config/weir.yaml", "--set", absl::StrCat("bootstrap.servers=", bootstrap_),
+            "--set", absl::StrCat("application.id=", application), "--set",
+            absl::StrCat("state.dir=", (root_ / "state").string()), "--set", "num.stream.threads=2",
             "--set", "commit.interval.ms=200",
             // The embedded broker completes a rebalance only when the killed member times out.
-            "--set", "consumer.session.timeout.ms=6000",
-            "--set", "consumer.heartbeat.interval.ms=500"};
+            "--set", "consumer.session.timeout.ms=6000", "--set",
+            "consumer.heartbeat.interval.ms=500"};
   }
 
   std::unique_ptr<Subprocess> StartWeir(const std::string& application) {

@@ -274,9 +274,9 @@ TEST(KafkaStreams, StateFromAnotherClusterIsWipedNotTrusted) {
     ASSERT_TRUE((*other)->CreateTopic({.name = topic, .partitions = 2}).ok());
   }
   config.bootstrap_servers = (*other)->bootstrap_servers();
-  auto second = KafkaStreams::Create(
-      topology, config,
-      {.create_topic = [&](const TopicSpec& t) { return (*other)->CreateTopic(t); }});
+  auto second = KafkaStreams::Create(topology, config, {.create_topic = [&](const TopicSpec& t) {
+                                       return (*other)->CreateTopic(t);
+                                     }});
   ASSERT_TRUE(second.ok());
   ASSERT_TRUE((*second)->Start().ok());
   Produce("wipe-in", 0, 500, 50, config.bootstrap_servers);
@@ -348,8 +348,8 @@ TEST(KafkaStreams, AChangelogThatLostWhatTheStateNeedsWipesItLoudly) {
   ASSERT_TRUE(second.ok());
   ASSERT_TRUE((*second)->Start().ok());
   // The task exists once its restoration is over (wiped, then restored from what is left).
-  ASSERT_TRUE(WaitFor([&] { return (*second)->threads()[0].tasks.size() == 1; },
-                      std::chrono::seconds(60)));
+  ASSERT_TRUE(
+      WaitFor([&] { return (*second)->threads()[0].tasks.size() == 1; }, std::chrono::seconds(60)));
   EXPECT_GE(Sum(**second, &ThreadSnapshot::restores_truncated), 1);
   EXPECT_EQ(Sum(**second, &ThreadSnapshot::states_wiped), 1);
   // The filler holds no commit marker: nothing is applied, the state starts empty and input
@@ -389,16 +389,16 @@ TEST(KafkaStreams, GracefulShutdownCommitsSoARestartReprocessesNothing) {
   AppConfig config = Config("restart", 2);
   config.commit_interval_ms = 600'000;
   {
-    auto first = KafkaStreams::Create(PassThrough("restart-in", "restart-out"),
-                                      config, EmbeddedOptions());
+    auto first =
+        KafkaStreams::Create(PassThrough("restart-in", "restart-out"), config, EmbeddedOptions());
     ASSERT_TRUE(first.ok());
     ASSERT_TRUE((*first)->Start().ok());
     Produce("restart-in", 0, 1'000);
     ASSERT_TRUE(WaitFor([&] { return Processed(**first) >= 1'000; }, std::chrono::seconds(60)));
     (*first)->Close();
   }
-  auto second = KafkaStreams::Create(PassThrough("restart-in", "restart-out"), config,
-                                     EmbeddedOptions());
+  auto second =
+      KafkaStreams::Create(PassThrough("restart-in", "restart-out"), config, EmbeddedOptions());
   ASSERT_TRUE(second.ok());
   ASSERT_TRUE((*second)->Start().ok());
   Produce("restart-in", 1'000, 2'000);
@@ -466,7 +466,8 @@ TEST(KafkaStreams, ANonRangeAssignorIsRefusedForCoPartitionedTopics) {
   ASSERT_TRUE(streams.ok());
   const absl::Status status = (*streams)->Start();
   EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
-  EXPECT_THAT(status.ToString(), HasSubstr("sub-topology 0 reads copart-a and copart-b; use range"));
+  EXPECT_THAT(status.ToString(),
+              HasSubstr("sub-topology 0 reads copart-a and copart-b; use range"));
 }
 
 TEST(KafkaStreams, UndeserializableRecordsGoToTheDeadLetterTopicWithErrorHeaders) {

@@ -215,8 +215,8 @@ std::string ChangelogMarker::Encode() const {
 
 absl::StatusOr<ChangelogMarker> ChangelogMarker::Decode(absl::string_view value) {
   if (value.size() < 16) {
-    return absl::DataLossError(absl::StrCat("changelog commit marker of ", value.size(),
-                                            " bytes (needs >= 16)"));
+    return absl::DataLossError(
+        absl::StrCat("changelog commit marker of ", value.size(), " bytes (needs >= 16)"));
   }
   ChangelogMarker marker;
   marker.seq = static_cast<int64_t>(absl::big_endian::Load64(value.data()));

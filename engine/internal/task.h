@@ -97,8 +97,8 @@ class Task {
                            const std::map<std::string, int64_t>& changelog_ends);
   absl::Status Init(const Topology& topology, const Topology::Subtopology& subtopology);
 
-  std::unique_ptr<TaskDb> db_;  // before the stores, which use it
-  int64_t commit_seq_ = 0;      // of the last commit marker sent
+  std::unique_ptr<TaskDb> db_;                             // before the stores, which use it
+  int64_t commit_seq_ = 0;                                 // of the last commit marker sent
   std::map<std::string, const int64_t*> changelog_slots_;  // store -> end slot, this commit
   TaskContext context_;
   std::vector<std::unique_ptr<NodeBase>> nodes_;
