@@ -493,6 +493,10 @@ void StreamThread::RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
 }
 
 absl::Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
+  // Only the assignment right after the rejected commit may use what it kept. Starting there
+  // loses nothing even if another member owned a partition meanwhile: everything before it was
+  // processed here, and its output delivered.
+  const auto carried = std::exchange(uncommitted_revoked_, {});
   for (int i = 0; i < partitions->cnt; ++i) {
     const std::string topic = partitions->elems[i].topic;
     const int32_t partition = partitions->elems[i].partition;
@@ -515,16 +519,21 @@ absl::Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions)
     // Local state knows exactly which input it reflects: resume there, not at the group's
     // committed offset (which may be behind it, or ahead after a crash).
     const TaskDb::Offsets stored = task->StoredOffsets();
+    int64_t resume = -1;
     if (auto at = stored.find({topic, partition}); at != stored.end()) {
-      partitions->elems[i].offset = at->second;
+      resume = at->second;
       spdlog::info("{}: task {} resumes {}-{} at offset {} from its local state", name_,
-                   id.ToString(), topic, partition, at->second);
+                   id.ToString(), topic, partition, resume);
+    } else if (auto kept = carried.find({topic, partition}); kept != carried.end()) {
+      resume = kept->second;
+      spdlog::info("{}: task {} resumes {}-{} at offset {}, where it was before the rejected "
+                   "commit", name_, id.ToString(), topic, partition, resume);
     }
+    if (resume >= 0) partitions->elems[i].offset = resume;
     task_of_partition_[{topic, partition}] = task.get();
-    // The next commit tells the group where the state is, even if nothing new arrives (the
-    // group's offset may trail the state's after a commit a rebalance rejected, or a crash).
-    auto at = stored.find({topic, partition});
-    next_offsets_.insert_or_assign({topic, partition}, at != stored.end() ? at->second : -1);
+    // The next commit tells the group where processing stands, even if nothing new arrives
+    // (the group's offset may trail it after a commit a rebalance rejected, or a crash).
+    next_offsets_.insert_or_assign({topic, partition}, resume);
   }
   return absl::OkStatus();
 }
@@ -767,7 +776,18 @@ absl::Status StreamThread::OnRevoke(rd_kafka_topic_partition_list_t* partitions,
   } else {
     spdlog::info("{}: {} partitions revoked: committing and closing their tasks", name_,
                  partitions->cnt);
-    if (committed.ok()) committed = CommitOrWarn();
+    if (committed.ok()) committed = Commit();
+    if (absl::IsAborted(committed)) {
+      // The embedded broker rejects commits as soon as a member joins (a real broker accepts
+      // them until the join completes); remember how far this thread got.
+      spdlog::warn("{}: {}; kept the processed offsets in case the partitions come back", name_,
+                   committed.message());
+      committed = absl::OkStatus();
+      for (int i = 0; i < partitions->cnt; ++i) {
+        auto at = next_offsets_.find({partitions->elems[i].topic, partitions->elems[i].partition});
+        if (at != next_offsets_.end() && at->second >= 0) uncommitted_revoked_.insert(*at);
+      }
+    }
   }
   by_handle_.clear();
   std::set<internal::Task*> affected;

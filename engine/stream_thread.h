@@ -30,7 +30,11 @@
 // (docs/engine.md). It is refused for a topology with a sub-topology that reads several topics.
 // On revocation the thread commits (unless the partitions were lost: the group already moved
 // on) and closes the tasks left without partitions before the callback returns; on assignment
-// it creates tasks for the new partitions, which resume from the committed offsets.
+// it creates tasks for the new partitions, which resume from their local state's offsets, else
+// from the committed ones. The embedded broker rejects every commit from the moment a member
+// starts to join (a real broker accepts them until the join completes), so a revocation's
+// commit often fails there: the thread then keeps the offsets it had processed, and if the next
+// assignment hands a partition back it resumes there rather than repeat records.
 //
 // Concurrency. Everything below Run() - consumer, producer, tasks, stores - is touched only by
 // this thread; librdkafka's callbacks (rebalance, delivery reports, logs) are served from polls
@@ -222,6 +226,10 @@ class StreamThread : private internal::RecordCollector {
   KafkaHandle restore_consumer_;  // created on the first restoration
   // Next offset to commit per assigned partition; -1 while nothing new was processed.
   std::map<std::pair<std::string, int32_t>, int64_t> next_offsets_;
+  // Revoked partitions whose commit the rebalance rejected, with the offset this thread had
+  // processed (and delivered the output of) up to. If the next assignment gives one back, the
+  // thread resumes there instead of reprocessing from the group's older commit.
+  std::map<std::pair<std::string, int32_t>, int64_t> uncommitted_revoked_;
   // The per-record lookup, by librdkafka's topic handle: no topic string is built per record.
   // Filled as records arrive, emptied whenever the assignment changes.
   struct Assigned {
