@@ -1,11 +1,15 @@
-// The KeyValueBytesStore contract, run against both implementations; the RocksDB one is checked
-// before and after its task commits (reads through the pending batch, then from RocksDB).
+// The KeyValueBytesStore contract, run against every implementation: in memory, RocksDB, and
+// RocksDB behind a record cache so small that it evicts as the tests write. The RocksDB ones are
+// checked before and after their task commits (reads through the pending batch, then from
+// RocksDB).
 #include "stores/key_value_store.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
+
+#include "stores/caching_key_value_store.h"
 
 namespace weir {
 namespace {
@@ -30,9 +34,14 @@ class KeyValueStoreTest : public ::testing::TestWithParam<std::string> {
     auto store = RocksDbKeyValueStore::Open("kv", db_.get());
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
+    if (GetParam() == "cached") {
+      store_ = std::make_unique<CachingKeyValueStore>(std::move(store_), &cache_, "0_0-kv",
+                                                      [] { return int64_t{0}; });
+    }
   }
   void Commit() {
     if (db_ != nullptr) {
+      ASSERT_TRUE(store_->Flush().ok());
       ASSERT_TRUE(db_->Commit({}).ok());
     }
   }
@@ -46,6 +55,7 @@ class KeyValueStoreTest : public ::testing::TestWithParam<std::string> {
     return out;
   }
 
+  RecordCache cache_{200};  // room for about three entries
   std::unique_ptr<TaskDb> db_;
   std::unique_ptr<KeyValueBytesStore> store_;
 };
@@ -73,7 +83,9 @@ TEST_P(KeyValueStoreTest, EveryOperationBeforeAndAfterCommit) {
   EXPECT_THAT(Collect([&](auto& v) { store_->All(v); }),
               ElementsAre(Entry{"apricot", "2"}, Entry{"banana", "33"}, Entry{"cherry", "4"}));
   if (db_ != nullptr) {
-    // The pending changes are what the changelog receives: the latest per key, deletes as nullopt.
+    // The pending changes are what the changelog receives at commit, after the flush: the
+    // latest per key, deletes as nullopt.
+    ASSERT_TRUE(store_->Flush().ok());
     std::vector<std::pair<std::string, std::optional<std::string>>> changes;
     store_->ForEachPendingChange([&](absl::string_view k, std::optional<absl::string_view> v) {
       changes.emplace_back(std::string(k),
@@ -87,7 +99,7 @@ TEST_P(KeyValueStoreTest, EveryOperationBeforeAndAfterCommit) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Implementations, KeyValueStoreTest,
-                         ::testing::Values("in_memory", "rocksdb"),
+                         ::testing::Values("in_memory", "rocksdb", "cached"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

@@ -8,20 +8,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "stores/window_key.h"
 
 namespace weir {
 namespace {
 
-std::string WindowKey(absl::string_view key, int64_t window_start) {
-  std::string out(key);
-  char start[8];
-  absl::big_endian::Store64(start, static_cast<uint64_t>(window_start));
-  out.append(start, 8);
-  return out;
-}
-
 int64_t WindowStartOf(const rocksdb::Slice& stored) {
-  return static_cast<int64_t>(absl::big_endian::Load64(stored.data() + stored.size() - 8));
+  return WindowKeyStart(absl::string_view(stored.data(), stored.size()));
 }
 
 std::string EncodeTime(int64_t t) {
@@ -140,8 +133,7 @@ absl::Status RocksDbWindowStore::ApplyChange(absl::string_view key,
     return absl::DataLossError(absl::StrCat("changelog record of window store ", options_.name,
                                             " has a ", key.size(), "-byte key (needs >= 8)"));
   }
-  const int64_t start = static_cast<int64_t>(absl::big_endian::Load64(key.data() + key.size() - 8));
-  Put(key.substr(0, key.size() - 8), start, value);  // an expired window stays expired
+  Put(WindowKeyRecordKey(key), WindowKeyStart(key), value);  // an expired window stays expired
   return absl::OkStatus();
 }
 

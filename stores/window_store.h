@@ -46,6 +46,16 @@ class WindowBytesStore : public StateStore {
   virtual void FetchAll(int64_t from, int64_t to, const Visitor& visit) const = 0;
   // The largest window start written so far (the store's observed stream time), or -1.
   virtual int64_t observed_stream_time() const = 0;
+
+  // A window as a record cache flush writes it: value nullopt = deleted; `timestamp` is that of
+  // the record that last wrote it.
+  using FlushListener = std::function<void(absl::string_view key, int64_t window_start,
+                                           std::optional<absl::string_view> value,
+                                           int64_t timestamp)>;
+  // Caching stores call `listener` with every window they flush, so a DSL aggregation forwards
+  // its results then (Kafka Streams' setFlushListener). False: the store writes through, and the
+  // caller must forward each update itself.
+  virtual bool SetFlushListener(FlushListener /*listener*/) { return false; }
 };
 
 }  // namespace weir

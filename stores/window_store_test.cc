@@ -1,10 +1,12 @@
-// The WindowBytesStore contract, run against every implementation: in memory and RocksDB (a
-// TaskDb in a fresh temporary directory, committed where the contract needs it durable).
+// The WindowBytesStore contract, run against every implementation: in memory, RocksDB (a
+// TaskDb in a fresh temporary directory, committed where the contract needs it durable), and
+// RocksDB behind a record cache so small that it evicts as the tests write.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
+#include "stores/caching_window_store.h"
 #include "stores/in_memory_window_store.h"
 #include "stores/rocksdb_window_store.h"
 
@@ -42,17 +44,26 @@ class WindowStoreTest : public ::testing::TestWithParam<std::string> {
       EXPECT_TRUE(db.ok()) << db.status();
       db_ = *std::move(db);
     }
-    auto store = RocksDbWindowStore::Open(options, db_.get());
-    EXPECT_TRUE(store.ok()) << store.status();
-    return *std::move(store);
+    auto opened = RocksDbWindowStore::Open(options, db_.get());
+    EXPECT_TRUE(opened.ok()) << opened.status();
+    std::unique_ptr<WindowBytesStore> store = *std::move(opened);
+    if (GetParam() == "cached") {
+      store = std::make_unique<CachingWindowStore>(std::move(store), options, &cache_, "0_0-w",
+                                                   [] { return int64_t{0}; });
+    }
+    made_ = store.get();
+    return store;
   }
   void Commit() {
     if (db_ != nullptr) {
+      ASSERT_TRUE(made_->Flush().ok());
       ASSERT_TRUE(db_->Commit({}).ok());
     }
   }
 
+  RecordCache cache_{200};  // room for about three windows
   std::unique_ptr<TaskDb> db_;
+  WindowBytesStore* made_ = nullptr;
 };
 
 TEST_P(WindowStoreTest, PutFetchDelete) {
@@ -98,7 +109,7 @@ TEST_P(WindowStoreTest, ExpiresWholeSegmentsPastRetention) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Implementations, WindowStoreTest,
-                         ::testing::Values("in_memory", "rocksdb"),
+                         ::testing::Values("in_memory", "rocksdb", "cached"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

@@ -1,0 +1,37 @@
+// The byte layout of a window: the record key followed by the window start as 8 big-endian
+// bytes (docs/state-layout.md). RocksDB segments, changelog records and the record cache all use
+// it, so one key's windows sort together, in start order (for starts >= 0).
+#ifndef WEIR_STORES_WINDOW_KEY_H_
+#define WEIR_STORES_WINDOW_KEY_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/base/internal/endian.h"
+#include "absl/strings/string_view.h"
+
+namespace weir {
+
+inline std::string WindowKey(absl::string_view key, int64_t window_start) {
+  std::string out;
+  out.reserve(key.size() + 8);
+  out.append(key.data(), key.size());
+  char start[8];
+  absl::big_endian::Store64(start, static_cast<uint64_t>(window_start));
+  out.append(start, 8);
+  return out;
+}
+
+// REQUIRES: window_key.size() >= 8.
+inline int64_t WindowKeyStart(absl::string_view window_key) {
+  return static_cast<int64_t>(absl::big_endian::Load64(window_key.data() + window_key.size() - 8));
+}
+
+// REQUIRES: window_key.size() >= 8.
+inline absl::string_view WindowKeyRecordKey(absl::string_view window_key) {
+  return window_key.substr(0, window_key.size() - 8);
+}
+
+}  // namespace weir
+
+#endif  // WEIR_STORES_WINDOW_KEY_H_
