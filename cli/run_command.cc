@@ -136,11 +136,13 @@ absl::Status Run(const RunFlags& flags) {
     if (!failure.ok()) break;
     streams->CleanUpState();
     if (flags.progress_interval_s <= 0) continue;
-    int64_t processed = 0, dropped = 0, tasks = 0;
+    int64_t processed = 0, dropped = 0, tasks = 0, hits = 0, misses = 0;
     for (const ThreadSnapshot& t : streams->threads()) {
       processed += t.processed;
       dropped += t.dropped;
       tasks += static_cast<int64_t>(t.tasks.size());
+      hits += t.cache_hits;
+      misses += t.cache_misses;
     }
     std::map<std::string, int64_t> counts;
     if (absl::StatusOr<std::vector<TopicOffsets>> offsets = reader->Read(std::chrono::seconds(5));
@@ -149,9 +151,13 @@ absl::Status Run(const RunFlags& flags) {
     }
     const auto now = std::chrono::steady_clock::now();
     const double seconds = std::chrono::duration<double>(now - last).count();
-    spdlog::info("processed {} (+{:.0f}/s)  alerts {}  dead letters {}  late drops {}  tasks {}",
-                 processed, (processed - last_processed) / seconds,
-                 counts[fraud_config.alerts_topic], counts[fraud_config.dlq_topic], dropped, tasks);
+    spdlog::info(
+        "processed {} (+{:.0f}/s)  alerts {}  dead letters {}  late drops {}  tasks {}  record "
+        "cache hits {:.1f}%",
+        processed, (processed - last_processed) / seconds, counts[fraud_config.alerts_topic],
+        counts[fraud_config.dlq_topic], dropped, tasks,
+        hits + misses > 0 ? 100.0 * static_cast<double>(hits) / static_cast<double>(hits + misses)
+                          : 0.0);
     last_processed = processed;
     last = now;
   }
@@ -176,7 +182,7 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
   command
       ->add_option("--progress-interval", flags->progress_interval_s,
                    "Seconds between progress lines (records processed and rate, alerts, dead "
-                   "letters, late drops, tasks); 0 turns them off")
+                   "letters, late drops, tasks, record cache hit ratio); 0 turns them off")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   command->footer(

@@ -82,7 +82,8 @@ StreamThread::StreamThread(const AppConfig& config, std::shared_ptr<const Topolo
       name_(std::move(name)),
       wall_clock_(std::move(wall_clock)),
       open_task_db_(std::move(open_task_db)),
-      exactly_once_(config.processing_guarantee == "exactly_once_v2") {}
+      exactly_once_(config.processing_guarantee == "exactly_once_v2"),
+      cache_(config.statestore_cache_max_bytes) {}
 
 StreamThread::~StreamThread() {
   RequestStop();
@@ -553,7 +554,8 @@ absl::StatusOr<std::unique_ptr<internal::Task>> StreamThread::CreateTask(
         std::unique_ptr<internal::Task> task,
         internal::Task::Create(*topology_, subtopologies_[id.subtopology], id,
                                config_.application_id, wall_clock_,
-                               static_cast<internal::RecordCollector*>(this), std::move(db)));
+                               static_cast<internal::RecordCollector*>(this), std::move(db),
+                               &cache_));
     if (dir.empty()) return task;
     if (trusted) {
       WEIR_ASSIGN_OR_RETURN(const bool complete, Restore(*task));
@@ -843,10 +845,16 @@ void StreamThread::PublishTasks() {
     dropped += task->counters().dropped;
     punctuations += task->counters().punctuations;
   }
+  const int64_t hits = cache_.hits();
+  const int64_t misses = cache_.misses();
   absl::MutexLock lock(&mutex_);
   published_tasks_ = std::move(ids);
   published_dropped_ = dropped;
   published_punctuations_ = punctuations;
+  published_cache_hits_ = hits;
+  published_cache_misses_ = misses;
+  published_cache_evictions_ = cache_.evictions();
+  published_cache_bytes_ = cache_.size_bytes();
 }
 
 ThreadSnapshot StreamThread::snapshot() const {
@@ -866,6 +874,10 @@ ThreadSnapshot StreamThread::snapshot() const {
   s.tasks = published_tasks_;
   s.dropped = published_dropped_;
   s.punctuations = published_punctuations_;
+  s.cache_hits = published_cache_hits_;
+  s.cache_misses = published_cache_misses_;
+  s.cache_evictions = published_cache_evictions_;
+  s.cache_bytes = published_cache_bytes_;
   return s;
 }
 

@@ -111,6 +111,11 @@ struct ThreadSnapshot {
   int64_t states_wiped = 0;        // local task states found to belong to another log
   int64_t records_restored = 0;    // changelog records applied to local state
   int64_t restores_truncated = 0;  // restorations that found the changelog's start beyond the state
+  // The record cache (statestore.cache.max.bytes per thread).
+  int64_t cache_hits = 0;
+  int64_t cache_misses = 0;
+  int64_t cache_evictions = 0;
+  int64_t cache_bytes = 0;
 };
 
 // Opens the RocksDB instance of a task's state; empty: stores in memory.
@@ -218,6 +223,7 @@ class StreamThread : private internal::RecordCollector {
   std::atomic<ThreadState> state_{ThreadState::kCreated};
 
   // Touched only by the thread itself.
+  RecordCache cache_;  // before tasks_: their stores use it
   std::map<TaskId, std::unique_ptr<internal::Task>> tasks_;
   std::map<std::pair<std::string, int32_t>, internal::Task*> task_of_partition_;
   std::map<std::string, int32_t, std::less<>> subtopology_of_topic_;
@@ -260,6 +266,10 @@ class StreamThread : private internal::RecordCollector {
   std::vector<TaskId> published_tasks_ ABSL_GUARDED_BY(mutex_);
   int64_t published_dropped_ ABSL_GUARDED_BY(mutex_) = 0;
   int64_t published_punctuations_ ABSL_GUARDED_BY(mutex_) = 0;
+  int64_t published_cache_hits_ ABSL_GUARDED_BY(mutex_) = 0;
+  int64_t published_cache_misses_ ABSL_GUARDED_BY(mutex_) = 0;
+  int64_t published_cache_evictions_ ABSL_GUARDED_BY(mutex_) = 0;
+  int64_t published_cache_bytes_ ABSL_GUARDED_BY(mutex_) = 0;
   absl::Status error_ ABSL_GUARDED_BY(mutex_);
   std::shared_ptr<LeaveBarrier> leave_barrier_ ABSL_GUARDED_BY(mutex_);
 };

@@ -132,6 +132,9 @@ class CrashTest : public ::testing::Test {
             "--set", absl::StrCat("application.id=", application), "--set",
             absl::StrCat("state.dir=", (root_ / "state").string()), "--set", "num.stream.threads=2",
             "--set", "commit.interval.ms=200",
+            // A record cache small enough to evict between commits: what an eviction writes
+            // must not become durable ahead of the offsets it reflects.
+            "--set", "statestore.cache.max.bytes=32KiB",
             // The embedded broker completes a rebalance only when the killed member times out.
             "--set", "consumer.session.timeout.ms=6000", "--set",
             "consumer.heartbeat.interval.ms=500"};

@@ -80,7 +80,9 @@ class BranchProcessor : public Processor<K, V, K, V> {
 
 // Windowed aggregation (Kafka Streams' KStreamWindowAggregate): for each window containing the
 // record, unless the window is closed (end <= stream time - grace, then the record is dropped for
-// it and counted), reads the aggregate, combines, writes it back and forwards the new value.
+// it and counted), reads the aggregate, combines and writes it back. The new value is forwarded
+// at once when the store writes through; behind the record cache it is forwarded when the cache
+// flushes the window (eviction or commit), so consecutive updates reach downstream as one.
 template <typename K, typename V, typename VA>
 class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
  public:
@@ -99,6 +101,13 @@ class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
     context_ = &context;
     store_ = context.template GetStateStore<WindowBytesStore>(store_name_);
     WEIR_CHECK(store_ != nullptr) << "window store " << store_name_ << " is not connected";
+    forward_on_flush_ = store_->SetFlushListener(
+        [this](absl::string_view key, int64_t start, std::optional<absl::string_view> value,
+               int64_t timestamp) {
+          if (!value.has_value()) return;  // aggregations never delete
+          Forward(Decode(key_serde_, key, "key"), start, Decode(aggregate_serde_, *value, "value"),
+                  timestamp);
+        });
   }
 
   void Process(const Record<K, V>& record) override {
@@ -112,19 +121,29 @@ class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
       }
       std::optional<VA> current;
       if (std::optional<std::string> bytes = store_->Fetch(key, start)) {
-        absl::StatusOr<VA> decoded = aggregate_serde_->Deserialize(*bytes);
-        WEIR_CHECK(decoded.ok()) << "corrupt aggregate in " << store_name_ << ": "
-                                 << decoded.status();
-        current = *std::move(decoded);
+        current = Decode(aggregate_serde_, *bytes, "aggregate");
       }
       VA updated = combine_(record.key, record.value, std::move(current));
       store_->Put(key, start, aggregate_serde_->Serialize(updated));
-      context_->Forward(Record<Windowed<K>, VA>{
-          Windowed<K>{record.key, start, end}, std::move(updated), record.timestamp, {}});
+      if (!forward_on_flush_) Forward(record.key, start, std::move(updated), record.timestamp);
     }
   }
 
  private:
+  // Bytes weir wrote itself that no longer decode are corruption: a bug, so stop.
+  template <typename T>
+  T Decode(const SerdePtr<T>& serde, absl::string_view bytes, const char* what) const {
+    absl::StatusOr<T> decoded = serde->Deserialize(bytes);
+    WEIR_CHECK(decoded.ok()) << "corrupt " << what << " in " << store_name_ << ": "
+                             << decoded.status();
+    return *std::move(decoded);
+  }
+  void Forward(K key, int64_t start, VA aggregate, int64_t timestamp) {
+    context_->Forward(Record<Windowed<K>, VA>{Windowed<K>{std::move(key), start,
+                                                          start + windows_.size_ms},
+                                              std::move(aggregate), timestamp, {}});
+  }
+
   TimeWindows windows_;
   std::string store_name_;
   SerdePtr<K> key_serde_;
@@ -132,6 +151,7 @@ class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
   Combine combine_;
   ProcessorContext<Windowed<K>, VA>* context_ = nullptr;
   WindowBytesStore* store_ = nullptr;
+  bool forward_on_flush_ = false;
 };
 
 }  // namespace weir::internal

@@ -122,6 +122,7 @@ class SourceNode : public SourceNodeBase {
       return absl::OkStatus();
     }
     task_->stream_time = std::max(task_->stream_time, record.timestamp);
+    task_->record_timestamp = record.timestamp;
     children_.ToAll(record);
     return absl::OkStatus();
   }

@@ -5,6 +5,8 @@
 #include "common/check.h"
 #include "common/status.h"
 #include "engine/topic_name.h"
+#include "stores/caching_key_value_store.h"
+#include "stores/caching_window_store.h"
 #include "stores/in_memory_window_store.h"
 #include "stores/key_value_store.h"
 #include "stores/rocksdb_window_store.h"
@@ -35,7 +37,8 @@ absl::StatusOr<std::unique_ptr<Task>> Task::Create(const Topology& topology,
                                                    TaskId id, std::string application_id,
                                                    std::function<int64_t()> wall_clock,
                                                    RecordCollector* collector,
-                                                   std::unique_ptr<TaskDb> db) {
+                                                   std::unique_ptr<TaskDb> db,
+                                                   RecordCache* cache) {
   std::unique_ptr<Task> task(new Task());
   task->db_ = std::move(db);
   task->context_.task_id = id;
@@ -46,24 +49,40 @@ absl::StatusOr<std::unique_ptr<Task>> Task::Create(const Topology& topology,
     task->context_.stream_time = Decode64(task->db_->GetMeta(kStreamTimeKey)).value_or(-1);
     task->commit_seq_ = Decode64(task->db_->GetMeta(kCommitSeqKey)).value_or(0);
   }
-  WEIR_RETURN_IF_ERROR(task->Init(topology, subtopology));
+  WEIR_RETURN_IF_ERROR(task->Init(topology, subtopology, cache));
   return task;
 }
 
-absl::Status Task::Init(const Topology& topology, const Topology::Subtopology& subtopology) {
+absl::Status Task::Init(const Topology& topology, const Topology::Subtopology& subtopology,
+                        RecordCache* cache) {
+  const bool cached = cache != nullptr && cache->max_bytes() > 0;
+  auto record_timestamp = [context = &context_] { return context->record_timestamp; };
   for (int store : subtopology.stores) {
     const Topology::StoreSpec& spec = topology.stores()[store];
+    // Kafka Streams' cache namespace: `<task>-<store>`.
+    const std::string ns = absl::StrCat(context_.task_id.ToString(), "-", spec.name);
     std::unique_ptr<StateStore> opened;
     if (spec.kind == "keyvalue") {
+      std::unique_ptr<KeyValueBytesStore> kv;
       if (db_ == nullptr) {
-        opened = std::make_unique<InMemoryKeyValueStore>(spec.name);
+        kv = std::make_unique<InMemoryKeyValueStore>(spec.name);
       } else {
-        WEIR_ASSIGN_OR_RETURN(opened, RocksDbKeyValueStore::Open(spec.name, db_.get()));
+        WEIR_ASSIGN_OR_RETURN(kv, RocksDbKeyValueStore::Open(spec.name, db_.get()));
       }
-    } else if (db_ == nullptr) {
-      opened = std::make_unique<InMemoryWindowStore>(spec.window);
+      if (cached) kv = std::make_unique<CachingKeyValueStore>(std::move(kv), cache, ns, record_timestamp);
+      opened = std::move(kv);
     } else {
-      WEIR_ASSIGN_OR_RETURN(opened, RocksDbWindowStore::Open(spec.window, db_.get()));
+      std::unique_ptr<WindowBytesStore> window;
+      if (db_ == nullptr) {
+        window = std::make_unique<InMemoryWindowStore>(spec.window);
+      } else {
+        WEIR_ASSIGN_OR_RETURN(window, RocksDbWindowStore::Open(spec.window, db_.get()));
+      }
+      if (cached) {
+        window = std::make_unique<CachingWindowStore>(std::move(window), spec.window, cache, ns,
+                                                      record_timestamp);
+      }
+      opened = std::move(window);
     }
     context_.stores.emplace(spec.name, std::move(opened));
   }

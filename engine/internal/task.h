@@ -21,6 +21,7 @@
 #include "engine/internal/nodes.h"
 #include "engine/internal/task_context.h"
 #include "engine/topology.h"
+#include "stores/record_cache.h"
 #include "stores/task_db.h"
 
 namespace weir::internal {
@@ -37,13 +38,15 @@ struct ChangelogMarker {
 
 class Task {
  public:
-  // `db` null: stores in memory.
+  // `db` null: stores in memory. `cache` (the stream thread's record cache; null or a zero
+  // budget: none) puts every RocksDB store behind it; it must outlive the task.
   static absl::StatusOr<std::unique_ptr<Task>> Create(const Topology& topology,
                                                       const Topology::Subtopology& subtopology,
                                                       TaskId id, std::string application_id,
                                                       std::function<int64_t()> wall_clock,
                                                       RecordCollector* collector,
-                                                      std::unique_ptr<TaskDb> db = nullptr);
+                                                      std::unique_ptr<TaskDb> db = nullptr,
+                                                      RecordCache* cache = nullptr);
   ~Task();
   Task(const Task&) = delete;
   Task& operator=(const Task&) = delete;
@@ -57,7 +60,8 @@ class Task {
   absl::Status Process(const RawRecord& raw, const RecordMetadata& metadata);
   // Fires every punctuation of `type` that is due; returns how many fired.
   int MaybePunctuate(PunctuationType type);
-  // Flushes every store.
+  // Flushes every store: record cache entries go to the stores (and, for DSL aggregations,
+  // downstream), so that PrepareCommit sees them.
   absl::Status Flush();
   // Commit, in two steps around the producer's flush (or transaction commit):
   // PrepareCommit sends the stores' pending changes to their changelogs (partition = the task's),
@@ -95,7 +99,8 @@ class Task {
   // `offsets` in one RocksDB write.
   absl::Status WriteCommit(const TaskDb::Offsets& offsets,
                            const std::map<std::string, int64_t>& changelog_ends);
-  absl::Status Init(const Topology& topology, const Topology::Subtopology& subtopology);
+  absl::Status Init(const Topology& topology, const Topology::Subtopology& subtopology,
+                    RecordCache* cache);
 
   std::unique_ptr<TaskDb> db_;                             // before the stores, which use it
   int64_t commit_seq_ = 0;                                 // of the last commit marker sent

@@ -55,6 +55,7 @@ struct TaskContext {
   std::string application_id;
   std::optional<RecordMetadata> metadata;  // of the record in flight
   int64_t stream_time = -1;                // largest event time seen; -1 before the first
+  int64_t record_timestamp = -1;           // event time of the record in flight (or last)
   std::function<int64_t()> wall_clock;
   RecordCollector* collector = nullptr;
   std::map<std::string, std::unique_ptr<StateStore>, std::less<>> stores;
