@@ -41,14 +41,15 @@ bool CachingWindowStore::Put(absl::string_view key, int64_t window_start,
                              std::optional<absl::string_view> value) {
   if (window_start < MinLiveStart()) return false;
   observed_stream_time_ = std::max(observed_stream_time_, window_start);
-  namespace_->Put(WindowKey(key, window_start), value, record_timestamp_());
+  namespace_->Put(WindowKeyInto(key, window_start, scratch_), value, record_timestamp_());
   return true;
 }
 
 std::optional<std::string> CachingWindowStore::Fetch(absl::string_view key,
                                                      int64_t window_start) const {
   if (window_start < MinLiveStart()) return std::nullopt;
-  if (const CacheNamespace::Entry* cached = namespace_->Get(WindowKey(key, window_start))) {
+  if (const CacheNamespace::Entry* cached =
+          namespace_->Get(WindowKeyInto(key, window_start, scratch_))) {
     return cached->value;
   }
   return inner_->Fetch(key, window_start);

@@ -63,6 +63,7 @@ class CachingWindowStore : public WindowBytesStore {
   std::function<int64_t()> record_timestamp_;
   int64_t observed_stream_time_ = -1;
   FlushListener listener_;
+  mutable std::string scratch_;  // the cache key being looked up, without an allocation each
 };
 
 }  // namespace weir

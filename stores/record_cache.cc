@@ -41,7 +41,9 @@ void CacheNamespace::Put(absl::string_view key, std::optional<absl::string_view>
     if (it->second.dirty) UnlinkDirty(&it->second);
   }
   Entry& e = it->second;
-  if (value.has_value()) {
+  if (value.has_value() && e.value.has_value()) {
+    e.value->assign(value->data(), value->size());  // reuses the entry's buffer
+  } else if (value.has_value()) {
     e.value.emplace(*value);
   } else {
     e.value.reset();

@@ -12,13 +12,19 @@
 
 namespace weir {
 
-inline std::string WindowKey(absl::string_view key, int64_t window_start) {
-  std::string out;
-  out.reserve(key.size() + 8);
-  out.append(key.data(), key.size());
+// Writes the window key into `out` (reusing its buffer) and returns a view of it.
+inline absl::string_view WindowKeyInto(absl::string_view key, int64_t window_start,
+                                       std::string& out) {
+  out.assign(key.data(), key.size());
   char start[8];
   absl::big_endian::Store64(start, static_cast<uint64_t>(window_start));
   out.append(start, 8);
+  return out;
+}
+
+inline std::string WindowKey(absl::string_view key, int64_t window_start) {
+  std::string out;
+  WindowKeyInto(key, window_start, out);
   return out;
 }
 
