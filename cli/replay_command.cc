@@ -110,7 +110,7 @@ void AddReplayCommand(CLI::App& app, int* exit_code) {
       "rate, alerts by rule, late drops, dead letters) goes to stderr.\n"
       "\nExamples:\n"
       "  weir replay --input payments.jsonl --output alerts.jsonl\n"
-      "  weir replay -i history.jsonl --set topology.config=/tmp/stricter-rules.yaml");
+      "  weir replay -i history.jsonl --set topology.config=/tmp/stricter-rules.yaml\n");
   command->callback([flags, exit_code] { ReportOutcome("replay", Replay(*flags), exit_code); });
 }
 

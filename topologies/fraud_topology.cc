@@ -163,6 +163,7 @@ class DetectProcessor : public Processor<std::string, PaymentOrError, std::strin
     const Payment& payment = *record.value.payment;
     const int64_t close_time = context_->CurrentStreamTimeMs() - config_.grace_ms;
     crossings_.clear();
+    geo_hops_.clear();
 
     for (int64_t start : minute_.WindowStartsFor(payment.ts)) {
       if (start + minute_.size_ms <= close_time) {
@@ -197,9 +198,10 @@ class DetectProcessor : public Processor<std::string, PaymentOrError, std::strin
       const auto countries = static_cast<int64_t>(after.countries.size());
       if (static_cast<int64_t>(before.countries.size()) < config_.geo_hop_countries &&
           countries >= config_.geo_hop_countries) {
-        crossings_.push_back({"GEO_HOP", start, five_minutes_.size_ms, after.count, after.sum});
+        geo_hops_.push_back({"GEO_HOP", start, five_minutes_.size_ms, after.count, after.sum});
       }
     }
+    crossings_.insert(crossings_.end(), geo_hops_.begin(), geo_hops_.end());
     // Crossings are in rule order, each rule's windows oldest first: the first one the
     // cooldown allows alerts, and its cooldown then suppresses the others.
     for (const Crossing& crossing : crossings_) {
@@ -274,7 +276,8 @@ class DetectProcessor : public Processor<std::string, PaymentOrError, std::strin
   WindowBytesStore* minute_store_ = nullptr;
   WindowBytesStore* five_minute_store_ = nullptr;
   WindowBytesStore* cooldown_store_ = nullptr;
-  std::vector<Crossing> crossings_;
+  std::vector<Crossing> crossings_;  // this record's, in rule order, each rule oldest first
+  std::vector<Crossing> geo_hops_;    // GEO_HOP's, gathered beside HIGH_SPEND's, appended last
 };
 
 }  // namespace
