@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  weir run                                 run fraud detection (embedded broker)\n"
       "  weir broker --topic payments:12          start the embedded broker\n"
+      "  weir loadgen --set bootstrap.servers=HOST:PORT --rate 5000   synthetic payments\n"
       "  weir config show --config config/weir.yaml   print the effective configuration\n"
       "Run 'weir <command> --help' for a command's flags and examples. Docs: docs/README.md");
   std::string log_level = "info";
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   weir::cli::AddRunCommand(app, &exit_code);
   weir::cli::AddReplayCommand(app, &exit_code);
+  weir::cli::AddLoadgenCommand(app, &exit_code);
   weir::cli::AddBrokerCommand(app, &exit_code);
   weir::cli::AddConfigCommand(app, &exit_code);
   weir::cli::AddStateCommand(app, &exit_code);

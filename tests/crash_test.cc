@@ -20,7 +20,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "engine/client_config.h"
+#include "tests/support/broker_process.h"
 #include "tests/support/subprocess.h"
 
 namespace weir {
@@ -57,25 +57,6 @@ std::string Payments() {
   return out;
 }
 
-// The group's committed offsets summed over the input partitions (-1 when nothing committed).
-int64_t Committed(const std::string& bootstrap, const std::string& group) {
-  absl::StatusOr<KafkaConf> conf = BuildKafkaConf(
-      {.bootstrap_servers = bootstrap, .common = {{"group.id", group}}}, ClientKind::kConsumer);
-  EXPECT_TRUE(conf.ok()) << conf.status();
-  absl::StatusOr<KafkaHandle> consumer = NewKafkaClient(*std::move(conf), ClientKind::kConsumer);
-  EXPECT_TRUE(consumer.ok()) << consumer.status();
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(kPartitions);
-  for (int p = 0; p < kPartitions; ++p) rd_kafka_topic_partition_list_add(list, "payments", p);
-  int64_t total = -1;
-  if (rd_kafka_committed(consumer->get(), list, 10'000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    total = 0;
-    for (int i = 0; i < list->cnt; ++i) total += std::max<int64_t>(list->elems[i].offset, 0);
-  }
-  rd_kafka_topic_partition_list_destroy(list);
-  rd_kafka_consumer_close(consumer->get());
-  return total;
-}
-
 class CrashTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -84,30 +65,18 @@ class CrashTest : public ::testing::Test {
     std::filesystem::remove_all(root_, ignored);
     std::filesystem::create_directories(root_);
     // The embedded broker has no CreateTopics: every topic, changelogs too, is created here.
-    std::vector<std::string> argv = {WeirBinary(),
-                                     "broker",
-                                     "--brokers",
-                                     "1",
-                                     "--topic",
-                                     absl::StrCat("payments:", kPartitions),
-                                     "--topic",
-                                     "fraud-alerts:4",
-                                     "--topic",
-                                     "payments-dlq:4",
-                                     "--progress-interval",
-                                     "0"};
+    std::vector<std::string> topics = {absl::StrCat("payments:", kPartitions), "fraud-alerts:4",
+                                       "payments-dlq:4"};
     for (const char* application : {"crash-reference", "crash-killed"}) {
       for (const char* store : {"card-1m", "card-5m", "fraud-cooldown"}) {
-        argv.push_back("--topic");
-        argv.push_back(absl::StrCat(application, "-", store, "-changelog:", kPartitions));
+        topics.push_back(absl::StrCat(application, "-", store, "-changelog:", kPartitions));
       }
     }
-    auto broker = Subprocess::Start(argv, (root_ / "broker.log").string());
+    absl::StatusOr<testing::BrokerProcess> broker =
+        testing::StartBroker(topics, (root_ / "broker.log").string());
     ASSERT_TRUE(broker.ok()) << broker.status();
-    broker_ = *std::move(broker);
-    std::optional<std::string> bootstrap = broker_->ReadLine(std::chrono::seconds(60));
-    ASSERT_TRUE(bootstrap.has_value()) << "the broker printed no bootstrap servers";
-    bootstrap_ = *bootstrap;
+    broker_ = std::move(broker->process);
+    bootstrap_ = broker->bootstrap;
     ASSERT_EQ(RunCommand({"kcat", "-b", bootstrap_, "-t", "payments", "-P", "-K|"}, Payments(),
                          std::chrono::seconds(120))
                   .exit_status,
@@ -154,7 +123,9 @@ class CrashTest : public ::testing::Test {
   bool WaitForCommitted(const std::string& application, int64_t records) {
     const auto deadline = Clock::now() + std::chrono::seconds(180);
     while (Clock::now() < deadline) {
-      if (Committed(bootstrap_, application) >= records) return true;
+      if (testing::CommittedRecords(bootstrap_, application, "payments", kPartitions) >= records) {
+        return true;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling progress
     }
     return false;

@@ -1,0 +1,392 @@
+// `weir loadgen`: synthetic payments (topologies/payment_generator.h) to the payments topic at a
+// target rate, reported the way kafka-producer-perf-test reports, or to a JSONL file.
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "cli/commands.h"
+#include "cli/shutdown_signal.h"
+#include "common/logging.h"
+#include "common/status.h"
+#include "engine/app_config.h"
+#include "engine/client_config.h"
+#include "engine/kafka_status.h"
+#include "topologies/fraud_config.h"
+#include "topologies/payment_generator.h"
+
+namespace weir::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct LoadgenFlags {
+  ConfigFlags config;
+  std::string topic;  // "" = the fraud config's payments topic
+  double rate = 1'000;
+  int64_t records = 0;
+  double duration_s = 0;
+  int64_t cards = 100'000;
+  uint64_t seed = 1;
+  double fraud_fraction = 0.01;
+  double zipf = 0.6;
+  int64_t start_ts = 0;  // 0 = now (to Kafka) or 1732269900000 (to a file)
+  std::string truth;
+  std::string output;
+  double progress_interval_s = 5;
+};
+
+// Send-to-acknowledgement latencies and byte counts, as kafka-producer-perf-test keeps them.
+class PerfStats {
+ public:
+  void Sent(size_t bytes) {
+    ++sent_;
+    bytes_ += static_cast<int64_t>(bytes);
+    ++window_sent_;
+    window_bytes_ += static_cast<int64_t>(bytes);
+  }
+  void Acknowledged(double latency_ms) {
+    latencies_.push_back(static_cast<float>(latency_ms));
+    window_latency_sum_ += latency_ms;
+    window_latency_max_ = std::max(window_latency_max_, latency_ms);
+    ++window_acknowledged_;
+  }
+  // "N records sent, X records/sec (Y MB/sec), A ms avg latency, M ms max latency." for the
+  // records since the last call.
+  void PrintWindow(double seconds) {
+    std::fprintf(stderr,
+                 "%lld records sent, %.1f records/sec (%.2f MB/sec), %.1f ms avg latency, %.1f ms "
+                 "max latency.\n",
+                 static_cast<long long>(window_sent_), window_sent_ / seconds,
+                 window_bytes_ / seconds / (1024.0 * 1024.0),
+                 window_acknowledged_ > 0 ? window_latency_sum_ / window_acknowledged_ : 0.0,
+                 window_latency_max_);
+    window_sent_ = window_bytes_ = window_acknowledged_ = 0;
+    window_latency_sum_ = window_latency_max_ = 0;
+  }
+  void PrintTotal(double seconds) {
+    std::sort(latencies_.begin(), latencies_.end());
+    auto at = [&](double q) -> double {
+      if (latencies_.empty()) return 0;
+      return latencies_[std::min(latencies_.size() - 1,
+                                 static_cast<size_t>(q * static_cast<double>(latencies_.size())))];
+    };
+    double sum = 0;
+    for (float l : latencies_) sum += l;
+    std::fprintf(stderr,
+                 "%lld records sent, %.1f records/sec (%.2f MB/sec), %.2f ms avg latency, %.2f ms "
+                 "max latency, %.0f ms 50th, %.0f ms 95th, %.0f ms 99th, %.0f ms 99.9th.\n",
+                 static_cast<long long>(sent_), sent_ / seconds, bytes_ / seconds / (1024.0 * 1024.0),
+                 latencies_.empty() ? 0.0 : sum / static_cast<double>(latencies_.size()),
+                 latencies_.empty() ? 0.0 : latencies_.back(), at(0.5), at(0.95), at(0.99),
+                 at(0.999));
+  }
+  // For a file: no acknowledgements, so no latency.
+  void PrintWritten(double seconds) const {
+    std::fprintf(stderr, "%lld records written, %.1f records/sec (%.2f MB/sec).\n",
+                 static_cast<long long>(sent_), sent_ / seconds,
+                 bytes_ / seconds / (1024.0 * 1024.0));
+  }
+  int64_t sent() const { return sent_; }
+
+ private:
+  int64_t sent_ = 0, bytes_ = 0;
+  std::vector<float> latencies_;
+  int64_t window_sent_ = 0, window_bytes_ = 0, window_acknowledged_ = 0;
+  double window_latency_sum_ = 0, window_latency_max_ = 0;
+};
+
+struct DeliveryState {
+  PerfStats* stats;
+  int64_t failed = 0;
+  std::string first_error;
+};
+
+void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
+  auto* state = static_cast<DeliveryState*>(opaque);
+  const auto sent_at = Clock::time_point(
+      Clock::duration(reinterpret_cast<intptr_t>(message->_private)));
+  if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (state->failed++ == 0) state->first_error = rd_kafka_err2str(message->err);
+    return;
+  }
+  state->stats->Acknowledged(
+      std::chrono::duration<double, std::milli>(Clock::now() - sent_at).count());
+}
+
+// Where the payments go: a JSONL file or a Kafka topic.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual absl::Status Send(const fraud::GeneratedPayment& payment) = 0;
+  // Serves callbacks for up to `timeout` (or returns at once for a file).
+  virtual void Poll(std::chrono::milliseconds timeout) = 0;
+  virtual absl::Status Finish() = 0;
+};
+
+class FileSink : public Sink {
+ public:
+  FileSink(std::FILE* out, PerfStats* stats) : out_(out), stats_(stats) {}
+  absl::Status Send(const fraud::GeneratedPayment& payment) override {
+    if (std::fprintf(out_, "%s\n", payment.json.c_str()) < 0) {
+      return absl::InternalError(absl::StrCat("cannot write the output: ", std::strerror(errno)));
+    }
+    stats_->Sent(payment.json.size() + 1);
+    return absl::OkStatus();
+  }
+  void Poll(std::chrono::milliseconds timeout) override {
+    if (timeout.count() > 0) WaitForShutdownSignal(timeout);
+  }
+  absl::Status Finish() override {
+    if (std::fflush(out_) != 0) {
+      return absl::InternalError(absl::StrCat("cannot write the output: ", std::strerror(errno)));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  std::FILE* out_;
+  PerfStats* stats_;
+};
+
+class KafkaSink : public Sink {
+ public:
+  static absl::StatusOr<std::unique_ptr<KafkaSink>> Create(const AppConfig& config,
+                                                           std::string topic, PerfStats* stats) {
+    auto sink = std::unique_ptr<KafkaSink>(new KafkaSink(std::move(topic), stats));
+    WEIR_ASSIGN_OR_RETURN(KafkaConf conf,
+                          BuildKafkaConf({.bootstrap_servers = config.bootstrap_servers,
+                                          .common = config.kafka,
+                                          .specific = config.producer},
+                                         ClientKind::kProducer));
+    rd_kafka_conf_set_dr_msg_cb(conf.get(), &OnDelivery);
+    rd_kafka_conf_set_opaque(conf.get(), &sink->delivery_);
+    WEIR_ASSIGN_OR_RETURN(sink->producer_, NewKafkaClient(std::move(conf), ClientKind::kProducer));
+    return sink;
+  }
+  absl::Status Send(const fraud::GeneratedPayment& payment) override {
+    for (;;) {
+      const auto opaque = reinterpret_cast<void*>(
+          static_cast<intptr_t>(Clock::now().time_since_epoch().count()));
+      const rd_kafka_resp_err_t err = rd_kafka_producev(
+          producer_.get(), RD_KAFKA_V_TOPIC(topic_.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_KEY(payment.card.data(), payment.card.size()),
+          RD_KAFKA_V_VALUE(const_cast<char*>(payment.json.data()), payment.json.size()),
+          RD_KAFKA_V_TIMESTAMP(payment.ts), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        return KafkaStatus(err, absl::StrCat("producing to ", topic_));
+      }
+      rd_kafka_poll(producer_.get(), 10);  // the queue drains as deliveries are reported
+    }
+    stats_->Sent(payment.card.size() + payment.json.size());
+    if (delivery_.failed > 0) {
+      return absl::UnavailableError(absl::StrCat(delivery_.failed, " records to ", topic_,
+                                                 " failed: ", delivery_.first_error));
+    }
+    return absl::OkStatus();
+  }
+  void Poll(std::chrono::milliseconds timeout) override {
+    rd_kafka_poll(producer_.get(), static_cast<int>(timeout.count()));
+  }
+  absl::Status Finish() override {
+    WEIR_RETURN_IF_ERROR(KafkaStatus(rd_kafka_flush(producer_.get(), 60'000),
+                                     absl::StrCat("flushing the records to ", topic_)));
+    if (delivery_.failed > 0) {
+      return absl::UnavailableError(absl::StrCat(delivery_.failed, " records to ", topic_,
+                                                 " failed: ", delivery_.first_error));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  KafkaSink(std::string topic, PerfStats* stats)
+      : topic_(std::move(topic)), stats_(stats), delivery_{.stats = stats} {}
+  std::string topic_;
+  PerfStats* stats_;
+  DeliveryState delivery_;
+  KafkaHandle producer_;
+};
+
+absl::Status WriteTruth(std::FILE* truth, const std::vector<fraud::ExpectedAlert>& alerts) {
+  for (const fraud::ExpectedAlert& a : alerts) {
+    if (std::fprintf(truth, "{\"rule\":\"%s\",\"txn_id\":\"%s\",\"card\":\"%s\",\"ts\":%lld}\n",
+                     a.rule.c_str(), a.txn_id.c_str(), a.masked_card.c_str(),
+                     static_cast<long long>(a.ts)) < 0) {
+      return absl::InternalError(
+          absl::StrCat("cannot write the ground truth: ", std::strerror(errno)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Loadgen(const LoadgenFlags& flags) {
+  WEIR_ASSIGN_OR_RETURN(AppConfig config, LoadAppConfig(flags.config.path, flags.config.overrides));
+  WEIR_ASSIGN_OR_RETURN(fraud::FraudConfig fraud_config,
+                        fraud::LoadFraudConfig(config.topology_config));
+  const bool to_file = !flags.output.empty();
+  if (!to_file && config.bootstrap_servers.empty()) {
+    return absl::InvalidArgumentError(
+        "bootstrap.servers is empty: point it at a broker (e.g. start 'weir broker' and pass "
+        "--set bootstrap.servers=<its address>), or write a file with --output");
+  }
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  WEIR_ASSIGN_OR_RETURN(
+      fraud::PaymentGenerator generator,
+      fraud::PaymentGenerator::Create(
+          {.cards = flags.cards,
+           .zipf_exponent = flags.zipf,
+           .seed = flags.seed,
+           .fraud_fraction = flags.fraud_fraction,
+           // Event time follows the target rate; unthrottled runs pretend 1,000/s.
+           .rate = flags.rate > 0 ? flags.rate : 1'000,
+           .start_ms = flags.start_ts > 0 ? flags.start_ts
+                                          : (to_file ? fraud::PaymentGeneratorOptions{}.start_ms
+                                                     : now_ms)},
+          fraud_config));
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> truth(nullptr, &std::fclose);
+  if (!flags.truth.empty()) {
+    truth.reset(std::fopen(flags.truth.c_str(), "w"));
+    if (truth == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flags.truth, ": cannot write the ground truth: ", std::strerror(errno)));
+    }
+  }
+  PerfStats stats;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> output(nullptr, &std::fclose);
+  std::unique_ptr<Sink> sink;
+  if (to_file) {
+    std::FILE* out = flags.output == "-" ? stdout : std::fopen(flags.output.c_str(), "w");
+    if (out == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flags.output, ": cannot write the output: ", std::strerror(errno)));
+    }
+    if (out != stdout) output.reset(out);
+    sink = std::make_unique<FileSink>(out, &stats);
+  } else {
+    const std::string topic = flags.topic.empty() ? fraud_config.payments_topic : flags.topic;
+    WEIR_ASSIGN_OR_RETURN(sink, KafkaSink::Create(config, topic, &stats));
+    spdlog::info("producing payments to {} at {}", topic, config.bootstrap_servers);
+  }
+
+  const int64_t records = flags.records > 0 || flags.duration_s > 0 ? flags.records : 100'000;
+  const auto start = Clock::now();
+  const std::optional<Clock::time_point> until =
+      flags.duration_s > 0 ? std::optional(start + std::chrono::duration_cast<Clock::duration>(
+                                                       std::chrono::duration<double>(flags.duration_s)))
+                           : std::nullopt;
+  auto last_report = start;
+  int signal_number = 0;
+  int64_t expected = 0;
+  for (int64_t i = 0; (records <= 0 || i < records) && signal_number == 0; ++i) {
+    if (flags.rate > 0) {  // throttle: record i leaves at start + i / rate
+      const auto due = start + std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double>(static_cast<double>(i) / flags.rate));
+      const auto ahead = std::chrono::duration_cast<std::chrono::milliseconds>(due - Clock::now());
+      if (ahead.count() >= 1) sink->Poll(ahead);
+    }
+    const auto now = Clock::now();
+    if (until.has_value() && now >= *until) break;
+    if (i % 1'000 == 0) {
+      signal_number = WaitForShutdownSignal(std::chrono::milliseconds(0));
+      if (!to_file) sink->Poll(std::chrono::milliseconds(0));
+    }
+    WEIR_RETURN_IF_ERROR(sink->Send(generator.Next()));
+    const std::vector<fraud::ExpectedAlert> completed = generator.TakeExpected();
+    expected += static_cast<int64_t>(completed.size());
+    if (truth != nullptr) WEIR_RETURN_IF_ERROR(WriteTruth(truth.get(), completed));
+    if (flags.progress_interval_s > 0 &&
+        std::chrono::duration<double>(now - last_report).count() >= flags.progress_interval_s) {
+      stats.PrintWindow(std::chrono::duration<double>(now - last_report).count());
+      last_report = now;
+    }
+  }
+  if (signal_number != 0) spdlog::info("signal {}: stopping after {} records", signal_number,
+                                       stats.sent());
+  WEIR_RETURN_IF_ERROR(sink->Finish());
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (to_file) {
+    stats.PrintWritten(seconds);
+  } else {
+    stats.PrintTotal(seconds);
+  }
+  std::fprintf(stderr,
+               "injected patterns: VELOCITY=%lld GEO_HOP=%lld HIGH_SPEND=%lld; %lld completed, "
+               "whose alerts are expected%s%s\n",
+               static_cast<long long>(generator.patterns_injected("VELOCITY")),
+               static_cast<long long>(generator.patterns_injected("GEO_HOP")),
+               static_cast<long long>(generator.patterns_injected("HIGH_SPEND")),
+               static_cast<long long>(expected), flags.truth.empty() ? "" : " (in ",
+               flags.truth.empty() ? "" : absl::StrCat(flags.truth, ")").c_str());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void AddLoadgenCommand(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<LoadgenFlags>();
+  CLI::App* command = app.add_subcommand(
+      "loadgen", "Produce synthetic payments, with injected fraud, at a target rate");
+  AddConfigFlags(*command, flags->config, "config/weir.yaml");
+  command->add_option("--topic", flags->topic, "Topic (default: the fraud config's payments topic)");
+  command->add_option("--rate", flags->rate, "Records per second; 0 = as fast as possible")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  command->add_option("--records", flags->records,
+                      "Records to send (default 100000 unless --duration is given)")
+      ->check(CLI::PositiveNumber);
+  command->add_option("--duration", flags->duration_s, "Seconds to run (ends earlier at --records)")
+      ->check(CLI::PositiveNumber);
+  command->add_option("--cards", flags->cards, "Background card population")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command->add_option("--seed", flags->seed, "Random seed: same seed, same payments")
+      ->capture_default_str();
+  command->add_option("--fraud-fraction", flags->fraud_fraction,
+                      "Fraction of payments that belong to injected fraud patterns")
+      ->check(CLI::Range(0.0, 0.5))
+      ->capture_default_str();
+  command->add_option("--zipf", flags->zipf,
+                      "Zipf exponent of card activity (0 = uniform; larger = busier hot cards)")
+      ->check(CLI::Range(0.0, 3.0))
+      ->capture_default_str();
+  command->add_option("--start-ts", flags->start_ts,
+                      "Event time of the first payment, epoch ms (default: now to Kafka, "
+                      "1732269900000 to a file)");
+  command->add_option("--truth", flags->truth,
+                      "Write the alerts the injected patterns must raise here (JSONL: rule, "
+                      "txn_id, masked card, ts)");
+  command->add_option("-o,--output", flags->output,
+                      "Write payments to this JSONL file ('-' = stdout) instead of Kafka, e.g. "
+                      "for 'weir replay'");
+  command->add_option("--progress-interval", flags->progress_interval_s,
+                      "Seconds between progress lines; 0 turns them off")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  command->footer(
+      "Payments: Zipf-distributed card activity over --cards cards, log-normal amounts (median\n"
+      "about 33.00), weighted home countries (DE, FR, GB, US, NL, ES) and Zipf merchants. Injected\n"
+      "fraud, each pattern on a card of its own: velocity bursts (rules.velocity.count payments\n"
+      "1 s apart), geo hops (two countries 20 s apart) and high spends (three payments reaching\n"
+      "rules.high_spend.amount). Key = card number, value = payment JSON (docs/fraud.md).\n"
+      "Busy background cards raise alerts of their own (the default 1000/s over 100000 cards\n"
+      "at Zipf 0.6 gives the busiest card ~4 payments/s): raise --cards or lower --zipf for a\n"
+      "quieter background.\n"
+      "Reports like kafka-producer-perf-test: records/s, MB/s, average, max and percentile\n"
+      "latency from send to acknowledgement.\n\n"
+      "Examples:\n"
+      "  weir loadgen --set bootstrap.servers=127.0.0.1:9092 --rate 5000 --duration 60\n"
+      "  weir loadgen --records 1000000 --rate 0 --output payments.jsonl --truth truth.jsonl\n");
+  command->callback([flags, exit_code] { ReportOutcome("loadgen", Loadgen(*flags), exit_code); });
+}
+
+}  // namespace weir::cli

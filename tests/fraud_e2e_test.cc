@@ -1,0 +1,235 @@
+// Fraud detection end to end on the embedded broker, every part its own process: `weir broker`,
+// `weir loadgen` producing payments with injected fraud, `weir run` detecting it, and kcat
+// reading what came out. Checks:
+//  - every alert the injected patterns must raise is on `fraud-alerts` (recall 100%);
+//  - loadgen's summary matches the payments topic, and every record was consumed;
+//  - PCI: no card number used appears in clear in anything the service wrote - the alerts, the
+//    dead letters, the changelogs (keys, values, headers), the state directory (raw files and
+//    decoded entries) or its log.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "tests/support/broker_process.h"
+#include "tests/support/subprocess.h"
+
+namespace weir {
+namespace {
+
+using testing::RunCommand;
+using testing::Subprocess;
+using testing::WeirBinary;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kPartitions = 4;
+constexpr int kRecords = 20'000;
+constexpr char kApplication[] = "e2e";
+const std::vector<std::string> kStores = {"card-1m", "card-5m", "fraud-cooldown"};
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Card numbers in clear in `text`: digit runs of 12-19 digits (or windows of them inside longer
+// runs) that are one of `cards`.
+std::set<std::string> CardsIn(absl::string_view text, const std::set<std::string>& cards) {
+  std::set<std::string> found;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (!absl::ascii_isdigit(text[i])) {
+      ++i;
+      continue;
+    }
+    size_t end = i;
+    while (end < text.size() && absl::ascii_isdigit(text[end])) ++end;
+    const absl::string_view run = text.substr(i, end - i);
+    for (size_t length = 12; length <= 19 && length <= run.size(); ++length) {
+      for (size_t start = 0; start + length <= run.size(); ++start) {
+        const std::string candidate(run.substr(start, length));
+        if (cards.contains(candidate)) found.insert(candidate);
+      }
+    }
+    i = end;
+  }
+  return found;
+}
+
+class FraudEndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = std::filesystem::temp_directory_path() / absl::StrCat("weir-e2e-", ::getpid());
+    std::error_code ignored;
+    std::filesystem::remove_all(root_, ignored);
+    std::filesystem::create_directories(root_);
+    std::vector<std::string> topics = {absl::StrCat("payments:", kPartitions), "fraud-alerts:4",
+                                       "payments-dlq:4"};
+    for (const std::string& store : kStores) {
+      topics.push_back(absl::StrCat(kApplication, "-", store, "-changelog:", kPartitions));
+    }
+    absl::StatusOr<testing::BrokerProcess> broker =
+        testing::StartBroker(topics, (root_ / "broker.log").string());
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = std::move(broker->process);
+    bootstrap_ = broker->bootstrap;
+    setenv("WEIR_CARD_TOKEN_KEY", "e2e-secret", 1);  // children inherit it
+  }
+  void TearDown() override {
+    if (broker_ != nullptr) broker_->Signal(SIGTERM);
+    if (HasFailure()) {
+      std::printf("kept %s for inspection\n", root_.c_str());
+      return;
+    }
+    std::error_code error;
+    std::filesystem::remove_all(root_, error);
+  }
+
+  std::vector<std::string> LoadgenFlags() const {
+    return {"--records", std::to_string(kRecords), "--rate", "0", "--cards", "2000", "--seed", "11",
+            "--fraud-fraction", "0.03", "--start-ts", "1732269900000", "--progress-interval", "0"};
+  }
+
+  // Everything `topic` holds: key, value and headers of each record, one per line.
+  std::string ReadTopic(const std::string& topic) const {
+    testing::CommandResult read =
+        RunCommand({"kcat", "-b", bootstrap_, "-C", "-t", topic, "-o", "beginning", "-e", "-q",
+                    "-f", "%k\t%s\t%h\n"},
+                   "", std::chrono::seconds(120));
+    EXPECT_EQ(read.exit_status, 0) << topic << ": " << read.err;
+    return read.out;
+  }
+
+  std::filesystem::path root_;
+  std::unique_ptr<Subprocess> broker_;
+  std::string bootstrap_;
+};
+
+TEST_F(FraudEndToEnd, InjectedFraudIsAllDetectedAndNoCardNumberLeaks) {
+  // The same payments, written to a file (to know every card number used) and produced.
+  std::vector<std::string> to_file = {WeirBinary(), "loadgen", "--output",
+                                      (root_ / "payments.jsonl").string()};
+  std::vector<std::string> to_kafka = {WeirBinary(), "loadgen", "--set",
+                                       absl::StrCat("bootstrap.servers=", bootstrap_), "--truth",
+                                       (root_ / "truth.jsonl").string()};
+  for (const std::string& flag : LoadgenFlags()) {
+    to_file.push_back(flag);
+    to_kafka.push_back(flag);
+  }
+  ASSERT_EQ(RunCommand(to_file, "", std::chrono::seconds(120)).exit_status, 0);
+  testing::CommandResult produced = RunCommand(to_kafka, "", std::chrono::seconds(300));
+  ASSERT_EQ(produced.exit_status, 0) << produced.err;
+  EXPECT_THAT(produced.err, ::testing::HasSubstr(absl::StrCat(kRecords, " records sent")));
+  EXPECT_THAT(produced.err, ::testing::HasSubstr("ms 99th"));
+
+  // Invalid records carrying card numbers: they must reach the dead-letter topic masked.
+  std::set<std::string> cards;
+  std::string invalid;
+  for (int i = 0; i < 5; ++i) {
+    const std::string card = absl::StrCat("49927398716", 10'000 + i);
+    cards.insert(card);
+    absl::StrAppend(&invalid, card, "|{\"txn_id\":\"bad", i, "\",\"card\":\"", card,
+                    "\",\"amount\":\"lots\",\"note\":\"card ", card, "\"}\n");
+  }
+  ASSERT_EQ(RunCommand({"kcat", "-b", bootstrap_, "-t", "payments", "-P", "-K|"}, invalid,
+                       std::chrono::seconds(60))
+                .exit_status,
+            0);
+  const int64_t total = kRecords + 5;
+
+  const std::string payments = ReadFile(root_ / "payments.jsonl");
+  const std::regex card_field("\"card\":\"([0-9]+)\"");
+  for (std::sregex_iterator it(payments.begin(), payments.end(), card_field), end; it != end;
+       ++it) {
+    cards.insert((*it)[1].str());
+  }
+  ASSERT_GT(cards.size(), 500u);
+  // The scanner finds every card of the input (the 5 invalid records' cards are not in it).
+  ASSERT_EQ(CardsIn(payments, cards).size(), cards.size() - 5);
+
+  const std::filesystem::path state = root_ / "state";
+  const std::vector<std::string> run_flags = {
+      "--set", absl::StrCat("bootstrap.servers=", bootstrap_), "--set",
+      absl::StrCat("application.id=", kApplication), "--set",
+      absl::StrCat("state.dir=", state.string()), "--set", "commit.interval.ms=500", "--set",
+      "consumer.session.timeout.ms=6000", "--set", "consumer.heartbeat.interval.ms=500"};
+  std::vector<std::string> run = {WeirBinary(), "run", "--progress-interval", "1"};
+  run.insert(run.end(), run_flags.begin(), run_flags.end());
+  const std::filesystem::path log = root_ / "weir.log";
+  absl::StatusOr<std::unique_ptr<Subprocess>> weir = Subprocess::Start(run, log.string());
+  ASSERT_TRUE(weir.ok()) << weir.status();
+  const auto deadline = Clock::now() + std::chrono::seconds(180);
+  while (testing::CommittedRecords(bootstrap_, kApplication, "payments", kPartitions) < total &&
+         Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling progress
+  }
+  ASSERT_EQ(testing::CommittedRecords(bootstrap_, kApplication, "payments", kPartitions), total)
+      << "not every payment was consumed and committed";
+  (*weir)->Signal(SIGTERM);
+  ASSERT_EQ((*weir)->Wait(std::chrono::seconds(60)), 0) << ReadFile(log);
+
+  // Recall: every expected alert, by rule and triggering payment.
+  std::set<std::pair<std::string, std::string>> raised;
+  const std::string alerts = ReadTopic("fraud-alerts");
+  for (absl::string_view line : absl::StrSplit(alerts, '\n', absl::SkipEmpty())) {
+    const std::vector<std::string> fields = absl::StrSplit(line, '\t');
+    ASSERT_GE(fields.size(), 2u) << line;
+    const nlohmann::json alert = nlohmann::json::parse(fields[1]);
+    raised.insert({alert["rule"].get<std::string>(), alert["txn_id"].get<std::string>()});
+  }
+  int expected = 0;
+  std::istringstream truth(ReadFile(root_ / "truth.jsonl"));
+  for (std::string line; std::getline(truth, line); ++expected) {
+    const nlohmann::json e = nlohmann::json::parse(line);
+    EXPECT_TRUE(raised.contains({e["rule"].get<std::string>(), e["txn_id"].get<std::string>()}))
+        << "missed: " << line;
+  }
+  EXPECT_GT(expected, 50);
+  EXPECT_THAT(produced.err, ::testing::HasSubstr(absl::StrCat(expected, " completed")));
+
+  // PCI: nothing the service wrote holds a card number in clear.
+  std::map<std::string, std::string> written = {{"log", ReadFile(log)},
+                                                {"fraud-alerts", alerts},
+                                                {"payments-dlq", ReadTopic("payments-dlq")}};
+  EXPECT_THAT(written["payments-dlq"], ::testing::HasSubstr("InvalidPayment"));
+  for (const std::string& store : kStores) {
+    const std::string changelog = absl::StrCat(kApplication, "-", store, "-changelog");
+    written[changelog] = ReadTopic(changelog);
+  }
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(state)) {
+    if (entry.is_regular_file()) written[entry.path().string()] = ReadFile(entry.path());
+  }
+  std::vector<std::string> dump = {WeirBinary(), "state", "dump"};
+  dump.insert(dump.end(), run_flags.begin(), run_flags.end());
+  testing::CommandResult dumped = RunCommand(dump, "", std::chrono::seconds(60));
+  ASSERT_EQ(dumped.exit_status, 0) << dumped.err;
+  std::string decoded;  // the dump's hex keys and values, as bytes
+  for (absl::string_view line : absl::StrSplit(dumped.out, '\n', absl::SkipEmpty())) {
+    for (absl::string_view field : absl::StrSplit(line, '\t')) {
+      absl::StrAppend(&decoded, absl::HexStringToBytes(field), "\n");
+    }
+  }
+  ASSERT_GT(decoded.size(), 10'000u);
+  written["state dump"] = decoded;
+  for (const auto& [what, text] : written) {
+    const std::set<std::string> leaked = CardsIn(text, cards);
+    EXPECT_TRUE(leaked.empty()) << what << " holds " << leaked.size() << " card numbers in clear, "
+                                << "e.g. " << (leaked.empty() ? "" : *leaked.begin());
+  }
+}
+
+}  // namespace
+}  // namespace weir
