@@ -60,6 +60,33 @@ absl::StatusOr<int64_t> InputPartitions(const AppConfig& config, const std::stri
       absl::StrCat("input topic '", topic, "' does not exist at ", config.bootstrap_servers));
 }
 
+// What the progress line and the summary report: this instance's counters, and the alerts and
+// dead letters the output topics hold (all instances').
+struct Totals {
+  int64_t processed = 0, dropped = 0, tasks = 0, hits = 0, misses = 0;
+  int64_t alerts = 0, dead_letters = 0;
+};
+
+Totals Count(const KafkaStreams& streams, TopicOffsetsReader& reader,
+             const fraud::FraudConfig& fraud_config) {
+  Totals totals;
+  for (const ThreadSnapshot& t : streams.threads()) {
+    totals.processed += t.processed;
+    totals.dropped += t.dropped;
+    totals.tasks += static_cast<int64_t>(t.tasks.size());
+    totals.hits += t.cache_hits;
+    totals.misses += t.cache_misses;
+  }
+  if (absl::StatusOr<std::vector<TopicOffsets>> offsets = reader.Read(std::chrono::seconds(5));
+      offsets.ok()) {
+    for (const TopicOffsets& t : *offsets) {
+      if (t.topic == fraud_config.alerts_topic) totals.alerts = t.end_offsets;
+      if (t.topic == fraud_config.dlq_topic) totals.dead_letters = t.end_offsets;
+    }
+  }
+  return totals;
+}
+
 absl::Status Run(const RunFlags& flags) {
   WEIR_ASSIGN_OR_RETURN(AppConfig config, LoadAppConfig(flags.config.path, flags.config.overrides));
   WEIR_ASSIGN_OR_RETURN(fraud::FraudConfig fraud_config,
@@ -136,34 +163,28 @@ absl::Status Run(const RunFlags& flags) {
     if (!failure.ok()) break;
     streams->CleanUpState();
     if (flags.progress_interval_s <= 0) continue;
-    int64_t processed = 0, dropped = 0, tasks = 0, hits = 0, misses = 0;
-    for (const ThreadSnapshot& t : streams->threads()) {
-      processed += t.processed;
-      dropped += t.dropped;
-      tasks += static_cast<int64_t>(t.tasks.size());
-      hits += t.cache_hits;
-      misses += t.cache_misses;
-    }
-    std::map<std::string, int64_t> counts;
-    if (absl::StatusOr<std::vector<TopicOffsets>> offsets = reader->Read(std::chrono::seconds(5));
-        offsets.ok()) {
-      for (const TopicOffsets& t : *offsets) counts[t.topic] = t.end_offsets;
-    }
+    const Totals totals = Count(*streams, *reader, fraud_config);
     const auto now = std::chrono::steady_clock::now();
     const double seconds = std::chrono::duration<double>(now - last).count();
     spdlog::info(
         "processed {} (+{:.0f}/s)  alerts {}  dead letters {}  late drops {}  tasks {}  record "
         "cache hits {:.1f}%",
-        processed, (processed - last_processed) / seconds, counts[fraud_config.alerts_topic],
-        counts[fraud_config.dlq_topic], dropped, tasks,
-        hits + misses > 0 ? 100.0 * static_cast<double>(hits) / static_cast<double>(hits + misses)
-                          : 0.0);
-    last_processed = processed;
+        totals.processed, (totals.processed - last_processed) / seconds, totals.alerts,
+        totals.dead_letters, totals.dropped, totals.tasks,
+        totals.hits + totals.misses > 0
+            ? 100.0 * static_cast<double>(totals.hits) / static_cast<double>(totals.hits + totals.misses)
+            : 0.0);
+    last_processed = totals.processed;
     last = now;
   }
   if (signal_number != 0)
     spdlog::info("signal {}: finishing the batch, committing, leaving", signal_number);
   streams->Close();
+  const Totals totals = Count(*streams, *reader, fraud_config);
+  spdlog::info("summary: processed {} records, late drops {}; topics now hold {} alerts ({}) and "
+               "{} dead letters ({})",
+               totals.processed, totals.dropped, totals.alerts, fraud_config.alerts_topic,
+               totals.dead_letters, fraud_config.dlq_topic);
   streams.reset();
   reader.reset();
   broker.reset();

@@ -198,6 +198,12 @@ TEST_F(FraudEndToEnd, InjectedFraudIsAllDetectedAndNoCardNumberLeaks) {
         << "missed: " << line;
   }
   EXPECT_GT(expected, 50);
+  // The service's summary counts what the topics hold.
+  EXPECT_THAT(ReadFile(log),
+              ::testing::HasSubstr(absl::StrCat("summary: processed ", total,
+                                                " records, late drops 0; topics now hold ",
+                                                std::count(alerts.begin(), alerts.end(), '\n'),
+                                                " alerts (fraud-alerts) and 5 dead letters")));
   EXPECT_THAT(produced.err, ::testing::HasSubstr(absl::StrCat(expected, " completed")));
 
   // PCI: nothing the service wrote holds a card number in clear.
