@@ -1,6 +1,7 @@
 #include "stores/in_memory_window_store.h"
 
 #include <algorithm>
+#include <tuple>
 #include <vector>
 
 namespace weir {
@@ -19,11 +20,13 @@ bool InMemoryWindowStore::Put(absl::string_view key, int64_t window_start,
   }
   if (window_start < MinLiveStart()) return false;
   Segment& segment = segments_[SegmentId(window_start)];
-  auto slot = std::make_pair(std::string(key), window_start);
   if (value.has_value()) {
-    segment.insert_or_assign(std::move(slot), std::string(*value));
-  } else {
-    segment.erase(slot);
+    auto windows = segment.find(key);
+    if (windows == segment.end()) windows = segment.try_emplace(std::string(key)).first;
+    windows->second.insert_or_assign(window_start, std::string(*value));
+  } else if (auto windows = segment.find(key); windows != segment.end()) {
+    windows->second.erase(window_start);
+    if (windows->second.empty()) segment.erase(windows);
   }
   return true;
 }
@@ -33,8 +36,10 @@ std::optional<std::string> InMemoryWindowStore::Fetch(absl::string_view key,
   if (window_start < MinLiveStart()) return std::nullopt;
   auto segment = segments_.find(SegmentId(window_start));
   if (segment == segments_.end()) return std::nullopt;
-  auto it = segment->second.find(std::make_pair(std::string(key), window_start));
-  if (it == segment->second.end()) return std::nullopt;
+  auto windows = segment->second.find(key);
+  if (windows == segment->second.end()) return std::nullopt;
+  auto it = windows->second.find(window_start);
+  if (it == windows->second.end()) return std::nullopt;
   return it->second;
 }
 
@@ -42,13 +47,13 @@ void InMemoryWindowStore::Fetch(absl::string_view key, int64_t from, int64_t to,
                                 const Visitor& visit) const {
   from = std::max(from, MinLiveStart());
   if (from > to) return;
-  const std::string owned_key(key);
   for (auto segment = segments_.lower_bound(SegmentId(from));
        segment != segments_.end() && segment->first <= SegmentId(to); ++segment) {
-    for (auto it = segment->second.lower_bound(std::make_pair(owned_key, from));
-         it != segment->second.end() && it->first.first == owned_key && it->first.second <= to;
-         ++it) {
-      visit(it->first.first, it->first.second, it->second);
+    auto windows = segment->second.find(key);
+    if (windows == segment->second.end()) continue;
+    for (auto it = windows->second.lower_bound(from);
+         it != windows->second.end() && it->first <= to; ++it) {
+      visit(windows->first, it->first, it->second);
     }
   }
 }
@@ -56,17 +61,25 @@ void InMemoryWindowStore::Fetch(absl::string_view key, int64_t from, int64_t to,
 void InMemoryWindowStore::FetchAll(int64_t from, int64_t to, const Visitor& visit) const {
   from = std::max(from, MinLiveStart());
   if (from > to) return;
-  // Segments are ordered by time; callers expect key order, so gather then sort.
-  std::vector<Segment::const_iterator> found;
+  // Callers expect key then start order; segments are hashed by key: gather, then sort.
+  struct Found {
+    const std::string* key;
+    int64_t start;
+    const std::string* value;
+  };
+  std::vector<Found> found;
   for (auto segment = segments_.lower_bound(SegmentId(from));
        segment != segments_.end() && segment->first <= SegmentId(to); ++segment) {
-    for (auto it = segment->second.begin(); it != segment->second.end(); ++it) {
-      if (it->first.second >= from && it->first.second <= to) found.push_back(it);
+    for (const auto& [key, windows] : segment->second) {
+      for (auto it = windows.lower_bound(from); it != windows.end() && it->first <= to; ++it) {
+        found.push_back({&key, it->first, &it->second});
+      }
     }
   }
-  std::sort(found.begin(), found.end(),
-            [](const auto& a, const auto& b) { return a->first < b->first; });
-  for (const auto& it : found) visit(it->first.first, it->first.second, it->second);
+  std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
+    return std::tie(*a.key, a.start) < std::tie(*b.key, b.start);
+  });
+  for (const Found& f : found) visit(*f.key, f.start, *f.value);
 }
 
 void InMemoryWindowStore::ExpireSegments() {

@@ -1,8 +1,7 @@
 // An in-memory window store (Kafka Streams' Stores.inMemoryWindowStore): the same contract as
 // every WindowBytesStore, held in an ordered map, with whole-segment expiry by retention.
 //
-// Limitations: state is lost with the process (it is rebuilt from the changelog once changelogs
-// land); memory grows with the number of live windows.
+// Limitations: state is lost with the process; memory grows with the number of live windows.
 #ifndef WEIR_STORES_IN_MEMORY_WINDOW_STORE_H_
 #define WEIR_STORES_IN_MEMORY_WINDOW_STORE_H_
 
@@ -10,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "stores/window_store.h"
 
 namespace weir {
@@ -31,8 +31,9 @@ class InMemoryWindowStore : public WindowBytesStore {
   size_t live_segments() const { return segments_.size(); }
 
  private:
-  // Windows of one segment: (key, start) -> value.
-  using Segment = std::map<std::pair<std::string, int64_t>, std::string, std::less<>>;
+  // Windows of one segment: key -> (start -> value). Hashed by key, so a point fetch costs one
+  // hash lookup and no string copy; ordered by start within a key for range fetches.
+  using Segment = absl::flat_hash_map<std::string, std::map<int64_t, std::string>>;
 
   int64_t SegmentId(int64_t window_start) const { return window_start / segment_interval_ms_; }
   // The oldest window start still retained.
