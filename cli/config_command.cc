@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "common/logging.h"
 #include "engine/app_config.h"
+#include "engine/metrics.h"
 #include "stores/rocksdb_option_set.h"
 #include "topologies/fraud_config.h"
 
@@ -50,15 +51,17 @@ void AddConfigCommand(CLI::App& app, int* exit_code) {
       "Print the Markdown table of every key of a config file: its type, default and meaning.\n"
       "  app      config/weir.yaml (docs/configuration.md)\n"
       "  rocksdb  config/rocksdb/*.yaml option sets (docs/rocksdb-options.md)\n"
-      "  fraud    config/fraud.yaml (docs/fraud.md)");
-  docs->add_option("schema", *schema, "Which file's keys: app, rocksdb or fraud")
-      ->check(CLI::IsMember({"app", "rocksdb", "fraud"}))
+      "  fraud    config/fraud.yaml (docs/fraud.md)\n"
+      "  metrics  not a file: the Prometheus metrics /metrics exports (docs/metrics.md)");
+  docs->add_option("schema", *schema, "Which table: app, rocksdb, fraud or metrics")
+      ->check(CLI::IsMember({"app", "rocksdb", "fraud", "metrics"}))
       ->capture_default_str();
   docs->footer("Example:\n  weir config docs rocksdb > /tmp/rocksdb-keys.md");
   docs->callback([schema] {
     const std::string table = *schema == "rocksdb" ? RocksDbOptionSetSchema().MarkdownTable()
-                              : *schema == "fraud" ? fraud::FraudConfigSchema().MarkdownTable()
-                                                   : AppConfigSchema().MarkdownTable();
+                              : *schema == "fraud"   ? fraud::FraudConfigSchema().MarkdownTable()
+                              : *schema == "metrics" ? MetricsMarkdownTable()
+                                                     : AppConfigSchema().MarkdownTable();
     std::fputs(table.c_str(), stdout);
   });
 }

@@ -12,7 +12,9 @@
 #include "common/status.h"
 #include "engine/app_config.h"
 #include "engine/embedded_broker.h"
+#include "engine/http_server.h"
 #include "engine/kafka_streams.h"
+#include "engine/metrics.h"
 #include "engine/memory_plan.h"
 #include "engine/topic_offsets.h"
 #include "stores/rocksdb_option_set.h"
@@ -145,6 +147,15 @@ absl::Status Run(const RunFlags& flags) {
   spdlog::info("topology:\n{}", topology.Describe());
   WEIR_ASSIGN_OR_RETURN(std::unique_ptr<KafkaStreams> streams,
                         KafkaStreams::Create(std::move(topology), config, std::move(options)));
+  // Up before the threads start, so /readyz answers 503 (not a refused connection) meanwhile.
+  WEIR_ASSIGN_OR_RETURN(
+      std::unique_ptr<HttpServer> http,
+      HttpServer::Start(config.metrics_host, static_cast<int>(config.metrics_port),
+                        {.metrics = [&streams] { return RenderMetrics(*streams); },
+                         .healthy = [&streams] { return streams->Healthy(); },
+                         .ready = [&streams] { return streams->Ready(); }}));
+  spdlog::info("metrics and health on http://{}:{} (/metrics, /healthz, /readyz)",
+               config.metrics_host, http->port());
   WEIR_RETURN_IF_ERROR(streams->Start());
   WEIR_ASSIGN_OR_RETURN(std::unique_ptr<TopicOffsetsReader> reader,
                         TopicOffsetsReader::Open({.bootstrap_servers = config.bootstrap_servers,
@@ -185,6 +196,7 @@ absl::Status Run(const RunFlags& flags) {
                "{} dead letters ({})",
                totals.processed, totals.dropped, totals.alerts, fraud_config.alerts_topic,
                totals.dead_letters, fraud_config.dlq_topic);
+  http.reset();  // no scrape may run into a destroyed instance
   streams.reset();
   reader.reset();
   broker.reset();

@@ -91,6 +91,12 @@ const config::Schema<AppConfig>& AppConfigSchema() {
            .Int("metrics.port", &C::metrics_port, 0, 65535,
                 "Port of the HTTP listener for `/metrics`, `/healthz`, `/readyz`; 0 picks a "
                 "free port.")
+           .String("metrics.host", &C::metrics_host,
+                   "Address the HTTP listener binds; `0.0.0.0` = every interface, "
+                   "`127.0.0.1` = this machine only.")
+           .Enum("metrics.recording.level", &C::metrics_recording_level, {"info", "debug"},
+                 "Kafka Streams' recording level: `debug` adds task process rates, record cache "
+                 "hit ratios and state store operation rates and latencies (docs/metrics.md).")
            .Path("rocksdb.options", &C::rocksdb_options,
                  "RocksDB option-set file (`config/rocksdb/{default,tuned,bounded}.yaml`).")
            .Path("topology.config", &C::topology_config,

@@ -47,6 +47,11 @@ struct AppConfig {
   std::string processing_guarantee = "at_least_once";
   // Port of the HTTP listener (/metrics, /healthz, /readyz); 0 picks a free port.
   int64_t metrics_port = 9464;
+  // Address the HTTP listener binds (0.0.0.0: every interface, for a scraper elsewhere).
+  std::string metrics_host = "0.0.0.0";
+  // Kafka Streams' metrics.recording.level: info, or debug (adds task process rates, record
+  // cache hit ratios and store operation latencies).
+  std::string metrics_recording_level = "info";
   // RocksDB option-set file.
   std::string rocksdb_options = "config/rocksdb/default.yaml";
   // The topology's own config file (the fraud topology's rules and windows).

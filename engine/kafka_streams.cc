@@ -158,11 +158,11 @@ absl::Status KafkaStreams::CreateInternalTopics() {
 absl::StatusOr<std::unique_ptr<StreamThread>> KafkaStreams::NewThread() {
   const std::string name = absl::StrCat(config_.application_id, "-", process_id_, "-StreamThread-",
                                         next_thread_index_++);
-  TaskDbOpener opener;
+  StreamThreadHooks hooks{.on_restore_start = options_.on_restore_start};
   if (config_.default_dsl_store == "rocksDB") {
-    opener = [this](TaskId id) { return OpenTaskDb(id); };
+    hooks.open_task_db = [this](TaskId id) { return OpenTaskDb(id); };
   }
-  return StreamThread::Create(config_, topology_, name, options_.wall_clock, std::move(opener));
+  return StreamThread::Create(config_, topology_, name, options_.wall_clock, std::move(hooks));
 }
 
 absl::StatusOr<std::unique_ptr<TaskDb>> KafkaStreams::OpenTaskDb(TaskId id) const {
@@ -189,6 +189,7 @@ absl::Status KafkaStreams::CheckThreads() {
   absl::MutexLock lock(&mutex_);
   for (auto& thread : threads_) {
     if (thread->state() != ThreadState::kDead) continue;
+    if (counted_dead_.insert(thread->name()).second) ++failed_threads_;
     const absl::Status error = thread->error();
     if (config_.thread_error_policy == "shutdown_client") {
       return absl::Status(error.code(), absl::StrCat(thread->name(), " died: ", error.message(),
@@ -236,6 +237,7 @@ std::vector<std::string> KafkaStreams::CleanUpState() {
 
 void KafkaStreams::Close() {
   absl::MutexLock lock(&mutex_);
+  closing_ = true;
   // Every live thread commits before any leaves the group (see LeaveBarrier).
   int live = 0;
   for (auto& thread : threads_) live += thread->state() == ThreadState::kRunning ? 1 : 0;
@@ -251,6 +253,40 @@ std::vector<ThreadSnapshot> KafkaStreams::threads() const {
   std::vector<ThreadSnapshot> snapshots;
   for (const auto& thread : threads_) snapshots.push_back(thread->snapshot());
   return snapshots;
+}
+
+bool KafkaStreams::Healthy() const {
+  absl::MutexLock lock(&mutex_);
+  if (threads_.empty() || closing_) return false;
+  for (const auto& thread : threads_) {
+    if (thread->state() != ThreadState::kRunning) return false;
+  }
+  return true;
+}
+
+bool KafkaStreams::Ready() const {
+  if (!Healthy()) return false;
+  for (const ThreadSnapshot& thread : threads()) {
+    if (!thread.assigned || thread.restoring) return false;
+  }
+  return true;
+}
+
+std::string KafkaStreams::State() const {
+  {
+    absl::MutexLock lock(&mutex_);
+    if (threads_.empty()) return "CREATED";
+    if (closing_) return "NOT_RUNNING";
+    for (const auto& thread : threads_) {
+      if (thread->state() == ThreadState::kDead) return "ERROR";
+    }
+  }
+  return Ready() ? "RUNNING" : "REBALANCING";
+}
+
+int64_t KafkaStreams::failed_threads() const {
+  absl::MutexLock lock(&mutex_);
+  return failed_threads_;
 }
 
 }  // namespace weir

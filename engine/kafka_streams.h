@@ -22,6 +22,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,8 @@ struct KafkaStreamsOptions {
   std::function<absl::Status(const TopicSpec&)> create_topic;
   // Wall clock in epoch ms; empty: the system clock.
   std::function<int64_t()> wall_clock;
+  // Called on a stream thread as a task starts restoring (StreamThreadHooks).
+  std::function<void(TaskId, int64_t remaining)> on_restore_start;
 };
 
 class KafkaStreams {
@@ -64,6 +67,15 @@ class KafkaStreams {
   void Close();
 
   std::vector<ThreadSnapshot> threads() const;
+  // /healthz: every stream thread is running (none died, the instance is not closing).
+  bool Healthy() const;
+  // /readyz: healthy, and every thread has its assignment with no task restoring.
+  bool Ready() const;
+  // Kafka Streams' client state: CREATED, REBALANCING, RUNNING, NOT_RUNNING or ERROR.
+  std::string State() const;
+  // Stream threads that died since the start (Kafka Streams' failed-stream-threads).
+  int64_t failed_threads() const;
+  const AppConfig& config() const { return config_; }
   const std::string& process_id() const { return process_id_; }
 
  private:
@@ -84,6 +96,9 @@ class KafkaStreams {
   int next_thread_index_ = 1;
   mutable absl::Mutex mutex_;
   std::vector<std::unique_ptr<StreamThread>> threads_ ABSL_GUARDED_BY(mutex_);
+  std::set<std::string> counted_dead_ ABSL_GUARDED_BY(mutex_);
+  int64_t failed_threads_ ABSL_GUARDED_BY(mutex_) = 0;
+  bool closing_ ABSL_GUARDED_BY(mutex_) = false;
 };
 
 }  // namespace weir

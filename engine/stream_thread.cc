@@ -7,6 +7,7 @@
 #include <set>
 #include <string_view>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
@@ -26,6 +27,12 @@ struct PartitionListDeleter {
   }
 };
 using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
+using SteadyClock = std::chrono::steady_clock;
+
+double Millis(SteadyClock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+int64_t Nanos(SteadyClock::duration d) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+}
 
 absl::Status TxnStatus(rd_kafka_error_t* error, absl::string_view context) {
   if (error == nullptr) return absl::OkStatus();
@@ -65,23 +72,23 @@ RawRecord ToRawRecord(const rd_kafka_message_t& message) {
 
 absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
     const AppConfig& config, std::shared_ptr<const Topology> topology, std::string thread_name,
-    std::function<int64_t()> wall_clock, TaskDbOpener open_task_db) {
+    std::function<int64_t()> wall_clock, StreamThreadHooks hooks) {
   std::unique_ptr<StreamThread> thread(
       new StreamThread(config, std::move(topology), std::move(thread_name), std::move(wall_clock),
-                       std::move(open_task_db)));
+                       std::move(hooks)));
   WEIR_RETURN_IF_ERROR(thread->Init());
   return thread;
 }
 
 StreamThread::StreamThread(const AppConfig& config, std::shared_ptr<const Topology> topology,
                            std::string name, std::function<int64_t()> wall_clock,
-                           TaskDbOpener open_task_db)
+                           StreamThreadHooks hooks)
     : config_(config),
       topology_(std::move(topology)),
       subtopologies_(topology_->Subtopologies()),
       name_(std::move(name)),
       wall_clock_(std::move(wall_clock)),
-      open_task_db_(std::move(open_task_db)),
+      hooks_(std::move(hooks)),
       exactly_once_(config.processing_guarantee == "exactly_once_v2"),
       cache_(config.statestore_cache_max_bytes) {}
 
@@ -125,7 +132,9 @@ absl::Status StreamThread::Init() {
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "earliest"},
       {"partition.assignment.strategy", "range"},
-      {"isolation.level", exactly_once_ ? "read_committed" : "read_uncommitted"}};
+      {"isolation.level", exactly_once_ ? "read_committed" : "read_uncommitted"},
+      // Client statistics (lag, bytes, latency) for the metrics; 0 turns them off.
+      {"statistics.interval.ms", "5000"}};
   for (const auto& [k, v] : config_.kafka) consumer_properties.common[k] = v;
   consumer_properties.specific = config_.consumer;
   auto strategy = consumer_properties.specific.find("partition.assignment.strategy");
@@ -140,6 +149,7 @@ absl::Status StreamThread::Init() {
   WEIR_ASSIGN_OR_RETURN(KafkaConf consumer_conf,
                         BuildKafkaConf(consumer_properties, ClientKind::kConsumer));
   rd_kafka_conf_set_rebalance_cb(consumer_conf.get(), &StreamThread::RebalanceCallback);
+  rd_kafka_conf_set_stats_cb(consumer_conf.get(), &StreamThread::StatisticsCallback);
   rd_kafka_conf_set_opaque(consumer_conf.get(), this);
   WEIR_ASSIGN_OR_RETURN(consumer_, NewKafkaClient(std::move(consumer_conf), ClientKind::kConsumer));
   rd_kafka_poll_set_consumer(consumer_.get());
@@ -151,7 +161,8 @@ absl::Status StreamThread::Init() {
                                 {"partitioner", "murmur2_random"},
                                 {"enable.idempotence", "true"},
                                 // Kafka Streams overrides the producer default the same way.
-                                {"linger.ms", "100"}};
+                                {"linger.ms", "100"},
+                                {"statistics.interval.ms", "5000"}};
   if (exactly_once_) {
     producer_properties.common["transactional.id"] =
         absl::StrCat(config_.application_id, "-", name_);
@@ -161,6 +172,7 @@ absl::Status StreamThread::Init() {
   WEIR_ASSIGN_OR_RETURN(KafkaConf producer_conf,
                         BuildKafkaConf(producer_properties, ClientKind::kProducer));
   rd_kafka_conf_set_dr_msg_cb(producer_conf.get(), &StreamThread::DeliveryCallback);
+  rd_kafka_conf_set_stats_cb(producer_conf.get(), &StreamThread::StatisticsCallback);
   rd_kafka_conf_set_opaque(producer_conf.get(), this);
   WEIR_ASSIGN_OR_RETURN(producer_, NewKafkaClient(std::move(producer_conf), ClientKind::kProducer));
   return absl::OkStatus();
@@ -226,8 +238,14 @@ absl::Status StreamThread::RunLoop() {
 
   while (!stop_requested_) {
     // One batch per iteration; polling the consumer queue also serves the rebalance callback.
+    const auto poll_start = SteadyClock::now();
     const ssize_t count = rd_kafka_consume_batch_queue(
         consumer_queue_.get(), static_cast<int>(config_.poll_ms), batch_.data(), batch_.size());
+    const auto poll_end = SteadyClock::now();
+    const int64_t now_ms = wall_clock_();
+    poll_sensor_.Record(Millis(poll_end - poll_start), now_ms);
+    blocked_ns_ += Nanos(poll_end - poll_start);
+    if (count > 0) poll_records_sensor_.Record(static_cast<double>(count), now_ms);
     absl::Status status;
     for (ssize_t i = 0; i < count; ++i) {
       if (status.ok()) status = ProcessMessage(*batch_[i]);
@@ -235,11 +253,23 @@ absl::Status StreamThread::RunLoop() {
       rd_kafka_message_destroy(batch_[i]);  // every message, even after a failure
     }
     WEIR_RETURN_IF_ERROR(status);
+    if (count > 0) {  // Kafka Streams records process-rate and -latency per loop iteration
+      process_sensor_.Record(static_cast<double>(count), now_ms);
+      process_latency_sensor_.Record(Millis(SteadyClock::now() - poll_end) / count, now_ms);
+    }
     rd_kafka_poll(producer_.get(), 0);  // delivery reports
     WEIR_RETURN_IF_ERROR(fatal_);
-    for (auto& [id, task] : tasks_) task->MaybePunctuate(PunctuationType::kWallClockTime);
+    const auto punctuate_start = SteadyClock::now();
+    int punctuated = 0;
+    for (auto& [id, task] : tasks_) {
+      punctuated += task->MaybePunctuate(PunctuationType::kWallClockTime);
+    }
+    if (punctuated > 0) {
+      punctuate_sensor_.Record(Millis(SteadyClock::now() - punctuate_start) / punctuated, now_ms);
+    }
     if (wall_clock_() >= next_commit_ms_) WEIR_RETURN_IF_ERROR(CommitOrWarn());
     PublishTasks();
+    PublishMetrics(/*force=*/false);
   }
   state_ = ThreadState::kPendingShutdown;
   spdlog::info("{}: shutting down: committing and leaving the group", name_);
@@ -380,6 +410,15 @@ void StreamThread::DeliveryCallback(rd_kafka_t*, const rd_kafka_message_t* messa
 }
 
 absl::Status StreamThread::Commit() {
+  const auto start = SteadyClock::now();
+  absl::Status status = CommitOnce();
+  const auto elapsed = SteadyClock::now() - start;
+  blocked_ns_ += Nanos(elapsed);
+  commit_sensor_.Record(Millis(elapsed), wall_clock_());
+  return status;
+}
+
+absl::Status StreamThread::CommitOnce() {
   for (auto& [id, task] : tasks_) WEIR_RETURN_IF_ERROR(task->Flush());
   const std::map<internal::Task*, TaskDb::Offsets> offsets_of_task = OffsetsOfTasks();
   // Changelog records and commit markers, delivered by the flush or transaction commit below.
@@ -494,6 +533,7 @@ void StreamThread::RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
 }
 
 absl::Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
+  assigned_ = true;
   // Only the assignment right after the rejected commit may use what it kept. Starting there
   // loses nothing even if another member owned a partition meanwhile: everything before it was
   // processed here, and its output delivered.
@@ -515,6 +555,8 @@ absl::Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions)
       }
       task = *std::move(created);
       ++tasks_created_;
+      task_created_sensor_.Record(1, wall_clock_());
+      task->set_record_debug_metrics(config_.metrics_recording_level == "debug");
       spdlog::info("{}: task {} created", name_, id.ToString());
     }
     // Local state knows exactly which input it reflects: resume there, not at the group's
@@ -544,8 +586,8 @@ absl::StatusOr<std::unique_ptr<internal::Task>> StreamThread::CreateTask(
   for (int attempt = 0;; ++attempt) {
     std::unique_ptr<TaskDb> db;
     // Stateless sub-topologies need no database; without an opener stores live in memory.
-    if (open_task_db_ && !subtopologies_[id.subtopology].stores.empty()) {
-      WEIR_ASSIGN_OR_RETURN(db, open_task_db_(id));
+    if (hooks_.open_task_db && !subtopologies_[id.subtopology].stores.empty()) {
+      WEIR_ASSIGN_OR_RETURN(db, hooks_.open_task_db(id));
     }
     const std::string dir = db != nullptr ? db->dir() : "";
     WEIR_ASSIGN_OR_RETURN(const bool trusted,
@@ -620,6 +662,13 @@ absl::StatusOr<bool> StreamThread::Restore(internal::Task& task) {
   if (tails.empty()) return true;
   spdlog::info("{}: task {}: restoring {} changelog records", name_, task.id().ToString(),
                remaining);
+  // Not ready (/readyz) while restoring; the flag drops however this returns.
+  restoring_ = true;
+  auto restored_flag = absl::MakeCleanup([this] { restoring_ = false; });
+  const auto restore_start = SteadyClock::now();
+  auto blocked = absl::MakeCleanup([&] { blocked_ns_ += Nanos(SteadyClock::now() - restore_start); });
+  task.SetRestoreProgress(0, remaining);
+  if (hooks_.on_restore_start) hooks_.on_restore_start(task.id(), remaining);
 
   if (restore_consumer_ == nullptr) {
     ClientProperties properties{.bootstrap_servers = config_.bootstrap_servers};
@@ -734,10 +783,12 @@ absl::StatusOr<bool> StreamThread::Restore(internal::Task& task) {
       applied += since_commit;
       records_restored_ += since_commit;
       since_commit = 0;
+      task.SetRestoreProgress(applied, std::max<int64_t>(remaining - applied, 0));
     }
   }
   spdlog::info("{}: task {}: restored {} records to commit {}", name_, task.id().ToString(),
                applied, task.commit_seq());
+  task.SetRestoreProgress(applied, 0);
   return true;
 }
 
@@ -820,6 +871,7 @@ void StreamThread::CloseTask(internal::Task& task) {
   closed_dropped_ += task.counters().dropped;
   closed_punctuations_ += task.counters().punctuations;
   ++tasks_closed_;
+  task_closed_sensor_.Record(1, wall_clock_());
   spdlog::info("{}: task {} closed", name_, task.id().ToString());
 }
 
@@ -834,6 +886,52 @@ void StreamThread::CloseAllTasks() {
 std::shared_ptr<LeaveBarrier> StreamThread::TakeLeaveBarrier() {
   absl::MutexLock lock(&mutex_);
   return std::move(leave_barrier_);
+}
+
+int StreamThread::StatisticsCallback(rd_kafka_t* rk, char* json, size_t json_len,
+                                     void* opaque) {
+  auto* self = static_cast<StreamThread*>(opaque);
+  absl::StatusOr<KafkaClientStats> stats =
+      ParseKafkaStatistics(absl::string_view(json, json_len));
+  if (!stats.ok()) {
+    spdlog::warn("{}: {}", self->name_, stats.status().message());
+    return 0;
+  }
+  absl::MutexLock lock(&self->mutex_);
+  (rd_kafka_type(rk) == RD_KAFKA_CONSUMER ? self->consumer_stats_ : self->producer_stats_) =
+      *std::move(stats);
+  return 0;  // librdkafka frees `json`
+}
+
+void StreamThread::PublishMetrics(bool force) {
+  const int64_t now = wall_clock_();
+  if (!force && now < next_metrics_ms_) return;
+  next_metrics_ms_ = now + 1'000;
+  std::vector<TaskMetrics> tasks;
+  tasks.reserve(tasks_.size());
+  std::erase_if(ticker_sensors_, [&](const auto& entry) { return !tasks_.contains(entry.first); });
+  for (const auto& [id, task] : tasks_) {
+    TaskMetrics& m = tasks.emplace_back(task->Metrics(now, /*with_rocksdb=*/true));
+    if (!m.rocksdb.has_value() || !m.rocksdb->tickers_enabled) continue;
+    const RocksDbTickers& t = m.rocksdb->tickers;
+    const bool first = !ticker_sensors_.contains(id);
+    TickerSensors& sensors = ticker_sensors_[id];
+    const std::pair<const char*, int64_t RocksDbTickers::*> growing[] = {
+        {"bytes_written", &RocksDbTickers::bytes_written},
+        {"bytes_read", &RocksDbTickers::bytes_read},
+        {"memtable_bytes_flushed", &RocksDbTickers::memtable_bytes_flushed},
+        {"compaction_bytes_read", &RocksDbTickers::compaction_bytes_read},
+        {"compaction_bytes_written", &RocksDbTickers::compaction_bytes_written},
+        {"write_stall", &RocksDbTickers::stall_micros}};
+    for (const auto& [name, field] : growing) {
+      Sensor& sensor = sensors.growth[name];
+      if (!first) sensor.Record(static_cast<double>(t.*field - sensors.last.*field), now);
+      m.rocksdb_rates[name] = sensor.Read(now);
+    }
+    sensors.last = t;
+  }
+  absl::MutexLock lock(&mutex_);
+  published_task_metrics_ = std::move(tasks);
 }
 
 void StreamThread::PublishTasks() {
@@ -878,6 +976,22 @@ ThreadSnapshot StreamThread::snapshot() const {
   s.cache_misses = published_cache_misses_;
   s.cache_evictions = published_cache_evictions_;
   s.cache_bytes = published_cache_bytes_;
+  s.assigned = assigned_;
+  s.restoring = restoring_;
+  const int64_t now = wall_clock_();
+  ThreadMetrics& m = s.metrics;
+  m.process = process_sensor_.Read(now);
+  m.process_latency = process_latency_sensor_.Read(now);
+  m.poll = poll_sensor_.Read(now);
+  m.poll_records = poll_records_sensor_.Read(now);
+  m.commit = commit_sensor_.Read(now);
+  m.punctuate = punctuate_sensor_.Read(now);
+  m.task_created = task_created_sensor_.Read(now);
+  m.task_closed = task_closed_sensor_.Read(now);
+  m.blocked_time_ns_total = static_cast<double>(blocked_ns_.load());
+  m.tasks = published_task_metrics_;
+  m.consumer = consumer_stats_;
+  m.producer = producer_stats_;
   return s;
 }
 

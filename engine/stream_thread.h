@@ -64,6 +64,8 @@
 #include "engine/app_config.h"
 #include "engine/client_config.h"
 #include "engine/internal/task.h"
+#include "engine/sensor.h"
+#include "engine/thread_metrics.h"
 #include "engine/topology.h"
 
 namespace weir {
@@ -116,10 +118,20 @@ struct ThreadSnapshot {
   int64_t cache_misses = 0;
   int64_t cache_evictions = 0;
   int64_t cache_bytes = 0;
+  bool assigned = false;   // the group has given this thread an assignment at least once
+  bool restoring = false;  // a task of this thread is restoring its state
+  ThreadMetrics metrics;   // task and client figures refreshed about once a second
 };
 
 // Opens the RocksDB instance of a task's state; empty: stores in memory.
 using TaskDbOpener = std::function<absl::StatusOr<std::unique_ptr<TaskDb>>(TaskId)>;
+
+struct StreamThreadHooks {
+  TaskDbOpener open_task_db;  // empty: stores in memory
+  // Called on the stream thread when a task starts restoring `remaining` changelog records
+  // (tests hold it to observe readiness during a restore).
+  std::function<void(TaskId, int64_t remaining)> on_restore_start;
+};
 
 class StreamThread : private internal::RecordCollector {
  public:
@@ -127,7 +139,7 @@ class StreamThread : private internal::RecordCollector {
   // client properties do not make valid clients.
   static absl::StatusOr<std::unique_ptr<StreamThread>> Create(
       const AppConfig& config, std::shared_ptr<const Topology> topology, std::string thread_name,
-      std::function<int64_t()> wall_clock, TaskDbOpener open_task_db = nullptr);
+      std::function<int64_t()> wall_clock, StreamThreadHooks hooks = {});
   ~StreamThread() override;
 
   void Start();
@@ -149,7 +161,12 @@ class StreamThread : private internal::RecordCollector {
 
  private:
   StreamThread(const AppConfig& config, std::shared_ptr<const Topology> topology, std::string name,
-               std::function<int64_t()> wall_clock, TaskDbOpener open_task_db);
+               std::function<int64_t()> wall_clock, StreamThreadHooks hooks);
+  // librdkafka's statistics callback (consumer and producer), on this thread's polls.
+  static int StatisticsCallback(rd_kafka_t* rk, char* json, size_t json_len, void* opaque);
+  // Refreshes the published ThreadMetrics (task figures, RocksDB statistics) when a second
+  // has passed since the last time, or `force`.
+  void PublishMetrics(bool force);
   absl::Status Init();
   void Run();
   absl::Status RunLoop();
@@ -166,6 +183,7 @@ class StreamThread : private internal::RecordCollector {
   absl::Status CommitTasks(const std::map<internal::Task*, TaskDb::Offsets>& offsets_of_task);
   // kAborted when a rebalance rejected the offsets (not fatal; see CommitOrWarn).
   absl::Status Commit();
+  absl::Status CommitOnce();  // Commit() without its timing
   // Commit(), turning a rebalance's rejection into a warning.
   absl::Status CommitOrWarn();
   absl::Status OnAssign(rd_kafka_topic_partition_list_t* partitions);
@@ -208,7 +226,7 @@ class StreamThread : private internal::RecordCollector {
   const std::vector<Topology::Subtopology> subtopologies_;
   const std::string name_;
   const std::function<int64_t()> wall_clock_;
-  const TaskDbOpener open_task_db_;
+  const StreamThreadHooks hooks_;
   const bool exactly_once_;
 
   struct QueueDeleter {
@@ -250,6 +268,20 @@ class StreamThread : private internal::RecordCollector {
   int64_t closed_dropped_ = 0;  // counters of tasks already closed
   int64_t closed_punctuations_ = 0;
 
+  // Sensors (Kafka Streams' thread-level metrics), recorded here and read by snapshot().
+  Sensor process_sensor_, process_latency_sensor_, poll_sensor_, poll_records_sensor_,
+      commit_sensor_, punctuate_sensor_, task_created_sensor_, task_closed_sensor_;
+  std::atomic<int64_t> blocked_ns_{0};
+  std::atomic<bool> assigned_{false};
+  std::atomic<bool> restoring_{false};
+  int64_t next_metrics_ms_ = 0;
+  // Per task: the last tickers read and sensors of their growth (ThreadMetrics' rocksdb_rates).
+  struct TickerSensors {
+    RocksDbTickers last;
+    std::map<std::string, Sensor> growth;
+  };
+  std::map<TaskId, TickerSensors> ticker_sensors_;
+
   // Counters, readable from other threads.
   std::atomic<int64_t> processed_{0};
   std::atomic<int64_t> deserialization_errors_{0};
@@ -272,6 +304,9 @@ class StreamThread : private internal::RecordCollector {
   int64_t published_cache_bytes_ ABSL_GUARDED_BY(mutex_) = 0;
   absl::Status error_ ABSL_GUARDED_BY(mutex_);
   std::shared_ptr<LeaveBarrier> leave_barrier_ ABSL_GUARDED_BY(mutex_);
+  std::vector<TaskMetrics> published_task_metrics_ ABSL_GUARDED_BY(mutex_);
+  KafkaClientStats consumer_stats_ ABSL_GUARDED_BY(mutex_);
+  KafkaClientStats producer_stats_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace weir

@@ -10,10 +10,13 @@ packages=(
   # libraries weir links (DESIGN.md §1)
   librdkafka-dev librocksdb-dev libabsl-dev prometheus-cpp-dev libyaml-cpp-dev
   libssl-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libsimdjson-dev
+  libcivetweb-dev civetweb
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # real Kafka clients the tests drive against the embedded broker
   kcat
+  # a real Prometheus server (and promtool) for the scrape and rules tests
+  prometheus
 )
 
 missing=()

@@ -43,7 +43,7 @@ class CachingKeyValueStore : public KeyValueBytesStore {
   }
   absl::Status ApplyChange(absl::string_view key, std::optional<absl::string_view> value) override;
 
-  const CacheNamespace& cache_namespace() const { return *namespace_; }
+  const CacheNamespace* cache_namespace() const override { return namespace_; }
 
  private:
   // Entries of the inner store from `from` while `keep` holds, overlaid with the cache's.

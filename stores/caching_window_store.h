@@ -50,7 +50,7 @@ class CachingWindowStore : public WindowBytesStore {
   }
   absl::Status ApplyChange(absl::string_view key, std::optional<absl::string_view> value) override;
 
-  const CacheNamespace& cache_namespace() const { return *namespace_; }
+  const CacheNamespace* cache_namespace() const override { return namespace_; }
 
  private:
   int64_t MinLiveStart() const { return observed_stream_time() - retention_ms_ + 1; }

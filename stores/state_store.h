@@ -14,6 +14,8 @@
 
 namespace weir {
 
+class CacheNamespace;
+
 class StateStore {
  public:
   virtual ~StateStore() = default;
@@ -27,6 +29,9 @@ class StateStore {
   using ChangeVisitor =
       std::function<void(absl::string_view key, std::optional<absl::string_view> value)>;
   virtual bool logged() const { return false; }
+
+  // The store's record cache namespace, for hit and miss counts; null when uncached.
+  virtual const CacheNamespace* cache_namespace() const { return nullptr; }
   virtual void ForEachPendingChange(const ChangeVisitor& /*visit*/) const {}
   virtual absl::Status ApplyChange(absl::string_view /*key*/,
                                    std::optional<absl::string_view> /*value*/) {

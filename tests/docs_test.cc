@@ -1,5 +1,5 @@
 // Every reference table in docs/ is generated from the schema it documents (`weir config docs
-// app|rocksdb|fraud`): a test per page fails when the page and the schema drift apart.
+// app|rocksdb|fraud|metrics`): a test per page fails when the page and the schema drift apart.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "engine/app_config.h"
+#include "engine/metrics.h"
 #include "stores/rocksdb_option_set.h"
 #include "topologies/fraud_config.h"
 
@@ -38,7 +39,8 @@ INSTANTIATE_TEST_SUITE_P(
                       DocCase{"docs/rocksdb-options.md", "rocksdb",
                               [] { return RocksDbOptionSetSchema().MarkdownTable(); }},
                       DocCase{"docs/fraud.md", "fraud",
-                              [] { return fraud::FraudConfigSchema().MarkdownTable(); }}),
+                              [] { return fraud::FraudConfigSchema().MarkdownTable(); }},
+                      DocCase{"docs/metrics.md", "metrics", [] { return MetricsMarkdownTable(); }}),
     [](const ::testing::TestParamInfo<DocCase>& info) { return std::string(info.param.schema); });
 
 }  // namespace

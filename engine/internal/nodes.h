@@ -118,11 +118,14 @@ class SourceNode : public SourceNodeBase {
     Record<K, V> record{*std::move(key), *std::move(value), raw.timestamp, raw.headers};
     if (extractor_) record.timestamp = extractor_(record, task_->stream_time);
     if (record.timestamp < 0) {
-      ++task_->counters.dropped;
+      task_->Dropped();
       return absl::OkStatus();
     }
     task_->stream_time = std::max(task_->stream_time, record.timestamp);
     task_->record_timestamp = record.timestamp;
+    const int64_t now = task_->wall_clock();
+    task_->sensors.e2e_latency_ms.Record(static_cast<double>(now - record.timestamp), now);
+    if (task_->record_debug_metrics) task_->sensors.process.Record(1, now);
     children_.ToAll(record);
     return absl::OkStatus();
   }
@@ -179,7 +182,7 @@ class ProcessorNode : public NodeBase, public Input<KIn, VIn>, public ProcessorC
   int64_t CurrentSystemTimeMs() const override { return task_->wall_clock(); }
   TaskId task_id() const override { return task_->task_id; }
   const std::string& application_id() const override { return task_->application_id; }
-  void RecordDropped() override { ++task_->counters.dropped; }
+  void RecordDropped() override { task_->Dropped(); }
 
  private:
   std::unique_ptr<Processor<KIn, VIn, KOut, VOut>> processor_;

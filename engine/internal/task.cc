@@ -263,4 +263,22 @@ StateStore* Task::store(absl::string_view name) const {
   return it == context_.stores.end() ? nullptr : it->second.get();
 }
 
+TaskMetrics Task::Metrics(int64_t now_ms, bool with_rocksdb) const {
+  TaskMetrics m{.id = context_.task_id,
+                .process = context_.sensors.process.Read(now_ms),
+                .dropped = context_.sensors.dropped.Read(now_ms),
+                .e2e_latency_ms = context_.sensors.e2e_latency_ms.Read(now_ms),
+                .records_restored = records_restored_,
+                .restore_remaining = restore_remaining_};
+  std::vector<std::string> names;
+  for (const auto& [name, store] : context_.stores) {
+    names.push_back(name);
+    if (const CacheNamespace* cache = store->cache_namespace()) {
+      m.caches.push_back({name, cache->hits(), cache->misses()});
+    }
+  }
+  if (with_rocksdb && db_ != nullptr) m.rocksdb = db_->Statistics(names);
+  return m;
+}
+
 }  // namespace weir::internal

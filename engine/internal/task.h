@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "engine/internal/nodes.h"
 #include "engine/internal/task_context.h"
+#include "engine/thread_metrics.h"
 #include "engine/topology.h"
 #include "stores/record_cache.h"
 #include "stores/task_db.h"
@@ -89,6 +90,15 @@ class Task {
   // Closes every node (processors' Close()). Called once; the destructor calls it if needed.
   void Close();
 
+  // Metrics: sensors, restoration progress, record cache counts and (`with_rocksdb`) the task's
+  // RocksDB statistics, which cost a few property reads per store.
+  TaskMetrics Metrics(int64_t now_ms, bool with_rocksdb) const;
+  void set_record_debug_metrics(bool on) { context_.record_debug_metrics = on; }
+  void SetRestoreProgress(int64_t restored, int64_t remaining) {
+    records_restored_ = restored;
+    restore_remaining_ = remaining;
+  }
+
   int64_t stream_time() const { return context_.stream_time; }
   const TaskCounters& counters() const { return context_.counters; }
   StateStore* store(absl::string_view name) const;
@@ -110,6 +120,8 @@ class Task {
   std::map<std::string, SourceNodeBase*, std::less<>> source_by_topic_;
   std::vector<std::string> source_topics_;
   bool closed_ = false;
+  int64_t records_restored_ = 0;
+  int64_t restore_remaining_ = 0;
 };
 
 }  // namespace weir::internal

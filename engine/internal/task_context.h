@@ -15,6 +15,7 @@
 
 #include "engine/processor.h"
 #include "engine/record.h"
+#include "engine/sensor.h"
 #include "stores/state_store.h"
 
 namespace weir::internal {
@@ -50,6 +51,13 @@ struct ScheduledPunctuation {
   std::shared_ptr<bool> cancelled;
 };
 
+// Kafka Streams' task-level sensors (read by the stream thread's metrics; docs/metrics.md).
+struct TaskSensors {
+  Sensor process;         // value 1 per record (metrics.recording.level debug)
+  Sensor dropped;         // value 1 per dropped record
+  Sensor e2e_latency_ms;  // at the source: wall clock - record timestamp
+};
+
 struct TaskContext {
   TaskId task_id;
   std::string application_id;
@@ -61,6 +69,14 @@ struct TaskContext {
   std::map<std::string, std::unique_ptr<StateStore>, std::less<>> stores;
   std::vector<ScheduledPunctuation> punctuations;
   TaskCounters counters;
+  TaskSensors sensors;
+  bool record_debug_metrics = false;  // metrics.recording.level: debug
+
+  // A late or invalid record the task drops (Kafka Streams' dropped-records).
+  void Dropped() {
+    ++counters.dropped;
+    sensors.dropped.Record(1, wall_clock());
+  }
 };
 
 }  // namespace weir::internal

@@ -1,0 +1,447 @@
+#include "engine/metrics.h"
+
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "common/check.h"
+#include "engine/kafka_streams.h"
+
+namespace weir {
+namespace {
+
+constexpr char kThread[] = "thread_id";
+constexpr char kTask[] = "thread_id,task_id";
+constexpr char kStore[] = "thread_id,task_id,store";
+
+// Rows for a windowed rate and its counter.
+#define WEIR_RATE(prefix, labels, kafka, meaning, source, level)                             \
+  {prefix "_rate", "gauge", labels, kafka "-rate", meaning " per second, over the last 30-60 s", \
+   source, level},                                                                          \
+  {                                                                                          \
+    prefix "_total", "counter", labels, kafka "-total", meaning " since the start", source,  \
+        level                                                                                \
+  }
+
+const std::vector<MetricDescription> kDescriptions = {
+    // Client (stream-metrics).
+    {"weir_client_state", "gauge", "client_id,state", "stream-metrics: state",
+     "1 for the client's current state (CREATED, REBALANCING, RUNNING, NOT_RUNNING, ERROR)",
+     "KafkaStreams::State()", "info"},
+    {"weir_client_alive_stream_threads", "gauge", "client_id",
+     "stream-metrics: alive-stream-threads", "stream threads running", "stream threads", "info"},
+    {"weir_client_failed_stream_threads_total", "counter", "client_id",
+     "stream-metrics: failed-stream-threads", "stream threads that died since the start",
+     "KafkaStreams::failed_threads()", "info"},
+    {"weir_client_version_info", "gauge", "client_id,version", "stream-metrics: version",
+     "1, labelled with weir's version", "build", "info"},
+    // Thread (stream-thread-metrics).
+    WEIR_RATE("weir_thread_process", kThread, "stream-thread-metrics: process", "records processed",
+              "stream thread loop", "info"),
+    {"weir_thread_process_latency_avg", "gauge", kThread,
+     "stream-thread-metrics: process-latency-avg", "ms per record, per loop iteration",
+     "stream thread loop", "info"},
+    {"weir_thread_process_latency_max", "gauge", kThread,
+     "stream-thread-metrics: process-latency-max", "ms per record, per loop iteration",
+     "stream thread loop", "info"},
+    {"weir_thread_process_records_avg", "gauge", kThread,
+     "stream-thread-metrics: process-records-avg", "records processed per loop iteration",
+     "stream thread loop", "info"},
+    {"weir_thread_process_records_max", "gauge", kThread,
+     "stream-thread-metrics: process-records-max", "records processed per loop iteration",
+     "stream thread loop", "info"},
+    WEIR_RATE("weir_thread_poll", kThread, "stream-thread-metrics: poll", "consumer polls",
+              "stream thread loop", "info"),
+    {"weir_thread_poll_latency_avg", "gauge", kThread, "stream-thread-metrics: poll-latency-avg",
+     "ms per poll", "stream thread loop", "info"},
+    {"weir_thread_poll_latency_max", "gauge", kThread, "stream-thread-metrics: poll-latency-max",
+     "ms per poll", "stream thread loop", "info"},
+    {"weir_thread_poll_records_avg", "gauge", kThread, "stream-thread-metrics: poll-records-avg",
+     "records per non-empty poll", "stream thread loop", "info"},
+    {"weir_thread_poll_records_max", "gauge", kThread, "stream-thread-metrics: poll-records-max",
+     "records per non-empty poll", "stream thread loop", "info"},
+    WEIR_RATE("weir_thread_commit", kThread, "stream-thread-metrics: commit", "commits",
+              "stream thread loop", "info"),
+    {"weir_thread_commit_latency_avg", "gauge", kThread,
+     "stream-thread-metrics: commit-latency-avg",
+     "ms per commit (cache flush, producer flush, state write, offset commit)",
+     "stream thread loop", "info"},
+    {"weir_thread_commit_latency_max", "gauge", kThread,
+     "stream-thread-metrics: commit-latency-max", "ms per commit", "stream thread loop", "info"},
+    WEIR_RATE("weir_thread_punctuate", kThread, "stream-thread-metrics: punctuate",
+              "loop iterations that punctuated", "stream thread loop", "info"),
+    {"weir_thread_punctuate_latency_avg", "gauge", kThread,
+     "stream-thread-metrics: punctuate-latency-avg", "ms per punctuation", "stream thread loop",
+     "info"},
+    {"weir_thread_punctuate_latency_max", "gauge", kThread,
+     "stream-thread-metrics: punctuate-latency-max", "ms per punctuation", "stream thread loop",
+     "info"},
+    WEIR_RATE("weir_thread_task_created", kThread, "stream-thread-metrics: task-created",
+              "tasks created", "rebalance callback", "info"),
+    WEIR_RATE("weir_thread_task_closed", kThread, "stream-thread-metrics: task-closed",
+              "tasks closed", "rebalance callback", "info"),
+    {"weir_thread_blocked_time_seconds_total", "counter", kThread,
+     "stream-thread-metrics: blocked-time-ns-total",
+     "seconds (Kafka Streams: ns) the thread spent waiting on Kafka: polls, commits (producer "
+     "flush included), restoration",
+     "stream thread timers (librdkafka has no per-call blocked time)", "info"},
+    // Task (stream-task-metrics).
+    WEIR_RATE("weir_task_process", kTask, "stream-task-metrics: process",
+              "records through the task's sources", "source nodes", "debug"),
+    WEIR_RATE("weir_task_dropped_records", kTask, "stream-task-metrics: dropped-records",
+              "records dropped: late for a window, invalid timestamps, deserialization errors "
+              "skipped",
+              "windowed aggregations, source nodes", "info"),
+    {"weir_task_restore_remaining_records", "gauge", kTask,
+     "stream-task-metrics: restore-remaining-records-total",
+     "changelog records left to restore (0 once restored)", "restoration", "info"},
+    {"weir_task_restore_total", "counter", kTask, "stream-task-metrics: restore-total",
+     "changelog records restored into the task's state", "restoration", "info"},
+    // Processor node (stream-processor-node-metrics), at the task's sources.
+    {"weir_processor_node_record_e2e_latency_avg", "gauge", kTask,
+     "stream-processor-node-metrics: record-e2e-latency-avg",
+     "ms from a record's timestamp to its processing at a source node", "source nodes", "info"},
+    {"weir_processor_node_record_e2e_latency_min", "gauge", kTask,
+     "stream-processor-node-metrics: record-e2e-latency-min", "ms, as above", "source nodes",
+     "info"},
+    {"weir_processor_node_record_e2e_latency_max", "gauge", kTask,
+     "stream-processor-node-metrics: record-e2e-latency-max", "ms, as above", "source nodes",
+     "info"},
+    // Record cache (stream-record-cache-metrics).
+    {"weir_record_cache_hit_ratio", "gauge", "thread_id,task_id,record_cache_id",
+     "stream-record-cache-metrics: hit-ratio-avg",
+     "hits / (hits + misses) of the store's cache namespace since it was created",
+     "record cache (stores/record_cache.h)", "debug"},
+    {"weir_record_cache_hits_total", "counter", "thread_id,task_id,record_cache_id",
+     "(hits behind hit-ratio)", "cache hits", "record cache", "debug"},
+    {"weir_record_cache_misses_total", "counter", "thread_id,task_id,record_cache_id",
+     "(misses behind hit-ratio)", "cache misses", "record cache", "debug"},
+    // RocksDB statistics (KIP-471), per task instance, repeated on each of its stores.
+    WEIR_RATE("weir_state_bytes_written", kStore, "stream-state-metrics: bytes-written",
+              "bytes written to RocksDB", "ticker BYTES_WRITTEN", "info"),
+    WEIR_RATE("weir_state_bytes_read", kStore, "stream-state-metrics: bytes-read",
+              "bytes read from RocksDB", "ticker BYTES_READ", "info"),
+    WEIR_RATE("weir_state_memtable_bytes_flushed", kStore,
+              "stream-state-metrics: memtable-bytes-flushed", "bytes flushed from memtables",
+              "ticker FLUSH_WRITE_BYTES", "info"),
+    {"weir_state_memtable_hit_ratio", "gauge", kStore, "stream-state-metrics: memtable-hit-ratio",
+     "memtable hits / (hits + misses) since the instance opened", "tickers MEMTABLE_HIT, _MISS",
+     "info"},
+    {"weir_state_block_cache_data_hit_ratio", "gauge", kStore,
+     "stream-state-metrics: block-cache-data-hit-ratio",
+     "block cache data hits / (hits + misses) since the instance opened",
+     "tickers BLOCK_CACHE_DATA_HIT, _MISS", "info"},
+    {"weir_state_block_cache_index_hit_ratio", "gauge", kStore,
+     "stream-state-metrics: block-cache-index-hit-ratio", "index blocks, as above",
+     "tickers BLOCK_CACHE_INDEX_HIT, _MISS", "info"},
+    {"weir_state_block_cache_filter_hit_ratio", "gauge", kStore,
+     "stream-state-metrics: block-cache-filter-hit-ratio", "filter blocks, as above",
+     "tickers BLOCK_CACHE_FILTER_HIT, _MISS", "info"},
+    {"weir_state_write_stall_duration_avg", "gauge", kStore,
+     "stream-state-metrics: write-stall-duration-avg",
+     "µs of write stall per second of the last 30-60 s", "ticker STALL_MICROS", "info"},
+    {"weir_state_write_stall_duration_total", "counter", kStore,
+     "stream-state-metrics: write-stall-duration-total", "µs of write stall since the start",
+     "ticker STALL_MICROS", "info"},
+    {"weir_state_bytes_read_compaction_rate", "gauge", kStore,
+     "stream-state-metrics: bytes-read-compaction-rate",
+     "bytes compactions read per second, over the last 30-60 s", "ticker COMPACT_READ_BYTES",
+     "info"},
+    {"weir_state_bytes_read_compaction_total", "counter", kStore, "(total behind the rate)",
+     "bytes compactions read since the start", "ticker COMPACT_READ_BYTES", "info"},
+    {"weir_state_bytes_written_compaction_rate", "gauge", kStore,
+     "stream-state-metrics: bytes-written-compaction-rate",
+     "bytes compactions wrote per second, over the last 30-60 s", "ticker COMPACT_WRITE_BYTES",
+     "info"},
+    {"weir_state_bytes_written_compaction_total", "counter", kStore, "(total behind the rate)",
+     "bytes compactions wrote since the start", "ticker COMPACT_WRITE_BYTES", "info"},
+    {"weir_state_number_open_files", "gauge", kStore, "stream-state-metrics: number-open-files",
+     "files open (opened - closed)", "tickers NO_FILE_OPENS, NO_FILE_CLOSES", "info"},
+    {"weir_state_number_file_errors_total", "counter", kStore,
+     "stream-state-metrics: number-file-errors-total", "file errors", "ticker NO_FILE_ERRORS",
+     "info"},
+    // RocksDB properties (KIP-607), per store (summed over its column families).
+    {"weir_state_num_immutable_mem_table", "gauge", kStore,
+     "stream-state-metrics: num-immutable-mem-table", "immutable memtables not yet flushed",
+     "property rocksdb.num-immutable-mem-table", "info"},
+    {"weir_state_cur_size_active_mem_table", "gauge", kStore,
+     "stream-state-metrics: cur-size-active-mem-table", "bytes in active memtables",
+     "property rocksdb.cur-size-active-mem-table", "info"},
+    {"weir_state_cur_size_all_mem_tables", "gauge", kStore,
+     "stream-state-metrics: cur-size-all-mem-tables", "bytes in active and unflushed memtables",
+     "property rocksdb.cur-size-all-mem-tables", "info"},
+    {"weir_state_size_all_mem_tables", "gauge", kStore,
+     "stream-state-metrics: size-all-mem-tables",
+     "bytes in active, unflushed and pinned memtables", "property rocksdb.size-all-mem-tables",
+     "info"},
+    {"weir_state_estimate_num_keys", "gauge", kStore, "stream-state-metrics: estimate-num-keys",
+     "estimated keys", "property rocksdb.estimate-num-keys", "info"},
+    {"weir_state_block_cache_capacity", "gauge", kStore,
+     "stream-state-metrics: block-cache-capacity",
+     "bytes; the task instance's cache (one shared cache under bounded.yaml)",
+     "property rocksdb.block-cache-capacity", "info"},
+    {"weir_state_block_cache_usage", "gauge", kStore, "stream-state-metrics: block-cache-usage",
+     "bytes in the block cache", "property rocksdb.block-cache-usage", "info"},
+    {"weir_state_block_cache_pinned_usage", "gauge", kStore,
+     "stream-state-metrics: block-cache-pinned-usage", "bytes pinned in the block cache",
+     "property rocksdb.block-cache-pinned-usage", "info"},
+    {"weir_state_estimate_pending_compaction_bytes", "gauge", kStore,
+     "stream-state-metrics: estimate-pending-compaction-bytes",
+     "bytes compaction must rewrite to settle", "property rocksdb.estimate-pending-compaction-bytes",
+     "info"},
+    {"weir_state_num_running_flushes", "gauge", kStore,
+     "stream-state-metrics: num-running-flushes", "flushes running in the instance",
+     "property rocksdb.num-running-flushes", "info"},
+    {"weir_state_num_running_compactions", "gauge", kStore,
+     "stream-state-metrics: num-running-compactions", "compactions running in the instance",
+     "property rocksdb.num-running-compactions", "info"},
+    {"weir_state_background_errors", "gauge", kStore, "stream-state-metrics: background-errors",
+     "background errors in the instance", "property rocksdb.background-errors", "info"},
+    {"weir_state_live_sst_files_size", "gauge", kStore,
+     "stream-state-metrics: live-sst-files-size", "bytes of SST files the store's data uses",
+     "property rocksdb.live-sst-files-size", "info"},
+    {"weir_state_total_sst_files_size", "gauge", kStore,
+     "stream-state-metrics: total-sst-files-size", "bytes of all the store's SST files",
+     "property rocksdb.total-sst-files-size", "info"},
+    // Kafka clients (librdkafka statistics).
+    {"weir_kafka_consumer_records_lag", "gauge", "thread_id,topic,partition",
+     "consumer-fetch-manager-metrics: records-lag",
+     "records between the partition's high watermark and the consumer's position",
+     "librdkafka statistics: partitions.hi_offset - app_offset", "info"},
+    {"weir_kafka_tx_bytes_total", "counter", "thread_id,client",
+     "producer/consumer-metrics: outgoing-byte-total", "bytes sent to brokers",
+     "librdkafka statistics: tx_bytes", "info"},
+    {"weir_kafka_rx_bytes_total", "counter", "thread_id,client",
+     "producer/consumer-metrics: incoming-byte-total", "bytes received from brokers",
+     "librdkafka statistics: rx_bytes", "info"},
+    {"weir_kafka_requests_total", "counter", "thread_id,client",
+     "producer/consumer-metrics: request-total", "requests sent to brokers",
+     "librdkafka statistics: tx", "info"},
+    {"weir_kafka_request_latency_avg", "gauge", "thread_id,client",
+     "producer/consumer-metrics: request-latency-avg",
+     "ms, mean broker round trip over the client's brokers", "librdkafka statistics: brokers.rtt.avg",
+     "info"},
+    {"weir_kafka_queued_messages", "gauge", "thread_id,client",
+     "producer-metrics: (buffer) record-queue", "messages waiting in the client's queue",
+     "librdkafka statistics: msg_cnt", "info"},
+    {"weir_kafka_reply_queue", "gauge", "thread_id,client", "(librdkafka only)",
+     "operations waiting to be served by a poll", "librdkafka statistics: replyq", "info"},
+};
+
+#undef WEIR_RATE
+
+using Labels = std::vector<std::pair<const char*, std::string>>;
+
+// Families in declaration order, each metric checked against its description.
+class Builder {
+ public:
+  Builder() {
+    for (const MetricDescription& d : kDescriptions) by_name_[d.name] = &d;
+  }
+  void Add(const char* name, const Labels& labels, double value) {
+    auto description = by_name_.find(name);
+    WEIR_CHECK(description != by_name_.end()) << "metric " << name << " is not declared";
+    prometheus::MetricFamily& family = families_[name];
+    if (family.name.empty()) {
+      const MetricDescription& d = *description->second;
+      family.name = d.name;
+      family.help = absl::StrCat(d.meaning, " (Kafka Streams: ", d.kafka_name, ")");
+      family.type = std::string_view(d.type) == "counter" ? prometheus::MetricType::Counter
+                                                          : prometheus::MetricType::Gauge;
+    }
+    prometheus::ClientMetric& metric = family.metric.emplace_back();
+    for (const auto& [label, v] : labels) metric.label.push_back({label, v});
+    if (family.type == prometheus::MetricType::Counter) {
+      metric.counter.value = value;
+    } else {
+      metric.gauge.value = value;
+    }
+  }
+  // A windowed rate and its total.
+  void Rate(const char* prefix, const Labels& labels, double rate, double total) {
+    Add(absl::StrCat(prefix, "_rate").c_str(), labels, rate);
+    Add(absl::StrCat(prefix, "_total").c_str(), labels, total);
+  }
+  std::string Render() const {
+    std::vector<prometheus::MetricFamily> families;
+    for (const MetricDescription& d : kDescriptions) {
+      if (auto it = families_.find(d.name); it != families_.end()) families.push_back(it->second);
+    }
+    return prometheus::TextSerializer().Serialize(families);
+  }
+
+ private:
+  std::map<std::string, const MetricDescription*, std::less<>> by_name_;
+  std::map<std::string, prometheus::MetricFamily, std::less<>> families_;
+};
+
+double Ratio(int64_t hits, int64_t misses) {
+  return hits + misses > 0 ? static_cast<double>(hits) / static_cast<double>(hits + misses) : 0;
+}
+
+}  // namespace
+
+const std::vector<MetricDescription>& MetricDescriptions() { return kDescriptions; }
+
+std::string MetricsMarkdownTable() {
+  std::string out =
+      "| name | type | labels | Kafka Streams | meaning, unit | source | level |\n"
+      "|---|---|---|---|---|---|---|\n";
+  for (const MetricDescription& d : kDescriptions) {
+    absl::StrAppend(&out, "| `", d.name, "` | ", d.type, " | ",
+                    absl::StrReplaceAll(d.labels, {{",", ", "}}), " | ", d.kafka_name, " | ",
+                    d.meaning, " | ", d.source, " | ", d.level, " |\n");
+  }
+  return out;
+}
+
+std::string RenderMetrics(const KafkaStreams& streams) {
+  const bool debug = streams.config().metrics_recording_level == "debug";
+  const std::string client = streams.config().application_id + "-" + streams.process_id();
+  Builder b;
+  const std::vector<ThreadSnapshot> threads = streams.threads();
+  b.Add("weir_client_state", {{"client_id", client}, {"state", streams.State()}}, 1);
+  int alive = 0;
+  for (const ThreadSnapshot& t : threads) alive += t.state == ThreadState::kRunning ? 1 : 0;
+  b.Add("weir_client_alive_stream_threads", {{"client_id", client}}, alive);
+  b.Add("weir_client_failed_stream_threads_total", {{"client_id", client}},
+        static_cast<double>(streams.failed_threads()));
+  b.Add("weir_client_version_info", {{"client_id", client}, {"version", WEIR_VERSION}}, 1);
+
+  for (const ThreadSnapshot& t : threads) {
+    const ThreadMetrics& m = t.metrics;
+    const Labels thread = {{"thread_id", t.name}};
+    b.Rate("weir_thread_process", thread, m.process.sum_rate, m.process.sum);
+    b.Add("weir_thread_process_latency_avg", thread, m.process_latency.avg);
+    b.Add("weir_thread_process_latency_max", thread, m.process_latency.max);
+    b.Add("weir_thread_process_records_avg", thread, m.process.avg);
+    b.Add("weir_thread_process_records_max", thread, m.process.max);
+    b.Rate("weir_thread_poll", thread, m.poll.count_rate, static_cast<double>(m.poll.count));
+    b.Add("weir_thread_poll_latency_avg", thread, m.poll.avg);
+    b.Add("weir_thread_poll_latency_max", thread, m.poll.max);
+    b.Add("weir_thread_poll_records_avg", thread, m.poll_records.avg);
+    b.Add("weir_thread_poll_records_max", thread, m.poll_records.max);
+    b.Rate("weir_thread_commit", thread, m.commit.count_rate, static_cast<double>(m.commit.count));
+    b.Add("weir_thread_commit_latency_avg", thread, m.commit.avg);
+    b.Add("weir_thread_commit_latency_max", thread, m.commit.max);
+    b.Rate("weir_thread_punctuate", thread, m.punctuate.count_rate,
+           static_cast<double>(m.punctuate.count));
+    b.Add("weir_thread_punctuate_latency_avg", thread, m.punctuate.avg);
+    b.Add("weir_thread_punctuate_latency_max", thread, m.punctuate.max);
+    b.Rate("weir_thread_task_created", thread, m.task_created.count_rate,
+           static_cast<double>(m.task_created.count));
+    b.Rate("weir_thread_task_closed", thread, m.task_closed.count_rate,
+           static_cast<double>(m.task_closed.count));
+    b.Add("weir_thread_blocked_time_seconds_total", thread, m.blocked_time_ns_total / 1e9);
+
+    for (const TaskMetrics& task : m.tasks) {
+      const Labels labels = {{"thread_id", t.name}, {"task_id", task.id.ToString()}};
+      if (debug) {
+        b.Rate("weir_task_process", labels, task.process.count_rate,
+               static_cast<double>(task.process.count));
+      }
+      b.Rate("weir_task_dropped_records", labels, task.dropped.count_rate,
+             static_cast<double>(task.dropped.count));
+      b.Add("weir_task_restore_remaining_records", labels,
+            static_cast<double>(task.restore_remaining));
+      b.Add("weir_task_restore_total", labels, static_cast<double>(task.records_restored));
+      b.Add("weir_processor_node_record_e2e_latency_avg", labels, task.e2e_latency_ms.avg);
+      b.Add("weir_processor_node_record_e2e_latency_min", labels, task.e2e_latency_ms.min);
+      b.Add("weir_processor_node_record_e2e_latency_max", labels, task.e2e_latency_ms.max);
+      if (debug) {
+        for (const CacheReading& cache : task.caches) {
+          const Labels c = {{"thread_id", t.name},
+                            {"task_id", task.id.ToString()},
+                            {"record_cache_id", cache.store}};
+          b.Add("weir_record_cache_hit_ratio", c, Ratio(cache.hits, cache.misses));
+          b.Add("weir_record_cache_hits_total", c, static_cast<double>(cache.hits));
+          b.Add("weir_record_cache_misses_total", c, static_cast<double>(cache.misses));
+        }
+      }
+      if (!task.rocksdb.has_value()) continue;
+      const TaskDbStatistics& db = *task.rocksdb;
+      const RocksDbTickers& tk = db.tickers;
+      auto rate = [&](const char* name) {
+        auto it = task.rocksdb_rates.find(name);
+        return it != task.rocksdb_rates.end() ? it->second : Sensor::Reading{};
+      };
+      for (const auto& [store, p] : db.stores) {
+        const Labels s = {{"thread_id", t.name}, {"task_id", task.id.ToString()}, {"store", store}};
+        if (db.tickers_enabled) {
+          b.Rate("weir_state_bytes_written", s, rate("bytes_written").sum_rate,
+                 static_cast<double>(tk.bytes_written));
+          b.Rate("weir_state_bytes_read", s, rate("bytes_read").sum_rate,
+                 static_cast<double>(tk.bytes_read));
+          b.Rate("weir_state_memtable_bytes_flushed", s, rate("memtable_bytes_flushed").sum_rate,
+                 static_cast<double>(tk.memtable_bytes_flushed));
+          b.Add("weir_state_memtable_hit_ratio", s, Ratio(tk.memtable_hit, tk.memtable_miss));
+          b.Add("weir_state_block_cache_data_hit_ratio", s,
+                Ratio(tk.block_cache_data_hit, tk.block_cache_data_miss));
+          b.Add("weir_state_block_cache_index_hit_ratio", s,
+                Ratio(tk.block_cache_index_hit, tk.block_cache_index_miss));
+          b.Add("weir_state_block_cache_filter_hit_ratio", s,
+                Ratio(tk.block_cache_filter_hit, tk.block_cache_filter_miss));
+          const Sensor::Reading stall = rate("write_stall");
+          b.Add("weir_state_write_stall_duration_avg", s, stall.count > 0 ? stall.sum_rate : 0);
+          b.Add("weir_state_write_stall_duration_total", s, static_cast<double>(tk.stall_micros));
+          b.Add("weir_state_bytes_read_compaction_rate", s, rate("compaction_bytes_read").sum_rate);
+          b.Add("weir_state_bytes_read_compaction_total", s,
+                static_cast<double>(tk.compaction_bytes_read));
+          b.Add("weir_state_bytes_written_compaction_rate", s,
+                rate("compaction_bytes_written").sum_rate);
+          b.Add("weir_state_bytes_written_compaction_total", s,
+                static_cast<double>(tk.compaction_bytes_written));
+          b.Add("weir_state_number_open_files", s,
+                static_cast<double>(tk.files_opened - tk.files_closed));
+          b.Add("weir_state_number_file_errors_total", s, static_cast<double>(tk.file_errors));
+        }
+        b.Add("weir_state_num_immutable_mem_table", s,
+              static_cast<double>(p.num_immutable_mem_table));
+        b.Add("weir_state_cur_size_active_mem_table", s,
+              static_cast<double>(p.cur_size_active_mem_table));
+        b.Add("weir_state_cur_size_all_mem_tables", s,
+              static_cast<double>(p.cur_size_all_mem_tables));
+        b.Add("weir_state_size_all_mem_tables", s, static_cast<double>(p.size_all_mem_tables));
+        b.Add("weir_state_estimate_num_keys", s, static_cast<double>(p.estimate_num_keys));
+        b.Add("weir_state_block_cache_capacity", s, static_cast<double>(db.block_cache.capacity));
+        b.Add("weir_state_block_cache_usage", s, static_cast<double>(db.block_cache.usage));
+        b.Add("weir_state_block_cache_pinned_usage", s,
+              static_cast<double>(db.block_cache.pinned_usage));
+        b.Add("weir_state_estimate_pending_compaction_bytes", s,
+              static_cast<double>(p.estimate_pending_compaction_bytes));
+        b.Add("weir_state_num_running_flushes", s, static_cast<double>(p.num_running_flushes));
+        b.Add("weir_state_num_running_compactions", s,
+              static_cast<double>(p.num_running_compactions));
+        b.Add("weir_state_background_errors", s, static_cast<double>(p.background_errors));
+        b.Add("weir_state_live_sst_files_size", s, static_cast<double>(p.live_sst_files_size));
+        b.Add("weir_state_total_sst_files_size", s, static_cast<double>(p.total_sst_files_size));
+      }
+    }
+
+    for (const auto& [role, stats] :
+         {std::pair<const char*, const KafkaClientStats*>{"consumer", &m.consumer},
+          {"producer", &m.producer}}) {
+      if (!stats->reported) continue;
+      const Labels c = {{"thread_id", t.name}, {"client", role}};
+      b.Add("weir_kafka_tx_bytes_total", c, static_cast<double>(stats->tx_bytes));
+      b.Add("weir_kafka_rx_bytes_total", c, static_cast<double>(stats->rx_bytes));
+      b.Add("weir_kafka_requests_total", c, static_cast<double>(stats->tx_requests));
+      b.Add("weir_kafka_request_latency_avg", c, stats->request_latency_avg_ms);
+      b.Add("weir_kafka_queued_messages", c, static_cast<double>(stats->queued_messages));
+      b.Add("weir_kafka_reply_queue", c, static_cast<double>(stats->reply_queue));
+    }
+    for (const auto& [partition, lag] : m.consumer.records_lag) {
+      b.Add("weir_kafka_consumer_records_lag",
+            {{"thread_id", t.name},
+             {"topic", partition.first},
+             {"partition", std::to_string(partition.second)}},
+            static_cast<double>(lag));
+    }
+  }
+  return b.Render();
+}
+
+}  // namespace weir

@@ -1,0 +1,41 @@
+// weir's Prometheus metrics: Kafka Streams' metrics under Prometheus names (DESIGN.md §6), built
+// at scrape time from the instance's thread snapshots (engine/thread_metrics.h), so no hot path
+// touches prometheus-cpp.
+//
+// Naming: `weir_` + the Kafka Streams group without `stream-` and `-metrics` + the metric name
+// with `_` for `-` (thread `process-rate` -> `weir_thread_process_rate`); tags become labels with
+// `_` for `-` (`thread_id`, `task_id`), a store is `store`. Every windowed rate (a gauge, as
+// Kafka Streams computes it over 2 samples of 30 s) has a counter `*_total` beside it for
+// PromQL's rate(). MetricDescriptions() declares every family once; docs/metrics.md embeds its
+// table and the rendering refuses an undeclared name.
+#ifndef WEIR_ENGINE_METRICS_H_
+#define WEIR_ENGINE_METRICS_H_
+
+#include <string>
+#include <vector>
+
+namespace weir {
+
+class KafkaStreams;
+
+struct MetricDescription {
+  const char* name;        // Prometheus family name
+  const char* type;        // "gauge" or "counter"
+  const char* labels;      // label names, comma-separated
+  const char* kafka_name;  // Kafka Streams' metric (group: name), or what it stands for
+  const char* meaning;     // meaning and unit
+  const char* source;      // where the figure comes from
+  const char* level;       // metrics.recording.level that exports it: "info" or "debug"
+};
+
+const std::vector<MetricDescription>& MetricDescriptions();
+
+// The Markdown table of MetricDescriptions() (docs/metrics.md embeds it).
+std::string MetricsMarkdownTable();
+
+// The Prometheus text exposition (format 0.0.4) of `streams`' metrics now.
+std::string RenderMetrics(const KafkaStreams& streams);
+
+}  // namespace weir
+
+#endif  // WEIR_ENGINE_METRICS_H_
