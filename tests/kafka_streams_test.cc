@@ -372,6 +372,44 @@ TEST(KafkaStreams, MissingLocalStateIsRestoredFromTheChangelog) {
   (*second)->Close();
 }
 
+TEST(KafkaStreams, NotReadyWhileATaskRestoresReadyAfter) {
+  CreateTopics({"ready-in", "ready-out"}, 1);
+  const Topology topology = Counting("ready-in", "ready-out", "ready-counts");
+  const AppConfig config = Config("ready", 1);
+  ASSERT_NO_FATAL_FAILURE(RunOnce(topology, config, "ready-in", 0, 500, 10));
+  std::filesystem::remove_all(std::filesystem::path(StateDir()) / "ready");  // a new machine
+  // The restore hook holds the stream thread at the start of the restore until the test has
+  // looked at the instance's readiness.
+  absl::Mutex mutex;
+  bool restore_started = false, looked = false;
+  KafkaStreamsOptions options = EmbeddedOptions();
+  options.on_restore_start = [&](TaskId, int64_t remaining) {
+    EXPECT_GT(remaining, 0);
+    absl::MutexLock lock(&mutex);
+    restore_started = true;
+    mutex.Await(absl::Condition(&looked));
+  };
+  auto streams = KafkaStreams::Create(topology, config, options);
+  ASSERT_TRUE(streams.ok());
+  EXPECT_FALSE((*streams)->Ready()) << "not started";
+  ASSERT_TRUE((*streams)->Start().ok());
+  {
+    absl::MutexLock lock(&mutex);
+    mutex.Await(absl::Condition(&restore_started));
+  }
+  EXPECT_TRUE((*streams)->Healthy());
+  EXPECT_FALSE((*streams)->Ready()) << "a task is restoring";
+  EXPECT_EQ((*streams)->State(), "REBALANCING");
+  {
+    absl::MutexLock lock(&mutex);
+    looked = true;
+  }
+  EXPECT_TRUE(WaitFor([&] { return (*streams)->Ready(); }, std::chrono::seconds(60)));
+  EXPECT_EQ((*streams)->State(), "RUNNING");
+  (*streams)->Close();
+  EXPECT_FALSE((*streams)->Healthy()) << "closed";
+}
+
 TEST(KafkaStreams, AChangelogThatLostWhatTheStateNeedsWipesItLoudly) {
   CreateTopics({"trunc-in", "trunc-out"}, 1);
   const Topology topology = Counting("trunc-in", "trunc-out", "trunc-counts");
@@ -576,6 +614,9 @@ TEST(KafkaStreams, LogAndFailKillsTheThreadAndTheClientShutsDown) {
                       std::chrono::seconds(60)));
   EXPECT_THAT(status.ToString(), HasSubstr("cannot deserialize record fail-in-0@0"));
   EXPECT_THAT(status.ToString(), HasSubstr("stream.thread.error.policy: shutdown_client"));
+  EXPECT_FALSE((*streams)->Healthy()) << "/healthz must turn 503 when a thread dies";
+  EXPECT_EQ((*streams)->State(), "ERROR");
+  EXPECT_EQ((*streams)->failed_threads(), 1);
   (*streams)->Close();
 }
 
