@@ -1,35 +1,19 @@
 #include "engine/http_server.h"
 
-#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
+
+#include "absl/strings/str_cat.h"
+#include "tests/support/http.h"
 
 namespace weir {
 namespace {
 
-// GET `path` from 127.0.0.1:`port`; the whole response (status line, headers, body).
 std::string Get(int port, const std::string& path) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    close(fd);
-    return "connect failed";
-  }
-  const std::string request = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-  (void)!write(fd, request.data(), request.size());
-  std::string response;
-  char buffer[4096];
-  for (ssize_t n; (n = read(fd, buffer, sizeof(buffer))) > 0;) response.append(buffer, n);
-  close(fd);
-  return response;
+  const testing::HttpResponse response = testing::HttpGet(port, path);
+  return absl::StrCat("HTTP/1.1 ", response.status, "\n", response.headers, "\n\n", response.body);
 }
 
 TEST(HttpServer, ServesMetricsHealthAndReadinessWithTheirStatusCodes) {
