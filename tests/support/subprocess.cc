@@ -66,7 +66,7 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(const std::vector<
       const int err = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       if (err >= 0) dup2(err, STDERR_FILENO);
     }
-    execv(args[0], args.data());
+    execvp(args[0], args.data());  // PATH lookup, as a shell would
     _exit(127);
   }
   close(out[1]);

@@ -1,0 +1,168 @@
+// A real Prometheus server (Debian's `prometheus`, loopback only, 1 s scrapes) scrapes
+// `weir run` on the embedded broker while `weir loadgen` feeds it; the test then asks
+// Prometheus' HTTP API what it stored. Also: `promtool check metrics` accepts /metrics, and
+// /metrics and docs/metrics.md (MetricDescriptions) agree family for family.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "engine/metrics.h"
+#include "tests/support/http.h"
+#include "tests/support/subprocess.h"
+
+namespace weir {
+namespace {
+
+using testing::HttpGet;
+using testing::RunCommand;
+using testing::Subprocess;
+using testing::WeirBinary;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kPartitions = 12;  // the embedded broker's default for payments
+
+class PrometheusScrape : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = std::filesystem::temp_directory_path() / absl::StrCat("weir-prom-", ::getpid());
+    std::error_code ignored;
+    std::filesystem::remove_all(root_, ignored);
+    std::filesystem::create_directories(root_);
+  }
+  void TearDown() override {
+    for (Subprocess* p : {prometheus_.get(), weir_.get()}) {
+      if (p != nullptr) p->Signal(SIGTERM);
+    }
+    if (prometheus_ != nullptr) prometheus_->Wait(std::chrono::seconds(30));
+    if (weir_ != nullptr) weir_->Wait(std::chrono::seconds(60));
+    if (HasFailure()) {
+      std::printf("kept %s for inspection\n", root_.c_str());
+      return;
+    }
+    std::error_code error;
+    std::filesystem::remove_all(root_, error);
+  }
+
+  // Prometheus' instant query result for `query` (the `data.result` array).
+  nlohmann::json Query(const std::string& query) const {
+    const testing::HttpResponse response =
+        HttpGet(prometheus_port_, "/api/v1/query?query=" + testing::UrlEncode(query));
+    if (response.status != 200) return nlohmann::json::array();
+    const nlohmann::json body = nlohmann::json::parse(response.body, nullptr, false);
+    if (body.is_discarded() || body.value("status", "") != "success") return nlohmann::json::array();
+    return body["data"]["result"];
+  }
+  // Waits up to 90 s for `query` to return at least `series` series.
+  nlohmann::json WaitForSeries(const std::string& query, size_t series) const {
+    const auto deadline = Clock::now() + std::chrono::seconds(90);
+    nlohmann::json result = nlohmann::json::array();
+    while (Clock::now() < deadline) {
+      result = Query(query);
+      if (result.size() >= series) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));  // polling Prometheus
+    }
+    return result;
+  }
+
+  std::filesystem::path root_;
+  std::unique_ptr<Subprocess> weir_;
+  std::unique_ptr<Subprocess> prometheus_;
+  int prometheus_port_ = 0;
+};
+
+TEST_F(PrometheusScrape, PrometheusStoresWeirsMetricsAndTheyMatchTheDocs) {
+  const int metrics_port = testing::FreePort();
+  setenv("WEIR_CARD_TOKEN_KEY", "prometheus-test", 1);
+  auto weir = Subprocess::Start(
+      {WeirBinary(), "run", "--progress-interval", "0", "--set",
+       absl::StrCat("state.dir=", (root_ / "state").string()), "--set", "metrics.host=127.0.0.1",
+       "--set", absl::StrCat("metrics.port=", metrics_port), "--set", "commit.interval.ms=1000"},
+      (root_ / "weir.log").string());
+  ASSERT_TRUE(weir.ok()) << weir.status();
+  weir_ = *std::move(weir);
+  const std::optional<std::string> bootstrap = weir_->ReadLine(std::chrono::seconds(60));
+  ASSERT_TRUE(bootstrap.has_value()) << "weir run printed no bootstrap servers";
+
+  // /readyz turns 200 once the group has assigned every partition.
+  const auto ready_deadline = Clock::now() + std::chrono::seconds(60);
+  while (HttpGet(metrics_port, "/readyz").status != 200 && Clock::now() < ready_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling readiness
+  }
+  ASSERT_EQ(HttpGet(metrics_port, "/readyz").status, 200);
+  EXPECT_EQ(HttpGet(metrics_port, "/healthz").status, 200);
+
+  const testing::CommandResult produced = RunCommand(
+      {WeirBinary(), "loadgen", "--set", absl::StrCat("bootstrap.servers=", *bootstrap),
+       "--records", "20000", "--rate", "4000", "--cards", "5000", "--progress-interval", "0"},
+      "", std::chrono::seconds(120));
+  ASSERT_EQ(produced.exit_status, 0) << produced.err;
+
+  prometheus_port_ = testing::FreePort();
+  std::ofstream(root_ / "prometheus.yml")
+      << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+      << "scrape_configs:\n  - job_name: weir\n    static_configs:\n      - targets: ['127.0.0.1:"
+      << metrics_port << "']\n";
+  auto prometheus = Subprocess::Start(
+      {"prometheus", absl::StrCat("--config.file=", (root_ / "prometheus.yml").string()),
+       absl::StrCat("--storage.tsdb.path=", (root_ / "tsdb").string()),
+       absl::StrCat("--web.listen-address=127.0.0.1:", prometheus_port_),
+       "--storage.tsdb.retention.time=1h"},
+      (root_ / "prometheus.log").string());
+  ASSERT_TRUE(prometheus.ok()) << prometheus.status();
+  prometheus_ = *std::move(prometheus);
+
+  const nlohmann::json rate = WaitForSeries("weir_thread_process_rate > 0", 1);
+  ASSERT_GE(rate.size(), 1u) << "Prometheus never saw a process rate above zero";
+  const nlohmann::json hit_ratio = WaitForSeries(
+      "count by (store) (weir_state_block_cache_data_hit_ratio)", 3);
+  const nlohmann::json stalls = WaitForSeries(
+      "count by (store) (weir_state_write_stall_duration_total)", 3);
+  std::set<std::string> hit_stores, stall_stores;
+  for (const auto& s : hit_ratio) hit_stores.insert(s["metric"]["store"].get<std::string>());
+  for (const auto& s : stalls) stall_stores.insert(s["metric"]["store"].get<std::string>());
+  const std::set<std::string> stores = {"card-1m", "card-5m", "fraud-cooldown"};
+  EXPECT_EQ(hit_stores, stores);
+  EXPECT_EQ(stall_stores, stores);
+  const nlohmann::json lag = WaitForSeries("weir_kafka_consumer_records_lag{topic=\"payments\"}",
+                                           kPartitions);
+  std::set<std::string> partitions;
+  for (const auto& s : lag) partitions.insert(s["metric"]["partition"].get<std::string>());
+  EXPECT_EQ(partitions.size(), static_cast<size_t>(kPartitions)) << "lag for every partition";
+
+  // promtool accepts the exposition, and it agrees with docs/metrics.md.
+  const testing::HttpResponse metrics = HttpGet(metrics_port, "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  const testing::CommandResult check =
+      RunCommand({"promtool", "check", "metrics"}, metrics.body, std::chrono::seconds(60));
+  EXPECT_EQ(check.exit_status, 0) << check.out << check.err;
+  std::set<std::string> exported;
+  static const std::regex type_line("# TYPE (weir_[a-z0-9_]+) ");
+  for (std::sregex_iterator it(metrics.body.begin(), metrics.body.end(), type_line), end;
+       it != end; ++it) {
+    exported.insert((*it)[1].str());
+  }
+  std::set<std::string> documented_info;
+  std::set<std::string> documented;
+  for (const MetricDescription& d : MetricDescriptions()) {
+    documented.insert(d.name);
+    if (std::string_view(d.level) == "info") documented_info.insert(d.name);
+  }
+  for (const std::string& name : exported) {
+    EXPECT_TRUE(documented.contains(name)) << name << " is exported but not in docs/metrics.md";
+  }
+  for (const std::string& name : documented_info) {
+    EXPECT_TRUE(exported.contains(name)) << name << " is documented (info) but not exported";
+  }
+  EXPECT_FALSE(exported.contains("weir_record_cache_hit_ratio")) << "debug-only at level info";
+}
+
+}  // namespace
+}  // namespace weir
