@@ -16,6 +16,7 @@ namespace {
 constexpr char kThread[] = "thread_id";
 constexpr char kTask[] = "thread_id,task_id";
 constexpr char kStore[] = "thread_id,task_id,store";
+constexpr char kNode[] = "thread_id,task_id,processor_node_id";
 
 // Rows for a windowed rate and its counter.
 #define WEIR_RATE(prefix, labels, kafka, meaning, source, level)                             \
@@ -24,6 +25,17 @@ constexpr char kStore[] = "thread_id,task_id,store";
   {                                                                                          \
     prefix "_total", "counter", labels, kafka "-total", meaning " since the start", source,  \
         level                                                                                \
+  }
+
+// Rows for a store operation's sensor: rate, total, latency avg and max (ns).
+#define WEIR_STORE_OPERATION(op, what)                                                          \
+  WEIR_RATE("weir_state_" op, kStore, "stream-state-metrics: " op, what, "metered store layer", \
+            "debug"),                                                                           \
+      {"weir_state_" op "_latency_avg", "gauge", kStore, "stream-state-metrics: " op           \
+       "-latency-avg", "ns per operation", "metered store layer", "debug"},                     \
+  {                                                                                             \
+    "weir_state_" op "_latency_max", "gauge", kStore, "stream-state-metrics: " op               \
+        "-latency-max", "ns per operation", "metered store layer", "debug"                      \
   }
 
 const std::vector<MetricDescription> kDescriptions = {
@@ -100,16 +112,18 @@ const std::vector<MetricDescription> kDescriptions = {
      "changelog records left to restore (0 once restored)", "restoration", "info"},
     {"weir_task_restore_total", "counter", kTask, "stream-task-metrics: restore-total",
      "changelog records restored into the task's state", "restoration", "info"},
-    // Processor node (stream-processor-node-metrics), at the task's sources.
-    {"weir_processor_node_record_e2e_latency_avg", "gauge", kTask,
+    // Processor node (stream-processor-node-metrics), the task's sources and sinks together.
+    {"weir_processor_node_record_e2e_latency_avg", "gauge", kNode,
      "stream-processor-node-metrics: record-e2e-latency-avg",
-     "ms from a record's timestamp to its processing at a source node", "source nodes", "info"},
-    {"weir_processor_node_record_e2e_latency_min", "gauge", kTask,
-     "stream-processor-node-metrics: record-e2e-latency-min", "ms, as above", "source nodes",
-     "info"},
-    {"weir_processor_node_record_e2e_latency_max", "gauge", kTask,
-     "stream-processor-node-metrics: record-e2e-latency-max", "ms, as above", "source nodes",
-     "info"},
+     "ms from a record's timestamp to its processing at the task's source nodes "
+     "(processor_node_id=\"source\") or its sending at its sink nodes (\"sink\")",
+     "source and sink nodes", "info"},
+    {"weir_processor_node_record_e2e_latency_min", "gauge", kNode,
+     "stream-processor-node-metrics: record-e2e-latency-min", "ms, as above",
+     "source and sink nodes", "info"},
+    {"weir_processor_node_record_e2e_latency_max", "gauge", kNode,
+     "stream-processor-node-metrics: record-e2e-latency-max", "ms, as above",
+     "source and sink nodes", "info"},
     // Record cache (stream-record-cache-metrics).
     {"weir_record_cache_hit_ratio", "gauge", "thread_id,task_id,record_cache_id",
      "stream-record-cache-metrics: hit-ratio-avg",
@@ -119,6 +133,12 @@ const std::vector<MetricDescription> kDescriptions = {
      "(hits behind hit-ratio)", "cache hits", "record cache", "debug"},
     {"weir_record_cache_misses_total", "counter", "thread_id,task_id,record_cache_id",
      "(misses behind hit-ratio)", "cache misses", "record cache", "debug"},
+    // State store operations (stream-state-metrics, debug): the metered layer.
+    WEIR_STORE_OPERATION("put", "puts (deletes included)"),
+    WEIR_STORE_OPERATION("get", "key-value gets"),
+    WEIR_STORE_OPERATION("fetch", "window fetches (one window, a key's range, all keys)"),
+    WEIR_STORE_OPERATION("range", "key-value range, prefix and full scans"),
+    WEIR_STORE_OPERATION("flush", "flushes (record cache to store, at commit)"),
     // RocksDB statistics (KIP-471), per task instance, repeated on each of its stores.
     WEIR_RATE("weir_state_bytes_written", kStore, "stream-state-metrics: bytes-written",
               "bytes written to RocksDB", "ticker BYTES_WRITTEN", "info"),
@@ -231,6 +251,7 @@ const std::vector<MetricDescription> kDescriptions = {
      "operations waiting to be served by a poll", "librdkafka statistics: replyq", "info"},
 };
 
+#undef WEIR_STORE_OPERATION
 #undef WEIR_RATE
 
 using Labels = std::vector<std::pair<const char*, std::string>>;
@@ -348,9 +369,25 @@ std::string RenderMetrics(const KafkaStreams& streams) {
       b.Add("weir_task_restore_remaining_records", labels,
             static_cast<double>(task.restore_remaining));
       b.Add("weir_task_restore_total", labels, static_cast<double>(task.records_restored));
-      b.Add("weir_processor_node_record_e2e_latency_avg", labels, task.e2e_latency_ms.avg);
-      b.Add("weir_processor_node_record_e2e_latency_min", labels, task.e2e_latency_ms.min);
-      b.Add("weir_processor_node_record_e2e_latency_max", labels, task.e2e_latency_ms.max);
+      for (const auto& [node, e2e] :
+           {std::pair<const char*, const Sensor::Reading*>{"source", &task.e2e_latency_ms},
+            {"sink", &task.sink_e2e_latency_ms}}) {
+        if (e2e->count == 0) continue;  // a task without sinks (or nothing processed yet)
+        const Labels n = {
+            {"thread_id", t.name}, {"task_id", task.id.ToString()}, {"processor_node_id", node}};
+        b.Add("weir_processor_node_record_e2e_latency_avg", n, e2e->avg);
+        b.Add("weir_processor_node_record_e2e_latency_min", n, e2e->min);
+        b.Add("weir_processor_node_record_e2e_latency_max", n, e2e->max);
+      }
+      for (const auto& [store, operations] : task.store_operations) {
+        const Labels s = {{"thread_id", t.name}, {"task_id", task.id.ToString()}, {"store", store}};
+        for (const auto& [op, r] : operations.by_operation) {
+          const std::string prefix = absl::StrCat("weir_state_", op);
+          b.Rate(prefix.c_str(), s, r.count_rate, static_cast<double>(r.count));
+          b.Add(absl::StrCat(prefix, "_latency_avg").c_str(), s, r.avg);
+          b.Add(absl::StrCat(prefix, "_latency_max").c_str(), s, r.max);
+        }
+      }
       if (debug) {
         for (const CacheReading& cache : task.caches) {
           const Labels c = {{"thread_id", t.name},

@@ -556,7 +556,6 @@ absl::Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions)
       task = *std::move(created);
       ++tasks_created_;
       task_created_sensor_.Record(1, wall_clock_());
-      task->set_record_debug_metrics(config_.metrics_recording_level == "debug");
       spdlog::info("{}: task {} created", name_, id.ToString());
     }
     // Local state knows exactly which input it reflects: resume there, not at the group's
@@ -597,7 +596,7 @@ absl::StatusOr<std::unique_ptr<internal::Task>> StreamThread::CreateTask(
         internal::Task::Create(*topology_, subtopologies_[id.subtopology], id,
                                config_.application_id, wall_clock_,
                                static_cast<internal::RecordCollector*>(this), std::move(db),
-                               &cache_));
+                               &cache_, config_.metrics_recording_level == "debug"));
     if (dir.empty()) return task;
     if (trusted) {
       WEIR_ASSIGN_OR_RETURN(const bool complete, Restore(*task));

@@ -35,7 +35,8 @@ struct TaskMetrics {
   TaskId id;
   Sensor::Reading process;        // records through the task (debug)
   Sensor::Reading dropped;        // late or invalid records
-  Sensor::Reading e2e_latency_ms; // at the source: wall clock - record timestamp
+  Sensor::Reading e2e_latency_ms;       // at the sources: wall clock - record timestamp
+  Sensor::Reading sink_e2e_latency_ms;  // at the sinks
   int64_t records_restored = 0;   // changelog records applied to the task's state
   int64_t restore_remaining = 0;  // changelog records left to restore (0 once restored)
   std::vector<CacheReading> caches;

@@ -209,6 +209,8 @@ class SinkNode : public NodeBase, public Input<K, V> {
     if (internal_) topic_ = absl::StrCat(task.application_id, "-", topic_);
   }
   void Process(const Record<K, V>& record) override {
+    const int64_t now = task_->wall_clock();
+    task_->sensors.sink_e2e_latency_ms.Record(static_cast<double>(now - record.timestamp), now);
     task_->collector->Send(topic_, RawRecord{.key = key_serde_->Serialize(record.key),
                                              .value = value_serde_->Serialize(record.value),
                                              .timestamp = record.timestamp,

@@ -5,6 +5,7 @@
 #include "common/check.h"
 #include "common/status.h"
 #include "engine/topic_name.h"
+#include "engine/internal/metered_stores.h"
 #include "stores/caching_key_value_store.h"
 #include "stores/caching_window_store.h"
 #include "stores/in_memory_window_store.h"
@@ -38,7 +39,7 @@ absl::StatusOr<std::unique_ptr<Task>> Task::Create(const Topology& topology,
                                                    std::function<int64_t()> wall_clock,
                                                    RecordCollector* collector,
                                                    std::unique_ptr<TaskDb> db,
-                                                   RecordCache* cache) {
+                                                   RecordCache* cache, bool debug_metrics) {
   std::unique_ptr<Task> task(new Task());
   task->db_ = std::move(db);
   task->context_.task_id = id;
@@ -49,12 +50,13 @@ absl::StatusOr<std::unique_ptr<Task>> Task::Create(const Topology& topology,
     task->context_.stream_time = Decode64(task->db_->GetMeta(kStreamTimeKey)).value_or(-1);
     task->commit_seq_ = Decode64(task->db_->GetMeta(kCommitSeqKey)).value_or(0);
   }
-  WEIR_RETURN_IF_ERROR(task->Init(topology, subtopology, cache));
+  task->context_.record_debug_metrics = debug_metrics;
+  WEIR_RETURN_IF_ERROR(task->Init(topology, subtopology, cache, debug_metrics));
   return task;
 }
 
 absl::Status Task::Init(const Topology& topology, const Topology::Subtopology& subtopology,
-                        RecordCache* cache) {
+                        RecordCache* cache, bool debug_metrics) {
   const bool cached = cache != nullptr && cache->max_bytes() > 0;
   auto record_timestamp = [context = &context_] { return context->record_timestamp; };
   for (int store : subtopology.stores) {
@@ -70,6 +72,11 @@ absl::Status Task::Init(const Topology& topology, const Topology::Subtopology& s
         WEIR_ASSIGN_OR_RETURN(kv, RocksDbKeyValueStore::Open(spec.name, db_.get()));
       }
       if (cached) kv = std::make_unique<CachingKeyValueStore>(std::move(kv), cache, ns, record_timestamp);
+      if (debug_metrics) {
+        auto metered = std::make_unique<MeteredKeyValueStore>(std::move(kv), context_.wall_clock);
+        metered_[spec.name] = &metered->sensors();
+        kv = std::move(metered);
+      }
       opened = std::move(kv);
     } else {
       std::unique_ptr<WindowBytesStore> window;
@@ -81,6 +88,11 @@ absl::Status Task::Init(const Topology& topology, const Topology::Subtopology& s
       if (cached) {
         window = std::make_unique<CachingWindowStore>(std::move(window), spec.window, cache, ns,
                                                       record_timestamp);
+      }
+      if (debug_metrics) {
+        auto metered = std::make_unique<MeteredWindowStore>(std::move(window), context_.wall_clock);
+        metered_[spec.name] = &metered->sensors();
+        window = std::move(metered);
       }
       opened = std::move(window);
     }
@@ -268,6 +280,7 @@ TaskMetrics Task::Metrics(int64_t now_ms, bool with_rocksdb) const {
                 .process = context_.sensors.process.Read(now_ms),
                 .dropped = context_.sensors.dropped.Read(now_ms),
                 .e2e_latency_ms = context_.sensors.e2e_latency_ms.Read(now_ms),
+                .sink_e2e_latency_ms = context_.sensors.sink_e2e_latency_ms.Read(now_ms),
                 .records_restored = records_restored_,
                 .restore_remaining = restore_remaining_};
   std::vector<std::string> names;
@@ -278,6 +291,7 @@ TaskMetrics Task::Metrics(int64_t now_ms, bool with_rocksdb) const {
     }
   }
   if (with_rocksdb && db_ != nullptr) m.rocksdb = db_->Statistics(names);
+  for (const auto& [name, sensors] : metered_) m.store_operations[name] = sensors->Readings(now_ms);
   return m;
 }
 

@@ -27,6 +27,8 @@
 
 namespace weir::internal {
 
+class StoreSensors;
+
 // A changelog commit marker: a record without key, value = seq (8 bytes) + task stream time
 // (8 bytes) + the input offsets (TaskDb::EncodeOffsets).
 struct ChangelogMarker {
@@ -47,7 +49,8 @@ class Task {
                                                       std::function<int64_t()> wall_clock,
                                                       RecordCollector* collector,
                                                       std::unique_ptr<TaskDb> db = nullptr,
-                                                      RecordCache* cache = nullptr);
+                                                      RecordCache* cache = nullptr,
+                                                      bool debug_metrics = false);
   ~Task();
   Task(const Task&) = delete;
   Task& operator=(const Task&) = delete;
@@ -93,7 +96,6 @@ class Task {
   // Metrics: sensors, restoration progress, record cache counts and (`with_rocksdb`) the task's
   // RocksDB statistics, which cost a few property reads per store.
   TaskMetrics Metrics(int64_t now_ms, bool with_rocksdb) const;
-  void set_record_debug_metrics(bool on) { context_.record_debug_metrics = on; }
   void SetRestoreProgress(int64_t restored, int64_t remaining) {
     records_restored_ = restored;
     restore_remaining_ = remaining;
@@ -110,7 +112,7 @@ class Task {
   absl::Status WriteCommit(const TaskDb::Offsets& offsets,
                            const std::map<std::string, int64_t>& changelog_ends);
   absl::Status Init(const Topology& topology, const Topology::Subtopology& subtopology,
-                    RecordCache* cache);
+                    RecordCache* cache, bool debug_metrics);
 
   std::unique_ptr<TaskDb> db_;                             // before the stores, which use it
   int64_t commit_seq_ = 0;                                 // of the last commit marker sent
@@ -120,6 +122,7 @@ class Task {
   std::map<std::string, SourceNodeBase*, std::less<>> source_by_topic_;
   std::vector<std::string> source_topics_;
   bool closed_ = false;
+  std::map<std::string, const StoreSensors*> metered_;  // store -> its sensors (debug)
   int64_t records_restored_ = 0;
   int64_t restore_remaining_ = 0;
 };

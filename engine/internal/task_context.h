@@ -55,7 +55,8 @@ struct ScheduledPunctuation {
 struct TaskSensors {
   Sensor process;         // value 1 per record (metrics.recording.level debug)
   Sensor dropped;         // value 1 per dropped record
-  Sensor e2e_latency_ms;  // at the source: wall clock - record timestamp
+  Sensor e2e_latency_ms;  // at the sources: wall clock - record timestamp
+  Sensor sink_e2e_latency_ms;  // at the sinks: the same as records leave
 };
 
 struct TaskContext {
