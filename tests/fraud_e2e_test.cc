@@ -5,7 +5,7 @@
 //  - loadgen's summary matches the payments topic, and every record was consumed;
 //  - PCI: no card number used appears in clear in anything the service wrote - the alerts, the
 //    dead letters, the changelogs (keys, values, headers), the state directory (raw files and
-//    decoded entries) or its log.
+//    decoded entries), its log or its /metrics (at recording level debug).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "tests/support/broker_process.h"
+#include "tests/support/http.h"
 #include "tests/support/subprocess.h"
 
 namespace weir {
@@ -166,7 +167,11 @@ TEST_F(FraudEndToEnd, InjectedFraudIsAllDetectedAndNoCardNumberLeaks) {
       absl::StrCat("application.id=", kApplication), "--set",
       absl::StrCat("state.dir=", state.string()), "--set", "commit.interval.ms=500", "--set",
       "consumer.session.timeout.ms=6000", "--set", "consumer.heartbeat.interval.ms=500"};
-  std::vector<std::string> run = {WeirBinary(), "run", "--progress-interval", "1"};
+  const int metrics_port = testing::FreePort();
+  std::vector<std::string> run = {WeirBinary(), "run", "--progress-interval", "1", "--set",
+                                  "metrics.host=127.0.0.1", "--set",
+                                  absl::StrCat("metrics.port=", metrics_port), "--set",
+                                  "metrics.recording.level=debug"};
   run.insert(run.end(), run_flags.begin(), run_flags.end());
   const std::filesystem::path log = root_ / "weir.log";
   absl::StatusOr<std::unique_ptr<Subprocess>> weir = Subprocess::Start(run, log.string());
@@ -178,6 +183,10 @@ TEST_F(FraudEndToEnd, InjectedFraudIsAllDetectedAndNoCardNumberLeaks) {
   }
   ASSERT_EQ(testing::CommittedRecords(bootstrap_, kApplication, "payments", kPartitions), total)
       << "not every payment was consumed and committed";
+  // Every metric at the most detailed level, for the PCI scan below.
+  const testing::HttpResponse metrics = testing::HttpGet(metrics_port, "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_THAT(metrics.body, ::testing::HasSubstr("weir_record_cache_hit_ratio{"));
   (*weir)->Signal(SIGTERM);
   ASSERT_EQ((*weir)->Wait(std::chrono::seconds(60)), 0) << ReadFile(log);
 
@@ -208,6 +217,7 @@ TEST_F(FraudEndToEnd, InjectedFraudIsAllDetectedAndNoCardNumberLeaks) {
 
   // PCI: nothing the service wrote holds a card number in clear.
   std::map<std::string, std::string> written = {{"log", ReadFile(log)},
+                                                {"/metrics", metrics.body},
                                                 {"fraud-alerts", alerts},
                                                 {"payments-dlq", ReadTopic("payments-dlq")}};
   EXPECT_THAT(written["payments-dlq"], ::testing::HasSubstr("InvalidPayment"));
