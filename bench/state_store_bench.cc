@@ -5,6 +5,7 @@
 //  - KeyValuePut / KeyValueGet / KeyValueRange: RocksDbKeyValueStore, the same way
 //  - WindowPutStatistics: window puts under the default set at each statistics level, for the
 //    CPU cost of RocksDB statistics (off, tickers, timers, all)
+//  - WindowPutMetered: window puts with and without the metered layer of recording level debug
 //  - HotKeyUpdate: an aggregation's read-modify-write (fetch, then put) of 100 hot cards' current
 //    windows, with the record cache (10 MiB, flushed at each commit) and without
 // Keys: a 16-byte card token (window stores add the 8-byte window start). Figures other than
@@ -24,6 +25,7 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "engine/internal/metered_stores.h"
 #include "stores/caching_window_store.h"
 #include "stores/key_value_store.h"
 #include "stores/rocksdb_option_set.h"
@@ -153,6 +155,33 @@ void BM_WindowPut(benchmark::State& state) {
   const std::string set_name = kOptionSets[state.range(0)];
   state.SetLabel(set_name);
   WindowPuts(state, OpenTaskDb(set_name, state).get());
+}
+
+// Window puts through the metered layer metrics.recording.level debug adds (engine's
+// MeteredWindowStore: two clock reads and a sensor update per put), default set.
+void BM_WindowPutMetered(benchmark::State& state) {
+  const bool metered = state.range(0) != 0;
+  state.SetLabel(metered ? "default, recording level debug (metered)" : "default, level info");
+  std::unique_ptr<TaskDb> db = OpenTaskDb("default", state);
+  if (db == nullptr) return;
+  auto opened = RocksDbWindowStore::Open({.name = "w", .retention_ms = int64_t{1} << 40}, db.get());
+  if (!opened.ok()) return state.SkipWithError("store");
+  std::unique_ptr<WindowBytesStore> store = *std::move(opened);
+  if (metered) {
+    store = std::make_unique<internal::MeteredWindowStore>(std::move(store), [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    });
+  }
+  std::mt19937_64 random(42);
+  const std::string value(64, 'v');
+  Measure(
+      state,
+      [&](int64_t) {
+        store->Put(Token(random() % kCards), static_cast<int64_t>((random() % 60) * 60'000), value);
+      },
+      [&] { return db->Commit({}).ok(); });
 }
 
 void BM_WindowPutStatistics(benchmark::State& state) {
@@ -298,6 +327,7 @@ BENCHMARK(BM_KeyValuePut)->DenseRange(0, 2)->ArgName("set");
 BENCHMARK(BM_KeyValueGet)->DenseRange(0, 2)->ArgName("set");
 BENCHMARK(BM_KeyValueRange)->DenseRange(0, 2)->ArgName("set");
 BENCHMARK(BM_WindowPutStatistics)->DenseRange(0, 3)->ArgName("statistics");
+BENCHMARK(BM_WindowPutMetered)->DenseRange(0, 1)->ArgName("metered");
 // Commits every 1,000 updates (as the other rows) and every 10,000 (closer to a service: at
 // 100k updates/s, commit.interval.ms 100 already covers 10,000).
 BENCHMARK(BM_HotKeyUpdate)
