@@ -530,6 +530,7 @@ void StreamThread::RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   }
   if (!status.ok() && self->fatal_.ok()) self->fatal_ = status;
   self->PublishTasks();
+  self->PublishMetrics(/*force=*/true);  // new tasks show in /metrics at once
 }
 
 absl::Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions) {

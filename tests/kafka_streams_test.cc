@@ -1,7 +1,10 @@
 // The runtime against the embedded broker: stream threads, the consumer group, commits,
 // rebalancing, error handling and exactly-once's protocol flow. One broker serves every test;
 // each test has its own topics and application id. Waits are on conditions with deadlines.
+#include "engine/http_server.h"
 #include "engine/kafka_streams.h"
+#include "engine/metrics.h"
+#include "tests/support/http.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -391,23 +394,35 @@ TEST(KafkaStreams, NotReadyWhileATaskRestoresReadyAfter) {
   };
   auto streams = KafkaStreams::Create(topology, config, options);
   ASSERT_TRUE(streams.ok());
-  EXPECT_FALSE((*streams)->Ready()) << "not started";
+  auto http = HttpServer::Start("127.0.0.1", 0,
+                                {.metrics = [&] { return RenderMetrics(**streams); },
+                                 .healthy = [&] { return (*streams)->Healthy(); },
+                                 .ready = [&] { return (*streams)->Ready(); }});
+  ASSERT_TRUE(http.ok()) << http.status();
+  const int port = (*http)->port();
+  EXPECT_EQ(testing::HttpGet(port, "/readyz").status, 503) << "not started";
   ASSERT_TRUE((*streams)->Start().ok());
   {
     absl::MutexLock lock(&mutex);
     mutex.Await(absl::Condition(&restore_started));
   }
-  EXPECT_TRUE((*streams)->Healthy());
-  EXPECT_FALSE((*streams)->Ready()) << "a task is restoring";
+  EXPECT_EQ(testing::HttpGet(port, "/healthz").status, 200);
+  EXPECT_EQ(testing::HttpGet(port, "/readyz").status, 503) << "a task is restoring";
+  EXPECT_THAT(testing::HttpGet(port, "/metrics").body,
+              HasSubstr("weir_client_state{client_id=\"ready-"));
   EXPECT_EQ((*streams)->State(), "REBALANCING");
   {
     absl::MutexLock lock(&mutex);
     looked = true;
   }
-  EXPECT_TRUE(WaitFor([&] { return (*streams)->Ready(); }, std::chrono::seconds(60)));
+  EXPECT_TRUE(WaitFor([&] { return testing::HttpGet(port, "/readyz").status == 200; },
+                      std::chrono::seconds(60)));
   EXPECT_EQ((*streams)->State(), "RUNNING");
+  const std::string metrics = testing::HttpGet(port, "/metrics").body;
+  EXPECT_THAT(metrics, HasSubstr("weir_task_restore_total{"));
+  EXPECT_THAT(metrics, HasSubstr("state=\"RUNNING\"} 1"));
   (*streams)->Close();
-  EXPECT_FALSE((*streams)->Healthy()) << "closed";
+  EXPECT_EQ(testing::HttpGet(port, "/healthz").status, 503) << "closed";
 }
 
 TEST(KafkaStreams, AChangelogThatLostWhatTheStateNeedsWipesItLoudly) {
