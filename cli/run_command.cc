@@ -65,7 +65,7 @@ absl::StatusOr<int64_t> InputPartitions(const AppConfig& config, const std::stri
 // What the progress line and the summary report: this instance's counters, and the alerts and
 // dead letters the output topics hold (all instances').
 struct Totals {
-  int64_t processed = 0, dropped = 0, tasks = 0, hits = 0, misses = 0;
+  int64_t processed = 0, late = 0, tasks = 0, hits = 0, misses = 0;
   int64_t alerts = 0, dead_letters = 0;
 };
 
@@ -74,7 +74,7 @@ Totals Count(const KafkaStreams& streams, TopicOffsetsReader& reader,
   Totals totals;
   for (const ThreadSnapshot& t : streams.threads()) {
     totals.processed += t.processed;
-    totals.dropped += t.dropped;
+    totals.late += t.late;  // invalid records are counted as dead letters
     totals.tasks += static_cast<int64_t>(t.tasks.size());
     totals.hits += t.cache_hits;
     totals.misses += t.cache_misses;
@@ -181,7 +181,7 @@ absl::Status Run(const RunFlags& flags) {
         "processed {} (+{:.0f}/s)  alerts {}  dead letters {}  late drops {}  tasks {}  record "
         "cache hits {:.1f}%",
         totals.processed, (totals.processed - last_processed) / seconds, totals.alerts,
-        totals.dead_letters, totals.dropped, totals.tasks,
+        totals.dead_letters, totals.late, totals.tasks,
         totals.hits + totals.misses > 0
             ? 100.0 * static_cast<double>(totals.hits) / static_cast<double>(totals.hits + totals.misses)
             : 0.0);
@@ -194,7 +194,7 @@ absl::Status Run(const RunFlags& flags) {
   const Totals totals = Count(*streams, *reader, fraud_config);
   spdlog::info("summary: processed {} records, late drops {}; topics now hold {} alerts ({}) and "
                "{} dead letters ({})",
-               totals.processed, totals.dropped, totals.alerts, fraud_config.alerts_topic,
+               totals.processed, totals.late, totals.alerts, fraud_config.alerts_topic,
                totals.dead_letters, fraud_config.dlq_topic);
   http.reset();  // no scrape may run into a destroyed instance
   streams.reset();

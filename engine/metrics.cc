@@ -104,8 +104,8 @@ const std::vector<MetricDescription> kDescriptions = {
     WEIR_RATE("weir_task_process", kTask, "stream-task-metrics: process",
               "records through the task's sources", "source nodes", "debug"),
     WEIR_RATE("weir_task_dropped_records", kTask, "stream-task-metrics: dropped-records",
-              "records dropped: late for a window, invalid timestamps, deserialization errors "
-              "skipped",
+              "records dropped: late for a closed window, or invalid (no valid timestamp, or "
+              "sent to a dead-letter topic)",
               "windowed aggregations, source nodes", "info"),
     {"weir_task_restore_remaining_records", "gauge", kTask,
      "stream-task-metrics: restore-remaining-records-total",

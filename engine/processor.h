@@ -53,6 +53,12 @@ class Cancellable {
 };
 
 // What a processor can do and see. KOut/VOut are the types it forwards.
+// Why a record was dropped (Kafka Streams counts both as dropped-records).
+enum class DropReason {
+  kLate,     // its window had closed (end <= stream time - grace)
+  kInvalid,  // unusable: no valid timestamp, or not a valid payload (sent to a dead-letter topic)
+};
+
 template <typename KOut, typename VOut>
 class ProcessorContext {
  public:
@@ -86,8 +92,9 @@ class ProcessorContext {
   virtual int64_t CurrentSystemTimeMs() const = 0;
   virtual TaskId task_id() const = 0;
   virtual const std::string& application_id() const = 0;
-  // Counts a record this processor dropped (late, or unusable): the task's dropped-records metric.
-  virtual void RecordDropped() = 0;
+  // Counts a record this processor dropped: the task's dropped-records metric. Late records
+  // (for a closed window) are counted apart as well.
+  virtual void RecordDropped(DropReason reason = DropReason::kLate) = 0;
 };
 
 template <typename KIn, typename VIn, typename KOut, typename VOut>

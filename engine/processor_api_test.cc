@@ -186,6 +186,7 @@ TEST(ProcessorApi, NegativeTimestampsAreDroppedAndCounted) {
   ASSERT_TRUE(driver.PipeRaw("in", {.key = "k", .value = "v", .timestamp = -1}).ok());
   EXPECT_TRUE(driver.ReadOutput("out").empty());
   EXPECT_EQ(driver.Totals().dropped, 1);
+  EXPECT_EQ(driver.Totals().late, 0) << "invalid, not late";
 }
 
 TEST(ProcessorApi, TimestampExtractorSetsEventTime) {

@@ -869,6 +869,7 @@ absl::Status StreamThread::OnRevoke(rd_kafka_topic_partition_list_t* partitions,
 void StreamThread::CloseTask(internal::Task& task) {
   task.Close();
   closed_dropped_ += task.counters().dropped;
+  closed_late_ += task.counters().late;
   closed_punctuations_ += task.counters().punctuations;
   ++tasks_closed_;
   task_closed_sensor_.Record(1, wall_clock_());
@@ -937,10 +938,12 @@ void StreamThread::PublishMetrics(bool force) {
 void StreamThread::PublishTasks() {
   std::vector<TaskId> ids;
   int64_t dropped = closed_dropped_;
+  int64_t late = closed_late_;
   int64_t punctuations = closed_punctuations_;
   for (const auto& [id, task] : tasks_) {
     ids.push_back(id);
     dropped += task->counters().dropped;
+    late += task->counters().late;
     punctuations += task->counters().punctuations;
   }
   const int64_t hits = cache_.hits();
@@ -948,6 +951,7 @@ void StreamThread::PublishTasks() {
   absl::MutexLock lock(&mutex_);
   published_tasks_ = std::move(ids);
   published_dropped_ = dropped;
+  published_late_ = late;
   published_punctuations_ = punctuations;
   published_cache_hits_ = hits;
   published_cache_misses_ = misses;
@@ -971,6 +975,7 @@ ThreadSnapshot StreamThread::snapshot() const {
   absl::MutexLock lock(&mutex_);
   s.tasks = published_tasks_;
   s.dropped = published_dropped_;
+  s.late = published_late_;
   s.punctuations = published_punctuations_;
   s.cache_hits = published_cache_hits_;
   s.cache_misses = published_cache_misses_;

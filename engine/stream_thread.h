@@ -102,7 +102,8 @@ struct ThreadSnapshot {
   ThreadState state = ThreadState::kCreated;
   std::vector<TaskId> tasks;
   int64_t processed = 0;
-  int64_t dropped = 0;
+  int64_t dropped = 0;  // late or invalid records
+  int64_t late = 0;     // of which late
   int64_t deserialization_errors = 0;
   int64_t dead_letters = 0;
   int64_t production_errors = 0;
@@ -266,6 +267,7 @@ class StreamThread : private internal::RecordCollector {
   int64_t next_commit_ms_ = 0;
   bool in_transaction_ = false;
   int64_t closed_dropped_ = 0;  // counters of tasks already closed
+  int64_t closed_late_ = 0;
   int64_t closed_punctuations_ = 0;
 
   // Sensors (Kafka Streams' thread-level metrics), recorded here and read by snapshot().
@@ -297,6 +299,7 @@ class StreamThread : private internal::RecordCollector {
   mutable absl::Mutex mutex_;
   std::vector<TaskId> published_tasks_ ABSL_GUARDED_BY(mutex_);
   int64_t published_dropped_ ABSL_GUARDED_BY(mutex_) = 0;
+  int64_t published_late_ ABSL_GUARDED_BY(mutex_) = 0;
   int64_t published_punctuations_ ABSL_GUARDED_BY(mutex_) = 0;
   int64_t published_cache_hits_ ABSL_GUARDED_BY(mutex_) = 0;
   int64_t published_cache_misses_ ABSL_GUARDED_BY(mutex_) = 0;

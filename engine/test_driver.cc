@@ -88,6 +88,7 @@ internal::TaskCounters TopologyTestDriver::Totals() const {
   for (const auto& task : tasks_) {
     totals.processed += task->counters().processed;
     totals.dropped += task->counters().dropped;
+    totals.late += task->counters().late;
     totals.deserialization_errors += task->counters().deserialization_errors;
     totals.punctuations += task->counters().punctuations;
   }

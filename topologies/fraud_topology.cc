@@ -256,6 +256,7 @@ class DetectProcessor : public Processor<std::string, PaymentOrError, std::strin
   }
 
   void DeadLetter(const Record<std::string, PaymentOrError>& record) {
+    context_->RecordDropped(DropReason::kInvalid);  // dropped-records, as in Kafka Streams
     Record<std::string, std::string> dead{
         record.key, record.value.masked_value, record.timestamp, {}};
     dead.headers.push_back({"__streams.errors.exception", "InvalidPayment"});

@@ -107,7 +107,11 @@ TEST_F(FraudTopologyTest, LateRecordsAreDroppedPerWindowAndCounted) {
   // [-180, 120) end at or before 200 - 30 = 170 s: dropped for those 3 windows and counted; the
   // windows [-120, 180) ... [0, 300) still take it.
   Pay(kCard, "1.00", "DE", kT0 + 10'000);
+  EXPECT_EQ(driver_.Totals().late, 3);
   EXPECT_EQ(driver_.Totals().dropped, 3);
+  PayRaw(kCard, "not json");  // invalid: dropped-records too (Kafka Streams), but not late
+  EXPECT_EQ(driver_.Totals().dropped, 4);
+  EXPECT_EQ(driver_.Totals().late, 3);
 }
 
 TEST_F(FraudTopologyTest, InvalidPaymentsGoToTheDeadLetterTopicMasked) {

@@ -118,7 +118,7 @@ class SourceNode : public SourceNodeBase {
     Record<K, V> record{*std::move(key), *std::move(value), raw.timestamp, raw.headers};
     if (extractor_) record.timestamp = extractor_(record, task_->stream_time);
     if (record.timestamp < 0) {
-      task_->Dropped();
+      task_->Dropped(DropReason::kInvalid);
       return absl::OkStatus();
     }
     task_->stream_time = std::max(task_->stream_time, record.timestamp);
@@ -182,7 +182,7 @@ class ProcessorNode : public NodeBase, public Input<KIn, VIn>, public ProcessorC
   int64_t CurrentSystemTimeMs() const override { return task_->wall_clock(); }
   TaskId task_id() const override { return task_->task_id; }
   const std::string& application_id() const override { return task_->application_id; }
-  void RecordDropped() override { task_->Dropped(); }
+  void RecordDropped(DropReason reason) override { task_->Dropped(reason); }
 
  private:
   std::unique_ptr<Processor<KIn, VIn, KOut, VOut>> processor_;

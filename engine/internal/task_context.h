@@ -36,6 +36,7 @@ class RecordCollector {
 struct TaskCounters {
   int64_t processed = 0;  // records that entered the task's sources
   int64_t dropped = 0;    // late or invalid records (Kafka's dropped-records)
+  int64_t late = 0;       // of which late for a closed window
   int64_t deserialization_errors = 0;
   int64_t punctuations = 0;
 };
@@ -74,8 +75,9 @@ struct TaskContext {
   bool record_debug_metrics = false;  // metrics.recording.level: debug
 
   // A late or invalid record the task drops (Kafka Streams' dropped-records).
-  void Dropped() {
+  void Dropped(DropReason reason) {
     ++counters.dropped;
+    if (reason == DropReason::kLate) ++counters.late;
     sensors.dropped.Record(1, wall_clock());
   }
 };
