@@ -786,6 +786,7 @@ absl::StatusOr<bool> StreamThread::Restore(internal::Task& task) {
       task.SetRestoreProgress(applied, std::max<int64_t>(remaining - applied, 0));
     }
   }
+  WEIR_RETURN_IF_ERROR(task.FinishRestore());  // restored writes skipped the WAL
   spdlog::info("{}: task {}: restored {} records to commit {}", name_, task.id().ToString(),
                applied, task.commit_seq());
   task.SetRestoreProgress(applied, 0);

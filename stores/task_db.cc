@@ -238,10 +238,16 @@ void TaskDb::ForEachPending(
 }
 
 absl::Status TaskDb::FlushMemtables() {
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  for (const auto& [name, handle] : families_) handles.push_back(handle);
-  return RocksDbStatus(db_->Flush(rocksdb::FlushOptions(), handles),
-                       absl::StrCat("flushing memtables in ", dir_));
+  std::vector<rocksdb::ColumnFamilyHandle*> stores;
+  for (const auto& [name, handle] : families_) {
+    if (handle != meta_) stores.push_back(handle);
+  }
+  if (!stores.empty()) {
+    WEIR_RETURN_IF_ERROR(RocksDbStatus(db_->Flush(rocksdb::FlushOptions(), stores),
+                                       absl::StrCat("flushing memtables in ", dir_)));
+  }
+  return RocksDbStatus(db_->Flush(rocksdb::FlushOptions(), meta_),
+                       absl::StrCat("flushing the metadata memtable in ", dir_));
 }
 
 TaskDbStatistics TaskDb::Statistics(const std::vector<std::string>& stores) const {
@@ -313,7 +319,7 @@ TaskDb::Offsets TaskDb::StoredOffsets() {
   return *offsets;
 }
 
-absl::Status TaskDb::Commit(const Offsets& offsets) {
+absl::Status TaskDb::Commit(const Offsets& offsets, bool write_ahead_log) {
   WEIR_RETURN_IF_ERROR(error_);
   if (!offsets.empty()) {
     Offsets merged = StoredOffsets();
@@ -323,6 +329,7 @@ absl::Status TaskDb::Commit(const Offsets& offsets) {
   if (pending_ > 0) {
     rocksdb::WriteOptions write;
     write.sync = false;
+    write.disableWAL = !write_ahead_log;
     WEIR_RETURN_IF_ERROR(RocksDbStatus(db_->Write(write, batch_.GetWriteBatch()),
                                        absl::StrCat("committing task state in ", dir_)));
     batch_.Clear();

@@ -104,8 +104,13 @@ class TaskDb {
   Offsets StoredOffsets();
   // Writes the pending batch and `offsets` in one atomic write, then drops expired column
   // families. Returns a remembered read error instead, writing nothing.
-  absl::Status Commit(const Offsets& offsets);
-  // Flushes every column family's memtables to SST files (committed writes only).
+  // `write_ahead_log` false (restoration): the write skips the WAL and is durable only after
+  // FlushMemtables(); a crash before that leaves the state as it was before those writes.
+  absl::Status Commit(const Offsets& offsets, bool write_ahead_log = true);
+  // Flushes every column family's memtables to SST files (committed writes only): the stores'
+  // families first, the metadata (offsets, commit number) last, so a crash in between leaves
+  // state at or ahead of its metadata, never behind - replaying changelog commits over it is
+  // idempotent.
   absl::Status FlushMemtables();
   // Pending writes since the last commit.
   size_t pending_writes() const { return pending_; }

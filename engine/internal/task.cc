@@ -211,13 +211,14 @@ absl::Status Task::Commit(const TaskDb::Offsets& offsets) {
 }
 
 absl::Status Task::WriteCommit(const TaskDb::Offsets& offsets,
-                               const std::map<std::string, int64_t>& changelog_ends) {
+                               const std::map<std::string, int64_t>& changelog_ends,
+                               bool write_ahead_log) {
   // Stream time decides lateness: a restart must see the same stream time the state was built
   // with, or records dropped before the crash would be accepted after it.
   db_->PutMeta(kStreamTimeKey, Encode64(context_.stream_time));
   db_->PutMeta(kCommitSeqKey, Encode64(commit_seq_));
   for (const auto& [store, end] : changelog_ends) db_->PutMeta(ChangelogKey(store), Encode64(end));
-  return db_->Commit(offsets);
+  return db_->Commit(offsets, write_ahead_log);
 }
 
 int64_t Task::ChangelogOffset(absl::string_view store) {
@@ -237,7 +238,7 @@ absl::Status Task::CommitRestored(const ChangelogMarker& marker,
                                   const std::map<std::string, int64_t>& changelog_ends) {
   commit_seq_ = marker.seq;
   context_.stream_time = marker.stream_time;
-  return WriteCommit(marker.offsets, changelog_ends);
+  return WriteCommit(marker.offsets, changelog_ends, /*write_ahead_log=*/false);
 }
 
 std::string ChangelogMarker::Encode() const {

@@ -83,8 +83,11 @@ class Task {
                                     std::optional<absl::string_view> value);
   // Makes restored changes durable with the last applied `marker` (its input offsets, stream
   // time and sequence number) and each restored store's next changelog offset.
+  // Restoration writes skip RocksDB's WAL (the changelog is the log); FinishRestore() makes
+  // them durable by flushing the memtables.
   absl::Status CommitRestored(const ChangelogMarker& marker,
                               const std::map<std::string, int64_t>& changelog_ends);
+  absl::Status FinishRestore() { return db_ == nullptr ? absl::OkStatus() : db_->FlushMemtables(); }
   int64_t commit_seq() const { return commit_seq_; }
   // Names of the stores that log their changes.
   std::vector<std::string> logged_stores() const;
@@ -110,7 +113,8 @@ class Task {
   // Writes the stream time, commit number and `changelog_ends` with the pending state and
   // `offsets` in one RocksDB write.
   absl::Status WriteCommit(const TaskDb::Offsets& offsets,
-                           const std::map<std::string, int64_t>& changelog_ends);
+                           const std::map<std::string, int64_t>& changelog_ends,
+                           bool write_ahead_log = true);
   absl::Status Init(const Topology& topology, const Topology::Subtopology& subtopology,
                     RecordCache* cache, bool debug_metrics);
 
