@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   weir::cli::AddRunCommand(app, &exit_code);
   weir::cli::AddReplayCommand(app, &exit_code);
   weir::cli::AddLoadgenCommand(app, &exit_code);
+  weir::cli::AddBenchCommand(app, &exit_code);
   weir::cli::AddBrokerCommand(app, &exit_code);
   weir::cli::AddConfigCommand(app, &exit_code);
   weir::cli::AddStateCommand(app, &exit_code);

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/check.h"
+#include "common/status.h"
 #include "engine/partitioner.h"
 
 namespace weir {
@@ -10,12 +11,20 @@ TopologyTestDriver::TopologyTestDriver(const Topology& topology, TestDriverOptio
     : options_(std::move(options)), wall_clock_ms_(options_.wall_clock_start_ms) {
   WEIR_CHECK(topology.status().ok()) << topology.status();
   WEIR_CHECK(options_.partitions > 0) << "partitions must be positive";
+  if (options_.cache_max_bytes > 0) cache_ = std::make_unique<RecordCache>(options_.cache_max_bytes);
   for (const Topology::Subtopology& sub : topology.Subtopologies()) {
     for (int32_t partition = 0; partition < options_.partitions; ++partition) {
+      const TaskId id{sub.id, partition};
+      std::unique_ptr<TaskDb> db;
+      if (options_.open_task_db && !sub.stores.empty()) {
+        absl::StatusOr<std::unique_ptr<TaskDb>> opened = options_.open_task_db(id);
+        WEIR_CHECK(opened.ok()) << "task " << id.ToString() << ": " << opened.status();
+        db = *std::move(opened);
+      }
       absl::StatusOr<std::unique_ptr<internal::Task>> task = internal::Task::Create(
-          topology, sub, TaskId{sub.id, partition}, options_.application_id,
-          [this] { return wall_clock_ms_; }, static_cast<internal::RecordCollector*>(this));
-      WEIR_CHECK(task.ok()) << task.status();  // in-memory stores cannot fail to open
+          topology, sub, id, options_.application_id, [this] { return wall_clock_ms_; },
+          static_cast<internal::RecordCollector*>(this), std::move(db), cache_.get());
+      WEIR_CHECK(task.ok()) << task.status();
       tasks_.push_back(*std::move(task));
       for (const std::string& topic : tasks_.back()->source_topics()) {
         readers_[topic][partition] = tasks_.back().get();
@@ -67,6 +76,20 @@ void TopologyTestDriver::Send(const std::string& topic, RawRecord record) {
   }
   const int32_t partition = PartitionOf(record);
   outputs_[topic].push_back({std::move(record), partition});
+}
+
+absl::Status TopologyTestDriver::Commit() {
+  for (auto& task : tasks_) {
+    TaskDb::Offsets offsets;
+    for (const std::string& topic : task->source_topics()) {
+      auto at = next_offset_.find({topic, task->id().partition});
+      if (at != next_offset_.end()) offsets[at->first] = at->second;
+    }
+    WEIR_RETURN_IF_ERROR(task->Flush());
+    task->PrepareCommit(offsets);
+    WEIR_RETURN_IF_ERROR(task->Commit(offsets));
+  }
+  return Drain();  // what cache flushes forwarded to internal topics
 }
 
 void TopologyTestDriver::AdvanceWallClockTime(int64_t ms) {

@@ -22,6 +22,7 @@
 #define WEIR_ENGINE_TEST_DRIVER_H_
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -37,6 +38,10 @@ struct TestDriverOptions {
   std::string application_id = "test-driver";
   int32_t partitions = 1;  // of every topic, input, internal and output
   int64_t wall_clock_start_ms = 0;
+  // Tasks with stores keep them in RocksDB (a TaskDb per task) when set; in memory otherwise.
+  std::function<absl::StatusOr<std::unique_ptr<TaskDb>>(TaskId)> open_task_db;
+  // The record cache the tasks share (statestore.cache.max.bytes); 0: none.
+  int64_t cache_max_bytes = 0;
 };
 
 // A record a topology wrote, with the partition it went to.
@@ -64,6 +69,9 @@ class TopologyTestDriver : private internal::RecordCollector {
 
   // Counters summed over every task.
   internal::TaskCounters Totals() const;
+  // Commits every task as a stream thread does: flushes caches and stores, writes changelog
+  // records (to the driver's outputs) and, with RocksDB state, the state with its input offsets.
+  absl::Status Commit();
   // The store `name` of task (subtopology, partition), or nullptr.
   StateStore* store(TaskId task, absl::string_view name) const;
   const std::vector<std::unique_ptr<internal::Task>>& tasks() const { return tasks_; }
@@ -80,6 +88,7 @@ class TopologyTestDriver : private internal::RecordCollector {
 
   TestDriverOptions options_;
   int64_t wall_clock_ms_;
+  std::unique_ptr<RecordCache> cache_;  // before tasks_, whose stores use it
   std::vector<std::unique_ptr<internal::Task>> tasks_;
   // Topic -> partition -> the task reading it.
   std::map<std::string, std::map<int32_t, internal::Task*>, std::less<>> readers_;

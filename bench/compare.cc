@@ -1,0 +1,395 @@
+#include "bench/compare.h"
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/status.h"
+#include "engine/test_driver.h"
+#include "stores/rocksdb_option_set.h"
+#include "stores/task_db.h"
+#include "topologies/fraud_config.h"
+#include "topologies/fraud_topology.h"
+#include "topologies/payment_generator.h"
+
+namespace weir::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct TickerTotals {
+  int64_t hits = 0, misses = 0, stall_micros = 0, bytes_written = 0, flushed = 0,
+          compaction_read = 0, compaction_written = 0;
+};
+
+TickerTotals Tickers(const TopologyTestDriver& driver) {
+  TickerTotals t;
+  for (const auto& task : driver.tasks()) {
+    const TaskMetrics m = task->Metrics(0, /*with_rocksdb=*/true);
+    if (!m.rocksdb.has_value()) continue;
+    const RocksDbTickers& k = m.rocksdb->tickers;
+    t.hits += k.block_cache_data_hit;
+    t.misses += k.block_cache_data_miss;
+    t.stall_micros += k.stall_micros;
+    t.bytes_written += k.bytes_written;
+    t.flushed += k.memtable_bytes_flushed;
+    t.compaction_read += k.compaction_bytes_read;
+    t.compaction_written += k.compaction_bytes_written;
+  }
+  return t;
+}
+
+double Ratio(int64_t hits, int64_t misses) {
+  return hits + misses > 0 ? static_cast<double>(hits) / static_cast<double>(hits + misses) : 0;
+}
+
+int64_t DirectoryBytes(const std::filesystem::path& dir) {
+  int64_t total = 0;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir, error)) {
+    if (entry.is_regular_file(error)) total += static_cast<int64_t>(entry.file_size(error));
+  }
+  return total;
+}
+
+nlohmann::json ToJson(const CompareResult& r) {
+  nlohmann::json samples = nlohmann::json::array();
+  for (const CompareSample& s : r.samples) {
+    samples.push_back({{"records", s.records},
+                       {"seconds", s.seconds},
+                       {"records_per_s", s.records_per_s},
+                       {"hit_ratio", s.hit_ratio},
+                       {"stall_ms", s.stall_ms}});
+  }
+  return {{"option_set", r.option_set},
+          {"records", r.records},
+          {"input_bytes", r.input_bytes},
+          {"seconds", r.seconds},
+          {"records_per_s", r.records_per_s},
+          {"mb_per_s", r.mb_per_s},
+          {"latency_avg_us", r.latency_avg_us},
+          {"latency_p99_us", r.latency_p99_us},
+          {"block_cache_data_hit_ratio", r.block_cache_data_hit_ratio},
+          {"write_stall_ms", r.write_stall_ms},
+          {"bytes_written", r.bytes_written},
+          {"memtable_bytes_flushed", r.memtable_bytes_flushed},
+          {"compaction_bytes_read", r.compaction_bytes_read},
+          {"compaction_bytes_written", r.compaction_bytes_written},
+          {"peak_rss_bytes", r.peak_rss_bytes},
+          {"state_bytes", r.state_bytes},
+          {"samples", samples}};
+}
+
+CompareResult FromJson(const nlohmann::json& j) {
+  CompareResult r;
+  r.option_set = j.at("option_set");
+  r.records = j.at("records");
+  r.input_bytes = j.at("input_bytes");
+  r.seconds = j.at("seconds");
+  r.records_per_s = j.at("records_per_s");
+  r.mb_per_s = j.at("mb_per_s");
+  r.latency_avg_us = j.at("latency_avg_us");
+  r.latency_p99_us = j.at("latency_p99_us");
+  r.block_cache_data_hit_ratio = j.at("block_cache_data_hit_ratio");
+  r.write_stall_ms = j.at("write_stall_ms");
+  r.bytes_written = j.at("bytes_written");
+  r.memtable_bytes_flushed = j.at("memtable_bytes_flushed");
+  r.compaction_bytes_read = j.at("compaction_bytes_read");
+  r.compaction_bytes_written = j.at("compaction_bytes_written");
+  r.peak_rss_bytes = j.at("peak_rss_bytes");
+  r.state_bytes = j.at("state_bytes");
+  for (const auto& s : j.at("samples")) {
+    r.samples.push_back({.records = s.at("records"),
+                         .seconds = s.at("seconds"),
+                         .records_per_s = s.at("records_per_s"),
+                         .hit_ratio = s.at("hit_ratio"),
+                         .stall_ms = s.at("stall_ms")});
+  }
+  return r;
+}
+
+// One option set, in this (child) process.
+absl::StatusOr<CompareResult> RunOne(const CompareOptions& options, const std::string& set_path,
+                                     const std::filesystem::path& state_dir) {
+  WEIR_ASSIGN_OR_RETURN(fraud::FraudConfig fraud_config,
+                        fraud::LoadFraudConfig(options.fraud_config));
+  WEIR_ASSIGN_OR_RETURN(RocksDbOptionSet set, LoadRocksDbOptionSet(set_path));
+  const SharedResources shared = MakeSharedResources(set);
+  WEIR_ASSIGN_OR_RETURN(fraud::PaymentGenerator generator,
+                        fraud::PaymentGenerator::Create({.cards = options.cards,
+                                                         .seed = options.seed,
+                                                         .fraud_fraction = 0.01},
+                                                        fraud_config));
+  const fraud::CardTokenizer tokenizer("weir-bench-compare");
+  absl::Status open_error;
+  TopologyTestDriver driver(
+      fraud::BuildFraudTopology(fraud_config, tokenizer),
+      {.application_id = "bench-compare",
+       .partitions = options.partitions,
+       .open_task_db =
+           [&](TaskId id) -> absl::StatusOr<std::unique_ptr<TaskDb>> {
+         WEIR_ASSIGN_OR_RETURN(rocksdb::Options rocksdb_options, BuildRocksDbOptions(set, shared));
+         return TaskDb::Open((state_dir / id.ToString()).string(), rocksdb_options);
+       },
+       .cache_max_bytes = options.cache_max_bytes});
+
+  CompareResult result{.option_set = set_path};
+  std::vector<float> latencies_us;
+  latencies_us.reserve(static_cast<size_t>(options.records));
+  Clock::duration busy{};
+  const int64_t sample_every = std::max<int64_t>(options.records / std::max(options.samples, 1), 1);
+  TickerTotals last;
+  Clock::duration last_busy{};
+  int64_t last_records = 0;
+  std::vector<fraud::GeneratedPayment> chunk;
+  for (int64_t done = 0; done < options.records;) {
+    chunk.clear();  // generate outside the timed section
+    const int64_t n = std::min<int64_t>(options.commit_every, options.records - done);
+    for (int64_t i = 0; i < n; ++i) chunk.push_back(generator.Next());
+    for (const fraud::GeneratedPayment& p : chunk) {
+      const auto start = Clock::now();
+      WEIR_RETURN_IF_ERROR(driver.PipeRaw(fraud_config.payments_topic,
+                                          RawRecord{.key = p.card, .value = p.json}));
+      const auto elapsed = Clock::now() - start;
+      busy += elapsed;
+      latencies_us.push_back(std::chrono::duration<float, std::micro>(elapsed).count());
+      result.input_bytes += static_cast<int64_t>(p.card.size() + p.json.size());
+      ++done;
+      if (done % sample_every == 0 || done == options.records) {
+        const TickerTotals now = Tickers(driver);
+        const double interval = std::chrono::duration<double>(busy - last_busy).count();
+        result.samples.push_back(
+            {.records = done,
+             .seconds = std::chrono::duration<double>(busy).count(),
+             .records_per_s = interval > 0 ? static_cast<double>(done - last_records) / interval : 0,
+             .hit_ratio = Ratio(now.hits - last.hits, now.misses - last.misses),
+             .stall_ms = static_cast<double>(now.stall_micros) / 1'000.0});
+        last = now;
+        last_busy = busy;
+        last_records = done;
+      }
+    }
+    const auto start = Clock::now();
+    WEIR_RETURN_IF_ERROR(driver.Commit());
+    busy += Clock::now() - start;
+    for (const char* topic : {fraud_config.alerts_topic.c_str(), fraud_config.dlq_topic.c_str()}) {
+      driver.ReadOutput(topic);
+    }
+    for (const char* store : {"card-1m", "card-5m", "fraud-cooldown"}) {
+      driver.ReadOutput(absl::StrCat("bench-compare-", store, "-changelog"));
+    }
+  }
+  const TickerTotals t = Tickers(driver);
+  result.records = options.records;
+  result.seconds = std::chrono::duration<double>(busy).count();
+  result.records_per_s = static_cast<double>(result.records) / result.seconds;
+  result.mb_per_s = static_cast<double>(result.input_bytes) / result.seconds / (1 << 20);
+  double sum = 0;
+  for (float l : latencies_us) sum += l;
+  result.latency_avg_us = sum / static_cast<double>(latencies_us.size());
+  std::nth_element(latencies_us.begin(), latencies_us.begin() + latencies_us.size() * 99 / 100,
+                   latencies_us.end());
+  result.latency_p99_us = latencies_us[latencies_us.size() * 99 / 100];
+  result.block_cache_data_hit_ratio = Ratio(t.hits, t.misses);
+  result.write_stall_ms = static_cast<double>(t.stall_micros) / 1'000.0;
+  result.bytes_written = t.bytes_written;
+  result.memtable_bytes_flushed = t.flushed;
+  result.compaction_bytes_read = t.compaction_read;
+  result.compaction_bytes_written = t.compaction_written;
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  result.peak_rss_bytes = static_cast<int64_t>(usage.ru_maxrss) * 1024;
+  result.state_bytes = DirectoryBytes(state_dir);
+  return result;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<CompareResult>> RunCompare(const CompareOptions& options) {
+  if (options.option_sets.empty()) {
+    return absl::InvalidArgumentError("give at least one --options FILE");
+  }
+  // Check every input before the first child starts: a typo should not cost a whole run.
+  WEIR_RETURN_IF_ERROR(fraud::LoadFraudConfig(options.fraud_config).status());
+  for (const std::string& set : options.option_sets) {
+    WEIR_RETURN_IF_ERROR(LoadRocksDbOptionSet(set).status());
+  }
+  std::vector<CompareResult> results;
+  for (size_t i = 0; i < options.option_sets.size(); ++i) {
+    const std::string& set = options.option_sets[i];
+    const std::filesystem::path state = std::filesystem::path(options.state_root) /
+                                        absl::StrCat(i, "-", std::filesystem::path(set).stem().string());
+    std::error_code error;
+    std::filesystem::remove_all(state, error);
+    std::filesystem::create_directories(state, error);
+    if (error) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(state.string(), ": cannot create the state directory: ", error.message()));
+    }
+    std::fprintf(stderr, "[%zu/%zu] %s: %lld records over %lld cards, %d tasks...\n", i + 1,
+                 options.option_sets.size(), set.c_str(), static_cast<long long>(options.records),
+                 static_cast<long long>(options.cards), options.partitions);
+    int pipe_fds[2];
+    if (pipe(pipe_fds) != 0) return absl::InternalError("pipe failed");
+    std::fflush(nullptr);
+    const pid_t pid = fork();
+    if (pid < 0) return absl::InternalError("fork failed");
+    if (pid == 0) {  // the child runs one set and reports it as JSON
+      close(pipe_fds[0]);
+      absl::StatusOr<CompareResult> result = RunOne(options, set, state);
+      const std::string text =
+          result.ok() ? ToJson(*result).dump()
+                      : nlohmann::json{{"error", std::string(result.status().message())}}.dump();
+      size_t written = 0;
+      while (written < text.size()) {
+        const ssize_t n = write(pipe_fds[1], text.data() + written, text.size() - written);
+        if (n <= 0) break;
+        written += static_cast<size_t>(n);
+      }
+      close(pipe_fds[1]);
+      _exit(result.ok() ? 0 : 1);
+    }
+    close(pipe_fds[1]);
+    std::string text;
+    char buffer[65536];
+    for (ssize_t n; (n = read(pipe_fds[0], buffer, sizeof(buffer))) > 0;) text.append(buffer, n);
+    close(pipe_fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    const nlohmann::json json = nlohmann::json::parse(text, nullptr, false);
+    if (json.is_discarded() || json.contains("error")) {
+      return absl::InternalError(absl::StrCat(
+          set, ": the run failed: ",
+          json.is_discarded() ? absl::StrCat("child exited with status ", status)
+                              : json["error"].get<std::string>()));
+    }
+    results.push_back(FromJson(json));
+    std::fprintf(stderr, "[%zu/%zu] %s: %.0f records/s\n", i + 1, options.option_sets.size(),
+                 set.c_str(), results.back().records_per_s);
+  }
+  return results;
+}
+
+std::string ResultsTable(const std::vector<CompareResult>& results) {
+  std::string out = absl::StrFormat(
+      "%-28s %10s %7s %9s %9s %8s %9s %11s %11s %11s %9s %9s\n", "option set", "records/s",
+      "MB/s", "avg us", "p99 us", "hit", "stall ms", "written MB", "flushed MB", "compact MB",
+      "peak RSS", "state MB");
+  for (const CompareResult& r : results) {
+    absl::StrAppendFormat(
+        &out, "%-28s %10.0f %7.2f %9.1f %9.1f %8.3f %9.1f %11.1f %11.1f %11.1f %8.0fM %9.1f\n",
+        r.option_set, r.records_per_s, r.mb_per_s, r.latency_avg_us, r.latency_p99_us,
+        r.block_cache_data_hit_ratio, r.write_stall_ms, r.bytes_written / 1048576.0,
+        r.memtable_bytes_flushed / 1048576.0,
+        (r.compaction_bytes_read + r.compaction_bytes_written) / 1048576.0,
+        r.peak_rss_bytes / 1048576.0, r.state_bytes / 1048576.0);
+  }
+  return out;
+}
+
+std::string ResultsJson(const CompareOptions& options, const std::vector<CompareResult>& results) {
+  nlohmann::json sets = nlohmann::json::array();
+  for (const CompareResult& r : results) sets.push_back(ToJson(r));
+  return nlohmann::json{{"workload",
+                         {{"records", options.records},
+                          {"cards", options.cards},
+                          {"seed", options.seed},
+                          {"tasks", options.partitions},
+                          {"record_cache_bytes", options.cache_max_bytes},
+                          {"commit_every_records", options.commit_every},
+                          {"mode", "in-process"}}},
+                        {"results", sets}}
+      .dump(2);
+}
+
+namespace {
+
+// An SVG line chart of `value` over processed records, one line per option set.
+std::string Chart(const std::string& title, const std::vector<CompareResult>& results,
+                  double (*value)(const CompareSample&)) {
+  constexpr double kW = 640, kH = 260, kLeft = 60, kRight = 10, kTop = 30, kBottom = 30;
+  static const char* const kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"};
+  double max_x = 1, max_y = 0;
+  for (const CompareResult& r : results) {
+    for (const CompareSample& s : r.samples) {
+      max_x = std::max(max_x, static_cast<double>(s.records));
+      max_y = std::max(max_y, value(s));
+    }
+  }
+  if (max_y <= 0) max_y = 1;
+  std::string svg = absl::StrFormat(
+      "<svg width='%.0f' height='%.0f' "
+      "font-family='sans-serif' font-size='11'><text x='%.0f' y='18' font-size='13'>%s</text>"
+      "<line x1='%.0f' y1='%.0f' x2='%.0f' y2='%.0f' stroke='#888'/>"
+      "<line x1='%.0f' y1='%.0f' x2='%.0f' y2='%.0f' stroke='#888'/>"
+      "<text x='4' y='%.0f'>%.4g</text><text x='4' y='%.0f'>0</text>"
+      "<text x='%.0f' y='%.0f' text-anchor='end'>%.0f records</text>",
+      kW, kH, kLeft, title, kLeft, kTop, kLeft, kH - kBottom, kLeft, kH - kBottom, kW - kRight,
+      kH - kBottom, kTop + 4, max_y, kH - kBottom, kW - kRight, kH - 8, max_x);
+  for (size_t i = 0; i < results.size(); ++i) {
+    std::string points;
+    for (const CompareSample& s : results[i].samples) {
+      const double x = kLeft + (kW - kLeft - kRight) * static_cast<double>(s.records) / max_x;
+      const double y = kH - kBottom - (kH - kTop - kBottom) * value(s) / max_y;
+      absl::StrAppendFormat(&points, "%.1f,%.1f ", x, y);
+    }
+    const char* colour = kColours[i % 5];
+    absl::StrAppendFormat(&svg,
+                          "<polyline fill='none' stroke='%s' stroke-width='2' points='%s'/>"
+                          "<text x='%.0f' y='%.0f' fill='%s'>%s</text>",
+                          colour, points, kLeft + 10, kTop + 14 + 14.0 * i, colour,
+                          results[i].option_set);
+  }
+  return svg + "</svg>";
+}
+
+}  // namespace
+
+std::string ResultsHtml(const CompareOptions& options, const std::vector<CompareResult>& results) {
+  std::string rows;
+  for (const CompareResult& r : results) {
+    absl::StrAppendFormat(
+        &rows,
+        "<tr><td>%s</td><td>%.0f</td><td>%.2f</td><td>%.1f</td><td>%.1f</td><td>%.3f</td>"
+        "<td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.0f</td><td>%.1f</td></tr>",
+        r.option_set, r.records_per_s, r.mb_per_s, r.latency_avg_us, r.latency_p99_us,
+        r.block_cache_data_hit_ratio, r.write_stall_ms, r.bytes_written / 1048576.0,
+        r.memtable_bytes_flushed / 1048576.0,
+        (r.compaction_bytes_read + r.compaction_bytes_written) / 1048576.0,
+        r.peak_rss_bytes / 1048576.0, r.state_bytes / 1048576.0);
+  }
+  return absl::StrCat(
+      "<!DOCTYPE html><html><head><meta charset='utf-8'><title>weir bench compare</title>"
+      "<style>body{font-family:sans-serif;margin:24px}table{border-collapse:collapse}"
+      "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child{text-align:left}"
+      "</style></head><body><h1>weir bench compare</h1>",
+      absl::StrFormat("<p>In process: the fraud topology over %d records (%d cards, seed %d), %d "
+                      "tasks, a %d-byte record cache, a commit every %d records; each option "
+                      "set in its own process from an empty state directory.</p>",
+                      options.records, options.cards, options.seed, options.partitions,
+                      options.cache_max_bytes, options.commit_every),
+      "<table><tr><th>option set</th><th>records/s</th><th>MB/s</th><th>avg µs</th>"
+      "<th>p99 µs</th><th>block cache data hit ratio</th><th>write stall ms</th>"
+      "<th>bytes written MB</th><th>memtable flushed MB</th><th>compaction MB</th>"
+      "<th>peak RSS MB</th><th>state MB</th></tr>",
+      rows, "</table><h2>Along the run</h2><p>",
+      Chart("throughput (records/s)", results,
+            [](const CompareSample& s) { return s.records_per_s; }),
+      "</p><p>",
+      Chart("block cache data hit ratio (per interval)", results,
+            [](const CompareSample& s) { return s.hit_ratio; }),
+      "</p><p>",
+      Chart("write stall (ms, cumulative)", results,
+            [](const CompareSample& s) { return s.stall_ms; }),
+      "</p></body></html>\n");
+}
+
+}  // namespace weir::bench

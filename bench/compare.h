@@ -1,0 +1,76 @@
+// `weir bench compare`: one deterministic fraud workload run once per RocksDB option set, in
+// process (the topology through the test driver with RocksDB state, a record cache and commits),
+// each set in a child process of its own with a fresh state directory, so that peak RSS, block
+// caches and files do not leak from one set into the next.
+//
+// The workload: payments from PaymentGenerator (fixed seed) over many cards, so the windows far
+// exceed the block caches, and a small record cache, so RocksDB does real work. Per set it
+// measures throughput, per-record processing latency, and from RocksDB's tickers the block cache
+// data hit ratio, write-stall time, bytes written, memtable bytes flushed and compaction bytes,
+// plus peak RSS and the state's size on disk; and it samples throughput, hit ratio and stall
+// time along the run for the report's charts.
+#ifndef WEIR_BENCH_COMPARE_H_
+#define WEIR_BENCH_COMPARE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace weir::bench {
+
+struct CompareOptions {
+  std::vector<std::string> option_sets;  // RocksDB option-set YAML files, one run each
+  std::string fraud_config = "config/fraud.yaml";
+  std::string state_root;                // a fresh `<state_root>/<n>` per set
+  int64_t records = 300'000;
+  int64_t cards = 200'000;
+  uint64_t seed = 42;
+  int32_t partitions = 4;                 // tasks
+  int64_t cache_max_bytes = int64_t{1} << 20;
+  int64_t commit_every = 10'000;          // records between commits
+  int samples = 40;                       // points per chart
+};
+
+struct CompareSample {
+  int64_t records = 0;        // processed so far
+  double seconds = 0;         // processing time so far
+  double records_per_s = 0;   // over the interval since the previous sample
+  double hit_ratio = 0;       // block cache data hit ratio over that interval
+  double stall_ms = 0;        // write stall so far
+};
+
+struct CompareResult {
+  std::string option_set;  // the file
+  int64_t records = 0;
+  int64_t input_bytes = 0;
+  double seconds = 0;  // processing time (generation excluded)
+  double records_per_s = 0;
+  double mb_per_s = 0;
+  double latency_avg_us = 0;
+  double latency_p99_us = 0;
+  double block_cache_data_hit_ratio = 0;
+  double write_stall_ms = 0;
+  int64_t bytes_written = 0;
+  int64_t memtable_bytes_flushed = 0;
+  int64_t compaction_bytes_read = 0;
+  int64_t compaction_bytes_written = 0;
+  int64_t peak_rss_bytes = 0;
+  int64_t state_bytes = 0;
+  std::vector<CompareSample> samples;
+};
+
+// Runs every option set (each in a child process); progress lines go to stderr.
+// InvalidArgument for a bad option set or config; Internal when a child fails.
+absl::StatusOr<std::vector<CompareResult>> RunCompare(const CompareOptions& options);
+
+// The results as a fixed-width table, as JSON, and as a self-contained HTML report (inline SVG
+// charts of throughput, hit ratio and stall time along the run; no network needed).
+std::string ResultsTable(const std::vector<CompareResult>& results);
+std::string ResultsJson(const CompareOptions& options, const std::vector<CompareResult>& results);
+std::string ResultsHtml(const CompareOptions& options, const std::vector<CompareResult>& results);
+
+}  // namespace weir::bench
+
+#endif  // WEIR_BENCH_COMPARE_H_

@@ -1,0 +1,68 @@
+// `weir bench compare` end to end at a tiny size: every set runs, the table, results.json and a
+// self-contained report.html come out, and a bad option set is named before anything runs.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tests/support/subprocess.h"
+
+namespace weir {
+namespace {
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(BenchCompare, RunsEverySetAndWritesTheJsonAndASelfContainedReport) {
+  const std::filesystem::path out =
+      std::filesystem::temp_directory_path() / ("weir-compare-test-" + std::to_string(getpid()));
+  std::filesystem::remove_all(out);
+  const testing::CommandResult result = testing::RunCommand(
+      {testing::WeirBinary(), "bench", "compare", "--options", "config/rocksdb/default.yaml",
+       "--options", "config/rocksdb/bounded.yaml", "--records", "3000", "--cards", "500",
+       "--commit-every", "1000", "--output", out.string()},
+      "", std::chrono::seconds(120));
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_THAT(result.out, ::testing::HasSubstr("config/rocksdb/default.yaml"));
+  EXPECT_THAT(result.out, ::testing::HasSubstr("config/rocksdb/bounded.yaml"));
+  const nlohmann::json json = nlohmann::json::parse(ReadFile(out / "results.json"), nullptr, false);
+  ASSERT_FALSE(json.is_discarded());
+  ASSERT_EQ(json["results"].size(), 2u);
+  for (const auto& set : json["results"]) {
+    EXPECT_EQ(set["records"], 3000);
+    EXPECT_GT(set["records_per_s"].get<double>(), 0);
+    EXPECT_GT(set["bytes_written"].get<int64_t>(), 0);
+    EXPECT_GT(set["peak_rss_bytes"].get<int64_t>(), 0);
+    EXPECT_GT(set["state_bytes"].get<int64_t>(), 0);
+    EXPECT_GE(set["samples"].size(), 10u);
+  }
+  const std::string html = ReadFile(out / "report.html");
+  EXPECT_THAT(html, ::testing::HasSubstr("<svg"));
+  EXPECT_THAT(html, ::testing::Not(::testing::HasSubstr("http://"))) << "no network resources";
+  EXPECT_THAT(html, ::testing::Not(::testing::HasSubstr("https://")));
+  std::filesystem::remove_all(out);
+}
+
+TEST(BenchCompare, NamesABadOptionSetBeforeRunningAnything) {
+  const std::filesystem::path bad =
+      std::filesystem::temp_directory_path() / ("weir-bad-set-" + std::to_string(getpid()) + ".yaml");
+  std::ofstream(bad) << "block_cache_size: lots\n";
+  const testing::CommandResult result = testing::RunCommand(
+      {testing::WeirBinary(), "bench", "compare", "--options", "config/rocksdb/default.yaml",
+       "--options", bad.string(), "--records", "100"},
+      "", std::chrono::seconds(60));
+  EXPECT_EQ(result.exit_status, 2);
+  EXPECT_THAT(result.err, ::testing::HasSubstr(bad.string()));
+  EXPECT_THAT(result.err, ::testing::Not(::testing::HasSubstr("[1/2]")));
+  std::filesystem::remove(bad);
+}
+
+}  // namespace
+}  // namespace weir
