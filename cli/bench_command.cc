@@ -3,9 +3,19 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
+#include <map>
+#include <random>
+
 #include "absl/strings/str_cat.h"
 #include "bench/compare.h"
 #include "cli/commands.h"
+#include "cli/perf_producer.h"
+#include "engine/app_config.h"
+#include "engine/client_config.h"
+#include "engine/embedded_broker.h"
+#include "engine/kafka_status.h"
 #include "common/logging.h"
 #include "common/status.h"
 
@@ -48,6 +58,194 @@ absl::Status Compare(CompareFlags flags) {
   WEIR_RETURN_IF_ERROR(WriteFile(dir / "report.html", bench::ResultsHtml(flags.options, results)));
   spdlog::info("wrote {} and {}", (dir / "results.json").string(), (dir / "report.html").string());
   return absl::OkStatus();
+}
+
+// The seed's lab 16.1 and 16.3 client settings (Java client defaults as the baseline).
+const std::map<std::string, std::string> kBaselineProducer = {
+    {"batch.size", "16384"}, {"linger.ms", "0"}, {"compression.type", "none"}};
+const std::map<std::string, std::string> kTunedProducer = {
+    {"batch.size", "65536"}, {"linger.ms", "20"}, {"compression.type", "lz4"}};
+const std::map<std::string, std::string> kBaselineConsumer = {
+    {"fetch.min.bytes", "1"}, {"max.partition.fetch.bytes", "1048576"}};
+const std::map<std::string, std::string> kTunedConsumer = {{"fetch.min.bytes", "1048576"},
+                                                           {"fetch.wait.max.ms", "500"},
+                                                           {"max.partition.fetch.bytes", "1048576"}};
+
+struct ClientBenchFlags {
+  ConfigFlags config;
+  std::string topic = "perf-test";
+  // The embedded broker keeps at most 5 MiB per partition: 50,000 x 512 bytes over 12
+  // partitions stays well inside it. Against a real cluster use the seed's 1,000,000.
+  int64_t records = 50'000;
+  int64_t record_size = 512;
+  double throughput = -1;  // records/s; -1 unthrottled, as kafka-producer-perf-test
+  int partitions = 12;
+};
+
+// The brokers to use: the config's, or an embedded broker with `topic` created.
+absl::StatusOr<std::string> Brokers(const ClientBenchFlags& flags, const AppConfig& config,
+                                    std::unique_ptr<EmbeddedBroker>& embedded) {
+  if (!config.bootstrap_servers.empty()) return config.bootstrap_servers;
+  WEIR_ASSIGN_OR_RETURN(embedded, EmbeddedBroker::Start(1));
+  WEIR_RETURN_IF_ERROR(embedded->CreateTopic({.name = flags.topic, .partitions = flags.partitions}));
+  spdlog::info("embedded broker at {} (bootstrap.servers is empty), topic {} with {} partitions",
+               embedded->bootstrap_servers(), flags.topic, flags.partitions);
+  return embedded->bootstrap_servers();
+}
+
+// kafka-producer-perf-test with `props`: records of `record_size` random letters.
+// `keyed`: key i for record i, spreading records evenly over the partitions (for filling the
+// embedded broker, which keeps 5 MiB per partition); otherwise no key, as the perf test.
+absl::StatusOr<PerfStats::Totals> ProducePerf(const ClientBenchFlags& flags, const AppConfig& config,
+                                              const std::string& brokers,
+                                              const std::map<std::string, std::string>& props,
+                                              bool keyed = false) {
+  ClientProperties properties{.bootstrap_servers = brokers, .common = config.kafka};
+  properties.specific = {{"acks", "all"}, {"enable.idempotence", "true"}};
+  for (const auto& [k, v] : config.producer) properties.specific[k] = v;
+  for (const auto& [k, v] : props) properties.specific[k] = v;
+  PerfStats stats;
+  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<PerfProducer> producer,
+                        PerfProducer::Create(properties, flags.topic, &stats));
+  std::mt19937_64 random(1);
+  std::string value(static_cast<size_t>(flags.record_size), 'A');
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < flags.records; ++i) {
+    for (char& c : value) c = static_cast<char>('A' + random() % 26);
+    if (flags.throughput > 0) {
+      const auto due = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                   std::chrono::duration<double>(i / flags.throughput));
+      const auto ahead = std::chrono::duration_cast<std::chrono::milliseconds>(
+          due - std::chrono::steady_clock::now());
+      if (ahead.count() >= 1) producer->Poll(ahead);
+    }
+    WEIR_RETURN_IF_ERROR(producer->Send(keyed ? std::to_string(i) : "", value, 0));
+  }
+  WEIR_RETURN_IF_ERROR(producer->Flush());
+  return stats.Total(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+}
+
+absl::Status Produce(const ClientBenchFlags& flags) {
+  WEIR_ASSIGN_OR_RETURN(AppConfig config, LoadAppConfig(flags.config.path, flags.config.overrides));
+  std::unique_ptr<EmbeddedBroker> embedded;
+  WEIR_ASSIGN_OR_RETURN(const std::string brokers, Brokers(flags, config, embedded));
+  std::vector<std::pair<const char*, PerfStats::Totals>> rows;
+  for (const auto& [name, props] : {std::pair{"Baseline", &kBaselineProducer},
+                                    std::pair{"Tuned", &kTunedProducer}}) {
+    spdlog::info("{}: {} records of {} bytes", name, flags.records, flags.record_size);
+    WEIR_ASSIGN_OR_RETURN(PerfStats::Totals totals, ProducePerf(flags, config, brokers, *props));
+    rows.emplace_back(name, totals);
+  }
+  std::printf("| Config    | Records/sec | MB/sec | Avg Latency | P99 Latency |\n"
+              "|-----------|-------------|--------|-------------|-------------|\n");
+  for (const auto& [name, t] : rows) {
+    std::printf("| %-9s | %11.0f | %6.2f | %8.1f ms | %8.1f ms |\n", name, t.records_per_s,
+                t.mb_per_s, t.avg_ms, t.p99_ms);
+  }
+  std::printf("Baseline: batch.size=16384 linger.ms=0 compression.type=none; Tuned: batch.size=65536 "
+              "linger.ms=20 compression.type=lz4; both acks=all enable.idempotence=true.\n");
+  return absl::OkStatus();
+}
+
+struct ConsumeTotals {
+  int64_t messages = 0, bytes = 0;
+  double seconds = 0;
+};
+
+// kafka-consumer-perf-test with `props`: reads `messages` records of the topic from the start.
+absl::StatusOr<ConsumeTotals> ConsumePerf(const ClientBenchFlags& flags, const AppConfig& config,
+                                          const std::string& brokers, const std::string& group,
+                                          const std::map<std::string, std::string>& props) {
+  ClientProperties properties{.bootstrap_servers = brokers, .common = config.kafka};
+  properties.specific = {{"group.id", group},
+                         {"auto.offset.reset", "earliest"},
+                         {"enable.auto.commit", "false"}};
+  for (const auto& [k, v] : config.consumer) properties.specific[k] = v;
+  for (const auto& [k, v] : props) properties.specific[k] = v;
+  WEIR_ASSIGN_OR_RETURN(KafkaConf conf, BuildKafkaConf(properties, ClientKind::kConsumer));
+  WEIR_ASSIGN_OR_RETURN(KafkaHandle consumer, NewKafkaClient(std::move(conf), ClientKind::kConsumer));
+  const rd_kafka_metadata_t* metadata = nullptr;
+  KafkaHandle& c = consumer;
+  rd_kafka_topic_t* handle = rd_kafka_topic_new(c.get(), flags.topic.c_str(), nullptr);
+  WEIR_RETURN_IF_ERROR(KafkaStatus(rd_kafka_metadata(c.get(), 0, handle, &metadata, 10'000),
+                                   absl::StrCat("reading the metadata of ", flags.topic)));
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(16);
+  if (metadata->topic_cnt == 1) {
+    for (int p = 0; p < metadata->topics[0].partition_cnt; ++p) {
+      rd_kafka_topic_partition_list_add(list, flags.topic.c_str(), p)->offset =
+          RD_KAFKA_OFFSET_BEGINNING;
+    }
+  }
+  rd_kafka_metadata_destroy(metadata);
+  rd_kafka_topic_destroy(handle);
+  const int partitions = list->cnt;
+  absl::Status assigned = KafkaStatus(rd_kafka_assign(c.get(), list), "assigning");
+  rd_kafka_topic_partition_list_destroy(list);
+  WEIR_RETURN_IF_ERROR(assigned);
+  if (partitions == 0) return absl::NotFoundError(absl::StrCat("topic ", flags.topic, " not found"));
+  ConsumeTotals totals;
+  std::chrono::steady_clock::time_point start;
+  auto last = std::chrono::steady_clock::now();
+  while (totals.messages < flags.records) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(c.get(), 1000);
+    if (m == nullptr) {
+      if (std::chrono::steady_clock::now() - last > std::chrono::seconds(10)) {
+        rd_kafka_consumer_close(c.get());
+        return absl::DeadlineExceededError(absl::StrCat(
+            "read ", totals.messages, " of ", flags.records, " records of ", flags.topic,
+            ", then nothing for 10 s: does the topic hold that many? (bench produce first)"));
+      }
+      continue;
+    }
+    last = std::chrono::steady_clock::now();
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (totals.messages == 0) start = last;  // from the first record, as perf-test
+      ++totals.messages;
+      totals.bytes += static_cast<int64_t>(m->len + m->key_len);
+    }
+    rd_kafka_message_destroy(m);
+  }
+  totals.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  rd_kafka_consumer_close(c.get());
+  return totals;
+}
+
+absl::Status Consume(const ClientBenchFlags& flags) {
+  WEIR_ASSIGN_OR_RETURN(AppConfig config, LoadAppConfig(flags.config.path, flags.config.overrides));
+  std::unique_ptr<EmbeddedBroker> embedded;
+  WEIR_ASSIGN_OR_RETURN(const std::string brokers, Brokers(flags, config, embedded));
+  if (embedded != nullptr) {  // a fresh broker holds nothing: fill the topic first
+    spdlog::info("producing {} records to read back", flags.records);
+    WEIR_RETURN_IF_ERROR(ProducePerf(flags, config, brokers, kTunedProducer, /*keyed=*/true).status());
+  }
+  std::printf("| Config    | data.consumed.in.MB | MB.sec | data.consumed.in.nMsg | nMsg.sec |\n"
+              "|-----------|---------------------|--------|-----------------------|----------|\n");
+  int run = 0;
+  for (const auto& [name, props] : {std::pair{"Baseline", &kBaselineConsumer},
+                                    std::pair{"Tuned", &kTunedConsumer}}) {
+    WEIR_ASSIGN_OR_RETURN(
+        ConsumeTotals t,
+        ConsumePerf(flags, config, brokers, absl::StrCat("weir-bench-consume-", getpid(), "-", run++),
+                    *props));
+    const double mb = t.bytes / (1024.0 * 1024.0);
+    std::printf("| %-9s | %19.2f | %6.2f | %21lld | %8.0f |\n", name, mb, mb / t.seconds,
+                static_cast<long long>(t.messages), t.messages / t.seconds);
+  }
+  std::printf("Baseline: fetch.min.bytes=1; Tuned: fetch.min.bytes=1048576 fetch.wait.max.ms=500; "
+              "both max.partition.fetch.bytes=1048576.\n");
+  return absl::OkStatus();
+}
+
+void AddClientBenchFlags(CLI::App& command, ClientBenchFlags& flags) {
+  AddConfigFlags(command, flags.config, "config/weir.yaml");
+  command.add_option("--topic", flags.topic, "Topic")->capture_default_str();
+  command.add_option("--records", flags.records, "Records per configuration")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command.add_option("--partitions", flags.partitions,
+                     "Partitions of the topic the embedded broker creates")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
 }
 
 }  // namespace
@@ -98,6 +296,40 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
       "  weir bench compare --options config/rocksdb/default.yaml \\\n"
       "      --options config/rocksdb/tuned.yaml --output /tmp/compare\n");
   compare->callback([flags, exit_code] { ReportOutcome("bench compare", Compare(*flags), exit_code); });
+
+  auto produce_flags = std::make_shared<ClientBenchFlags>();
+  CLI::App* produce = bench->add_subcommand(
+      "produce", "Producer throughput, baseline vs tuned client settings (lab 16.1)");
+  AddClientBenchFlags(*produce, *produce_flags);
+  produce->add_option("--record-size", produce_flags->record_size, "Bytes per record")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  produce->add_option("--throughput", produce_flags->throughput,
+                      "Records per second; -1 = as fast as possible")
+      ->capture_default_str();
+  produce->footer(
+      "Like kafka-producer-perf-test, twice: Baseline (batch.size=16384, linger.ms=0, no\n"
+      "compression: the Java client's defaults) and Tuned (batch.size=65536, linger.ms=20,\n"
+      "compression.type=lz4), both acks=all with idempotence; records of random letters.\n"
+      "Prints records/s, MB/s, average and p99 send-to-acknowledgement latency. With\n"
+      "bootstrap.servers empty it starts the embedded broker in process (its limits: 100,000\n"
+      "records or 5 MiB per partition, docs/broker.md).\n\n"
+      "Example:\n  weir bench produce --set bootstrap.servers=127.0.0.1:9092 --records 1000000\n");
+  produce->callback(
+      [produce_flags, exit_code] { ReportOutcome("bench produce", Produce(*produce_flags), exit_code); });
+
+  auto consume_flags = std::make_shared<ClientBenchFlags>();
+  CLI::App* consume = bench->add_subcommand(
+      "consume", "Consumer throughput, baseline vs tuned fetch settings (lab 16.3)");
+  AddClientBenchFlags(*consume, *consume_flags);
+  consume->footer(
+      "Like kafka-consumer-perf-test, twice: Baseline (fetch.min.bytes=1) and Tuned\n"
+      "(fetch.min.bytes=1048576, fetch.wait.max.ms=500), each a fresh consumer reading --records\n"
+      "records of --topic from the beginning. With bootstrap.servers empty it starts the\n"
+      "embedded broker and fills the topic first.\n\n"
+      "Example:\n  weir bench consume --set bootstrap.servers=127.0.0.1:9092 --topic perf-test\n");
+  consume->callback(
+      [consume_flags, exit_code] { ReportOutcome("bench consume", Consume(*consume_flags), exit_code); });
 }
 
 }  // namespace weir::cli

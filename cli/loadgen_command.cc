@@ -1,8 +1,6 @@
 // `weir loadgen`: synthetic payments (topologies/payment_generator.h) to the payments topic at a
 // target rate, reported the way kafka-producer-perf-test reports, or to a JSONL file.
-#include <librdkafka/rdkafka.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -13,12 +11,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/commands.h"
+#include "cli/perf_producer.h"
 #include "cli/shutdown_signal.h"
 #include "common/logging.h"
 #include "common/status.h"
 #include "engine/app_config.h"
-#include "engine/client_config.h"
-#include "engine/kafka_status.h"
 #include "topologies/fraud_config.h"
 #include "topologies/payment_generator.h"
 
@@ -42,84 +39,6 @@ struct LoadgenFlags {
   std::string output;
   double progress_interval_s = 5;
 };
-
-// Send-to-acknowledgement latencies and byte counts, as kafka-producer-perf-test keeps them.
-class PerfStats {
- public:
-  void Sent(size_t bytes) {
-    ++sent_;
-    bytes_ += static_cast<int64_t>(bytes);
-    ++window_sent_;
-    window_bytes_ += static_cast<int64_t>(bytes);
-  }
-  void Acknowledged(double latency_ms) {
-    latencies_.push_back(static_cast<float>(latency_ms));
-    window_latency_sum_ += latency_ms;
-    window_latency_max_ = std::max(window_latency_max_, latency_ms);
-    ++window_acknowledged_;
-  }
-  // "N records sent, X records/sec (Y MB/sec), A ms avg latency, M ms max latency." for the
-  // records since the last call.
-  void PrintWindow(double seconds) {
-    std::fprintf(stderr,
-                 "%lld records sent, %.1f records/sec (%.2f MB/sec), %.1f ms avg latency, %.1f ms "
-                 "max latency.\n",
-                 static_cast<long long>(window_sent_), window_sent_ / seconds,
-                 window_bytes_ / seconds / (1024.0 * 1024.0),
-                 window_acknowledged_ > 0 ? window_latency_sum_ / window_acknowledged_ : 0.0,
-                 window_latency_max_);
-    window_sent_ = window_bytes_ = window_acknowledged_ = 0;
-    window_latency_sum_ = window_latency_max_ = 0;
-  }
-  void PrintTotal(double seconds) {
-    std::sort(latencies_.begin(), latencies_.end());
-    auto at = [&](double q) -> double {
-      if (latencies_.empty()) return 0;
-      return latencies_[std::min(latencies_.size() - 1,
-                                 static_cast<size_t>(q * static_cast<double>(latencies_.size())))];
-    };
-    double sum = 0;
-    for (float l : latencies_) sum += l;
-    std::fprintf(stderr,
-                 "%lld records sent, %.1f records/sec (%.2f MB/sec), %.2f ms avg latency, %.2f ms "
-                 "max latency, %.0f ms 50th, %.0f ms 95th, %.0f ms 99th, %.0f ms 99.9th.\n",
-                 static_cast<long long>(sent_), sent_ / seconds, bytes_ / seconds / (1024.0 * 1024.0),
-                 latencies_.empty() ? 0.0 : sum / static_cast<double>(latencies_.size()),
-                 latencies_.empty() ? 0.0 : latencies_.back(), at(0.5), at(0.95), at(0.99),
-                 at(0.999));
-  }
-  // For a file: no acknowledgements, so no latency.
-  void PrintWritten(double seconds) const {
-    std::fprintf(stderr, "%lld records written, %.1f records/sec (%.2f MB/sec).\n",
-                 static_cast<long long>(sent_), sent_ / seconds,
-                 bytes_ / seconds / (1024.0 * 1024.0));
-  }
-  int64_t sent() const { return sent_; }
-
- private:
-  int64_t sent_ = 0, bytes_ = 0;
-  std::vector<float> latencies_;
-  int64_t window_sent_ = 0, window_bytes_ = 0, window_acknowledged_ = 0;
-  double window_latency_sum_ = 0, window_latency_max_ = 0;
-};
-
-struct DeliveryState {
-  PerfStats* stats;
-  int64_t failed = 0;
-  std::string first_error;
-};
-
-void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
-  auto* state = static_cast<DeliveryState*>(opaque);
-  const auto sent_at = Clock::time_point(
-      Clock::duration(reinterpret_cast<intptr_t>(message->_private)));
-  if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    if (state->failed++ == 0) state->first_error = rd_kafka_err2str(message->err);
-    return;
-  }
-  state->stats->Acknowledged(
-      std::chrono::duration<double, std::milli>(Clock::now() - sent_at).count());
-}
 
 // Where the payments go: a JSONL file or a Kafka topic.
 class Sink {
@@ -158,61 +77,15 @@ class FileSink : public Sink {
 
 class KafkaSink : public Sink {
  public:
-  static absl::StatusOr<std::unique_ptr<KafkaSink>> Create(const AppConfig& config,
-                                                           std::string topic, PerfStats* stats) {
-    auto sink = std::unique_ptr<KafkaSink>(new KafkaSink(std::move(topic), stats));
-    WEIR_ASSIGN_OR_RETURN(KafkaConf conf,
-                          BuildKafkaConf({.bootstrap_servers = config.bootstrap_servers,
-                                          .common = config.kafka,
-                                          .specific = config.producer},
-                                         ClientKind::kProducer));
-    rd_kafka_conf_set_dr_msg_cb(conf.get(), &OnDelivery);
-    rd_kafka_conf_set_opaque(conf.get(), &sink->delivery_);
-    WEIR_ASSIGN_OR_RETURN(sink->producer_, NewKafkaClient(std::move(conf), ClientKind::kProducer));
-    return sink;
-  }
+  explicit KafkaSink(std::unique_ptr<PerfProducer> producer) : producer_(std::move(producer)) {}
   absl::Status Send(const fraud::GeneratedPayment& payment) override {
-    for (;;) {
-      const auto opaque = reinterpret_cast<void*>(
-          static_cast<intptr_t>(Clock::now().time_since_epoch().count()));
-      const rd_kafka_resp_err_t err = rd_kafka_producev(
-          producer_.get(), RD_KAFKA_V_TOPIC(topic_.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_KEY(payment.card.data(), payment.card.size()),
-          RD_KAFKA_V_VALUE(const_cast<char*>(payment.json.data()), payment.json.size()),
-          RD_KAFKA_V_TIMESTAMP(payment.ts), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
-      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
-      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        return KafkaStatus(err, absl::StrCat("producing to ", topic_));
-      }
-      rd_kafka_poll(producer_.get(), 10);  // the queue drains as deliveries are reported
-    }
-    stats_->Sent(payment.card.size() + payment.json.size());
-    if (delivery_.failed > 0) {
-      return absl::UnavailableError(absl::StrCat(delivery_.failed, " records to ", topic_,
-                                                 " failed: ", delivery_.first_error));
-    }
-    return absl::OkStatus();
+    return producer_->Send(payment.card, payment.json, payment.ts);
   }
-  void Poll(std::chrono::milliseconds timeout) override {
-    rd_kafka_poll(producer_.get(), static_cast<int>(timeout.count()));
-  }
-  absl::Status Finish() override {
-    WEIR_RETURN_IF_ERROR(KafkaStatus(rd_kafka_flush(producer_.get(), 60'000),
-                                     absl::StrCat("flushing the records to ", topic_)));
-    if (delivery_.failed > 0) {
-      return absl::UnavailableError(absl::StrCat(delivery_.failed, " records to ", topic_,
-                                                 " failed: ", delivery_.first_error));
-    }
-    return absl::OkStatus();
-  }
+  void Poll(std::chrono::milliseconds timeout) override { producer_->Poll(timeout); }
+  absl::Status Finish() override { return producer_->Flush(); }
 
  private:
-  KafkaSink(std::string topic, PerfStats* stats)
-      : topic_(std::move(topic)), stats_(stats), delivery_{.stats = stats} {}
-  std::string topic_;
-  PerfStats* stats_;
-  DeliveryState delivery_;
-  KafkaHandle producer_;
+  std::unique_ptr<PerfProducer> producer_;
 };
 
 absl::Status WriteTruth(std::FILE* truth, const std::vector<fraud::ExpectedAlert>& alerts) {
@@ -274,7 +147,12 @@ absl::Status Loadgen(const LoadgenFlags& flags) {
     sink = std::make_unique<FileSink>(out, &stats);
   } else {
     const std::string topic = flags.topic.empty() ? fraud_config.payments_topic : flags.topic;
-    WEIR_ASSIGN_OR_RETURN(sink, KafkaSink::Create(config, topic, &stats));
+    WEIR_ASSIGN_OR_RETURN(std::unique_ptr<PerfProducer> producer,
+                          PerfProducer::Create({.bootstrap_servers = config.bootstrap_servers,
+                                                .common = config.kafka,
+                                                .specific = config.producer},
+                                               topic, &stats));
+    sink = std::make_unique<KafkaSink>(std::move(producer));
     spdlog::info("producing payments to {} at {}", topic, config.bootstrap_servers);
   }
 

@@ -1,5 +1,6 @@
-// `weir bench compare` end to end at a tiny size: every set runs, the table, results.json and a
-// self-contained report.html come out, and a bad option set is named before anything runs.
+// `weir bench` end to end at tiny sizes: compare runs every set and writes the table,
+// results.json and a self-contained report.html, and names a bad option set before anything
+// runs; produce and consume print the seed's tables for both client configurations.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -62,6 +63,22 @@ TEST(BenchCompare, NamesABadOptionSetBeforeRunningAnything) {
   EXPECT_THAT(result.err, ::testing::HasSubstr(bad.string()));
   EXPECT_THAT(result.err, ::testing::Not(::testing::HasSubstr("[1/2]")));
   std::filesystem::remove(bad);
+}
+
+TEST(BenchClients, ProduceAndConsumeReportBaselineAndTuned) {
+  const testing::CommandResult produce = testing::RunCommand(
+      {testing::WeirBinary(), "bench", "produce", "--records", "2000", "--record-size", "100"}, "",
+      std::chrono::seconds(120));
+  ASSERT_EQ(produce.exit_status, 0) << produce.err;
+  EXPECT_THAT(produce.out, ::testing::HasSubstr("| Config    | Records/sec | MB/sec | Avg Latency | P99 Latency |"));
+  EXPECT_THAT(produce.out, ::testing::ContainsRegex("\\| Baseline +\\| +[1-9][0-9]* \\|"));
+  EXPECT_THAT(produce.out, ::testing::ContainsRegex("\\| Tuned +\\| +[1-9][0-9]* \\|"));
+  const testing::CommandResult consume = testing::RunCommand(
+      {testing::WeirBinary(), "bench", "consume", "--records", "2000"}, "",
+      std::chrono::seconds(120));
+  ASSERT_EQ(consume.exit_status, 0) << consume.err;
+  EXPECT_THAT(consume.out, ::testing::ContainsRegex("\\| Baseline +\\| +[0-9.]+ \\| +[0-9.]+ \\| +2000 \\|"));
+  EXPECT_THAT(consume.out, ::testing::ContainsRegex("\\| Tuned +\\| +[0-9.]+ \\| +[0-9.]+ \\| +2000 \\|"));
 }
 
 }  // namespace
