@@ -9,13 +9,13 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "bench/client_perf.h"
 #include "bench/compare.h"
 #include "cli/commands.h"
 #include "cli/perf_producer.h"
 #include "engine/app_config.h"
 #include "engine/client_config.h"
 #include "engine/embedded_broker.h"
-#include "engine/kafka_status.h"
 #include "common/logging.h"
 #include "common/status.h"
 
@@ -147,67 +147,19 @@ absl::Status Produce(const ClientBenchFlags& flags) {
   return absl::OkStatus();
 }
 
-struct ConsumeTotals {
-  int64_t messages = 0, bytes = 0;
-  double seconds = 0;
-};
-
-// kafka-consumer-perf-test with `props`: reads `messages` records of the topic from the start.
-absl::StatusOr<ConsumeTotals> ConsumePerf(const ClientBenchFlags& flags, const AppConfig& config,
-                                          const std::string& brokers, const std::string& group,
-                                          const std::map<std::string, std::string>& props) {
+// kafka-consumer-perf-test with `props`: a fresh group reads `flags.records` from the start.
+absl::StatusOr<bench::ConsumeTotals> ConsumePerf(const ClientBenchFlags& flags,
+                                                 const AppConfig& config,
+                                                 const std::string& brokers,
+                                                 const std::string& group,
+                                                 const std::map<std::string, std::string>& props) {
   ClientProperties properties{.bootstrap_servers = brokers, .common = config.kafka};
   properties.specific = {{"group.id", group},
                          {"auto.offset.reset", "earliest"},
                          {"enable.auto.commit", "false"}};
   for (const auto& [k, v] : config.consumer) properties.specific[k] = v;
   for (const auto& [k, v] : props) properties.specific[k] = v;
-  WEIR_ASSIGN_OR_RETURN(KafkaConf conf, BuildKafkaConf(properties, ClientKind::kConsumer));
-  WEIR_ASSIGN_OR_RETURN(KafkaHandle consumer, NewKafkaClient(std::move(conf), ClientKind::kConsumer));
-  const rd_kafka_metadata_t* metadata = nullptr;
-  KafkaHandle& c = consumer;
-  rd_kafka_topic_t* handle = rd_kafka_topic_new(c.get(), flags.topic.c_str(), nullptr);
-  WEIR_RETURN_IF_ERROR(KafkaStatus(rd_kafka_metadata(c.get(), 0, handle, &metadata, 10'000),
-                                   absl::StrCat("reading the metadata of ", flags.topic)));
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(16);
-  if (metadata->topic_cnt == 1) {
-    for (int p = 0; p < metadata->topics[0].partition_cnt; ++p) {
-      rd_kafka_topic_partition_list_add(list, flags.topic.c_str(), p)->offset =
-          RD_KAFKA_OFFSET_BEGINNING;
-    }
-  }
-  rd_kafka_metadata_destroy(metadata);
-  rd_kafka_topic_destroy(handle);
-  const int partitions = list->cnt;
-  absl::Status assigned = KafkaStatus(rd_kafka_assign(c.get(), list), "assigning");
-  rd_kafka_topic_partition_list_destroy(list);
-  WEIR_RETURN_IF_ERROR(assigned);
-  if (partitions == 0) return absl::NotFoundError(absl::StrCat("topic ", flags.topic, " not found"));
-  ConsumeTotals totals;
-  std::chrono::steady_clock::time_point start;
-  auto last = std::chrono::steady_clock::now();
-  while (totals.messages < flags.records) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(c.get(), 1000);
-    if (m == nullptr) {
-      if (std::chrono::steady_clock::now() - last > std::chrono::seconds(10)) {
-        rd_kafka_consumer_close(c.get());
-        return absl::DeadlineExceededError(absl::StrCat(
-            "read ", totals.messages, " of ", flags.records, " records of ", flags.topic,
-            ", then nothing for 10 s: does the topic hold that many? (bench produce first)"));
-      }
-      continue;
-    }
-    last = std::chrono::steady_clock::now();
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (totals.messages == 0) start = last;  // from the first record, as perf-test
-      ++totals.messages;
-      totals.bytes += static_cast<int64_t>(m->len + m->key_len);
-    }
-    rd_kafka_message_destroy(m);
-  }
-  totals.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  rd_kafka_consumer_close(c.get());
-  return totals;
+  return bench::ConsumeThroughput(properties, flags.topic, flags.records);
 }
 
 absl::Status Consume(const ClientBenchFlags& flags) {
@@ -224,7 +176,7 @@ absl::Status Consume(const ClientBenchFlags& flags) {
   for (const auto& [name, props] : {std::pair{"Baseline", &kBaselineConsumer},
                                     std::pair{"Tuned", &kTunedConsumer}}) {
     WEIR_ASSIGN_OR_RETURN(
-        ConsumeTotals t,
+        bench::ConsumeTotals t,
         ConsumePerf(flags, config, brokers, absl::StrCat("weir-bench-consume-", getpid(), "-", run++),
                     *props));
     const double mb = t.bytes / (1024.0 * 1024.0);
