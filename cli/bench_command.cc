@@ -11,8 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "bench/client_perf.h"
 #include "bench/compare.h"
+#include "bench/load_test.h"
 #include "cli/commands.h"
-#include "cli/perf_producer.h"
+#include "bench/perf_producer.h"
 #include "engine/app_config.h"
 #include "engine/client_config.h"
 #include "engine/embedded_broker.h"
@@ -96,7 +97,7 @@ absl::StatusOr<std::string> Brokers(const ClientBenchFlags& flags, const AppConf
 // kafka-producer-perf-test with `props`: records of `record_size` random letters.
 // `keyed`: key i for record i, spreading records evenly over the partitions (for filling the
 // embedded broker, which keeps 5 MiB per partition); otherwise no key, as the perf test.
-absl::StatusOr<PerfStats::Totals> ProducePerf(const ClientBenchFlags& flags, const AppConfig& config,
+absl::StatusOr<bench::PerfStats::Totals> ProducePerf(const ClientBenchFlags& flags, const AppConfig& config,
                                               const std::string& brokers,
                                               const std::map<std::string, std::string>& props,
                                               bool keyed = false) {
@@ -104,9 +105,9 @@ absl::StatusOr<PerfStats::Totals> ProducePerf(const ClientBenchFlags& flags, con
   properties.specific = {{"acks", "all"}, {"enable.idempotence", "true"}};
   for (const auto& [k, v] : config.producer) properties.specific[k] = v;
   for (const auto& [k, v] : props) properties.specific[k] = v;
-  PerfStats stats;
-  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<PerfProducer> producer,
-                        PerfProducer::Create(properties, flags.topic, &stats));
+  bench::PerfStats stats;
+  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<bench::PerfProducer> producer,
+                        bench::PerfProducer::Create(properties, flags.topic, &stats));
   std::mt19937_64 random(1);
   std::string value(static_cast<size_t>(flags.record_size), 'A');
   const auto start = std::chrono::steady_clock::now();
@@ -129,11 +130,11 @@ absl::Status Produce(const ClientBenchFlags& flags) {
   WEIR_ASSIGN_OR_RETURN(AppConfig config, LoadAppConfig(flags.config.path, flags.config.overrides));
   std::unique_ptr<EmbeddedBroker> embedded;
   WEIR_ASSIGN_OR_RETURN(const std::string brokers, Brokers(flags, config, embedded));
-  std::vector<std::pair<const char*, PerfStats::Totals>> rows;
+  std::vector<std::pair<const char*, bench::PerfStats::Totals>> rows;
   for (const auto& [name, props] : {std::pair{"Baseline", &kBaselineProducer},
                                     std::pair{"Tuned", &kTunedProducer}}) {
     spdlog::info("{}: {} records of {} bytes", name, flags.records, flags.record_size);
-    WEIR_ASSIGN_OR_RETURN(PerfStats::Totals totals, ProducePerf(flags, config, brokers, *props));
+    WEIR_ASSIGN_OR_RETURN(bench::PerfStats::Totals totals, ProducePerf(flags, config, brokers, *props));
     rows.emplace_back(name, totals);
   }
   std::printf("| Config    | Records/sec | MB/sec | Avg Latency | P99 Latency |\n"
@@ -185,6 +186,24 @@ absl::Status Consume(const ClientBenchFlags& flags) {
   }
   std::printf("Baseline: fetch.min.bytes=1; Tuned: fetch.min.bytes=1048576 fetch.wait.max.ms=500; "
               "both max.partition.fetch.bytes=1048576.\n");
+  return absl::OkStatus();
+}
+
+struct LoadFlags {
+  ConfigFlags config;
+  std::string load_config = "config/loadtest.yaml";
+};
+
+absl::Status Load(const LoadFlags& flags, int* exit_code) {
+  WEIR_ASSIGN_OR_RETURN(AppConfig config, LoadAppConfig(flags.config.path, flags.config.overrides));
+  WEIR_ASSIGN_OR_RETURN(bench::LoadTestConfig load, bench::LoadLoadTestConfig(flags.load_config));
+  WEIR_ASSIGN_OR_RETURN(bench::LoadTestReport report,
+                        bench::RunLoadTest(config, config.topology_config, load));
+  std::fputs(bench::FormatReport(load, report).c_str(), stdout);
+  if (!report.all_pass()) {
+    spdlog::error("weir bench load: a readiness check failed (see the verdicts)");
+    *exit_code = 1;
+  }
   return absl::OkStatus();
 }
 
@@ -269,6 +288,27 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
       "Example:\n  weir bench produce --set bootstrap.servers=127.0.0.1:9092 --records 1000000\n");
   produce->callback(
       [produce_flags, exit_code] { ReportOutcome("bench produce", Produce(*produce_flags), exit_code); });
+
+  auto load_flags = std::make_shared<LoadFlags>();
+  CLI::App* load = bench->add_subcommand(
+      "load", "Production load test: sustained peak, 2x burst, consumer throughput, verdicts");
+  AddConfigFlags(*load, load_flags->config, "config/weir.yaml");
+  load->add_option("--load-config", load_flags->load_config,
+                   "Peak rate, phases, SLA and lag threshold (keys: docs/benchmarks.md)")
+      ->check(CLI::ExistingFile)
+      ->capture_default_str();
+  load->footer(
+      "The seed's 19.2 load test against the fraud-detection instance `weir run` runs, in this\n"
+      "process (on bootstrap.servers, or an embedded broker when it is empty): phase 1 sends\n"
+      "generated payments at peak.rate, phase 2 at twice that, then a fresh consumer reads the\n"
+      "payments back (consumer throughput). It reports per phase the rate offered and\n"
+      "processed, payment-to-alert latency p50/p99 and the most records waiting, and a\n"
+      "PASS/FAIL verdict per readiness check (19.3): burst processed at 2x peak, p99 under\n"
+      "sla.p99.ms, lag under max.lag.records. Exit status 1 when a check fails.\n\n"
+      "Example:\n  weir bench load --load-config config/loadtest.yaml\n");
+  load->callback([load_flags, exit_code] {
+    ReportOutcome("bench load", Load(*load_flags, exit_code), exit_code);
+  });
 
   auto consume_flags = std::make_shared<ClientBenchFlags>();
   CLI::App* consume = bench->add_subcommand(

@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "common/logging.h"
+#include "bench/load_test.h"
 #include "engine/app_config.h"
 #include "engine/metrics.h"
 #include "stores/rocksdb_option_set.h"
@@ -52,15 +53,18 @@ void AddConfigCommand(CLI::App& app, int* exit_code) {
       "  app      config/weir.yaml (docs/configuration.md)\n"
       "  rocksdb  config/rocksdb/*.yaml option sets (docs/rocksdb-options.md)\n"
       "  fraud    config/fraud.yaml (docs/fraud.md)\n"
-      "  metrics  not a file: the Prometheus metrics /metrics exports (docs/metrics.md)");
-  docs->add_option("schema", *schema, "Which table: app, rocksdb, fraud or metrics")
-      ->check(CLI::IsMember({"app", "rocksdb", "fraud", "metrics"}))
+      "  metrics  not a file: the Prometheus metrics /metrics exports (docs/metrics.md)\n"
+      "  loadtest config/loadtest.yaml, for weir bench load (docs/benchmarks.md)");
+  docs->add_option("schema", *schema, "Which table: app, rocksdb, fraud, metrics or loadtest")
+      ->check(CLI::IsMember({"app", "rocksdb", "fraud", "metrics", "loadtest"}))
       ->capture_default_str();
   docs->footer("Example:\n  weir config docs rocksdb > /tmp/rocksdb-keys.md");
   docs->callback([schema] {
     const std::string table = *schema == "rocksdb" ? RocksDbOptionSetSchema().MarkdownTable()
                               : *schema == "fraud"   ? fraud::FraudConfigSchema().MarkdownTable()
                               : *schema == "metrics" ? MetricsMarkdownTable()
+                              : *schema == "loadtest"
+                                  ? bench::LoadTestConfigSchema().MarkdownTable()
                                                      : AppConfigSchema().MarkdownTable();
     std::fputs(table.c_str(), stdout);
   });

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/commands.h"
-#include "cli/perf_producer.h"
+#include "bench/perf_producer.h"
 #include "cli/shutdown_signal.h"
 #include "common/logging.h"
 #include "common/status.h"
@@ -52,7 +52,7 @@ class Sink {
 
 class FileSink : public Sink {
  public:
-  FileSink(std::FILE* out, PerfStats* stats) : out_(out), stats_(stats) {}
+  FileSink(std::FILE* out, bench::PerfStats* stats) : out_(out), stats_(stats) {}
   absl::Status Send(const fraud::GeneratedPayment& payment) override {
     if (std::fprintf(out_, "%s\n", payment.json.c_str()) < 0) {
       return absl::InternalError(absl::StrCat("cannot write the output: ", std::strerror(errno)));
@@ -72,12 +72,12 @@ class FileSink : public Sink {
 
  private:
   std::FILE* out_;
-  PerfStats* stats_;
+  bench::PerfStats* stats_;
 };
 
 class KafkaSink : public Sink {
  public:
-  explicit KafkaSink(std::unique_ptr<PerfProducer> producer) : producer_(std::move(producer)) {}
+  explicit KafkaSink(std::unique_ptr<bench::PerfProducer> producer) : producer_(std::move(producer)) {}
   absl::Status Send(const fraud::GeneratedPayment& payment) override {
     return producer_->Send(payment.card, payment.json, payment.ts);
   }
@@ -85,7 +85,7 @@ class KafkaSink : public Sink {
   absl::Status Finish() override { return producer_->Flush(); }
 
  private:
-  std::unique_ptr<PerfProducer> producer_;
+  std::unique_ptr<bench::PerfProducer> producer_;
 };
 
 absl::Status WriteTruth(std::FILE* truth, const std::vector<fraud::ExpectedAlert>& alerts) {
@@ -134,7 +134,7 @@ absl::Status Loadgen(const LoadgenFlags& flags) {
           absl::StrCat(flags.truth, ": cannot write the ground truth: ", std::strerror(errno)));
     }
   }
-  PerfStats stats;
+  bench::PerfStats stats;
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> output(nullptr, &std::fclose);
   std::unique_ptr<Sink> sink;
   if (to_file) {
@@ -147,8 +147,8 @@ absl::Status Loadgen(const LoadgenFlags& flags) {
     sink = std::make_unique<FileSink>(out, &stats);
   } else {
     const std::string topic = flags.topic.empty() ? fraud_config.payments_topic : flags.topic;
-    WEIR_ASSIGN_OR_RETURN(std::unique_ptr<PerfProducer> producer,
-                          PerfProducer::Create({.bootstrap_servers = config.bootstrap_servers,
+    WEIR_ASSIGN_OR_RETURN(std::unique_ptr<bench::PerfProducer> producer,
+                          bench::PerfProducer::Create({.bootstrap_servers = config.bootstrap_servers,
                                                 .common = config.kafka,
                                                 .specific = config.producer},
                                                topic, &stats));

@@ -81,5 +81,22 @@ TEST(BenchClients, ProduceAndConsumeReportBaselineAndTuned) {
   EXPECT_THAT(consume.out, ::testing::ContainsRegex("\\| Tuned +\\| +[0-9.]+ \\| +[0-9.]+ \\| +2000 \\|"));
 }
 
+TEST(BenchLoad, ReportsEveryPhaseAndFailsACheckItCannotMeet) {
+  const std::filesystem::path config =
+      std::filesystem::temp_directory_path() / ("weir-load-" + std::to_string(getpid()) + ".yaml");
+  // A lag threshold of 0 cannot hold while records flow: that check must FAIL, and the run exit 1.
+  std::ofstream(config) << "peak.rate: 500\nsustained.records: 1500\nburst.records: 1500\n"
+                           "sla.p99.ms: 60000\nmax.lag.records: 0\ncards: 2000\n";
+  const testing::CommandResult result = testing::RunCommand(
+      {testing::WeirBinary(), "bench", "load", "--load-config", config.string()}, "",
+      std::chrono::seconds(180));
+  EXPECT_EQ(result.exit_status, 1) << result.err;
+  EXPECT_THAT(result.out, ::testing::ContainsRegex("\\| sustained \\| 1500 \\| 500 \\|"));
+  EXPECT_THAT(result.out, ::testing::ContainsRegex("\\| burst \\| 1500 \\| 1000 \\|"));
+  EXPECT_THAT(result.out, ::testing::ContainsRegex("\\| consumer lag under threshold \\| max [1-9][0-9]* records \\| <= 0 records \\| FAIL \\|"));
+  EXPECT_THAT(result.out, ::testing::ContainsRegex("\\| p99 latency under SLA \\| .* \\| <= 60000 ms \\| PASS \\|"));
+  std::filesystem::remove(config);
+}
+
 }  // namespace
 }  // namespace weir

@@ -1,11 +1,12 @@
 // Every reference table in docs/ is generated from the schema it documents (`weir config docs
-// app|rocksdb|fraud|metrics`): a test per page fails when the page and the schema drift apart.
+// app|rocksdb|fraud|metrics|loadtest`): a test per page fails when the page and the schema drift apart.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
 
+#include "bench/load_test.h"
 #include "engine/app_config.h"
 #include "engine/metrics.h"
 #include "stores/rocksdb_option_set.h"
@@ -40,7 +41,9 @@ INSTANTIATE_TEST_SUITE_P(
                               [] { return RocksDbOptionSetSchema().MarkdownTable(); }},
                       DocCase{"docs/fraud.md", "fraud",
                               [] { return fraud::FraudConfigSchema().MarkdownTable(); }},
-                      DocCase{"docs/metrics.md", "metrics", [] { return MetricsMarkdownTable(); }}),
+                      DocCase{"docs/metrics.md", "metrics", [] { return MetricsMarkdownTable(); }},
+                      DocCase{"docs/benchmarks.md", "loadtest",
+                              [] { return bench::LoadTestConfigSchema().MarkdownTable(); }}),
     [](const ::testing::TestParamInfo<DocCase>& info) { return std::string(info.param.schema); });
 
 }  // namespace

@@ -1,8 +1,8 @@
 // Producing with kafka-producer-perf-test's accounting: records and bytes sent, and each
 // record's latency from send to the broker's acknowledgement. `weir loadgen` and
 // `weir bench produce` share it.
-#ifndef WEIR_CLI_PERF_PRODUCER_H_
-#define WEIR_CLI_PERF_PRODUCER_H_
+#ifndef WEIR_BENCH_PERF_PRODUCER_H_
+#define WEIR_BENCH_PERF_PRODUCER_H_
 
 #include <chrono>
 #include <cstdint>
@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "engine/client_config.h"
 
-namespace weir::cli {
+namespace weir::bench {
 
 // Send-to-acknowledgement latencies and byte counts.
 class PerfStats {
@@ -68,6 +68,6 @@ class PerfProducer {
   KafkaHandle producer_;
 };
 
-}  // namespace weir::cli
+}  // namespace weir::bench
 
-#endif  // WEIR_CLI_PERF_PRODUCER_H_
+#endif  // WEIR_BENCH_PERF_PRODUCER_H_

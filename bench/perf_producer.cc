@@ -1,4 +1,4 @@
-#include "cli/perf_producer.h"
+#include "bench/perf_producer.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -7,7 +7,7 @@
 #include "common/status.h"
 #include "engine/kafka_status.h"
 
-namespace weir::cli {
+namespace weir::bench {
 
 using Clock = std::chrono::steady_clock;
 
@@ -133,4 +133,4 @@ absl::Status PerfProducer::Flush() {
   return Failed();
 }
 
-}  // namespace weir::cli
+}  // namespace weir::bench

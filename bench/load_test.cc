@@ -1,0 +1,367 @@
+#include "bench/load_test.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "bench/client_perf.h"
+#include "bench/perf_producer.h"
+#include "common/logging.h"
+#include "common/status.h"
+#include "engine/embedded_broker.h"
+#include "engine/kafka_status.h"
+#include "engine/kafka_streams.h"
+#include "topologies/fraud_config.h"
+#include "topologies/fraud_topology.h"
+#include "topologies/payment_generator.h"
+
+namespace weir::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t Processed(const KafkaStreams& streams) {
+  int64_t total = 0;
+  for (const ThreadSnapshot& t : streams.threads()) total += t.processed;
+  return total;
+}
+
+double Percentile(std::vector<double> values, double q) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  return values[std::min(values.size() - 1, static_cast<size_t>(q * values.size()))];
+}
+
+// Reads the alerts topic on its own thread and keeps each alert's payment-to-alert latency.
+class AlertTimer {
+ public:
+  static absl::StatusOr<std::unique_ptr<AlertTimer>> Start(const AppConfig& app,
+                                                           const std::string& topic) {
+    ClientProperties properties{.bootstrap_servers = app.bootstrap_servers, .common = app.kafka};
+    properties.specific = {{"group.id", absl::StrCat("weir-bench-load-alerts-", getpid())},
+                           {"auto.offset.reset", "earliest"},
+                           {"enable.auto.commit", "false"}};
+    WEIR_ASSIGN_OR_RETURN(KafkaConf conf, BuildKafkaConf(properties, ClientKind::kConsumer));
+    auto timer = std::unique_ptr<AlertTimer>(new AlertTimer);
+    WEIR_ASSIGN_OR_RETURN(timer->consumer_, NewKafkaClient(std::move(conf), ClientKind::kConsumer));
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), RD_KAFKA_PARTITION_UA);
+    const absl::Status subscribed =
+        KafkaStatus(rd_kafka_subscribe(timer->consumer_.get(), list), "subscribing to alerts");
+    rd_kafka_topic_partition_list_destroy(list);
+    WEIR_RETURN_IF_ERROR(subscribed);
+    timer->thread_ = std::thread([t = timer.get()] { t->Run(); });
+    return timer;
+  }
+  ~AlertTimer() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    rd_kafka_consumer_close(consumer_.get());
+  }
+  bool assigned() const { return assigned_; }
+  // (payment timestamp, latency ms) of every alert read so far.
+  std::vector<std::pair<int64_t, double>> Latencies() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return latencies_;
+  }
+
+ private:
+  AlertTimer() = default;
+  void Run() {
+    while (!stop_) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_.get(), 100);
+      if (!assigned_) {
+        rd_kafka_topic_partition_list_t* assignment = nullptr;
+        if (rd_kafka_assignment(consumer_.get(), &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          assigned_ = assignment->cnt > 0;
+          rd_kafka_topic_partition_list_destroy(assignment);
+        }
+      }
+      if (m == nullptr) continue;
+      const int64_t now = NowMs();
+      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->payload != nullptr) {
+        const nlohmann::json alert = nlohmann::json::parse(
+            static_cast<const char*>(m->payload), static_cast<const char*>(m->payload) + m->len,
+            nullptr, false);
+        if (!alert.is_discarded() && alert.contains("ts")) {
+          const int64_t ts = alert["ts"].get<int64_t>();
+          std::lock_guard<std::mutex> lock(mutex_);
+          latencies_.emplace_back(ts, static_cast<double>(now - ts));
+        }
+      }
+      rd_kafka_message_destroy(m);
+    }
+  }
+
+  KafkaHandle consumer_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> assigned_{false};
+  std::mutex mutex_;
+  std::vector<std::pair<int64_t, double>> latencies_;
+};
+
+// Samples the instance's processed count every 100 ms: the lag (produced - processed, its
+// maximum since the last TakeMax()) and the processing rate between two counts.
+class LagSampler {
+ public:
+  LagSampler(const KafkaStreams& streams, const std::atomic<int64_t>& produced)
+      : streams_(streams), produced_(produced), thread_([this] { Run(); }) {}
+  ~LagSampler() {
+    stop_ = true;
+    thread_.join();
+  }
+  int64_t TakeMax() { return max_.exchange(0); }
+  // Records per second while the processed count went from `from` to `to`: the slope between
+  // the first samples at or past each, so the pipeline's latency does not count as slowness.
+  double RateBetween(int64_t from, int64_t to) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::optional<std::pair<Clock::time_point, int64_t>> first, last;
+    for (const auto& sample : samples_) {
+      if (!first && sample.second >= from) first = sample;
+      if (!last && sample.second >= to) last = sample;
+    }
+    if (!first || !last || last->first <= first->first) return 0;
+    return static_cast<double>(last->second - first->second) /
+           std::chrono::duration<double>(last->first - first->first).count();
+  }
+
+ private:
+  void Run() {
+    while (!stop_) {
+      const int64_t processed = Processed(streams_);
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        samples_.emplace_back(Clock::now(), processed);
+      }
+      const int64_t lag = std::max<int64_t>(produced_.load() - processed, 0);
+      int64_t seen = max_.load();
+      while (lag > seen && !max_.compare_exchange_weak(seen, lag)) {
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the sampling period
+    }
+  }
+  const KafkaStreams& streams_;
+  const std::atomic<int64_t>& produced_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> max_{0};
+  std::mutex mutex_;
+  std::vector<std::pair<Clock::time_point, int64_t>> samples_;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
+}  // namespace
+
+const config::Schema<LoadTestConfig>& LoadTestConfigSchema() {
+  using L = LoadTestConfig;
+  static const auto* schema =
+      &(*new config::Schema<LoadTestConfig>())
+           .Int("peak.rate", &L::peak_rate, 1, 10'000'000,
+                "Payments per second the service must handle at peak; the burst phase sends "
+                "twice this.")
+           .Int("sustained.records", &L::sustained_records, 1, 1'000'000'000,
+                "Payments sent at the peak rate (phase 1).")
+           .Int("burst.records", &L::burst_records, 1, 1'000'000'000,
+                "Payments sent at twice the peak rate (phase 2).")
+           .Int("sla.p99.ms", &L::sla_p99_ms, 1, 3'600'000,
+                "Service level: 99th percentile of payment-to-alert latency, ms.")
+           .Int("max.lag.records", &L::max_lag_records, 0, 1'000'000'000,
+                "Most records allowed to wait in the application (produced, not yet processed) "
+                "at any moment.")
+           .Int("cards", &L::cards, 1, 100'000'000, "Card population of the generated payments.")
+           .Int("partitions", &L::partitions, 1, 1'000,
+                "Partitions of the payments topic when the embedded broker is used.");
+  return *schema;
+}
+
+absl::StatusOr<LoadTestConfig> LoadLoadTestConfig(const std::string& path) {
+  LoadTestConfig config;
+  config::Provenance provenance;
+  WEIR_RETURN_IF_ERROR(LoadTestConfigSchema().LoadFile(path, config, &provenance));
+  return config;
+}
+
+bool LoadTestReport::all_pass() const {
+  return std::all_of(verdicts.begin(), verdicts.end(), [](const Verdict& v) { return v.pass; });
+}
+
+absl::StatusOr<LoadTestReport> RunLoadTest(AppConfig app, const std::string& fraud_config_path,
+                                           const LoadTestConfig& load) {
+  WEIR_ASSIGN_OR_RETURN(fraud::FraudConfig fraud, fraud::LoadFraudConfig(fraud_config_path));
+  std::unique_ptr<EmbeddedBroker> embedded;
+  KafkaStreamsOptions options;
+  if (app.bootstrap_servers.empty()) {
+    WEIR_ASSIGN_OR_RETURN(embedded, EmbeddedBroker::Start(1));
+    app.bootstrap_servers = embedded->bootstrap_servers();
+    WEIR_RETURN_IF_ERROR(embedded->CreateTopic(
+        {.name = fraud.payments_topic, .partitions = static_cast<int32_t>(load.partitions)}));
+    for (const std::string& topic : {fraud.alerts_topic, fraud.dlq_topic}) {
+      WEIR_RETURN_IF_ERROR(embedded->CreateTopic({.name = topic, .partitions = 4}));
+    }
+    options.create_topic = [&embedded](const TopicSpec& t) { return embedded->CreateTopic(t); };
+    spdlog::info("embedded broker at {}", app.bootstrap_servers);
+  }
+  // Its own application id and state, so a run never touches a real application's group.
+  app.application_id = absl::StrCat(app.application_id, "-loadtest-", getpid());
+  const std::filesystem::path state =
+      std::filesystem::temp_directory_path() / absl::StrCat("weir-bench-load-", getpid());
+  app.state_dir = state.string();
+  const fraud::CardTokenizer tokenizer("weir-bench-load");
+  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<KafkaStreams> streams,
+                        KafkaStreams::Create(fraud::BuildFraudTopology(fraud, tokenizer), app,
+                                             std::move(options)));
+  WEIR_RETURN_IF_ERROR(streams->Start());
+  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<AlertTimer> alerts, AlertTimer::Start(app, fraud.alerts_topic));
+  const auto ready_deadline = Clock::now() + std::chrono::seconds(90);
+  while ((!streams->Ready() || !alerts->assigned()) && Clock::now() < ready_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // waiting for the groups
+  }
+  if (!streams->Ready()) return absl::DeadlineExceededError("the instance was not ready in 90 s");
+  spdlog::info("instance ready: {} stream threads", app.num_stream_threads);
+
+  PerfStats producer_stats;
+  WEIR_ASSIGN_OR_RETURN(
+      std::unique_ptr<PerfProducer> producer,
+      PerfProducer::Create({.bootstrap_servers = app.bootstrap_servers,
+                            .common = app.kafka,
+                            .specific = {{"batch.size", "65536"},
+                                         {"linger.ms", "20"},
+                                         {"compression.type", "lz4"},
+                                         {"acks", "all"},
+                                         {"enable.idempotence", "true"}}},
+                           fraud.payments_topic, &producer_stats));
+  std::atomic<int64_t> produced{0};
+  auto sampler = std::make_unique<LagSampler>(*streams, produced);
+  LagSampler& lag = *sampler;
+  LoadTestReport report;
+  std::vector<int64_t> phase_starts_ms;
+  const std::pair<const char*, int64_t> phases[] = {{"sustained", 1}, {"burst", 2}};
+  for (const auto& [name, multiple] : phases) {
+    const int64_t records = multiple == 1 ? load.sustained_records : load.burst_records;
+    const double rate = static_cast<double>(load.peak_rate * multiple);
+    const int64_t start_ms = NowMs();
+    phase_starts_ms.push_back(start_ms);
+    WEIR_ASSIGN_OR_RETURN(fraud::PaymentGenerator generator,
+                          fraud::PaymentGenerator::Create({.cards = load.cards,
+                                                           .seed = static_cast<uint64_t>(multiple),
+                                                           .fraud_fraction = 0.01,
+                                                           .rate = rate,
+                                                           .start_ms = start_ms},
+                                                          fraud));
+    spdlog::info("phase {}: {} payments at {:.0f}/s", name, records, rate);
+    const auto start = Clock::now();
+    const int64_t before = produced.load();
+    for (int64_t i = 0; i < records; ++i) {
+      const auto due = start + std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double>(static_cast<double>(i) / rate));
+      const auto ahead = std::chrono::duration_cast<std::chrono::milliseconds>(due - Clock::now());
+      if (ahead.count() >= 1) producer->Poll(ahead);
+      const fraud::GeneratedPayment p = generator.Next();
+      WEIR_RETURN_IF_ERROR(producer->Send(p.card, p.json, p.ts));
+      ++produced;
+    }
+    WEIR_RETURN_IF_ERROR(producer->Flush());
+    const auto caught_up_deadline = Clock::now() + std::chrono::seconds(300);
+    while (Processed(*streams) < produced.load() && Clock::now() < caught_up_deadline) {
+      WEIR_RETURN_IF_ERROR(streams->CheckThreads());
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // waiting for the instance
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a sample past the end
+    report.phases.push_back(
+        {.name = name,
+         .records = produced.load() - before,
+         .offered_rate = rate,
+         // Between 10% and 100% of the phase's records processed.
+         .processed_rate = lag.RateBetween(before + records / 10, before + records),
+         .max_lag = lag.TakeMax()});
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // trailing alerts in flight (linger)
+  const std::vector<std::pair<int64_t, double>> latencies = alerts->Latencies();
+  alerts.reset();
+  std::vector<double> all;
+  for (size_t i = 0; i < report.phases.size(); ++i) {
+    std::vector<double> in_phase;
+    for (const auto& [ts, latency] : latencies) {
+      const bool after_start = ts >= phase_starts_ms[i];
+      const bool before_next = i + 1 >= phase_starts_ms.size() || ts < phase_starts_ms[i + 1];
+      if (after_start && before_next) in_phase.push_back(latency);
+    }
+    report.phases[i].alerts = static_cast<int64_t>(in_phase.size());
+    report.phases[i].latency_p50_ms = Percentile(in_phase, 0.5);
+    report.phases[i].latency_p99_ms = Percentile(in_phase, 0.99);
+    all.insert(all.end(), in_phase.begin(), in_phase.end());
+  }
+
+  spdlog::info("phase consumer: reading {} payments back", produced.load());
+  WEIR_ASSIGN_OR_RETURN(
+      ConsumeTotals consumed,
+      ConsumeThroughput({.bootstrap_servers = app.bootstrap_servers,
+                         .common = app.kafka,
+                         .specific = {{"group.id", absl::StrCat("weir-bench-load-read-", getpid())},
+                                      {"enable.auto.commit", "false"},
+                                      {"fetch.min.bytes", "1048576"},
+                                      {"fetch.wait.max.ms", "100"}}},
+                        fraud.payments_topic, produced.load()));
+  report.consumer_records_per_s = consumed.messages / consumed.seconds;
+  report.consumer_mb_per_s = consumed.bytes / consumed.seconds / (1 << 20);
+  sampler.reset();  // it reads the instance
+  streams->Close();
+  streams.reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(state, ignored);
+
+  const PhaseResult& burst = report.phases.back();
+  const double p99 = Percentile(all, 0.99);
+  int64_t max_lag = 0;
+  for (const PhaseResult& p : report.phases) max_lag = std::max(max_lag, p.max_lag);
+  report.verdicts = {
+      {"throughput >= 2x peak",
+       absl::StrFormat("burst processed at %.0f/s", burst.processed_rate),
+       absl::StrFormat(">= %.0f/s (95%% of %d offered)", 0.95 * 2 * load.peak_rate,
+                       2 * load.peak_rate),
+       burst.processed_rate >= 0.95 * 2 * static_cast<double>(load.peak_rate)},
+      {"p99 latency under SLA", absl::StrFormat("%.0f ms over %d alerts", p99, all.size()),
+       absl::StrFormat("<= %d ms", load.sla_p99_ms),
+       !all.empty() && p99 <= static_cast<double>(load.sla_p99_ms)},
+      {"consumer lag under threshold", absl::StrFormat("max %d records", max_lag),
+       absl::StrFormat("<= %d records", load.max_lag_records), max_lag <= load.max_lag_records}};
+  return report;
+}
+
+std::string FormatReport(const LoadTestConfig& load, const LoadTestReport& report) {
+  std::string out = absl::StrFormat(
+      "Peak %d payments/s; SLA p99 %d ms; lag threshold %d records.\n\n"
+      "| phase | payments | offered/s | processed/s | alerts | p50 ms | p99 ms | max lag |\n"
+      "|---|---|---|---|---|---|---|---|\n",
+      load.peak_rate, load.sla_p99_ms, load.max_lag_records);
+  for (const PhaseResult& p : report.phases) {
+    absl::StrAppendFormat(&out, "| %s | %d | %.0f | %.0f | %d | %.0f | %.0f | %d |\n", p.name,
+                          p.records, p.offered_rate, p.processed_rate, p.alerts, p.latency_p50_ms,
+                          p.latency_p99_ms, p.max_lag);
+  }
+  absl::StrAppendFormat(&out, "| consumer | - | - | %.0f (%.2f MB/s) | - | - | - | - |\n\n",
+                        report.consumer_records_per_s, report.consumer_mb_per_s);
+  absl::StrAppend(&out, "| check | measured | target | verdict |\n|---|---|---|---|\n");
+  for (const Verdict& v : report.verdicts) {
+    absl::StrAppendFormat(&out, "| %s | %s | %s | %s |\n", v.check, v.measured, v.target,
+                          v.pass ? "PASS" : "FAIL");
+  }
+  return out;
+}
+
+}  // namespace weir::bench
