@@ -224,6 +224,13 @@ void AddClientBenchFlags(CLI::App& command, ClientBenchFlags& flags) {
 void AddBenchCommand(CLI::App& app, int* exit_code) {
   CLI::App* bench = app.add_subcommand("bench", "Benchmarks on weir's own workload");
   bench->require_subcommand(1);
+  bench->footer(
+      "Examples:\n"
+      "  weir bench compare --options config/rocksdb/default.yaml \\\n"
+      "      --options config/rocksdb/tuned.yaml --output /tmp/compare\n"
+      "  weir bench load --load-config config/loadtest.yaml\n"
+      "  weir bench produce    weir bench consume\n"
+      "Figures and what they mean: docs/benchmarks.md");
   auto flags = std::make_shared<CompareFlags>();
   CLI::App* compare = bench->add_subcommand(
       "compare", "Run one deterministic fraud workload once per RocksDB option set and compare");
