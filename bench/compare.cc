@@ -9,10 +9,16 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status.h"
+#include "bench/client_perf.h"
+#include "bench/perf_producer.h"
+#include "engine/embedded_broker.h"
+#include "engine/kafka_streams.h"
 #include "engine/test_driver.h"
 #include "stores/rocksdb_option_set.h"
 #include "stores/task_db.h"
@@ -85,6 +91,7 @@ nlohmann::json ToJson(const CompareResult& r) {
           {"compaction_bytes_written", r.compaction_bytes_written},
           {"peak_rss_bytes", r.peak_rss_bytes},
           {"state_bytes", r.state_bytes},
+          {"raw_consume_records_per_s", r.raw_consume_records_per_s},
           {"samples", samples}};
 }
 
@@ -106,6 +113,7 @@ CompareResult FromJson(const nlohmann::json& j) {
   r.compaction_bytes_written = j.at("compaction_bytes_written");
   r.peak_rss_bytes = j.at("peak_rss_bytes");
   r.state_bytes = j.at("state_bytes");
+  r.raw_consume_records_per_s = j.at("raw_consume_records_per_s");
   for (const auto& s : j.at("samples")) {
     r.samples.push_back({.records = s.at("records"),
                          .seconds = s.at("seconds"),
@@ -211,6 +219,156 @@ absl::StatusOr<CompareResult> RunOne(const CompareOptions& options, const std::s
   return result;
 }
 
+// One option set end to end, in this (child) process.
+absl::StatusOr<CompareResult> RunOneEndToEnd(const CompareOptions& options,
+                                             const std::string& set_path,
+                                             const std::filesystem::path& state_dir) {
+  WEIR_ASSIGN_OR_RETURN(fraud::FraudConfig fraud_config,
+                        fraud::LoadFraudConfig(options.fraud_config));
+  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<EmbeddedBroker> broker, EmbeddedBroker::Start(1));
+  // The embedded broker keeps 5 MiB per partition: spread the input wide enough.
+  const int32_t partitions = std::max<int32_t>(
+      options.partitions, static_cast<int32_t>(options.records / 20'000 + 1));
+  WEIR_RETURN_IF_ERROR(
+      broker->CreateTopic({.name = fraud_config.payments_topic, .partitions = partitions}));
+  for (const std::string& topic : {fraud_config.alerts_topic, fraud_config.dlq_topic}) {
+    WEIR_RETURN_IF_ERROR(broker->CreateTopic({.name = topic, .partitions = 4}));
+  }
+  WEIR_ASSIGN_OR_RETURN(fraud::PaymentGenerator generator,
+                        fraud::PaymentGenerator::Create({.cards = options.cards,
+                                                         .seed = options.seed,
+                                                         .fraud_fraction = 0.01},
+                                                        fraud_config));
+  CompareResult result{.option_set = set_path};
+  {
+    PerfStats stats;
+    WEIR_ASSIGN_OR_RETURN(std::unique_ptr<PerfProducer> producer,
+                          PerfProducer::Create({.bootstrap_servers = broker->bootstrap_servers(),
+                                                .specific = {{"linger.ms", "20"}}},
+                                               fraud_config.payments_topic, &stats));
+    for (int64_t i = 0; i < options.records; ++i) {
+      const fraud::GeneratedPayment p = generator.Next();
+      result.input_bytes += static_cast<int64_t>(p.card.size() + p.json.size());
+      WEIR_RETURN_IF_ERROR(producer->Send(p.card, p.json, p.ts));
+    }
+    WEIR_RETURN_IF_ERROR(producer->Flush());
+  }
+  WEIR_ASSIGN_OR_RETURN(
+      ConsumeTotals raw,
+      ConsumeThroughput({.bootstrap_servers = broker->bootstrap_servers(),
+                         .specific = {{"group.id", "bench-compare-raw"},
+                                      {"enable.auto.commit", "false"}}},
+                        fraud_config.payments_topic, options.records));
+  result.raw_consume_records_per_s = static_cast<double>(raw.messages) / raw.seconds;
+
+  AppConfig app;
+  app.application_id = "bench-compare";
+  app.bootstrap_servers = broker->bootstrap_servers();
+  app.num_stream_threads = 1;
+  app.state_dir = state_dir.string();
+  app.rocksdb_options = set_path;
+  app.topology_config = options.fraud_config;
+  app.statestore_cache_max_bytes = options.cache_max_bytes;
+  app.commit_interval_ms = 1'000;  // state reaches RocksDB during the run, not only at the end
+  const fraud::CardTokenizer tokenizer("weir-bench-compare");
+  KafkaStreamsOptions streams_options;
+  streams_options.create_topic = [&broker](const TopicSpec& t) { return broker->CreateTopic(t); };
+  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<KafkaStreams> streams,
+                        KafkaStreams::Create(fraud::BuildFraudTopology(fraud_config, tokenizer),
+                                             app, std::move(streams_options)));
+  WEIR_RETURN_IF_ERROR(streams->Start());
+  auto processed = [&] {
+    int64_t total = 0;
+    for (const ThreadSnapshot& t : streams->threads()) total += t.processed;
+    return total;
+  };
+  const int64_t sample_every = std::max<int64_t>(options.records / std::max(options.samples, 1), 1);
+  std::optional<Clock::time_point> first;
+  int64_t next_sample = sample_every, last_records = 0;
+  double last_seconds = 0;
+  TickerTotals last;
+  const auto deadline = Clock::now() + std::chrono::seconds(600);
+  while (Clock::now() < deadline) {
+    WEIR_RETURN_IF_ERROR(streams->CheckThreads());
+    const int64_t done = processed();
+    if (done > 0 && !first) first = Clock::now();
+    if (first && (done >= next_sample || done >= options.records)) {
+      const double seconds = std::chrono::duration<double>(Clock::now() - *first).count();
+      TickerTotals now;
+      for (const ThreadSnapshot& t : streams->threads()) {
+        for (const TaskMetrics& m : t.metrics.tasks) {
+          if (!m.rocksdb) continue;
+          now.hits += m.rocksdb->tickers.block_cache_data_hit;
+          now.misses += m.rocksdb->tickers.block_cache_data_miss;
+          now.stall_micros += m.rocksdb->tickers.stall_micros;
+        }
+      }
+      result.samples.push_back(
+          {.records = done,
+           .seconds = seconds,
+           .records_per_s = seconds > last_seconds
+                                ? static_cast<double>(done - last_records) / (seconds - last_seconds)
+                                : 0,
+           .hit_ratio = Ratio(now.hits - last.hits, now.misses - last.misses),
+           .stall_ms = static_cast<double>(now.stall_micros) / 1'000.0});
+      last = now;
+      last_records = done;
+      last_seconds = seconds;
+      next_sample = done + sample_every;
+    }
+    if (done >= options.records) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling the instance
+  }
+  if (processed() < options.records) {
+    return absl::DeadlineExceededError("the instance did not process the input in 600 s");
+  }
+  result.records = options.records;
+  result.seconds = std::chrono::duration<double>(Clock::now() - *first).count();
+  result.records_per_s = static_cast<double>(result.records) / result.seconds;
+  result.mb_per_s = static_cast<double>(result.input_bytes) / result.seconds / (1 << 20);
+  // Wait for a commit after the last record (its writes reach RocksDB), then for a metrics
+  // publication after it (about every second).
+  auto commits = [&] {
+    int64_t total = 0;
+    for (const ThreadSnapshot& t : streams->threads()) total += t.commits;
+    return total;
+  };
+  const int64_t commits_at_end = commits();
+  const auto commit_deadline = Clock::now() + std::chrono::seconds(10);
+  while (commits() <= commits_at_end && Clock::now() < commit_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling the instance
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1'100));
+  TickerTotals t;
+  for (const ThreadSnapshot& thread : streams->threads()) {
+    result.latency_avg_us = thread.metrics.process_latency.avg * 1'000.0;
+    result.latency_p99_us = thread.metrics.process_latency.max * 1'000.0;  // max: no p99 here
+    for (const TaskMetrics& m : thread.metrics.tasks) {
+      if (!m.rocksdb) continue;
+      const RocksDbTickers& k = m.rocksdb->tickers;
+      t.hits += k.block_cache_data_hit;
+      t.misses += k.block_cache_data_miss;
+      t.stall_micros += k.stall_micros;
+      t.bytes_written += k.bytes_written;
+      t.flushed += k.memtable_bytes_flushed;
+      t.compaction_read += k.compaction_bytes_read;
+      t.compaction_written += k.compaction_bytes_written;
+    }
+  }
+  streams->Close();
+  result.block_cache_data_hit_ratio = Ratio(t.hits, t.misses);
+  result.write_stall_ms = static_cast<double>(t.stall_micros) / 1'000.0;
+  result.bytes_written = t.bytes_written;
+  result.memtable_bytes_flushed = t.flushed;
+  result.compaction_bytes_read = t.compaction_read;
+  result.compaction_bytes_written = t.compaction_written;
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  result.peak_rss_bytes = static_cast<int64_t>(usage.ru_maxrss) * 1024;
+  result.state_bytes = DirectoryBytes(state_dir);
+  return result;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<CompareResult>> RunCompare(const CompareOptions& options) {
@@ -244,7 +402,9 @@ absl::StatusOr<std::vector<CompareResult>> RunCompare(const CompareOptions& opti
     if (pid < 0) return absl::InternalError("fork failed");
     if (pid == 0) {  // the child runs one set and reports it as JSON
       close(pipe_fds[0]);
-      absl::StatusOr<CompareResult> result = RunOne(options, set, state);
+      absl::StatusOr<CompareResult> result = options.end_to_end
+                                                  ? RunOneEndToEnd(options, set, state)
+                                                  : RunOne(options, set, state);
       const std::string text =
           result.ok() ? ToJson(*result).dump()
                       : nlohmann::json{{"error", std::string(result.status().message())}}.dump();
@@ -279,10 +439,11 @@ absl::StatusOr<std::vector<CompareResult>> RunCompare(const CompareOptions& opti
 }
 
 std::string ResultsTable(const std::vector<CompareResult>& results) {
+  const bool end_to_end = !results.empty() && results[0].raw_consume_records_per_s > 0;
   std::string out = absl::StrFormat(
       "%-28s %10s %7s %9s %9s %8s %9s %11s %11s %11s %9s %9s\n", "option set", "records/s",
-      "MB/s", "avg us", "p99 us", "hit", "stall ms", "written MB", "flushed MB", "compact MB",
-      "peak RSS", "state MB");
+      "MB/s", "avg us", end_to_end ? "max us" : "p99 us", "hit", "stall ms", "written MB",
+      "flushed MB", "compact MB", "peak RSS", "state MB");
   for (const CompareResult& r : results) {
     absl::StrAppendFormat(
         &out, "%-28s %10.0f %7.2f %9.1f %9.1f %8.3f %9.1f %11.1f %11.1f %11.1f %8.0fM %9.1f\n",
@@ -291,6 +452,13 @@ std::string ResultsTable(const std::vector<CompareResult>& results) {
         r.memtable_bytes_flushed / 1048576.0,
         (r.compaction_bytes_read + r.compaction_bytes_written) / 1048576.0,
         r.peak_rss_bytes / 1048576.0, r.state_bytes / 1048576.0);
+  }
+  if (end_to_end) {
+    for (const CompareResult& r : results) {
+      absl::StrAppendFormat(&out, "%s: raw consume %.0f records/s in the same run; weir %.2fx\n",
+                            r.option_set, r.raw_consume_records_per_s,
+                            r.records_per_s / r.raw_consume_records_per_s);
+    }
   }
   return out;
 }
@@ -305,7 +473,7 @@ std::string ResultsJson(const CompareOptions& options, const std::vector<Compare
                           {"tasks", options.partitions},
                           {"record_cache_bytes", options.cache_max_bytes},
                           {"commit_every_records", options.commit_every},
-                          {"mode", "in-process"}}},
+                          {"mode", options.end_to_end ? "end-to-end" : "in-process"}}},
                         {"results", sets}}
       .dump(2);
 }
@@ -371,11 +539,19 @@ std::string ResultsHtml(const CompareOptions& options, const std::vector<Compare
       "<style>body{font-family:sans-serif;margin:24px}table{border-collapse:collapse}"
       "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child{text-align:left}"
       "</style></head><body><h1>weir bench compare</h1>",
-      absl::StrFormat("<p>In process: the fraud topology over %d records (%d cards, seed %d), %d "
-                      "tasks, a %d-byte record cache, a commit every %d records; each option "
-                      "set in its own process from an empty state directory.</p>",
-                      options.records, options.cards, options.seed, options.partitions,
-                      options.cache_max_bytes, options.commit_every),
+      options.end_to_end
+          ? absl::StrFormat("<p>End to end: %d payments (%d cards, seed %d) produced to an "
+                            "embedded broker, then consumed by the fraud-detection instance "
+                            "with one stream thread and a %d-byte record cache; each option set "
+                            "in its own process from an empty state directory. The latency "
+                            "columns are the thread's average and maximum per record.</p>",
+                            options.records, options.cards, options.seed, options.cache_max_bytes)
+          : absl::StrFormat("<p>In process: the fraud topology over %d records (%d cards, seed "
+                            "%d), %d tasks, a %d-byte record cache, a commit every %d records; "
+                            "each option set in its own process from an empty state "
+                            "directory.</p>",
+                            options.records, options.cards, options.seed, options.partitions,
+                            options.cache_max_bytes, options.commit_every),
       "<table><tr><th>option set</th><th>records/s</th><th>MB/s</th><th>avg µs</th>"
       "<th>p99 µs</th><th>block cache data hit ratio</th><th>write stall ms</th>"
       "<th>bytes written MB</th><th>memtable flushed MB</th><th>compaction MB</th>"

@@ -3,6 +3,12 @@
 // each set in a child process of its own with a fresh state directory, so that peak RSS, block
 // caches and files do not leak from one set into the next.
 //
+// End to end (`end_to_end`): the payments go to an embedded broker first; the instance then
+// consumes them with one stream thread, the set's RocksDB options and a commit every second,
+// timed from its first
+// processed record to its last; per-record latency is the thread's sampled process latency
+// (average and maximum, no p99); a raw consumer's rate over the same input is reported beside.
+//
 // The workload: payments from PaymentGenerator (fixed seed) over many cards, so the windows far
 // exceed the block caches, and a small record cache, so RocksDB does real work. Per set it
 // measures throughput, per-record processing latency, and from RocksDB's tickers the block cache
@@ -31,6 +37,10 @@ struct CompareOptions {
   int64_t cache_max_bytes = int64_t{1} << 20;
   int64_t commit_every = 10'000;          // records between commits
   int samples = 40;                       // points per chart
+  // false: in process through the test driver; true: end to end - the payments are first
+  // produced to an embedded broker, then the instance `weir run` runs (one stream thread)
+  // consumes them, and a raw librdkafka consumer reads the same input in the same run.
+  bool end_to_end = false;
 };
 
 struct CompareSample {
@@ -58,6 +68,8 @@ struct CompareResult {
   int64_t compaction_bytes_written = 0;
   int64_t peak_rss_bytes = 0;
   int64_t state_bytes = 0;
+  // End to end only: a raw consumer's rate over the same input, in the same run.
+  double raw_consume_records_per_s = 0;
   std::vector<CompareSample> samples;
 };
 

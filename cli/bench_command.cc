@@ -259,6 +259,9 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
   compare->add_option("--fraud-config", flags->options.fraud_config, "The topology's rules")
       ->check(CLI::ExistingFile)
       ->capture_default_str();
+  compare->add_flag("--end-to-end", flags->options.end_to_end,
+                    "Through an embedded broker: produce the payments, then let the instance "
+                    "`weir run` runs consume them (one stream thread), beside a raw consumer");
   compare->add_option("--state-dir", flags->options.state_root,
                       "Where each set's fresh state goes (default: a temporary directory, "
                       "removed afterwards)");

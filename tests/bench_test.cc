@@ -51,6 +51,25 @@ TEST(BenchCompare, RunsEverySetAndWritesTheJsonAndASelfContainedReport) {
   std::filesystem::remove_all(out);
 }
 
+TEST(BenchCompare, EndToEndRunsThroughTheBrokerBesideARawConsumer) {
+  const std::filesystem::path out =
+      std::filesystem::temp_directory_path() / ("weir-compare-e2e-" + std::to_string(getpid()));
+  const testing::CommandResult result = testing::RunCommand(
+      {testing::WeirBinary(), "bench", "compare", "--end-to-end", "--options",
+       "config/rocksdb/default.yaml", "--records", "5000", "--cards", "1000", "--output",
+       out.string()},
+      "", std::chrono::seconds(180));
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_THAT(result.out, ::testing::ContainsRegex("raw consume [1-9][0-9]* records/s in the same run"));
+  const nlohmann::json json = nlohmann::json::parse(ReadFile(out / "results.json"), nullptr, false);
+  ASSERT_FALSE(json.is_discarded());
+  EXPECT_EQ(json["workload"]["mode"], "end-to-end");
+  EXPECT_EQ(json["results"][0]["records"], 5000);
+  EXPECT_GT(json["results"][0]["raw_consume_records_per_s"].get<double>(), 0);
+  EXPECT_GT(json["results"][0]["bytes_written"].get<int64_t>(), 0) << "commits reached RocksDB";
+  std::filesystem::remove_all(out);
+}
+
 TEST(BenchCompare, NamesABadOptionSetBeforeRunningAnything) {
   const std::filesystem::path bad =
       std::filesystem::temp_directory_path() / ("weir-bad-set-" + std::to_string(getpid()) + ".yaml");
