@@ -272,7 +272,10 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
       "record cache and commits, each option set in a child process of its own from an empty\n"
       "state directory (so peak RSS and caches do not carry over). Reports per set: records/s,\n"
       "MB/s, average and p99 processing latency, block cache data hit ratio, write-stall time,\n"
-      "bytes written, memtable bytes flushed, compaction bytes, peak RSS, state size.\n\n"
+      "bytes written, memtable bytes flushed, compaction bytes, peak RSS, state size.\n"
+      "--end-to-end: the payments go to an embedded broker first, then the instance `weir run`\n"
+      "runs consumes them (one stream thread, a commit every second), and a raw consumer's rate\n"
+      "over the same input is printed beside.\n\n"
       "Example:\n"
       "  weir bench compare --options config/rocksdb/default.yaml \\\n"
       "      --options config/rocksdb/tuned.yaml --output /tmp/compare\n");
