@@ -80,6 +80,10 @@ const config::Schema<AppConfig>& AppConfigSchema() {
            .Bytes("statestore.cache.max.bytes", &C::statestore_cache_max_bytes, 0, int64_t{1} << 40,
                   "Record cache per stream thread, shared by its tasks' stores; 0 = "
                   "write-through.")
+           .Bytes("statestore.uncommitted.max.bytes", &C::statestore_uncommitted_max_bytes, 0,
+                  int64_t{1} << 40,
+                  "Uncommitted state writes a stream thread may hold (KIP-892); past it the "
+                  "thread commits early. 0 = no bound.")
            .Bytes("memory.limit.bytes", &C::memory_limit_bytes, 0, int64_t{1} << 50,
                   "Container memory limit the instance must fit in; `weir run` refuses to start, "
                   "showing the arithmetic of `weir plan memory`, when its plan exceeds it. "

@@ -40,6 +40,9 @@ struct AppConfig {
   std::string default_dsl_store = "rocksDB";
   // Record cache per stream thread, shared by its tasks and stores; 0 = write-through.
   int64_t statestore_cache_max_bytes = int64_t{10} << 20;
+  // Uncommitted writes a stream thread's tasks may hold (KIP-892's name): past it the thread
+  // commits early, so state waiting for the next commit stays bounded; 0 = no bound.
+  int64_t statestore_uncommitted_max_bytes = int64_t{64} << 20;
   // The container memory limit the instance must fit in; 0 = unchecked. `weir run` refuses to
   // start when the memory plan (`weir plan memory`) exceeds it.
   int64_t memory_limit_bytes = 0;

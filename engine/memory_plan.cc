@@ -62,6 +62,13 @@ absl::StatusOr<MemoryPlan> PlanMemory(const AppConfig& config, const RocksDbOpti
        config.statestore_cache_max_bytes * threads});
   int64_t families = 0;
   for (const Topology::StoreSpec& store : topology.stores()) families += ColumnFamilies(store);
+  if (config.default_dsl_store == "rocksDB" && families > 0 &&
+      config.statestore_uncommitted_max_bytes > 0) {
+    plan.lines.push_back({"uncommitted state writes",
+                          absl::StrCat(FormatBytes(config.statestore_uncommitted_max_bytes), " x ",
+                                       threads, " threads (statestore.uncommitted.max.bytes)"),
+                          config.statestore_uncommitted_max_bytes * threads});
+  }
   if (config.default_dsl_store == "rocksDB" && families > 0) {
     const int64_t memtables =
         rocksdb.write_buffer_size * rocksdb.max_write_buffer_number * families * tasks;

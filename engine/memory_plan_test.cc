@@ -37,6 +37,8 @@ TEST(MemoryPlan, UnsharedCachesAndMemtablesMultiplyByTasksAndColumnFamilies) {
   absl::StatusOr<MemoryPlan> plan = PlanMemory(config, rocksdb, OneWindowStore(), 12, 256 << 20);
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_EQ(LineBytes(*plan, "record cache"), int64_t{20} << 20);
+  // statestore.uncommitted.max.bytes (64 MiB) per thread.
+  EXPECT_EQ(LineBytes(*plan, "uncommitted state writes"), int64_t{64} * 2 << 20);
   EXPECT_EQ(LineBytes(*plan, "RocksDB block cache"), int64_t{50} * 12 << 20);
   EXPECT_EQ(LineBytes(*plan, "RocksDB memtables"), int64_t{16} * 3 * 4 * 12 << 20);
   // librdkafka's defaults: 64 MiB of prefetch per consumer, 1 GiB of producer buffer.

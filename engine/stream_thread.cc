@@ -267,7 +267,9 @@ absl::Status StreamThread::RunLoop() {
     if (punctuated > 0) {
       punctuate_sensor_.Record(Millis(SteadyClock::now() - punctuate_start) / punctuated, now_ms);
     }
-    if (wall_clock_() >= next_commit_ms_) WEIR_RETURN_IF_ERROR(CommitOrWarn());
+    if (wall_clock_() >= next_commit_ms_ || UncommittedOverLimit()) {
+      WEIR_RETURN_IF_ERROR(CommitOrWarn());
+    }
     PublishTasks();
     PublishMetrics(/*force=*/false);
   }
@@ -497,6 +499,15 @@ absl::Status StreamThread::CommitTasks(
     WEIR_RETURN_IF_ERROR(task->Commit(OffsetsOf(offsets_of_task, task.get())));
   }
   return absl::OkStatus();
+}
+
+bool StreamThread::UncommittedOverLimit() {
+  if (config_.statestore_uncommitted_max_bytes <= 0) return false;
+  size_t bytes = 0;
+  for (auto& [id, task] : tasks_) bytes += task->uncommitted_bytes();
+  if (bytes <= static_cast<size_t>(config_.statestore_uncommitted_max_bytes)) return false;
+  ++early_commits_;
+  return true;
 }
 
 absl::Status StreamThread::CommitOrWarn() {
@@ -983,6 +994,7 @@ ThreadSnapshot StreamThread::snapshot() const {
   s.cache_evictions = published_cache_evictions_;
   s.cache_bytes = published_cache_bytes_;
   s.assigned = assigned_;
+  s.early_commits = early_commits_;
   s.restoring = restoring_;
   const int64_t now = wall_clock_();
   ThreadMetrics& m = s.metrics;

@@ -119,6 +119,7 @@ struct ThreadSnapshot {
   int64_t cache_misses = 0;
   int64_t cache_evictions = 0;
   int64_t cache_bytes = 0;
+  int64_t early_commits = 0;  // commits forced by statestore.uncommitted.max.bytes
   bool assigned = false;   // the group has given this thread an assignment at least once
   bool restoring = false;  // a task of this thread is restoring its state
   ThreadMetrics metrics;   // task and client figures refreshed about once a second
@@ -185,6 +186,9 @@ class StreamThread : private internal::RecordCollector {
   // kAborted when a rebalance rejected the offsets (not fatal; see CommitOrWarn).
   absl::Status Commit();
   absl::Status CommitOnce();  // Commit() without its timing
+  // True (and counted) when the tasks' uncommitted writes exceed
+  // statestore.uncommitted.max.bytes: the loop then commits before the interval.
+  bool UncommittedOverLimit();
   // Commit(), turning a rebalance's rejection into a warning.
   absl::Status CommitOrWarn();
   absl::Status OnAssign(rd_kafka_topic_partition_list_t* partitions);
@@ -290,6 +294,7 @@ class StreamThread : private internal::RecordCollector {
   std::atomic<int64_t> dead_letters_{0};
   std::atomic<int64_t> production_errors_{0};
   std::atomic<int64_t> commits_{0};
+  std::atomic<int64_t> early_commits_{0};
   std::atomic<int64_t> tasks_created_{0};
   std::atomic<int64_t> tasks_closed_{0};
   std::atomic<int64_t> states_wiped_{0};

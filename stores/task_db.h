@@ -114,6 +114,8 @@ class TaskDb {
   absl::Status FlushMemtables();
   // Pending writes since the last commit.
   size_t pending_writes() const { return pending_; }
+  // Bytes of the pending batch (its serialized size, a lower bound of its memory).
+  size_t pending_bytes() { return batch_.GetWriteBatch()->GetDataSize(); }
   rocksdb::DB* db() const { return db_.get(); }
 
  private:

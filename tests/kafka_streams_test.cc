@@ -299,6 +299,23 @@ TEST(KafkaStreams, ARecordCacheTooSmallForTheKeysEvictsAndForwardsWhatItEvicts) 
   for (const auto& [key, count] : last) EXPECT_EQ(count, "50") << key;
 }
 
+TEST(KafkaStreams, UncommittedWritesPastTheirBoundCommitEarly) {
+  CreateTopics({"bound-in", "bound-out"}, 1);
+  AppConfig config = Config("bound", 1);
+  config.commit_interval_ms = 600'000;               // no periodic commit during the test
+  config.statestore_cache_max_bytes = 0;              // every update reaches the pending batch
+  config.statestore_uncommitted_max_bytes = 16'384;   // a few hundred window updates
+  auto streams = KafkaStreams::Create(Counting("bound-in", "bound-out", "counts"), config,
+                                      EmbeddedOptions());
+  ASSERT_TRUE(streams.ok()) << streams.status();
+  ASSERT_TRUE((*streams)->Start().ok());
+  Produce("bound-in", 0, 5'000, /*keys=*/1'000);
+  ASSERT_TRUE(WaitFor([&] { return Processed(**streams) >= 5'000; }, std::chrono::seconds(60)));
+  EXPECT_GT(Sum(**streams, &ThreadSnapshot::early_commits), 0);
+  EXPECT_GT(Sum(**streams, &ThreadSnapshot::commits), 0) << "state reached RocksDB before the interval";
+  (*streams)->Close();
+}
+
 TEST(KafkaStreams, WithoutARecordCacheEveryUpdateIsForwarded) {
   CreateTopics({"uncached-in", "uncached-out"}, 2);
   AppConfig config = Config("uncached", 1);

@@ -88,6 +88,8 @@ class Task {
   absl::Status CommitRestored(const ChangelogMarker& marker,
                               const std::map<std::string, int64_t>& changelog_ends);
   absl::Status FinishRestore() { return db_ == nullptr ? absl::OkStatus() : db_->FlushMemtables(); }
+  // Bytes of state writes waiting for the next commit (0 in memory).
+  size_t uncommitted_bytes() { return db_ == nullptr ? 0 : db_->pending_bytes(); }
   int64_t commit_seq() const { return commit_seq_; }
   // Names of the stores that log their changes.
   std::vector<std::string> logged_stores() const;
