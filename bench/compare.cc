@@ -36,19 +36,28 @@ struct TickerTotals {
           compaction_read = 0, compaction_written = 0;
 };
 
+void Add(const TaskMetrics& m, TickerTotals& t) {
+  if (!m.rocksdb.has_value()) return;
+  const RocksDbTickers& k = m.rocksdb->tickers;
+  t.hits += k.block_cache_data_hit;
+  t.misses += k.block_cache_data_miss;
+  t.stall_micros += k.stall_micros;
+  t.bytes_written += k.bytes_written;
+  t.flushed += k.memtable_bytes_flushed;
+  t.compaction_read += k.compaction_bytes_read;
+  t.compaction_written += k.compaction_bytes_written;
+}
+
+// The tickers of every task, in process (read now) or of a running instance (as published).
 TickerTotals Tickers(const TopologyTestDriver& driver) {
   TickerTotals t;
-  for (const auto& task : driver.tasks()) {
-    const TaskMetrics m = task->Metrics(0, /*with_rocksdb=*/true);
-    if (!m.rocksdb.has_value()) continue;
-    const RocksDbTickers& k = m.rocksdb->tickers;
-    t.hits += k.block_cache_data_hit;
-    t.misses += k.block_cache_data_miss;
-    t.stall_micros += k.stall_micros;
-    t.bytes_written += k.bytes_written;
-    t.flushed += k.memtable_bytes_flushed;
-    t.compaction_read += k.compaction_bytes_read;
-    t.compaction_written += k.compaction_bytes_written;
+  for (const auto& task : driver.tasks()) Add(task->Metrics(0, /*with_rocksdb=*/true), t);
+  return t;
+}
+TickerTotals Tickers(const KafkaStreams& streams) {
+  TickerTotals t;
+  for (const ThreadSnapshot& thread : streams.threads()) {
+    for (const TaskMetrics& m : thread.metrics.tasks) Add(m, t);
   }
   return t;
 }
@@ -64,6 +73,22 @@ int64_t DirectoryBytes(const std::filesystem::path& dir) {
     if (entry.is_regular_file(error)) total += static_cast<int64_t>(entry.file_size(error));
   }
   return total;
+}
+
+// The figures every mode reports the same way, at the end of a run.
+void Finish(const TickerTotals& t, const std::filesystem::path& state_dir, CompareResult& result) {
+  result.records_per_s = static_cast<double>(result.records) / result.seconds;
+  result.mb_per_s = static_cast<double>(result.input_bytes) / result.seconds / (1 << 20);
+  result.block_cache_data_hit_ratio = Ratio(t.hits, t.misses);
+  result.write_stall_ms = static_cast<double>(t.stall_micros) / 1'000.0;
+  result.bytes_written = t.bytes_written;
+  result.memtable_bytes_flushed = t.flushed;
+  result.compaction_bytes_read = t.compaction_read;
+  result.compaction_bytes_written = t.compaction_written;
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  result.peak_rss_bytes = static_cast<int64_t>(usage.ru_maxrss) * 1024;
+  result.state_bytes = DirectoryBytes(state_dir);
 }
 
 nlohmann::json ToJson(const CompareResult& r) {
@@ -195,27 +220,15 @@ absl::StatusOr<CompareResult> RunOne(const CompareOptions& options, const std::s
       driver.ReadOutput(absl::StrCat("bench-compare-", store, "-changelog"));
     }
   }
-  const TickerTotals t = Tickers(driver);
   result.records = options.records;
   result.seconds = std::chrono::duration<double>(busy).count();
-  result.records_per_s = static_cast<double>(result.records) / result.seconds;
-  result.mb_per_s = static_cast<double>(result.input_bytes) / result.seconds / (1 << 20);
+  Finish(Tickers(driver), state_dir, result);
   double sum = 0;
   for (float l : latencies_us) sum += l;
   result.latency_avg_us = sum / static_cast<double>(latencies_us.size());
   std::nth_element(latencies_us.begin(), latencies_us.begin() + latencies_us.size() * 99 / 100,
                    latencies_us.end());
   result.latency_p99_us = latencies_us[latencies_us.size() * 99 / 100];
-  result.block_cache_data_hit_ratio = Ratio(t.hits, t.misses);
-  result.write_stall_ms = static_cast<double>(t.stall_micros) / 1'000.0;
-  result.bytes_written = t.bytes_written;
-  result.memtable_bytes_flushed = t.flushed;
-  result.compaction_bytes_read = t.compaction_read;
-  result.compaction_bytes_written = t.compaction_written;
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  result.peak_rss_bytes = static_cast<int64_t>(usage.ru_maxrss) * 1024;
-  result.state_bytes = DirectoryBytes(state_dir);
   return result;
 }
 
@@ -294,15 +307,7 @@ absl::StatusOr<CompareResult> RunOneEndToEnd(const CompareOptions& options,
     if (done > 0 && !first) first = Clock::now();
     if (first && (done >= next_sample || done >= options.records)) {
       const double seconds = std::chrono::duration<double>(Clock::now() - *first).count();
-      TickerTotals now;
-      for (const ThreadSnapshot& t : streams->threads()) {
-        for (const TaskMetrics& m : t.metrics.tasks) {
-          if (!m.rocksdb) continue;
-          now.hits += m.rocksdb->tickers.block_cache_data_hit;
-          now.misses += m.rocksdb->tickers.block_cache_data_miss;
-          now.stall_micros += m.rocksdb->tickers.stall_micros;
-        }
-      }
+      const TickerTotals now = Tickers(*streams);
       result.samples.push_back(
           {.records = done,
            .seconds = seconds,
@@ -324,8 +329,6 @@ absl::StatusOr<CompareResult> RunOneEndToEnd(const CompareOptions& options,
   }
   result.records = options.records;
   result.seconds = std::chrono::duration<double>(Clock::now() - *first).count();
-  result.records_per_s = static_cast<double>(result.records) / result.seconds;
-  result.mb_per_s = static_cast<double>(result.input_bytes) / result.seconds / (1 << 20);
   // Wait for a commit after the last record (its writes reach RocksDB), then for a metrics
   // publication after it (about every second).
   auto commits = [&] {
@@ -339,33 +342,13 @@ absl::StatusOr<CompareResult> RunOneEndToEnd(const CompareOptions& options,
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling the instance
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(1'100));
-  TickerTotals t;
   for (const ThreadSnapshot& thread : streams->threads()) {
     result.latency_avg_us = thread.metrics.process_latency.avg * 1'000.0;
     result.latency_p99_us = thread.metrics.process_latency.max * 1'000.0;  // max: no p99 here
-    for (const TaskMetrics& m : thread.metrics.tasks) {
-      if (!m.rocksdb) continue;
-      const RocksDbTickers& k = m.rocksdb->tickers;
-      t.hits += k.block_cache_data_hit;
-      t.misses += k.block_cache_data_miss;
-      t.stall_micros += k.stall_micros;
-      t.bytes_written += k.bytes_written;
-      t.flushed += k.memtable_bytes_flushed;
-      t.compaction_read += k.compaction_bytes_read;
-      t.compaction_written += k.compaction_bytes_written;
-    }
   }
+  const TickerTotals t = Tickers(*streams);
   streams->Close();
-  result.block_cache_data_hit_ratio = Ratio(t.hits, t.misses);
-  result.write_stall_ms = static_cast<double>(t.stall_micros) / 1'000.0;
-  result.bytes_written = t.bytes_written;
-  result.memtable_bytes_flushed = t.flushed;
-  result.compaction_bytes_read = t.compaction_read;
-  result.compaction_bytes_written = t.compaction_written;
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  result.peak_rss_bytes = static_cast<int64_t>(usage.ru_maxrss) * 1024;
-  result.state_bytes = DirectoryBytes(state_dir);
+  Finish(t, state_dir, result);
   return result;
 }
 

@@ -14,12 +14,7 @@
 namespace weir {
 namespace {
 
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using testing::ReadFile;
 
 TEST(BenchCompare, RunsEverySetAndWritesTheJsonAndASelfContainedReport) {
   const std::filesystem::path out =

@@ -15,12 +15,7 @@
 namespace weir {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using testing::ReadFile;
 
 std::set<std::string> MetricNamesIn(const std::string& text) {
   static const std::regex name("weir_[a-z0-9_]+");

@@ -29,6 +29,8 @@
 namespace weir {
 namespace {
 
+using testing::ReadFile;
+
 using testing::RunCommand;
 using testing::Subprocess;
 using testing::WeirBinary;
@@ -38,13 +40,6 @@ constexpr int kPartitions = 4;
 constexpr int kRecords = 20'000;
 constexpr char kApplication[] = "e2e";
 const std::vector<std::string> kStores = {"card-1m", "card-5m", "fraud-cooldown"};
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // Card numbers in clear in `text`: digit runs of 12-19 digits (or windows of them inside longer
 // runs) that are one of `cards`.

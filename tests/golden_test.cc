@@ -13,12 +13,7 @@
 namespace weir {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using testing::ReadFile;
 
 // Every directory under tests/golden/fraud is a scenario (see its README).
 std::vector<std::string> Scenarios() {

@@ -44,13 +44,6 @@ std::optional<int> WaitUntil(pid_t pid, Clock::time_point deadline) {
   }
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(const std::vector<std::string>& argv,
@@ -154,6 +147,13 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
   std::filesystem::remove(out_path);
   std::filesystem::remove(err_path);
   return result;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 std::string WeirBinary() {

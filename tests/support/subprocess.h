@@ -50,6 +50,9 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
 // The weir binary under test (the WEIR_BINARY environment variable ctest sets).
 std::string WeirBinary();
 
+// The whole content of the file at `path` (bytes as they are); "" when it cannot be read.
+std::string ReadFile(const std::string& path);
+
 }  // namespace weir::testing
 
 #endif  // WEIR_TESTS_SUPPORT_SUBPROCESS_H_
