@@ -11,7 +11,8 @@ namespace weir::bench {
 absl::StatusOr<ConsumeTotals> ConsumeThroughput(const ClientProperties& properties,
                                                 const std::string& topic, int64_t records) {
   WEIR_ASSIGN_OR_RETURN(KafkaConf conf, BuildKafkaConf(properties, ClientKind::kConsumer));
-  WEIR_ASSIGN_OR_RETURN(KafkaHandle consumer, NewKafkaClient(std::move(conf), ClientKind::kConsumer));
+  WEIR_ASSIGN_OR_RETURN(KafkaHandle consumer,
+                        NewKafkaClient(std::move(conf), ClientKind::kConsumer));
   rd_kafka_t* c = consumer.get();
   const rd_kafka_metadata_t* metadata = nullptr;
   rd_kafka_topic_t* handle = rd_kafka_topic_new(c, topic.c_str(), nullptr);
@@ -39,9 +40,9 @@ absl::StatusOr<ConsumeTotals> ConsumeThroughput(const ClientProperties& properti
     if (m == nullptr) {
       if (std::chrono::steady_clock::now() - last > std::chrono::seconds(10)) {
         rd_kafka_consumer_close(c);
-        return absl::DeadlineExceededError(absl::StrCat(
-            "read ", totals.messages, " of ", records, " records of ", topic,
-            ", then nothing for 10 s: does the topic hold that many?"));
+        return absl::DeadlineExceededError(
+            absl::StrCat("read ", totals.messages, " of ", records, " records of ", topic,
+                         ", then nothing for 10 s: does the topic hold that many?"));
       }
       continue;
     }

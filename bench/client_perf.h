@@ -13,8 +13,8 @@ namespace weir::bench {
 
 struct ConsumeTotals {
   int64_t messages = 0;
-  int64_t bytes = 0;    // keys and values
-  double seconds = 0;   // from the first record to the last
+  int64_t bytes = 0;   // keys and values
+  double seconds = 0;  // from the first record to the last
 };
 
 // Reads `records` records of every partition of `topic` from the beginning with a consumer

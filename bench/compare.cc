@@ -14,9 +14,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/status.h"
 #include "bench/client_perf.h"
 #include "bench/perf_producer.h"
+#include "common/status.h"
 #include "engine/embedded_broker.h"
 #include "engine/kafka_streams.h"
 #include "engine/test_driver.h"
@@ -156,19 +156,17 @@ absl::StatusOr<CompareResult> RunOne(const CompareOptions& options, const std::s
                         fraud::LoadFraudConfig(options.fraud_config));
   WEIR_ASSIGN_OR_RETURN(RocksDbOptionSet set, LoadRocksDbOptionSet(set_path));
   const SharedResources shared = MakeSharedResources(set);
-  WEIR_ASSIGN_OR_RETURN(fraud::PaymentGenerator generator,
-                        fraud::PaymentGenerator::Create({.cards = options.cards,
-                                                         .seed = options.seed,
-                                                         .fraud_fraction = 0.01},
-                                                        fraud_config));
+  WEIR_ASSIGN_OR_RETURN(
+      fraud::PaymentGenerator generator,
+      fraud::PaymentGenerator::Create(
+          {.cards = options.cards, .seed = options.seed, .fraud_fraction = 0.01}, fraud_config));
   const fraud::CardTokenizer tokenizer("weir-bench-compare");
   absl::Status open_error;
   TopologyTestDriver driver(
       fraud::BuildFraudTopology(fraud_config, tokenizer),
       {.application_id = "bench-compare",
        .partitions = options.partitions,
-       .open_task_db =
-           [&](TaskId id) -> absl::StatusOr<std::unique_ptr<TaskDb>> {
+       .open_task_db = [&](TaskId id) -> absl::StatusOr<std::unique_ptr<TaskDb>> {
          WEIR_ASSIGN_OR_RETURN(rocksdb::Options rocksdb_options, BuildRocksDbOptions(set, shared));
          return TaskDb::Open((state_dir / id.ToString()).string(), rocksdb_options);
        },
@@ -189,8 +187,8 @@ absl::StatusOr<CompareResult> RunOne(const CompareOptions& options, const std::s
     for (int64_t i = 0; i < n; ++i) chunk.push_back(generator.Next());
     for (const fraud::GeneratedPayment& p : chunk) {
       const auto start = Clock::now();
-      WEIR_RETURN_IF_ERROR(driver.PipeRaw(fraud_config.payments_topic,
-                                          RawRecord{.key = p.card, .value = p.json}));
+      WEIR_RETURN_IF_ERROR(
+          driver.PipeRaw(fraud_config.payments_topic, RawRecord{.key = p.card, .value = p.json}));
       const auto elapsed = Clock::now() - start;
       busy += elapsed;
       latencies_us.push_back(std::chrono::duration<float, std::micro>(elapsed).count());
@@ -202,7 +200,8 @@ absl::StatusOr<CompareResult> RunOne(const CompareOptions& options, const std::s
         result.samples.push_back(
             {.records = done,
              .seconds = std::chrono::duration<double>(busy).count(),
-             .records_per_s = interval > 0 ? static_cast<double>(done - last_records) / interval : 0,
+             .records_per_s =
+                 interval > 0 ? static_cast<double>(done - last_records) / interval : 0,
              .hit_ratio = Ratio(now.hits - last.hits, now.misses - last.misses),
              .stall_ms = static_cast<double>(now.stall_micros) / 1'000.0});
         last = now;
@@ -240,18 +239,17 @@ absl::StatusOr<CompareResult> RunOneEndToEnd(const CompareOptions& options,
                         fraud::LoadFraudConfig(options.fraud_config));
   WEIR_ASSIGN_OR_RETURN(std::unique_ptr<EmbeddedBroker> broker, EmbeddedBroker::Start(1));
   // The embedded broker keeps 5 MiB per partition: spread the input wide enough.
-  const int32_t partitions = std::max<int32_t>(
-      options.partitions, static_cast<int32_t>(options.records / 20'000 + 1));
+  const int32_t partitions =
+      std::max<int32_t>(options.partitions, static_cast<int32_t>(options.records / 20'000 + 1));
   WEIR_RETURN_IF_ERROR(
       broker->CreateTopic({.name = fraud_config.payments_topic, .partitions = partitions}));
   for (const std::string& topic : {fraud_config.alerts_topic, fraud_config.dlq_topic}) {
     WEIR_RETURN_IF_ERROR(broker->CreateTopic({.name = topic, .partitions = 4}));
   }
-  WEIR_ASSIGN_OR_RETURN(fraud::PaymentGenerator generator,
-                        fraud::PaymentGenerator::Create({.cards = options.cards,
-                                                         .seed = options.seed,
-                                                         .fraud_fraction = 0.01},
-                                                        fraud_config));
+  WEIR_ASSIGN_OR_RETURN(
+      fraud::PaymentGenerator generator,
+      fraud::PaymentGenerator::Create(
+          {.cards = options.cards, .seed = options.seed, .fraud_fraction = 0.01}, fraud_config));
   CompareResult result{.option_set = set_path};
   {
     PerfStats stats;
@@ -266,12 +264,11 @@ absl::StatusOr<CompareResult> RunOneEndToEnd(const CompareOptions& options,
     }
     WEIR_RETURN_IF_ERROR(producer->Flush());
   }
-  WEIR_ASSIGN_OR_RETURN(
-      ConsumeTotals raw,
-      ConsumeThroughput({.bootstrap_servers = broker->bootstrap_servers(),
-                         .specific = {{"group.id", "bench-compare-raw"},
-                                      {"enable.auto.commit", "false"}}},
-                        fraud_config.payments_topic, options.records));
+  WEIR_ASSIGN_OR_RETURN(ConsumeTotals raw,
+                        ConsumeThroughput({.bootstrap_servers = broker->bootstrap_servers(),
+                                           .specific = {{"group.id", "bench-compare-raw"},
+                                                        {"enable.auto.commit", "false"}}},
+                                          fraud_config.payments_topic, options.records));
   result.raw_consume_records_per_s = static_cast<double>(raw.messages) / raw.seconds;
 
   AppConfig app;
@@ -308,14 +305,14 @@ absl::StatusOr<CompareResult> RunOneEndToEnd(const CompareOptions& options,
     if (first && (done >= next_sample || done >= options.records)) {
       const double seconds = std::chrono::duration<double>(Clock::now() - *first).count();
       const TickerTotals now = Tickers(*streams);
-      result.samples.push_back(
-          {.records = done,
-           .seconds = seconds,
-           .records_per_s = seconds > last_seconds
-                                ? static_cast<double>(done - last_records) / (seconds - last_seconds)
-                                : 0,
-           .hit_ratio = Ratio(now.hits - last.hits, now.misses - last.misses),
-           .stall_ms = static_cast<double>(now.stall_micros) / 1'000.0});
+      result.samples.push_back({.records = done,
+                                .seconds = seconds,
+                                .records_per_s = seconds > last_seconds
+                                                     ? static_cast<double>(done - last_records) /
+                                                           (seconds - last_seconds)
+                                                     : 0,
+                                .hit_ratio = Ratio(now.hits - last.hits, now.misses - last.misses),
+                                .stall_ms = static_cast<double>(now.stall_micros) / 1'000.0});
       last = now;
       last_records = done;
       last_seconds = seconds;
@@ -366,8 +363,9 @@ absl::StatusOr<std::vector<CompareResult>> RunCompare(const CompareOptions& opti
   std::vector<CompareResult> results;
   for (size_t i = 0; i < options.option_sets.size(); ++i) {
     const std::string& set = options.option_sets[i];
-    const std::filesystem::path state = std::filesystem::path(options.state_root) /
-                                        absl::StrCat(i, "-", std::filesystem::path(set).stem().string());
+    const std::filesystem::path state =
+        std::filesystem::path(options.state_root) /
+        absl::StrCat(i, "-", std::filesystem::path(set).stem().string());
     std::error_code error;
     std::filesystem::remove_all(state, error);
     std::filesystem::create_directories(state, error);
@@ -385,9 +383,8 @@ absl::StatusOr<std::vector<CompareResult>> RunCompare(const CompareOptions& opti
     if (pid < 0) return absl::InternalError("fork failed");
     if (pid == 0) {  // the child runs one set and reports it as JSON
       close(pipe_fds[0]);
-      absl::StatusOr<CompareResult> result = options.end_to_end
-                                                  ? RunOneEndToEnd(options, set, state)
-                                                  : RunOne(options, set, state);
+      absl::StatusOr<CompareResult> result =
+          options.end_to_end ? RunOneEndToEnd(options, set, state) : RunOne(options, set, state);
       const std::string text =
           result.ok() ? ToJson(*result).dump()
                       : nlohmann::json{{"error", std::string(result.status().message())}}.dump();
@@ -409,10 +406,10 @@ absl::StatusOr<std::vector<CompareResult>> RunCompare(const CompareOptions& opti
     waitpid(pid, &status, 0);
     const nlohmann::json json = nlohmann::json::parse(text, nullptr, false);
     if (json.is_discarded() || json.contains("error")) {
-      return absl::InternalError(absl::StrCat(
-          set, ": the run failed: ",
-          json.is_discarded() ? absl::StrCat("child exited with status ", status)
-                              : json["error"].get<std::string>()));
+      return absl::InternalError(
+          absl::StrCat(set, ": the run failed: ",
+                       json.is_discarded() ? absl::StrCat("child exited with status ", status)
+                                           : json["error"].get<std::string>()));
     }
     results.push_back(FromJson(json));
     std::fprintf(stderr, "[%zu/%zu] %s: %.0f records/s\n", i + 1, options.option_sets.size(),
@@ -423,10 +420,10 @@ absl::StatusOr<std::vector<CompareResult>> RunCompare(const CompareOptions& opti
 
 std::string ResultsTable(const std::vector<CompareResult>& results) {
   const bool end_to_end = !results.empty() && results[0].raw_consume_records_per_s > 0;
-  std::string out = absl::StrFormat(
-      "%-28s %10s %7s %9s %9s %8s %9s %11s %11s %11s %9s %9s\n", "option set", "records/s",
-      "MB/s", "avg us", end_to_end ? "max us" : "p99 us", "hit", "stall ms", "written MB",
-      "flushed MB", "compact MB", "peak RSS", "state MB");
+  std::string out =
+      absl::StrFormat("%-28s %10s %7s %9s %9s %8s %9s %11s %11s %11s %9s %9s\n", "option set",
+                      "records/s", "MB/s", "avg us", end_to_end ? "max us" : "p99 us", "hit",
+                      "stall ms", "written MB", "flushed MB", "compact MB", "peak RSS", "state MB");
   for (const CompareResult& r : results) {
     absl::StrAppendFormat(
         &out, "%-28s %10.0f %7.2f %9.1f %9.1f %8.3f %9.1f %11.1f %11.1f %11.1f %8.0fM %9.1f\n",

@@ -29,14 +29,14 @@ namespace weir::bench {
 struct CompareOptions {
   std::vector<std::string> option_sets;  // RocksDB option-set YAML files, one run each
   std::string fraud_config = "config/fraud.yaml";
-  std::string state_root;                // a fresh `<state_root>/<n>` per set
+  std::string state_root;  // a fresh `<state_root>/<n>` per set
   int64_t records = 300'000;
   int64_t cards = 200'000;
   uint64_t seed = 42;
-  int32_t partitions = 4;                 // tasks
+  int32_t partitions = 4;  // tasks
   int64_t cache_max_bytes = int64_t{1} << 20;
-  int64_t commit_every = 10'000;          // records between commits
-  int samples = 40;                       // points per chart
+  int64_t commit_every = 10'000;  // records between commits
+  int samples = 40;               // points per chart
   // false: in process through the test driver; true: end to end - the payments are first
   // produced to an embedded broker, then the instance `weir run` runs (one stream thread)
   // consumes them, and a raw librdkafka consumer reads the same input in the same run.
@@ -44,11 +44,11 @@ struct CompareOptions {
 };
 
 struct CompareSample {
-  int64_t records = 0;        // processed so far
-  double seconds = 0;         // processing time so far
-  double records_per_s = 0;   // over the interval since the previous sample
-  double hit_ratio = 0;       // block cache data hit ratio over that interval
-  double stall_ms = 0;        // write stall so far
+  int64_t records = 0;       // processed so far
+  double seconds = 0;        // processing time so far
+  double records_per_s = 0;  // over the interval since the previous sample
+  double hit_ratio = 0;      // block cache data hit ratio over that interval
+  double stall_ms = 0;       // write stall so far
 };
 
 struct CompareResult {

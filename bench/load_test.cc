@@ -7,8 +7,8 @@
 #include <chrono>
 #include <filesystem>
 #include <mutex>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -95,9 +95,9 @@ class AlertTimer {
       if (m == nullptr) continue;
       const int64_t now = NowMs();
       if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->payload != nullptr) {
-        const nlohmann::json alert = nlohmann::json::parse(
-            static_cast<const char*>(m->payload), static_cast<const char*>(m->payload) + m->len,
-            nullptr, false);
+        const nlohmann::json alert =
+            nlohmann::json::parse(static_cast<const char*>(m->payload),
+                                  static_cast<const char*>(m->payload) + m->len, nullptr, false);
         if (!alert.is_discarded() && alert.contains("ts")) {
           const int64_t ts = alert["ts"].get<int64_t>();
           std::lock_guard<std::mutex> lock(mutex_);
@@ -222,11 +222,12 @@ absl::StatusOr<LoadTestReport> RunLoadTest(AppConfig app, const std::string& fra
       std::filesystem::temp_directory_path() / absl::StrCat("weir-bench-load-", getpid());
   app.state_dir = state.string();
   const fraud::CardTokenizer tokenizer("weir-bench-load");
-  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<KafkaStreams> streams,
-                        KafkaStreams::Create(fraud::BuildFraudTopology(fraud, tokenizer), app,
-                                             std::move(options)));
+  WEIR_ASSIGN_OR_RETURN(
+      std::unique_ptr<KafkaStreams> streams,
+      KafkaStreams::Create(fraud::BuildFraudTopology(fraud, tokenizer), app, std::move(options)));
   WEIR_RETURN_IF_ERROR(streams->Start());
-  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<AlertTimer> alerts, AlertTimer::Start(app, fraud.alerts_topic));
+  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<AlertTimer> alerts,
+                        AlertTimer::Start(app, fraud.alerts_topic));
   const auto ready_deadline = Clock::now() + std::chrono::seconds(90);
   while ((!streams->Ready() || !alerts->assigned()) && Clock::now() < ready_deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // waiting for the groups
@@ -235,16 +236,15 @@ absl::StatusOr<LoadTestReport> RunLoadTest(AppConfig app, const std::string& fra
   spdlog::info("instance ready: {} stream threads", app.num_stream_threads);
 
   PerfStats producer_stats;
-  WEIR_ASSIGN_OR_RETURN(
-      std::unique_ptr<PerfProducer> producer,
-      PerfProducer::Create({.bootstrap_servers = app.bootstrap_servers,
-                            .common = app.kafka,
-                            .specific = {{"batch.size", "65536"},
-                                         {"linger.ms", "20"},
-                                         {"compression.type", "lz4"},
-                                         {"acks", "all"},
-                                         {"enable.idempotence", "true"}}},
-                           fraud.payments_topic, &producer_stats));
+  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<PerfProducer> producer,
+                        PerfProducer::Create({.bootstrap_servers = app.bootstrap_servers,
+                                              .common = app.kafka,
+                                              .specific = {{"batch.size", "65536"},
+                                                           {"linger.ms", "20"},
+                                                           {"compression.type", "lz4"},
+                                                           {"acks", "all"},
+                                                           {"enable.idempotence", "true"}}},
+                                             fraud.payments_topic, &producer_stats));
   std::atomic<int64_t> produced{0};
   auto sampler = std::make_unique<LagSampler>(*streams, produced);
   LagSampler& lag = *sampler;
@@ -330,8 +330,7 @@ absl::StatusOr<LoadTestReport> RunLoadTest(AppConfig app, const std::string& fra
   int64_t max_lag = 0;
   for (const PhaseResult& p : report.phases) max_lag = std::max(max_lag, p.max_lag);
   report.verdicts = {
-      {"throughput >= 2x peak",
-       absl::StrFormat("burst processed at %.0f/s", burst.processed_rate),
+      {"throughput >= 2x peak", absl::StrFormat("burst processed at %.0f/s", burst.processed_rate),
        absl::StrFormat(">= %.0f/s (95%% of %d offered)", 0.95 * 2 * load.peak_rate,
                        2 * load.peak_rate),
        burst.processed_rate >= 0.95 * 2 * static_cast<double>(load.peak_rate)},

@@ -12,8 +12,9 @@
 //
 // Verdicts: throughput (the instance processed the burst at >= 95% of twice the peak rate, the
 // rate the producer offers; measured as the slope of the processed count from 10% of the
-// phase's records to all of them, so the pipeline's latency is not counted as slowness), p99 payment-to-alert latency under the SLA, maximum lag under
-// its threshold. Peak, SLA and threshold come from config/loadtest.yaml.
+// phase's records to all of them, so the pipeline's latency is not counted as slowness), p99
+// payment-to-alert latency under the SLA, maximum lag under its threshold. Peak, SLA and threshold
+// come from config/loadtest.yaml.
 #ifndef WEIR_BENCH_LOAD_TEST_H_
 #define WEIR_BENCH_LOAD_TEST_H_
 

@@ -81,7 +81,8 @@ absl::StatusOr<std::unique_ptr<PerfProducer>> PerfProducer::Create(
   WEIR_ASSIGN_OR_RETURN(KafkaConf conf, BuildKafkaConf(properties, ClientKind::kProducer));
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &PerfProducer::OnDelivery);
   rd_kafka_conf_set_opaque(conf.get(), producer.get());
-  WEIR_ASSIGN_OR_RETURN(producer->producer_, NewKafkaClient(std::move(conf), ClientKind::kProducer));
+  WEIR_ASSIGN_OR_RETURN(producer->producer_,
+                        NewKafkaClient(std::move(conf), ClientKind::kProducer));
   return producer;
 }
 

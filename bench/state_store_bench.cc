@@ -290,8 +290,8 @@ void BM_HotKeyUpdate(benchmark::State& state) {
   const std::string set_name = kOptionSets[state.range(0)];
   const bool cached = state.range(1) != 0;
   const int64_t commit_every = state.range(2);
-  state.SetLabel(absl::StrCat(set_name, cached ? ", cached" : ", uncached", ", commit every ",
-                              commit_every));
+  state.SetLabel(
+      absl::StrCat(set_name, cached ? ", cached" : ", uncached", ", commit every ", commit_every));
   std::unique_ptr<TaskDb> db = OpenTaskDb(set_name, state);
   if (db == nullptr) return;
   const WindowStoreOptions options{.name = "w", .retention_ms = int64_t{1} << 40};

@@ -1,10 +1,9 @@
 // `weir bench compare`: default vs tuned (vs any) RocksDB option sets on one fraud workload.
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-
-#include <unistd.h>
-
 #include <map>
 #include <random>
 
@@ -12,13 +11,13 @@
 #include "bench/client_perf.h"
 #include "bench/compare.h"
 #include "bench/load_test.h"
-#include "cli/commands.h"
 #include "bench/perf_producer.h"
+#include "cli/commands.h"
+#include "common/logging.h"
+#include "common/status.h"
 #include "engine/app_config.h"
 #include "engine/client_config.h"
 #include "engine/embedded_broker.h"
-#include "common/logging.h"
-#include "common/status.h"
 
 namespace weir::cli {
 namespace {
@@ -68,9 +67,10 @@ const std::map<std::string, std::string> kTunedProducer = {
     {"batch.size", "65536"}, {"linger.ms", "20"}, {"compression.type", "lz4"}};
 const std::map<std::string, std::string> kBaselineConsumer = {
     {"fetch.min.bytes", "1"}, {"max.partition.fetch.bytes", "1048576"}};
-const std::map<std::string, std::string> kTunedConsumer = {{"fetch.min.bytes", "1048576"},
-                                                           {"fetch.wait.max.ms", "500"},
-                                                           {"max.partition.fetch.bytes", "1048576"}};
+const std::map<std::string, std::string> kTunedConsumer = {
+    {"fetch.min.bytes", "1048576"},
+    {"fetch.wait.max.ms", "500"},
+    {"max.partition.fetch.bytes", "1048576"}};
 
 struct ClientBenchFlags {
   ConfigFlags config;
@@ -88,7 +88,8 @@ absl::StatusOr<std::string> Brokers(const ClientBenchFlags& flags, const AppConf
                                     std::unique_ptr<EmbeddedBroker>& embedded) {
   if (!config.bootstrap_servers.empty()) return config.bootstrap_servers;
   WEIR_ASSIGN_OR_RETURN(embedded, EmbeddedBroker::Start(1));
-  WEIR_RETURN_IF_ERROR(embedded->CreateTopic({.name = flags.topic, .partitions = flags.partitions}));
+  WEIR_RETURN_IF_ERROR(
+      embedded->CreateTopic({.name = flags.topic, .partitions = flags.partitions}));
   spdlog::info("embedded broker at {} (bootstrap.servers is empty), topic {} with {} partitions",
                embedded->bootstrap_servers(), flags.topic, flags.partitions);
   return embedded->bootstrap_servers();
@@ -97,10 +98,9 @@ absl::StatusOr<std::string> Brokers(const ClientBenchFlags& flags, const AppConf
 // kafka-producer-perf-test with `props`: records of `record_size` random letters.
 // `keyed`: key i for record i, spreading records evenly over the partitions (for filling the
 // embedded broker, which keeps 5 MiB per partition); otherwise no key, as the perf test.
-absl::StatusOr<bench::PerfStats::Totals> ProducePerf(const ClientBenchFlags& flags, const AppConfig& config,
-                                              const std::string& brokers,
-                                              const std::map<std::string, std::string>& props,
-                                              bool keyed = false) {
+absl::StatusOr<bench::PerfStats::Totals> ProducePerf(
+    const ClientBenchFlags& flags, const AppConfig& config, const std::string& brokers,
+    const std::map<std::string, std::string>& props, bool keyed = false) {
   ClientProperties properties{.bootstrap_servers = brokers, .common = config.kafka};
   properties.specific = {{"acks", "all"}, {"enable.idempotence", "true"}};
   for (const auto& [k, v] : config.producer) properties.specific[k] = v;
@@ -123,7 +123,8 @@ absl::StatusOr<bench::PerfStats::Totals> ProducePerf(const ClientBenchFlags& fla
     WEIR_RETURN_IF_ERROR(producer->Send(keyed ? std::to_string(i) : "", value, 0));
   }
   WEIR_RETURN_IF_ERROR(producer->Flush());
-  return stats.Total(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return stats.Total(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
 absl::Status Produce(const ClientBenchFlags& flags) {
@@ -131,20 +132,23 @@ absl::Status Produce(const ClientBenchFlags& flags) {
   std::unique_ptr<EmbeddedBroker> embedded;
   WEIR_ASSIGN_OR_RETURN(const std::string brokers, Brokers(flags, config, embedded));
   std::vector<std::pair<const char*, bench::PerfStats::Totals>> rows;
-  for (const auto& [name, props] : {std::pair{"Baseline", &kBaselineProducer},
-                                    std::pair{"Tuned", &kTunedProducer}}) {
+  for (const auto& [name, props] :
+       {std::pair{"Baseline", &kBaselineProducer}, std::pair{"Tuned", &kTunedProducer}}) {
     spdlog::info("{}: {} records of {} bytes", name, flags.records, flags.record_size);
-    WEIR_ASSIGN_OR_RETURN(bench::PerfStats::Totals totals, ProducePerf(flags, config, brokers, *props));
+    WEIR_ASSIGN_OR_RETURN(bench::PerfStats::Totals totals,
+                          ProducePerf(flags, config, brokers, *props));
     rows.emplace_back(name, totals);
   }
-  std::printf("| Config    | Records/sec | MB/sec | Avg Latency | P99 Latency |\n"
-              "|-----------|-------------|--------|-------------|-------------|\n");
+  std::printf(
+      "| Config    | Records/sec | MB/sec | Avg Latency | P99 Latency |\n"
+      "|-----------|-------------|--------|-------------|-------------|\n");
   for (const auto& [name, t] : rows) {
     std::printf("| %-9s | %11.0f | %6.2f | %8.1f ms | %8.1f ms |\n", name, t.records_per_s,
                 t.mb_per_s, t.avg_ms, t.p99_ms);
   }
-  std::printf("Baseline: batch.size=16384 linger.ms=0 compression.type=none; Tuned: batch.size=65536 "
-              "linger.ms=20 compression.type=lz4; both acks=all enable.idempotence=true.\n");
+  std::printf(
+      "Baseline: batch.size=16384 linger.ms=0 compression.type=none; Tuned: batch.size=65536 "
+      "linger.ms=20 compression.type=lz4; both acks=all enable.idempotence=true.\n");
   return absl::OkStatus();
 }
 
@@ -155,9 +159,8 @@ absl::StatusOr<bench::ConsumeTotals> ConsumePerf(const ClientBenchFlags& flags,
                                                  const std::string& group,
                                                  const std::map<std::string, std::string>& props) {
   ClientProperties properties{.bootstrap_servers = brokers, .common = config.kafka};
-  properties.specific = {{"group.id", group},
-                         {"auto.offset.reset", "earliest"},
-                         {"enable.auto.commit", "false"}};
+  properties.specific = {
+      {"group.id", group}, {"auto.offset.reset", "earliest"}, {"enable.auto.commit", "false"}};
   for (const auto& [k, v] : config.consumer) properties.specific[k] = v;
   for (const auto& [k, v] : props) properties.specific[k] = v;
   return bench::ConsumeThroughput(properties, flags.topic, flags.records);
@@ -169,23 +172,26 @@ absl::Status Consume(const ClientBenchFlags& flags) {
   WEIR_ASSIGN_OR_RETURN(const std::string brokers, Brokers(flags, config, embedded));
   if (embedded != nullptr) {  // a fresh broker holds nothing: fill the topic first
     spdlog::info("producing {} records to read back", flags.records);
-    WEIR_RETURN_IF_ERROR(ProducePerf(flags, config, brokers, kTunedProducer, /*keyed=*/true).status());
+    WEIR_RETURN_IF_ERROR(
+        ProducePerf(flags, config, brokers, kTunedProducer, /*keyed=*/true).status());
   }
-  std::printf("| Config    | data.consumed.in.MB | MB.sec | data.consumed.in.nMsg | nMsg.sec |\n"
-              "|-----------|---------------------|--------|-----------------------|----------|\n");
+  std::printf(
+      "| Config    | data.consumed.in.MB | MB.sec | data.consumed.in.nMsg | nMsg.sec |\n"
+      "|-----------|---------------------|--------|-----------------------|----------|\n");
   int run = 0;
-  for (const auto& [name, props] : {std::pair{"Baseline", &kBaselineConsumer},
-                                    std::pair{"Tuned", &kTunedConsumer}}) {
+  for (const auto& [name, props] :
+       {std::pair{"Baseline", &kBaselineConsumer}, std::pair{"Tuned", &kTunedConsumer}}) {
     WEIR_ASSIGN_OR_RETURN(
         bench::ConsumeTotals t,
-        ConsumePerf(flags, config, brokers, absl::StrCat("weir-bench-consume-", getpid(), "-", run++),
-                    *props));
+        ConsumePerf(flags, config, brokers,
+                    absl::StrCat("weir-bench-consume-", getpid(), "-", run++), *props));
     const double mb = t.bytes / (1024.0 * 1024.0);
     std::printf("| %-9s | %19.2f | %6.2f | %21lld | %8.0f |\n", name, mb, mb / t.seconds,
                 static_cast<long long>(t.messages), t.messages / t.seconds);
   }
-  std::printf("Baseline: fetch.min.bytes=1; Tuned: fetch.min.bytes=1048576 fetch.wait.max.ms=500; "
-              "both max.partition.fetch.bytes=1048576.\n");
+  std::printf(
+      "Baseline: fetch.min.bytes=1; Tuned: fetch.min.bytes=1048576 fetch.wait.max.ms=500; "
+      "both max.partition.fetch.bytes=1048576.\n");
   return absl::OkStatus();
 }
 
@@ -213,8 +219,9 @@ void AddClientBenchFlags(CLI::App& command, ClientBenchFlags& flags) {
   command.add_option("--records", flags.records, "Records per configuration")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  command.add_option("--partitions", flags.partitions,
-                     "Partitions of the topic the embedded broker creates")
+  command
+      .add_option("--partitions", flags.partitions,
+                  "Partitions of the topic the embedded broker creates")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
 }
@@ -234,23 +241,26 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<CompareFlags>();
   CLI::App* compare = bench->add_subcommand(
       "compare", "Run one deterministic fraud workload once per RocksDB option set and compare");
-  compare->add_option("--options", flags->options.option_sets,
-                      "A RocksDB option-set file; repeat for each set to compare")
+  compare
+      ->add_option("--options", flags->options.option_sets,
+                   "A RocksDB option-set file; repeat for each set to compare")
       ->required()
       ->check(CLI::ExistingFile);
   compare->add_option("--records", flags->options.records, "Payments to process per set")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  compare->add_option("--cards", flags->options.cards,
-                      "Card population: many cards make the windows outgrow the block caches")
+  compare
+      ->add_option("--cards", flags->options.cards,
+                   "Card population: many cards make the windows outgrow the block caches")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   compare->add_option("--seed", flags->options.seed, "Workload seed")->capture_default_str();
   compare->add_option("--tasks", flags->options.partitions, "Tasks (partitions)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
-  compare->add_option("--cache-bytes", flags->options.cache_max_bytes,
-                      "Record cache (small, so RocksDB does the work)")
+  compare
+      ->add_option("--cache-bytes", flags->options.cache_max_bytes,
+                   "Record cache (small, so RocksDB does the work)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   compare->add_option("--commit-every", flags->options.commit_every, "Records between commits")
@@ -279,7 +289,8 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
       "Example:\n"
       "  weir bench compare --options config/rocksdb/default.yaml \\\n"
       "      --options config/rocksdb/tuned.yaml --output /tmp/compare\n");
-  compare->callback([flags, exit_code] { ReportOutcome("bench compare", Compare(*flags), exit_code); });
+  compare->callback(
+      [flags, exit_code] { ReportOutcome("bench compare", Compare(*flags), exit_code); });
 
   auto produce_flags = std::make_shared<ClientBenchFlags>();
   CLI::App* produce = bench->add_subcommand(
@@ -288,8 +299,9 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
   produce->add_option("--record-size", produce_flags->record_size, "Bytes per record")
       ->check(CLI::Range(1, 1'000'000))
       ->capture_default_str();
-  produce->add_option("--throughput", produce_flags->throughput,
-                      "Records per second; -1 = as fast as possible")
+  produce
+      ->add_option("--throughput", produce_flags->throughput,
+                   "Records per second; -1 = as fast as possible")
       ->capture_default_str();
   produce->footer(
       "Like kafka-producer-perf-test, twice: Baseline (batch.size=16384, linger.ms=0, no\n"
@@ -299,8 +311,9 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
       "bootstrap.servers empty it starts the embedded broker in process (its limits: 100,000\n"
       "records or 5 MiB per partition, docs/broker.md).\n\n"
       "Example:\n  weir bench produce --set bootstrap.servers=127.0.0.1:9092 --records 1000000\n");
-  produce->callback(
-      [produce_flags, exit_code] { ReportOutcome("bench produce", Produce(*produce_flags), exit_code); });
+  produce->callback([produce_flags, exit_code] {
+    ReportOutcome("bench produce", Produce(*produce_flags), exit_code);
+  });
 
   auto load_flags = std::make_shared<LoadFlags>();
   CLI::App* load = bench->add_subcommand(
@@ -333,8 +346,9 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
       "records of --topic from the beginning. With bootstrap.servers empty it starts the\n"
       "embedded broker and fills the topic first.\n\n"
       "Example:\n  weir bench consume --set bootstrap.servers=127.0.0.1:9092 --topic perf-test\n");
-  consume->callback(
-      [consume_flags, exit_code] { ReportOutcome("bench consume", Consume(*consume_flags), exit_code); });
+  consume->callback([consume_flags, exit_code] {
+    ReportOutcome("bench consume", Consume(*consume_flags), exit_code);
+  });
 }
 
 }  // namespace weir::cli

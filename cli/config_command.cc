@@ -1,9 +1,9 @@
 // `weir config`: check a configuration and print it, or print the documentation of every key.
 #include <cstdio>
 
+#include "bench/load_test.h"
 #include "cli/commands.h"
 #include "common/logging.h"
-#include "bench/load_test.h"
 #include "engine/app_config.h"
 #include "engine/metrics.h"
 #include "stores/rocksdb_option_set.h"
@@ -60,12 +60,12 @@ void AddConfigCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   docs->footer("Example:\n  weir config docs rocksdb > /tmp/rocksdb-keys.md");
   docs->callback([schema] {
-    const std::string table = *schema == "rocksdb" ? RocksDbOptionSetSchema().MarkdownTable()
+    const std::string table = *schema == "rocksdb"   ? RocksDbOptionSetSchema().MarkdownTable()
                               : *schema == "fraud"   ? fraud::FraudConfigSchema().MarkdownTable()
                               : *schema == "metrics" ? MetricsMarkdownTable()
                               : *schema == "loadtest"
                                   ? bench::LoadTestConfigSchema().MarkdownTable()
-                                                     : AppConfigSchema().MarkdownTable();
+                                  : AppConfigSchema().MarkdownTable();
     std::fputs(table.c_str(), stdout);
   });
 }

@@ -10,8 +10,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "cli/commands.h"
 #include "bench/perf_producer.h"
+#include "cli/commands.h"
 #include "cli/shutdown_signal.h"
 #include "common/logging.h"
 #include "common/status.h"
@@ -77,7 +77,8 @@ class FileSink : public Sink {
 
 class KafkaSink : public Sink {
  public:
-  explicit KafkaSink(std::unique_ptr<bench::PerfProducer> producer) : producer_(std::move(producer)) {}
+  explicit KafkaSink(std::unique_ptr<bench::PerfProducer> producer)
+      : producer_(std::move(producer)) {}
   absl::Status Send(const fraud::GeneratedPayment& payment) override {
     return producer_->Send(payment.card, payment.json, payment.ts);
   }
@@ -122,9 +123,9 @@ absl::Status Loadgen(const LoadgenFlags& flags) {
            .fraud_fraction = flags.fraud_fraction,
            // Event time follows the target rate; unthrottled runs pretend 1,000/s.
            .rate = flags.rate > 0 ? flags.rate : 1'000,
-           .start_ms = flags.start_ts > 0 ? flags.start_ts
-                                          : (to_file ? fraud::PaymentGeneratorOptions{}.start_ms
-                                                     : now_ms)},
+           .start_ms = flags.start_ts > 0
+                           ? flags.start_ts
+                           : (to_file ? fraud::PaymentGeneratorOptions{}.start_ms : now_ms)},
           fraud_config));
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> truth(nullptr, &std::fclose);
   if (!flags.truth.empty()) {
@@ -147,11 +148,12 @@ absl::Status Loadgen(const LoadgenFlags& flags) {
     sink = std::make_unique<FileSink>(out, &stats);
   } else {
     const std::string topic = flags.topic.empty() ? fraud_config.payments_topic : flags.topic;
-    WEIR_ASSIGN_OR_RETURN(std::unique_ptr<bench::PerfProducer> producer,
-                          bench::PerfProducer::Create({.bootstrap_servers = config.bootstrap_servers,
-                                                .common = config.kafka,
-                                                .specific = config.producer},
-                                               topic, &stats));
+    WEIR_ASSIGN_OR_RETURN(
+        std::unique_ptr<bench::PerfProducer> producer,
+        bench::PerfProducer::Create({.bootstrap_servers = config.bootstrap_servers,
+                                     .common = config.kafka,
+                                     .specific = config.producer},
+                                    topic, &stats));
     sink = std::make_unique<KafkaSink>(std::move(producer));
     spdlog::info("producing payments to {} at {}", topic, config.bootstrap_servers);
   }
@@ -159,16 +161,18 @@ absl::Status Loadgen(const LoadgenFlags& flags) {
   const int64_t records = flags.records > 0 || flags.duration_s > 0 ? flags.records : 100'000;
   const auto start = Clock::now();
   const std::optional<Clock::time_point> until =
-      flags.duration_s > 0 ? std::optional(start + std::chrono::duration_cast<Clock::duration>(
-                                                       std::chrono::duration<double>(flags.duration_s)))
-                           : std::nullopt;
+      flags.duration_s > 0
+          ? std::optional(start + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(flags.duration_s)))
+          : std::nullopt;
   auto last_report = start;
   int signal_number = 0;
   int64_t expected = 0;
   for (int64_t i = 0; (records <= 0 || i < records) && signal_number == 0; ++i) {
     if (flags.rate > 0) {  // throttle: record i leaves at start + i / rate
-      const auto due = start + std::chrono::duration_cast<Clock::duration>(
-                                   std::chrono::duration<double>(static_cast<double>(i) / flags.rate));
+      const auto due =
+          start + std::chrono::duration_cast<Clock::duration>(
+                      std::chrono::duration<double>(static_cast<double>(i) / flags.rate));
       const auto ahead = std::chrono::duration_cast<std::chrono::milliseconds>(due - Clock::now());
       if (ahead.count() >= 1) sink->Poll(ahead);
     }
@@ -188,8 +192,8 @@ absl::Status Loadgen(const LoadgenFlags& flags) {
       last_report = now;
     }
   }
-  if (signal_number != 0) spdlog::info("signal {}: stopping after {} records", signal_number,
-                                       stats.sent());
+  if (signal_number != 0)
+    spdlog::info("signal {}: stopping after {} records", signal_number, stats.sent());
   WEIR_RETURN_IF_ERROR(sink->Finish());
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (to_file) {
@@ -215,12 +219,14 @@ void AddLoadgenCommand(CLI::App& app, int* exit_code) {
   CLI::App* command = app.add_subcommand(
       "loadgen", "Produce synthetic payments, with injected fraud, at a target rate");
   AddConfigFlags(*command, flags->config, "config/weir.yaml");
-  command->add_option("--topic", flags->topic, "Topic (default: the fraud config's payments topic)");
+  command->add_option("--topic", flags->topic,
+                      "Topic (default: the fraud config's payments topic)");
   command->add_option("--rate", flags->rate, "Records per second; 0 = as fast as possible")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  command->add_option("--records", flags->records,
-                      "Records to send (default 100000 unless --duration is given)")
+  command
+      ->add_option("--records", flags->records,
+                   "Records to send (default 100000 unless --duration is given)")
       ->check(CLI::PositiveNumber);
   command->add_option("--duration", flags->duration_s, "Seconds to run (ends earlier at --records)")
       ->check(CLI::PositiveNumber);
@@ -229,12 +235,14 @@ void AddLoadgenCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   command->add_option("--seed", flags->seed, "Random seed: same seed, same payments")
       ->capture_default_str();
-  command->add_option("--fraud-fraction", flags->fraud_fraction,
-                      "Fraction of payments that belong to injected fraud patterns")
+  command
+      ->add_option("--fraud-fraction", flags->fraud_fraction,
+                   "Fraction of payments that belong to injected fraud patterns")
       ->check(CLI::Range(0.0, 0.5))
       ->capture_default_str();
-  command->add_option("--zipf", flags->zipf,
-                      "Zipf exponent of card activity (0 = uniform; larger = busier hot cards)")
+  command
+      ->add_option("--zipf", flags->zipf,
+                   "Zipf exponent of card activity (0 = uniform; larger = busier hot cards)")
       ->check(CLI::Range(0.0, 3.0))
       ->capture_default_str();
   command->add_option("--start-ts", flags->start_ts,
@@ -246,13 +254,15 @@ void AddLoadgenCommand(CLI::App& app, int* exit_code) {
   command->add_option("-o,--output", flags->output,
                       "Write payments to this JSONL file ('-' = stdout) instead of Kafka, e.g. "
                       "for 'weir replay'");
-  command->add_option("--progress-interval", flags->progress_interval_s,
-                      "Seconds between progress lines; 0 turns them off")
+  command
+      ->add_option("--progress-interval", flags->progress_interval_s,
+                   "Seconds between progress lines; 0 turns them off")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   command->footer(
       "Payments: Zipf-distributed card activity over --cards cards, log-normal amounts (median\n"
-      "about 33.00), weighted home countries (DE, FR, GB, US, NL, ES) and Zipf merchants. Injected\n"
+      "about 33.00), weighted home countries (DE, FR, GB, US, NL, ES) and Zipf merchants. "
+      "Injected\n"
       "fraud, each pattern on a card of its own: velocity bursts (rules.velocity.count payments\n"
       "1 s apart), geo hops (two countries 20 s apart) and high spends (three payments reaching\n"
       "rules.high_spend.amount). Key = card number, value = payment JSON (docs/fraud.md).\n"

@@ -81,8 +81,7 @@ absl::Status Replay(const ReplayFlags& flags) {
                "  alerts: %lld%s\n  late (dropped window updates): %lld\n  dead letters: %lld\n",
                static_cast<long long>(records), seconds, records / std::max(seconds, 1e-9),
                flags.partitions, static_cast<long long>(alerts), by_rule.c_str(),
-               static_cast<long long>(driver.Totals().late),
-               static_cast<long long>(dead_letters));
+               static_cast<long long>(driver.Totals().late), static_cast<long long>(dead_letters));
   return absl::OkStatus();
 }
 

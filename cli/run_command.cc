@@ -14,8 +14,8 @@
 #include "engine/embedded_broker.h"
 #include "engine/http_server.h"
 #include "engine/kafka_streams.h"
-#include "engine/metrics.h"
 #include "engine/memory_plan.h"
+#include "engine/metrics.h"
 #include "engine/topic_offsets.h"
 #include "stores/rocksdb_option_set.h"
 #include "topologies/fraud_topology.h"
@@ -182,9 +182,9 @@ absl::Status Run(const RunFlags& flags) {
         "cache hits {:.1f}%",
         totals.processed, (totals.processed - last_processed) / seconds, totals.alerts,
         totals.dead_letters, totals.late, totals.tasks,
-        totals.hits + totals.misses > 0
-            ? 100.0 * static_cast<double>(totals.hits) / static_cast<double>(totals.hits + totals.misses)
-            : 0.0);
+        totals.hits + totals.misses > 0 ? 100.0 * static_cast<double>(totals.hits) /
+                                              static_cast<double>(totals.hits + totals.misses)
+                                        : 0.0);
     last_processed = totals.processed;
     last = now;
   }
@@ -192,10 +192,11 @@ absl::Status Run(const RunFlags& flags) {
     spdlog::info("signal {}: finishing the batch, committing, leaving", signal_number);
   streams->Close();
   const Totals totals = Count(*streams, *reader, fraud_config);
-  spdlog::info("summary: processed {} records, late drops {}; topics now hold {} alerts ({}) and "
-               "{} dead letters ({})",
-               totals.processed, totals.late, totals.alerts, fraud_config.alerts_topic,
-               totals.dead_letters, fraud_config.dlq_topic);
+  spdlog::info(
+      "summary: processed {} records, late drops {}; topics now hold {} alerts ({}) and "
+      "{} dead letters ({})",
+      totals.processed, totals.late, totals.alerts, fraud_config.alerts_topic, totals.dead_letters,
+      fraud_config.dlq_topic);
   http.reset();  // no scrape may run into a destroyed instance
   streams.reset();
   reader.reset();

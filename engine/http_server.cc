@@ -15,7 +15,10 @@ void Reply(mg_connection* connection, int status, const char* content_type,
   mg_printf(connection,
             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n"
             "\r\n",
-            status, status == 200 ? "OK" : status == 404 ? "Not Found" : "Service Unavailable",
+            status,
+            status == 200   ? "OK"
+            : status == 404 ? "Not Found"
+                            : "Service Unavailable",
             content_type, body.size());
   mg_write(connection, body.data(), body.size());
 }
@@ -28,8 +31,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
   std::call_once(initialised, [] { mg_init_library(0); });
   auto server = std::unique_ptr<HttpServer>(new HttpServer(std::move(handlers)));
   const std::string address = absl::StrCat(host, ":", port);
-  const char* options[] = {"listening_ports", address.c_str(), "num_threads", "2",
-                           "request_timeout_ms", "10000", nullptr};
+  const char* options[] = {"listening_ports",    address.c_str(), "num_threads", "2",
+                           "request_timeout_ms", "10000",         nullptr};
   mg_callbacks callbacks;
   std::memset(&callbacks, 0, sizeof(callbacks));
   server->context_ = mg_start(&callbacks, nullptr, options);

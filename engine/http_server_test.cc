@@ -25,9 +25,10 @@ TEST(HttpServer, ServesMetricsHealthAndReadinessWithTheirStatusCodes) {
   ASSERT_TRUE(server.ok()) << server.status();
   const int port = (*server)->port();
   ASSERT_GT(port, 0);
-  EXPECT_THAT(Get(port, "/metrics"), ::testing::AllOf(::testing::StartsWith("HTTP/1.1 200"),
-                                                      ::testing::HasSubstr("text/plain; version=0.0.4"),
-                                                      ::testing::EndsWith("weir_up 1\n")));
+  EXPECT_THAT(Get(port, "/metrics"),
+              ::testing::AllOf(::testing::StartsWith("HTTP/1.1 200"),
+                               ::testing::HasSubstr("text/plain; version=0.0.4"),
+                               ::testing::EndsWith("weir_up 1\n")));
   EXPECT_THAT(Get(port, "/healthz"), ::testing::StartsWith("HTTP/1.1 200"));
   EXPECT_THAT(Get(port, "/readyz"), ::testing::StartsWith("HTTP/1.1 503"));
   ready = true;

@@ -19,23 +19,27 @@ constexpr char kStore[] = "thread_id,task_id,store";
 constexpr char kNode[] = "thread_id,task_id,processor_node_id";
 
 // Rows for a windowed rate and its counter.
-#define WEIR_RATE(prefix, labels, kafka, meaning, source, level)                             \
-  {prefix "_rate", "gauge", labels, kafka "-rate", meaning " per second, over the last 30-60 s", \
-   source, level},                                                                          \
-  {                                                                                          \
-    prefix "_total", "counter", labels, kafka "-total", meaning " since the start", source,  \
-        level                                                                                \
+#define WEIR_RATE(prefix, labels, kafka, meaning, source, level)                                  \
+  {prefix "_rate", "gauge", labels, kafka "-rate", meaning " per second, over the last 30-60 s",  \
+   source,         level},                                                                        \
+  {                                                                                               \
+    prefix "_total", "counter", labels, kafka "-total", meaning " since the start", source, level \
   }
 
 // Rows for a store operation's sensor: rate, total, latency avg and max (ns).
-#define WEIR_STORE_OPERATION(op, what)                                                          \
-  WEIR_RATE("weir_state_" op, kStore, "stream-state-metrics: " op, what, "metered store layer", \
-            "debug"),                                                                           \
-      {"weir_state_" op "_latency_avg", "gauge", kStore, "stream-state-metrics: " op           \
-       "-latency-avg", "ns per operation", "metered store layer", "debug"},                     \
-  {                                                                                             \
-    "weir_state_" op "_latency_max", "gauge", kStore, "stream-state-metrics: " op               \
-        "-latency-max", "ns per operation", "metered store layer", "debug"                      \
+#define WEIR_STORE_OPERATION(op, what)                                                            \
+  WEIR_RATE("weir_state_" op, kStore, "stream-state-metrics: " op, what, "metered store layer",   \
+            "debug"),                                                                             \
+      {"weir_state_" op "_latency_avg",                                                           \
+       "gauge",                                                                                   \
+       kStore,                                                                                    \
+       "stream-state-metrics: " op "-latency-avg",                                                \
+       "ns per operation",                                                                        \
+       "metered store layer",                                                                     \
+       "debug"},                                                                                  \
+  {                                                                                               \
+    "weir_state_" op "_latency_max", "gauge", kStore, "stream-state-metrics: " op "-latency-max", \
+        "ns per operation", "metered store layer", "debug"                                        \
   }
 
 const std::vector<MetricDescription> kDescriptions = {
@@ -193,8 +197,7 @@ const std::vector<MetricDescription> kDescriptions = {
     {"weir_state_cur_size_all_mem_tables", "gauge", kStore,
      "stream-state-metrics: cur-size-all-mem-tables", "bytes in active and unflushed memtables",
      "property rocksdb.cur-size-all-mem-tables", "info"},
-    {"weir_state_size_all_mem_tables", "gauge", kStore,
-     "stream-state-metrics: size-all-mem-tables",
+    {"weir_state_size_all_mem_tables", "gauge", kStore, "stream-state-metrics: size-all-mem-tables",
      "bytes in active, unflushed and pinned memtables", "property rocksdb.size-all-mem-tables",
      "info"},
     {"weir_state_estimate_num_keys", "gauge", kStore, "stream-state-metrics: estimate-num-keys",
@@ -210,19 +213,17 @@ const std::vector<MetricDescription> kDescriptions = {
      "property rocksdb.block-cache-pinned-usage", "info"},
     {"weir_state_estimate_pending_compaction_bytes", "gauge", kStore,
      "stream-state-metrics: estimate-pending-compaction-bytes",
-     "bytes compaction must rewrite to settle", "property rocksdb.estimate-pending-compaction-bytes",
-     "info"},
-    {"weir_state_num_running_flushes", "gauge", kStore,
-     "stream-state-metrics: num-running-flushes", "flushes running in the instance",
-     "property rocksdb.num-running-flushes", "info"},
+     "bytes compaction must rewrite to settle",
+     "property rocksdb.estimate-pending-compaction-bytes", "info"},
+    {"weir_state_num_running_flushes", "gauge", kStore, "stream-state-metrics: num-running-flushes",
+     "flushes running in the instance", "property rocksdb.num-running-flushes", "info"},
     {"weir_state_num_running_compactions", "gauge", kStore,
      "stream-state-metrics: num-running-compactions", "compactions running in the instance",
      "property rocksdb.num-running-compactions", "info"},
     {"weir_state_background_errors", "gauge", kStore, "stream-state-metrics: background-errors",
      "background errors in the instance", "property rocksdb.background-errors", "info"},
-    {"weir_state_live_sst_files_size", "gauge", kStore,
-     "stream-state-metrics: live-sst-files-size", "bytes of SST files the store's data uses",
-     "property rocksdb.live-sst-files-size", "info"},
+    {"weir_state_live_sst_files_size", "gauge", kStore, "stream-state-metrics: live-sst-files-size",
+     "bytes of SST files the store's data uses", "property rocksdb.live-sst-files-size", "info"},
     {"weir_state_total_sst_files_size", "gauge", kStore,
      "stream-state-metrics: total-sst-files-size", "bytes of all the store's SST files",
      "property rocksdb.total-sst-files-size", "info"},
@@ -242,8 +243,8 @@ const std::vector<MetricDescription> kDescriptions = {
      "librdkafka statistics: tx", "info"},
     {"weir_kafka_request_latency_avg", "gauge", "thread_id,client",
      "producer/consumer-metrics: request-latency-avg",
-     "ms, mean broker round trip over the client's brokers", "librdkafka statistics: brokers.rtt.avg",
-     "info"},
+     "ms, mean broker round trip over the client's brokers",
+     "librdkafka statistics: brokers.rtt.avg", "info"},
     {"weir_kafka_queued_messages", "gauge", "thread_id,client",
      "producer-metrics: (buffer) record-queue", "messages waiting in the client's queue",
      "librdkafka statistics: msg_cnt", "info"},

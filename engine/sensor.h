@@ -27,8 +27,8 @@ class Sensor {
   static constexpr int kSamples = 2;                  // metrics.num.samples
 
   struct Reading {
-    int64_t count = 0;   // records since the start (CumulativeCount)
-    double sum = 0;      // values since the start (CumulativeSum)
+    int64_t count = 0;      // records since the start (CumulativeCount)
+    double sum = 0;         // values since the start (CumulativeSum)
     double count_rate = 0;  // records per second over the window (Rate of count)
     double sum_rate = 0;    // values per second over the window (Rate of sum)
     double avg = std::numeric_limits<double>::quiet_NaN();

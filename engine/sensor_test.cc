@@ -21,13 +21,13 @@ TEST(Sensor, RatesAreOverTheSampledWindowPaddedToOneFullWindow) {
 
 TEST(Sensor, OldSamplesLeaveTheWindowButNotTheTotals) {
   Sensor sensor;
-  sensor.Record(5, 0);        // sample 1: [0, 30 s)
-  sensor.Record(1, 40'000);   // sample 2: [40 s, 70 s)
+  sensor.Record(5, 0);       // sample 1: [0, 30 s)
+  sensor.Record(1, 40'000);  // sample 2: [40 s, 70 s)
   Sensor::Reading r = sensor.Read(50'000);
   EXPECT_DOUBLE_EQ(r.max, 5);
   EXPECT_DOUBLE_EQ(r.min, 1);
   EXPECT_NEAR(r.count_rate, 2 / 50.0, 1e-9);  // elapsed from the oldest sample's start
-  sensor.Record(3, 75'000);   // reuses sample 1's slot: 5 leaves the window
+  sensor.Record(3, 75'000);                   // reuses sample 1's slot: 5 leaves the window
   r = sensor.Read(80'000);
   EXPECT_DOUBLE_EQ(r.max, 3);
   EXPECT_EQ(r.count, 3);

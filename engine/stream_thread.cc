@@ -29,7 +29,9 @@ struct PartitionListDeleter {
 using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
 using SteadyClock = std::chrono::steady_clock;
 
-double Millis(SteadyClock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double Millis(SteadyClock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
 int64_t Nanos(SteadyClock::duration d) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
 }
@@ -73,9 +75,9 @@ RawRecord ToRawRecord(const rd_kafka_message_t& message) {
 absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
     const AppConfig& config, std::shared_ptr<const Topology> topology, std::string thread_name,
     std::function<int64_t()> wall_clock, StreamThreadHooks hooks) {
-  std::unique_ptr<StreamThread> thread(
-      new StreamThread(config, std::move(topology), std::move(thread_name), std::move(wall_clock),
-                       std::move(hooks)));
+  std::unique_ptr<StreamThread> thread(new StreamThread(config, std::move(topology),
+                                                        std::move(thread_name),
+                                                        std::move(wall_clock), std::move(hooks)));
   WEIR_RETURN_IF_ERROR(thread->Init());
   return thread;
 }
@@ -580,8 +582,10 @@ absl::Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions)
                    id.ToString(), topic, partition, resume);
     } else if (auto kept = carried.find({topic, partition}); kept != carried.end()) {
       resume = kept->second;
-      spdlog::info("{}: task {} resumes {}-{} at offset {}, where it was before the rejected "
-                   "commit", name_, id.ToString(), topic, partition, resume);
+      spdlog::info(
+          "{}: task {} resumes {}-{} at offset {}, where it was before the rejected "
+          "commit",
+          name_, id.ToString(), topic, partition, resume);
     }
     if (resume >= 0) partitions->elems[i].offset = resume;
     task_of_partition_[{topic, partition}] = task.get();
@@ -677,7 +681,8 @@ absl::StatusOr<bool> StreamThread::Restore(internal::Task& task) {
   restoring_ = true;
   auto restored_flag = absl::MakeCleanup([this] { restoring_ = false; });
   const auto restore_start = SteadyClock::now();
-  auto blocked = absl::MakeCleanup([&] { blocked_ns_ += Nanos(SteadyClock::now() - restore_start); });
+  auto blocked =
+      absl::MakeCleanup([&] { blocked_ns_ += Nanos(SteadyClock::now() - restore_start); });
   task.SetRestoreProgress(0, remaining);
   if (hooks_.on_restore_start) hooks_.on_restore_start(task.id(), remaining);
 
@@ -901,11 +906,9 @@ std::shared_ptr<LeaveBarrier> StreamThread::TakeLeaveBarrier() {
   return std::move(leave_barrier_);
 }
 
-int StreamThread::StatisticsCallback(rd_kafka_t* rk, char* json, size_t json_len,
-                                     void* opaque) {
+int StreamThread::StatisticsCallback(rd_kafka_t* rk, char* json, size_t json_len, void* opaque) {
   auto* self = static_cast<StreamThread*>(opaque);
-  absl::StatusOr<KafkaClientStats> stats =
-      ParseKafkaStatistics(absl::string_view(json, json_len));
+  absl::StatusOr<KafkaClientStats> stats = ParseKafkaStatistics(absl::string_view(json, json_len));
   if (!stats.ok()) {
     spdlog::warn("{}: {}", self->name_, stats.status().message());
     return 0;

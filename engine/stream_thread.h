@@ -120,9 +120,9 @@ struct ThreadSnapshot {
   int64_t cache_evictions = 0;
   int64_t cache_bytes = 0;
   int64_t early_commits = 0;  // commits forced by statestore.uncommitted.max.bytes
-  bool assigned = false;   // the group has given this thread an assignment at least once
-  bool restoring = false;  // a task of this thread is restoring its state
-  ThreadMetrics metrics;   // task and client figures refreshed about once a second
+  bool assigned = false;      // the group has given this thread an assignment at least once
+  bool restoring = false;     // a task of this thread is restoring its state
+  ThreadMetrics metrics;      // task and client figures refreshed about once a second
 };
 
 // Opens the RocksDB instance of a task's state; empty: stores in memory.

@@ -11,7 +11,8 @@ TopologyTestDriver::TopologyTestDriver(const Topology& topology, TestDriverOptio
     : options_(std::move(options)), wall_clock_ms_(options_.wall_clock_start_ms) {
   WEIR_CHECK(topology.status().ok()) << topology.status();
   WEIR_CHECK(options_.partitions > 0) << "partitions must be positive";
-  if (options_.cache_max_bytes > 0) cache_ = std::make_unique<RecordCache>(options_.cache_max_bytes);
+  if (options_.cache_max_bytes > 0)
+    cache_ = std::make_unique<RecordCache>(options_.cache_max_bytes);
   for (const Topology::Subtopology& sub : topology.Subtopologies()) {
     for (int32_t partition = 0; partition < options_.partitions; ++partition) {
       const TaskId id{sub.id, partition};

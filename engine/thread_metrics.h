@@ -33,12 +33,12 @@ struct CacheReading {
 
 struct TaskMetrics {
   TaskId id;
-  Sensor::Reading process;        // records through the task (debug)
-  Sensor::Reading dropped;        // late or invalid records
+  Sensor::Reading process;              // records through the task (debug)
+  Sensor::Reading dropped;              // late or invalid records
   Sensor::Reading e2e_latency_ms;       // at the sources: wall clock - record timestamp
   Sensor::Reading sink_e2e_latency_ms;  // at the sinks
-  int64_t records_restored = 0;   // changelog records applied to the task's state
-  int64_t restore_remaining = 0;  // changelog records left to restore (0 once restored)
+  int64_t records_restored = 0;         // changelog records applied to the task's state
+  int64_t restore_remaining = 0;        // changelog records left to restore (0 once restored)
   std::vector<CacheReading> caches;
   std::optional<TaskDbStatistics> rocksdb;  // tasks with RocksDB state
   // Windowed rates of RocksDB tickers, from their growth between publications (about 1 s):
@@ -52,11 +52,11 @@ struct TaskMetrics {
 struct KafkaClientStats {
   bool reported = false;
   std::string client_id;
-  int64_t tx_bytes = 0;         // bytes sent to brokers
-  int64_t rx_bytes = 0;         // bytes received from brokers
-  int64_t tx_requests = 0;      // requests sent
-  int64_t queued_messages = 0;  // msg_cnt: messages in the producer queue
-  int64_t reply_queue = 0;      // replyq: ops waiting to be served by a poll
+  int64_t tx_bytes = 0;               // bytes sent to brokers
+  int64_t rx_bytes = 0;               // bytes received from brokers
+  int64_t tx_requests = 0;            // requests sent
+  int64_t queued_messages = 0;        // msg_cnt: messages in the producer queue
+  int64_t reply_queue = 0;            // replyq: ops waiting to be served by a poll
   double request_latency_avg_ms = 0;  // mean broker round-trip time (rtt.avg), over brokers
   // Consumer only: per assigned partition, high watermark - next offset to be consumed.
   std::map<std::pair<std::string, int32_t>, int64_t> records_lag;
@@ -66,12 +66,12 @@ struct KafkaClientStats {
 absl::StatusOr<KafkaClientStats> ParseKafkaStatistics(absl::string_view json);
 
 struct ThreadMetrics {
-  Sensor::Reading process;           // value: records processed per loop iteration
-  Sensor::Reading process_latency;   // value: ms per record, per loop iteration
-  Sensor::Reading poll;              // value: poll latency, ms
-  Sensor::Reading poll_records;      // value: records per non-empty poll
-  Sensor::Reading commit;            // value: commit latency, ms
-  Sensor::Reading punctuate;         // value: punctuation latency, ms
+  Sensor::Reading process;          // value: records processed per loop iteration
+  Sensor::Reading process_latency;  // value: ms per record, per loop iteration
+  Sensor::Reading poll;             // value: poll latency, ms
+  Sensor::Reading poll_records;     // value: records per non-empty poll
+  Sensor::Reading commit;           // value: commit latency, ms
+  Sensor::Reading punctuate;        // value: punctuation latency, ms
   Sensor::Reading task_created;
   Sensor::Reading task_closed;
   double blocked_time_ns_total = 0;  // waiting on Kafka: polls, producer flushes, commits

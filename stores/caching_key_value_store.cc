@@ -71,8 +71,7 @@ void CachingKeyValueStore::PrefixScan(absl::string_view prefix, const Visitor& v
 
 void CachingKeyValueStore::All(const Visitor& visit) const {
   Merged(
-      "", [](absl::string_view) { return true; }, [&](const Visitor& v) { inner_->All(v); },
-      visit);
+      "", [](absl::string_view) { return true; }, [&](const Visitor& v) { inner_->All(v); }, visit);
 }
 
 absl::Status CachingKeyValueStore::ApplyChange(absl::string_view key,

@@ -47,10 +47,11 @@ class CachingKeyValueStore : public KeyValueBytesStore {
 
  private:
   // Entries of the inner store from `from` while `keep` holds, overlaid with the cache's.
-  void Merged(absl::string_view from, const std::function<bool(absl::string_view)>& keep,
-              const std::function<void(const std::function<bool(absl::string_view,
-                                                                absl::string_view)>&)>& scan_inner,
-              const Visitor& visit) const;
+  void Merged(
+      absl::string_view from, const std::function<bool(absl::string_view)>& keep,
+      const std::function<void(const std::function<bool(absl::string_view, absl::string_view)>&)>&
+          scan_inner,
+      const Visitor& visit) const;
 
   std::unique_ptr<KeyValueBytesStore> inner_;
   RecordCache* cache_;

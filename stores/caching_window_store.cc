@@ -63,16 +63,17 @@ void CachingWindowStore::Fetch(absl::string_view key, int64_t from, int64_t to,
   inner_->Fetch(key, from, to, [&](absl::string_view, int64_t start, absl::string_view value) {
     windows[start] = std::string(value);
   });
-  namespace_->ForEachFrom(WindowKey(key, from), [&](const std::string& cached,
-                                                    const CacheNamespace::Entry& entry) {
-    if (!absl::StartsWith(cached, key)) return false;
-    // A longer key that starts with `key` can sort among its windows: skip it.
-    if (cached.size() != key.size() + 8) return true;
-    const int64_t start = WindowKeyStart(cached);
-    if (start > to) return false;
-    windows[start] = entry.value;
-    return true;
-  });
+  namespace_->ForEachFrom(WindowKey(key, from),
+                          [&](const std::string& cached, const CacheNamespace::Entry& entry) {
+                            if (!absl::StartsWith(cached, key)) return false;
+                            // A longer key that starts with `key` can sort among its windows: skip
+                            // it.
+                            if (cached.size() != key.size() + 8) return true;
+                            const int64_t start = WindowKeyStart(cached);
+                            if (start > to) return false;
+                            windows[start] = entry.value;
+                            return true;
+                          });
   for (const auto& [start, value] : windows) {
     if (value.has_value()) visit(key, start, *value);
   }

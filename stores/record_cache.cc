@@ -62,10 +62,9 @@ void CacheNamespace::Flush() {
   flushing_.clear();
   flushing_.reserve(dirty_count_);
   for (Entry* e = dirty_head_; e != nullptr; e = e->dirty_next) {
-    flushing_.push_back(
-        {*e->key,
-         e->value ? std::optional<absl::string_view>(*e->value) : std::nullopt,
-         e->timestamp});
+    flushing_.push_back({*e->key,
+                         e->value ? std::optional<absl::string_view>(*e->value) : std::nullopt,
+                         e->timestamp});
   }
   // The listener runs before the entries change: the views above point into them.
   listener_(flushing_);

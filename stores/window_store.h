@@ -49,9 +49,9 @@ class WindowBytesStore : public StateStore {
 
   // A window as a record cache flush writes it: value nullopt = deleted; `timestamp` is that of
   // the record that last wrote it.
-  using FlushListener = std::function<void(absl::string_view key, int64_t window_start,
-                                           std::optional<absl::string_view> value,
-                                           int64_t timestamp)>;
+  using FlushListener =
+      std::function<void(absl::string_view key, int64_t window_start,
+                         std::optional<absl::string_view> value, int64_t timestamp)>;
   // Caching stores call `listener` with every window they flush, so a DSL aggregation forwards
   // its results then (Kafka Streams' setFlushListener). False: the store writes through, and the
   // caller must forward each update itself.

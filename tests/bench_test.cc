@@ -49,13 +49,14 @@ TEST(BenchCompare, RunsEverySetAndWritesTheJsonAndASelfContainedReport) {
 TEST(BenchCompare, EndToEndRunsThroughTheBrokerBesideARawConsumer) {
   const std::filesystem::path out =
       std::filesystem::temp_directory_path() / ("weir-compare-e2e-" + std::to_string(getpid()));
-  const testing::CommandResult result = testing::RunCommand(
-      {testing::WeirBinary(), "bench", "compare", "--end-to-end", "--options",
-       "config/rocksdb/default.yaml", "--records", "5000", "--cards", "1000", "--output",
-       out.string()},
-      "", std::chrono::seconds(180));
+  const testing::CommandResult result =
+      testing::RunCommand({testing::WeirBinary(), "bench", "compare", "--end-to-end", "--options",
+                           "config/rocksdb/default.yaml", "--records", "5000", "--cards", "1000",
+                           "--output", out.string()},
+                          "", std::chrono::seconds(180));
   ASSERT_EQ(result.exit_status, 0) << result.err;
-  EXPECT_THAT(result.out, ::testing::ContainsRegex("raw consume [1-9][0-9]* records/s in the same run"));
+  EXPECT_THAT(result.out,
+              ::testing::ContainsRegex("raw consume [1-9][0-9]* records/s in the same run"));
   const nlohmann::json json = nlohmann::json::parse(ReadFile(out / "results.json"), nullptr, false);
   ASSERT_FALSE(json.is_discarded());
   EXPECT_EQ(json["workload"]["mode"], "end-to-end");
@@ -66,8 +67,8 @@ TEST(BenchCompare, EndToEndRunsThroughTheBrokerBesideARawConsumer) {
 }
 
 TEST(BenchCompare, NamesABadOptionSetBeforeRunningAnything) {
-  const std::filesystem::path bad =
-      std::filesystem::temp_directory_path() / ("weir-bad-set-" + std::to_string(getpid()) + ".yaml");
+  const std::filesystem::path bad = std::filesystem::temp_directory_path() /
+                                    ("weir-bad-set-" + std::to_string(getpid()) + ".yaml");
   std::ofstream(bad) << "block_cache_size: lots\n";
   const testing::CommandResult result = testing::RunCommand(
       {testing::WeirBinary(), "bench", "compare", "--options", "config/rocksdb/default.yaml",
@@ -84,15 +85,18 @@ TEST(BenchClients, ProduceAndConsumeReportBaselineAndTuned) {
       {testing::WeirBinary(), "bench", "produce", "--records", "2000", "--record-size", "100"}, "",
       std::chrono::seconds(120));
   ASSERT_EQ(produce.exit_status, 0) << produce.err;
-  EXPECT_THAT(produce.out, ::testing::HasSubstr("| Config    | Records/sec | MB/sec | Avg Latency | P99 Latency |"));
+  EXPECT_THAT(produce.out, ::testing::HasSubstr(
+                               "| Config    | Records/sec | MB/sec | Avg Latency | P99 Latency |"));
   EXPECT_THAT(produce.out, ::testing::ContainsRegex("\\| Baseline +\\| +[1-9][0-9]* \\|"));
   EXPECT_THAT(produce.out, ::testing::ContainsRegex("\\| Tuned +\\| +[1-9][0-9]* \\|"));
-  const testing::CommandResult consume = testing::RunCommand(
-      {testing::WeirBinary(), "bench", "consume", "--records", "2000"}, "",
-      std::chrono::seconds(120));
+  const testing::CommandResult consume =
+      testing::RunCommand({testing::WeirBinary(), "bench", "consume", "--records", "2000"}, "",
+                          std::chrono::seconds(120));
   ASSERT_EQ(consume.exit_status, 0) << consume.err;
-  EXPECT_THAT(consume.out, ::testing::ContainsRegex("\\| Baseline +\\| +[0-9.]+ \\| +[0-9.]+ \\| +2000 \\|"));
-  EXPECT_THAT(consume.out, ::testing::ContainsRegex("\\| Tuned +\\| +[0-9.]+ \\| +[0-9.]+ \\| +2000 \\|"));
+  EXPECT_THAT(consume.out,
+              ::testing::ContainsRegex("\\| Baseline +\\| +[0-9.]+ \\| +[0-9.]+ \\| +2000 \\|"));
+  EXPECT_THAT(consume.out,
+              ::testing::ContainsRegex("\\| Tuned +\\| +[0-9.]+ \\| +[0-9.]+ \\| +2000 \\|"));
 }
 
 TEST(BenchLoad, ReportsEveryPhaseAndFailsACheckItCannotMeet) {
@@ -107,8 +111,11 @@ TEST(BenchLoad, ReportsEveryPhaseAndFailsACheckItCannotMeet) {
   EXPECT_EQ(result.exit_status, 1) << result.err;
   EXPECT_THAT(result.out, ::testing::ContainsRegex("\\| sustained \\| 1500 \\| 500 \\|"));
   EXPECT_THAT(result.out, ::testing::ContainsRegex("\\| burst \\| 1500 \\| 1000 \\|"));
-  EXPECT_THAT(result.out, ::testing::ContainsRegex("\\| consumer lag under threshold \\| max [1-9][0-9]* records \\| <= 0 records \\| FAIL \\|"));
-  EXPECT_THAT(result.out, ::testing::ContainsRegex("\\| p99 latency under SLA \\| .* \\| <= 60000 ms \\| PASS \\|"));
+  EXPECT_THAT(result.out,
+              ::testing::ContainsRegex("\\| consumer lag under threshold \\| max [1-9][0-9]* "
+                                       "records \\| <= 0 records \\| FAIL \\|"));
+  EXPECT_THAT(result.out, ::testing::ContainsRegex(
+                              "\\| p99 latency under SLA \\| .* \\| <= 60000 ms \\| PASS \\|"));
   std::filesystem::remove(config);
 }
 

@@ -34,13 +34,13 @@ std::set<std::string> Declared() {
 
 TEST(Deploy, PromtoolAcceptsTheConfigAndTheRulesAndTheirUnitTestsPass) {
   for (const std::vector<std::string>& argv :
-       {std::vector<std::string>{"promtool", "check", "config",
-                                 "deploy/prometheus/prometheus.yml"},
+       {std::vector<std::string>{"promtool", "check", "config", "deploy/prometheus/prometheus.yml"},
         std::vector<std::string>{"promtool", "check", "rules", "deploy/prometheus/weir-rules.yml"},
         std::vector<std::string>{"promtool", "test", "rules",
                                  "deploy/prometheus/weir-rules.test.yml"}}) {
     const testing::CommandResult result = testing::RunCommand(argv, "", std::chrono::seconds(60));
-    EXPECT_EQ(result.exit_status, 0) << argv[1] << " " << argv[2] << ":\n" << result.out << result.err;
+    EXPECT_EQ(result.exit_status, 0) << argv[1] << " " << argv[2] << ":\n"
+                                     << result.out << result.err;
   }
 }
 
@@ -57,7 +57,8 @@ TEST(Deploy, TheDashboardShowsWhatOperatorsWatchWithExportedMetrics) {
   ASSERT_FALSE(dashboard.is_discarded()) << "deploy/grafana/weir-dashboard.json is not JSON";
   std::string expressions;
   for (const auto& panel : dashboard["panels"]) {
-    for (const auto& target : panel["targets"]) expressions += target["expr"].get<std::string>() + "\n";
+    for (const auto& target : panel["targets"])
+      expressions += target["expr"].get<std::string>() + "\n";
   }
   const std::set<std::string> used = MetricNamesIn(expressions);
   const std::set<std::string> declared = Declared();

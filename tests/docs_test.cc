@@ -1,5 +1,6 @@
 // Every reference table in docs/ is generated from the schema it documents (`weir config docs
-// app|rocksdb|fraud|metrics|loadtest`): a test per page fails when the page and the schema drift apart.
+// app|rocksdb|fraud|metrics|loadtest`): a test per page fails when the page and the schema drift
+// apart.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 

@@ -95,16 +95,27 @@ class FraudEndToEnd : public ::testing::Test {
   }
 
   std::vector<std::string> LoadgenFlags() const {
-    return {"--records", std::to_string(kRecords), "--rate", "0", "--cards", "2000", "--seed", "11",
-            "--fraud-fraction", "0.03", "--start-ts", "1732269900000", "--progress-interval", "0"};
+    return {"--records",
+            std::to_string(kRecords),
+            "--rate",
+            "0",
+            "--cards",
+            "2000",
+            "--seed",
+            "11",
+            "--fraud-fraction",
+            "0.03",
+            "--start-ts",
+            "1732269900000",
+            "--progress-interval",
+            "0"};
   }
 
   // Everything `topic` holds: key, value and headers of each record, one per line.
   std::string ReadTopic(const std::string& topic) const {
-    testing::CommandResult read =
-        RunCommand({"kcat", "-b", bootstrap_, "-C", "-t", topic, "-o", "beginning", "-e", "-q",
-                    "-f", "%k\t%s\t%h\n"},
-                   "", std::chrono::seconds(120));
+    testing::CommandResult read = RunCommand({"kcat", "-b", bootstrap_, "-C", "-t", topic, "-o",
+                                              "beginning", "-e", "-q", "-f", "%k\t%s\t%h\n"},
+                                             "", std::chrono::seconds(120));
     EXPECT_EQ(read.exit_status, 0) << topic << ": " << read.err;
     return read.out;
   }
@@ -118,9 +129,9 @@ TEST_F(FraudEndToEnd, InjectedFraudIsAllDetectedAndNoCardNumberLeaks) {
   // The same payments, written to a file (to know every card number used) and produced.
   std::vector<std::string> to_file = {WeirBinary(), "loadgen", "--output",
                                       (root_ / "payments.jsonl").string()};
-  std::vector<std::string> to_kafka = {WeirBinary(), "loadgen", "--set",
-                                       absl::StrCat("bootstrap.servers=", bootstrap_), "--truth",
-                                       (root_ / "truth.jsonl").string()};
+  std::vector<std::string> to_kafka = {WeirBinary(), "loadgen",
+                                       "--set",      absl::StrCat("bootstrap.servers=", bootstrap_),
+                                       "--truth",    (root_ / "truth.jsonl").string()};
   for (const std::string& flag : LoadgenFlags()) {
     to_file.push_back(flag);
     to_kafka.push_back(flag);
@@ -158,14 +169,22 @@ TEST_F(FraudEndToEnd, InjectedFraudIsAllDetectedAndNoCardNumberLeaks) {
 
   const std::filesystem::path state = root_ / "state";
   const std::vector<std::string> run_flags = {
-      "--set", absl::StrCat("bootstrap.servers=", bootstrap_), "--set",
-      absl::StrCat("application.id=", kApplication), "--set",
-      absl::StrCat("state.dir=", state.string()), "--set", "commit.interval.ms=500", "--set",
-      "consumer.session.timeout.ms=6000", "--set", "consumer.heartbeat.interval.ms=500"};
+      "--set", absl::StrCat("bootstrap.servers=", bootstrap_),
+      "--set", absl::StrCat("application.id=", kApplication),
+      "--set", absl::StrCat("state.dir=", state.string()),
+      "--set", "commit.interval.ms=500",
+      "--set", "consumer.session.timeout.ms=6000",
+      "--set", "consumer.heartbeat.interval.ms=500"};
   const int metrics_port = testing::FreePort();
-  std::vector<std::string> run = {WeirBinary(), "run", "--progress-interval", "1", "--set",
-                                  "metrics.host=127.0.0.1", "--set",
-                                  absl::StrCat("metrics.port=", metrics_port), "--set",
+  std::vector<std::string> run = {WeirBinary(),
+                                  "run",
+                                  "--progress-interval",
+                                  "1",
+                                  "--set",
+                                  "metrics.host=127.0.0.1",
+                                  "--set",
+                                  absl::StrCat("metrics.port=", metrics_port),
+                                  "--set",
                                   "metrics.recording.level=debug"};
   run.insert(run.end(), run_flags.begin(), run_flags.end());
   const std::filesystem::path log = root_ / "weir.log";

@@ -1,10 +1,7 @@
 // The runtime against the embedded broker: stream threads, the consumer group, commits,
 // rebalancing, error handling and exactly-once's protocol flow. One broker serves every test;
 // each test has its own topics and application id. Waits are on conditions with deadlines.
-#include "engine/http_server.h"
 #include "engine/kafka_streams.h"
-#include "engine/metrics.h"
-#include "tests/support/http.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -16,7 +13,10 @@
 #include <thread>
 
 #include "engine/embedded_broker.h"
+#include "engine/http_server.h"
+#include "engine/metrics.h"
 #include "engine/streams_builder.h"
+#include "tests/support/http.h"
 
 namespace weir {
 namespace {
@@ -303,16 +303,17 @@ TEST(KafkaStreams, UncommittedWritesPastTheirBoundCommitEarly) {
   CreateTopics({"bound-in", "bound-out"}, 1);
   AppConfig config = Config("bound", 1);
   config.commit_interval_ms = 600'000;               // no periodic commit during the test
-  config.statestore_cache_max_bytes = 0;              // every update reaches the pending batch
-  config.statestore_uncommitted_max_bytes = 16'384;   // a few hundred window updates
-  auto streams = KafkaStreams::Create(Counting("bound-in", "bound-out", "counts"), config,
-                                      EmbeddedOptions());
+  config.statestore_cache_max_bytes = 0;             // every update reaches the pending batch
+  config.statestore_uncommitted_max_bytes = 16'384;  // a few hundred window updates
+  auto streams =
+      KafkaStreams::Create(Counting("bound-in", "bound-out", "counts"), config, EmbeddedOptions());
   ASSERT_TRUE(streams.ok()) << streams.status();
   ASSERT_TRUE((*streams)->Start().ok());
   Produce("bound-in", 0, 5'000, /*keys=*/1'000);
   ASSERT_TRUE(WaitFor([&] { return Processed(**streams) >= 5'000; }, std::chrono::seconds(60)));
   EXPECT_GT(Sum(**streams, &ThreadSnapshot::early_commits), 0);
-  EXPECT_GT(Sum(**streams, &ThreadSnapshot::commits), 0) << "state reached RocksDB before the interval";
+  EXPECT_GT(Sum(**streams, &ThreadSnapshot::commits), 0)
+      << "state reached RocksDB before the interval";
   (*streams)->Close();
 }
 

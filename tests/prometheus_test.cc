@@ -57,7 +57,8 @@ class PrometheusScrape : public ::testing::Test {
         HttpGet(prometheus_port_, "/api/v1/query?query=" + testing::UrlEncode(query));
     if (response.status != 200) return nlohmann::json::array();
     const nlohmann::json body = nlohmann::json::parse(response.body, nullptr, false);
-    if (body.is_discarded() || body.value("status", "") != "success") return nlohmann::json::array();
+    if (body.is_discarded() || body.value("status", "") != "success")
+      return nlohmann::json::array();
     return body["data"]["result"];
   }
   // Waits up to 90 s for `query` to return at least `series` series.
@@ -121,18 +122,18 @@ TEST_F(PrometheusScrape, PrometheusStoresWeirsMetricsAndTheyMatchTheDocs) {
 
   const nlohmann::json rate = WaitForSeries("weir_thread_process_rate > 0", 1);
   ASSERT_GE(rate.size(), 1u) << "Prometheus never saw a process rate above zero";
-  const nlohmann::json hit_ratio = WaitForSeries(
-      "count by (store) (weir_state_block_cache_data_hit_ratio)", 3);
-  const nlohmann::json stalls = WaitForSeries(
-      "count by (store) (weir_state_write_stall_duration_total)", 3);
+  const nlohmann::json hit_ratio =
+      WaitForSeries("count by (store) (weir_state_block_cache_data_hit_ratio)", 3);
+  const nlohmann::json stalls =
+      WaitForSeries("count by (store) (weir_state_write_stall_duration_total)", 3);
   std::set<std::string> hit_stores, stall_stores;
   for (const auto& s : hit_ratio) hit_stores.insert(s["metric"]["store"].get<std::string>());
   for (const auto& s : stalls) stall_stores.insert(s["metric"]["store"].get<std::string>());
   const std::set<std::string> stores = {"card-1m", "card-5m", "fraud-cooldown"};
   EXPECT_EQ(hit_stores, stores);
   EXPECT_EQ(stall_stores, stores);
-  const nlohmann::json lag = WaitForSeries("weir_kafka_consumer_records_lag{topic=\"payments\"}",
-                                           kPartitions);
+  const nlohmann::json lag =
+      WaitForSeries("weir_kafka_consumer_records_lag{topic=\"payments\"}", kPartitions);
   std::set<std::string> partitions;
   for (const auto& s : lag) partitions.insert(s["metric"]["partition"].get<std::string>());
   EXPECT_EQ(partitions.size(), static_cast<size_t>(kPartitions)) << "lag for every partition";
@@ -145,8 +146,8 @@ TEST_F(PrometheusScrape, PrometheusStoresWeirsMetricsAndTheyMatchTheDocs) {
   EXPECT_EQ(check.exit_status, 0) << check.out << check.err;
   std::set<std::string> exported;
   static const std::regex type_line("# TYPE (weir_[a-z0-9_]+) ");
-  for (std::sregex_iterator it(metrics.body.begin(), metrics.body.end(), type_line), end;
-       it != end; ++it) {
+  for (std::sregex_iterator it(metrics.body.begin(), metrics.body.end(), type_line), end; it != end;
+       ++it) {
     exported.insert((*it)[1].str());
   }
   std::set<std::string> documented_info;

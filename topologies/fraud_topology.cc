@@ -278,7 +278,7 @@ class DetectProcessor : public Processor<std::string, PaymentOrError, std::strin
   WindowBytesStore* five_minute_store_ = nullptr;
   WindowBytesStore* cooldown_store_ = nullptr;
   std::vector<Crossing> crossings_;  // this record's, in rule order, each rule oldest first
-  std::vector<Crossing> geo_hops_;    // GEO_HOP's, gathered beside HIGH_SPEND's, appended last
+  std::vector<Crossing> geo_hops_;   // GEO_HOP's, gathered beside HIGH_SPEND's, appended last
 };
 
 }  // namespace

@@ -69,8 +69,8 @@ absl::StatusOr<PaymentGenerator> PaymentGenerator::Create(const PaymentGenerator
   return PaymentGenerator(options, fraud, *high_spend);
 }
 
-PaymentGenerator::PaymentGenerator(const PaymentGeneratorOptions& options,
-                                   const FraudConfig& fraud, int64_t high_spend_cents)
+PaymentGenerator::PaymentGenerator(const PaymentGeneratorOptions& options, const FraudConfig& fraud,
+                                   int64_t high_spend_cents)
     : options_(options),
       fraud_(fraud),
       high_spend_cents_(high_spend_cents),
@@ -144,8 +144,8 @@ void PaymentGenerator::Inject(int64_t now_ms) {
     }
     case 1: {  // geo hop
       const int64_t k = geo_hops_++;
-      const char* other = std::string_view(home) == kCountries[0].code ? kCountries[1].code
-                                                                        : kCountries[0].code;
+      const char* other =
+          std::string_view(home) == kCountries[0].code ? kCountries[1].code : kCountries[0].code;
       schedule(absl::StrCat("g", k, "-1"), 2'500, home, now_ms, nullptr);
       schedule(absl::StrCat("g", k, "-2"), 2'500, other, now_ms + kGeoHopGapMs, "GEO_HOP");
       break;
@@ -163,9 +163,8 @@ void PaymentGenerator::Inject(int64_t now_ms) {
 }
 
 GeneratedPayment PaymentGenerator::Next() {
-  const int64_t now =
-      options_.start_ms + static_cast<int64_t>(static_cast<double>(generated_) * 1'000.0 /
-                                               options_.rate);
+  const int64_t now = options_.start_ms + static_cast<int64_t>(static_cast<double>(generated_) *
+                                                               1'000.0 / options_.rate);
   ++generated_;
   // A pattern averages (velocity count + 2 + 3) / 3 payments.
   const double pattern_payments = static_cast<double>(fraud_.velocity_count + 5) / 3.0;

@@ -56,7 +56,8 @@ struct ExpectedAlert {
 class PaymentGenerator {
  public:
   // InvalidArgument when an option is out of range (cards < 1, fraction outside [0, 0.5],
-  // rate <= 0, exponent outside [0, 3]) or the fraud config's rules cannot be injected (a window too small to fit).
+  // rate <= 0, exponent outside [0, 3]) or the fraud config's rules cannot be injected (a window
+  // too small to fit).
   static absl::StatusOr<PaymentGenerator> Create(const PaymentGeneratorOptions& options,
                                                  const FraudConfig& fraud);
 

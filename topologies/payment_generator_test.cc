@@ -23,7 +23,8 @@ PaymentGenerator Generator(PaymentGeneratorOptions options) {
 }
 
 TEST(PaymentGenerator, TheSameSeedGivesTheSamePaymentsAndAnotherSeedOthers) {
-  PaymentGenerator a = Generator({.seed = 7}), b = Generator({.seed = 7}), c = Generator({.seed = 8});
+  PaymentGenerator a = Generator({.seed = 7}), b = Generator({.seed = 7}),
+                   c = Generator({.seed = 8});
   int differing = 0;
   for (int i = 0; i < 5'000; ++i) {
     const GeneratedPayment x = a.Next(), y = b.Next(), z = c.Next();
@@ -86,8 +87,8 @@ TEST(PaymentGenerator, EveryInjectedPatternIsDetected) {
   ASSERT_GT(generator.patterns_injected("HIGH_SPEND"), 20);
   ASSERT_GT(expected.size(), 60u);
   for (const ExpectedAlert& e : expected) {
-    EXPECT_TRUE(alerts.contains({e.rule, e.txn_id})) << e.rule << " on " << e.txn_id << " ("
-                                                     << e.masked_card << ") was not raised";
+    EXPECT_TRUE(alerts.contains({e.rule, e.txn_id}))
+        << e.rule << " on " << e.txn_id << " (" << e.masked_card << ") was not raised";
   }
 }
 

@@ -101,9 +101,9 @@ class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
     context_ = &context;
     store_ = context.template GetStateStore<WindowBytesStore>(store_name_);
     WEIR_CHECK(store_ != nullptr) << "window store " << store_name_ << " is not connected";
-    forward_on_flush_ = store_->SetFlushListener(
-        [this](absl::string_view key, int64_t start, std::optional<absl::string_view> value,
-               int64_t timestamp) {
+    forward_on_flush_ =
+        store_->SetFlushListener([this](absl::string_view key, int64_t start,
+                                        std::optional<absl::string_view> value, int64_t timestamp) {
           if (!value.has_value()) return;  // aggregations never delete
           Forward(Decode(key_serde_, key, "key"), start, Decode(aggregate_serde_, *value, "value"),
                   timestamp);
@@ -139,9 +139,11 @@ class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
     return *std::move(decoded);
   }
   void Forward(K key, int64_t start, VA aggregate, int64_t timestamp) {
-    context_->Forward(Record<Windowed<K>, VA>{Windowed<K>{std::move(key), start,
-                                                          start + windows_.size_ms},
-                                              std::move(aggregate), timestamp, {}});
+    context_->Forward(
+        Record<Windowed<K>, VA>{Windowed<K>{std::move(key), start, start + windows_.size_ms},
+                                std::move(aggregate),
+                                timestamp,
+                                {}});
   }
 
   TimeWindows windows_;

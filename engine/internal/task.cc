@@ -4,8 +4,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/check.h"
 #include "common/status.h"
-#include "engine/topic_name.h"
 #include "engine/internal/metered_stores.h"
+#include "engine/topic_name.h"
 #include "stores/caching_key_value_store.h"
 #include "stores/caching_window_store.h"
 #include "stores/in_memory_window_store.h"
@@ -33,13 +33,10 @@ std::optional<int64_t> Decode64(const std::optional<std::string>& bytes) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Task>> Task::Create(const Topology& topology,
-                                                   const Topology::Subtopology& subtopology,
-                                                   TaskId id, std::string application_id,
-                                                   std::function<int64_t()> wall_clock,
-                                                   RecordCollector* collector,
-                                                   std::unique_ptr<TaskDb> db,
-                                                   RecordCache* cache, bool debug_metrics) {
+absl::StatusOr<std::unique_ptr<Task>> Task::Create(
+    const Topology& topology, const Topology::Subtopology& subtopology, TaskId id,
+    std::string application_id, std::function<int64_t()> wall_clock, RecordCollector* collector,
+    std::unique_ptr<TaskDb> db, RecordCache* cache, bool debug_metrics) {
   std::unique_ptr<Task> task(new Task());
   task->db_ = std::move(db);
   task->context_.task_id = id;
@@ -71,7 +68,8 @@ absl::Status Task::Init(const Topology& topology, const Topology::Subtopology& s
       } else {
         WEIR_ASSIGN_OR_RETURN(kv, RocksDbKeyValueStore::Open(spec.name, db_.get()));
       }
-      if (cached) kv = std::make_unique<CachingKeyValueStore>(std::move(kv), cache, ns, record_timestamp);
+      if (cached)
+        kv = std::make_unique<CachingKeyValueStore>(std::move(kv), cache, ns, record_timestamp);
       if (debug_metrics) {
         auto metered = std::make_unique<MeteredKeyValueStore>(std::move(kv), context_.wall_clock);
         metered_[spec.name] = &metered->sensors();

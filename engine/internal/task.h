@@ -43,14 +43,11 @@ class Task {
  public:
   // `db` null: stores in memory. `cache` (the stream thread's record cache; null or a zero
   // budget: none) puts every RocksDB store behind it; it must outlive the task.
-  static absl::StatusOr<std::unique_ptr<Task>> Create(const Topology& topology,
-                                                      const Topology::Subtopology& subtopology,
-                                                      TaskId id, std::string application_id,
-                                                      std::function<int64_t()> wall_clock,
-                                                      RecordCollector* collector,
-                                                      std::unique_ptr<TaskDb> db = nullptr,
-                                                      RecordCache* cache = nullptr,
-                                                      bool debug_metrics = false);
+  static absl::StatusOr<std::unique_ptr<Task>> Create(
+      const Topology& topology, const Topology::Subtopology& subtopology, TaskId id,
+      std::string application_id, std::function<int64_t()> wall_clock, RecordCollector* collector,
+      std::unique_ptr<TaskDb> db = nullptr, RecordCache* cache = nullptr,
+      bool debug_metrics = false);
   ~Task();
   Task(const Task&) = delete;
   Task& operator=(const Task&) = delete;

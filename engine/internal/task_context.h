@@ -54,9 +54,9 @@ struct ScheduledPunctuation {
 
 // Kafka Streams' task-level sensors (read by the stream thread's metrics; docs/metrics.md).
 struct TaskSensors {
-  Sensor process;         // value 1 per record (metrics.recording.level debug)
-  Sensor dropped;         // value 1 per dropped record
-  Sensor e2e_latency_ms;  // at the sources: wall clock - record timestamp
+  Sensor process;              // value 1 per record (metrics.recording.level debug)
+  Sensor dropped;              // value 1 per dropped record
+  Sensor e2e_latency_ms;       // at the sources: wall clock - record timestamp
   Sensor sink_e2e_latency_ms;  // at the sinks: the same as records leave
 };
 

@@ -10,8 +10,8 @@ namespace weir::testing {
 
 absl::StatusOr<BrokerProcess> StartBroker(const std::vector<std::string>& topics,
                                           const std::string& log_path) {
-  std::vector<std::string> argv = {WeirBinary(), "broker", "--brokers", "1", "--progress-interval",
-                                   "0"};
+  std::vector<std::string> argv = {WeirBinary(),          "broker", "--brokers", "1",
+                                   "--progress-interval", "0"};
   for (const std::string& topic : topics) {
     argv.push_back("--topic");
     argv.push_back(topic);

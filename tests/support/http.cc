@@ -40,7 +40,8 @@ HttpResponse HttpGet(int port, const std::string& target) {
   for (ssize_t n; (n = read(fd, buffer, sizeof(buffer))) > 0;) response.append(buffer, n);
   close(fd);
   const size_t end = response.find("\r\n\r\n");
-  if (end == std::string::npos || std::sscanf(response.c_str(), "HTTP/1.%*d %d", &out.status) != 1) {
+  if (end == std::string::npos ||
+      std::sscanf(response.c_str(), "HTTP/1.%*d %d", &out.status) != 1) {
     out.status = 0;
     return out;
   }
