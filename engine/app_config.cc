@@ -73,6 +73,18 @@ const config::Schema<AppConfig>& AppConfigSchema() {
                 "How long a task directory under `state.dir` that no thread of this instance "
                 "owns (and no other process holds) may stay before it is deleted (Kafka "
                 "Streams' default, 10 minutes).")
+           .String("application.server", &C::application_server,
+                   "`host:port` where other instances and `weir status` reach this instance's "
+                   "HTTP listener (`/tasks`, `/metrics`); advertised on the membership topic "
+                   "`<application.id>-instances`. Empty: `metrics.host:metrics.port`, with this "
+                   "machine's host name when `metrics.host` is `0.0.0.0`.")
+           .Int("num.standby.replicas", &C::num_standby_replicas, 0, 16,
+                "Warm copies of each stateful task's state kept on other instances of the "
+                "application, updated from the changelogs, so that a task moving there after a "
+                "failure restores little (docs/standby.md). Kafka Streams' default, 0.")
+           .Int("acceptable.recovery.lag", &C::acceptable_recovery_lag, 0, int64_t{1} << 50,
+                "Changelog records a standby may trail the changelog's end by and still count "
+                "as caught up (`/tasks`, `weir status`). Kafka Streams' default, 10000.")
            .Enum("default.dsl.store", &C::default_dsl_store, {"rocksDB", "in_memory"},
                  "Where stores keep state: `rocksDB` (one RocksDB instance per task under "
                  "`state.dir`, committed atomically with the input offsets it reflects) or "

@@ -35,6 +35,13 @@ struct AppConfig {
   std::string state_dir = "/tmp/weir";
   // How long a task directory this instance does not own may stay before it is deleted.
   int64_t state_cleanup_delay_ms = 600'000;
+  // `host:port` other instances and `weir status` reach this instance's HTTP listener at;
+  // empty: metrics.host:metrics.port, with the host name when metrics.host is 0.0.0.0.
+  std::string application_server;
+  // Warm copies of each stateful task kept on other instances (Kafka Streams' default 0).
+  int64_t num_standby_replicas = 0;
+  // Changelog records a standby may trail the changelog end by and still count as caught up.
+  int64_t acceptable_recovery_lag = 10'000;
   // Where DSL and Processor API stores keep their state: rocksDB (one RocksDB instance per task
   // under state.dir, durable with the offsets it reflects) or in_memory (lost with the process).
   std::string default_dsl_store = "rocksDB";

@@ -96,4 +96,31 @@ absl::StatusOr<KafkaHandle> NewKafkaClient(KafkaConf conf, ClientKind kind) {
   return KafkaHandle(rk);
 }
 
+RawRecord ToRawRecord(const rd_kafka_message_t& message) {
+  RawRecord raw;
+  if (message.key != nullptr) {
+    raw.key.emplace(static_cast<const char*>(message.key), message.key_len);
+  }
+  if (message.payload != nullptr) {
+    raw.value.emplace(static_cast<const char*>(message.payload), message.len);
+  }
+  rd_kafka_timestamp_type_t type;
+  raw.timestamp = rd_kafka_message_timestamp(&message, &type);
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(&message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      raw.headers.push_back({name, value == nullptr ? std::nullopt
+                                                    : std::optional<std::string>(std::string(
+                                                          static_cast<const char*>(value), size))});
+    }
+  }
+  return raw;
+}
+
+
 }  // namespace weir

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "engine/record.h"
 
 namespace weir {
 
@@ -28,6 +29,13 @@ struct KafkaDeleter {
   void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
 };
 using KafkaHandle = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
+
+struct PartitionListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* list) const {
+    rd_kafka_topic_partition_list_destroy(list);
+  }
+};
+using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
 
 // Properties for one client, before they reach librdkafka.
 struct ClientProperties {
@@ -47,6 +55,9 @@ absl::StatusOr<KafkaConf> BuildKafkaConf(const ClientProperties& properties, Cli
 
 // Creates a client of `kind` from `conf` (which it takes over).
 absl::StatusOr<KafkaHandle> NewKafkaClient(KafkaConf conf, ClientKind kind);
+
+// A copy of the record in `message`: key, value, timestamp and headers.
+RawRecord ToRawRecord(const rd_kafka_message_t& message);
 
 }  // namespace weir
 

@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
 #include "common/status.h"
+#include "engine/internal/changelog_reader.h"
 #include "engine/kafka_status.h"
 #include "engine/topic_name.h"
 
@@ -20,13 +21,9 @@ namespace {
 
 constexpr int kFlushTimeoutMs = 60'000;
 constexpr int kCommitTimeoutMs = 60'000;
+// Changelog records restored per RocksDB write.
+constexpr int64_t kRestoreBatchRecords = 10'000;
 
-struct PartitionListDeleter {
-  void operator()(rd_kafka_topic_partition_list_t* list) const {
-    rd_kafka_topic_partition_list_destroy(list);
-  }
-};
-using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
 using SteadyClock = std::chrono::steady_clock;
 
 double Millis(SteadyClock::duration d) {
@@ -42,32 +39,6 @@ absl::Status TxnStatus(rd_kafka_error_t* error, absl::string_view context) {
   const bool retriable = rd_kafka_error_is_retriable(error);
   rd_kafka_error_destroy(error);
   return retriable ? absl::UnavailableError(message) : absl::InternalError(message);
-}
-
-RawRecord ToRawRecord(const rd_kafka_message_t& message) {
-  RawRecord raw;
-  if (message.key != nullptr) {
-    raw.key.emplace(static_cast<const char*>(message.key), message.key_len);
-  }
-  if (message.payload != nullptr) {
-    raw.value.emplace(static_cast<const char*>(message.payload), message.len);
-  }
-  rd_kafka_timestamp_type_t type;
-  raw.timestamp = rd_kafka_message_timestamp(&message, &type);
-  rd_kafka_headers_t* headers = nullptr;
-  if (rd_kafka_message_headers(&message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    const char* name;
-    const void* value;
-    size_t size;
-    for (size_t i = 0;
-         rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
-         ++i) {
-      raw.headers.push_back({name, value == nullptr ? std::nullopt
-                                                    : std::optional<std::string>(std::string(
-                                                          static_cast<const char*>(value), size))});
-    }
-  }
-  return raw;
 }
 
 }  // namespace
@@ -628,53 +599,20 @@ absl::StatusOr<std::unique_ptr<internal::Task>> StreamThread::CreateTask(
 }
 
 absl::StatusOr<bool> StreamThread::Restore(internal::Task& task) {
-  const std::vector<std::string> stores = task.logged_stores();
-  if (stores.empty()) return true;
-  const int32_t partition = task.id().partition;
-  struct Tail {
-    std::string topic;
-    int64_t from = 0;  // next offset the local state needs
-    int64_t high = 0;  // end of the changelog
-    std::vector<RawRecord> records;
-    std::vector<int64_t> offsets;
-  };
-  std::map<std::string, Tail> tails;  // store -> what to read
+  if (task.logged_stores().empty()) return true;
+  WEIR_ASSIGN_OR_RETURN(
+      internal::ChangelogCheck check,
+      internal::CheckChangelogs(task, consumer_.get(), config_.application_id, name_));
+  if (!check.usable) return false;
+  if (check.truncated) ++restores_truncated_;
   int64_t remaining = 0;
-  for (const std::string& store : stores) {
-    Tail tail{.topic = ChangelogTopic(config_.application_id, store),
-              .from = task.ChangelogOffset(store)};
-    int64_t low = 0;
-    WEIR_RETURN_IF_ERROR(
-        KafkaStatus(rd_kafka_query_watermark_offsets(consumer_.get(), tail.topic.c_str(), partition,
-                                                     &low, &tail.high, kCommitTimeoutMs),
-                    absl::StrCat("reading the end offsets of ", tail.topic, "-", partition)));
-    if (tail.from > tail.high) {
-      spdlog::error(
-          "{}: task {}: the local state has applied changelog {}-{} up to offset {}, but it ends "
-          "at {}: the state belongs to another log; wiping it and restoring from the changelog",
-          name_, task.id().ToString(), tail.topic, partition, tail.from, tail.high);
-      return false;
-    }
-    if (tail.from < low) {
-      if (task.commit_seq() > 0) {
-        spdlog::error(
-            "{}: task {}: changelog {}-{} starts at offset {} but the local state needs it from "
-            "{}: wiping the local state and restoring what the changelog still holds",
-            name_, task.id().ToString(), tail.topic, partition, low, tail.from);
-        return false;
-      }
-      spdlog::error(
-          "{}: task {}: changelog {}-{} starts at offset {}, not 0: records before it are gone "
-          "(broker retention); the restored state lacks them",
-          name_, task.id().ToString(), tail.topic, partition, low);
-      ++restores_truncated_;
-      tail.from = low;
-    }
+  std::map<std::string, const internal::ChangelogTail*> tail_of_topic;
+  for (const internal::ChangelogTail& tail : check.tails) {
     if (tail.from >= tail.high) continue;
     remaining += tail.high - tail.from;
-    tails.emplace(store, std::move(tail));
+    tail_of_topic[tail.topic] = &tail;
   }
-  if (tails.empty()) return true;
+  if (tail_of_topic.empty()) return true;
   spdlog::info("{}: task {}: restoring {} changelog records", name_, task.id().ToString(),
                remaining);
   // Not ready (/readyz) while restoring; the flag drops however this returns.
@@ -687,121 +625,63 @@ absl::StatusOr<bool> StreamThread::Restore(internal::Task& task) {
   if (hooks_.on_restore_start) hooks_.on_restore_start(task.id(), remaining);
 
   if (restore_consumer_ == nullptr) {
-    ClientProperties properties{.bootstrap_servers = config_.bootstrap_servers};
-    // A group id librdkafka needs for assign(); this consumer never joins or commits.
-    properties.common = {
-        {"group.id", absl::StrCat(config_.application_id, "-restore")},
-        {"client.id", absl::StrCat(name_, "-restore-consumer")},
-        {"enable.auto.commit", "false"},
-        {"enable.partition.eof", "true"},
-        {"isolation.level", exactly_once_ ? "read_committed" : "read_uncommitted"}};
-    for (const auto& [k, v] : config_.kafka) properties.common[k] = v;
-    WEIR_ASSIGN_OR_RETURN(KafkaConf conf, BuildKafkaConf(properties, ClientKind::kConsumer));
     WEIR_ASSIGN_OR_RETURN(restore_consumer_,
-                          NewKafkaClient(std::move(conf), ClientKind::kConsumer));
+                          internal::NewChangelogConsumer(config_, name_ + "-restore-consumer"));
   }
-  PartitionList assignment(rd_kafka_topic_partition_list_new(static_cast<int>(tails.size())));
-  std::map<std::string, Tail*> by_topic;
-  for (auto& [store, tail] : tails) {
-    rd_kafka_topic_partition_list_add(assignment.get(), tail.topic.c_str(), partition)->offset =
-        tail.from;
-    by_topic[tail.topic] = &tail;
+  PartitionList assignment(
+      rd_kafka_topic_partition_list_new(static_cast<int>(tail_of_topic.size())));
+  for (const auto& [topic, tail] : tail_of_topic) {
+    rd_kafka_topic_partition_list_add(assignment.get(), topic.c_str(), tail->partition)->offset =
+        tail->from;
   }
   WEIR_RETURN_IF_ERROR(
       KafkaStatus(rd_kafka_assign(restore_consumer_.get(), assignment.get()), "restoring"));
-  size_t done = 0;
+  auto unassign = absl::MakeCleanup([this] { rd_kafka_assign(restore_consumer_.get(), nullptr); });
+  // Whole commits are applied as they arrive, so memory holds about one batch.
+  internal::ChangelogApplier applier(task);
+  int64_t applied = 0;
+  const auto on_write = [&](int64_t records) {
+    applied += records;
+    records_restored_ += records;
+    task.SetRestoreProgress(applied, std::max<int64_t>(remaining - applied, 0));
+  };
+  std::set<std::string> done;
   int64_t read = 0;
-  auto last_progress = std::chrono::steady_clock::now();
-  while (done < tails.size()) {
+  auto last_progress = SteadyClock::now();
+  while (done.size() < tail_of_topic.size()) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(restore_consumer_.get(), 1000);
     if (m == nullptr) {
-      if (std::chrono::steady_clock::now() - last_progress > std::chrono::seconds(60)) {
-        rd_kafka_assign(restore_consumer_.get(), nullptr);
+      if (SteadyClock::now() - last_progress > std::chrono::seconds(60)) {
         return absl::DeadlineExceededError(
             absl::StrCat("task ", task.id().ToString(), ": restoration read nothing for 60 s"));
       }
       continue;
     }
-    last_progress = std::chrono::steady_clock::now();
-    Tail* tail = m->rkt != nullptr ? by_topic[rd_kafka_topic_name(m->rkt)] : nullptr;
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && tail != nullptr) {
-      tail->records.push_back(ToRawRecord(*m));
-      tail->offsets.push_back(m->offset);
+    last_progress = SteadyClock::now();
+    const std::string topic = m->rkt != nullptr ? rd_kafka_topic_name(m->rkt) : "";
+    auto tail = tail_of_topic.find(topic);
+    absl::Status added;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && tail != tail_of_topic.end()) {
+      added = applier.Add(tail->second->store, ToRawRecord(*m), m->offset);
       if (++read % 50'000 == 0) {
         spdlog::info("{}: task {}: restoring: {} records read, {} remaining", name_,
                      task.id().ToString(), read, remaining - read);
       }
-    }
-    const bool at_end =
-        tail != nullptr && ((m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->offset + 1 >= tail->high) ||
-                            m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF);
-    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+    } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       spdlog::warn("{}: restore consumer: {}", name_, rd_kafka_message_errstr(m));
     }
+    if (tail != tail_of_topic.end() &&
+        ((m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->offset + 1 >= tail->second->high) ||
+         m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)) {
+      done.insert(topic);
+    }
     rd_kafka_message_destroy(m);
-    if (at_end && tail->high >= 0) {
-      tail->high = -1;  // counted once
-      ++done;
+    WEIR_RETURN_IF_ERROR(added);
+    if (applier.buffered() >= kRestoreBatchRecords) {
+      WEIR_RETURN_IF_ERROR(applier.Apply(kRestoreBatchRecords, on_write).status());
     }
   }
-  rd_kafka_assign(restore_consumer_.get(), nullptr);
-
-  // Whole commits only: each changelog's records up to a marker, and only up to the last
-  // sequence number every changelog holds (a crash may have delivered the markers of one
-  // commit to some changelogs and not others).
-  struct Commit {
-    internal::ChangelogMarker marker;
-    size_t first = 0, end = 0;  // data records [first, end) of the tail
-    int64_t next_offset = 0;    // changelog offset after the marker
-  };
-  std::map<std::string, std::map<int64_t, Commit>> commits;  // store -> seq -> commit
-  int64_t last_common = std::numeric_limits<int64_t>::max();
-  for (const std::string& store : stores) {
-    int64_t last = task.commit_seq();
-    if (auto tail = tails.find(store); tail != tails.end()) {
-      size_t first = 0;
-      for (size_t i = 0; i < tail->second.records.size(); ++i) {
-        const RawRecord& r = tail->second.records[i];
-        if (r.key.has_value()) continue;
-        WEIR_ASSIGN_OR_RETURN(internal::ChangelogMarker marker,
-                              internal::ChangelogMarker::Decode(r.value.value_or("")));
-        last = std::max(last, marker.seq);
-        commits[store][marker.seq] = Commit{.marker = std::move(marker),
-                                            .first = first,
-                                            .end = i,
-                                            .next_offset = tail->second.offsets[i] + 1};
-        first = i + 1;
-      }
-    }
-    last_common = std::min(last_common, last);
-  }
-  int64_t applied = 0;
-  int64_t since_commit = 0;
-  for (int64_t seq = task.commit_seq() + 1; seq <= last_common; ++seq) {
-    std::map<std::string, int64_t> ends;
-    const internal::ChangelogMarker* marker = nullptr;
-    for (const std::string& store : stores) {
-      auto commit = commits[store].find(seq);
-      if (commit == commits[store].end()) continue;  // a store whose tail started later
-      const Tail& tail = tails.at(store);
-      for (size_t i = commit->second.first; i < commit->second.end; ++i) {
-        const RawRecord& r = tail.records[i];
-        WEIR_RETURN_IF_ERROR(task.ApplyChangelogRecord(store, *r.key, r.value));
-      }
-      since_commit += static_cast<int64_t>(commit->second.end - commit->second.first);
-      ends[store] = commit->second.next_offset;
-      marker = &commit->second.marker;
-    }
-    if (marker == nullptr) continue;
-    // In batches: a RocksDB write every 10,000 records or so, and at the end.
-    if (since_commit >= 10'000 || seq == last_common) {
-      WEIR_RETURN_IF_ERROR(task.CommitRestored(*marker, ends));
-      applied += since_commit;
-      records_restored_ += since_commit;
-      since_commit = 0;
-      task.SetRestoreProgress(applied, std::max<int64_t>(remaining - applied, 0));
-    }
-  }
+  WEIR_RETURN_IF_ERROR(applier.Apply(kRestoreBatchRecords, on_write).status());
   WEIR_RETURN_IF_ERROR(task.FinishRestore());  // restored writes skipped the WAL
   spdlog::info("{}: task {}: restored {} records to commit {}", name_, task.id().ToString(),
                applied, task.commit_seq());
