@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   weir::cli::AddConfigCommand(app, &exit_code);
   weir::cli::AddStateCommand(app, &exit_code);
   weir::cli::AddPlanCommand(app, &exit_code);
+  weir::cli::AddStatusCommand(app, &exit_code);
 
   try {
     app.parse(argc, argv);

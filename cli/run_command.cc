@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <map>
 
+#include <unistd.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -22,6 +24,15 @@
 
 namespace weir::cli {
 namespace {
+
+// host:port of the HTTP listener as others reach it: the host name when it binds every
+// interface.
+std::string AdvertisedEndpoint(const std::string& host, int port) {
+  if (host != "0.0.0.0" && host != "::") return absl::StrCat(host, ":", port);
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0) return absl::StrCat("localhost:", port);
+  return absl::StrCat(name, ":", port);
+}
 
 struct RunFlags {
   ConfigFlags config;
@@ -153,9 +164,13 @@ absl::Status Run(const RunFlags& flags) {
       HttpServer::Start(config.metrics_host, static_cast<int>(config.metrics_port),
                         {.metrics = [&streams] { return RenderMetrics(*streams); },
                          .healthy = [&streams] { return streams->Healthy(); },
-                         .ready = [&streams] { return streams->Ready(); }}));
-  spdlog::info("metrics and health on http://{}:{} (/metrics, /healthz, /readyz)",
+                         .ready = [&streams] { return streams->Ready(); },
+                         .tasks = [&streams] { return streams->LocalView().ToJson(); }}));
+  spdlog::info("metrics and health on http://{}:{} (/metrics, /healthz, /readyz, /tasks)",
                config.metrics_host, http->port());
+  streams->SetEndpoint(config.application_server.empty()
+                           ? AdvertisedEndpoint(config.metrics_host, http->port())
+                           : config.application_server);
   WEIR_RETURN_IF_ERROR(streams->Start());
   WEIR_ASSIGN_OR_RETURN(std::unique_ptr<TopicOffsetsReader> reader,
                         TopicOffsetsReader::Open({.bootstrap_servers = config.bootstrap_servers,

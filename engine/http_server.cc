@@ -66,8 +66,10 @@ int HttpServer::Serve(mg_connection* connection, void* opaque) {
   } else if (uri == "/readyz") {
     const bool ready = self->handlers_.ready();
     Reply(connection, ready ? 200 : 503, "text/plain", ready ? "ready\n" : "not ready\n");
+  } else if (uri == "/tasks" && self->handlers_.tasks) {
+    Reply(connection, 200, "application/json", self->handlers_.tasks());
   } else {
-    Reply(connection, 404, "text/plain", "try /metrics, /healthz or /readyz\n");
+    Reply(connection, 404, "text/plain", "try /metrics, /healthz, /readyz or /tasks\n");
   }
   return 1;  // handled
 }

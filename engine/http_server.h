@@ -1,6 +1,7 @@
 // The instance's one HTTP listener (civetweb): `/metrics` (Prometheus text format), `/healthz`
-// (200 while every stream thread is alive, 503 otherwise) and `/readyz` (200 once every active
-// task is restored and processing, 503 before).
+// (200 while every stream thread is alive, 503 otherwise), `/readyz` (200 once every active
+// task is restored and processing, 503 before) and `/tasks` (the instance's active and standby
+// tasks with their lags, as JSON: docs/standby.md).
 //
 // Concurrency: civetweb serves requests on its own threads (2); the handlers must be safe to
 // call from them while the stream threads run. Stop() (or the destructor) returns once no
@@ -25,6 +26,7 @@ class HttpServer {
     std::function<std::string()> metrics;  // the /metrics body
     std::function<bool()> healthy;         // /healthz
     std::function<bool()> ready;           // /readyz
+    std::function<std::string()> tasks;    // /tasks: the instance's tasks as JSON
   };
 
   // Listens on `host`:`port` (0 = a free port). Unavailable when the address cannot be bound.

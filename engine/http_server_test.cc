@@ -6,13 +6,13 @@
 #include <atomic>
 
 #include "absl/strings/str_cat.h"
-#include "tests/support/http.h"
+#include "engine/http_client.h"
 
 namespace weir {
 namespace {
 
 std::string Get(int port, const std::string& path) {
-  const testing::HttpResponse response = testing::HttpGet(port, path);
+  const HttpResponse response = HttpGet(port, path);
   return absl::StrCat("HTTP/1.1 ", response.status, "\n", response.headers, "\n\n", response.body);
 }
 

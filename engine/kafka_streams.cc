@@ -122,6 +122,18 @@ absl::Status KafkaStreams::CreateInternalTopics() {
 
   std::set<std::string> internal;
   int32_t partitions = 0;
+  std::map<std::string, int> subtopology_of_topic;
+  for (const Topology::Subtopology& sub : topology_->Subtopologies()) {
+    for (int index : sub.nodes) {
+      const Topology::NodeSpec& node = topology_->nodes()[index];
+      if (node.kind != Topology::NodeKind::kSource) continue;
+      for (const std::string& topic : node.topics) {
+        subtopology_of_topic[node.internal_topics ? absl::StrCat(config_.application_id, "-", topic)
+                                                  : topic] = sub.id;
+      }
+    }
+    if (!sub.stores.empty()) stateful_subtopologies_.insert(sub.id);
+  }
   for (const Topology::NodeSpec& node : topology_->nodes()) {
     if (node.kind != Topology::NodeKind::kSource) continue;
     for (const std::string& topic : node.topics) {
@@ -145,6 +157,19 @@ absl::Status KafkaStreams::CreateInternalTopics() {
       internal.insert(ChangelogTopic(config_.application_id, store.name));
     }
   }
+  source_topics_.clear();
+  for (const auto& [topic, sub] : subtopology_of_topic) {
+    auto count = counts.find(topic);
+    source_topics_.push_back({.name = topic,
+                              .partitions = count != counts.end() ? count->second : partitions,
+                              .subtopology = sub});
+  }
+  if (!counts.contains(MembershipTopic(config_.application_id))) {
+    const TopicSpec spec{.name = MembershipTopic(config_.application_id), .partitions = 1};
+    spdlog::info("creating internal topic {} (1 partition)", spec.name);
+    WEIR_RETURN_IF_ERROR(options_.create_topic ? options_.create_topic(spec)
+                                               : CreateTopicWithAdmin(admin.get(), spec));
+  }
   for (const std::string& topic : internal) {
     if (counts.contains(topic)) continue;
     const TopicSpec spec{.name = topic, .partitions = partitions};
@@ -162,6 +187,10 @@ absl::StatusOr<std::unique_ptr<StreamThread>> KafkaStreams::NewThread() {
   if (config_.default_dsl_store == "rocksDB") {
     hooks.open_task_db = [this](TaskId id) { return OpenTaskDb(id); };
   }
+  if (standby_updater_ != nullptr) {
+    hooks.claim_task = [this](TaskId id) { return standby_updater_->ClaimForActive(id); };
+    hooks.release_task = [this](TaskId id) { standby_updater_->ReleaseFromActive(id); };
+  }
   return StreamThread::Create(config_, topology_, name, options_.wall_clock, std::move(hooks));
 }
 
@@ -175,6 +204,21 @@ absl::StatusOr<std::unique_ptr<TaskDb>> KafkaStreams::OpenTaskDb(TaskId id) cons
 
 absl::Status KafkaStreams::Start() {
   WEIR_RETURN_IF_ERROR(CreateInternalTopics());
+  if (endpoint_.empty()) endpoint_ = config_.application_server;
+  if (config_.num_standby_replicas > 0 && config_.default_dsl_store == "rocksDB" &&
+      !stateful_subtopologies_.empty()) {
+    WEIR_ASSIGN_OR_RETURN(
+        standby_updater_,
+        StandbyUpdater::Create(
+            config_, topology_, [this](TaskId id) { return OpenTaskDb(id); }, options_.wall_clock));
+    standby_updater_->Start();
+  }
+  WEIR_ASSIGN_OR_RETURN(
+      membership_,
+      Membership::Create(
+          config_, [this] { return LocalView(); },
+          [this](const std::vector<InstanceView>& view) { OnView(view); }, options_.wall_clock));
+  membership_->Start();
   absl::MutexLock lock(&mutex_);
   for (int64_t i = 0; i < config_.num_stream_threads; ++i) {
     WEIR_ASSIGN_OR_RETURN(std::unique_ptr<StreamThread> thread, NewThread());
@@ -214,6 +258,7 @@ std::vector<std::string> KafkaStreams::CleanUpState() {
   for (const ThreadSnapshot& thread : threads()) {
     for (const TaskId& id : thread.tasks) owned.insert(id.ToString());
   }
+  for (const StandbyTaskView& standby : standbys()) owned.insert(standby.id.ToString());
   const auto now = std::filesystem::file_time_type::clock::now();
   for (const auto& entry : std::filesystem::directory_iterator(root, error)) {
     const std::string name = entry.path().filename().string();
@@ -236,16 +281,88 @@ std::vector<std::string> KafkaStreams::CleanUpState() {
 }
 
 void KafkaStreams::Close() {
-  absl::MutexLock lock(&mutex_);
-  closing_ = true;
-  // Every live thread commits before any leaves the group (see LeaveBarrier).
-  int live = 0;
-  for (auto& thread : threads_) live += thread->state() == ThreadState::kRunning ? 1 : 0;
-  auto barrier = std::make_shared<LeaveBarrier>(live);
-  for (auto& thread : threads_) {
-    thread->RequestStop(thread->state() == ThreadState::kRunning ? barrier : nullptr);
+  {
+    absl::MutexLock lock(&mutex_);
+    closing_ = true;
+    // Every live thread commits before any leaves the group (see LeaveBarrier).
+    int live = 0;
+    for (auto& thread : threads_) live += thread->state() == ThreadState::kRunning ? 1 : 0;
+    auto barrier = std::make_shared<LeaveBarrier>(live);
+    for (auto& thread : threads_) {
+      thread->RequestStop(thread->state() == ThreadState::kRunning ? barrier : nullptr);
+    }
   }
+  // Joined without the lock: the membership thread reads threads() meanwhile. Only this
+  // (controlling) thread changes threads_.
   for (auto& thread : threads_) thread->Join();
+  if (standby_updater_ != nullptr) standby_updater_->Stop();
+  if (membership_ != nullptr) membership_->Stop();  // the last heartbeat says `leaving`
+}
+
+InstanceView KafkaStreams::LocalView() const {
+  InstanceView view{
+      .instance = process_id_, .endpoint = endpoint_, .heartbeat_ms = options_.wall_clock()};
+  for (const ThreadSnapshot& thread : threads()) {
+    if (!thread.member_id.empty() && thread.state == ThreadState::kRunning) {
+      view.member_ids.push_back(thread.member_id);
+    }
+    for (const TaskMetrics& task : thread.metrics.tasks) {
+      ActiveTaskView active{.id = task.id,
+                            .thread = thread.name,
+                            .restored = task.records_restored,
+                            .restore_remaining = task.restore_remaining,
+                            .created_ms = task.created_ms,
+                            .first_processed_ms = task.first_processed_ms,
+                            .from_standby = task.from_standby};
+      for (const SourceTopic& topic : source_topics_) {
+        if (topic.subtopology != task.id.subtopology) continue;
+        auto lag = thread.metrics.consumer.records_lag.find({topic.name, task.id.partition});
+        if (lag == thread.metrics.consumer.records_lag.end()) continue;
+        active.input_lag = std::max<int64_t>(active.input_lag, 0) + lag->second;
+      }
+      view.active.push_back(std::move(active));
+    }
+  }
+  view.standby = standbys();
+  return view;
+}
+
+std::vector<InstanceView> KafkaStreams::ApplicationView() const {
+  return membership_ != nullptr ? membership_->View() : std::vector<InstanceView>{};
+}
+
+std::vector<StandbyTaskView> KafkaStreams::standbys() const {
+  return standby_updater_ != nullptr ? standby_updater_->snapshot()
+                                     : std::vector<StandbyTaskView>{};
+}
+
+int64_t KafkaStreams::standby_records_applied() const {
+  return standby_updater_ != nullptr ? standby_updater_->records_applied() : 0;
+}
+
+void KafkaStreams::OnView(const std::vector<InstanceView>& view) {
+  std::vector<GroupMember> members;
+  std::map<TaskId, std::string> actual;
+  for (const InstanceView& instance : view) {
+    for (const std::string& id : instance.member_ids) {
+      members.push_back({.member_id = id, .instance = instance.instance});
+    }
+    for (const ActiveTaskView& task : instance.active) actual[task.id] = instance.instance;
+  }
+  int64_t mismatches = 0;
+  for (const auto& [task, owner] : PredictRangeAssignment(members, source_topics_)) {
+    auto it = actual.find(task);
+    if (it == actual.end() || it->second != owner) ++mismatches;
+  }
+  placement_mismatches_ = mismatches;
+  if (standby_updater_ == nullptr) return;
+  std::set<TaskId> targets;
+  for (const auto& [task, hosts] :
+       PlaceStandbys(members, source_topics_, stateful_subtopologies_,
+                     static_cast<int>(config_.num_standby_replicas))) {
+    if (std::find(hosts.begin(), hosts.end(), process_id_) != hosts.end()) targets.insert(task);
+  }
+  standby_updater_->SetTargets(std::move(targets));
 }
 
 std::vector<ThreadSnapshot> KafkaStreams::threads() const {

@@ -30,6 +30,9 @@
 #include "absl/synchronization/mutex.h"
 #include "engine/app_config.h"
 #include "engine/embedded_broker.h"
+#include "engine/membership.h"
+#include "engine/standby_placement.h"
+#include "engine/standby_updater.h"
 #include "engine/stream_thread.h"
 #include "engine/topology.h"
 #include "stores/rocksdb_option_set.h"
@@ -55,7 +58,11 @@ class KafkaStreams {
                                                               KafkaStreamsOptions options = {});
   ~KafkaStreams();
 
-  // NotFound naming a missing input topic; otherwise starts the threads.
+  // Where this instance's HTTP listener is reached (`application.server` overrides it);
+  // advertised on the membership topic. Call before Start().
+  void SetEndpoint(std::string endpoint) { endpoint_ = std::move(endpoint); }
+  // NotFound naming a missing input topic; otherwise starts the threads, the membership
+  // heartbeat (engine/membership.h) and, with num.standby.replicas > 0, the standby updater.
   absl::Status Start();
   // Applies `stream.thread.error.policy` to threads that died: starts replacements, or returns
   // the first dead thread's error (the instance should then Close and exit non-zero).
@@ -77,11 +84,23 @@ class KafkaStreams {
   int64_t failed_threads() const;
   const AppConfig& config() const { return config_; }
   const std::string& process_id() const { return process_id_; }
+  // This instance's tasks as /tasks and the membership topic show them.
+  InstanceView LocalView() const;
+  // The live instances of the application (this one included), from the membership topic.
+  std::vector<InstanceView> ApplicationView() const;
+  // Standby tasks held here, and the changelog records applied to them since the start.
+  std::vector<StandbyTaskView> standbys() const;
+  int64_t standby_records_applied() const;
+  // Tasks the membership view currently places on another instance than `range` would
+  // (non-zero while a rebalance is pending, or with another assignor): placement is a guess.
+  int64_t placement_mismatches() const { return placement_mismatches_; }
 
  private:
   KafkaStreams(std::shared_ptr<const Topology> topology, AppConfig config,
                KafkaStreamsOptions options);
   absl::Status CreateInternalTopics();
+  // The membership view changed: recompute where this instance keeps standbys.
+  void OnView(const std::vector<InstanceView>& view);
   absl::StatusOr<std::unique_ptr<StreamThread>> NewThread();
 
   // Opens a task's RocksDB instance in `<state.dir>/<application.id>/<task>`.
@@ -93,6 +112,12 @@ class KafkaStreams {
   SharedResources rocksdb_shared_;
   KafkaStreamsOptions options_;
   const std::string process_id_;
+  std::string endpoint_;
+  std::vector<SourceTopic> source_topics_;  // set by Start()
+  std::set<int> stateful_subtopologies_;
+  std::unique_ptr<StandbyUpdater> standby_updater_;
+  std::unique_ptr<Membership> membership_;
+  std::atomic<int64_t> placement_mismatches_{0};
   int next_thread_index_ = 1;
   mutable absl::Mutex mutex_;
   std::vector<std::unique_ptr<StreamThread>> threads_ ABSL_GUARDED_BY(mutex_);

@@ -116,6 +116,25 @@ const std::vector<MetricDescription> kDescriptions = {
      "changelog records left to restore (0 once restored)", "restoration", "info"},
     {"weir_task_restore_total", "counter", kTask, "stream-task-metrics: restore-total",
      "changelog records restored into the task's state", "restoration", "info"},
+    // Standby tasks (engine/standby_updater.h); thread_id is the instance's standby updater.
+    {"weir_state_updater_standby_updating_tasks", "gauge", "client_id",
+     "stream-state-updater-metrics: standby-updating-tasks", "standby tasks held here",
+     "standby updater", "info"},
+    {"weir_task_update_total", "counter", kTask, "stream-task-metrics: update-total",
+     "changelog records applied to a standby task since this instance opened it (Kafka: debug)",
+     "standby updater", "info"},
+    {"weir_task_standby_records_lag", "gauge", kTask,
+     "KIP-441 task lag (changelog end - standby position)",
+     "changelog records a standby trails its changelogs' ends by", "standby updater", "info"},
+    {"weir_client_standby_records_applied_total", "counter", "client_id",
+     "stream-state-updater-metrics: restore-records (standbys)",
+     "changelog records applied to this instance's standby tasks since the start",
+     "standby updater", "info"},
+    {"weir_client_placement_mismatched_tasks", "gauge", "client_id",
+     "(weir) standby placement check",
+     "tasks the membership view shows on another instance than `range` predicts (non-zero "
+     "during a rebalance, or under another assignor: standbys then miss)",
+     "membership topic", "info"},
     // Processor node (stream-processor-node-metrics), the task's sources and sinks together.
     {"weir_processor_node_record_e2e_latency_avg", "gauge", kNode,
      "stream-processor-node-metrics: record-e2e-latency-avg",
@@ -332,6 +351,19 @@ std::string RenderMetrics(const KafkaStreams& streams) {
   b.Add("weir_client_failed_stream_threads_total", {{"client_id", client}},
         static_cast<double>(streams.failed_threads()));
   b.Add("weir_client_version_info", {{"client_id", client}, {"version", WEIR_VERSION}}, 1);
+  const std::vector<StandbyTaskView> standbys = streams.standbys();
+  b.Add("weir_state_updater_standby_updating_tasks", {{"client_id", client}},
+        static_cast<double>(standbys.size()));
+  b.Add("weir_client_standby_records_applied_total", {{"client_id", client}},
+        static_cast<double>(streams.standby_records_applied()));
+  b.Add("weir_client_placement_mismatched_tasks", {{"client_id", client}},
+        static_cast<double>(streams.placement_mismatches()));
+  for (const StandbyTaskView& standby : standbys) {
+    const Labels labels = {{"thread_id", client + "-StandbyUpdater"},
+                           {"task_id", standby.id.ToString()}};
+    b.Add("weir_task_update_total", labels, static_cast<double>(standby.applied));
+    b.Add("weir_task_standby_records_lag", labels, static_cast<double>(standby.lag));
+  }
 
   for (const ThreadSnapshot& t : threads) {
     const ThreadMetrics& m = t.metrics;

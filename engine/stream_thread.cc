@@ -569,10 +569,15 @@ absl::Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions)
 
 absl::StatusOr<std::unique_ptr<internal::Task>> StreamThread::CreateTask(
     TaskId id, const rd_kafka_topic_partition_list_t* assigned) {
+  const bool stateful = hooks_.open_task_db && !subtopologies_[id.subtopology].stores.empty();
+  const bool from_standby = stateful && hooks_.claim_task && hooks_.claim_task(id);
+  auto release = absl::MakeCleanup([&] {
+    if (stateful && hooks_.release_task) hooks_.release_task(id);
+  });
   for (int attempt = 0;; ++attempt) {
     std::unique_ptr<TaskDb> db;
     // Stateless sub-topologies need no database; without an opener stores live in memory.
-    if (hooks_.open_task_db && !subtopologies_[id.subtopology].stores.empty()) {
+    if (stateful) {
       WEIR_ASSIGN_OR_RETURN(db, hooks_.open_task_db(id));
     }
     const std::string dir = db != nullptr ? db->dir() : "";
@@ -586,8 +591,12 @@ absl::StatusOr<std::unique_ptr<internal::Task>> StreamThread::CreateTask(
                                &cache_, config_.metrics_recording_level == "debug"));
     if (dir.empty()) return task;
     if (trusted) {
+      task->set_from_standby(from_standby && attempt == 0);
       WEIR_ASSIGN_OR_RETURN(const bool complete, Restore(*task));
-      if (complete || attempt > 0) return task;
+      if (complete || attempt > 0) {
+        std::move(release).Cancel();  // the task holds the state until it closes
+        return task;
+      }
     }
     // The local state belongs to another log, or the changelog no longer holds what it needs:
     // start over from empty state and restore what exists.
@@ -754,8 +763,7 @@ absl::Status StreamThread::OnRevoke(rd_kafka_topic_partition_list_t* partitions,
   for (const auto& [topic_partition, task] : task_of_partition_) affected.erase(task);
   for (auto it = tasks_.begin(); it != tasks_.end();) {
     if (affected.contains(it->second.get())) {
-      CloseTask(*it->second);
-      it = tasks_.erase(it);
+      it = CloseTask(it);
     } else {
       ++it;
     }
@@ -763,19 +771,23 @@ absl::Status StreamThread::OnRevoke(rd_kafka_topic_partition_list_t* partitions,
   return committed;
 }
 
-void StreamThread::CloseTask(internal::Task& task) {
+StreamThread::TaskMap::iterator StreamThread::CloseTask(TaskMap::iterator it) {
+  internal::Task& task = *it->second;
+  const TaskId id = task.id();
   task.Close();
   closed_dropped_ += task.counters().dropped;
   closed_late_ += task.counters().late;
   closed_punctuations_ += task.counters().punctuations;
   ++tasks_closed_;
   task_closed_sensor_.Record(1, wall_clock_());
-  spdlog::info("{}: task {} closed", name_, task.id().ToString());
+  spdlog::info("{}: task {} closed", name_, id.ToString());
+  it = tasks_.erase(it);  // closes its RocksDB instance
+  if (hooks_.release_task) hooks_.release_task(id);
+  return it;
 }
 
 void StreamThread::CloseAllTasks() {
-  for (auto& [id, task] : tasks_) CloseTask(*task);
-  tasks_.clear();
+  for (auto it = tasks_.begin(); it != tasks_.end();) it = CloseTask(it);
   task_of_partition_.clear();
   next_offsets_.clear();
   by_handle_.clear();
@@ -843,7 +855,10 @@ void StreamThread::PublishTasks() {
   }
   const int64_t hits = cache_.hits();
   const int64_t misses = cache_.misses();
+  char* member_id = rd_kafka_memberid(consumer_.get());
   absl::MutexLock lock(&mutex_);
+  published_member_id_ = member_id != nullptr ? member_id : "";
+  if (member_id != nullptr) rd_kafka_mem_free(consumer_.get(), member_id);
   published_tasks_ = std::move(ids);
   published_dropped_ = dropped;
   published_late_ = late;
@@ -869,6 +884,7 @@ ThreadSnapshot StreamThread::snapshot() const {
                    .restores_truncated = restores_truncated_};
   absl::MutexLock lock(&mutex_);
   s.tasks = published_tasks_;
+  s.member_id = published_member_id_;
   s.dropped = published_dropped_;
   s.late = published_late_;
   s.punctuations = published_punctuations_;

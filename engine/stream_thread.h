@@ -120,6 +120,7 @@ struct ThreadSnapshot {
   int64_t cache_evictions = 0;
   int64_t cache_bytes = 0;
   int64_t early_commits = 0;  // commits forced by statestore.uncommitted.max.bytes
+  std::string member_id;      // the consumer's group member id (empty before it joins)
   bool assigned = false;      // the group has given this thread an assignment at least once
   bool restoring = false;     // a task of this thread is restoring its state
   ThreadMetrics metrics;      // task and client figures refreshed about once a second
@@ -133,6 +134,11 @@ struct StreamThreadHooks {
   // Called on the stream thread when a task starts restoring `remaining` changelog records
   // (tests hold it to observe readiness during a restore).
   std::function<void(TaskId, int64_t remaining)> on_restore_start;
+  // Called before a task's state is opened for an active task, and after the active task
+  // closes (engine/standby_updater.h): the standby of the task on this instance, if any, hands
+  // its state over. `claim_task` returns whether a standby held it.
+  std::function<bool(TaskId)> claim_task;
+  std::function<void(TaskId)> release_task;
 };
 
 class StreamThread : private internal::RecordCollector {
@@ -194,7 +200,10 @@ class StreamThread : private internal::RecordCollector {
   absl::Status OnAssign(rd_kafka_topic_partition_list_t* partitions);
   // Commits (unless the partitions are `lost`), then closes the tasks left without partitions.
   absl::Status OnRevoke(rd_kafka_topic_partition_list_t* partitions, bool lost);
-  void CloseTask(internal::Task& task);
+  using TaskMap = std::map<TaskId, std::unique_ptr<internal::Task>>;
+  // Closes the task at `it`, removes it and lets a standby here take its state; returns the
+  // next task.
+  TaskMap::iterator CloseTask(TaskMap::iterator it);
   absl::Status SendToDeadLetterQueue(const RawRecord& raw, const RecordMetadata& where,
                                      const absl::Status& why);
   void CloseAllTasks();
@@ -247,7 +256,7 @@ class StreamThread : private internal::RecordCollector {
 
   // Touched only by the thread itself.
   RecordCache cache_;  // before tasks_: their stores use it
-  std::map<TaskId, std::unique_ptr<internal::Task>> tasks_;
+  TaskMap tasks_;
   std::map<std::pair<std::string, int32_t>, internal::Task*> task_of_partition_;
   std::map<std::string, int32_t, std::less<>> subtopology_of_topic_;
   // Changelog partitions' offsets after the last delivered record (delivery reports raise them).
@@ -303,6 +312,7 @@ class StreamThread : private internal::RecordCollector {
 
   mutable absl::Mutex mutex_;
   std::vector<TaskId> published_tasks_ ABSL_GUARDED_BY(mutex_);
+  std::string published_member_id_ ABSL_GUARDED_BY(mutex_);
   int64_t published_dropped_ ABSL_GUARDED_BY(mutex_) = 0;
   int64_t published_late_ ABSL_GUARDED_BY(mutex_) = 0;
   int64_t published_punctuations_ ABSL_GUARDED_BY(mutex_) = 0;

@@ -39,6 +39,9 @@ struct TaskMetrics {
   Sensor::Reading sink_e2e_latency_ms;  // at the sinks
   int64_t records_restored = 0;         // changelog records applied to the task's state
   int64_t restore_remaining = 0;        // changelog records left to restore (0 once restored)
+  int64_t created_ms = 0;               // wall clock when the task was created here
+  int64_t first_processed_ms = -1;      // wall clock of its first record (-1: none yet)
+  bool from_standby = false;            // created from a standby's state on this instance
   std::vector<CacheReading> caches;
   std::optional<TaskDbStatistics> rocksdb;  // tasks with RocksDB state
   // Windowed rates of RocksDB tickers, from their growth between publications (about 1 s):

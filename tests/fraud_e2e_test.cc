@@ -23,7 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "tests/support/broker_process.h"
-#include "tests/support/http.h"
+#include "engine/http_client.h"
 #include "tests/support/subprocess.h"
 
 namespace weir {
@@ -175,7 +175,7 @@ TEST_F(FraudEndToEnd, InjectedFraudIsAllDetectedAndNoCardNumberLeaks) {
       "--set", "commit.interval.ms=500",
       "--set", "consumer.session.timeout.ms=6000",
       "--set", "consumer.heartbeat.interval.ms=500"};
-  const int metrics_port = testing::FreePort();
+  const int metrics_port = FreePort();
   std::vector<std::string> run = {WeirBinary(),
                                   "run",
                                   "--progress-interval",
@@ -198,7 +198,7 @@ TEST_F(FraudEndToEnd, InjectedFraudIsAllDetectedAndNoCardNumberLeaks) {
   ASSERT_EQ(testing::CommittedRecords(bootstrap_, kApplication, "payments", kPartitions), total)
       << "not every payment was consumed and committed";
   // Every metric at the most detailed level, for the PCI scan below.
-  const testing::HttpResponse metrics = testing::HttpGet(metrics_port, "/metrics");
+  const HttpResponse metrics = HttpGet(metrics_port, "/metrics");
   ASSERT_EQ(metrics.status, 200);
   EXPECT_THAT(metrics.body, ::testing::HasSubstr("weir_record_cache_hit_ratio{"));
   (*weir)->Signal(SIGTERM);

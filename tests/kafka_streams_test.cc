@@ -16,7 +16,7 @@
 #include "engine/http_server.h"
 #include "engine/metrics.h"
 #include "engine/streams_builder.h"
-#include "tests/support/http.h"
+#include "engine/http_client.h"
 
 namespace weir {
 namespace {
@@ -418,29 +418,29 @@ TEST(KafkaStreams, NotReadyWhileATaskRestoresReadyAfter) {
                                  .ready = [&] { return (*streams)->Ready(); }});
   ASSERT_TRUE(http.ok()) << http.status();
   const int port = (*http)->port();
-  EXPECT_EQ(testing::HttpGet(port, "/readyz").status, 503) << "not started";
+  EXPECT_EQ(HttpGet(port, "/readyz").status, 503) << "not started";
   ASSERT_TRUE((*streams)->Start().ok());
   {
     absl::MutexLock lock(&mutex);
     mutex.Await(absl::Condition(&restore_started));
   }
-  EXPECT_EQ(testing::HttpGet(port, "/healthz").status, 200);
-  EXPECT_EQ(testing::HttpGet(port, "/readyz").status, 503) << "a task is restoring";
-  EXPECT_THAT(testing::HttpGet(port, "/metrics").body,
+  EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
+  EXPECT_EQ(HttpGet(port, "/readyz").status, 503) << "a task is restoring";
+  EXPECT_THAT(HttpGet(port, "/metrics").body,
               HasSubstr("weir_client_state{client_id=\"ready-"));
   EXPECT_EQ((*streams)->State(), "REBALANCING");
   {
     absl::MutexLock lock(&mutex);
     looked = true;
   }
-  EXPECT_TRUE(WaitFor([&] { return testing::HttpGet(port, "/readyz").status == 200; },
+  EXPECT_TRUE(WaitFor([&] { return HttpGet(port, "/readyz").status == 200; },
                       std::chrono::seconds(60)));
   EXPECT_EQ((*streams)->State(), "RUNNING");
-  const std::string metrics = testing::HttpGet(port, "/metrics").body;
+  const std::string metrics = HttpGet(port, "/metrics").body;
   EXPECT_THAT(metrics, HasSubstr("weir_task_restore_total{"));
   EXPECT_THAT(metrics, HasSubstr("state=\"RUNNING\"} 1"));
   (*streams)->Close();
-  EXPECT_EQ(testing::HttpGet(port, "/healthz").status, 503) << "closed";
+  EXPECT_EQ(HttpGet(port, "/healthz").status, 503) << "closed";
 }
 
 TEST(KafkaStreams, AChangelogThatLostWhatTheStateNeedsWipesItLoudly) {

@@ -15,13 +15,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/metrics.h"
-#include "tests/support/http.h"
+#include "engine/http_client.h"
 #include "tests/support/subprocess.h"
 
 namespace weir {
 namespace {
 
-using testing::HttpGet;
 using testing::RunCommand;
 using testing::Subprocess;
 using testing::WeirBinary;
@@ -53,8 +52,8 @@ class PrometheusScrape : public ::testing::Test {
 
   // Prometheus' instant query result for `query` (the `data.result` array).
   nlohmann::json Query(const std::string& query) const {
-    const testing::HttpResponse response =
-        HttpGet(prometheus_port_, "/api/v1/query?query=" + testing::UrlEncode(query));
+    const HttpResponse response =
+        HttpGet(prometheus_port_, "/api/v1/query?query=" + UrlEncode(query));
     if (response.status != 200) return nlohmann::json::array();
     const nlohmann::json body = nlohmann::json::parse(response.body, nullptr, false);
     if (body.is_discarded() || body.value("status", "") != "success")
@@ -80,7 +79,7 @@ class PrometheusScrape : public ::testing::Test {
 };
 
 TEST_F(PrometheusScrape, PrometheusStoresWeirsMetricsAndTheyMatchTheDocs) {
-  const int metrics_port = testing::FreePort();
+  const int metrics_port = FreePort();
   setenv("WEIR_CARD_TOKEN_KEY", "prometheus-test", 1);
   auto weir = Subprocess::Start(
       {WeirBinary(), "run", "--progress-interval", "0", "--set",
@@ -106,7 +105,7 @@ TEST_F(PrometheusScrape, PrometheusStoresWeirsMetricsAndTheyMatchTheDocs) {
       "", std::chrono::seconds(120));
   ASSERT_EQ(produced.exit_status, 0) << produced.err;
 
-  prometheus_port_ = testing::FreePort();
+  prometheus_port_ = FreePort();
   std::ofstream(root_ / "prometheus.yml")
       << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
       << "scrape_configs:\n  - job_name: weir\n    static_configs:\n      - targets: ['127.0.0.1:"
@@ -139,7 +138,7 @@ TEST_F(PrometheusScrape, PrometheusStoresWeirsMetricsAndTheyMatchTheDocs) {
   EXPECT_EQ(partitions.size(), static_cast<size_t>(kPartitions)) << "lag for every partition";
 
   // promtool accepts the exposition, and it agrees with docs/metrics.md.
-  const testing::HttpResponse metrics = HttpGet(metrics_port, "/metrics");
+  const HttpResponse metrics = HttpGet(metrics_port, "/metrics");
   ASSERT_EQ(metrics.status, 200);
   const testing::CommandResult check =
       RunCommand({"promtool", "check", "metrics"}, metrics.body, std::chrono::seconds(60));

@@ -43,6 +43,7 @@ absl::StatusOr<std::unique_ptr<Task>> Task::Create(
   task->context_.application_id = std::move(application_id);
   task->context_.wall_clock = std::move(wall_clock);
   task->context_.collector = collector;
+  task->created_ms_ = task->context_.wall_clock();
   if (task->db_ != nullptr) {
     task->context_.stream_time = Decode64(task->db_->GetMeta(kStreamTimeKey)).value_or(-1);
     task->commit_seq_ = Decode64(task->db_->GetMeta(kCommitSeqKey)).value_or(0);
@@ -130,7 +131,7 @@ absl::Status Task::Process(const RawRecord& raw, const RecordMetadata& metadata)
     return absl::NotFoundError(
         absl::StrCat("task ", id().ToString(), " does not read topic ", metadata.topic));
   }
-  ++context_.counters.processed;
+  if (context_.counters.processed++ == 0) first_processed_ms_ = context_.wall_clock();
   context_.metadata = metadata;
   absl::Status status = source->second->ProcessRaw(raw);
   context_.metadata.reset();
@@ -281,7 +282,10 @@ TaskMetrics Task::Metrics(int64_t now_ms, bool with_rocksdb) const {
                 .e2e_latency_ms = context_.sensors.e2e_latency_ms.Read(now_ms),
                 .sink_e2e_latency_ms = context_.sensors.sink_e2e_latency_ms.Read(now_ms),
                 .records_restored = records_restored_,
-                .restore_remaining = restore_remaining_};
+                .restore_remaining = restore_remaining_,
+                .created_ms = created_ms_,
+                .first_processed_ms = first_processed_ms_,
+                .from_standby = from_standby_};
   std::vector<std::string> names;
   for (const auto& [name, store] : context_.stores) {
     names.push_back(name);

@@ -98,6 +98,8 @@ class Task {
   // Metrics: sensors, restoration progress, record cache counts and (`with_rocksdb`) the task's
   // RocksDB statistics, which cost a few property reads per store.
   TaskMetrics Metrics(int64_t now_ms, bool with_rocksdb) const;
+  // The task's state came from a standby of this instance (engine/standby_updater.h).
+  void set_from_standby(bool from_standby) { from_standby_ = from_standby; }
   void SetRestoreProgress(int64_t restored, int64_t remaining) {
     records_restored_ = restored;
     restore_remaining_ = remaining;
@@ -128,6 +130,9 @@ class Task {
   std::map<std::string, const StoreSensors*> metered_;  // store -> its sensors (debug)
   int64_t records_restored_ = 0;
   int64_t restore_remaining_ = 0;
+  int64_t created_ms_ = 0;
+  int64_t first_processed_ms_ = -1;
+  bool from_standby_ = false;
 };
 
 }  // namespace weir::internal

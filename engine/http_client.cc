@@ -1,4 +1,4 @@
-#include "tests/support/http.h"
+#include "engine/http_client.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -7,7 +7,7 @@
 
 #include <cstdio>
 
-namespace weir::testing {
+namespace weir {
 namespace {
 
 sockaddr_in Loopback(int port) {
@@ -88,4 +88,4 @@ std::string UrlEncode(const std::string& text) {
   return out;
 }
 
-}  // namespace weir::testing
+}  // namespace weir

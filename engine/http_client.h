@@ -1,11 +1,12 @@
-// A minimal HTTP/1.1 GET over loopback for tests (no client library is installed): the status
+// A minimal HTTP/1.1 GET over loopback (no client library is installed), for tests and the
+// failover benchmark, which read /metrics and /tasks: the status
 // code and body of http://127.0.0.1:<port><target>.
-#ifndef WEIR_TESTS_SUPPORT_HTTP_H_
-#define WEIR_TESTS_SUPPORT_HTTP_H_
+#ifndef WEIR_ENGINE_HTTP_CLIENT_H_
+#define WEIR_ENGINE_HTTP_CLIENT_H_
 
 #include <string>
 
-namespace weir::testing {
+namespace weir {
 
 struct HttpResponse {
   int status = 0;  // 0: no connection or no valid response
@@ -21,6 +22,6 @@ int FreePort();
 // `text` percent-encoded for a URL query value.
 std::string UrlEncode(const std::string& text);
 
-}  // namespace weir::testing
+}  // namespace weir
 
-#endif  // WEIR_TESTS_SUPPORT_HTTP_H_
+#endif  // WEIR_ENGINE_HTTP_CLIENT_H_
