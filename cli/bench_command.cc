@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "bench/client_perf.h"
 #include "bench/compare.h"
+#include "bench/failover.h"
 #include "bench/load_test.h"
 #include "bench/perf_producer.h"
 #include "cli/commands.h"
@@ -18,6 +19,7 @@
 #include "engine/app_config.h"
 #include "engine/client_config.h"
 #include "engine/embedded_broker.h"
+#include "nlohmann/json.hpp"
 
 namespace weir::cli {
 namespace {
@@ -226,6 +228,124 @@ void AddClientBenchFlags(CLI::App& command, ClientBenchFlags& flags) {
       ->capture_default_str();
 }
 
+struct FailoverFlags {
+  bench::FailoverOptions options;
+  std::vector<int> replicas = {0, 1};
+  std::string output;  // JSON of the reports
+};
+
+absl::Status Failover(FailoverFlags flags) {
+  char self[4096] = {};
+  const ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (length <= 0) return absl::InternalError("cannot find the weir executable (/proc/self/exe)");
+  flags.options.weir_binary.assign(self, static_cast<size_t>(length));
+  const std::string root = flags.options.work_dir.empty()
+                               ? (std::filesystem::temp_directory_path() /
+                                  absl::StrCat("weir-failover-", getpid()))
+                                     .string()
+                               : flags.options.work_dir;
+  std::vector<bench::FailoverReport> reports;
+  nlohmann::json json = nlohmann::json::array();
+  for (const int replicas : flags.replicas) {
+    bench::FailoverOptions options = flags.options;
+    options.standby_replicas = replicas;
+    options.work_dir = absl::StrCat(root, "/standby-", replicas);
+    std::fprintf(stderr, "failover with num.standby.replicas=%d (logs in %s)...\n", replicas,
+                 options.work_dir.c_str());
+    WEIR_ASSIGN_OR_RETURN(bench::FailoverReport report, bench::RunFailover(options));
+    nlohmann::json moved = nlohmann::json::array();
+    for (const bench::MovedTask& task : report.moved) {
+      moved.push_back({{"task", task.task},
+                       {"from", task.from},
+                       {"to", task.to},
+                       {"standby_on_new_owner", task.standby_on_new_owner},
+                       {"standby_lag", task.standby_lag},
+                       {"restored", task.restored},
+                       {"failover_ms", task.failover_ms}});
+    }
+    json.push_back({{"num_standby_replicas", replicas},
+                    {"fill_records", report.fill_records},
+                    {"stream_records", report.stream_records},
+                    {"state_changelog_records", report.state_changelog_records},
+                    {"records_restored", report.records_restored},
+                    {"failover_ms_median", report.failover_ms_median},
+                    {"failover_ms_max", report.failover_ms_max},
+                    {"moved", moved}});
+    reports.push_back(std::move(report));
+  }
+  std::printf("%s", bench::FailoverTable(reports).c_str());
+  if (!flags.output.empty()) {
+    std::ofstream out(flags.output);
+    out << json.dump(2) << "\n";
+    if (!out) return absl::InternalError(absl::StrCat("cannot write ", flags.output));
+  }
+  if (flags.options.work_dir.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(root, ignored);
+  }
+  return absl::OkStatus();
+}
+
+void AddFailoverCommand(CLI::App& bench, int* exit_code) {
+  auto flags = std::make_shared<FailoverFlags>();
+  bench::FailoverOptions& o = flags->options;
+  CLI::App* failover = bench.add_subcommand(
+      "failover", "Kill one of several instances mid-stream: records restored and failover time, "
+                  "with and without standby replicas");
+  failover->add_option("--replicas", flags->replicas,
+                       "num.standby.replicas of each run, in order")
+      ->capture_default_str();
+  failover->add_option("--instances", o.instances, "Instances (processes) of the application")
+      ->check(CLI::Range(2, 16))
+      ->capture_default_str();
+  failover->add_option("--partitions", o.partitions, "Partitions of the payments topic (tasks)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  failover
+      ->add_option("--fill", o.fill_records,
+                   "Payments sent first, as fast as possible: the state the failover must bring "
+                   "back (the embedded broker keeps 100,000 records or 5 MiB per partition)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  failover->add_option("--records", o.stream_records, "Payments streamed around the kill")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  failover->add_option("--rate", o.rate, "Payments per second in the stream")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  failover->add_option("--kill-after", o.kill_after_s, "Seconds into the stream of the kill")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  failover->add_option("--cards", o.cards, "Card population")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  failover
+      ->add_option("--session-timeout-ms", o.session_timeout_ms,
+                   "consumer.session.timeout.ms of the instances")
+      ->check(CLI::Range(1000, 300000))
+      ->capture_default_str();
+  failover->add_option("--config", o.config_path, "The instances' config file")
+      ->check(CLI::ExistingFile)
+      ->capture_default_str();
+  failover->add_option("--set", o.overrides, "More KEY=VALUE for every instance; repeatable");
+  failover->add_option("--work-dir", o.work_dir,
+                       "Keep logs and state here (default: a temporary directory, removed)");
+  failover->add_option("-o,--output", flags->output, "Write the reports as JSON to this file");
+  failover->footer(
+      "Runs `weir broker`, --instances x `weir run` (one stream thread each) and `weir loadgen`\n"
+      "as processes on loopback. After the fill is processed (and, with standbys, every standby\n"
+      "is within acceptable.recovery.lag), payments stream at --rate and the last instance is\n"
+      "killed with SIGKILL --kill-after seconds in. Each moved task's new owner is watched\n"
+      "through /tasks: changelog records restored there, and kill -> first record processed.\n"
+      "On the embedded broker the group protocol dominates the time: the death is noticed\n"
+      "after the session timeout and the mock's join phase waits another session timeout\n"
+      "minus 1 s (docs/standby.md).\n\n"
+      "Example:\n"
+      "  weir bench failover --fill 200000 --records 30000 --output /tmp/failover.json\n");
+  failover->callback(
+      [flags, exit_code] { ReportOutcome("bench failover", Failover(*flags), exit_code); });
+}
+
 }  // namespace
 
 void AddBenchCommand(CLI::App& app, int* exit_code) {
@@ -237,6 +357,7 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
       "      --options config/rocksdb/tuned.yaml --output /tmp/compare\n"
       "  weir bench load --load-config config/loadtest.yaml\n"
       "  weir bench produce    weir bench consume\n"
+      "  weir bench failover --fill 200000\n"
       "Figures and what they mean: docs/benchmarks.md");
   auto flags = std::make_shared<CompareFlags>();
   CLI::App* compare = bench->add_subcommand(
@@ -291,6 +412,8 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
       "      --options config/rocksdb/tuned.yaml --output /tmp/compare\n");
   compare->callback(
       [flags, exit_code] { ReportOutcome("bench compare", Compare(*flags), exit_code); });
+
+  AddFailoverCommand(*bench, exit_code);
 
   auto produce_flags = std::make_shared<ClientBenchFlags>();
   CLI::App* produce = bench->add_subcommand(

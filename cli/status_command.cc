@@ -96,7 +96,7 @@ absl::Status Status(const StatusFlags& flags) {
                         MembershipReader::Create(config, config.application_id + "-status"));
   WEIR_RETURN_IF_ERROR(reader->CatchUp(static_cast<int>(flags.timeout_s * 1000)));
   const int64_t now = NowMs();
-  const std::vector<InstanceView> instances = reader->Live(now, SessionTimeoutMs(config));
+  const std::vector<InstanceView> instances = reader->Live(now);
   if (flags.json) {
     nlohmann::json json = nlohmann::json::array();
     for (const InstanceView& instance : instances) {
@@ -130,7 +130,7 @@ void AddStatusCommand(CLI::App& app, int* exit_code) {
       ->check(CLI::PositiveNumber);
   command->footer(
       "\nEach instance heartbeats once a second; an instance is listed while its latest\n"
-      "heartbeat is younger than the group's session.timeout.ms and it has not left.\n"
+      "heartbeat is younger than its session.timeout.ms and it has not left.\n"
       "Columns: INPUT LAG = records behind the input partitions' ends; RESTORED = changelog\n"
       "records the task restored when this instance took it; a standby's lag counts changelog\n"
       "records it trails by (docs/standby.md). Exit status 2 when no instance is live.\n\n"

@@ -301,8 +301,12 @@ void KafkaStreams::Close() {
 
 InstanceView KafkaStreams::LocalView() const {
   InstanceView view{
-      .instance = process_id_, .endpoint = endpoint_, .heartbeat_ms = options_.wall_clock()};
+      .instance = process_id_,
+      .endpoint = endpoint_,
+      .heartbeat_ms = options_.wall_clock(),
+      .expiry_ms = SessionTimeoutMs(config_)};
   for (const ThreadSnapshot& thread : threads()) {
+    view.records_restored += thread.records_restored;
     if (!thread.member_id.empty() && thread.state == ThreadState::kRunning) {
       view.member_ids.push_back(thread.member_id);
     }

@@ -46,8 +46,10 @@ int64_t SessionTimeoutMs(const AppConfig& config) {
 
 std::string InstanceView::ToJson() const {
   nlohmann::json json = {{"instance", instance},     {"endpoint", endpoint},
-                         {"heartbeat_ms", heartbeat_ms}, {"leaving", leaving},
-                         {"member_ids", member_ids}, {"active", nlohmann::json::array()},
+                         {"heartbeat_ms", heartbeat_ms}, {"expiry_ms", expiry_ms},
+                         {"leaving", leaving},
+                         {"member_ids", member_ids}, {"records_restored", records_restored},
+                         {"active", nlohmann::json::array()},
                          {"standby", nlohmann::json::array()}};
   for (const ActiveTaskView& task : active) {
     json["active"].push_back({{"task", TaskJson(task.id)},
@@ -75,8 +77,10 @@ absl::StatusOr<InstanceView> InstanceView::FromJson(std::string_view text) {
     view.instance = json.at("instance").get<std::string>();
     view.endpoint = json.at("endpoint").get<std::string>();
     view.heartbeat_ms = json.at("heartbeat_ms").get<int64_t>();
+    view.expiry_ms = json.at("expiry_ms").get<int64_t>();
     view.leaving = json.at("leaving").get<bool>();
     view.member_ids = json.at("member_ids").get<std::vector<std::string>>();
+    view.records_restored = json.at("records_restored").get<int64_t>();
     for (const nlohmann::json& task : json.at("active")) {
       WEIR_ASSIGN_OR_RETURN(TaskId id, ParseTask(task.at("task")));
       view.active.push_back({.id = id,
@@ -178,10 +182,10 @@ absl::Status MembershipReader::CatchUp(int timeout_ms) {
   return absl::OkStatus();
 }
 
-std::vector<InstanceView> MembershipReader::Live(int64_t now_ms, int64_t expiry_ms) const {
+std::vector<InstanceView> MembershipReader::Live(int64_t now_ms) const {
   std::vector<InstanceView> live;
   for (const auto& [instance, view] : latest_) {
-    if (!view.leaving && now_ms - view.heartbeat_ms <= expiry_ms) live.push_back(view);
+    if (!view.leaving && now_ms - view.heartbeat_ms <= view.expiry_ms) live.push_back(view);
   }
   return live;
 }
@@ -229,6 +233,7 @@ std::vector<InstanceView> Membership::View() const {
 void Membership::Heartbeat(bool leaving) {
   InstanceView view = self_();
   view.heartbeat_ms = wall_clock_();
+  view.expiry_ms = expiry_ms_;
   view.leaving = leaving;
   const std::string json = view.ToJson();
   const rd_kafka_resp_err_t err = rd_kafka_producev(
@@ -252,7 +257,7 @@ void Membership::Run() {
     if (absl::Status polled = reader_->Poll(100); !polled.ok()) {
       spdlog::warn("membership topic: {}", polled.message());
     }
-    std::vector<InstanceView> live = reader_->Live(wall_clock_(), expiry_ms_);
+    std::vector<InstanceView> live = reader_->Live(wall_clock_());
     {
       absl::MutexLock lock(&mutex_);
       view_ = live;

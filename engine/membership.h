@@ -7,8 +7,8 @@
 // active tasks (with input lag and how each was restored) and its standby tasks (with their
 // changelog lag). Every instance reads the whole topic; the latest heartbeat of each instance
 // is its view. An instance is gone when it says so (a last heartbeat with `leaving` on a clean
-// shutdown) or when its latest heartbeat is older than the group's `session.timeout.ms` - the
-// same time after which the group drops its members. `weir status` reads the same topic.
+// shutdown) or when its latest heartbeat is older than its `session.timeout.ms` (which it
+// reports) - the same time after which the group drops its members. `weir status` reads the same topic.
 //
 // The view drives standby placement (engine/standby_placement.h): with every member id known,
 // each instance computes where tasks would land if any one instance left.
@@ -60,8 +60,10 @@ struct InstanceView {
   std::string instance;  // process id
   std::string endpoint;  // application.server
   int64_t heartbeat_ms = 0;
+  int64_t expiry_ms = 45'000;  // its group session.timeout.ms: silent longer than this, it is gone
   bool leaving = false;
   std::vector<std::string> member_ids;  // one per stream thread that joined the group
+  int64_t records_restored = 0;  // changelog records its active tasks restored since it started
   std::vector<ActiveTaskView> active;
   std::vector<StandbyTaskView> standby;
 
@@ -80,8 +82,9 @@ class MembershipReader {
   absl::Status Poll(int timeout_ms);
   // Reads until every partition's end as of now (`weir status`), or `timeout_ms` passes.
   absl::Status CatchUp(int timeout_ms);
-  // Instances whose latest heartbeat is younger than `expiry_ms` at `now_ms` and not leaving.
-  std::vector<InstanceView> Live(int64_t now_ms, int64_t expiry_ms) const;
+  // Instances not leaving whose latest heartbeat at `now_ms` is younger than the expiry each
+  // reports (its session.timeout.ms).
+  std::vector<InstanceView> Live(int64_t now_ms) const;
 
  private:
   MembershipReader() = default;

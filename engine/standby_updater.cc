@@ -58,6 +58,11 @@ void StandbyUpdater::SetTargets(std::set<TaskId> targets) {
 bool StandbyUpdater::ClaimForActive(TaskId id) {
   absl::MutexLock lock(&mutex_);
   claimed_.insert(id);
+  // A standby of `id` being opened right now holds its files: wait for that open to finish.
+  const auto not_opening = [this, id]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    return opening_ != id;
+  };
+  mutex_.Await(absl::Condition(&not_opening));
   auto it = standbys_.find(id);
   if (it == standbys_.end()) return false;
   spdlog::info("standby {} hands its state over to the active task (lag {})", id.ToString(),
@@ -137,38 +142,64 @@ bool StandbyUpdater::Reconcile() {
   // tasks over (the rebalance follows): a standby no longer placed here stays open and current
   // for a while, so the task it is about to become finds it warm.
   const int64_t grace_ms = 3 * SessionTimeoutMs(config_);
-  for (auto it = standbys_.begin(); it != standbys_.end();) {
-    if (targets_.contains(it->first)) {
-      it->second.unplaced_since_ms = -1;
-      ++it;
-      continue;
+  std::vector<TaskId> to_open;
+  {
+    absl::MutexLock lock(&mutex_);
+    for (auto it = standbys_.begin(); it != standbys_.end();) {
+      if (targets_.contains(it->first)) {
+        it->second.unplaced_since_ms = -1;
+        ++it;
+        continue;
+      }
+      if (it->second.unplaced_since_ms < 0) it->second.unplaced_since_ms = now;
+      if (now - it->second.unplaced_since_ms < grace_ms) {
+        ++it;
+        continue;
+      }
+      spdlog::info("standby {} closed: no longer placed here", it->first.ToString());
+      Close(it++);
     }
-    if (it->second.unplaced_since_ms < 0) it->second.unplaced_since_ms = now;
-    if (now - it->second.unplaced_since_ms < grace_ms) {
-      ++it;
-      continue;
+    for (const TaskId& id : targets_) {
+      if (standbys_.contains(id) || claimed_.contains(id)) continue;
+      if (auto failed = failed_at_ms_.find(id);
+          failed != failed_at_ms_.end() && now - failed->second < kRetryOpenMs) {
+        continue;
+      }
+      to_open.push_back(id);
     }
-    spdlog::info("standby {} closed: no longer placed here", it->first.ToString());
-    Close(it++);
   }
-  for (const TaskId& id : targets_) {
-    if (standbys_.contains(id) || claimed_.contains(id)) continue;
-    if (auto failed = failed_at_ms_.find(id);
-        failed != failed_at_ms_.end() && now - failed->second < kRetryOpenMs) {
-      continue;
+  // Opening reads the changelogs' offsets from the broker: without the lock, so that a stream
+  // thread claiming a task in its rebalance callback waits for one open at most.
+  for (const TaskId& id : to_open) {
+    {
+      absl::MutexLock lock(&mutex_);
+      if (claimed_.contains(id) || !targets_.contains(id)) continue;
+      opening_ = id;
     }
+    const auto started = std::chrono::steady_clock::now();
     absl::StatusOr<Standby> opened = Open(id);
+    absl::MutexLock lock(&mutex_);
+    opening_.reset();
     if (!opened.ok()) {
       spdlog::warn("standby {} cannot open yet: {}", id.ToString(), opened.status().message());
       failed_at_ms_[id] = now;
       continue;
     }
     failed_at_ms_.erase(id);
-    spdlog::info("standby {} opened, {} changelog records behind", id.ToString(), opened->lag);
-    standbys_.emplace(id, *std::move(opened));
+    auto [it, inserted] = standbys_.emplace(id, *std::move(opened));
     ++tasks_opened_;
     assignment_stale_ = true;
+    if (claimed_.contains(id)) {  // a stream thread wants it now: hand it over at once
+      Close(it);
+      continue;
+    }
+    spdlog::info("standby {} opened in {} ms, {} changelog records behind", id.ToString(),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - started)
+                     .count(),
+                 it->second.lag);
   }
+  absl::MutexLock lock(&mutex_);
   return std::exchange(assignment_stale_, false);
 }
 
@@ -212,13 +243,11 @@ void StandbyUpdater::Run() {
   rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(consumer_.get());
   auto next_lag_refresh = std::chrono::steady_clock::now();
   while (!stop_) {
-    {
+    if (Reconcile()) {
       absl::MutexLock lock(&mutex_);
-      if (Reconcile()) {
-        if (absl::Status assigned = Assign(); !assigned.ok()) {
-          spdlog::warn("standby updater: {}", assigned.message());
-          assignment_stale_ = true;
-        }
+      if (absl::Status assigned = Assign(); !assigned.ok()) {
+        spdlog::warn("standby updater: {}", assigned.message());
+        assignment_stale_ = true;
       }
     }
     const ssize_t count =

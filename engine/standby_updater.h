@@ -29,6 +29,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <set>
 #include <string>
@@ -84,8 +85,9 @@ class StandbyUpdater : private internal::RecordCollector {
 
   void Run();
   // Opens wanted standbys, closes unwanted ones; true when the assignment must change.
-  bool Reconcile() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  absl::StatusOr<Standby> Open(TaskId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  bool Reconcile() ABSL_LOCKS_EXCLUDED(mutex_);
+  // Opens and checks a standby (broker round trips: called without the lock).
+  absl::StatusOr<Standby> Open(TaskId id);
   void Close(std::map<TaskId, Standby>::iterator it) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   absl::Status Assign() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void RefreshLags() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
@@ -114,6 +116,7 @@ class StandbyUpdater : private internal::RecordCollector {
   std::map<std::pair<std::string, int32_t>, std::pair<TaskId, std::string>> reading_
       ABSL_GUARDED_BY(mutex_);
   bool assignment_stale_ ABSL_GUARDED_BY(mutex_) = false;
+  std::optional<TaskId> opening_ ABSL_GUARDED_BY(mutex_);  // being opened, without the lock
   std::map<TaskId, int64_t> failed_at_ms_ ABSL_GUARDED_BY(mutex_);  // retry opening later
 };
 

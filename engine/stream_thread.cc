@@ -857,8 +857,13 @@ void StreamThread::PublishTasks() {
   const int64_t misses = cache_.misses();
   char* member_id = rd_kafka_memberid(consumer_.get());
   absl::MutexLock lock(&mutex_);
-  published_member_id_ = member_id != nullptr ? member_id : "";
+  const std::string member = member_id != nullptr ? member_id : "";
   if (member_id != nullptr) rd_kafka_mem_free(consumer_.get(), member_id);
+  if (member != published_member_id_) {
+    spdlog::info("{}: group member id {} (was {})", name_, member,
+                 published_member_id_.empty() ? "none" : published_member_id_);
+  }
+  published_member_id_ = member;
   published_tasks_ = std::move(ids);
   published_dropped_ = dropped;
   published_late_ = late;

@@ -39,6 +39,11 @@ class TopicOffsetsReader {
   KafkaHandle client_;
 };
 
+// The offsets group `group` has committed on `topic`'s `partitions` partitions, summed: the
+// records it has consumed and committed. -1 when the group has committed nothing readable.
+int64_t CommittedRecords(const std::string& bootstrap, const std::string& group,
+                         const std::string& topic, int partitions);
+
 }  // namespace weir
 
 #endif  // WEIR_ENGINE_TOPIC_OFFSETS_H_

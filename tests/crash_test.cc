@@ -20,7 +20,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "engine/topic_offsets.h"
 #include "tests/support/broker_process.h"
+#include "topologies/fraud_topology.h"
 #include "tests/support/subprocess.h"
 
 namespace weir {
@@ -68,8 +70,8 @@ class CrashTest : public ::testing::Test {
     std::vector<std::string> topics = {absl::StrCat("payments:", kPartitions), "fraud-alerts:4",
                                        "payments-dlq:4"};
     for (const char* application : {"crash-reference", "crash-killed"}) {
-      for (const char* store : {"card-1m", "card-5m", "fraud-cooldown"}) {
-        topics.push_back(absl::StrCat(application, "-", store, "-changelog:", kPartitions));
+      for (const TopicSpec& topic : fraud::FraudInternalTopics(application, kPartitions)) {
+        topics.push_back(absl::StrCat(topic.name, ":", topic.partitions));
       }
     }
     absl::StatusOr<testing::BrokerProcess> broker =
@@ -123,7 +125,7 @@ class CrashTest : public ::testing::Test {
   bool WaitForCommitted(const std::string& application, int64_t records) {
     const auto deadline = Clock::now() + std::chrono::seconds(180);
     while (Clock::now() < deadline) {
-      if (testing::CommittedRecords(bootstrap_, application, "payments", kPartitions) >= records) {
+      if (CommittedRecords(bootstrap_, application, "payments", kPartitions) >= records) {
         return true;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling progress

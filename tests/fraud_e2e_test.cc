@@ -22,7 +22,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "engine/topic_offsets.h"
 #include "tests/support/broker_process.h"
+#include "topologies/fraud_topology.h"
 #include "engine/http_client.h"
 #include "tests/support/subprocess.h"
 
@@ -74,8 +76,8 @@ class FraudEndToEnd : public ::testing::Test {
     std::filesystem::create_directories(root_);
     std::vector<std::string> topics = {absl::StrCat("payments:", kPartitions), "fraud-alerts:4",
                                        "payments-dlq:4"};
-    for (const std::string& store : kStores) {
-      topics.push_back(absl::StrCat(kApplication, "-", store, "-changelog:", kPartitions));
+    for (const TopicSpec& topic : fraud::FraudInternalTopics(kApplication, kPartitions)) {
+      topics.push_back(absl::StrCat(topic.name, ":", topic.partitions));
     }
     absl::StatusOr<testing::BrokerProcess> broker =
         testing::StartBroker(topics, (root_ / "broker.log").string());
@@ -191,11 +193,11 @@ TEST_F(FraudEndToEnd, InjectedFraudIsAllDetectedAndNoCardNumberLeaks) {
   absl::StatusOr<std::unique_ptr<Subprocess>> weir = Subprocess::Start(run, log.string());
   ASSERT_TRUE(weir.ok()) << weir.status();
   const auto deadline = Clock::now() + std::chrono::seconds(180);
-  while (testing::CommittedRecords(bootstrap_, kApplication, "payments", kPartitions) < total &&
+  while (CommittedRecords(bootstrap_, kApplication, "payments", kPartitions) < total &&
          Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling progress
   }
-  ASSERT_EQ(testing::CommittedRecords(bootstrap_, kApplication, "payments", kPartitions), total)
+  ASSERT_EQ(CommittedRecords(bootstrap_, kApplication, "payments", kPartitions), total)
       << "not every payment was consumed and committed";
   // Every metric at the most detailed level, for the PCI scan below.
   const HttpResponse metrics = HttpGet(metrics_port, "/metrics");

@@ -8,6 +8,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "engine/membership.h"
+#include "engine/topic_name.h"
 #include "common/check.h"
 #include "engine/windows.h"
 #include "stores/window_store.h"
@@ -317,6 +319,16 @@ Topology BuildFraudTopology(const FraudConfig& config, const CardTokenizer& toke
       .AddSink<std::string, std::string>("dead-letters", config.dlq_topic, serdes::String(),
                                          serdes::String(), {"detect"});
   return topology;
+}
+
+std::vector<TopicSpec> FraudInternalTopics(const std::string& application_id,
+                                           int32_t partitions) {
+  std::vector<TopicSpec> topics;
+  for (const char* store : {kCard1mStore, kCard5mStore, kCooldownStore}) {
+    topics.push_back({.name = ChangelogTopic(application_id, store), .partitions = partitions});
+  }
+  topics.push_back({.name = MembershipTopic(application_id), .partitions = 1});
+  return topics;
 }
 
 }  // namespace weir::fraud

@@ -17,6 +17,7 @@
 
 #include "engine/topology.h"
 #include "topologies/fraud_config.h"
+#include "engine/embedded_broker.h"
 #include "topologies/payment.h"
 
 namespace weir::fraud {
@@ -25,6 +26,11 @@ namespace weir::fraud {
 inline constexpr char kCard1mStore[] = "card-1m";
 inline constexpr char kCard5mStore[] = "card-5m";
 inline constexpr char kCooldownStore[] = "fraud-cooldown";
+
+// The internal topics an instance of the fraud application `application_id` needs, for clusters
+// without CreateTopics (the embedded broker run as `weir broker`): each store's changelog with
+// `partitions` partitions (the input's), and the membership topic.
+std::vector<TopicSpec> FraudInternalTopics(const std::string& application_id, int32_t partitions);
 
 // Builds the topology for `config`, tokenizing cards with `tokenizer`.
 Topology BuildFraudTopology(const FraudConfig& config, const CardTokenizer& tokenizer);

@@ -1,0 +1,471 @@
+#include "bench/failover.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/logging.h"
+#include "common/status.h"
+#include "engine/http_client.h"
+#include "engine/membership.h"
+#include "engine/topic_name.h"
+#include "engine/topic_offsets.h"
+#include "topologies/fraud_topology.h"
+
+namespace weir::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr char kApplication[] = "failover-bench";
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A child process with stdout and stderr appended to a log file; killed when destroyed.
+class Child {
+ public:
+  static absl::StatusOr<std::unique_ptr<Child>> Start(const std::vector<std::string>& argv,
+                                                      const std::string& log_path) {
+    const int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (log < 0) return absl::InternalError(absl::StrCat("cannot open ", log_path));
+    std::vector<char*> args;
+    for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+    args.push_back(nullptr);
+    std::fflush(nullptr);
+    const pid_t pid = fork();
+    if (pid < 0) return absl::InternalError("fork failed");
+    if (pid == 0) {
+      dup2(log, STDOUT_FILENO);
+      dup2(log, STDERR_FILENO);
+      const int null = open("/dev/null", O_RDONLY);
+      dup2(null, STDIN_FILENO);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+    close(log);
+    return std::unique_ptr<Child>(new Child(pid));
+  }
+  ~Child() {
+    if (!exited_) {
+      kill(pid_, SIGKILL);
+      Wait(std::chrono::seconds(10));
+    }
+  }
+  void Signal(int signal_number) { kill(pid_, signal_number); }
+  // The exit status (128 + n for signal n), or -1 if still running after `timeout`.
+  int Wait(std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (!exited_) {
+      int status = 0;
+      const pid_t done = waitpid(pid_, &status, WNOHANG);
+      if (done == pid_) {
+        exited_ = true;
+        status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        break;
+      }
+      if (Clock::now() > deadline) return -1;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a child's exit
+    }
+    return status_;
+  }
+
+ private:
+  explicit Child(pid_t pid) : pid_(pid) {}
+  pid_t pid_;
+  bool exited_ = false;
+  int status_ = -1;
+};
+
+struct Instance {
+  std::unique_ptr<Child> process;
+  int port = 0;
+  std::string log;
+};
+
+absl::StatusOr<InstanceView> ReadTasks(const Instance& instance) {
+  const HttpResponse response = HttpGet(instance.port, "/tasks");
+  if (response.status != 200) {
+    return absl::UnavailableError(absl::StrCat("GET /tasks on port ", instance.port, ": status ",
+                                               response.status, "; see ", instance.log));
+  }
+  return InstanceView::FromJson(response.body);
+}
+
+int64_t Median(std::vector<int64_t> values) {
+  if (values.empty()) return -1;
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+// Runs `weir loadgen` to the payments topic to completion.
+absl::Status Produce(const FailoverOptions& options, const std::string& bootstrap,
+                     int64_t records, double rate, int64_t start_ts, uint64_t seed,
+                     const std::string& log, std::unique_ptr<Child>* background) {
+  std::vector<std::string> argv = {options.weir_binary,
+                                   "loadgen",
+                                   "--config",
+                                   options.config_path,
+                                   "--set",
+                                   absl::StrCat("bootstrap.servers=", bootstrap),
+                                   "--records",
+                                   absl::StrCat(records),
+                                   "--rate",
+                                   absl::StrFormat("%g", rate),
+                                   "--cards",
+                                   absl::StrCat(options.cards),
+                                   "--seed",
+                                   absl::StrCat(seed),
+                                   "--progress-interval",
+                                   "0"};
+  if (start_ts > 0) {
+    argv.push_back("--start-ts");
+    argv.push_back(absl::StrCat(start_ts));
+  }
+  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<Child> child, Child::Start(argv, log));
+  if (background != nullptr) {
+    *background = std::move(child);
+    return absl::OkStatus();
+  }
+  const int status = child->Wait(std::chrono::minutes(10));
+  if (status != 0) {
+    return absl::InternalError(absl::StrCat("weir loadgen exited with ", status, "; see ", log));
+  }
+  return absl::OkStatus();
+}
+
+// Waits until the application has committed `records` input records.
+absl::Status WaitProcessed(const std::string& bootstrap, int partitions, int64_t records,
+                           std::chrono::seconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  int64_t committed = 0;
+  while ((committed = CommittedRecords(bootstrap, kApplication, "payments", partitions)) <
+         records) {
+    if (Clock::now() > deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "the application committed ", committed, " of ", records, " payments in time"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling group offsets
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
+  if (options.instances < 2) {
+    return absl::InvalidArgumentError("a failover needs at least 2 instances");
+  }
+  // The moved tasks must still receive records once they resume: about two session timeouts
+  // after the kill on the embedded broker (see the header), plus room.
+  const double needed_s = options.kill_after_s + 3.0 * options.session_timeout_ms / 1000 + 5;
+  if (static_cast<double>(options.stream_records) / options.rate < needed_s) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "the stream of %d payments at %g/s ends %.0f s in, before the failover can show: it "
+        "must last at least --kill-after + 3 x session timeout + 5 s = %.0f s (raise --records "
+        "to %d)",
+        options.stream_records, options.rate,
+        static_cast<double>(options.stream_records) / options.rate, needed_s,
+        static_cast<int64_t>(needed_s * options.rate)));
+  }
+  const std::filesystem::path dir = options.work_dir;
+  std::error_code error;
+  std::filesystem::remove_all(dir, error);
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    return absl::InvalidArgumentError(absl::StrCat(dir.string(), ": ", error.message()));
+  }
+
+  // The broker, with every topic (it has no CreateTopics).
+  const std::string bootstrap_file = (dir / "bootstrap").string();
+  std::vector<std::string> broker_argv = {options.weir_binary,
+                                          "broker",
+                                          "--brokers",
+                                          "1",
+                                          "--progress-interval",
+                                          "0",
+                                          "--bootstrap-file",
+                                          bootstrap_file,
+                                          "--topic",
+                                          absl::StrCat("payments:", options.partitions),
+                                          "--topic",
+                                          absl::StrCat("fraud-alerts:", options.partitions),
+                                          "--topic",
+                                          absl::StrCat("payments-dlq:", options.partitions)};
+  for (const TopicSpec& topic : fraud::FraudInternalTopics(kApplication, options.partitions)) {
+    broker_argv.push_back("--topic");
+    broker_argv.push_back(absl::StrCat(topic.name, ":", topic.partitions));
+  }
+  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<Child> broker,
+                        Child::Start(broker_argv, (dir / "broker.log").string()));
+  std::string bootstrap;
+  for (const auto deadline = Clock::now() + std::chrono::seconds(30); bootstrap.empty();) {
+    std::ifstream in(bootstrap_file);
+    std::getline(in, bootstrap);
+    if (!bootstrap.empty()) break;
+    if (Clock::now() > deadline) {
+      return absl::DeadlineExceededError("the broker wrote no bootstrap file; see broker.log");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // waiting for a file
+  }
+
+  std::vector<Instance> instances(options.instances);
+  for (int i = 0; i < options.instances; ++i) {
+    Instance& instance = instances[i];
+    instance.port = FreePort();
+    instance.log = (dir / absl::StrCat("instance-", i, ".log")).string();
+    std::vector<std::string> argv = {
+        options.weir_binary, "run", "--config", options.config_path, "--progress-interval", "5"};
+    std::vector<std::string> settings = {
+        absl::StrCat("bootstrap.servers=", bootstrap),
+        absl::StrCat("application.id=", kApplication),
+        absl::StrCat("state.dir=", (dir / absl::StrCat("state-", i)).string()),
+        "metrics.host=127.0.0.1",
+        absl::StrCat("metrics.port=", instance.port),
+        "num.stream.threads=1",
+        absl::StrCat("num.standby.replicas=", options.standby_replicas),
+        absl::StrCat("acceptable.recovery.lag=", options.acceptable_recovery_lag),
+        absl::StrCat("consumer.session.timeout.ms=", options.session_timeout_ms),
+        "consumer.heartbeat.interval.ms=500",
+        "commit.interval.ms=1000"};
+    settings.insert(settings.end(), options.overrides.begin(), options.overrides.end());
+    for (const std::string& setting : settings) {
+      argv.push_back("--set");
+      argv.push_back(setting);
+    }
+    WEIR_ASSIGN_OR_RETURN(instance.process, Child::Start(argv, instance.log));
+  }
+  // Every task active somewhere, every instance answering.
+  std::map<std::string, InstanceView> views;  // by instance id
+  std::vector<std::string> id_of(options.instances);
+  for (const auto deadline = Clock::now() + std::chrono::seconds(90);;) {
+    size_t tasks = 0;
+    bool all = true;
+    for (int i = 0; i < options.instances; ++i) {
+      absl::StatusOr<InstanceView> view = ReadTasks(instances[i]);
+      if (!view.ok()) {
+        all = false;
+        continue;
+      }
+      id_of[i] = view->instance;
+      tasks += view->active.size();
+    }
+    if (all && tasks == static_cast<size_t>(options.partitions)) break;
+    if (Clock::now() > deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("the instances did not share the ", options.partitions,
+                       " tasks within 90 s; see ", dir.string(), "/instance-*.log"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling /tasks
+  }
+  spdlog::info("failover: {} instances up, {} standby replicas", options.instances,
+               options.standby_replicas);
+
+  FailoverReport report{.standby_replicas = options.standby_replicas,
+                        .fill_records = options.fill_records,
+                        .stream_records = options.stream_records};
+  if (options.fill_records > 0) {
+    spdlog::info("failover: filling the state with {} payments", options.fill_records);
+    WEIR_RETURN_IF_ERROR(Produce(options, bootstrap, options.fill_records, 0, 0, options.seed + 1,
+                                 (dir / "loadgen-fill.log").string(), nullptr));
+    WEIR_RETURN_IF_ERROR(WaitProcessed(bootstrap, options.partitions, options.fill_records,
+                                       std::chrono::seconds(600)));
+    // With standbys: each placed and caught up before the stream starts.
+    const int64_t expected_standbys =
+        static_cast<int64_t>(options.partitions) * options.standby_replicas;
+    for (const auto deadline = Clock::now() + std::chrono::seconds(300);;) {
+      int64_t caught_up = 0;
+      for (const Instance& instance : instances) {
+        absl::StatusOr<InstanceView> view = ReadTasks(instance);
+        if (!view.ok()) continue;
+        for (const StandbyTaskView& standby : view->standby) caught_up += standby.caught_up;
+      }
+      if (caught_up >= expected_standbys) break;
+      if (Clock::now() > deadline) {
+        return absl::DeadlineExceededError(absl::StrCat(caught_up, " of ", expected_standbys,
+                                                        " standbys caught up in 300 s"));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling /tasks
+    }
+  }
+
+  spdlog::info("failover: streaming {} payments at {}/s; killing instance {} after {} s",
+               options.stream_records, options.rate, options.instances - 1,
+               options.kill_after_s);
+  std::unique_ptr<Child> stream;
+  WEIR_RETURN_IF_ERROR(Produce(options, bootstrap, options.stream_records, options.rate,
+                               options.start_ts, options.seed,
+                               (dir / "loadgen-stream.log").string(), &stream));
+  std::this_thread::sleep_for(std::chrono::milliseconds(
+      static_cast<int64_t>(options.kill_after_s * 1000)));  // the scenario's own timing
+
+  // The view just before the kill: owners and standbys.
+  std::map<std::string, std::string> owner_before;                    // task -> instance
+  int64_t restored_before = 0;  // by the survivors, since they started
+  std::map<std::pair<std::string, std::string>, StandbyTaskView> standby_before;  // (task, inst)
+  for (const Instance& instance : instances) {
+    WEIR_ASSIGN_OR_RETURN(InstanceView view, ReadTasks(instance));
+    if (&instance != &instances.back()) restored_before += view.records_restored;
+    for (const ActiveTaskView& task : view.active) owner_before[task.id.ToString()] = view.instance;
+    for (const StandbyTaskView& standby : view.standby) {
+      standby_before[{standby.id.ToString(), view.instance}] = standby;
+    }
+  }
+  {
+    absl::StatusOr<std::unique_ptr<TopicOffsetsReader>> reader =
+        TopicOffsetsReader::Open({.bootstrap_servers = bootstrap});
+    if (reader.ok()) {
+      absl::StatusOr<std::vector<TopicOffsets>> offsets =
+          (*reader)->Read(std::chrono::seconds(10));
+      if (offsets.ok()) {
+        for (const TopicOffsets& topic : *offsets) {
+          if (topic.topic.ends_with("-changelog")) report.state_changelog_records += topic.retained;
+        }
+      }
+    }
+  }
+  Instance& victim = instances.back();
+  report.killed = id_of.back();
+  const int64_t kill_ms = NowMs();
+  victim.process->Signal(SIGKILL);
+  victim.process->Wait(std::chrono::seconds(10));
+  spdlog::info("failover: killed instance {} ({})", options.instances - 1, report.killed);
+
+  // Every task must be processing on a survivor; note each task's creations after the kill.
+  struct Seen {
+    std::string owner;
+    int64_t first_processed_ms = -1;
+    std::map<std::pair<std::string, int64_t>, int64_t> restored;  // (owner, created) -> records
+  };
+  std::map<std::string, Seen> seen;
+  for (const auto deadline = Clock::now() + std::chrono::seconds(180);;) {
+    bool all = true;
+    std::set<std::string> active;
+    for (size_t i = 0; i + 1 < instances.size(); ++i) {
+      absl::StatusOr<InstanceView> view = ReadTasks(instances[i]);
+      if (!view.ok()) {
+        all = false;
+        continue;
+      }
+      for (const ActiveTaskView& task : view->active) {
+        const std::string id = task.id.ToString();
+        active.insert(id);
+        if (task.created_ms < kill_ms) continue;  // stayed where it was
+        Seen& s = seen[id];
+        s.owner = view->instance;
+        s.restored[{view->instance, task.created_ms}] = task.restored;
+        if (task.first_processed_ms >= 0 &&
+            (s.first_processed_ms < 0 || task.first_processed_ms < s.first_processed_ms)) {
+          s.first_processed_ms = task.first_processed_ms;
+        }
+      }
+    }
+    bool processing = all && active.size() == static_cast<size_t>(options.partitions);
+    for (const auto& [task, owner] : owner_before) {
+      if (owner != report.killed) continue;
+      auto s = seen.find(task);
+      processing = processing && s != seen.end() && s->second.first_processed_ms >= 0;
+    }
+    if (processing && stream->Wait(std::chrono::milliseconds(0)) >= 0) break;
+    if (Clock::now() > deadline) {
+      return absl::DeadlineExceededError(
+          "the killed instance's tasks did not resume on the survivors within 180 s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling /tasks
+  }
+  if (const int status = stream->Wait(std::chrono::minutes(5)); status != 0) {
+    return absl::InternalError(absl::StrCat("weir loadgen exited with ", status));
+  }
+  WEIR_RETURN_IF_ERROR(WaitProcessed(bootstrap, options.partitions,
+                                     options.fill_records + options.stream_records,
+                                     std::chrono::seconds(300)));
+  // Every restoration on the survivors since the kill, including tasks created and revoked
+  // again between two reads of /tasks (the per-task figures below may miss those).
+  for (size_t i = 0; i + 1 < instances.size(); ++i) {
+    WEIR_ASSIGN_OR_RETURN(InstanceView view, ReadTasks(instances[i]));
+    report.records_restored += view.records_restored;
+  }
+  report.records_restored -= restored_before;
+
+  std::vector<int64_t> failover_times;
+  for (const auto& [task, s] : seen) {
+    MovedTask moved{.task = task, .from = owner_before[task], .to = s.owner};
+    if (moved.from == moved.to) continue;  // revoked and handed back by an eager rebalance
+    if (auto standby = standby_before.find({task, s.owner}); standby != standby_before.end()) {
+      moved.standby_lag = standby->second.lag;
+      moved.standby_on_new_owner = standby->second.caught_up;
+    }
+    for (const auto& [creation, records] : s.restored) moved.restored += records;
+    if (s.first_processed_ms >= 0) moved.failover_ms = s.first_processed_ms - kill_ms;
+    failover_times.push_back(moved.failover_ms);
+    report.moved.push_back(std::move(moved));
+  }
+  report.failover_ms_median = Median(failover_times);
+  report.failover_ms_max =
+      failover_times.empty() ? -1 : *std::max_element(failover_times.begin(), failover_times.end());
+
+  if (options.before_stop) options.before_stop(bootstrap);
+  for (size_t i = 0; i + 1 < instances.size(); ++i) instances[i].process->Signal(SIGTERM);
+  for (size_t i = 0; i + 1 < instances.size(); ++i) {
+    instances[i].process->Wait(std::chrono::seconds(60));
+  }
+  broker->Signal(SIGTERM);
+  broker->Wait(std::chrono::seconds(30));
+  return report;
+}
+
+std::string FailoverTable(const std::vector<FailoverReport>& reports) {
+  std::string out;
+  for (const FailoverReport& report : reports) {
+    absl::StrAppendFormat(&out,
+                          "\nnum.standby.replicas=%d: killed %s with %lld changelog records of "
+                          "state in the cluster\n",
+                          report.standby_replicas, report.killed,
+                          static_cast<long long>(report.state_changelog_records));
+    absl::StrAppendFormat(&out, "  %-6s %-9s %-9s %-18s %10s %12s\n", "TASK", "FROM", "TO",
+                          "STANDBY THERE", "RESTORED", "FAILOVER ms");
+    for (const MovedTask& task : report.moved) {
+      const std::string standby =
+          task.standby_lag < 0 ? "no"
+                               : absl::StrCat(task.standby_on_new_owner ? "caught up" : "behind",
+                                              " (lag ", task.standby_lag, ")");
+      absl::StrAppendFormat(&out, "  %-6s %-9s %-9s %-18s %10lld %12lld\n", task.task, task.from,
+                            task.to, standby, static_cast<long long>(task.restored),
+                            static_cast<long long>(task.failover_ms));
+    }
+    absl::StrAppendFormat(&out,
+                          "  moved tasks %zu, records restored %lld, failover median %lld ms, "
+                          "max %lld ms\n",
+                          report.moved.size(), static_cast<long long>(report.records_restored),
+                          static_cast<long long>(report.failover_ms_median),
+                          static_cast<long long>(report.failover_ms_max));
+  }
+  if (reports.size() == 2 && reports[1].records_restored > 0) {
+    absl::StrAppendFormat(
+        &out, "\nrecords restored: %lld without standbys, %lld with (%.1fx fewer)\n",
+        static_cast<long long>(reports[0].records_restored),
+        static_cast<long long>(reports[1].records_restored),
+        static_cast<double>(reports[0].records_restored) /
+            static_cast<double>(reports[1].records_restored));
+  } else if (reports.size() == 2) {
+    absl::StrAppendFormat(&out, "\nrecords restored: %lld without standbys, 0 with\n",
+                          static_cast<long long>(reports[0].records_restored));
+  }
+  return out;
+}
+
+}  // namespace weir::bench
