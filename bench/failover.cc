@@ -400,6 +400,7 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
     report.records_restored += view.records_restored;
   }
   report.records_restored -= restored_before;
+  report.survivor_metrics = HttpGet(instances.front().port, "/metrics").body;
 
   std::vector<int64_t> failover_times;
   for (const auto& [task, s] : seen) {

@@ -72,7 +72,7 @@ struct FailoverReport {
   int64_t records_restored = 0;
   int64_t failover_ms_median = -1;
   int64_t failover_ms_max = -1;
-  int64_t processed_after = 0;          // records the survivors processed after the kill
+  std::string survivor_metrics;  // the first survivor's /metrics once everything is processed
 };
 
 absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options);

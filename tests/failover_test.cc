@@ -136,6 +136,13 @@ TEST_P(Failover, KillingOneOfThreeInstancesLosesNoAlert) {
     std::printf("%d of %zu moved tasks found a caught-up standby on their new owner\n",
                 with_standby, report->moved.size());
     EXPECT_GE(with_standby, 1) << "the standby placement missed every moved task";
+    // The two survivors now keep standbys of each other's tasks, and export them.
+    const std::regex updating("weir_state_updater_standby_updating_tasks\\{[^}]*\\} ([0-9.e+]+)");
+    std::smatch match;
+    ASSERT_TRUE(std::regex_search(report->survivor_metrics, match, updating));
+    EXPECT_GT(std::stod(match[1].str()), 0);
+    EXPECT_NE(report->survivor_metrics.find("weir_task_update_total{"), std::string::npos);
+    EXPECT_NE(report->survivor_metrics.find("weir_task_standby_records_lag{"), std::string::npos);
   } else {
     EXPECT_GT(report->records_restored, 0) << "without standbys the moved tasks restore";
   }
