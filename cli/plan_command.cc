@@ -1,4 +1,5 @@
 // `weir plan memory`: the memory an instance of the fraud service needs for a configuration.
+#include <algorithm>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -27,14 +28,23 @@ absl::Status PlanMemoryCommand(const PlanFlags& flags) {
   const Topology topology = fraud::BuildFraudTopology(
       fraud_config, fraud::CardTokenizer("memory-plan: no card is tokenized"));
   // The fraud topology has one sub-topology: a task per input partition, spread over instances.
-  const int64_t tasks = (flags.partitions + flags.instances - 1) / flags.instances;
+  const int64_t active = (flags.partitions + flags.instances - 1) / flags.instances;
+  // Standbys open RocksDB instances too. Placement follows where tasks would move, not balance
+  // (docs/standby.md), so one instance may hold a copy of every task it does not run.
+  const int64_t standby =
+      flags.instances > 1
+          ? std::min(flags.partitions - active, flags.partitions * config.num_standby_replicas)
+          : 0;
+  const int64_t tasks = active + standby;
   WEIR_ASSIGN_OR_RETURN(MemoryPlan plan,
                         PlanMemory(config, rocksdb, topology, tasks, kDefaultProcessOverheadBytes));
   std::printf(
-      "memory plan: %lld input partitions over %lld instance(s) = %lld tasks per instance, "
-      "option set %s\n\n%s",
+      "memory plan: %lld input partitions over %lld instance(s) = %lld active tasks per instance "
+      "+ at most %lld standby tasks (num.standby.replicas %lld), option set %s\n\n%s",
       static_cast<long long>(flags.partitions), static_cast<long long>(flags.instances),
-      static_cast<long long>(tasks), config.rocksdb_options.c_str(), plan.ToText().c_str());
+      static_cast<long long>(active), static_cast<long long>(standby),
+      static_cast<long long>(config.num_standby_replicas), config.rocksdb_options.c_str(),
+      plan.ToText().c_str());
   if (config.memory_limit_bytes > 0) {
     std::printf("memory.limit.bytes %s: %s\n", FormatBytes(config.memory_limit_bytes).c_str(),
                 plan.container_limit <= config.memory_limit_bytes ? "fits" : "EXCEEDED");
