@@ -25,6 +25,11 @@ absl::StatusOr<std::unique_ptr<StandbyUpdater>> StandbyUpdater::Create(
   WEIR_ASSIGN_OR_RETURN(updater->consumer_,
                         internal::NewChangelogConsumer(
                             config, absl::StrCat(config.application_id, "-standby-consumer")));
+  // Offsets are read with a client that never fetches: on the consumer, each query would wait
+  // behind a fetch long-poll (fetch.wait.max.ms) on the same connection.
+  WEIR_ASSIGN_OR_RETURN(updater->offsets_client_,
+                        internal::NewChangelogConsumer(
+                            config, absl::StrCat(config.application_id, "-standby-offsets")));
   return updater;
 }
 
@@ -110,7 +115,7 @@ absl::StatusOr<StandbyUpdater::Standby> StandbyUpdater::Open(TaskId id) {
                                config_.application_id, wall_clock_,
                                static_cast<internal::RecordCollector*>(this), std::move(db)));
     WEIR_ASSIGN_OR_RETURN(internal::ChangelogCheck check,
-                          internal::CheckChangelogs(*standby.task, consumer_.get(),
+                          internal::CheckChangelogs(*standby.task, offsets_client_.get(),
                                                     config_.application_id, "standby"));
     if (check.usable || attempt > 0) {
       standby.tails = std::move(check.tails);

@@ -103,6 +103,7 @@ class StandbyUpdater : private internal::RecordCollector {
   const TaskDbOpener open_task_db_;
   const std::function<int64_t()> wall_clock_;
   KafkaHandle consumer_;
+  KafkaHandle offsets_client_;  // watermark queries (never assigned)
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> records_applied_{0};
