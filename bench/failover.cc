@@ -28,7 +28,7 @@ namespace weir::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr char kApplication[] = "failover-bench";
+constexpr const char* kApplication = kFailoverApplication;
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(

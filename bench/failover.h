@@ -29,6 +29,9 @@
 
 namespace weir::bench {
 
+// The application.id of the instances RunFailover starts.
+inline constexpr char kFailoverApplication[] = "failover-bench";
+
 struct FailoverOptions {
   std::string weir_binary;                // the weir executable to start
   std::string config_path = "config/weir.yaml";

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "bench/failover.h"
+#include "nlohmann/json.hpp"
 #include "tests/support/subprocess.h"
 
 namespace weir {
@@ -76,6 +77,7 @@ TEST_P(Failover, KillingOneOfThreeInstancesLosesNoAlert) {
   ASSERT_GT(expected.size(), 50u) << "the workload should raise alerts";
 
   std::string alerts;
+  std::string status;  // `weir status --json` once everything is processed
   bench::FailoverOptions options{.weir_binary = WeirBinary(),
                                  .work_dir = (root_ / "run").string(),
                                  .instances = 3,
@@ -89,13 +91,20 @@ TEST_P(Failover, KillingOneOfThreeInstancesLosesNoAlert) {
                                  .seed = kSeed,
                                  .session_timeout_ms = 4'000,
                                  .acceptable_recovery_lag = kAcceptableLag};
-  options.before_stop = [&alerts](const std::string& bootstrap) {
+  options.before_stop = [&alerts, &status](const std::string& bootstrap) {
     const testing::CommandResult read =
         RunCommand({"kcat", "-b", bootstrap, "-C", "-t", "fraud-alerts", "-o", "beginning", "-e",
                     "-q", "-f", "%s\n"},
                    "", std::chrono::seconds(120));
     EXPECT_EQ(read.exit_status, 0) << read.err;
     alerts = read.out;
+    const testing::CommandResult view =
+        RunCommand({WeirBinary(), "status", "--json", "--set",
+                    absl::StrCat("bootstrap.servers=", bootstrap), "--set",
+                    absl::StrCat("application.id=", bench::kFailoverApplication)},
+                   "", std::chrono::seconds(60));
+    EXPECT_EQ(view.exit_status, 0) << view.err;
+    status = view.out;
   };
   absl::StatusOr<bench::FailoverReport> report = bench::RunFailover(options);
   ASSERT_TRUE(report.ok()) << report.status() << " (logs kept in " << root_ << ")";
@@ -116,6 +125,20 @@ TEST_P(Failover, KillingOneOfThreeInstancesLosesNoAlert) {
   for (const auto& [id, count] : actual) {
     EXPECT_TRUE(expected.contains(id)) << "an alert the replay did not raise: " << id;
   }
+
+  // `weir status` sees the two survivors (the dead instance's heartbeat has expired) running
+  // all 12 tasks between them.
+  const nlohmann::json instances = nlohmann::json::parse(status, nullptr, false);
+  ASSERT_TRUE(instances.is_array()) << status;
+  EXPECT_EQ(instances.size(), 2u) << status;
+  std::set<std::string> running;
+  for (const nlohmann::json& instance : instances) {
+    EXPECT_NE(instance.at("instance").get<std::string>(), report->killed);
+    for (const nlohmann::json& task : instance.at("active")) {
+      running.insert(task.at("task").get<std::string>());
+    }
+  }
+  EXPECT_EQ(running.size(), 12u) << status;
 
   // The killed instance's 4 tasks (12 over 3) moved, each to a survivor.
   int from_killed = 0;
