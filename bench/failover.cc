@@ -113,9 +113,9 @@ int64_t Median(std::vector<int64_t> values) {
 }
 
 // Runs `weir loadgen` to the payments topic to completion.
-absl::Status Produce(const FailoverOptions& options, const std::string& bootstrap,
-                     int64_t records, double rate, int64_t start_ts, uint64_t seed,
-                     const std::string& log, std::unique_ptr<Child>* background) {
+absl::Status Produce(const FailoverOptions& options, const std::string& bootstrap, int64_t records,
+                     double rate, int64_t start_ts, uint64_t seed, const std::string& log,
+                     std::unique_ptr<Child>* background) {
   std::vector<std::string> argv = {options.weir_binary,
                                    "loadgen",
                                    "--config",
@@ -156,8 +156,8 @@ absl::Status WaitProcessed(const std::string& bootstrap, int partitions, int64_t
   while ((committed = CommittedRecords(bootstrap, kApplication, "payments", partitions)) <
          records) {
     if (Clock::now() > deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "the application committed ", committed, " of ", records, " payments in time"));
+      return absl::DeadlineExceededError(absl::StrCat("the application committed ", committed,
+                                                      " of ", records, " payments in time"));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling group offsets
   }
@@ -228,8 +228,8 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
     Instance& instance = instances[i];
     instance.port = FreePort();
     instance.log = (dir / absl::StrCat("instance-", i, ".log")).string();
-    std::vector<std::string> argv = {
-        options.weir_binary, "run", "--config", options.config_path, "--progress-interval", "5"};
+    std::vector<std::string> argv = {options.weir_binary,   "run", "--config", options.config_path,
+                                     "--progress-interval", "5"};
     std::vector<std::string> settings = {
         absl::StrCat("bootstrap.servers=", bootstrap),
         absl::StrCat("application.id=", kApplication),
@@ -296,16 +296,15 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
       }
       if (caught_up >= expected_standbys) break;
       if (Clock::now() > deadline) {
-        return absl::DeadlineExceededError(absl::StrCat(caught_up, " of ", expected_standbys,
-                                                        " standbys caught up in 300 s"));
+        return absl::DeadlineExceededError(
+            absl::StrCat(caught_up, " of ", expected_standbys, " standbys caught up in 300 s"));
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling /tasks
     }
   }
 
   spdlog::info("failover: streaming {} payments at {}/s; killing instance {} after {} s",
-               options.stream_records, options.rate, options.instances - 1,
-               options.kill_after_s);
+               options.stream_records, options.rate, options.instances - 1, options.kill_after_s);
   std::unique_ptr<Child> stream;
   WEIR_RETURN_IF_ERROR(Produce(options, bootstrap, options.stream_records, options.rate,
                                options.start_ts, options.seed,
@@ -314,8 +313,8 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
       static_cast<int64_t>(options.kill_after_s * 1000)));  // the scenario's own timing
 
   // The view just before the kill: owners and standbys.
-  std::map<std::string, std::string> owner_before;                    // task -> instance
-  int64_t restored_before = 0;  // by the survivors, since they started
+  std::map<std::string, std::string> owner_before;  // task -> instance
+  int64_t restored_before = 0;                      // by the survivors, since they started
   std::map<std::pair<std::string, std::string>, StandbyTaskView> standby_before;  // (task, inst)
   for (const Instance& instance : instances) {
     WEIR_ASSIGN_OR_RETURN(InstanceView view, ReadTasks(instance));
@@ -329,8 +328,7 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
     absl::StatusOr<std::unique_ptr<TopicOffsetsReader>> reader =
         TopicOffsetsReader::Open({.bootstrap_servers = bootstrap});
     if (reader.ok()) {
-      absl::StatusOr<std::vector<TopicOffsets>> offsets =
-          (*reader)->Read(std::chrono::seconds(10));
+      absl::StatusOr<std::vector<TopicOffsets>> offsets = (*reader)->Read(std::chrono::seconds(10));
       if (offsets.ok()) {
         for (const TopicOffsets& topic : *offsets) {
           if (topic.topic.ends_with("-changelog")) report.state_changelog_records += topic.retained;
@@ -456,12 +454,12 @@ std::string FailoverTable(const std::vector<FailoverReport>& reports) {
                           static_cast<long long>(report.failover_ms_max));
   }
   if (reports.size() == 2 && reports[1].records_restored > 0) {
-    absl::StrAppendFormat(
-        &out, "\nrecords restored: %lld without standbys, %lld with (%.1fx fewer)\n",
-        static_cast<long long>(reports[0].records_restored),
-        static_cast<long long>(reports[1].records_restored),
-        static_cast<double>(reports[0].records_restored) /
-            static_cast<double>(reports[1].records_restored));
+    absl::StrAppendFormat(&out,
+                          "\nrecords restored: %lld without standbys, %lld with (%.1fx fewer)\n",
+                          static_cast<long long>(reports[0].records_restored),
+                          static_cast<long long>(reports[1].records_restored),
+                          static_cast<double>(reports[0].records_restored) /
+                              static_cast<double>(reports[1].records_restored));
   } else if (reports.size() == 2) {
     absl::StrAppendFormat(&out, "\nrecords restored: %lld without standbys, 0 with\n",
                           static_cast<long long>(reports[0].records_restored));

@@ -33,17 +33,17 @@ namespace weir::bench {
 inline constexpr char kFailoverApplication[] = "failover-bench";
 
 struct FailoverOptions {
-  std::string weir_binary;                // the weir executable to start
+  std::string weir_binary;  // the weir executable to start
   std::string config_path = "config/weir.yaml";
-  std::vector<std::string> overrides;     // more --set KEY=VALUE for every instance
-  std::string work_dir;                   // scratch: logs, state directories (emptied first)
+  std::vector<std::string> overrides;  // more --set KEY=VALUE for every instance
+  std::string work_dir;                // scratch: logs, state directories (emptied first)
   int instances = 3;
   int partitions = 12;
   int standby_replicas = 1;
   int64_t fill_records = 0;
   int64_t stream_records = 60'000;  // must outlast the failover (RunFailover checks)
-  double rate = 2'000;                    // payments/s in the stream phase (also their spacing)
-  int64_t start_ts = 0;                   // event time of the stream's first payment; 0 = now
+  double rate = 2'000;              // payments/s in the stream phase (also their spacing)
+  int64_t start_ts = 0;             // event time of the stream's first payment; 0 = now
   double kill_after_s = 6;
   int64_t cards = 20'000;
   uint64_t seed = 1;
@@ -59,8 +59,8 @@ struct MovedTask {
   std::string to;
   bool standby_on_new_owner = false;  // a caught-up standby of it was there at the kill
   int64_t standby_lag = -1;           // its lag then (-1: no standby there)
-  int64_t restored = 0;  // changelog records restored on the new owner (creations seen)
-  int64_t failover_ms = -1;           // kill -> first record processed by the new owner
+  int64_t restored = 0;      // changelog records restored on the new owner (creations seen)
+  int64_t failover_ms = -1;  // kill -> first record processed by the new owner
 };
 
 struct FailoverReport {

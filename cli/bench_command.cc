@@ -239,11 +239,11 @@ absl::Status Failover(FailoverFlags flags) {
   const ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);
   if (length <= 0) return absl::InternalError("cannot find the weir executable (/proc/self/exe)");
   flags.options.weir_binary.assign(self, static_cast<size_t>(length));
-  const std::string root = flags.options.work_dir.empty()
-                               ? (std::filesystem::temp_directory_path() /
-                                  absl::StrCat("weir-failover-", getpid()))
-                                     .string()
-                               : flags.options.work_dir;
+  const std::string root =
+      flags.options.work_dir.empty()
+          ? (std::filesystem::temp_directory_path() / absl::StrCat("weir-failover-", getpid()))
+                .string()
+          : flags.options.work_dir;
   std::vector<bench::FailoverReport> reports;
   nlohmann::json json = nlohmann::json::array();
   for (const int replicas : flags.replicas) {
@@ -290,10 +290,10 @@ void AddFailoverCommand(CLI::App& bench, int* exit_code) {
   auto flags = std::make_shared<FailoverFlags>();
   bench::FailoverOptions& o = flags->options;
   CLI::App* failover = bench.add_subcommand(
-      "failover", "Kill one of several instances mid-stream: records restored and failover time, "
-                  "with and without standby replicas");
-  failover->add_option("--replicas", flags->replicas,
-                       "num.standby.replicas of each run, in order")
+      "failover",
+      "Kill one of several instances mid-stream: records restored and failover time, "
+      "with and without standby replicas");
+  failover->add_option("--replicas", flags->replicas, "num.standby.replicas of each run, in order")
       ->capture_default_str();
   failover->add_option("--instances", o.instances, "Instances (processes) of the application")
       ->check(CLI::Range(2, 16))

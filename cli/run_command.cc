@@ -1,9 +1,9 @@
 // `weir run`: the fraud-detection service.
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <map>
-
-#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"

@@ -31,8 +31,7 @@ int64_t NowMs() {
 
 std::string Lag(int64_t lag) { return lag < 0 ? "?" : absl::StrCat(lag); }
 
-void PrintTable(const AppConfig& config, const std::vector<InstanceView>& instances,
-                int64_t now) {
+void PrintTable(const AppConfig& config, const std::vector<InstanceView>& instances, int64_t now) {
   struct Row {
     const InstanceView* owner = nullptr;
     const ActiveTaskView* active = nullptr;
@@ -70,8 +69,8 @@ void PrintTable(const AppConfig& config, const std::vector<InstanceView>& instan
   for (const auto& [id, row] : tasks) {
     std::vector<std::string> standbys;
     for (const auto& [instance, standby] : row.standbys) {
-      standbys.push_back(absl::StrCat(instance->instance, ": ", standby->lag,
-                                      standby->caught_up ? "*" : ""));
+      standbys.push_back(
+          absl::StrCat(instance->instance, ": ", standby->lag, standby->caught_up ? "*" : ""));
     }
     std::printf("%-6s %-10s %9s %9s  %s\n", id.ToString().c_str(),
                 row.owner != nullptr ? row.owner->instance.c_str() : "(none)",
@@ -82,8 +81,7 @@ void PrintTable(const AppConfig& config, const std::vector<InstanceView>& instan
 }
 
 absl::Status Status(const StatusFlags& flags) {
-  WEIR_ASSIGN_OR_RETURN(AppConfig config,
-                        LoadAppConfig(flags.config.path, flags.config.overrides));
+  WEIR_ASSIGN_OR_RETURN(AppConfig config, LoadAppConfig(flags.config.path, flags.config.overrides));
   if (config.bootstrap_servers.empty()) {
     return absl::InvalidArgumentError(
         "key 'bootstrap.servers' is empty: `weir status` reads the membership topic of the "
@@ -124,8 +122,9 @@ void AddStatusCommand(CLI::App& app, int* exit_code) {
       "instances report them on the membership topic <application.id>-instances.");
   AddConfigFlags(*command, flags->config, "config/weir.yaml");
   command->add_flag("--json", flags->json, "Print the instances' heartbeats as JSON");
-  command->add_option("--timeout", flags->timeout_s,
-                      "Seconds to wait for the membership topic's records")
+  command
+      ->add_option("--timeout", flags->timeout_s,
+                   "Seconds to wait for the membership topic's records")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   command->footer(

@@ -122,5 +122,4 @@ RawRecord ToRawRecord(const rd_kafka_message_t& message) {
   return raw;
 }
 
-
 }  // namespace weir

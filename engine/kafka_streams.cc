@@ -300,11 +300,10 @@ void KafkaStreams::Close() {
 }
 
 InstanceView KafkaStreams::LocalView() const {
-  InstanceView view{
-      .instance = process_id_,
-      .endpoint = endpoint_,
-      .heartbeat_ms = options_.wall_clock(),
-      .expiry_ms = SessionTimeoutMs(config_)};
+  InstanceView view{.instance = process_id_,
+                    .endpoint = endpoint_,
+                    .heartbeat_ms = options_.wall_clock(),
+                    .expiry_ms = SessionTimeoutMs(config_)};
   for (const ThreadSnapshot& thread : threads()) {
     view.records_restored += thread.records_restored;
     if (!thread.member_id.empty() && thread.state == ThreadState::kRunning) {
@@ -361,9 +360,8 @@ void KafkaStreams::OnView(const std::vector<InstanceView>& view) {
   placement_mismatches_ = mismatches;
   if (standby_updater_ == nullptr) return;
   std::set<TaskId> targets;
-  for (const auto& [task, hosts] :
-       PlaceStandbys(members, source_topics_, stateful_subtopologies_,
-                     static_cast<int>(config_.num_standby_replicas))) {
+  for (const auto& [task, hosts] : PlaceStandbys(members, source_topics_, stateful_subtopologies_,
+                                                 static_cast<int>(config_.num_standby_replicas))) {
     if (std::find(hosts.begin(), hosts.end(), process_id_) != hosts.end()) targets.insert(task);
   }
   standby_updater_->SetTargets(std::move(targets));

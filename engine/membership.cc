@@ -24,7 +24,8 @@ absl::StatusOr<TaskId> ParseTask(const nlohmann::json& value) {
   int partition = 0;
   if (underscore == std::string::npos ||
       std::sscanf(text.c_str(), "%d_%d", &subtopology, &partition) != 2) {
-    return absl::InvalidArgumentError(absl::StrCat("task id '", text, "' is not <sub>_<partition>"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("task id '", text, "' is not <sub>_<partition>"));
   }
   return TaskId{subtopology, partition};
 }
@@ -45,10 +46,13 @@ int64_t SessionTimeoutMs(const AppConfig& config) {
 }
 
 std::string InstanceView::ToJson() const {
-  nlohmann::json json = {{"instance", instance},     {"endpoint", endpoint},
-                         {"heartbeat_ms", heartbeat_ms}, {"expiry_ms", expiry_ms},
+  nlohmann::json json = {{"instance", instance},
+                         {"endpoint", endpoint},
+                         {"heartbeat_ms", heartbeat_ms},
+                         {"expiry_ms", expiry_ms},
                          {"leaving", leaving},
-                         {"member_ids", member_ids}, {"records_restored", records_restored},
+                         {"member_ids", member_ids},
+                         {"records_restored", records_restored},
                          {"active", nlohmann::json::array()},
                          {"standby", nlohmann::json::array()}};
   for (const ActiveTaskView& task : active) {
@@ -122,17 +126,17 @@ absl::StatusOr<std::unique_ptr<MembershipReader>> MembershipReader::Create(
   }
   rd_kafka_metadata_destroy(metadata);
   if (partitions == 0) {
-    return absl::NotFoundError(absl::StrCat("membership topic ", topic, " does not exist at ",
-                                            config.bootstrap_servers));
+    return absl::NotFoundError(
+        absl::StrCat("membership topic ", topic, " does not exist at ", config.bootstrap_servers));
   }
   PartitionList assignment(rd_kafka_topic_partition_list_new(partitions));
   for (int32_t p = 0; p < partitions; ++p) {
     int64_t low = 0;
     int64_t high = 0;
-    WEIR_RETURN_IF_ERROR(KafkaStatus(rd_kafka_query_watermark_offsets(reader->consumer_.get(),
-                                                                      topic.c_str(), p, &low,
-                                                                      &high, kTimeoutMs),
-                                     absl::StrCat("reading the offsets of ", topic)));
+    WEIR_RETURN_IF_ERROR(
+        KafkaStatus(rd_kafka_query_watermark_offsets(reader->consumer_.get(), topic.c_str(), p,
+                                                     &low, &high, kTimeoutMs),
+                    absl::StrCat("reading the offsets of ", topic)));
     reader->ends_[p] = high;
     rd_kafka_topic_partition_list_add(assignment.get(), topic.c_str(), p)->offset =
         std::max(low, high - history);
@@ -146,8 +150,8 @@ absl::Status MembershipReader::Poll(int timeout_ms) {
   for (rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_.get(), timeout_ms); m != nullptr;
        m = rd_kafka_consumer_poll(consumer_.get(), 0)) {
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->payload != nullptr) {
-      absl::StatusOr<InstanceView> view = InstanceView::FromJson(
-          std::string_view(static_cast<const char*>(m->payload), m->len));
+      absl::StatusOr<InstanceView> view =
+          InstanceView::FromJson(std::string_view(static_cast<const char*>(m->payload), m->len));
       if (view.ok()) {
         // Newest heartbeat wins (partitions may deliver out of order).
         auto& latest = latest_[view->instance];
@@ -175,7 +179,8 @@ absl::Status MembershipReader::CatchUp(int timeout_ms) {
   for (auto it = ends_.begin(); it != ends_.end();) it = it->second == 0 ? ends_.erase(it) : ++it;
   while (!ends_.empty()) {
     if (std::chrono::steady_clock::now() > deadline) {
-      return absl::DeadlineExceededError("the membership topic did not deliver its records in time");
+      return absl::DeadlineExceededError(
+          "the membership topic did not deliver its records in time");
     }
     WEIR_RETURN_IF_ERROR(Poll(200));
   }
@@ -207,15 +212,17 @@ absl::StatusOr<std::unique_ptr<Membership>> Membership::Create(
   WEIR_ASSIGN_OR_RETURN(KafkaConf conf, BuildKafkaConf(properties, ClientKind::kProducer));
   WEIR_ASSIGN_OR_RETURN(membership->producer_,
                         NewKafkaClient(std::move(conf), ClientKind::kProducer));
-  WEIR_ASSIGN_OR_RETURN(membership->reader_,
-                        MembershipReader::Create(
-                            config, MembershipTopic(config.application_id) + "-reader"));
+  WEIR_ASSIGN_OR_RETURN(
+      membership->reader_,
+      MembershipReader::Create(config, MembershipTopic(config.application_id) + "-reader"));
   return membership;
 }
 
 Membership::~Membership() { Stop(); }
 
-void Membership::Start() { thread_ = std::thread([this] { Run(); }); }
+void Membership::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void Membership::Stop() {
   if (!thread_.joinable()) return;
@@ -236,11 +243,11 @@ void Membership::Heartbeat(bool leaving) {
   view.expiry_ms = expiry_ms_;
   view.leaving = leaving;
   const std::string json = view.ToJson();
-  const rd_kafka_resp_err_t err = rd_kafka_producev(
-      producer_.get(), RD_KAFKA_V_TOPIC(topic_.c_str()),
-      RD_KAFKA_V_KEY(view.instance.data(), view.instance.size()),
-      RD_KAFKA_V_VALUE(const_cast<char*>(json.data()), json.size()),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+  const rd_kafka_resp_err_t err =
+      rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(topic_.c_str()),
+                        RD_KAFKA_V_KEY(view.instance.data(), view.instance.size()),
+                        RD_KAFKA_V_VALUE(const_cast<char*>(json.data()), json.size()),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     spdlog::warn("membership heartbeat to {}: {}", topic_, rd_kafka_err2str(err));
   }

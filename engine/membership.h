@@ -8,7 +8,8 @@
 // changelog lag). Every instance reads the whole topic; the latest heartbeat of each instance
 // is its view. An instance is gone when it says so (a last heartbeat with `leaving` on a clean
 // shutdown) or when its latest heartbeat is older than its `session.timeout.ms` (which it
-// reports) - the same time after which the group drops its members. `weir status` reads the same topic.
+// reports) - the same time after which the group drops its members. `weir status` reads the same
+// topic.
 //
 // The view drives standby placement (engine/standby_placement.h): with every member id known,
 // each instance computes where tasks would land if any one instance left.
@@ -50,8 +51,8 @@ struct ActiveTaskView {
 
 struct StandbyTaskView {
   TaskId id;
-  int64_t lag = 0;      // changelog records behind the changelogs' ends
-  int64_t applied = 0;  // changelog records applied since this instance opened it
+  int64_t lag = 0;         // changelog records behind the changelogs' ends
+  int64_t applied = 0;     // changelog records applied since this instance opened it
   bool caught_up = false;  // lag <= acceptable.recovery.lag
 };
 

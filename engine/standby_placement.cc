@@ -11,9 +11,8 @@ std::map<TaskId, std::string> PredictRangeAssignment(const std::vector<GroupMemb
   if (members.empty()) return owners;
   std::vector<const GroupMember*> sorted;
   for (const GroupMember& member : members) sorted.push_back(&member);
-  std::sort(sorted.begin(), sorted.end(), [](const GroupMember* a, const GroupMember* b) {
-    return a->member_id < b->member_id;
-  });
+  std::sort(sorted.begin(), sorted.end(),
+            [](const GroupMember* a, const GroupMember* b) { return a->member_id < b->member_id; });
   const auto count = static_cast<int32_t>(sorted.size());
   for (const SourceTopic& topic : topics) {
     const int32_t each = topic.partitions / count;
@@ -72,7 +71,8 @@ std::map<TaskId, std::vector<std::string>> PlaceStandbys(const std::vector<Group
     while (static_cast<int>(chosen.size()) < replicas) {
       const std::string* least = nullptr;
       for (const auto& [instance, placed] : load) {
-        if (instance == owner || std::find(chosen.begin(), chosen.end(), instance) != chosen.end()) {
+        if (instance == owner ||
+            std::find(chosen.begin(), chosen.end(), instance) != chosen.end()) {
           continue;
         }
         if (least == nullptr || placed < load[*least]) least = &instance;

@@ -11,10 +11,9 @@ std::vector<SourceTopic> Payments(int32_t partitions) {
 
 TEST(StandbyPlacement, RangeSortsMembersByIdAndGivesTheFirstOnesTheRemainder) {
   // Member ids sort c-... < m-... < x-...; 10 partitions over 3: 4, 3, 3.
-  const std::vector<GroupMember> members = {
-      {.member_id = "x-1", .instance = "X"},
-      {.member_id = "c-1", .instance = "C"},
-      {.member_id = "m-1", .instance = "M"}};
+  const std::vector<GroupMember> members = {{.member_id = "x-1", .instance = "X"},
+                                            {.member_id = "c-1", .instance = "C"},
+                                            {.member_id = "m-1", .instance = "M"}};
   const auto owners = PredictRangeAssignment(members, Payments(10));
   ASSERT_EQ(owners.size(), 10u);
   for (int p = 0; p < 4; ++p) EXPECT_EQ(owners.at(TaskId{0, p}), "C") << p;

@@ -43,7 +43,9 @@ StandbyUpdater::StandbyUpdater(const AppConfig& config, std::shared_ptr<const To
 
 StandbyUpdater::~StandbyUpdater() { Stop(); }
 
-void StandbyUpdater::Start() { thread_ = std::thread([this] { Run(); }); }
+void StandbyUpdater::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void StandbyUpdater::Stop() {
   if (thread_.joinable()) {
@@ -64,9 +66,8 @@ bool StandbyUpdater::ClaimForActive(TaskId id) {
   absl::MutexLock lock(&mutex_);
   claimed_.insert(id);
   // A standby of `id` being opened right now holds its files: wait for that open to finish.
-  const auto not_opening = [this, id]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
-    return opening_ != id;
-  };
+  const auto not_opening = [this, id]()
+                               ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return opening_ != id; };
   mutex_.Await(absl::Condition(&not_opening));
   auto it = standbys_.find(id);
   if (it == standbys_.end()) return false;
@@ -255,16 +256,15 @@ void StandbyUpdater::Run() {
         assignment_stale_ = true;
       }
     }
-    const ssize_t count =
-        rd_kafka_consume_batch_queue(queue, kPollMs, batch.data(), batch.size());
+    const ssize_t count = rd_kafka_consume_batch_queue(queue, kPollMs, batch.data(), batch.size());
     absl::MutexLock lock(&mutex_);
     std::set<TaskId> touched;
     for (ssize_t i = 0; i < count; ++i) {
       rd_kafka_message_t* m = batch[i];
       if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->rkt != nullptr) {
         auto target = reading_.find({rd_kafka_topic_name(m->rkt), m->partition});
-        auto standby = target == reading_.end() ? standbys_.end()
-                                                : standbys_.find(target->second.first);
+        auto standby =
+            target == reading_.end() ? standbys_.end() : standbys_.find(target->second.first);
         if (standby != standbys_.end()) {  // else: closed meanwhile
           absl::Status added =
               standby->second.applier->Add(target->second.second, ToRawRecord(*m), m->offset);
@@ -273,7 +273,8 @@ void StandbyUpdater::Run() {
           }
           touched.insert(standby->first);
         }
-      } else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      } else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR &&
+                 m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         spdlog::warn("standby consumer: {}", rd_kafka_message_errstr(m));
       }
       rd_kafka_message_destroy(m);

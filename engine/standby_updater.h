@@ -8,12 +8,12 @@
 // and no record cache - checks them against their changelogs and reads from where each local
 // state stands, and closes the ones no longer wanted (their directories stay until
 // `state.cleanup.delay.ms`; a standby stays open for 3 x session.timeout.ms after the placement
-// drops it, since the view changes before the group moves the tasks). Records go through the same CheckChangelogs + ChangelogApplier
-// path as an active task's restoration (engine/internal/changelog_reader.h): whole commits
-// only, each RocksDB write carrying the input offsets of its last commit. A standby is
-// therefore always a consistent, committed state of its task; when the task becomes active
-// here, the stream thread opens the same directory, restores the remainder of the changelogs
-// and resumes the input exactly where that state stands.
+// drops it, since the view changes before the group moves the tasks). Records go through the same
+// CheckChangelogs + ChangelogApplier path as an active task's restoration
+// (engine/internal/changelog_reader.h): whole commits only, each RocksDB write carrying the input
+// offsets of its last commit. A standby is therefore always a consistent, committed state of its
+// task; when the task becomes active here, the stream thread opens the same directory, restores the
+// remainder of the changelogs and resumes the input exactly where that state stands.
 //
 // Hand-over. Before a stream thread of this instance creates an active task it calls
 // ClaimForActive(): the standby's memtables are flushed (standby writes skip the WAL, as
@@ -29,8 +29,8 @@
 #include <atomic>
 #include <functional>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>

@@ -22,8 +22,8 @@
 #include "absl/strings/str_split.h"
 #include "engine/topic_offsets.h"
 #include "tests/support/broker_process.h"
-#include "topologies/fraud_topology.h"
 #include "tests/support/subprocess.h"
+#include "topologies/fraud_topology.h"
 
 namespace weir {
 namespace {

@@ -5,6 +5,8 @@
 // are allowed under at-least-once, and counted). With one standby replica, the tasks that
 // found a caught-up standby on their new owner must restore at most acceptable.recovery.lag
 // changelog records; without standbys they restore their changelogs.
+#include "bench/failover.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -15,7 +17,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "bench/failover.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/subprocess.h"
 
@@ -69,8 +70,8 @@ TEST_P(Failover, KillingOneOfThreeInstancesLosesNoAlert) {
                        "", std::chrono::seconds(120))
                 .exit_status,
             0);
-  ASSERT_EQ(RunCommand({WeirBinary(), "replay", "--input", payments, "--output", expected_path},
-                       "", std::chrono::seconds(300))
+  ASSERT_EQ(RunCommand({WeirBinary(), "replay", "--input", payments, "--output", expected_path}, "",
+                       std::chrono::seconds(300))
                 .exit_status,
             0);
   const std::map<std::string, int> expected = AlertIds(testing::ReadFile(expected_path));
@@ -98,11 +99,10 @@ TEST_P(Failover, KillingOneOfThreeInstancesLosesNoAlert) {
                    "", std::chrono::seconds(120));
     EXPECT_EQ(read.exit_status, 0) << read.err;
     alerts = read.out;
-    const testing::CommandResult view =
-        RunCommand({WeirBinary(), "status", "--json", "--set",
-                    absl::StrCat("bootstrap.servers=", bootstrap), "--set",
-                    absl::StrCat("application.id=", bench::kFailoverApplication)},
-                   "", std::chrono::seconds(60));
+    const testing::CommandResult view = RunCommand(
+        {WeirBinary(), "status", "--json", "--set", absl::StrCat("bootstrap.servers=", bootstrap),
+         "--set", absl::StrCat("application.id=", bench::kFailoverApplication)},
+        "", std::chrono::seconds(60));
     EXPECT_EQ(view.exit_status, 0) << view.err;
     status = view.out;
   };

@@ -22,11 +22,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "engine/http_client.h"
 #include "engine/topic_offsets.h"
 #include "tests/support/broker_process.h"
-#include "topologies/fraud_topology.h"
-#include "engine/http_client.h"
 #include "tests/support/subprocess.h"
+#include "topologies/fraud_topology.h"
 
 namespace weir {
 namespace {

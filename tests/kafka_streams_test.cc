@@ -13,10 +13,10 @@
 #include <thread>
 
 #include "engine/embedded_broker.h"
+#include "engine/http_client.h"
 #include "engine/http_server.h"
 #include "engine/metrics.h"
 #include "engine/streams_builder.h"
-#include "engine/http_client.h"
 
 namespace weir {
 namespace {
@@ -426,15 +426,14 @@ TEST(KafkaStreams, NotReadyWhileATaskRestoresReadyAfter) {
   }
   EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
   EXPECT_EQ(HttpGet(port, "/readyz").status, 503) << "a task is restoring";
-  EXPECT_THAT(HttpGet(port, "/metrics").body,
-              HasSubstr("weir_client_state{client_id=\"ready-"));
+  EXPECT_THAT(HttpGet(port, "/metrics").body, HasSubstr("weir_client_state{client_id=\"ready-"));
   EXPECT_EQ((*streams)->State(), "REBALANCING");
   {
     absl::MutexLock lock(&mutex);
     looked = true;
   }
-  EXPECT_TRUE(WaitFor([&] { return HttpGet(port, "/readyz").status == 200; },
-                      std::chrono::seconds(60)));
+  EXPECT_TRUE(
+      WaitFor([&] { return HttpGet(port, "/readyz").status == 200; }, std::chrono::seconds(60)));
   EXPECT_EQ((*streams)->State(), "RUNNING");
   const std::string metrics = HttpGet(port, "/metrics").body;
   EXPECT_THAT(metrics, HasSubstr("weir_task_restore_total{"));

@@ -14,8 +14,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "engine/metrics.h"
 #include "engine/http_client.h"
+#include "engine/metrics.h"
 #include "tests/support/subprocess.h"
 
 namespace weir {

@@ -8,9 +8,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/check.h"
 #include "engine/membership.h"
 #include "engine/topic_name.h"
-#include "common/check.h"
 #include "engine/windows.h"
 #include "stores/window_store.h"
 
@@ -321,8 +321,7 @@ Topology BuildFraudTopology(const FraudConfig& config, const CardTokenizer& toke
   return topology;
 }
 
-std::vector<TopicSpec> FraudInternalTopics(const std::string& application_id,
-                                           int32_t partitions) {
+std::vector<TopicSpec> FraudInternalTopics(const std::string& application_id, int32_t partitions) {
   std::vector<TopicSpec> topics;
   for (const char* store : {kCard1mStore, kCard5mStore, kCooldownStore}) {
     topics.push_back({.name = ChangelogTopic(application_id, store), .partitions = partitions});

@@ -15,9 +15,9 @@
 #include <cstdint>
 #include <string>
 
+#include "engine/embedded_broker.h"
 #include "engine/topology.h"
 #include "topologies/fraud_config.h"
-#include "engine/embedded_broker.h"
 #include "topologies/payment.h"
 
 namespace weir::fraud {

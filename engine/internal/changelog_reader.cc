@@ -91,8 +91,7 @@ absl::Status ChangelogApplier::Add(const std::string& store, RawRecord record, i
     ++buffered_;
     return absl::OkStatus();
   }
-  WEIR_ASSIGN_OR_RETURN(ChangelogMarker marker,
-                        ChangelogMarker::Decode(record.value.value_or("")));
+  WEIR_ASSIGN_OR_RETURN(ChangelogMarker marker, ChangelogMarker::Decode(record.value.value_or("")));
   log->second.commits.push_back(Commit{.marker = std::move(marker),
                                        .records = std::exchange(log->second.open, {}),
                                        .next_offset = offset + 1});

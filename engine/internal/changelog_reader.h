@@ -84,7 +84,7 @@ class ChangelogApplier {
     int64_t next_offset = 0;  // changelog offset after the marker
   };
   struct StoreLog {
-    std::deque<Commit> commits;  // whole commits read, oldest first
+    std::deque<Commit> commits;   // whole commits read, oldest first
     std::vector<RawRecord> open;  // records after the last marker read
   };
 
