@@ -210,10 +210,14 @@ absl::Status StreamThread::RunLoop() {
   next_commit_ms_ = wall_clock_() + config_.commit_interval_ms;
 
   while (!stop_requested_) {
+    // Restoration runs here, in slices between batches, not in the rebalance callback: the
+    // group is not held up, and the thread's other tasks keep processing meanwhile.
+    if (!restoring_tasks_.empty()) WEIR_RETURN_IF_ERROR(RestoreStep());
     // One batch per iteration; polling the consumer queue also serves the rebalance callback.
     const auto poll_start = SteadyClock::now();
     const ssize_t count = rd_kafka_consume_batch_queue(
-        consumer_queue_.get(), static_cast<int>(config_.poll_ms), batch_.data(), batch_.size());
+        consumer_queue_.get(), restoring_tasks_.empty() ? static_cast<int>(config_.poll_ms) : 0,
+        batch_.data(), batch_.size());
     const auto poll_end = SteadyClock::now();
     const int64_t now_ms = wall_clock_();
     poll_sensor_.Record(Millis(poll_end - poll_start), now_ms);
@@ -235,6 +239,7 @@ absl::Status StreamThread::RunLoop() {
     const auto punctuate_start = SteadyClock::now();
     int punctuated = 0;
     for (auto& [id, task] : tasks_) {
+      if (restoring_tasks_.contains(id)) continue;  // its state is not complete yet
       punctuated += task->MaybePunctuate(PunctuationType::kWallClockTime);
     }
     if (punctuated > 0) {
@@ -394,10 +399,17 @@ absl::Status StreamThread::Commit() {
 }
 
 absl::Status StreamThread::CommitOnce() {
-  for (auto& [id, task] : tasks_) WEIR_RETURN_IF_ERROR(task->Flush());
+  // A restoring task has processed nothing and its state is written by its restoration.
+  for (auto& [id, task] : tasks_) {
+    if (!restoring_tasks_.contains(id)) WEIR_RETURN_IF_ERROR(task->Flush());
+  }
   const std::map<internal::Task*, TaskDb::Offsets> offsets_of_task = OffsetsOfTasks();
   // Changelog records and commit markers, delivered by the flush or transaction commit below.
-  for (auto& [id, task] : tasks_) task->PrepareCommit(OffsetsOf(offsets_of_task, task.get()));
+  for (auto& [id, task] : tasks_) {
+    if (!restoring_tasks_.contains(id)) {
+      task->PrepareCommit(OffsetsOf(offsets_of_task, task.get()));
+    }
+  }
   WEIR_RETURN_IF_ERROR(fatal_);
   next_commit_ms_ = wall_clock_() + config_.commit_interval_ms;
   PartitionList offsets(rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets_.size())));
@@ -469,6 +481,7 @@ const TaskDb::Offsets& StreamThread::OffsetsOf(
 absl::Status StreamThread::CommitTasks(
     const std::map<internal::Task*, TaskDb::Offsets>& offsets_of_task) {
   for (auto& [id, task] : tasks_) {
+    if (restoring_tasks_.contains(id)) continue;
     WEIR_RETURN_IF_ERROR(task->Commit(OffsetsOf(offsets_of_task, task.get())));
   }
   return absl::OkStatus();
@@ -499,10 +512,15 @@ void StreamThread::RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   const bool cooperative = std::string_view(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
   absl::Status status;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    self->to_pause_.reset(rd_kafka_topic_partition_list_new(4));
     status = self->OnAssign(partitions);
     if (status.ok()) {
       status = cooperative ? TxnStatus(rd_kafka_incremental_assign(rk, partitions), "assigning")
                            : KafkaStatus(rd_kafka_assign(rk, partitions), "assigning");
+    }
+    if (status.ok() && self->to_pause_->cnt > 0) {
+      status = KafkaStatus(rd_kafka_pause_partitions(rk, self->to_pause_.get()),
+                           "pausing partitions of restoring tasks");
     }
   } else {
     status = self->OnRevoke(partitions, rd_kafka_assignment_lost(rk));
@@ -560,6 +578,11 @@ absl::Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions)
     }
     if (resume >= 0) partitions->elems[i].offset = resume;
     task_of_partition_[{topic, partition}] = task.get();
+    if (restoring_tasks_.contains(id)) {
+      // Held until its state is restored; RestoreStep() then seeks and resumes it.
+      rd_kafka_topic_partition_list_add(to_pause_.get(), topic.c_str(), partition);
+      resume = -1;
+    }
     // The next commit tells the group where processing stands, even if nothing new arrives
     // (the group's offset may trail it after a commit a rebalance rejected, or a crash).
     next_offsets_.insert_or_assign({topic, partition}, resume);
@@ -592,7 +615,7 @@ absl::StatusOr<std::unique_ptr<internal::Task>> StreamThread::CreateTask(
     if (dir.empty()) return task;
     if (trusted) {
       task->set_from_standby(from_standby && attempt == 0);
-      WEIR_ASSIGN_OR_RETURN(const bool complete, Restore(*task));
+      WEIR_ASSIGN_OR_RETURN(const bool complete, BeginRestore(*task, attempt > 0));
       if (complete || attempt > 0) {
         std::move(release).Cancel();  // the task holds the state until it closes
         return task;
@@ -607,95 +630,141 @@ absl::StatusOr<std::unique_ptr<internal::Task>> StreamThread::CreateTask(
   }
 }
 
-absl::StatusOr<bool> StreamThread::Restore(internal::Task& task) {
+absl::StatusOr<bool> StreamThread::BeginRestore(internal::Task& task, bool wiped) {
   if (task.logged_stores().empty()) return true;
   WEIR_ASSIGN_OR_RETURN(
       internal::ChangelogCheck check,
       internal::CheckChangelogs(task, consumer_.get(), config_.application_id, name_));
-  if (!check.usable) return false;
+  if (!check.usable && !wiped) return false;
   if (check.truncated) ++restores_truncated_;
-  int64_t remaining = 0;
-  std::map<std::string, const internal::ChangelogTail*> tail_of_topic;
-  for (const internal::ChangelogTail& tail : check.tails) {
+  Restoration restoration{.task = &task};
+  for (internal::ChangelogTail& tail : check.tails) {
     if (tail.from >= tail.high) continue;
-    remaining += tail.high - tail.from;
-    tail_of_topic[tail.topic] = &tail;
+    restoration.remaining += tail.high - tail.from;
+    restoration.tails.push_back(std::move(tail));
   }
-  if (tail_of_topic.empty()) return true;
+  if (restoration.tails.empty()) return true;
   spdlog::info("{}: task {}: restoring {} changelog records", name_, task.id().ToString(),
-               remaining);
-  // Not ready (/readyz) while restoring; the flag drops however this returns.
-  restoring_ = true;
-  auto restored_flag = absl::MakeCleanup([this] { restoring_ = false; });
-  const auto restore_start = SteadyClock::now();
-  auto blocked =
-      absl::MakeCleanup([&] { blocked_ns_ += Nanos(SteadyClock::now() - restore_start); });
-  task.SetRestoreProgress(0, remaining);
-  if (hooks_.on_restore_start) hooks_.on_restore_start(task.id(), remaining);
+               restoration.remaining);
+  task.SetRestoreProgress(0, restoration.remaining);
+  restoration.applier = std::make_unique<internal::ChangelogApplier>(task);
+  restoring_tasks_[task.id()] = std::move(restoration);
+  restore_assignment_stale_ = true;
+  restoring_ = true;  // not ready (/readyz) until every task has restored
+  return true;
+}
 
+absl::Status StreamThread::RestoreStep() {
+  const auto start = SteadyClock::now();
+  auto blocked = absl::MakeCleanup([&] { blocked_ns_ += Nanos(SteadyClock::now() - start); });
   if (restore_consumer_ == nullptr) {
     WEIR_ASSIGN_OR_RETURN(restore_consumer_,
                           internal::NewChangelogConsumer(config_, name_ + "-restore-consumer"));
   }
-  PartitionList assignment(
-      rd_kafka_topic_partition_list_new(static_cast<int>(tail_of_topic.size())));
-  for (const auto& [topic, tail] : tail_of_topic) {
-    rd_kafka_topic_partition_list_add(assignment.get(), topic.c_str(), tail->partition)->offset =
-        tail->from;
+  if (std::exchange(restore_assignment_stale_, false)) {
+    // (Re)reading starts where each state stands: what was read and not applied is read again.
+    restore_reading_.clear();
+    PartitionList assignment(rd_kafka_topic_partition_list_new(4));
+    for (auto& [id, restoration] : restoring_tasks_) {
+      if (restoration.applied == 0 && restoration.done.empty() && hooks_.on_restore_start &&
+          !restoration.announced) {
+        restoration.announced = true;
+        hooks_.on_restore_start(id, restoration.remaining);
+      }
+      restoration.applier = std::make_unique<internal::ChangelogApplier>(*restoration.task);
+      for (const internal::ChangelogTail& tail : restoration.tails) {
+        if (restoration.done.contains(tail.topic)) continue;
+        rd_kafka_topic_partition_list_add(assignment.get(), tail.topic.c_str(), tail.partition)
+            ->offset = std::max(tail.from, restoration.task->ChangelogOffset(tail.store));
+        restore_reading_[{tail.topic, tail.partition}] = {id, &tail};
+      }
+    }
+    WEIR_RETURN_IF_ERROR(
+        KafkaStatus(rd_kafka_assign(restore_consumer_.get(), assignment.get()), "restoring"));
   }
-  WEIR_RETURN_IF_ERROR(
-      KafkaStatus(rd_kafka_assign(restore_consumer_.get(), assignment.get()), "restoring"));
-  auto unassign = absl::MakeCleanup([this] { rd_kafka_assign(restore_consumer_.get(), nullptr); });
-  // Whole commits are applied as they arrive, so memory holds about one batch.
-  internal::ChangelogApplier applier(task);
-  int64_t applied = 0;
-  const auto on_write = [&](int64_t records) {
-    applied += records;
-    records_restored_ += records;
-    task.SetRestoreProgress(applied, std::max<int64_t>(remaining - applied, 0));
-  };
-  std::set<std::string> done;
+  // A slice of reading, then whole commits applied; the loop keeps processing other tasks.
+  std::set<TaskId> touched;
   int64_t read = 0;
-  auto last_progress = SteadyClock::now();
-  while (done.size() < tail_of_topic.size()) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(restore_consumer_.get(), 1000);
-    if (m == nullptr) {
-      if (SteadyClock::now() - last_progress > std::chrono::seconds(60)) {
-        return absl::DeadlineExceededError(
-            absl::StrCat("task ", task.id().ToString(), ": restoration read nothing for 60 s"));
-      }
-      continue;
-    }
-    last_progress = SteadyClock::now();
-    const std::string topic = m->rkt != nullptr ? rd_kafka_topic_name(m->rkt) : "";
-    auto tail = tail_of_topic.find(topic);
+  while (read < kRestoreBatchRecords && SteadyClock::now() - start < std::chrono::milliseconds(100)) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(restore_consumer_.get(), 20);
+    if (m == nullptr) continue;
+    auto target = m->rkt != nullptr
+                      ? restore_reading_.find({rd_kafka_topic_name(m->rkt), m->partition})
+                      : restore_reading_.end();
     absl::Status added;
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && tail != tail_of_topic.end()) {
-      added = applier.Add(tail->second->store, ToRawRecord(*m), m->offset);
-      if (++read % 50'000 == 0) {
-        spdlog::info("{}: task {}: restoring: {} records read, {} remaining", name_,
-                     task.id().ToString(), read, remaining - read);
+    if (target != restore_reading_.end()) {
+      auto restoration = restoring_tasks_.find(target->second.first);
+      if (restoration != restoring_tasks_.end()) {
+        const internal::ChangelogTail& tail = *target->second.second;
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          added = restoration->second.applier->Add(tail.store, ToRawRecord(*m), m->offset);
+          ++read;
+        } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          spdlog::warn("{}: restore consumer: {}", name_, rd_kafka_message_errstr(m));
+        }
+        if ((m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->offset + 1 >= tail.high) ||
+            m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          restoration->second.done.insert(tail.topic);
+        }
+        touched.insert(restoration->first);
       }
-    } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      spdlog::warn("{}: restore consumer: {}", name_, rd_kafka_message_errstr(m));
-    }
-    if (tail != tail_of_topic.end() &&
-        ((m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->offset + 1 >= tail->second->high) ||
-         m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)) {
-      done.insert(topic);
     }
     rd_kafka_message_destroy(m);
     WEIR_RETURN_IF_ERROR(added);
-    if (applier.buffered() >= kRestoreBatchRecords) {
-      WEIR_RETURN_IF_ERROR(applier.Apply(kRestoreBatchRecords, on_write).status());
-    }
   }
-  WEIR_RETURN_IF_ERROR(applier.Apply(kRestoreBatchRecords, on_write).status());
-  WEIR_RETURN_IF_ERROR(task.FinishRestore());  // restored writes skipped the WAL
-  spdlog::info("{}: task {}: restored {} records to commit {}", name_, task.id().ToString(),
-               applied, task.commit_seq());
-  task.SetRestoreProgress(applied, 0);
-  return true;
+  for (const TaskId& id : touched) {
+    Restoration& restoration = restoring_tasks_.at(id);
+    internal::Task& task = *restoration.task;
+    WEIR_RETURN_IF_ERROR(restoration.applier
+                             ->Apply(kRestoreBatchRecords,
+                                     [&](int64_t records) {
+                                       restoration.applied += records;
+                                       records_restored_ += records;
+                                       task.SetRestoreProgress(
+                                           restoration.applied,
+                                           std::max<int64_t>(
+                                               restoration.remaining - restoration.applied, 0));
+                                     })
+                             .status());
+    if (restoration.done.size() < restoration.tails.size()) continue;
+    WEIR_RETURN_IF_ERROR(task.FinishRestore());  // restored writes skipped the WAL
+    task.SetRestoreProgress(restoration.applied, 0);
+    spdlog::info("{}: task {}: restored {} records to commit {}", name_, id.ToString(),
+                 restoration.applied, task.commit_seq());
+    // Resume the task's input where the restored state stands.
+    const TaskDb::Offsets stored = task.StoredOffsets();
+    PartitionList seek(rd_kafka_topic_partition_list_new(4));
+    PartitionList resume(rd_kafka_topic_partition_list_new(4));
+    for (const auto& [partition, owner] : task_of_partition_) {
+      if (owner != &task) continue;
+      rd_kafka_topic_partition_list_add(resume.get(), partition.first.c_str(), partition.second);
+      if (auto at = stored.find(partition); at != stored.end()) {
+        rd_kafka_topic_partition_list_add(seek.get(), partition.first.c_str(), partition.second)
+            ->offset = at->second;
+        next_offsets_.insert_or_assign(partition, at->second);
+        spdlog::info("{}: task {} resumes {}-{} at offset {} from its restored state", name_,
+                     id.ToString(), partition.first, partition.second, at->second);
+      }
+    }
+    if (seek->cnt > 0) {
+      rd_kafka_error_t* error = rd_kafka_seek_partitions(consumer_.get(), seek.get(), 10'000);
+      WEIR_RETURN_IF_ERROR(TxnStatus(error, "seeking to the restored state's offsets"));
+      for (int i = 0; i < seek->cnt; ++i) {
+        WEIR_RETURN_IF_ERROR(KafkaStatus(seek->elems[i].err, "seeking a restored partition"));
+      }
+    }
+    WEIR_RETURN_IF_ERROR(KafkaStatus(rd_kafka_resume_partitions(consumer_.get(), resume.get()),
+                                     "resuming a restored task's partitions"));
+    restoring_tasks_.erase(id);
+    restore_assignment_stale_ = true;
+  }
+  if (restoring_tasks_.empty()) {
+    rd_kafka_assign(restore_consumer_.get(), nullptr);
+    restore_reading_.clear();
+    restore_assignment_stale_ = false;
+    restoring_ = false;
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<bool> StreamThread::InputMatchesState(
@@ -774,6 +843,10 @@ absl::Status StreamThread::OnRevoke(rd_kafka_topic_partition_list_t* partitions,
 StreamThread::TaskMap::iterator StreamThread::CloseTask(TaskMap::iterator it) {
   internal::Task& task = *it->second;
   const TaskId id = task.id();
+  if (restoring_tasks_.erase(id) > 0) {
+    restore_assignment_stale_ = true;
+    restoring_ = !restoring_tasks_.empty();
+  }
   task.Close();
   closed_dropped_ += task.counters().dropped;
   closed_late_ += task.counters().late;

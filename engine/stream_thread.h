@@ -31,7 +31,8 @@
 // On revocation the thread commits (unless the partitions were lost: the group already moved
 // on) and closes the tasks left without partitions before the callback returns; on assignment
 // it creates tasks for the new partitions, which resume from their local state's offsets, else
-// from the committed ones. The embedded broker rejects every commit from the moment a member
+// from the committed ones. A task whose changelogs hold more than its local state restores in
+// the loop (RestoreStep), its partitions paused until then, so the callback stays short. The embedded broker rejects every commit from the moment a member
 // starts to join (a real broker accepts them until the join completes), so a revocation's
 // commit often fails there: the thread then keeps the offsets it had processed, and if the next
 // assignment hands a partition back it resumes there rather than repeat records.
@@ -52,6 +53,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <thread>
@@ -63,6 +65,7 @@
 #include "absl/time/time.h"
 #include "engine/app_config.h"
 #include "engine/client_config.h"
+#include "engine/internal/changelog_reader.h"
 #include "engine/internal/task.h"
 #include "engine/sensor.h"
 #include "engine/thread_metrics.h"
@@ -225,11 +228,15 @@ class StreamThread : private internal::RecordCollector {
   // to date, is wiped once and restored from what exists.
   absl::StatusOr<std::unique_ptr<internal::Task>> CreateTask(
       TaskId id, const rd_kafka_topic_partition_list_t* assigned);
-  // Brings `task`'s state up to the end of its changelogs before it processes: whole commits
-  // only (up to the last commit marker every changelog of the task holds), written in batches.
-  // False when a changelog no longer holds what the local state needs (its log start is beyond
-  // it): the caller wipes the local state and restores again, from what exists.
-  absl::StatusOr<bool> Restore(internal::Task& task);
+  // Checks `task`'s state against its changelogs and, when they hold more, registers its
+  // restoration (run by RestoreStep; the task's partitions stay paused until it ends). False
+  // when a changelog no longer holds what the local state needs (its log start is beyond it)
+  // and the state was not just `wiped`: the caller wipes it and tries again.
+  absl::StatusOr<bool> BeginRestore(internal::Task& task, bool wiped);
+  // One slice (about 100 ms or 10,000 records) of reading the restoring tasks' changelogs,
+  // applied in whole commits; a task whose changelogs are read to their end flushes its state,
+  // seeks its input to the offsets that state reflects and resumes it.
+  absl::Status RestoreStep();
 
   static void RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                 rd_kafka_topic_partition_list_t* partitions, void* opaque);
@@ -262,6 +269,22 @@ class StreamThread : private internal::RecordCollector {
   // Changelog partitions' offsets after the last delivered record (delivery reports raise them).
   std::map<std::pair<std::string, int32_t>, int64_t> changelog_ends_;
   KafkaHandle restore_consumer_;  // created on the first restoration
+  // Tasks bringing their state up to their changelogs' ends before they process.
+  struct Restoration {
+    internal::Task* task = nullptr;
+    std::vector<internal::ChangelogTail> tails;  // the changelogs with records to restore
+    std::unique_ptr<internal::ChangelogApplier> applier;
+    std::set<std::string> done;  // changelog topics read to their end
+    int64_t remaining = 0;       // records to restore when it began
+    int64_t applied = 0;
+    bool announced = false;  // hooks_.on_restore_start called
+  };
+  std::map<TaskId, Restoration> restoring_tasks_;
+  // (changelog topic, partition) -> the restoring task and tail it feeds
+  std::map<std::pair<std::string, int32_t>, std::pair<TaskId, const internal::ChangelogTail*>>
+      restore_reading_;
+  bool restore_assignment_stale_ = false;
+  PartitionList to_pause_;  // partitions of restoring tasks, filled by OnAssign
   // Next offset to commit per assigned partition; -1 while nothing new was processed.
   std::map<std::pair<std::string, int32_t>, int64_t> next_offsets_;
   // Revoked partitions whose commit the rebalance rejected, with the offset this thread had
