@@ -685,7 +685,8 @@ absl::Status StreamThread::RestoreStep() {
   // A slice of reading, then whole commits applied; the loop keeps processing other tasks.
   std::set<TaskId> touched;
   int64_t read = 0;
-  while (read < kRestoreBatchRecords && SteadyClock::now() - start < std::chrono::milliseconds(100)) {
+  while (read < kRestoreBatchRecords &&
+         SteadyClock::now() - start < std::chrono::milliseconds(100)) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(restore_consumer_.get(), 20);
     if (m == nullptr) continue;
     auto target = m->rkt != nullptr
@@ -715,17 +716,17 @@ absl::Status StreamThread::RestoreStep() {
   for (const TaskId& id : touched) {
     Restoration& restoration = restoring_tasks_.at(id);
     internal::Task& task = *restoration.task;
-    WEIR_RETURN_IF_ERROR(restoration.applier
-                             ->Apply(kRestoreBatchRecords,
-                                     [&](int64_t records) {
-                                       restoration.applied += records;
-                                       records_restored_ += records;
-                                       task.SetRestoreProgress(
-                                           restoration.applied,
-                                           std::max<int64_t>(
-                                               restoration.remaining - restoration.applied, 0));
-                                     })
-                             .status());
+    WEIR_RETURN_IF_ERROR(
+        restoration.applier
+            ->Apply(kRestoreBatchRecords,
+                    [&](int64_t records) {
+                      restoration.applied += records;
+                      records_restored_ += records;
+                      task.SetRestoreProgress(
+                          restoration.applied,
+                          std::max<int64_t>(restoration.remaining - restoration.applied, 0));
+                    })
+            .status());
     if (restoration.done.size() < restoration.tails.size()) continue;
     WEIR_RETURN_IF_ERROR(task.FinishRestore());  // restored writes skipped the WAL
     task.SetRestoreProgress(restoration.applied, 0);

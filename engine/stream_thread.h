@@ -32,10 +32,11 @@
 // on) and closes the tasks left without partitions before the callback returns; on assignment
 // it creates tasks for the new partitions, which resume from their local state's offsets, else
 // from the committed ones. A task whose changelogs hold more than its local state restores in
-// the loop (RestoreStep), its partitions paused until then, so the callback stays short. The embedded broker rejects every commit from the moment a member
-// starts to join (a real broker accepts them until the join completes), so a revocation's
-// commit often fails there: the thread then keeps the offsets it had processed, and if the next
-// assignment hands a partition back it resumes there rather than repeat records.
+// the loop (RestoreStep), its partitions paused until then, so the callback stays short. The
+// embedded broker rejects every commit from the moment a member starts to join (a real broker
+// accepts them until the join completes), so a revocation's commit often fails there: the thread
+// then keeps the offsets it had processed, and if the next assignment hands a partition back it
+// resumes there rather than repeat records.
 //
 // Concurrency. Everything below Run() - consumer, producer, tasks, stores - is touched only by
 // this thread; librdkafka's callbacks (rebalance, delivery reports, logs) are served from polls
@@ -53,8 +54,8 @@
 #include <atomic>
 #include <functional>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
