@@ -19,11 +19,9 @@ nlohmann::json TaskJson(const TaskId& id) { return id.ToString(); }
 
 absl::StatusOr<TaskId> ParseTask(const nlohmann::json& value) {
   const std::string text = value.get<std::string>();
-  const size_t underscore = text.find('_');
   int subtopology = 0;
   int partition = 0;
-  if (underscore == std::string::npos ||
-      std::sscanf(text.c_str(), "%d_%d", &subtopology, &partition) != 2) {
+  if (std::sscanf(text.c_str(), "%d_%d", &subtopology, &partition) != 2) {
     return absl::InvalidArgumentError(
         absl::StrCat("task id '", text, "' is not <sub>_<partition>"));
   }
@@ -257,13 +255,13 @@ void Membership::Heartbeat(bool leaving) {
 void Membership::Run() {
   auto next = std::chrono::steady_clock::now();
   while (!stop_) {
-    if (std::chrono::steady_clock::now() >= next) {
-      Heartbeat(/*leaving=*/false);
-      next = std::chrono::steady_clock::now() + kHeartbeatInterval;
-    }
     if (absl::Status polled = reader_->Poll(100); !polled.ok()) {
       spdlog::warn("membership topic: {}", polled.message());
     }
+    if (std::chrono::steady_clock::now() < next) continue;
+    // Once a round: heartbeat, then the view (placement is recomputed from it).
+    Heartbeat(/*leaving=*/false);
+    next = std::chrono::steady_clock::now() + kHeartbeatInterval;
     std::vector<InstanceView> live = reader_->Live(wall_clock_());
     {
       absl::MutexLock lock(&mutex_);

@@ -39,7 +39,8 @@ StandbyUpdater::StandbyUpdater(const AppConfig& config, std::shared_ptr<const To
       topology_(std::move(topology)),
       subtopologies_(topology_->Subtopologies()),
       open_task_db_(std::move(open_task_db)),
-      wall_clock_(std::move(wall_clock)) {}
+      wall_clock_(std::move(wall_clock)),
+      unplaced_grace_ms_(3 * SessionTimeoutMs(config_)) {}
 
 StandbyUpdater::~StandbyUpdater() { Stop(); }
 
@@ -147,7 +148,6 @@ bool StandbyUpdater::Reconcile() {
   // An instance's death changes the view (after session.timeout.ms) before the group hands its
   // tasks over (the rebalance follows): a standby no longer placed here stays open and current
   // for a while, so the task it is about to become finds it warm.
-  const int64_t grace_ms = 3 * SessionTimeoutMs(config_);
   std::vector<TaskId> to_open;
   {
     absl::MutexLock lock(&mutex_);
@@ -158,7 +158,7 @@ bool StandbyUpdater::Reconcile() {
         continue;
       }
       if (it->second.unplaced_since_ms < 0) it->second.unplaced_since_ms = now;
-      if (now - it->second.unplaced_since_ms < grace_ms) {
+      if (now - it->second.unplaced_since_ms < unplaced_grace_ms_) {
         ++it;
         continue;
       }

@@ -102,6 +102,8 @@ class StandbyUpdater : private internal::RecordCollector {
   const std::vector<Topology::Subtopology> subtopologies_;
   const TaskDbOpener open_task_db_;
   const std::function<int64_t()> wall_clock_;
+  // How long a standby the placement dropped stays open: 3 x session.timeout.ms.
+  const int64_t unplaced_grace_ms_;
   KafkaHandle consumer_;
   KafkaHandle offsets_client_;  // watermark queries (never assigned)
   std::thread thread_;

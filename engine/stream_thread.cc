@@ -666,8 +666,7 @@ absl::Status StreamThread::RestoreStep() {
     restore_reading_.clear();
     PartitionList assignment(rd_kafka_topic_partition_list_new(4));
     for (auto& [id, restoration] : restoring_tasks_) {
-      if (restoration.applied == 0 && restoration.done.empty() && hooks_.on_restore_start &&
-          !restoration.announced) {
+      if (hooks_.on_restore_start && !restoration.announced) {
         restoration.announced = true;
         hooks_.on_restore_start(id, restoration.remaining);
       }
