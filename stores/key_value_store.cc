@@ -60,11 +60,10 @@ std::optional<std::string> RocksDbKeyValueStore::Get(absl::string_view key) cons
 void RocksDbKeyValueStore::Scan(absl::string_view from,
                                 const std::function<bool(absl::string_view)>& keep,
                                 const Visitor& visit) const {
-  std::unique_ptr<rocksdb::Iterator> it = db_->NewIterator(cf_);  // closed on every return
-  for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid(); it->Next()) {
-    const absl::string_view key(it->key().data(), it->key().size());
-    if (!keep(key)) return;
-    if (!visit(key, absl::string_view(it->value().data(), it->value().size()))) return;
+  std::unique_ptr<TaskDb::Iterator> it = db_->NewIterator(cf_);  // closed on every return
+  for (it->Seek(from); it->Valid(); it->Next()) {
+    if (!keep(it->key())) return;
+    if (!visit(it->key(), it->value())) return;
   }
 }
 

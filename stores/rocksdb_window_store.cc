@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/base/internal/endian.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
@@ -12,10 +13,6 @@
 
 namespace weir {
 namespace {
-
-int64_t WindowStartOf(const rocksdb::Slice& stored) {
-  return WindowKeyStart(absl::string_view(stored.data(), stored.size()));
-}
 
 std::string EncodeTime(int64_t t) {
   char bytes[8];
@@ -70,9 +67,9 @@ bool RocksDbWindowStore::Put(absl::string_view key, int64_t window_start,
     segment = segments_.emplace(id, *cf).first;
   }
   if (value.has_value()) {
-    db_->Put(segment->second, WindowKey(key, window_start), *value);
+    db_->Put(segment->second, WindowKeyInto(key, window_start, scratch_), *value);
   } else {
-    db_->Delete(segment->second, WindowKey(key, window_start));
+    db_->Delete(segment->second, WindowKeyInto(key, window_start, scratch_));
   }
   return true;
 }
@@ -82,23 +79,23 @@ std::optional<std::string> RocksDbWindowStore::Fetch(absl::string_view key,
   if (window_start < MinLiveStart()) return std::nullopt;
   auto segment = segments_.find(SegmentId(window_start));
   if (segment == segments_.end()) return std::nullopt;
-  return db_->Get(segment->second, WindowKey(key, window_start));
+  return db_->Get(segment->second, WindowKeyInto(key, window_start, scratch_));
 }
 
 void RocksDbWindowStore::Fetch(absl::string_view key, int64_t from, int64_t to,
                                const Visitor& visit) const {
   from = std::max(from, MinLiveStart());
   if (from > to) return;
-  const rocksdb::Slice prefix(key.data(), key.size());
   for (auto segment = segments_.lower_bound(SegmentId(from));
        segment != segments_.end() && segment->first <= SegmentId(to); ++segment) {
-    std::unique_ptr<rocksdb::Iterator> it = db_->NewIterator(segment->second);
-    for (it->Seek(WindowKey(key, from)); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::unique_ptr<TaskDb::Iterator> it = db_->NewIterator(segment->second);
+    for (it->Seek(WindowKey(key, from)); it->Valid() && absl::StartsWith(it->key(), key);
+         it->Next()) {
       // A longer key that starts with `key` can sort among its windows: skip it.
       if (it->key().size() != key.size() + 8) continue;
-      const int64_t start = WindowStartOf(it->key());
+      const int64_t start = WindowKeyStart(it->key());
       if (start > to) break;
-      visit(key, start, absl::string_view(it->value().data(), it->value().size()));
+      visit(key, start, it->value());
     }
   }
 }
@@ -110,13 +107,13 @@ void RocksDbWindowStore::FetchAll(int64_t from, int64_t to, const Visitor& visit
   std::vector<std::tuple<std::string, int64_t, std::string>> found;
   for (auto segment = segments_.lower_bound(SegmentId(from));
        segment != segments_.end() && segment->first <= SegmentId(to); ++segment) {
-    std::unique_ptr<rocksdb::Iterator> it = db_->NewIterator(segment->second);
+    std::unique_ptr<TaskDb::Iterator> it = db_->NewIterator(segment->second);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       if (it->key().size() < 8) continue;
-      const int64_t start = WindowStartOf(it->key());
+      const int64_t start = WindowKeyStart(it->key());
       if (start < from || start > to) continue;
-      found.emplace_back(std::string(it->key().data(), it->key().size() - 8), start,
-                         it->value().ToString());
+      found.emplace_back(std::string(WindowKeyRecordKey(it->key())), start,
+                         std::string(it->value()));
     }
   }
   std::sort(found.begin(), found.end());

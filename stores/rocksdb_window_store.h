@@ -56,6 +56,7 @@ class RocksDbWindowStore : public WindowBytesStore {
   int64_t segment_interval_ms_;
   int64_t observed_stream_time_ = -1;
   std::map<int64_t, rocksdb::ColumnFamilyHandle*> segments_;  // segment id -> column family
+  mutable std::string scratch_;  // the last stored key built (saves an allocation per access)
 };
 
 }  // namespace weir

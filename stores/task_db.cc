@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <rocksdb/statistics.h>
+#include <rocksdb/write_batch.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +23,7 @@ namespace {
 constexpr absl::string_view kOffsetsKey = "offsets";
 
 rocksdb::Slice AsSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+absl::string_view AsView(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
 
 // Directories with a TaskDb open in this process. RocksDB's own lock (fcntl) cannot tell: a
 // process never conflicts with its own fcntl locks.
@@ -158,8 +160,7 @@ TaskDb::TaskDb(std::string dir, std::unique_ptr<rocksdb::DB> db,
       db_(std::move(db)),
       families_(std::move(families)),
       meta_(families_.at(rocksdb::kDefaultColumnFamilyName)),
-      cf_options_(cf_options),
-      batch_(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true) {}
+      cf_options_(cf_options) {}
 
 TaskDb::~TaskDb() {
   // Uncommitted writes are dropped: the offsets stored with the state say where to resume.
@@ -195,43 +196,136 @@ std::vector<std::string> TaskDb::ColumnFamilies(absl::string_view prefix) const 
 
 void TaskDb::DropAfterCommit(const std::string& name) { to_drop_.push_back(name); }
 
-void TaskDb::Put(rocksdb::ColumnFamilyHandle* cf, absl::string_view key, absl::string_view value) {
-  const rocksdb::Status status = batch_.Put(cf, AsSlice(key), AsSlice(value));
-  if (!status.ok()) RememberError(status, "buffering a write");
+TaskDb::Family& TaskDb::PendingOf(rocksdb::ColumnFamilyHandle* cf) {
+  std::unique_ptr<Family>& family = pending_families_[cf];
+  if (family == nullptr) family = std::make_unique<Family>();
+  return *family;
+}
+
+void TaskDb::Write(rocksdb::ColumnFamilyHandle* cf, absl::string_view key,
+                   std::optional<absl::string_view> value) {
+  Family& family = PendingOf(cf);
+  auto [entry, inserted] = family.writes.try_emplace(key);
+  if (inserted) {
+    pending_bytes_ += sizeof(PendingMap::value_type) + key.size();
+    ++family.generation;  // nodes may have moved
+  } else if (entry->second.has_value()) {
+    pending_bytes_ -= entry->second->size();
+  }
+  if (value.has_value()) {
+    if (entry->second.has_value()) {
+      entry->second->assign(value->data(), value->size());
+    } else {
+      entry->second.emplace(*value);
+    }
+    pending_bytes_ += value->size();
+  } else {
+    entry->second.reset();
+  }
   ++pending_;
+}
+
+void TaskDb::Put(rocksdb::ColumnFamilyHandle* cf, absl::string_view key, absl::string_view value) {
+  Write(cf, key, value);
 }
 
 void TaskDb::Delete(rocksdb::ColumnFamilyHandle* cf, absl::string_view key) {
-  const rocksdb::Status status = batch_.Delete(cf, AsSlice(key));
-  if (!status.ok()) RememberError(status, "buffering a delete");
-  ++pending_;
+  Write(cf, key, std::nullopt);
 }
 
 std::optional<std::string> TaskDb::Get(rocksdb::ColumnFamilyHandle* cf, absl::string_view key) {
+  if (auto family = pending_families_.find(cf); family != pending_families_.end()) {
+    if (auto entry = family->second->writes.find(key); entry != family->second->writes.end()) {
+      return entry->second;
+    }
+  }
   std::string value;
-  const rocksdb::Status status =
-      batch_.GetFromBatchAndDB(db_.get(), rocksdb::ReadOptions(), cf, AsSlice(key), &value);
+  const rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), cf, AsSlice(key), &value);
   if (status.ok()) return value;
   if (!status.IsNotFound()) RememberError(status, "reading");
   return std::nullopt;
 }
 
-std::unique_ptr<rocksdb::Iterator> TaskDb::NewIterator(rocksdb::ColumnFamilyHandle* cf) {
-  return std::unique_ptr<rocksdb::Iterator>(
-      batch_.NewIteratorWithBase(cf, db_->NewIterator(rocksdb::ReadOptions(), cf)));
+std::unique_ptr<TaskDb::Iterator> TaskDb::NewIterator(rocksdb::ColumnFamilyHandle* cf) {
+  return std::unique_ptr<Iterator>(
+      new Iterator(this, &PendingOf(cf),
+                   std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), cf))));
+}
+
+TaskDb::Iterator::Iterator(TaskDb* db, Family* family, std::unique_ptr<rocksdb::Iterator> base)
+    : db_(db), family_(family), base_(std::move(base)) {}
+
+void TaskDb::Iterator::SeekToFirst() {
+  base_->SeekToFirst();
+  pending_ = family_->writes.begin();
+  generation_ = family_->generation;
+  Settle();
+}
+
+void TaskDb::Iterator::Seek(absl::string_view target) {
+  base_->Seek(AsSlice(target));
+  pending_ = family_->writes.lower_bound(target);
+  generation_ = family_->generation;
+  Settle();
+}
+
+void TaskDb::Iterator::Next() {
+  if (!valid_) return;
+  if (base_->Valid() && AsView(base_->key()) == key_) base_->Next();
+  if (generation_ != family_->generation) {  // the map changed under the iterator: re-find
+    pending_ = family_->writes.upper_bound(key_);
+    generation_ = family_->generation;
+  } else if (pending_ != family_->writes.end() && pending_->first == key_) {
+    ++pending_;
+  }
+  Settle();
+}
+
+void TaskDb::Iterator::Settle() {
+  for (;;) {
+    const bool has_pending = pending_ != family_->writes.end();
+    if (!base_->Valid() && !base_->status().ok()) {
+      db_->RememberError(base_->status(), "iterating");
+      valid_ = false;
+      return;
+    }
+    const bool has_base = base_->Valid();
+    if (!has_pending && !has_base) {
+      valid_ = false;
+      return;
+    }
+    // < 0: the pending side holds the smaller key; 0: both hold it; > 0: the committed side.
+    const int order = !has_pending ? 1
+                      : !has_base  ? -1
+                                   : absl::string_view(pending_->first).compare(AsView(base_->key()));
+    if (order > 0) {
+      key_.assign(base_->key().data(), base_->key().size());
+      value_ = AsView(base_->value());
+      valid_ = true;
+      return;
+    }
+    if (!pending_->second.has_value()) {  // a pending deletion hides the key
+      if (order == 0) base_->Next();
+      ++pending_;
+      continue;
+    }
+    key_ = pending_->first;
+    value_ = *pending_->second;
+    valid_ = true;
+    return;
+  }
 }
 
 void TaskDb::ForEachPending(
     rocksdb::ColumnFamilyHandle* cf,
     const std::function<void(absl::string_view key, std::optional<absl::string_view> value)>&
         visit) {
-  std::unique_ptr<rocksdb::WBWIIterator> it(batch_.NewIterator(cf));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    const rocksdb::WriteEntry entry = it->Entry();
-    const absl::string_view key(entry.key.data(), entry.key.size());
-    if (entry.type == rocksdb::kPutRecord) {
-      visit(key, absl::string_view(entry.value.data(), entry.value.size()));
-    } else if (entry.type == rocksdb::kDeleteRecord || entry.type == rocksdb::kSingleDeleteRecord) {
+  auto family = pending_families_.find(cf);
+  if (family == pending_families_.end()) return;
+  for (const auto& [key, value] : family->second->writes) {
+    if (value.has_value()) {
+      visit(key, *value);
+    } else {
       visit(key, std::nullopt);
     }
   }
@@ -327,13 +421,26 @@ absl::Status TaskDb::Commit(const Offsets& offsets, bool write_ahead_log) {
     PutMeta(kOffsetsKey, EncodeOffsets(merged));
   }
   if (pending_ > 0) {
+    rocksdb::WriteBatch batch(pending_bytes_);
+    for (auto& [cf, family] : pending_families_) {
+      for (const auto& [key, value] : family->writes) {
+        WEIR_RETURN_IF_ERROR(RocksDbStatus(
+            value.has_value() ? batch.Put(cf, AsSlice(key), AsSlice(*value))
+                              : batch.Delete(cf, AsSlice(key)),
+            absl::StrCat("batching task state in ", dir_)));
+      }
+    }
     rocksdb::WriteOptions write;
     write.sync = false;
     write.disableWAL = !write_ahead_log;
-    WEIR_RETURN_IF_ERROR(RocksDbStatus(db_->Write(write, batch_.GetWriteBatch()),
+    WEIR_RETURN_IF_ERROR(RocksDbStatus(db_->Write(write, &batch),
                                        absl::StrCat("committing task state in ", dir_)));
-    batch_.Clear();
+    for (auto& [cf, family] : pending_families_) {
+      family->writes.clear();
+      ++family->generation;
+    }
     pending_ = 0;
+    pending_bytes_ = 0;
   }
   for (const std::string& name : to_drop_) {
     auto it = families_.find(name);
@@ -341,6 +448,7 @@ absl::Status TaskDb::Commit(const Offsets& offsets, bool write_ahead_log) {
     WEIR_RETURN_IF_ERROR(
         RocksDbStatus(db_->DropColumnFamily(it->second),
                       absl::StrCat("dropping column family ", name, " in ", dir_)));
+    pending_families_.erase(it->second);
     db_->DestroyColumnFamilyHandle(it->second);
     families_.erase(it);
   }

@@ -1,11 +1,16 @@
 // TaskDb: the one RocksDB instance of one task, holding every store of the task and the input
 // offsets its state reflects (docs/state-layout.md).
 //
-// Operation. Stores write into one pending WriteBatchWithIndex and read through it (their own
-// uncommitted writes are visible to them). Commit(offsets) adds the task's next input offsets to
-// that batch and writes it in one atomic RocksDB write, so the state on disk and the offsets it
-// reflects can never disagree: after a crash at any moment the task resumes from exactly the
-// offsets stored with its state. Column families: `default` holds metadata (offsets, each store's
+// Operation. Stores write into the task's pending writes - per column family an ordered map
+// holding the latest value (or deletion) of each key - and read through them (their own
+// uncommitted writes are visible to them). Commit(offsets) adds the task's next input offsets and
+// writes everything, in key order, as one WriteBatch in one atomic RocksDB write, so the state on
+// disk and the offsets it reflects can never disagree: after a crash at any moment the task
+// resumes from exactly the offsets stored with its state. Why a map and not RocksDB's
+// WriteBatchWithIndex: indexing each put in WBWI's skiplist cost ~0.8 us (its comparator decodes
+// each entry from the batch buffer), several times a map insert; and a batch written in key
+// order inserts into the memtable along its skiplist's cached splice, which random order cannot
+// (docs/benchmarks.md has both figures). Column families: `default` holds metadata (offsets, each store's
 // stream time); each store segment has its own, created on first write and dropped whole on
 // expiry (the drop happens after the commit that stops using it).
 //
@@ -28,7 +33,6 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
-#include <rocksdb/utilities/write_batch_with_index.h>
 
 #include <cstdint>
 #include <functional>
@@ -38,6 +42,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -46,6 +52,13 @@
 namespace weir {
 
 class TaskDb {
+  // The pending writes of one column family in key order; nullopt = deletion.
+  using PendingMap = absl::btree_map<std::string, std::optional<std::string>, std::less<>>;
+  struct Family {
+    PendingMap writes;
+    uint64_t generation = 0;  // counts writes, so that open iterators know to re-find
+  };
+
  public:
   // Input offsets: (topic, partition) -> next offset to process.
   using Offsets = std::map<std::pair<std::string, int32_t>, int64_t>;
@@ -78,12 +91,43 @@ class TaskDb {
   // Drops column family `name` after the next Commit.
   void DropAfterCommit(const std::string& name);
 
-  // Pending writes, applied by Commit.
+  // Pending writes, applied by Commit; a later write of a key replaces an earlier one.
   void Put(rocksdb::ColumnFamilyHandle* cf, absl::string_view key, absl::string_view value);
   void Delete(rocksdb::ColumnFamilyHandle* cf, absl::string_view key);
   // Reads see pending writes first.
   std::optional<std::string> Get(rocksdb::ColumnFamilyHandle* cf, absl::string_view key);
-  std::unique_ptr<rocksdb::Iterator> NewIterator(rocksdb::ColumnFamilyHandle* cf);
+
+  // A forward iterator over one column family: its committed entries merged with its pending
+  // writes (a pending write wins over the committed entry of its key; pending deletions hide
+  // keys). Writes to the family while iterating are seen from the next key on: the iterator
+  // re-finds its place after them. key() and value() are valid until the next call on the
+  // iterator or the next write to the family. A read error ends the iteration and is remembered
+  // like a failed Get.
+  class Iterator {
+   public:
+    void SeekToFirst();
+    void Seek(absl::string_view target);
+    bool Valid() const { return valid_; }
+    void Next();
+    absl::string_view key() const { return key_; }
+    absl::string_view value() const { return value_; }
+
+   private:
+    friend class TaskDb;
+    Iterator(TaskDb* db, Family* family, std::unique_ptr<rocksdb::Iterator> base);
+    // Moves both sides past deletions to the smallest visible key and sets key_/value_.
+    void Settle();
+
+    TaskDb* db_;
+    Family* family_;
+    std::unique_ptr<rocksdb::Iterator> base_;
+    uint64_t generation_ = 0;  // the family's write count the pending position was taken at
+    PendingMap::const_iterator pending_;
+    bool valid_ = false;
+    std::string key_;
+    absl::string_view value_;
+  };
+  std::unique_ptr<Iterator> NewIterator(rocksdb::ColumnFamilyHandle* cf);
   void PutMeta(absl::string_view key, absl::string_view value) { Put(meta_, key, value); }
   std::optional<std::string> GetMeta(absl::string_view key) { return Get(meta_, key); }
 
@@ -112,10 +156,10 @@ class TaskDb {
   // state at or ahead of its metadata, never behind - replaying changelog commits over it is
   // idempotent.
   absl::Status FlushMemtables();
-  // Pending writes since the last commit.
+  // Pending writes since the last commit (each write counts, also one that replaced another).
   size_t pending_writes() const { return pending_; }
-  // Bytes of the pending batch (its serialized size, a lower bound of its memory).
-  size_t pending_bytes() { return batch_.GetWriteBatch()->GetDataSize(); }
+  // Memory of the pending writes: keys, values and each entry's fixed size.
+  size_t pending_bytes() const { return pending_bytes_; }
   rocksdb::DB* db() const { return db_.get(); }
 
  private:
@@ -129,8 +173,13 @@ class TaskDb {
   std::map<std::string, rocksdb::ColumnFamilyHandle*> families_;
   rocksdb::ColumnFamilyHandle* meta_;
   const rocksdb::ColumnFamilyOptions cf_options_;
-  rocksdb::WriteBatchWithIndex batch_;
+  Family& PendingOf(rocksdb::ColumnFamilyHandle* cf);
+  void Write(rocksdb::ColumnFamilyHandle* cf, absl::string_view key,
+             std::optional<absl::string_view> value);
+
+  absl::flat_hash_map<rocksdb::ColumnFamilyHandle*, std::unique_ptr<Family>> pending_families_;
   size_t pending_ = 0;
+  size_t pending_bytes_ = 0;
   std::vector<std::string> to_drop_;
   absl::Status error_;
 };

@@ -4,7 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+
+#include "absl/strings/str_cat.h"
 
 #include "stores/rocksdb_option_set.h"
 #include "stores/rocksdb_window_store.h"
@@ -12,6 +15,7 @@
 namespace weir {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 std::string FreshDir(const std::string& name) {
@@ -43,6 +47,88 @@ TEST(TaskDb, StateAndOffsetsCommitTogetherAndSurviveReopening) {
   // Offsets of other partitions are kept when one partition commits.
   ASSERT_TRUE((*db)->Commit({{{"other", 0}, 5}}).ok());
   EXPECT_EQ((*db)->StoredOffsets(), (TaskDb::Offsets{{{"in", 0}, 11}, {{"other", 0}, 5}}));
+}
+
+// Reads merge the pending writes over the committed state: a pending value replaces the
+// committed one, a pending deletion hides it, and iteration sees both sides in key order.
+TEST(TaskDb, ReadsMergePendingWritesOverCommittedState) {
+  auto db = TaskDb::Open(FreshDir("merge"), rocksdb::Options());
+  ASSERT_TRUE(db.ok()) << db.status();
+  absl::StatusOr<rocksdb::ColumnFamilyHandle*> cf = (*db)->ColumnFamily("kv");
+  ASSERT_TRUE(cf.ok());
+  for (const char* key : {"b", "d", "f", "h"}) (*db)->Put(*cf, key, absl::StrCat("old-", key));
+  ASSERT_TRUE((*db)->Commit({}).ok());
+  EXPECT_EQ((*db)->pending_writes(), 0u);
+  EXPECT_EQ((*db)->pending_bytes(), 0u);
+
+  (*db)->Put(*cf, "a", "new-a");  // only pending, before every committed key
+  (*db)->Put(*cf, "d", "new-d");  // replaces a committed value
+  (*db)->Delete(*cf, "f");        // hides a committed key
+  (*db)->Delete(*cf, "g");        // deletes what never existed
+  (*db)->Put(*cf, "i", "first");  // after every committed key, written twice
+  (*db)->Put(*cf, "i", "new-i");
+  EXPECT_EQ((*db)->pending_writes(), 6u);
+  EXPECT_GT((*db)->pending_bytes(), 0u);
+
+  EXPECT_EQ((*db)->Get(*cf, "a"), "new-a");
+  EXPECT_EQ((*db)->Get(*cf, "b"), "old-b");
+  EXPECT_EQ((*db)->Get(*cf, "d"), "new-d");
+  EXPECT_EQ((*db)->Get(*cf, "f"), std::nullopt);
+  EXPECT_EQ((*db)->Get(*cf, "i"), "new-i");
+
+  const auto scan = [&](absl::string_view from) {
+    std::vector<std::string> seen;
+    std::unique_ptr<TaskDb::Iterator> it = (*db)->NewIterator(*cf);
+    for (from.empty() ? it->SeekToFirst() : it->Seek(from); it->Valid(); it->Next()) {
+      seen.push_back(absl::StrCat(it->key(), "=", it->value()));
+    }
+    return seen;
+  };
+  EXPECT_THAT(scan(""), ElementsAre("a=new-a", "b=old-b", "d=new-d", "h=old-h", "i=new-i"));
+  EXPECT_THAT(scan("e"), ElementsAre("h=old-h", "i=new-i"));
+  EXPECT_THAT(scan("f"), ElementsAre("h=old-h", "i=new-i"));
+
+  std::vector<std::string> pending;
+  (*db)->ForEachPending(*cf, [&](absl::string_view key, std::optional<absl::string_view> value) {
+    pending.push_back(absl::StrCat(key, "=", value.value_or("<deleted>")));
+  });
+  EXPECT_THAT(pending, ElementsAre("a=new-a", "d=new-d", "f=<deleted>", "g=<deleted>", "i=new-i"));
+
+  // After the commit the same reads come from RocksDB alone.
+  ASSERT_TRUE((*db)->Commit({}).ok());
+  EXPECT_EQ((*db)->pending_writes(), 0u);
+  EXPECT_THAT(scan(""), ElementsAre("a=new-a", "b=old-b", "d=new-d", "h=old-h", "i=new-i"));
+}
+
+// Writes during an iteration (a visitor updating the store it scans) move the map's nodes; the
+// iterator re-finds its place and sees keys written ahead of it.
+TEST(TaskDb, AnIteratorSurvivesWritesToItsFamily) {
+  auto db = TaskDb::Open(FreshDir("iterate-write"), rocksdb::Options());
+  ASSERT_TRUE(db.ok()) << db.status();
+  absl::StatusOr<rocksdb::ColumnFamilyHandle*> cf = (*db)->ColumnFamily("kv");
+  ASSERT_TRUE(cf.ok());
+  for (int i = 0; i < 200; i += 2) (*db)->Put(*cf, absl::StrCat("k", absl::Dec(i, absl::kZeroPad3)), "committed");
+  ASSERT_TRUE((*db)->Commit({}).ok());
+  for (int i = 1; i < 200; i += 4) (*db)->Put(*cf, absl::StrCat("k", absl::Dec(i, absl::kZeroPad3)), "pending");
+
+  std::vector<std::string> seen;
+  std::unique_ptr<TaskDb::Iterator> it = (*db)->NewIterator(*cf);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    seen.emplace_back(it->key());
+    // Ahead of the iterator: seen later. Behind it: not seen. Thousands of inserts split nodes.
+    if (it->key() == "k010") {
+      for (int i = 0; i < 2'000; ++i) (*db)->Put(*cf, absl::StrCat("k150-x", absl::Dec(i, absl::kZeroPad4)), "");
+      (*db)->Put(*cf, "k000-behind", "");
+      (*db)->Delete(*cf, "k020");
+    }
+  }
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), "k000-behind"), 0);
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), "k020"), 0);
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), "k150-x1999"), 1);
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  EXPECT_EQ(std::adjacent_find(seen.begin(), seen.end()), seen.end());  // no key twice
+  // 100 committed + 50 pending - k020 + 2,000 inserted ahead.
+  EXPECT_EQ(seen.size(), 100u + 50u - 1u + 2'000u);
 }
 
 TEST(TaskDb, ASecondOpenOfOneDirectoryIsRefused) {
