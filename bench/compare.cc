@@ -19,6 +19,7 @@
 #include "common/status.h"
 #include "engine/embedded_broker.h"
 #include "engine/kafka_streams.h"
+#include "engine/memory_plan.h"
 #include "engine/test_driver.h"
 #include "stores/rocksdb_option_set.h"
 #include "stores/task_db.h"
@@ -75,6 +76,27 @@ int64_t DirectoryBytes(const std::filesystem::path& dir) {
   return total;
 }
 
+// The resident set now (not the peak), from /proc/self/statm; 0 when unreadable.
+int64_t CurrentRssBytes() {
+  std::FILE* statm = std::fopen("/proc/self/statm", "r");
+  if (statm == nullptr) return 0;
+  long long size = 0, resident = 0;
+  const int read = std::fscanf(statm, "%lld %lld", &size, &resident);
+  std::fclose(statm);
+  return read == 2 ? resident * static_cast<int64_t>(sysconf(_SC_PAGESIZE)) : 0;
+}
+
+// `weir plan memory`'s total for this run: the option set, the record cache of the one thread
+// (driver or stream thread), the tasks, and librdkafka's buffers when the run has clients.
+absl::StatusOr<int64_t> PlannedBytes(const AppConfig& config, const RocksDbOptionSet& set,
+                                     const Topology& topology, int64_t tasks,
+                                     bool kafka_clients) {
+  WEIR_ASSIGN_OR_RETURN(MemoryPlan plan,
+                        PlanMemory(config, set, topology, tasks, /*overhead_bytes=*/0,
+                                   kafka_clients));
+  return plan.total;
+}
+
 // The figures every mode reports the same way, at the end of a run.
 void Finish(const TickerTotals& t, const std::filesystem::path& state_dir, CompareResult& result) {
   result.records_per_s = static_cast<double>(result.records) / result.seconds;
@@ -115,6 +137,8 @@ nlohmann::json ToJson(const CompareResult& r) {
           {"compaction_bytes_read", r.compaction_bytes_read},
           {"compaction_bytes_written", r.compaction_bytes_written},
           {"peak_rss_bytes", r.peak_rss_bytes},
+          {"baseline_rss_bytes", r.baseline_rss_bytes},
+          {"planned_bytes", r.planned_bytes},
           {"state_bytes", r.state_bytes},
           {"raw_consume_records_per_s", r.raw_consume_records_per_s},
           {"samples", samples}};
@@ -137,6 +161,8 @@ CompareResult FromJson(const nlohmann::json& j) {
   r.compaction_bytes_read = j.at("compaction_bytes_read");
   r.compaction_bytes_written = j.at("compaction_bytes_written");
   r.peak_rss_bytes = j.at("peak_rss_bytes");
+  r.baseline_rss_bytes = j.at("baseline_rss_bytes");
+  r.planned_bytes = j.at("planned_bytes");
   r.state_bytes = j.at("state_bytes");
   r.raw_consume_records_per_s = j.at("raw_consume_records_per_s");
   for (const auto& s : j.at("samples")) {
@@ -161,9 +187,16 @@ absl::StatusOr<CompareResult> RunOne(const CompareOptions& options, const std::s
       fraud::PaymentGenerator::Create(
           {.cards = options.cards, .seed = options.seed, .fraud_fraction = 0.01}, fraud_config));
   const fraud::CardTokenizer tokenizer("weir-bench-compare");
-  absl::Status open_error;
+  CompareResult result{.option_set = set_path, .baseline_rss_bytes = CurrentRssBytes()};
+  Topology topology = fraud::BuildFraudTopology(fraud_config, tokenizer);
+  AppConfig plan_config;  // one thread with the run's record cache; the rest as `weir run`'s
+  plan_config.num_stream_threads = 1;
+  plan_config.statestore_cache_max_bytes = options.cache_max_bytes;
+  WEIR_ASSIGN_OR_RETURN(result.planned_bytes,
+                        PlannedBytes(plan_config, set, topology, options.partitions,
+                                     /*kafka_clients=*/false));
   TopologyTestDriver driver(
-      fraud::BuildFraudTopology(fraud_config, tokenizer),
+      topology,
       {.application_id = "bench-compare",
        .partitions = options.partitions,
        .open_task_db = [&](TaskId id) -> absl::StatusOr<std::unique_ptr<TaskDb>> {
@@ -172,7 +205,6 @@ absl::StatusOr<CompareResult> RunOne(const CompareOptions& options, const std::s
        },
        .cache_max_bytes = options.cache_max_bytes});
 
-  CompareResult result{.option_set = set_path};
   std::vector<float> latencies_us;
   latencies_us.reserve(static_cast<size_t>(options.records));
   Clock::duration busy{};
@@ -281,11 +313,16 @@ absl::StatusOr<CompareResult> RunOneEndToEnd(const CompareOptions& options,
   app.statestore_cache_max_bytes = options.cache_max_bytes;
   app.commit_interval_ms = 1'000;  // state reaches RocksDB during the run, not only at the end
   const fraud::CardTokenizer tokenizer("weir-bench-compare");
+  const Topology topology = fraud::BuildFraudTopology(fraud_config, tokenizer);
+  WEIR_ASSIGN_OR_RETURN(RocksDbOptionSet set, LoadRocksDbOptionSet(set_path));
+  WEIR_ASSIGN_OR_RETURN(result.planned_bytes,
+                        PlannedBytes(app, set, topology, partitions, /*kafka_clients=*/true));
+  // Here the process already holds the embedded broker's log of the whole input.
+  result.baseline_rss_bytes = CurrentRssBytes();
   KafkaStreamsOptions streams_options;
   streams_options.create_topic = [&broker](const TopicSpec& t) { return broker->CreateTopic(t); };
   WEIR_ASSIGN_OR_RETURN(std::unique_ptr<KafkaStreams> streams,
-                        KafkaStreams::Create(fraud::BuildFraudTopology(fraud_config, tokenizer),
-                                             app, std::move(streams_options)));
+                        KafkaStreams::Create(topology, app, std::move(streams_options)));
   WEIR_RETURN_IF_ERROR(streams->Start());
   auto processed = [&] {
     int64_t total = 0;
@@ -418,20 +455,37 @@ absl::StatusOr<std::vector<CompareResult>> RunCompare(const CompareOptions& opti
   return results;
 }
 
+namespace {
+
+// What the run may hold: the process before its stores, plus the plan of its configuration.
+double MemoryBudget(const CompareResult& r) {
+  return static_cast<double>(r.baseline_rss_bytes + r.planned_bytes);
+}
+
+}  // namespace
+
 std::string ResultsTable(const std::vector<CompareResult>& results) {
   const bool end_to_end = !results.empty() && results[0].raw_consume_records_per_s > 0;
   std::string out =
-      absl::StrFormat("%-28s %10s %7s %9s %9s %8s %9s %11s %11s %11s %9s %9s\n", "option set",
-                      "records/s", "MB/s", "avg us", end_to_end ? "max us" : "p99 us", "hit",
-                      "stall ms", "written MB", "flushed MB", "compact MB", "peak RSS", "state MB");
+      absl::StrFormat("%-28s %10s %7s %9s %9s %8s %9s %11s %11s %11s %9s %9s %9s\n",
+                      "option set", "records/s", "MB/s", "avg us", end_to_end ? "max us" : "p99 us",
+                      "hit", "stall ms", "written MB", "flushed MB", "compact MB", "peak RSS",
+                      "budget", "state MB");
   for (const CompareResult& r : results) {
     absl::StrAppendFormat(
-        &out, "%-28s %10.0f %7.2f %9.1f %9.1f %8.3f %9.1f %11.1f %11.1f %11.1f %8.0fM %9.1f\n",
+        &out,
+        "%-28s %10.0f %7.2f %9.1f %9.1f %8.3f %9.1f %11.1f %11.1f %11.1f %8.0fM %8.0fM %9.1f\n",
         r.option_set, r.records_per_s, r.mb_per_s, r.latency_avg_us, r.latency_p99_us,
         r.block_cache_data_hit_ratio, r.write_stall_ms, r.bytes_written / 1048576.0,
         r.memtable_bytes_flushed / 1048576.0,
         (r.compaction_bytes_read + r.compaction_bytes_written) / 1048576.0,
-        r.peak_rss_bytes / 1048576.0, r.state_bytes / 1048576.0);
+        r.peak_rss_bytes / 1048576.0, MemoryBudget(r) / 1048576.0, r.state_bytes / 1048576.0);
+  }
+  out += "budget = RSS before the first store opened + `weir plan memory`'s total for the run\n";
+  for (const CompareResult& r : results) {
+    absl::StrAppendFormat(&out, "%s: peak RSS %.2fx of its budget (%.0fM before + %.0fM planned)\n",
+                          r.option_set, static_cast<double>(r.peak_rss_bytes) / MemoryBudget(r),
+                          r.baseline_rss_bytes / 1048576.0, r.planned_bytes / 1048576.0);
   }
   if (end_to_end) {
     for (const CompareResult& r : results) {
@@ -507,12 +561,14 @@ std::string ResultsHtml(const CompareOptions& options, const std::vector<Compare
     absl::StrAppendFormat(
         &rows,
         "<tr><td>%s</td><td>%.0f</td><td>%.2f</td><td>%.1f</td><td>%.1f</td><td>%.3f</td>"
-        "<td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.0f</td><td>%.1f</td></tr>",
+        "<td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.0f</td><td>%.0f</td>"
+        "<td>%.2f</td><td>%.1f</td></tr>",
         r.option_set, r.records_per_s, r.mb_per_s, r.latency_avg_us, r.latency_p99_us,
         r.block_cache_data_hit_ratio, r.write_stall_ms, r.bytes_written / 1048576.0,
         r.memtable_bytes_flushed / 1048576.0,
         (r.compaction_bytes_read + r.compaction_bytes_written) / 1048576.0,
-        r.peak_rss_bytes / 1048576.0, r.state_bytes / 1048576.0);
+        r.peak_rss_bytes / 1048576.0, MemoryBudget(r) / 1048576.0,
+        static_cast<double>(r.peak_rss_bytes) / MemoryBudget(r), r.state_bytes / 1048576.0);
   }
   return absl::StrCat(
       "<!DOCTYPE html><html><head><meta charset='utf-8'><title>weir bench compare</title>"
@@ -535,8 +591,13 @@ std::string ResultsHtml(const CompareOptions& options, const std::vector<Compare
       "<table><tr><th>option set</th><th>records/s</th><th>MB/s</th><th>avg µs</th>"
       "<th>p99 µs</th><th>block cache data hit ratio</th><th>write stall ms</th>"
       "<th>bytes written MB</th><th>memtable flushed MB</th><th>compaction MB</th>"
-      "<th>peak RSS MB</th><th>state MB</th></tr>",
-      rows, "</table><h2>Along the run</h2><p>",
+      "<th>peak RSS MB</th><th>memory budget MB</th><th>peak RSS / budget</th>"
+      "<th>state MB</th></tr>",
+      rows,
+      "</table><p>Memory budget: the process's RSS before the first store opened plus "
+      "<code>weir plan memory</code>'s total for the run's configuration (record cache, "
+      "uncommitted writes bound, block caches and memtables by the option set; librdkafka's "
+      "buffers end to end).</p><h2>Along the run</h2><p>",
       Chart("throughput (records/s)", results,
             [](const CompareSample& s) { return s.records_per_s; }),
       "</p><p>",

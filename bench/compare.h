@@ -13,7 +13,7 @@
 // exceed the block caches, and a small record cache, so RocksDB does real work. Per set it
 // measures throughput, per-record processing latency, and from RocksDB's tickers the block cache
 // data hit ratio, write-stall time, bytes written, memtable bytes flushed and compaction bytes,
-// plus peak RSS and the state's size on disk; and it samples throughput, hit ratio and stall
+// plus peak RSS against the memory plan of the run's configuration and the state's size on disk; and it samples throughput, hit ratio and stall
 // time along the run for the report's charts.
 #ifndef WEIR_BENCH_COMPARE_H_
 #define WEIR_BENCH_COMPARE_H_
@@ -67,6 +67,11 @@ struct CompareResult {
   int64_t compaction_bytes_read = 0;
   int64_t compaction_bytes_written = 0;
   int64_t peak_rss_bytes = 0;
+  // The process's RSS before the first store opened (code, libraries, the workload generator).
+  int64_t baseline_rss_bytes = 0;
+  // `weir plan memory`'s total for the run's configuration (this option set, the record cache,
+  // the tasks; librdkafka's buffers only end to end): what the configuration lets weir hold.
+  int64_t planned_bytes = 0;
   int64_t state_bytes = 0;
   // End to end only: a raw consumer's rate over the same input, in the same run.
   double raw_consume_records_per_s = 0;

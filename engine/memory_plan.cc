@@ -49,9 +49,36 @@ std::string FormatBytes(int64_t bytes) {
   return unit == 0 ? absl::StrCat(bytes, " B") : absl::StrFormat("%.4g %s", value, units[unit]);
 }
 
+namespace {
+
+// librdkafka's buffers: the consumer's prefetch and the producer's queue, per thread.
+absl::Status AddKafkaClientLines(const AppConfig& config, int64_t threads, MemoryPlan& plan) {
+  ClientProperties consumer{.bootstrap_servers = "localhost:9092"};
+  consumer.common = config.kafka;
+  consumer.specific = config.consumer;
+  ClientProperties producer{.bootstrap_servers = "localhost:9092"};
+  producer.common = config.kafka;
+  producer.specific = config.producer;
+  WEIR_ASSIGN_OR_RETURN(const int64_t fetch_kb,
+                        KafkaInt(consumer, ClientKind::kConsumer, "queued.max.messages.kbytes"));
+  WEIR_ASSIGN_OR_RETURN(const int64_t produce_kb,
+                        KafkaInt(producer, ClientKind::kProducer, "queue.buffering.max.kbytes"));
+  plan.lines.push_back({"consumer prefetch (librdkafka)",
+                        absl::StrCat("queued.max.messages.kbytes ", FormatBytes(fetch_kb << 10),
+                                     " x ", threads, " threads"),
+                        (fetch_kb << 10) * threads});
+  plan.lines.push_back({"producer buffer (librdkafka)",
+                        absl::StrCat("queue.buffering.max.kbytes ", FormatBytes(produce_kb << 10),
+                                     " x ", threads, " threads (an upper bound)"),
+                        (produce_kb << 10) * threads});
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<MemoryPlan> PlanMemory(const AppConfig& config, const RocksDbOptionSet& rocksdb,
                                       const Topology& topology, int64_t tasks,
-                                      int64_t overhead_bytes) {
+                                      int64_t overhead_bytes, bool kafka_clients) {
   MemoryPlan plan;
   const int64_t threads = config.num_stream_threads > 0
                               ? config.num_stream_threads
@@ -101,24 +128,7 @@ absl::StatusOr<MemoryPlan> PlanMemory(const AppConfig& config, const RocksDbOpti
                       "(cache_index_and_filter_blocks: false) and grow with the state.\n");
     }
   }
-  ClientProperties consumer{.bootstrap_servers = "localhost:9092"};
-  consumer.common = config.kafka;
-  consumer.specific = config.consumer;
-  ClientProperties producer{.bootstrap_servers = "localhost:9092"};
-  producer.common = config.kafka;
-  producer.specific = config.producer;
-  WEIR_ASSIGN_OR_RETURN(const int64_t fetch_kb,
-                        KafkaInt(consumer, ClientKind::kConsumer, "queued.max.messages.kbytes"));
-  WEIR_ASSIGN_OR_RETURN(const int64_t produce_kb,
-                        KafkaInt(producer, ClientKind::kProducer, "queue.buffering.max.kbytes"));
-  plan.lines.push_back({"consumer prefetch (librdkafka)",
-                        absl::StrCat("queued.max.messages.kbytes ", FormatBytes(fetch_kb << 10),
-                                     " x ", threads, " threads"),
-                        (fetch_kb << 10) * threads});
-  plan.lines.push_back({"producer buffer (librdkafka)",
-                        absl::StrCat("queue.buffering.max.kbytes ", FormatBytes(produce_kb << 10),
-                                     " x ", threads, " threads (an upper bound)"),
-                        (produce_kb << 10) * threads});
+  if (kafka_clients) WEIR_RETURN_IF_ERROR(AddKafkaClientLines(config, threads, plan));
   for (const MemoryPlan::Line& line : plan.lines) plan.total += line.bytes;
   plan.container_limit = plan.total + overhead_bytes;
   absl::StrAppend(&plan.notes, "Container limit = total + ", FormatBytes(overhead_bytes),

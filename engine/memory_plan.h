@@ -37,9 +37,11 @@ struct MemoryPlan {
 
 // `tasks`: tasks this instance runs (at most the input partitions x sub-topologies with stores).
 // `overhead_bytes`: the process itself - code, allocator slack, logs.
+// `kafka_clients` false: no librdkafka lines (the topology runs in process, through the test
+// driver: `weir bench compare` without --end-to-end).
 absl::StatusOr<MemoryPlan> PlanMemory(const AppConfig& config, const RocksDbOptionSet& rocksdb,
                                       const Topology& topology, int64_t tasks,
-                                      int64_t overhead_bytes);
+                                      int64_t overhead_bytes, bool kafka_clients = true);
 
 // What the process itself needs beyond the plan's lines: code, allocator slack, logs.
 inline constexpr int64_t kDefaultProcessOverheadBytes = int64_t{256} << 20;

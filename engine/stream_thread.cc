@@ -248,7 +248,11 @@ absl::Status StreamThread::RunLoop() {
     if (wall_clock_() >= next_commit_ms_ || UncommittedOverLimit()) {
       WEIR_RETURN_IF_ERROR(CommitOrWarn());
     }
-    PublishTasks();
+    // Publishing reads the member id through librdkafka's locks: not once per batch.
+    if (now_ms >= next_publish_ms_) {
+      next_publish_ms_ = now_ms + 100;
+      PublishTasks();
+    }
     PublishMetrics(/*force=*/false);
   }
   state_ = ThreadState::kPendingShutdown;

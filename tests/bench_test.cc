@@ -36,9 +36,16 @@ TEST(BenchCompare, RunsEverySetAndWritesTheJsonAndASelfContainedReport) {
     EXPECT_GT(set["records_per_s"].get<double>(), 0);
     EXPECT_GT(set["bytes_written"].get<int64_t>(), 0);
     EXPECT_GT(set["peak_rss_bytes"].get<int64_t>(), 0);
+    EXPECT_GT(set["baseline_rss_bytes"].get<int64_t>(), 0);
+    EXPECT_LT(set["baseline_rss_bytes"].get<int64_t>(), set["peak_rss_bytes"].get<int64_t>());
     EXPECT_GT(set["state_bytes"].get<int64_t>(), 0);
     EXPECT_GE(set["samples"].size(), 10u);
   }
+  // Bounded's plan in process: the 1 MiB record cache, the 64 MiB bound on uncommitted writes
+  // and the one shared 256 MiB cache that also holds the memtables - no librdkafka buffers.
+  EXPECT_EQ(json["results"][1]["planned_bytes"].get<int64_t>(), int64_t{(1 + 64 + 256)} << 20);
+  EXPECT_THAT(result.out, ::testing::ContainsRegex(
+                              "bounded.yaml: peak RSS [0-9.]+x of its budget \\([0-9]+M before"));
   const std::string html = ReadFile(out / "report.html");
   EXPECT_THAT(html, ::testing::HasSubstr("<svg"));
   EXPECT_THAT(html, ::testing::Not(::testing::HasSubstr("http://"))) << "no network resources";
