@@ -89,11 +89,9 @@ int64_t CurrentRssBytes() {
 // `weir plan memory`'s total for this run: the option set, the record cache of the one thread
 // (driver or stream thread), the tasks, and librdkafka's buffers when the run has clients.
 absl::StatusOr<int64_t> PlannedBytes(const AppConfig& config, const RocksDbOptionSet& set,
-                                     const Topology& topology, int64_t tasks,
-                                     bool kafka_clients) {
-  WEIR_ASSIGN_OR_RETURN(MemoryPlan plan,
-                        PlanMemory(config, set, topology, tasks, /*overhead_bytes=*/0,
-                                   kafka_clients));
+                                     const Topology& topology, int64_t tasks, bool kafka_clients) {
+  WEIR_ASSIGN_OR_RETURN(MemoryPlan plan, PlanMemory(config, set, topology, tasks,
+                                                    /*overhead_bytes=*/0, kafka_clients));
   return plan.total;
 }
 
@@ -196,14 +194,14 @@ absl::StatusOr<CompareResult> RunOne(const CompareOptions& options, const std::s
                         PlannedBytes(plan_config, set, topology, options.partitions,
                                      /*kafka_clients=*/false));
   TopologyTestDriver driver(
-      topology,
-      {.application_id = "bench-compare",
-       .partitions = options.partitions,
-       .open_task_db = [&](TaskId id) -> absl::StatusOr<std::unique_ptr<TaskDb>> {
-         WEIR_ASSIGN_OR_RETURN(rocksdb::Options rocksdb_options, BuildRocksDbOptions(set, shared));
-         return TaskDb::Open((state_dir / id.ToString()).string(), rocksdb_options);
-       },
-       .cache_max_bytes = options.cache_max_bytes});
+      topology, {.application_id = "bench-compare",
+                 .partitions = options.partitions,
+                 .open_task_db = [&](TaskId id) -> absl::StatusOr<std::unique_ptr<TaskDb>> {
+                   WEIR_ASSIGN_OR_RETURN(rocksdb::Options rocksdb_options,
+                                         BuildRocksDbOptions(set, shared));
+                   return TaskDb::Open((state_dir / id.ToString()).string(), rocksdb_options);
+                 },
+                 .cache_max_bytes = options.cache_max_bytes});
 
   std::vector<float> latencies_us;
   latencies_us.reserve(static_cast<size_t>(options.records));
@@ -466,11 +464,10 @@ double MemoryBudget(const CompareResult& r) {
 
 std::string ResultsTable(const std::vector<CompareResult>& results) {
   const bool end_to_end = !results.empty() && results[0].raw_consume_records_per_s > 0;
-  std::string out =
-      absl::StrFormat("%-28s %10s %7s %9s %9s %8s %9s %11s %11s %11s %9s %9s %9s\n",
-                      "option set", "records/s", "MB/s", "avg us", end_to_end ? "max us" : "p99 us",
-                      "hit", "stall ms", "written MB", "flushed MB", "compact MB", "peak RSS",
-                      "budget", "state MB");
+  std::string out = absl::StrFormat(
+      "%-28s %10s %7s %9s %9s %8s %9s %11s %11s %11s %9s %9s %9s\n", "option set", "records/s",
+      "MB/s", "avg us", end_to_end ? "max us" : "p99 us", "hit", "stall ms", "written MB",
+      "flushed MB", "compact MB", "peak RSS", "budget", "state MB");
   for (const CompareResult& r : results) {
     absl::StrAppendFormat(
         &out,

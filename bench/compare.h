@@ -13,8 +13,8 @@
 // exceed the block caches, and a small record cache, so RocksDB does real work. Per set it
 // measures throughput, per-record processing latency, and from RocksDB's tickers the block cache
 // data hit ratio, write-stall time, bytes written, memtable bytes flushed and compaction bytes,
-// plus peak RSS against the memory plan of the run's configuration and the state's size on disk; and it samples throughput, hit ratio and stall
-// time along the run for the report's charts.
+// plus peak RSS against the memory plan of the run's configuration and the state's size on disk;
+// and it samples throughput, hit ratio and stall time along the run for the report's charts.
 #ifndef WEIR_BENCH_COMPARE_H_
 #define WEIR_BENCH_COMPARE_H_
 

@@ -247,9 +247,9 @@ std::optional<std::string> TaskDb::Get(rocksdb::ColumnFamilyHandle* cf, absl::st
 }
 
 std::unique_ptr<TaskDb::Iterator> TaskDb::NewIterator(rocksdb::ColumnFamilyHandle* cf) {
-  return std::unique_ptr<Iterator>(
-      new Iterator(this, &PendingOf(cf),
-                   std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), cf))));
+  return std::unique_ptr<Iterator>(new Iterator(
+      this, &PendingOf(cf),
+      std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), cf))));
 }
 
 TaskDb::Iterator::Iterator(TaskDb* db, Family* family, std::unique_ptr<rocksdb::Iterator> base)
@@ -296,8 +296,9 @@ void TaskDb::Iterator::Settle() {
     }
     // < 0: the pending side holds the smaller key; 0: both hold it; > 0: the committed side.
     const int order = !has_pending ? 1
-                      : !has_base  ? -1
-                                   : absl::string_view(pending_->first).compare(AsView(base_->key()));
+                      : !has_base
+                          ? -1
+                          : absl::string_view(pending_->first).compare(AsView(base_->key()));
     if (order > 0) {
       key_.assign(base_->key().data(), base_->key().size());
       value_ = AsView(base_->value());
@@ -424,17 +425,17 @@ absl::Status TaskDb::Commit(const Offsets& offsets, bool write_ahead_log) {
     rocksdb::WriteBatch batch(pending_bytes_);
     for (auto& [cf, family] : pending_families_) {
       for (const auto& [key, value] : family->writes) {
-        WEIR_RETURN_IF_ERROR(RocksDbStatus(
-            value.has_value() ? batch.Put(cf, AsSlice(key), AsSlice(*value))
-                              : batch.Delete(cf, AsSlice(key)),
-            absl::StrCat("batching task state in ", dir_)));
+        WEIR_RETURN_IF_ERROR(RocksDbStatus(value.has_value()
+                                               ? batch.Put(cf, AsSlice(key), AsSlice(*value))
+                                               : batch.Delete(cf, AsSlice(key)),
+                                           absl::StrCat("batching task state in ", dir_)));
       }
     }
     rocksdb::WriteOptions write;
     write.sync = false;
     write.disableWAL = !write_ahead_log;
-    WEIR_RETURN_IF_ERROR(RocksDbStatus(db_->Write(write, &batch),
-                                       absl::StrCat("committing task state in ", dir_)));
+    WEIR_RETURN_IF_ERROR(
+        RocksDbStatus(db_->Write(write, &batch), absl::StrCat("committing task state in ", dir_)));
     for (auto& [cf, family] : pending_families_) {
       family->writes.clear();
       ++family->generation;

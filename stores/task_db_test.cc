@@ -8,7 +8,6 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
-
 #include "stores/rocksdb_option_set.h"
 #include "stores/rocksdb_window_store.h"
 
@@ -107,9 +106,11 @@ TEST(TaskDb, AnIteratorSurvivesWritesToItsFamily) {
   ASSERT_TRUE(db.ok()) << db.status();
   absl::StatusOr<rocksdb::ColumnFamilyHandle*> cf = (*db)->ColumnFamily("kv");
   ASSERT_TRUE(cf.ok());
-  for (int i = 0; i < 200; i += 2) (*db)->Put(*cf, absl::StrCat("k", absl::Dec(i, absl::kZeroPad3)), "committed");
+  for (int i = 0; i < 200; i += 2)
+    (*db)->Put(*cf, absl::StrCat("k", absl::Dec(i, absl::kZeroPad3)), "committed");
   ASSERT_TRUE((*db)->Commit({}).ok());
-  for (int i = 1; i < 200; i += 4) (*db)->Put(*cf, absl::StrCat("k", absl::Dec(i, absl::kZeroPad3)), "pending");
+  for (int i = 1; i < 200; i += 4)
+    (*db)->Put(*cf, absl::StrCat("k", absl::Dec(i, absl::kZeroPad3)), "pending");
 
   std::vector<std::string> seen;
   std::unique_ptr<TaskDb::Iterator> it = (*db)->NewIterator(*cf);
@@ -117,7 +118,8 @@ TEST(TaskDb, AnIteratorSurvivesWritesToItsFamily) {
     seen.emplace_back(it->key());
     // Ahead of the iterator: seen later. Behind it: not seen. Thousands of inserts split nodes.
     if (it->key() == "k010") {
-      for (int i = 0; i < 2'000; ++i) (*db)->Put(*cf, absl::StrCat("k150-x", absl::Dec(i, absl::kZeroPad4)), "");
+      for (int i = 0; i < 2'000; ++i)
+        (*db)->Put(*cf, absl::StrCat("k150-x", absl::Dec(i, absl::kZeroPad4)), "");
       (*db)->Put(*cf, "k000-behind", "");
       (*db)->Delete(*cf, "k020");
     }
