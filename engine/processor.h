@@ -89,6 +89,8 @@ class ProcessorContext {
   // for records a processor created itself.
   virtual const std::optional<RecordMetadata>& record_metadata() const = 0;
   virtual int64_t CurrentStreamTimeMs() const = 0;
+  // The stream thread's wall clock, read once per polled batch (and at each wall-clock
+  // punctuation), as Kafka Streams' cached system time.
   virtual int64_t CurrentSystemTimeMs() const = 0;
   virtual TaskId task_id() const = 0;
   virtual const std::string& application_id() const = 0;

@@ -1,38 +1,82 @@
 #include "engine/sensor.h"
 
 #include <algorithm>
+#include <thread>
 
 namespace weir {
 
+namespace {
+
+constexpr auto kRelaxed = std::memory_order_relaxed;
+
+// The writer's update of a field only it writes: a plain load and store, no read-modify-write.
+template <typename T, typename U>
+void Add(std::atomic<T>& field, U value) {
+  field.store(field.load(kRelaxed) + value, kRelaxed);
+}
+
+}  // namespace
+
 Sensor::Sample& Sensor::Current(int64_t now_ms) {
-  Sample& current = samples_[current_];
-  if (current.start_ms >= 0 && now_ms < current.start_ms + kSampleWindowMs) return current;
-  if (current.start_ms >= 0) current_ = (current_ + 1) % kSamples;
-  Sample& next = samples_[current_];
-  next = Sample{};
-  next.start_ms = now_ms;
-  return next;
+  int current = current_.load(kRelaxed);
+  Sample* sample = &samples_[current];
+  const int64_t start = sample->start_ms.load(kRelaxed);
+  if (start >= 0 && now_ms < start + kSampleWindowMs) return *sample;
+  if (start >= 0) {
+    current = (current + 1) % kSamples;
+    current_.store(current, kRelaxed);
+    sample = &samples_[current];
+  }
+  sample->start_ms.store(now_ms, kRelaxed);
+  sample->count.store(0, kRelaxed);
+  sample->sum.store(0, kRelaxed);
+  sample->min.store(std::numeric_limits<double>::infinity(), kRelaxed);
+  sample->max.store(-std::numeric_limits<double>::infinity(), kRelaxed);
+  return *sample;
 }
 
 void Sensor::Record(double value, int64_t now_ms) {
-  absl::MutexLock lock(&mutex_);
+  const uint64_t seq = seq_.load(kRelaxed);
+  seq_.store(seq + 1, kRelaxed);
+  std::atomic_thread_fence(std::memory_order_release);  // readers see odd before any field
   Sample& sample = Current(now_ms);
-  ++sample.count;
-  sample.sum += value;
-  sample.min = std::min(sample.min, value);
-  sample.max = std::max(sample.max, value);
-  ++count_;
-  sum_ += value;
+  Add(sample.count, 1);
+  Add(sample.sum, value);
+  if (value < sample.min.load(kRelaxed)) sample.min.store(value, kRelaxed);
+  if (value > sample.max.load(kRelaxed)) sample.max.store(value, kRelaxed);
+  Add(count_, 1);
+  Add(sum_, value);
+  seq_.store(seq + 2, std::memory_order_release);
 }
 
 Sensor::Reading Sensor::Read(int64_t now_ms) const {
-  absl::MutexLock lock(&mutex_);
-  Reading r{.count = count_, .sum = sum_};
+  struct Copy {
+    int64_t start_ms, count;
+    double sum, min, max;
+  };
+  std::array<Copy, kSamples> samples;
+  Reading r;
+  for (;;) {  // a seqlock read: retry when a Record ran meanwhile
+    const uint64_t before = seq_.load(std::memory_order_acquire);
+    if (before % 2 != 0) {  // a Record is writing: it is a few stores from done
+      std::this_thread::yield();
+      continue;
+    }
+    r = Reading{.count = count_.load(kRelaxed), .sum = sum_.load(kRelaxed)};
+    for (int i = 0; i < kSamples; ++i) {
+      samples[i] = {samples_[i].start_ms.load(kRelaxed), samples_[i].count.load(kRelaxed),
+                    samples_[i].sum.load(kRelaxed), samples_[i].min.load(kRelaxed),
+                    samples_[i].max.load(kRelaxed)};
+    }
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (seq_.load(kRelaxed) == before) break;
+    std::this_thread::yield();
+  }
   int64_t oldest = now_ms;
   int64_t count = 0;
   double sum = 0, min = std::numeric_limits<double>::infinity();
   double max = -std::numeric_limits<double>::infinity();
-  for (const Sample& s : samples_) {
+  for (const Copy& s : samples) {
     // A sample is live while it is within the last kSamples windows (Kafka's purgeObsoleteSamples).
     if (s.start_ms < 0 || now_ms - s.start_ms >= kSamples * kSampleWindowMs) continue;
     oldest = std::min(oldest, s.start_ms);

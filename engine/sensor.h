@@ -8,16 +8,17 @@
 // (Kafka's Rate.windowSize), so a rate is over the last 30-60 s. avg/min/max are NaN with no
 // samples, as in Kafka.
 //
-// Concurrency: Record() from one thread (the owner), Read() from any; an internal mutex makes
-// both safe. Cost: one uncontended lock per Record; hot paths record per batch, not per record.
+// Concurrency: Record() from one thread only (the owner: a stream thread records its own and
+// its tasks' sensors), Read() from any. A sequence counter (a seqlock) makes a Read that ran
+// beside a Record retry, so a reading is always of a whole record; Record itself takes no lock
+// and does no atomic read-modify-write, so recording per record costs a few plain stores.
 #ifndef WEIR_ENGINE_SENSOR_H_
 #define WEIR_ENGINE_SENSOR_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <limits>
-
-#include "absl/synchronization/mutex.h"
 
 namespace weir {
 
@@ -40,21 +41,23 @@ class Sensor {
   Reading Read(int64_t now_ms) const;
 
  private:
+  // Every field is an atomic read and written with relaxed order: the one writer never races
+  // another, and seq_ orders what readers see.
   struct Sample {
-    int64_t start_ms = -1;  // -1: never used
-    int64_t count = 0;
-    double sum = 0;
-    double min = std::numeric_limits<double>::infinity();
-    double max = -std::numeric_limits<double>::infinity();
+    std::atomic<int64_t> start_ms{-1};  // -1: never used
+    std::atomic<int64_t> count{0};
+    std::atomic<double> sum{0};
+    std::atomic<double> min{std::numeric_limits<double>::infinity()};
+    std::atomic<double> max{-std::numeric_limits<double>::infinity()};
   };
-  // The sample covering `now_ms`, reset if it held an older window.
-  Sample& Current(int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // The sample covering `now_ms`, reset if it held an older window. Writer only.
+  Sample& Current(int64_t now_ms);
 
-  mutable absl::Mutex mutex_;
-  std::array<Sample, kSamples> samples_ ABSL_GUARDED_BY(mutex_);
-  int current_ ABSL_GUARDED_BY(mutex_) = 0;
-  int64_t count_ ABSL_GUARDED_BY(mutex_) = 0;
-  double sum_ ABSL_GUARDED_BY(mutex_) = 0;
+  std::atomic<uint64_t> seq_{0};  // odd while Record is writing
+  std::array<Sample, kSamples> samples_;
+  std::atomic<int> current_{0};
+  std::atomic<int64_t> count_{0};
+  std::atomic<double> sum_{0};
 };
 
 }  // namespace weir

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <thread>
 
 namespace weir {
 namespace {
@@ -36,6 +39,38 @@ TEST(Sensor, OldSamplesLeaveTheWindowButNotTheTotals) {
   EXPECT_TRUE(std::isnan(r.avg));
   EXPECT_DOUBLE_EQ(r.count_rate, 0);
   EXPECT_EQ(r.count, 3);
+}
+
+// One thread records while another reads: every reading is of whole records (each records 1, so
+// sum == count and the window's avg is exactly 1), and counts never go back. The writer runs
+// until the reader has read many times while the count moved.
+TEST(Sensor, ReadsBesideTheRecordingThreadSeeWholeRecords) {
+  Sensor sensor;
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> recorded{0};
+  std::thread writer([&] {
+    for (int64_t i = 0; !stop; ++i) {
+      sensor.Record(1.0, i / 1'000);  // windows roll over every 30,000 records
+      recorded.store(i + 1, std::memory_order_relaxed);
+    }
+  });
+  while (recorded.load() == 0) std::this_thread::yield();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  int64_t first = -1, last = 0, readings = 0;
+  bool torn = false;
+  while ((readings < 100'000 || last == first) && std::chrono::steady_clock::now() < deadline) {
+    // Read at a time ahead of every record, so every sample is live.
+    const Sensor::Reading r = sensor.Read(int64_t{1} << 40);
+    torn |= r.sum != static_cast<double>(r.count) || r.count < last;
+    if (first < 0) first = r.count;
+    last = r.count;
+    ++readings;
+  }
+  stop = true;
+  writer.join();
+  EXPECT_FALSE(torn) << "a reading mixed two records' fields";
+  EXPECT_GT(last, first) << "the writer never ran during the reads";
+  EXPECT_EQ(sensor.Read(int64_t{1} << 40).count, recorded.load());
 }
 
 }  // namespace

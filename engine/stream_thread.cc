@@ -225,7 +225,7 @@ absl::Status StreamThread::RunLoop() {
     if (count > 0) poll_records_sensor_.Record(static_cast<double>(count), now_ms);
     absl::Status status;
     for (ssize_t i = 0; i < count; ++i) {
-      if (status.ok()) status = ProcessMessage(*batch_[i]);
+      if (status.ok()) status = ProcessMessage(*batch_[i], now_ms);
       if (status.ok()) status = fatal_;
       rd_kafka_message_destroy(batch_[i]);  // every message, even after a failure
     }
@@ -270,7 +270,7 @@ absl::Status StreamThread::RunLoop() {
   return absl::OkStatus();
 }
 
-absl::Status StreamThread::ProcessMessage(const rd_kafka_message_t& message) {
+absl::Status StreamThread::ProcessMessage(const rd_kafka_message_t& message, int64_t now_ms) {
   if (message.err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return absl::OkStatus();
   if (message.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     // Consumer errors are mostly transient (librdkafka retries); log them and go on.
@@ -294,7 +294,7 @@ absl::Status StreamThread::ProcessMessage(const rd_kafka_message_t& message) {
   const RecordMetadata where{
       .topic = *assigned->second.topic, .partition = message.partition, .offset = message.offset};
   const RawRecord raw = ToRawRecord(message);
-  absl::Status status = assigned->second.task->Process(raw, where);
+  absl::Status status = assigned->second.task->Process(raw, where, now_ms);
   *assigned->second.next_offset = where.offset + 1;
   ++processed_;
   if (status.ok()) return absl::OkStatus();

@@ -182,7 +182,7 @@ class StreamThread : private internal::RecordCollector {
   absl::Status Init();
   void Run();
   absl::Status RunLoop();
-  absl::Status ProcessMessage(const rd_kafka_message_t& message);
+  absl::Status ProcessMessage(const rd_kafka_message_t& message, int64_t now_ms);
   // False (logged) when the offsets stored in `db` lie beyond the end of an `assigned`
   // partition: the state belongs to another log.
   absl::StatusOr<bool> InputMatchesState(TaskId id, TaskDb& db,

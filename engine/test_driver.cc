@@ -61,7 +61,8 @@ absl::Status TopologyTestDriver::Drain() {
     const int64_t offset = next_offset_[{topic, partition}]++;
     internal::Task* task = readers_.find(topic)->second.at(partition);
     absl::Status status = task->Process(
-        record, RecordMetadata{.topic = topic, .partition = partition, .offset = offset});
+        record, RecordMetadata{.topic = topic, .partition = partition, .offset = offset},
+        wall_clock_ms_);
     if (!status.ok() && first_error.ok()) {
       first_error = absl::Status(
           status.code(), absl::StrCat(topic, "-", partition, "@", offset, ": ", status.message()));

@@ -123,7 +123,7 @@ class SourceNode : public SourceNodeBase {
     }
     task_->stream_time = std::max(task_->stream_time, record.timestamp);
     task_->record_timestamp = record.timestamp;
-    const int64_t now = task_->wall_clock();
+    const int64_t now = task_->system_time_ms;
     task_->sensors.e2e_latency_ms.Record(static_cast<double>(now - record.timestamp), now);
     if (task_->record_debug_metrics) task_->sensors.process.Record(1, now);
     children_.ToAll(record);
@@ -179,7 +179,7 @@ class ProcessorNode : public NodeBase, public Input<KIn, VIn>, public ProcessorC
   }
   const std::optional<RecordMetadata>& record_metadata() const override { return task_->metadata; }
   int64_t CurrentStreamTimeMs() const override { return task_->stream_time; }
-  int64_t CurrentSystemTimeMs() const override { return task_->wall_clock(); }
+  int64_t CurrentSystemTimeMs() const override { return task_->system_time_ms; }
   TaskId task_id() const override { return task_->task_id; }
   const std::string& application_id() const override { return task_->application_id; }
   void RecordDropped(DropReason reason) override { task_->Dropped(reason); }
@@ -209,7 +209,7 @@ class SinkNode : public NodeBase, public Input<K, V> {
     if (internal_) topic_ = absl::StrCat(task.application_id, "-", topic_);
   }
   void Process(const Record<K, V>& record) override {
-    const int64_t now = task_->wall_clock();
+    const int64_t now = task_->system_time_ms;
     task_->sensors.sink_e2e_latency_ms.Record(static_cast<double>(now - record.timestamp), now);
     task_->collector->Send(topic_, RawRecord{.key = key_serde_->Serialize(record.key),
                                              .value = value_serde_->Serialize(record.value),

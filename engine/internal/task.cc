@@ -125,13 +125,15 @@ absl::Status Task::Init(const Topology& topology, const Topology::Subtopology& s
 
 Task::~Task() { Close(); }
 
-absl::Status Task::Process(const RawRecord& raw, const RecordMetadata& metadata) {
+absl::Status Task::Process(const RawRecord& raw, const RecordMetadata& metadata,
+                           int64_t system_time_ms) {
   auto source = source_by_topic_.find(metadata.topic);
   if (source == source_by_topic_.end()) {
     return absl::NotFoundError(
         absl::StrCat("task ", id().ToString(), " does not read topic ", metadata.topic));
   }
-  if (context_.counters.processed++ == 0) first_processed_ms_ = context_.wall_clock();
+  context_.system_time_ms = system_time_ms;
+  if (context_.counters.processed++ == 0) first_processed_ms_ = system_time_ms;
   context_.metadata = metadata;
   absl::Status status = source->second->ProcessRaw(raw);
   context_.metadata.reset();
@@ -144,8 +146,9 @@ absl::Status Task::Process(const RawRecord& raw, const RecordMetadata& metadata)
 }
 
 int Task::MaybePunctuate(PunctuationType type) {
+  if (type == PunctuationType::kWallClockTime) context_.system_time_ms = context_.wall_clock();
   const int64_t now =
-      type == PunctuationType::kStreamTime ? context_.stream_time : context_.wall_clock();
+      type == PunctuationType::kStreamTime ? context_.stream_time : context_.system_time_ms;
   if (now < 0) return 0;
   int fired = 0;
   // By index: a callback may schedule more punctuations, which first run on a later call.

@@ -57,8 +57,9 @@ class Task {
   const std::vector<std::string>& source_topics() const { return source_topics_; }
 
   // Runs `raw`, read at `metadata`, through the source of `metadata.topic`, then fires due
-  // stream-time punctuations.
-  absl::Status Process(const RawRecord& raw, const RecordMetadata& metadata);
+  // stream-time punctuations. `system_time_ms`: the caller's wall clock, read once per batch.
+  absl::Status Process(const RawRecord& raw, const RecordMetadata& metadata,
+                       int64_t system_time_ms);
   // Fires every punctuation of `type` that is due; returns how many fired.
   int MaybePunctuate(PunctuationType type);
   // Flushes every store: record cache entries go to the stores (and, for DSL aggregations,

@@ -67,6 +67,10 @@ struct TaskContext {
   int64_t stream_time = -1;                // largest event time seen; -1 before the first
   int64_t record_timestamp = -1;           // event time of the record in flight (or last)
   std::function<int64_t()> wall_clock;
+  // Wall-clock time of the record in flight or the punctuation firing, read once per batch by the
+  // stream thread (Kafka Streams' cached system time): what processors see as
+  // CurrentSystemTimeMs() and what the e2e-latency sensors measure against.
+  int64_t system_time_ms = -1;
   RecordCollector* collector = nullptr;
   std::map<std::string, std::unique_ptr<StateStore>, std::less<>> stores;
   std::vector<ScheduledPunctuation> punctuations;
@@ -78,7 +82,7 @@ struct TaskContext {
   void Dropped(DropReason reason) {
     ++counters.dropped;
     if (reason == DropReason::kLate) ++counters.late;
-    sensors.dropped.Record(1, wall_clock());
+    sensors.dropped.Record(1, system_time_ms);
   }
 };
 
