@@ -186,7 +186,7 @@ absl::StatusOr<CompareResult> RunOne(const CompareOptions& options, const std::s
           {.cards = options.cards, .seed = options.seed, .fraud_fraction = 0.01}, fraud_config));
   const fraud::CardTokenizer tokenizer("weir-bench-compare");
   CompareResult result{.option_set = set_path, .baseline_rss_bytes = CurrentRssBytes()};
-  Topology topology = fraud::BuildFraudTopology(fraud_config, tokenizer);
+  const Topology topology = fraud::BuildFraudTopology(fraud_config, tokenizer);
   AppConfig plan_config;  // one thread with the run's record cache; the rest as `weir run`'s
   plan_config.num_stream_threads = 1;
   plan_config.statestore_cache_max_bytes = options.cache_max_bytes;

@@ -237,22 +237,19 @@ absl::Status StreamThread::RunLoop() {
     rd_kafka_poll(producer_.get(), 0);  // delivery reports
     WEIR_RETURN_IF_ERROR(fatal_);
     const auto punctuate_start = SteadyClock::now();
+    const int64_t punctuate_ms = wall_clock_();  // once for every task, after the batch
     int punctuated = 0;
     for (auto& [id, task] : tasks_) {
       if (restoring_tasks_.contains(id)) continue;  // its state is not complete yet
-      punctuated += task->MaybePunctuate(PunctuationType::kWallClockTime);
+      punctuated += task->PunctuateWallClock(punctuate_ms);
     }
     if (punctuated > 0) {
       punctuate_sensor_.Record(Millis(SteadyClock::now() - punctuate_start) / punctuated, now_ms);
     }
-    if (wall_clock_() >= next_commit_ms_ || UncommittedOverLimit()) {
+    if (punctuate_ms >= next_commit_ms_ || UncommittedOverLimit()) {
       WEIR_RETURN_IF_ERROR(CommitOrWarn());
     }
-    // Publishing reads the member id through librdkafka's locks: not once per batch.
-    if (now_ms >= next_publish_ms_) {
-      next_publish_ms_ = now_ms + 100;
-      PublishTasks();
-    }
+    PublishTasks();
     PublishMetrics(/*force=*/false);
   }
   state_ = ThreadState::kPendingShutdown;

@@ -314,7 +314,6 @@ class StreamThread : private internal::RecordCollector {
   std::atomic<bool> assigned_{false};
   std::atomic<bool> restoring_{false};
   int64_t next_metrics_ms_ = 0;
-  int64_t next_publish_ms_ = 0;  // the loop publishes tasks and counters at most every 100 ms
   // Per task: the last tickers read and sensors of their growth (ThreadMetrics' rocksdb_rates).
   struct TickerSensors {
     RocksDbTickers last;

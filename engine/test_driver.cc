@@ -96,7 +96,7 @@ absl::Status TopologyTestDriver::Commit() {
 
 void TopologyTestDriver::AdvanceWallClockTime(int64_t ms) {
   wall_clock_ms_ += ms;
-  for (auto& task : tasks_) task->MaybePunctuate(PunctuationType::kWallClockTime);
+  for (auto& task : tasks_) task->PunctuateWallClock(wall_clock_ms_);
   Drain().IgnoreError();  // records from punctuations are produced, not deserialized from input
 }
 

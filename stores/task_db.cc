@@ -213,11 +213,8 @@ void TaskDb::Write(rocksdb::ColumnFamilyHandle* cf, absl::string_view key,
     pending_bytes_ -= entry->second->size();
   }
   if (value.has_value()) {
-    if (entry->second.has_value()) {
-      entry->second->assign(value->data(), value->size());
-    } else {
-      entry->second.emplace(*value);
-    }
+    if (!entry->second.has_value()) entry->second.emplace();
+    entry->second->assign(value->data(), value->size());  // reuses the buffer of an update
     pending_bytes_ += value->size();
   } else {
     entry->second.reset();

@@ -57,7 +57,7 @@ class TaskDb {
   using PendingMap = absl::btree_map<std::string, std::optional<std::string>, std::less<>>;
   struct Family {
     PendingMap writes;
-    uint64_t generation = 0;  // counts writes, so that open iterators know to re-find
+    uint64_t generation = 0;  // moves when nodes may move (an insert, a commit's clear)
   };
 
  public:
@@ -122,7 +122,7 @@ class TaskDb {
     TaskDb* db_;
     Family* family_;
     std::unique_ptr<rocksdb::Iterator> base_;
-    uint64_t generation_ = 0;  // the family's write count the pending position was taken at
+    uint64_t generation_ = 0;  // the family's generation when pending_ was taken
     PendingMap::const_iterator pending_;
     bool valid_ = false;
     std::string key_;
@@ -168,16 +168,16 @@ class TaskDb {
          std::map<std::string, rocksdb::ColumnFamilyHandle*> families,
          const rocksdb::ColumnFamilyOptions& cf_options);
   void RememberError(const rocksdb::Status& status, absl::string_view context);
+  Family& PendingOf(rocksdb::ColumnFamilyHandle* cf);
+  // Records `value` (nullopt: a deletion) as the key's pending write.
+  void Write(rocksdb::ColumnFamilyHandle* cf, absl::string_view key,
+             std::optional<absl::string_view> value);
 
   const std::string dir_;
   std::unique_ptr<rocksdb::DB> db_;
   std::map<std::string, rocksdb::ColumnFamilyHandle*> families_;
   rocksdb::ColumnFamilyHandle* meta_;
   const rocksdb::ColumnFamilyOptions cf_options_;
-  Family& PendingOf(rocksdb::ColumnFamilyHandle* cf);
-  void Write(rocksdb::ColumnFamilyHandle* cf, absl::string_view key,
-             std::optional<absl::string_view> value);
-
   absl::flat_hash_map<rocksdb::ColumnFamilyHandle*, std::unique_ptr<Family>> pending_families_;
   size_t pending_ = 0;
   size_t pending_bytes_ = 0;

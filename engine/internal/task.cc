@@ -141,14 +141,16 @@ absl::Status Task::Process(const RawRecord& raw, const RecordMetadata& metadata,
     ++context_.counters.deserialization_errors;
     return status;
   }
-  MaybePunctuate(PunctuationType::kStreamTime);
+  Punctuate(PunctuationType::kStreamTime, context_.stream_time);
   return absl::OkStatus();
 }
 
-int Task::MaybePunctuate(PunctuationType type) {
-  if (type == PunctuationType::kWallClockTime) context_.system_time_ms = context_.wall_clock();
-  const int64_t now =
-      type == PunctuationType::kStreamTime ? context_.stream_time : context_.system_time_ms;
+int Task::PunctuateWallClock(int64_t system_time_ms) {
+  context_.system_time_ms = system_time_ms;
+  return Punctuate(PunctuationType::kWallClockTime, system_time_ms);
+}
+
+int Task::Punctuate(PunctuationType type, int64_t now) {
   if (now < 0) return 0;
   int fired = 0;
   // By index: a callback may schedule more punctuations, which first run on a later call.

@@ -4,7 +4,8 @@
 // Operation. Built from the topology for (sub-topology, partition): every node instantiated,
 // linked to its children, its stores opened - in the task's RocksDB instance (TaskDb) when it has
 // one, in memory otherwise (the test driver) - then every node initialised. Process() runs one
-// record depth-first from the source of its topic; MaybePunctuate() fires due punctuations.
+// record depth-first from the source of its topic, then its due stream-time punctuations;
+// PunctuateWallClock() fires due wall-clock punctuations.
 //
 // Concurrency: a task is used by one thread at a time (its stream thread, or the test driver).
 // Failure: a record whose key or value cannot be deserialized is not processed; Process()
@@ -60,8 +61,9 @@ class Task {
   // stream-time punctuations. `system_time_ms`: the caller's wall clock, read once per batch.
   absl::Status Process(const RawRecord& raw, const RecordMetadata& metadata,
                        int64_t system_time_ms);
-  // Fires every punctuation of `type` that is due; returns how many fired.
-  int MaybePunctuate(PunctuationType type);
+  // Fires every due wall-clock punctuation at `system_time_ms` (the caller's clock, read once for
+  // all its tasks); returns how many fired.
+  int PunctuateWallClock(int64_t system_time_ms);
   // Flushes every store: record cache entries go to the stores (and, for DSL aggregations,
   // downstream), so that PrepareCommit sees them.
   absl::Status Flush();
@@ -112,6 +114,8 @@ class Task {
 
  private:
   Task() = default;
+  // Fires every due punctuation of `type` at `now` (stream time or system time).
+  int Punctuate(PunctuationType type, int64_t now);
   // Writes the stream time, commit number and `changelog_ends` with the pending state and
   // `offsets` in one RocksDB write.
   absl::Status WriteCommit(const TaskDb::Offsets& offsets,
