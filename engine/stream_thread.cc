@@ -263,7 +263,7 @@ absl::Status StreamThread::RunLoop() {
   WEIR_RETURN_IF_ERROR(KafkaStatus(rd_kafka_consumer_close(consumer_.get()), "leaving the group"));
   WEIR_RETURN_IF_ERROR(fatal_);
   CloseAllTasks();
-  PublishTasks();
+  PublishTasks(/*membership_changed=*/true);
   return absl::OkStatus();
 }
 
@@ -532,7 +532,7 @@ void StreamThread::RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     if (status.ok()) status = unassigned;
   }
   if (!status.ok() && self->fatal_.ok()) self->fatal_ = status;
-  self->PublishTasks();
+  self->PublishTasks(/*membership_changed=*/true);
   self->PublishMetrics(/*force=*/true);  // new tasks show in /metrics at once
 }
 
@@ -916,7 +916,7 @@ void StreamThread::PublishMetrics(bool force) {
   published_task_metrics_ = std::move(tasks);
 }
 
-void StreamThread::PublishTasks() {
+void StreamThread::PublishTasks(bool membership_changed) {
   std::vector<TaskId> ids;
   int64_t dropped = closed_dropped_;
   int64_t late = closed_late_;
@@ -929,15 +929,18 @@ void StreamThread::PublishTasks() {
   }
   const int64_t hits = cache_.hits();
   const int64_t misses = cache_.misses();
-  char* member_id = rd_kafka_memberid(consumer_.get());
-  absl::MutexLock lock(&mutex_);
-  const std::string member = member_id != nullptr ? member_id : "";
-  if (member_id != nullptr) rd_kafka_mem_free(consumer_.get(), member_id);
-  if (member != published_member_id_) {
-    spdlog::info("{}: group member id {} (was {})", name_, member,
-                 published_member_id_.empty() ? "none" : published_member_id_);
+  std::optional<std::string> member;
+  if (membership_changed) {
+    char* member_id = rd_kafka_memberid(consumer_.get());
+    member = member_id != nullptr ? member_id : "";
+    if (member_id != nullptr) rd_kafka_mem_free(consumer_.get(), member_id);
   }
-  published_member_id_ = member;
+  absl::MutexLock lock(&mutex_);
+  if (member.has_value() && *member != published_member_id_) {
+    spdlog::info("{}: group member id {} (was {})", name_, *member,
+                 published_member_id_.empty() ? "none" : published_member_id_);
+    published_member_id_ = *member;
+  }
   published_tasks_ = std::move(ids);
   published_dropped_ = dropped;
   published_late_ = late;

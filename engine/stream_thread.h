@@ -212,7 +212,9 @@ class StreamThread : private internal::RecordCollector {
                                      const absl::Status& why);
   void CloseAllTasks();
   void Die(absl::Status status);
-  void PublishTasks();
+  // Publishes the task list and counters for snapshot(). `membership_changed`: also re-read the
+  // group member id (librdkafka's locks and a copy), which only a rebalance or leaving changes.
+  void PublishTasks(bool membership_changed = false);
   // The barrier RequestStop() was given, if any (once).
   std::shared_ptr<LeaveBarrier> TakeLeaveBarrier();
 
