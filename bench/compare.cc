@@ -1,5 +1,6 @@
 #include "bench/compare.h"
 
+#include <rocksdb/db.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,19 +13,25 @@
 #include <optional>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "bench/client_perf.h"
 #include "bench/perf_producer.h"
 #include "common/status.h"
 #include "engine/embedded_broker.h"
 #include "engine/kafka_streams.h"
 #include "engine/memory_plan.h"
+#include "engine/partitioner.h"
 #include "engine/test_driver.h"
+#include "engine/windows.h"
 #include "stores/rocksdb_option_set.h"
+#include "stores/rocksdb_status.h"
 #include "stores/task_db.h"
 #include "topologies/fraud_config.h"
 #include "topologies/fraud_topology.h"
+#include "topologies/payment.h"
 #include "topologies/payment_generator.h"
 
 namespace weir::bench {
@@ -139,6 +146,7 @@ nlohmann::json ToJson(const CompareResult& r) {
           {"planned_bytes", r.planned_bytes},
           {"state_bytes", r.state_bytes},
           {"raw_consume_records_per_s", r.raw_consume_records_per_s},
+          {"raw_rocksdb_records_per_s", r.raw_rocksdb_records_per_s},
           {"samples", samples}};
 }
 
@@ -163,6 +171,7 @@ CompareResult FromJson(const nlohmann::json& j) {
   r.planned_bytes = j.at("planned_bytes");
   r.state_bytes = j.at("state_bytes");
   r.raw_consume_records_per_s = j.at("raw_consume_records_per_s");
+  r.raw_rocksdb_records_per_s = j.at("raw_rocksdb_records_per_s");
   for (const auto& s : j.at("samples")) {
     r.samples.push_back({.records = s.at("records"),
                          .seconds = s.at("seconds"),
@@ -171,6 +180,150 @@ CompareResult FromJson(const nlohmann::json& j) {
                          .stall_ms = s.at("stall_ms")});
   }
   return r;
+}
+
+// A task's RocksDB instance in the RocksDB-alone baseline: column families default (offsets),
+// card-1m and card-5m. Handles are released before the instance closes, as RocksDB requires.
+struct RawInstance {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> families;
+  ~RawInstance() {
+    for (rocksdb::ColumnFamilyHandle* family : families) db->DestroyColumnFamilyHandle(family);
+  }
+};
+
+// The fraud topology's window key: the card token, then the window start big-endian.
+void RawWindowKey(const std::string& token, int64_t start, std::string& key) {
+  key = token;
+  for (int i = 0; i < 8; ++i)
+    key.push_back(static_cast<char>(static_cast<uint64_t>(start) >> (56 - 8 * i)));
+}
+
+// RocksDB alone on the workload: the same payments, and per payment the state reads and writes
+// the fraud topology's windows make - a get and a put of its card-1m window and of every
+// card-5m window containing it, with values of the topology's sizes - straight on rocksdb::DB
+// with the set's options: one instance per task, a column family per store, each payment's puts
+// in one WriteBatch without the WAL (Kafka Streams' uncached write path), the offsets written at
+// each commit. No record cache, pending writes, changelog or topology; parsing and tokenizing
+// happen outside the timed section. No engine that keeps this state in this RocksDB goes faster.
+absl::StatusOr<double> RunRocksDbAlone(const CompareOptions& options, const std::string& set_path,
+                                       const std::filesystem::path& dir) {
+  WEIR_ASSIGN_OR_RETURN(fraud::FraudConfig fraud_config,
+                        fraud::LoadFraudConfig(options.fraud_config));
+  WEIR_ASSIGN_OR_RETURN(RocksDbOptionSet set, LoadRocksDbOptionSet(set_path));
+  const SharedResources shared = MakeSharedResources(set);
+  WEIR_ASSIGN_OR_RETURN(
+      fraud::PaymentGenerator generator,
+      fraud::PaymentGenerator::Create(
+          {.cards = options.cards, .seed = options.seed, .fraud_fraction = 0.01}, fraud_config));
+  const fraud::CardTokenizer tokenizer("weir-bench-compare");
+  const TimeWindows minute =
+      TimeWindows::OfSizeAndGrace(fraud_config.card_1m_size_ms, fraud_config.grace_ms);
+  const TimeWindows five_minutes =
+      TimeWindows::OfSizeAndGrace(fraud_config.card_5m_size_ms, fraud_config.grace_ms)
+          .AdvanceBy(fraud_config.card_5m_advance_ms);
+
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    return absl::InternalError(absl::StrCat(dir.string(), ": cannot create: ", error.message()));
+  }
+  std::vector<RawInstance> tasks(static_cast<size_t>(options.partitions));
+  for (size_t t = 0; t < tasks.size(); ++t) {
+    WEIR_ASSIGN_OR_RETURN(rocksdb::Options rocksdb_options, BuildRocksDbOptions(set, shared));
+    rocksdb_options.create_if_missing = true;
+    rocksdb_options.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const std::string& name :
+         {rocksdb::kDefaultColumnFamilyName, std::string("card-1m"), std::string("card-5m")}) {
+      descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(rocksdb_options));
+    }
+    const std::string path = (dir / absl::StrCat("0_", t)).string();
+    rocksdb::DB* db = nullptr;
+    WEIR_RETURN_IF_ERROR(RocksDbStatus(rocksdb::DB::Open(rocksdb::DBOptions(rocksdb_options), path,
+                                                         descriptors, &tasks[t].families, &db),
+                                       absl::StrCat("opening ", path)));
+    tasks[t].db.reset(db);
+  }
+
+  struct Access {
+    size_t task = 0;
+    fraud::Payment payment;
+  };
+  std::vector<Access> chunk;
+  rocksdb::WriteOptions no_wal;
+  no_wal.disableWAL = true;
+  rocksdb::WriteBatch batch;
+  std::string key, value;
+  Clock::duration busy{};
+  int64_t valid = 0;  // payments that parsed
+  for (int64_t done = 0; done < options.records;) {
+    chunk.clear();  // generate, parse and tokenize outside the timed section
+    const int64_t n = std::min<int64_t>(options.commit_every, options.records - done);
+    for (int64_t i = 0; i < n; ++i) {
+      const fraud::GeneratedPayment p = generator.Next();
+      absl::StatusOr<fraud::Payment> payment = fraud::ParsePayment(p.json, tokenizer);
+      if (!payment.ok()) continue;  // a dead letter: no state access
+      chunk.push_back(
+          {static_cast<size_t>(PartitionForKey(p.card, options.partitions)), *std::move(payment)});
+    }
+    const auto start = Clock::now();
+    for (const Access& access : chunk) {
+      RawInstance& task = tasks[access.task];
+      const fraud::Payment& payment = access.payment;
+      batch.Clear();
+      for (int64_t window : minute.WindowStartsFor(payment.ts)) {
+        RawWindowKey(payment.card_token, window, key);
+        int64_t count = 0, sum = 0;
+        const rocksdb::Status found = task.db->Get({}, task.families[1], key, &value);
+        if (found.ok()) {
+          std::pair<absl::string_view, absl::string_view> parts = absl::StrSplit(value, ',');
+          if (!absl::SimpleAtoi(parts.first, &count) || !absl::SimpleAtoi(parts.second, &sum)) {
+            return absl::DataLossError(absl::StrCat(dir.string(), ": a card-1m value is corrupt"));
+          }
+        } else if (!found.IsNotFound()) {
+          return RocksDbStatus(found, "reading card-1m");
+        }
+        batch.Put(task.families[1], key, absl::StrCat(count + 1, ",", sum + payment.amount_cents));
+      }
+      for (int64_t window : five_minutes.WindowStartsFor(payment.ts)) {
+        RawWindowKey(payment.card_token, window, key);
+        const rocksdb::Status found = task.db->Get({}, task.families[2], key, &value);
+        if (found.IsNotFound()) {  // the topology's layout: 3 x 8 bytes, then the two sets
+          value.assign(24 + 4 + 2 + 4 + 2, '\0');
+          value.insert(30, payment.country);
+          value.append(payment.merchant);
+        } else if (!found.ok()) {
+          return RocksDbStatus(found, "reading card-5m");
+        }
+        ++value[0];  // the count
+        batch.Put(task.families[2], key, value);
+      }
+      WEIR_RETURN_IF_ERROR(RocksDbStatus(task.db->Write(no_wal, &batch), "writing state"));
+    }
+    done += n;
+    for (RawInstance& task : tasks) {  // the commit: offsets, with the WAL as weir commits
+      WEIR_RETURN_IF_ERROR(RocksDbStatus(
+          task.db->Put({}, task.families[0], "offsets", absl::StrCat(done)), "writing offsets"));
+    }
+    busy += Clock::now() - start;
+    valid += static_cast<int64_t>(chunk.size());
+  }
+  // Untimed check that every payment's writes landed: the card-1m counts add up to the payments.
+  int64_t counted = 0;
+  for (RawInstance& task : tasks) {
+    std::unique_ptr<rocksdb::Iterator> it(task.db->NewIterator({}, task.families[1]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      int64_t count = 0;
+      const absl::string_view text(it->value().data(), it->value().size());
+      if (absl::SimpleAtoi(text.substr(0, text.find(',')), &count)) counted += count;
+    }
+  }
+  if (counted != valid) {
+    return absl::InternalError(absl::StrCat("RocksDB alone counted ", counted, " payments of ",
+                                            valid, " in its card-1m windows"));
+  }
+  return static_cast<double>(options.records) / std::chrono::duration<double>(busy).count();
 }
 
 // One option set, in this (child) process.
@@ -420,6 +573,16 @@ absl::StatusOr<std::vector<CompareResult>> RunCompare(const CompareOptions& opti
       close(pipe_fds[0]);
       absl::StatusOr<CompareResult> result =
           options.end_to_end ? RunOneEndToEnd(options, set, state) : RunOne(options, set, state);
+      if (result.ok() && !options.end_to_end) {  // after weir's run: its peak RSS is taken
+        std::fprintf(stderr, "[%zu/%zu] %s: RocksDB alone on the same reads and writes...\n", i + 1,
+                     options.option_sets.size(), set.c_str());
+        absl::StatusOr<double> alone = RunRocksDbAlone(options, set, state / "rocksdb-alone");
+        if (alone.ok()) {
+          result->raw_rocksdb_records_per_s = *alone;
+        } else {
+          result = alone.status();
+        }
+      }
       const std::string text =
           result.ok() ? ToJson(*result).dump()
                       : nlohmann::json{{"error", std::string(result.status().message())}}.dump();
@@ -484,11 +647,17 @@ std::string ResultsTable(const std::vector<CompareResult>& results) {
                           r.option_set, static_cast<double>(r.peak_rss_bytes) / MemoryBudget(r),
                           r.baseline_rss_bytes / 1048576.0, r.planned_bytes / 1048576.0);
   }
-  if (end_to_end) {
-    for (const CompareResult& r : results) {
+  for (const CompareResult& r : results) {
+    if (end_to_end) {
       absl::StrAppendFormat(&out, "%s: raw consume %.0f records/s in the same run; weir %.2fx\n",
                             r.option_set, r.raw_consume_records_per_s,
                             r.records_per_s / r.raw_consume_records_per_s);
+    } else if (r.raw_rocksdb_records_per_s > 0) {
+      absl::StrAppendFormat(&out,
+                            "%s: RocksDB alone on the same state reads and writes %.0f records/s; "
+                            "weir %.2fx\n",
+                            r.option_set, r.raw_rocksdb_records_per_s,
+                            r.records_per_s / r.raw_rocksdb_records_per_s);
     }
   }
   return out;
@@ -553,6 +722,23 @@ std::string Chart(const std::string& title, const std::vector<CompareResult>& re
 }  // namespace
 
 std::string ResultsHtml(const CompareOptions& options, const std::vector<CompareResult>& results) {
+  std::string baselines;
+  for (const CompareResult& r : results) {
+    const double raw =
+        options.end_to_end ? r.raw_consume_records_per_s : r.raw_rocksdb_records_per_s;
+    if (raw <= 0) continue;
+    absl::StrAppendFormat(&baselines, "<li>%s: %.0f records/s; weir %.2fx</li>", r.option_set, raw,
+                          r.records_per_s / raw);
+  }
+  if (!baselines.empty()) {
+    baselines = absl::StrCat(
+        "<p>",
+        options.end_to_end
+            ? "A raw librdkafka consumer over the same input, in the same run:"
+            : "RocksDB alone doing the same payments' state reads and writes (a get and a put "
+              "per window, one WriteBatch per payment, no engine), with the same options:",
+        "</p><ul>", baselines, "</ul>");
+  }
   std::string rows;
   for (const CompareResult& r : results) {
     absl::StrAppendFormat(
@@ -590,8 +776,8 @@ std::string ResultsHtml(const CompareOptions& options, const std::vector<Compare
       "<th>bytes written MB</th><th>memtable flushed MB</th><th>compaction MB</th>"
       "<th>peak RSS MB</th><th>memory budget MB</th><th>peak RSS / budget</th>"
       "<th>state MB</th></tr>",
-      rows,
-      "</table><p>Memory budget: the process's RSS before the first store opened plus "
+      rows, "</table>", baselines,
+      "<p>Memory budget: the process's RSS before the first store opened plus "
       "<code>weir plan memory</code>'s total for the run's configuration (record cache, "
       "uncommitted writes bound, block caches and memtables by the option set; librdkafka's "
       "buffers end to end).</p><h2>Along the run</h2><p>",

@@ -75,6 +75,10 @@ struct CompareResult {
   int64_t state_bytes = 0;
   // End to end only: a raw consumer's rate over the same input, in the same run.
   double raw_consume_records_per_s = 0;
+  // In process only: RocksDB alone doing the same payments' state reads and writes (each
+  // window's get and put, no engine), with the set's options, in the same child process after
+  // weir's run: the ceiling for any engine keeping this state in this RocksDB.
+  double raw_rocksdb_records_per_s = 0;
   std::vector<CompareSample> samples;
 };
 
