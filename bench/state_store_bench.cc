@@ -1,6 +1,7 @@
 // State-store microbenchmarks under weir's option sets (config/rocksdb/*.yaml), with a raw
 // RocksDB baseline using identical options in the same binary:
 //  - RawWriteBatchPut: rocksdb::WriteBatch puts, written every 1,000 (weir commits a batch)
+//  - RawGet: rocksdb::DB::Get of the window keys WindowFetch reads, from SST files
 //  - WindowPut / WindowFetch: RocksDbWindowStore through TaskDb, committed every 1,000 puts
 //  - KeyValuePut / KeyValueGet / KeyValueRange: RocksDbKeyValueStore, the same way
 //  - WindowPutStatistics: window puts under the default set at each statistics level, for the
@@ -8,6 +9,7 @@
 //  - WindowPutMetered: window puts with and without the metered layer of recording level debug
 //  - HotKeyUpdate: an aggregation's read-modify-write (fetch, then put) of 100 hot cards' current
 //    windows, with the record cache (10 MiB, flushed at each commit) and without
+//  - HotKeyUpdateHarness: the same update's own work with no store at all (the floor for both)
 // Keys: a 16-byte card token (window stores add the 8-byte window start). Figures other than
 // HotKeyUpdate's cached rows are without the record cache.
 //
@@ -22,7 +24,9 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <random>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "engine/internal/metered_stores.h"
@@ -218,6 +222,41 @@ void BM_WindowFetch(benchmark::State& state) {
       [] { return true; });
 }
 
+// RocksDB's own point read on the same preloaded window keys (a plain DB with the set's
+// options, the same keys written in batches of kCommitEvery and flushed): what a window fetch
+// costs below weir's store.
+void BM_RawGet(benchmark::State& state) {
+  const std::string set_name = kOptionSets[state.range(0)];
+  state.SetLabel(set_name);
+  absl::StatusOr<rocksdb::Options> options = Options(set_name);
+  if (!options.ok()) return state.SkipWithError("options");
+  options->create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  if (!rocksdb::DB::Open(*options, FreshDir("raw-get-" + set_name), &raw).ok()) {
+    return state.SkipWithError("open");
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+  const std::string value(64, 'v');
+  rocksdb::WriteBatch batch;
+  for (uint64_t card = 0; card < kCards; ++card) {
+    batch.Put(WindowKey(card, 0), value);
+    if ((card + 1) % kCommitEvery == 0) {
+      if (!db->Write(rocksdb::WriteOptions(), &batch).ok()) return state.SkipWithError("load");
+      batch.Clear();
+    }
+  }
+  if (!db->Flush(rocksdb::FlushOptions()).ok()) return state.SkipWithError("flush");
+  std::mt19937_64 random(7);
+  std::string out;
+  Measure(
+      state,
+      [&](int64_t) {
+        benchmark::DoNotOptimize(
+            db->Get(rocksdb::ReadOptions(), WindowKey(random() % kCards, 0), &out));
+      },
+      [] { return true; });
+}
+
 std::unique_ptr<RocksDbKeyValueStore> KeyValueStore(TaskDb& db, benchmark::State& state) {
   auto store = RocksDbKeyValueStore::Open("kv", &db);
   if (!store.ok()) {
@@ -320,7 +359,28 @@ void BM_HotKeyUpdate(benchmark::State& state) {
   }
 }
 
+// BM_HotKeyUpdate's work with a store that costs nothing: the same random pick, parse, format
+// and clock reads, the value kept in a vector slot. No cache can make an update cheaper than
+// this, which bounds cached / uncached at uncached's time over this one.
+void BM_HotKeyUpdateHarness(benchmark::State& state) {
+  state.SetLabel("no store: the benchmark's own work per update");
+  std::vector<std::string> hot;
+  for (uint64_t card = 0; card < 100; ++card) hot.push_back(Token(card));
+  std::vector<std::optional<std::string>> values(hot.size());
+  std::mt19937_64 random(42);
+  Measure(
+      state,
+      [&](int64_t) {
+        const size_t card = random() % hot.size();
+        benchmark::DoNotOptimize(hot[card].data());
+        const std::optional<std::string> count = values[card];
+        values[card] = std::to_string(count ? std::stoll(*count) + 1 : 1);
+      },
+      [] { return true; });
+}
+
 BENCHMARK(BM_RawWriteBatchPut)->DenseRange(0, 2)->ArgName("set");
+BENCHMARK(BM_RawGet)->DenseRange(0, 2)->ArgName("set");
 BENCHMARK(BM_WindowPut)->DenseRange(0, 2)->ArgName("set");
 BENCHMARK(BM_WindowFetch)->DenseRange(0, 2)->ArgName("set");
 BENCHMARK(BM_KeyValuePut)->DenseRange(0, 2)->ArgName("set");
@@ -333,6 +393,7 @@ BENCHMARK(BM_WindowPutMetered)->DenseRange(0, 1)->ArgName("metered");
 BENCHMARK(BM_HotKeyUpdate)
     ->ArgsProduct({{0, 1, 2}, {0, 1}, {1'000, 10'000}})
     ->ArgNames({"set", "cached", "commit_every"});
+BENCHMARK(BM_HotKeyUpdateHarness);
 
 }  // namespace
 }  // namespace weir
