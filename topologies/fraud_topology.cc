@@ -2,9 +2,9 @@
 
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -55,14 +55,23 @@ struct MinuteAggregate {
   int64_t sum = 0;
 };
 
-// card-5m: count, sum, max and distinct countries and merchants of a hopping window.
+// card-5m: count, sum, max and distinct countries and merchants of a hopping window. The
+// strings are views, sorted and distinct, into the stored value they were decoded from and the
+// payment being added, so an update allocates nothing but the new value.
 struct FiveMinuteAggregate {
+  using Strings = absl::InlinedVector<absl::string_view, 4>;
   int64_t count = 0;
   int64_t sum = 0;
   int64_t max = 0;
-  std::set<std::string> countries;
-  std::set<std::string> merchants;
+  Strings countries;
+  Strings merchants;
 };
+
+// Adds `s` to sorted, distinct `strings` unless present (a set's insert).
+void InsertSorted(FiveMinuteAggregate::Strings& strings, absl::string_view s) {
+  auto at = std::lower_bound(strings.begin(), strings.end(), s);
+  if (at == strings.end() || *at != s) strings.insert(at, s);
+}
 
 std::optional<MinuteAggregate> DecodeMinute(absl::string_view bytes) {
   std::pair<std::string, std::string> parts = absl::StrSplit(bytes, ',');
@@ -91,22 +100,24 @@ bool GetFixed(absl::string_view& in, int bytes, uint64_t* value) {
   return true;
 }
 
-void PutStrings(std::string& out, const std::set<std::string>& strings) {
+void PutStrings(std::string& out, const FiveMinuteAggregate::Strings& strings) {
   PutFixed(out, strings.size(), 4);
-  for (const std::string& s : strings) {
+  for (absl::string_view s : strings) {
     const size_t size = std::min<size_t>(s.size(), 0xffff);
     PutFixed(out, size, 2);
-    out.append(s, 0, size);
+    out.append(s.data(), size);
   }
 }
 
-bool GetStrings(absl::string_view& in, std::set<std::string>* strings) {
+// Views into `in`, which must outlive them.
+bool GetStrings(absl::string_view& in, FiveMinuteAggregate::Strings* strings) {
   uint64_t count = 0;
-  if (!GetFixed(in, 4, &count)) return false;
+  if (!GetFixed(in, 4, &count) || count > in.size() / 2) return false;
+  strings->reserve(count);
   for (uint64_t i = 0; i < count; ++i) {
     uint64_t size = 0;
     if (!GetFixed(in, 2, &size) || in.size() < size) return false;
-    strings->emplace(in.substr(0, size));
+    strings->push_back(in.substr(0, size));
     in.remove_prefix(size);
   }
   return true;
@@ -127,6 +138,11 @@ std::optional<FiveMinuteAggregate> DecodeFiveMinute(absl::string_view in) {
 
 std::string EncodeFiveMinute(const FiveMinuteAggregate& a) {
   std::string out;
+  size_t size = 24 + 8;
+  for (const auto* strings : {&a.countries, &a.merchants}) {
+    for (absl::string_view s : *strings) size += 2 + s.size();
+  }
+  out.reserve(size);
   PutFixed(out, static_cast<uint64_t>(a.count), 8);
   PutFixed(out, static_cast<uint64_t>(a.sum), 8);
   PutFixed(out, static_cast<uint64_t>(a.max), 8);
@@ -172,8 +188,8 @@ class DetectProcessor : public Processor<std::string, PaymentOrError, std::strin
         context_->RecordDropped();
         continue;
       }
-      const MinuteAggregate before =
-          Current(*minute_store_, payment.card_token, start, &DecodeMinute, kCard1mStore);
+      const MinuteAggregate before = Decoded(minute_store_->Fetch(payment.card_token, start), start,
+                                             &DecodeMinute, kCard1mStore);
       MinuteAggregate after{before.count + 1, before.sum + payment.amount_cents};
       minute_store_->Put(payment.card_token, start, absl::StrCat(after.count, ",", after.sum));
       if (before.count < config_.velocity_count && after.count >= config_.velocity_count) {
@@ -185,14 +201,16 @@ class DetectProcessor : public Processor<std::string, PaymentOrError, std::strin
         context_->RecordDropped();
         continue;
       }
-      const FiveMinuteAggregate before =
-          Current(*five_minute_store_, payment.card_token, start, &DecodeFiveMinute, kCard5mStore);
+      // `before` views `stored`, `after` views it and the payment.
+      const std::optional<std::string> stored =
+          five_minute_store_->Fetch(payment.card_token, start);
+      const FiveMinuteAggregate before = Decoded(stored, start, &DecodeFiveMinute, kCard5mStore);
       FiveMinuteAggregate after = before;
       ++after.count;
       after.sum += payment.amount_cents;
       after.max = std::max(after.max, payment.amount_cents);
-      after.countries.insert(payment.country);
-      after.merchants.insert(payment.merchant);
+      InsertSorted(after.countries, payment.country);
+      InsertSorted(after.merchants, payment.merchant);
       five_minute_store_->Put(payment.card_token, start, EncodeFiveMinute(after));
       if (before.sum < high_spend_cents_ && after.sum >= high_spend_cents_) {
         crossings_.push_back({"HIGH_SPEND", start, five_minutes_.size_ms, after.count, after.sum});
@@ -215,13 +233,13 @@ class DetectProcessor : public Processor<std::string, PaymentOrError, std::strin
   }
 
  private:
-  // The window's aggregate, or an empty one for a new window. A value that does not decode is
-  // corruption of weir's own state: a bug, so it stops the process rather than start over.
+  // The window's aggregate decoded from its stored bytes (views into them for card-5m), or an
+  // empty one for a new window. A value that does not decode is corruption of weir's own
+  // state: a bug, so it stops the process rather than start over.
   template <typename Aggregate>
-  static Aggregate Current(const WindowBytesStore& store, const std::string& token, int64_t start,
+  static Aggregate Decoded(const std::optional<std::string>& bytes, int64_t start,
                            std::optional<Aggregate> (*decode)(absl::string_view),
                            const char* name) {
-    const std::optional<std::string> bytes = store.Fetch(token, start);
     if (!bytes.has_value()) return Aggregate{};
     std::optional<Aggregate> aggregate = decode(*bytes);
     WEIR_CHECK(aggregate.has_value())
