@@ -15,6 +15,8 @@
 // data hit ratio, write-stall time, bytes written, memtable bytes flushed and compaction bytes,
 // plus peak RSS against the memory plan of the run's configuration and the state's size on disk;
 // and it samples throughput, hit ratio and stall time along the run for the report's charts.
+// In process it then times RocksDB alone doing the same payments' state reads and writes with
+// the set's options (no engine), the ceiling weir's rate is read against.
 #ifndef WEIR_BENCH_COMPARE_H_
 #define WEIR_BENCH_COMPARE_H_
 
