@@ -74,6 +74,26 @@ double Ratio(int64_t hits, int64_t misses) {
   return hits + misses > 0 ? static_cast<double>(hits) / static_cast<double>(hits + misses) : 0;
 }
 
+// A stderr line at every tenth of a long run: "<what>: N of M records (P%), R records/s".
+class Progress {
+ public:
+  Progress(std::string what, int64_t total) : what_(std::move(what)), total_(total) {}
+  void Update(int64_t done, double seconds) {
+    if (done < next_ || done >= total_) return;
+    std::fprintf(stderr, "  %s: %lld of %lld records (%lld%%), %.0f records/s\n", what_.c_str(),
+                 static_cast<long long>(done), static_cast<long long>(total_),
+                 static_cast<long long>(done * 100 / total_),
+                 seconds > 0 ? static_cast<double>(done) / seconds : 0.0);
+    next_ = done - done % Step() + Step();
+  }
+
+ private:
+  int64_t Step() const { return std::max<int64_t>(total_ / 10, 1); }
+  const std::string what_;
+  const int64_t total_;
+  int64_t next_ = Step();
+};
+
 int64_t DirectoryBytes(const std::filesystem::path& dir) {
   int64_t total = 0;
   std::error_code error;
@@ -256,6 +276,7 @@ absl::StatusOr<double> RunRocksDbAlone(const CompareOptions& options, const std:
   rocksdb::WriteBatch batch;
   std::string key, value;
   Clock::duration busy{};
+  Progress progress("RocksDB alone", options.records);
   int64_t valid = 0;  // payments that parsed
   for (int64_t done = 0; done < options.records;) {
     chunk.clear();  // generate, parse and tokenize outside the timed section
@@ -308,6 +329,7 @@ absl::StatusOr<double> RunRocksDbAlone(const CompareOptions& options, const std:
     }
     busy += Clock::now() - start;
     valid += static_cast<int64_t>(chunk.size());
+    progress.Update(done, std::chrono::duration<double>(busy).count());
   }
   // Untimed check that every payment's writes landed: the card-1m counts add up to the payments.
   int64_t counted = 0;
@@ -364,6 +386,7 @@ absl::StatusOr<CompareResult> RunOne(const CompareOptions& options, const std::s
   Clock::duration last_busy{};
   int64_t last_records = 0;
   std::vector<fraud::GeneratedPayment> chunk;
+  Progress progress("weir", options.records);
   for (int64_t done = 0; done < options.records;) {
     chunk.clear();  // generate outside the timed section
     const int64_t n = std::min<int64_t>(options.commit_every, options.records - done);
@@ -391,6 +414,7 @@ absl::StatusOr<CompareResult> RunOne(const CompareOptions& options, const std::s
         last_busy = busy;
         last_records = done;
       }
+      progress.Update(done, std::chrono::duration<double>(busy).count());
     }
     const auto start = Clock::now();
     WEIR_RETURN_IF_ERROR(driver.Commit());
@@ -484,6 +508,7 @@ absl::StatusOr<CompareResult> RunOneEndToEnd(const CompareOptions& options,
   std::optional<Clock::time_point> first;
   int64_t next_sample = sample_every, last_records = 0;
   double last_seconds = 0;
+  Progress progress("weir", options.records);
   TickerTotals last;
   const auto deadline = Clock::now() + std::chrono::seconds(600);
   while (Clock::now() < deadline) {
@@ -505,6 +530,7 @@ absl::StatusOr<CompareResult> RunOneEndToEnd(const CompareOptions& options,
       last_records = done;
       last_seconds = seconds;
       next_sample = done + sample_every;
+      progress.Update(done, seconds);
     }
     if (done >= options.records) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling the instance
