@@ -81,6 +81,9 @@ struct CompareResult {
   // window's get and put, no engine), with the set's options, in the same child process after
   // weir's run: the ceiling for any engine keeping this state in this RocksDB.
   double raw_rocksdb_records_per_s = 0;
+  // Of that run's time per record, its gets': the reads no engine can skip when the state
+  // outgrows the record cache (each engine can only collapse writes).
+  double raw_rocksdb_get_us_per_record = 0;
   std::vector<CompareSample> samples;
 };
 

@@ -42,10 +42,11 @@ TEST(BenchCompare, RunsEverySetAndWritesTheJsonAndASelfContainedReport) {
     EXPECT_GE(set["samples"].size(), 10u);
     // The baseline ran, and checked that its counts add up to the payments (else it fails).
     EXPECT_GT(set["raw_rocksdb_records_per_s"].get<double>(), 0);
+    EXPECT_GT(set["raw_rocksdb_get_us_per_record"].get<double>(), 0);
   }
   EXPECT_THAT(result.out, ::testing::ContainsRegex("default.yaml: RocksDB alone on the same state "
-                                                   "reads and writes [0-9]+ records/s; weir "
-                                                   "[0-9.]+x"));
+                                                   "reads and writes [0-9]+ records/s \\(its gets "
+                                                   "[0-9.]+ us per record\\); weir [0-9.]+x"));
   // Bounded's plan in process: the 1 MiB record cache, the 64 MiB bound on uncommitted writes
   // and the one shared 256 MiB cache that also holds the memtables - no librdkafka buffers.
   EXPECT_EQ(json["results"][1]["planned_bytes"].get<int64_t>(), int64_t{(1 + 64 + 256)} << 20);
