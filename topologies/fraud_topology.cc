@@ -1,5 +1,6 @@
 #include "topologies/fraud_topology.h"
 
+#include <algorithm>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <vector>
