@@ -16,7 +16,7 @@
 // plus peak RSS against the memory plan of the run's configuration and the state's size on disk;
 // and it samples throughput, hit ratio and stall time along the run for the report's charts.
 // In process it then times RocksDB alone doing the same payments' state reads and writes with
-// the set's options (no engine), the ceiling weir's rate is read against.
+// the set's options (no engine), the baseline weir's rate is read against.
 #ifndef WEIR_BENCH_COMPARE_H_
 #define WEIR_BENCH_COMPARE_H_
 
@@ -79,10 +79,10 @@ struct CompareResult {
   double raw_consume_records_per_s = 0;
   // In process only: RocksDB alone doing the same payments' state reads and writes (each
   // window's get and put, no engine), with the set's options, in the same child process after
-  // weir's run: the ceiling for any engine keeping this state in this RocksDB.
+  // weir's run: what RocksDB itself costs when every update reaches it.
   double raw_rocksdb_records_per_s = 0;
   // Of that run's time per record, its gets': the reads no engine can skip when the state
-  // outgrows the record cache (each engine can only collapse writes).
+  // outgrows the record cache (an engine can collapse writes, not these reads).
   double raw_rocksdb_get_us_per_record = 0;
   std::vector<CompareSample> samples;
 };

@@ -405,7 +405,7 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
       "MB/s, average and p99 processing latency, block cache data hit ratio, write-stall time,\n"
       "bytes written, memtable bytes flushed, compaction bytes, peak RSS, state size; then\n"
       "the rate of RocksDB alone doing the same payments' window gets and puts with the same\n"
-      "options (no engine: the ceiling for any engine keeping this state in RocksDB).\n"
+      "options and no engine, and how long its gets took (reads no engine can skip).\n"
       "--end-to-end: the payments go to an embedded broker first, then the instance `weir run`\n"
       "runs consumes them (one stream thread, a commit every second), and a raw consumer's rate\n"
       "over the same input is printed beside.\n\n"
