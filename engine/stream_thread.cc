@@ -6,6 +6,7 @@
 #include <limits>
 #include <set>
 #include <string_view>
+#include <utility>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
@@ -249,7 +250,8 @@ absl::Status StreamThread::RunLoop() {
     if (punctuate_ms >= next_commit_ms_ || UncommittedOverLimit()) {
       WEIR_RETURN_IF_ERROR(CommitOrWarn());
     }
-    PublishTasks();
+    PublishTasks(std::exchange(member_id_stale_, false) ? std::optional(ReadMemberId())
+                                                        : std::nullopt);
     PublishMetrics(/*force=*/false);
   }
   state_ = ThreadState::kPendingShutdown;
@@ -263,7 +265,7 @@ absl::Status StreamThread::RunLoop() {
   WEIR_RETURN_IF_ERROR(KafkaStatus(rd_kafka_consumer_close(consumer_.get()), "leaving the group"));
   WEIR_RETURN_IF_ERROR(fatal_);
   CloseAllTasks();
-  PublishTasks(/*membership_changed=*/true);
+  PublishTasks(/*member_id=*/"");  // out of the group
   return absl::OkStatus();
 }
 
@@ -532,7 +534,8 @@ void StreamThread::RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     if (status.ok()) status = unassigned;
   }
   if (!status.ok() && self->fatal_.ok()) self->fatal_ = status;
-  self->PublishTasks(/*membership_changed=*/true);
+  self->member_id_stale_ = true;  // read by the loop: not here (ReadMemberId)
+  self->PublishTasks();
   self->PublishMetrics(/*force=*/true);  // new tasks show in /metrics at once
 }
 
@@ -916,7 +919,14 @@ void StreamThread::PublishMetrics(bool force) {
   published_task_metrics_ = std::move(tasks);
 }
 
-void StreamThread::PublishTasks(bool membership_changed) {
+std::string StreamThread::ReadMemberId() {
+  char* member_id = rd_kafka_memberid(consumer_.get());
+  std::string member = member_id != nullptr ? member_id : "";
+  if (member_id != nullptr) rd_kafka_mem_free(consumer_.get(), member_id);
+  return member;
+}
+
+void StreamThread::PublishTasks(std::optional<std::string> member) {
   std::vector<TaskId> ids;
   int64_t dropped = closed_dropped_;
   int64_t late = closed_late_;
@@ -929,12 +939,6 @@ void StreamThread::PublishTasks(bool membership_changed) {
   }
   const int64_t hits = cache_.hits();
   const int64_t misses = cache_.misses();
-  std::optional<std::string> member;
-  if (membership_changed) {
-    char* member_id = rd_kafka_memberid(consumer_.get());
-    member = member_id != nullptr ? member_id : "";
-    if (member_id != nullptr) rd_kafka_mem_free(consumer_.get(), member_id);
-  }
   absl::MutexLock lock(&mutex_);
   if (member.has_value() && *member != published_member_id_) {
     spdlog::info("{}: group member id {} (was {})", name_, *member,

@@ -55,6 +55,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -212,9 +213,13 @@ class StreamThread : private internal::RecordCollector {
                                      const absl::Status& why);
   void CloseAllTasks();
   void Die(absl::Status status);
-  // Publishes the task list and counters for snapshot(). `membership_changed`: also re-read the
-  // group member id (librdkafka's locks and a copy), which only a rebalance or leaving changes.
-  void PublishTasks(bool membership_changed = false);
+  // Publishes the task list and counters for snapshot(), and `member_id` when given: the group
+  // member id changes only with a rebalance or on leaving.
+  void PublishTasks(std::optional<std::string> member_id = std::nullopt);
+  // The consumer's group member id, from librdkafka. Never call it inside a librdkafka callback:
+  // rd_kafka_memberid() waits for the group coordinator's thread, which during
+  // rd_kafka_consumer_close() waits for the rebalance callback - a deadlock (seen in CI).
+  std::string ReadMemberId();
   // The barrier RequestStop() was given, if any (once).
   std::shared_ptr<LeaveBarrier> TakeLeaveBarrier();
 
@@ -339,6 +344,8 @@ class StreamThread : private internal::RecordCollector {
   mutable absl::Mutex mutex_;
   std::vector<TaskId> published_tasks_ ABSL_GUARDED_BY(mutex_);
   std::string published_member_id_ ABSL_GUARDED_BY(mutex_);
+  // Set by the rebalance callback; the loop re-reads the member id after the poll returns.
+  bool member_id_stale_ = false;
   int64_t published_dropped_ ABSL_GUARDED_BY(mutex_) = 0;
   int64_t published_late_ ABSL_GUARDED_BY(mutex_) = 0;
   int64_t published_punctuations_ ABSL_GUARDED_BY(mutex_) = 0;
