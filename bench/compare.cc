@@ -29,6 +29,7 @@
 #include "stores/rocksdb_option_set.h"
 #include "stores/rocksdb_status.h"
 #include "stores/task_db.h"
+#include "stores/window_key.h"
 #include "topologies/fraud_config.h"
 #include "topologies/fraud_topology.h"
 #include "topologies/payment.h"
@@ -204,6 +205,34 @@ CompareResult FromJson(const nlohmann::json& j) {
   return r;
 }
 
+// The payments of every run: the same seed and cards, 1% injected fraud.
+fraud::PaymentGeneratorOptions GeneratorOptions(const CompareOptions& options) {
+  return {.cards = options.cards, .seed = options.seed, .fraud_fraction = 0.01};
+}
+
+// What an in-process run of one option set works from - the rules, the option set with its
+// shared objects, the payments and the card tokenizer - the same for weir's run and RocksDB
+// alone's.
+struct InProcessWorkload {
+  fraud::FraudConfig fraud_config;
+  RocksDbOptionSet set;
+  SharedResources shared;
+  fraud::PaymentGenerator generator;
+  fraud::CardTokenizer tokenizer;
+};
+
+absl::StatusOr<InProcessWorkload> LoadInProcessWorkload(const CompareOptions& options,
+                                                        const std::string& set_path) {
+  WEIR_ASSIGN_OR_RETURN(fraud::FraudConfig fraud_config,
+                        fraud::LoadFraudConfig(options.fraud_config));
+  WEIR_ASSIGN_OR_RETURN(RocksDbOptionSet set, LoadRocksDbOptionSet(set_path));
+  WEIR_ASSIGN_OR_RETURN(fraud::PaymentGenerator generator,
+                        fraud::PaymentGenerator::Create(GeneratorOptions(options), fraud_config));
+  SharedResources shared = MakeSharedResources(set);
+  return InProcessWorkload{std::move(fraud_config), std::move(set), std::move(shared),
+                           std::move(generator), fraud::CardTokenizer("weir-bench-compare")};
+}
+
 // A task's RocksDB instance in the RocksDB-alone baseline: column families default (offsets),
 // card-1m and card-5m. Handles are released before the instance closes, as RocksDB requires.
 struct RawInstance {
@@ -213,13 +242,6 @@ struct RawInstance {
     for (rocksdb::ColumnFamilyHandle* family : families) db->DestroyColumnFamilyHandle(family);
   }
 };
-
-// The fraud topology's window key: the card token, then the window start big-endian.
-void RawWindowKey(const std::string& token, int64_t start, std::string& key) {
-  key = token;
-  for (int i = 0; i < 8; ++i)
-    key.push_back(static_cast<char>(static_cast<uint64_t>(start) >> (56 - 8 * i)));
-}
 
 struct RocksDbAloneResult {
   double records_per_s = 0;
@@ -237,15 +259,8 @@ struct RocksDbAloneResult {
 absl::StatusOr<RocksDbAloneResult> RunRocksDbAlone(const CompareOptions& options,
                                                    const std::string& set_path,
                                                    const std::filesystem::path& dir) {
-  WEIR_ASSIGN_OR_RETURN(fraud::FraudConfig fraud_config,
-                        fraud::LoadFraudConfig(options.fraud_config));
-  WEIR_ASSIGN_OR_RETURN(RocksDbOptionSet set, LoadRocksDbOptionSet(set_path));
-  const SharedResources shared = MakeSharedResources(set);
-  WEIR_ASSIGN_OR_RETURN(
-      fraud::PaymentGenerator generator,
-      fraud::PaymentGenerator::Create(
-          {.cards = options.cards, .seed = options.seed, .fraud_fraction = 0.01}, fraud_config));
-  const fraud::CardTokenizer tokenizer("weir-bench-compare");
+  WEIR_ASSIGN_OR_RETURN(InProcessWorkload workload, LoadInProcessWorkload(options, set_path));
+  const fraud::FraudConfig& fraud_config = workload.fraud_config;
   const TimeWindows minute =
       TimeWindows::OfSizeAndGrace(fraud_config.card_1m_size_ms, fraud_config.grace_ms);
   const TimeWindows five_minutes =
@@ -259,7 +274,8 @@ absl::StatusOr<RocksDbAloneResult> RunRocksDbAlone(const CompareOptions& options
   }
   std::vector<RawInstance> tasks(static_cast<size_t>(options.partitions));
   for (size_t t = 0; t < tasks.size(); ++t) {
-    WEIR_ASSIGN_OR_RETURN(rocksdb::Options rocksdb_options, BuildRocksDbOptions(set, shared));
+    WEIR_ASSIGN_OR_RETURN(rocksdb::Options rocksdb_options,
+                          BuildRocksDbOptions(workload.set, workload.shared));
     rocksdb_options.create_if_missing = true;
     rocksdb_options.create_missing_column_families = true;
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
@@ -291,8 +307,8 @@ absl::StatusOr<RocksDbAloneResult> RunRocksDbAlone(const CompareOptions& options
     chunk.clear();  // generate, parse and tokenize outside the timed section
     const int64_t n = std::min<int64_t>(options.commit_every, options.records - done);
     for (int64_t i = 0; i < n; ++i) {
-      const fraud::GeneratedPayment p = generator.Next();
-      absl::StatusOr<fraud::Payment> payment = fraud::ParsePayment(p.json, tokenizer);
+      const fraud::GeneratedPayment p = workload.generator.Next();
+      absl::StatusOr<fraud::Payment> payment = fraud::ParsePayment(p.json, workload.tokenizer);
       if (!payment.ok()) continue;  // a dead letter: no state access
       chunk.push_back(
           {static_cast<size_t>(PartitionForKey(p.card, options.partitions)), *std::move(payment)});
@@ -303,7 +319,7 @@ absl::StatusOr<RocksDbAloneResult> RunRocksDbAlone(const CompareOptions& options
       const fraud::Payment& payment = access.payment;
       batch.Clear();
       for (int64_t window : minute.WindowStartsFor(payment.ts)) {
-        RawWindowKey(payment.card_token, window, key);
+        WindowKeyInto(payment.card_token, window, key);  // the window stores' layout
         int64_t count = 0, sum = 0;
         const auto get_start = Clock::now();
         const rocksdb::Status found = task.db->Get({}, task.families[1], key, &value);
@@ -319,7 +335,7 @@ absl::StatusOr<RocksDbAloneResult> RunRocksDbAlone(const CompareOptions& options
         batch.Put(task.families[1], key, absl::StrCat(count + 1, ",", sum + payment.amount_cents));
       }
       for (int64_t window : five_minutes.WindowStartsFor(payment.ts)) {
-        RawWindowKey(payment.card_token, window, key);
+        WindowKeyInto(payment.card_token, window, key);  // the window stores' layout
         const auto get_start = Clock::now();
         const rocksdb::Status found = task.db->Get({}, task.families[2], key, &value);
         gets += Clock::now() - get_start;
@@ -368,29 +384,22 @@ absl::StatusOr<RocksDbAloneResult> RunRocksDbAlone(const CompareOptions& options
 // One option set, in this (child) process.
 absl::StatusOr<CompareResult> RunOne(const CompareOptions& options, const std::string& set_path,
                                      const std::filesystem::path& state_dir) {
-  WEIR_ASSIGN_OR_RETURN(fraud::FraudConfig fraud_config,
-                        fraud::LoadFraudConfig(options.fraud_config));
-  WEIR_ASSIGN_OR_RETURN(RocksDbOptionSet set, LoadRocksDbOptionSet(set_path));
-  const SharedResources shared = MakeSharedResources(set);
-  WEIR_ASSIGN_OR_RETURN(
-      fraud::PaymentGenerator generator,
-      fraud::PaymentGenerator::Create(
-          {.cards = options.cards, .seed = options.seed, .fraud_fraction = 0.01}, fraud_config));
-  const fraud::CardTokenizer tokenizer("weir-bench-compare");
+  WEIR_ASSIGN_OR_RETURN(InProcessWorkload workload, LoadInProcessWorkload(options, set_path));
+  const fraud::FraudConfig& fraud_config = workload.fraud_config;
   CompareResult result{.option_set = set_path, .baseline_rss_bytes = CurrentRssBytes()};
-  const Topology topology = fraud::BuildFraudTopology(fraud_config, tokenizer);
+  const Topology topology = fraud::BuildFraudTopology(fraud_config, workload.tokenizer);
   AppConfig plan_config;  // one thread with the run's record cache; the rest as `weir run`'s
   plan_config.num_stream_threads = 1;
   plan_config.statestore_cache_max_bytes = options.cache_max_bytes;
   WEIR_ASSIGN_OR_RETURN(result.planned_bytes,
-                        PlannedBytes(plan_config, set, topology, options.partitions,
+                        PlannedBytes(plan_config, workload.set, topology, options.partitions,
                                      /*kafka_clients=*/false));
   TopologyTestDriver driver(
       topology, {.application_id = "bench-compare",
                  .partitions = options.partitions,
                  .open_task_db = [&](TaskId id) -> absl::StatusOr<std::unique_ptr<TaskDb>> {
                    WEIR_ASSIGN_OR_RETURN(rocksdb::Options rocksdb_options,
-                                         BuildRocksDbOptions(set, shared));
+                                         BuildRocksDbOptions(workload.set, workload.shared));
                    return TaskDb::Open((state_dir / id.ToString()).string(), rocksdb_options);
                  },
                  .cache_max_bytes = options.cache_max_bytes});
@@ -407,7 +416,7 @@ absl::StatusOr<CompareResult> RunOne(const CompareOptions& options, const std::s
   for (int64_t done = 0; done < options.records;) {
     chunk.clear();  // generate outside the timed section
     const int64_t n = std::min<int64_t>(options.commit_every, options.records - done);
-    for (int64_t i = 0; i < n; ++i) chunk.push_back(generator.Next());
+    for (int64_t i = 0; i < n; ++i) chunk.push_back(workload.generator.Next());
     for (const fraud::GeneratedPayment& p : chunk) {
       const auto start = Clock::now();
       WEIR_RETURN_IF_ERROR(
@@ -470,10 +479,8 @@ absl::StatusOr<CompareResult> RunOneEndToEnd(const CompareOptions& options,
   for (const std::string& topic : {fraud_config.alerts_topic, fraud_config.dlq_topic}) {
     WEIR_RETURN_IF_ERROR(broker->CreateTopic({.name = topic, .partitions = 4}));
   }
-  WEIR_ASSIGN_OR_RETURN(
-      fraud::PaymentGenerator generator,
-      fraud::PaymentGenerator::Create(
-          {.cards = options.cards, .seed = options.seed, .fraud_fraction = 0.01}, fraud_config));
+  WEIR_ASSIGN_OR_RETURN(fraud::PaymentGenerator generator,
+                        fraud::PaymentGenerator::Create(GeneratorOptions(options), fraud_config));
   CompareResult result{.option_set = set_path};
   {
     PerfStats stats;

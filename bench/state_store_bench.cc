@@ -92,6 +92,23 @@ std::unique_ptr<TaskDb> OpenTaskDb(const std::string& set_name, benchmark::State
   return *std::move(db);
 }
 
+// A plain RocksDB instance with the set's options in a fresh directory (the raw baselines).
+std::unique_ptr<rocksdb::DB> OpenRawDb(const std::string& set_name, const std::string& dir_name,
+                                       benchmark::State& state) {
+  absl::StatusOr<rocksdb::Options> options = Options(set_name);
+  if (!options.ok()) {
+    state.SkipWithError("options");
+    return nullptr;
+  }
+  options->create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  if (!rocksdb::DB::Open(*options, FreshDir(dir_name), &raw).ok()) {
+    state.SkipWithError("open");
+    return nullptr;
+  }
+  return std::unique_ptr<rocksdb::DB>(raw);
+}
+
 // Times each call of `op(i)`, commits through `commit` every `commit_every` calls (timed with
 // the call that triggers it), and reports throughput and percentiles.
 template <typename Op, typename Commit>
@@ -118,14 +135,8 @@ void Measure(benchmark::State& state, Op op, Commit commit, int64_t commit_every
 void BM_RawWriteBatchPut(benchmark::State& state) {
   const std::string set_name = kOptionSets[state.range(0)];
   state.SetLabel(set_name);
-  absl::StatusOr<rocksdb::Options> options = Options(set_name);
-  if (!options.ok()) return state.SkipWithError("options");
-  options->create_if_missing = true;
-  rocksdb::DB* raw = nullptr;
-  if (!rocksdb::DB::Open(*options, FreshDir("raw-" + set_name), &raw).ok()) {
-    return state.SkipWithError("open");
-  }
-  std::unique_ptr<rocksdb::DB> db(raw);
+  std::unique_ptr<rocksdb::DB> db = OpenRawDb(set_name, "raw-" + set_name, state);
+  if (db == nullptr) return;
   rocksdb::WriteBatch batch;
   std::mt19937_64 random(42);
   const std::string value(64, 'v');
@@ -228,14 +239,8 @@ void BM_WindowFetch(benchmark::State& state) {
 void BM_RawGet(benchmark::State& state) {
   const std::string set_name = kOptionSets[state.range(0)];
   state.SetLabel(set_name);
-  absl::StatusOr<rocksdb::Options> options = Options(set_name);
-  if (!options.ok()) return state.SkipWithError("options");
-  options->create_if_missing = true;
-  rocksdb::DB* raw = nullptr;
-  if (!rocksdb::DB::Open(*options, FreshDir("raw-get-" + set_name), &raw).ok()) {
-    return state.SkipWithError("open");
-  }
-  std::unique_ptr<rocksdb::DB> db(raw);
+  std::unique_ptr<rocksdb::DB> db = OpenRawDb(set_name, "raw-get-" + set_name, state);
+  if (db == nullptr) return;
   const std::string value(64, 'v');
   rocksdb::WriteBatch batch;
   for (uint64_t card = 0; card < kCards; ++card) {
