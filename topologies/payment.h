@@ -20,7 +20,7 @@ namespace weir::fraud {
 
 struct Payment {
   std::string txn_id;
-  std::string card_token;   // hex HMAC-SHA256 of the card number
+  std::string card_token;   // CardTokenizer::Token of the card number (32 hex characters)
   std::string masked_card;  // first 6, last 4
   int64_t amount_cents = 0;
   std::string currency;  // optional in the input; "" when absent
