@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
@@ -28,6 +30,7 @@
 #include "engine/windows.h"
 #include "stores/rocksdb_option_set.h"
 #include "stores/rocksdb_status.h"
+#include "stores/store_statistics.h"
 #include "stores/task_db.h"
 #include "stores/window_key.h"
 #include "topologies/fraud_config.h"
@@ -71,8 +74,17 @@ TickerTotals Tickers(const KafkaStreams& streams) {
   return t;
 }
 
-double Ratio(int64_t hits, int64_t misses) {
-  return hits + misses > 0 ? static_cast<double>(hits) / static_cast<double>(hits + misses) : 0;
+// A hit ratio for JSON: null when there were no lookups (HitRatio's NaN), and back.
+nlohmann::json RatioToJson(double ratio) {
+  return std::isnan(ratio) ? nlohmann::json(nullptr) : nlohmann::json(ratio);
+}
+double RatioFromJson(const nlohmann::json& j) {
+  return j.is_null() ? std::numeric_limits<double>::quiet_NaN() : j.get<double>();
+}
+
+// A hit ratio for people: "no reads" when there were no lookups.
+std::string FormatRatio(double ratio) {
+  return std::isnan(ratio) ? "no reads" : absl::StrFormat("%.3f", ratio);
 }
 
 // A stderr line at every tenth of a long run: "<what>: N of M records (P%), R records/s".
@@ -127,7 +139,7 @@ absl::StatusOr<int64_t> PlannedBytes(const AppConfig& config, const RocksDbOptio
 void Finish(const TickerTotals& t, const std::filesystem::path& state_dir, CompareResult& result) {
   result.records_per_s = static_cast<double>(result.records) / result.seconds;
   result.mb_per_s = static_cast<double>(result.input_bytes) / result.seconds / (1 << 20);
-  result.block_cache_data_hit_ratio = Ratio(t.hits, t.misses);
+  result.block_cache_data_hit_ratio = HitRatio(t.hits, t.misses);
   result.write_stall_ms = static_cast<double>(t.stall_micros) / 1'000.0;
   result.bytes_written = t.bytes_written;
   result.memtable_bytes_flushed = t.flushed;
@@ -145,7 +157,7 @@ nlohmann::json ToJson(const CompareResult& r) {
     samples.push_back({{"records", s.records},
                        {"seconds", s.seconds},
                        {"records_per_s", s.records_per_s},
-                       {"hit_ratio", s.hit_ratio},
+                       {"hit_ratio", RatioToJson(s.hit_ratio)},
                        {"stall_ms", s.stall_ms}});
   }
   return {{"option_set", r.option_set},
@@ -156,7 +168,7 @@ nlohmann::json ToJson(const CompareResult& r) {
           {"mb_per_s", r.mb_per_s},
           {"latency_avg_us", r.latency_avg_us},
           {"latency_p99_us", r.latency_p99_us},
-          {"block_cache_data_hit_ratio", r.block_cache_data_hit_ratio},
+          {"block_cache_data_hit_ratio", RatioToJson(r.block_cache_data_hit_ratio)},
           {"write_stall_ms", r.write_stall_ms},
           {"bytes_written", r.bytes_written},
           {"memtable_bytes_flushed", r.memtable_bytes_flushed},
@@ -182,7 +194,7 @@ CompareResult FromJson(const nlohmann::json& j) {
   r.mb_per_s = j.at("mb_per_s");
   r.latency_avg_us = j.at("latency_avg_us");
   r.latency_p99_us = j.at("latency_p99_us");
-  r.block_cache_data_hit_ratio = j.at("block_cache_data_hit_ratio");
+  r.block_cache_data_hit_ratio = RatioFromJson(j.at("block_cache_data_hit_ratio"));
   r.write_stall_ms = j.at("write_stall_ms");
   r.bytes_written = j.at("bytes_written");
   r.memtable_bytes_flushed = j.at("memtable_bytes_flushed");
@@ -199,7 +211,7 @@ CompareResult FromJson(const nlohmann::json& j) {
     r.samples.push_back({.records = s.at("records"),
                          .seconds = s.at("seconds"),
                          .records_per_s = s.at("records_per_s"),
-                         .hit_ratio = s.at("hit_ratio"),
+                         .hit_ratio = RatioFromJson(s.at("hit_ratio")),
                          .stall_ms = s.at("stall_ms")});
   }
   return r;
@@ -434,7 +446,7 @@ absl::StatusOr<CompareResult> RunOne(const CompareOptions& options, const std::s
              .seconds = std::chrono::duration<double>(busy).count(),
              .records_per_s =
                  interval > 0 ? static_cast<double>(done - last_records) / interval : 0,
-             .hit_ratio = Ratio(now.hits - last.hits, now.misses - last.misses),
+             .hit_ratio = HitRatio(now.hits - last.hits, now.misses - last.misses),
              .stall_ms = static_cast<double>(now.stall_micros) / 1'000.0});
         last = now;
         last_busy = busy;
@@ -542,14 +554,14 @@ absl::StatusOr<CompareResult> RunOneEndToEnd(const CompareOptions& options,
     if (first && (done >= next_sample || done >= options.records)) {
       const double seconds = std::chrono::duration<double>(Clock::now() - *first).count();
       const TickerTotals now = Tickers(*streams);
-      result.samples.push_back({.records = done,
-                                .seconds = seconds,
-                                .records_per_s = seconds > last_seconds
-                                                     ? static_cast<double>(done - last_records) /
-                                                           (seconds - last_seconds)
-                                                     : 0,
-                                .hit_ratio = Ratio(now.hits - last.hits, now.misses - last.misses),
-                                .stall_ms = static_cast<double>(now.stall_micros) / 1'000.0});
+      result.samples.push_back(
+          {.records = done,
+           .seconds = seconds,
+           .records_per_s = seconds > last_seconds ? static_cast<double>(done - last_records) /
+                                                         (seconds - last_seconds)
+                                                   : 0,
+           .hit_ratio = HitRatio(now.hits - last.hits, now.misses - last.misses),
+           .stall_ms = static_cast<double>(now.stall_micros) / 1'000.0});
       last = now;
       last_records = done;
       last_seconds = seconds;
@@ -685,10 +697,9 @@ std::string ResultsTable(const std::vector<CompareResult>& results) {
       "flushed MB", "compact MB", "peak RSS", "budget", "state MB");
   for (const CompareResult& r : results) {
     absl::StrAppendFormat(
-        &out,
-        "%-28s %10.0f %7.2f %9.1f %9.1f %8.3f %9.1f %11.1f %11.1f %11.1f %8.0fM %8.0fM %9.1f\n",
+        &out, "%-28s %10.0f %7.2f %9.1f %9.1f %8s %9.1f %11.1f %11.1f %11.1f %8.0fM %8.0fM %9.1f\n",
         r.option_set, r.records_per_s, r.mb_per_s, r.latency_avg_us, r.latency_p99_us,
-        r.block_cache_data_hit_ratio, r.write_stall_ms, r.bytes_written / 1048576.0,
+        FormatRatio(r.block_cache_data_hit_ratio), r.write_stall_ms, r.bytes_written / 1048576.0,
         r.memtable_bytes_flushed / 1048576.0,
         (r.compaction_bytes_read + r.compaction_bytes_written) / 1048576.0,
         r.peak_rss_bytes / 1048576.0, MemoryBudget(r) / 1048576.0, r.state_bytes / 1048576.0);
@@ -756,18 +767,28 @@ std::string Chart(const std::string& title, const std::vector<CompareResult>& re
       kW, kH, kLeft, title, kLeft, kTop, kLeft, kH - kBottom, kLeft, kH - kBottom, kW - kRight,
       kH - kBottom, kTop + 4, max_y, kH - kBottom, kW - kRight, kH - 8, max_x);
   for (size_t i = 0; i < results.size(); ++i) {
-    std::string points;
+    // A sample without a value (a hit ratio over an interval with no reads) breaks the line.
+    std::vector<std::string> lines(1);
     for (const CompareSample& s : results[i].samples) {
+      if (std::isnan(value(s))) {
+        if (!lines.back().empty()) lines.emplace_back();
+        continue;
+      }
       const double x = kLeft + (kW - kLeft - kRight) * static_cast<double>(s.records) / max_x;
       const double y = kH - kBottom - (kH - kTop - kBottom) * value(s) / max_y;
-      absl::StrAppendFormat(&points, "%.1f,%.1f ", x, y);
+      absl::StrAppendFormat(&lines.back(), "%.1f,%.1f ", x, y);
     }
     const char* colour = kColours[i % 5];
-    absl::StrAppendFormat(&svg,
-                          "<polyline fill='none' stroke='%s' stroke-width='2' points='%s'/>"
-                          "<text x='%.0f' y='%.0f' fill='%s'>%s</text>",
-                          colour, points, kLeft + 10, kTop + 14 + 14.0 * i, colour,
-                          results[i].option_set);
+    bool drawn = false;
+    for (const std::string& points : lines) {
+      if (points.empty()) continue;
+      drawn = true;
+      absl::StrAppendFormat(
+          &svg, "<polyline fill='none' stroke='%s' stroke-width='2' points='%s'/>", colour, points);
+    }
+    absl::StrAppendFormat(&svg, "<text x='%.0f' y='%.0f' fill='%s'>%s%s</text>", kLeft + 10,
+                          kTop + 14 + 14.0 * i, colour, results[i].option_set,
+                          drawn ? "" : " (no reads)");
   }
   return svg + "</svg>";
 }
@@ -800,11 +821,11 @@ std::string ResultsHtml(const CompareOptions& options, const std::vector<Compare
   for (const CompareResult& r : results) {
     absl::StrAppendFormat(
         &rows,
-        "<tr><td>%s</td><td>%.0f</td><td>%.2f</td><td>%.1f</td><td>%.1f</td><td>%.3f</td>"
+        "<tr><td>%s</td><td>%.0f</td><td>%.2f</td><td>%.1f</td><td>%.1f</td><td>%s</td>"
         "<td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.0f</td><td>%.0f</td>"
         "<td>%.2f</td><td>%.1f</td></tr>",
         r.option_set, r.records_per_s, r.mb_per_s, r.latency_avg_us, r.latency_p99_us,
-        r.block_cache_data_hit_ratio, r.write_stall_ms, r.bytes_written / 1048576.0,
+        FormatRatio(r.block_cache_data_hit_ratio), r.write_stall_ms, r.bytes_written / 1048576.0,
         r.memtable_bytes_flushed / 1048576.0,
         (r.compaction_bytes_read + r.compaction_bytes_written) / 1048576.0,
         r.peak_rss_bytes / 1048576.0, MemoryBudget(r) / 1048576.0,

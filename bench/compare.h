@@ -49,7 +49,7 @@ struct CompareSample {
   int64_t records = 0;       // processed so far
   double seconds = 0;        // processing time so far
   double records_per_s = 0;  // over the interval since the previous sample
-  double hit_ratio = 0;      // block cache data hit ratio over that interval
+  double hit_ratio = 0;      // block cache data hit ratio over that interval (NaN: no reads)
   double stall_ms = 0;       // write stall so far
 };
 

@@ -219,12 +219,12 @@ void AddClientBenchFlags(CLI::App& command, ClientBenchFlags& flags) {
   AddConfigFlags(command, flags.config, "config/weir.yaml");
   command.add_option("--topic", flags.topic, "Topic")->capture_default_str();
   command.add_option("--records", flags.records, "Records per configuration")
-      ->check(CLI::PositiveNumber)
+      ->check(Positive())
       ->capture_default_str();
   command
       .add_option("--partitions", flags.partitions,
                   "Partitions of the topic the embedded broker creates")
-      ->check(CLI::Range(1, 1000))
+      ->check(InRange(1, 1000))
       ->capture_default_str();
 }
 
@@ -296,33 +296,33 @@ void AddFailoverCommand(CLI::App& bench, int* exit_code) {
   failover->add_option("--replicas", flags->replicas, "num.standby.replicas of each run, in order")
       ->capture_default_str();
   failover->add_option("--instances", o.instances, "Instances (processes) of the application")
-      ->check(CLI::Range(2, 16))
+      ->check(InRange(2, 16))
       ->capture_default_str();
   failover->add_option("--partitions", o.partitions, "Partitions of the payments topic (tasks)")
-      ->check(CLI::Range(1, 64))
+      ->check(InRange(1, 64))
       ->capture_default_str();
   failover
       ->add_option("--fill", o.fill_records,
                    "Payments sent first, as fast as possible: the state the failover must bring "
                    "back (the embedded broker keeps 100,000 records or 5 MiB per partition)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(NonNegative())
       ->capture_default_str();
   failover->add_option("--records", o.stream_records, "Payments streamed around the kill")
-      ->check(CLI::PositiveNumber)
+      ->check(Positive())
       ->capture_default_str();
   failover->add_option("--rate", o.rate, "Payments per second in the stream")
-      ->check(CLI::PositiveNumber)
+      ->check(Positive())
       ->capture_default_str();
   failover->add_option("--kill-after", o.kill_after_s, "Seconds into the stream of the kill")
-      ->check(CLI::PositiveNumber)
+      ->check(Positive())
       ->capture_default_str();
   failover->add_option("--cards", o.cards, "Card population")
-      ->check(CLI::PositiveNumber)
+      ->check(Positive())
       ->capture_default_str();
   failover
       ->add_option("--session-timeout-ms", o.session_timeout_ms,
                    "consumer.session.timeout.ms of the instances")
-      ->check(CLI::Range(1000, 300000))
+      ->check(InRange(1000, 300000))
       ->capture_default_str();
   failover->add_option("--config", o.config_path, "The instances' config file")
       ->check(CLI::ExistingFile)
@@ -368,24 +368,24 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
       ->required()
       ->check(CLI::ExistingFile);
   compare->add_option("--records", flags->options.records, "Payments to process per set")
-      ->check(CLI::PositiveNumber)
+      ->check(Positive())
       ->capture_default_str();
   compare
       ->add_option("--cards", flags->options.cards,
                    "Card population: many cards make the windows outgrow the block caches")
-      ->check(CLI::PositiveNumber)
+      ->check(Positive())
       ->capture_default_str();
   compare->add_option("--seed", flags->options.seed, "Workload seed")->capture_default_str();
   compare->add_option("--tasks", flags->options.partitions, "Tasks (partitions)")
-      ->check(CLI::Range(1, 64))
+      ->check(InRange(1, 64))
       ->capture_default_str();
   compare
       ->add_option("--cache-bytes", flags->options.cache_max_bytes,
                    "Record cache (small, so RocksDB does the work)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(NonNegative())
       ->capture_default_str();
   compare->add_option("--commit-every", flags->options.commit_every, "Records between commits")
-      ->check(CLI::PositiveNumber)
+      ->check(Positive())
       ->capture_default_str();
   compare->add_option("--fraud-config", flags->options.fraud_config, "The topology's rules")
       ->check(CLI::ExistingFile)
@@ -422,7 +422,7 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
       "produce", "Producer throughput, baseline vs tuned client settings (lab 16.1)");
   AddClientBenchFlags(*produce, *produce_flags);
   produce->add_option("--record-size", produce_flags->record_size, "Bytes per record")
-      ->check(CLI::Range(1, 1'000'000))
+      ->check(InRange(1, 1'000'000))
       ->capture_default_str();
   produce
       ->add_option("--throughput", produce_flags->throughput,

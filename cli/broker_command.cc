@@ -163,7 +163,7 @@ void AddBrokerCommand(CLI::App& app, int* exit_code) {
       ->add_option("--brokers", flags->brokers,
                    "Number of brokers in the cluster, 1-16 (default: broker.brokers from the "
                    "config, 3)")
-      ->check(CLI::Range(1, EmbeddedBroker::kMaxBrokers));
+      ->check(InRange(1, EmbeddedBroker::kMaxBrokers));
   command
       ->add_option("-t,--topic", flags->topics,
                    "Create a topic, NAME:PARTITIONS; repeatable, added to broker.topics")
@@ -175,7 +175,7 @@ void AddBrokerCommand(CLI::App& app, int* exit_code) {
   command
       ->add_option("--progress-interval", flags->progress_interval_s,
                    "Seconds between progress lines; 0 turns them off")
-      ->check(CLI::NonNegativeNumber)
+      ->check(NonNegative())
       ->capture_default_str();
   command->footer(details + kLimits +
                   "\nExamples:\n"

@@ -27,6 +27,16 @@ void AddConfigFlags(CLI::App& command, ConfigFlags& flags, const std::string& de
 // bad flags, config or input (InvalidArgument, NotFound), 1 for anything else.
 void ReportOutcome(const char* command, const absl::Status& status, int* exit_code);
 
+// Validators for numeric flags whose errors say what was expected ("expected a positive number,
+// got 'abc'"); CLI11's own PositiveNumber and Range word theirs with the limits of double.
+CLI::Validator Positive();
+CLI::Validator NonNegative();
+CLI::Validator InRange(double min, double max);
+
+// Prints a flag parsing error as one line naming the (sub)command and pointing at its --help,
+// and returns the exit code for usage errors, 2 (CLI11's own codes are not passed on).
+int ReportUsageError(const CLI::App& app, const CLI::ParseError& error);
+
 void AddBrokerCommand(CLI::App& app, int* exit_code);
 void AddConfigCommand(CLI::App& app, int* exit_code);
 void AddRunCommand(CLI::App& app, int* exit_code);

@@ -1,3 +1,11 @@
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "cli/commands.h"
 #include "common/logging.h"
 
@@ -12,6 +20,49 @@ void AddConfigFlags(CLI::App& command, ConfigFlags& flags, const std::string& de
   command.add_option("--set", flags.overrides,
                      "Override one config key, KEY=VALUE; repeatable, applied after the file "
                      "(e.g. --set num.stream.threads=2)");
+}
+
+namespace {
+
+CLI::Validator NumberCheck(std::string description, std::string expected,
+                           std::function<bool(double)> accepts) {
+  return CLI::Validator(
+      [expected, accepts](std::string& text) -> std::string {
+        double value = 0;
+        if (absl::SimpleAtod(text, &value) && accepts(value)) return "";
+        return absl::StrCat("expected ", expected, ", got '", text, "'");
+      },
+      std::move(description));
+}
+
+}  // namespace
+
+CLI::Validator Positive() {
+  return NumberCheck("POSITIVE", "a positive number", [](double v) { return v > 0; });
+}
+
+CLI::Validator NonNegative() {
+  return NumberCheck("NONNEGATIVE", "a number >= 0", [](double v) { return v >= 0; });
+}
+
+CLI::Validator InRange(double min, double max) {
+  return NumberCheck(absl::StrFormat("[%g - %g]", min, max),
+                     absl::StrFormat("a number in [%g, %g]", min, max),
+                     [min, max](double v) { return v >= min && v <= max; });
+}
+
+int ReportUsageError(const CLI::App& app, const CLI::ParseError& error) {
+  // The deepest subcommand parsed before the error is the one whose help explains its flags.
+  std::string command = app.get_name();
+  for (const CLI::App* at = &app; !at->get_subcommands().empty();) {
+    at = at->get_subcommands().front();
+    absl::StrAppend(&command, " ", at->get_name());
+  }
+  std::string message = error.what();
+  std::replace(message.begin(), message.end(), '\n', ' ');
+  std::fprintf(stderr, "%s: %s (see '%s --help')\n", command.c_str(),
+               std::string(absl::StripAsciiWhitespace(message)).c_str(), command.c_str());
+  return 2;
 }
 
 void ReportOutcome(const char* command, const absl::Status& status, int* exit_code) {

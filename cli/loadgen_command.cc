@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -27,7 +28,7 @@ using Clock = std::chrono::steady_clock;
 struct LoadgenFlags {
   ConfigFlags config;
   std::string topic;  // "" = the fraud config's payments topic
-  double rate = 1'000;
+  double rate = -1;   // unset: 1,000/s to Kafka, as fast as possible to a file
   int64_t records = 0;
   double duration_s = 0;
   int64_t cards = 100'000;
@@ -111,9 +112,15 @@ absl::Status Loadgen(const LoadgenFlags& flags) {
         "bootstrap.servers is empty: point it at a broker (e.g. start 'weir broker' and pass "
         "--set bootstrap.servers=<its address>), or write a file with --output");
   }
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+  const auto wall_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const double rate = flags.rate >= 0 ? flags.rate : (to_file ? 0 : 1'000);
+  // To Kafka without --start-ts, each payment is stamped with its send time, so the stream
+  // never runs ahead of the wall clock (and end-to-end latency means what it says).
+  const bool stamp_send_time = !to_file && flags.start_ts <= 0;
   WEIR_ASSIGN_OR_RETURN(
       fraud::PaymentGenerator generator,
       fraud::PaymentGenerator::Create(
@@ -122,10 +129,10 @@ absl::Status Loadgen(const LoadgenFlags& flags) {
            .seed = flags.seed,
            .fraud_fraction = flags.fraud_fraction,
            // Event time follows the target rate; unthrottled runs pretend 1,000/s.
-           .rate = flags.rate > 0 ? flags.rate : 1'000,
+           .rate = rate > 0 ? rate : 1'000,
            .start_ms = flags.start_ts > 0
                            ? flags.start_ts
-                           : (to_file ? fraud::PaymentGeneratorOptions{}.start_ms : now_ms)},
+                           : (to_file ? fraud::PaymentGeneratorOptions{}.start_ms : wall_ms())},
           fraud_config));
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> truth(nullptr, &std::fclose);
   if (!flags.truth.empty()) {
@@ -148,10 +155,14 @@ absl::Status Loadgen(const LoadgenFlags& flags) {
     sink = std::make_unique<FileSink>(out, &stats);
   } else {
     const std::string topic = flags.topic.empty() ? fraud_config.payments_topic : flags.topic;
+    // Java producers' partitioner (murmur2 of the key), as weir's own producers and `weir
+    // replay --partitions` use, so a card lands on the partition they expect.
+    std::map<std::string, std::string> common = {{"partitioner", "murmur2_random"}};
+    for (const auto& [k, v] : config.kafka) common[k] = v;
     WEIR_ASSIGN_OR_RETURN(
         std::unique_ptr<bench::PerfProducer> producer,
         bench::PerfProducer::Create({.bootstrap_servers = config.bootstrap_servers,
-                                     .common = config.kafka,
+                                     .common = std::move(common),
                                      .specific = config.producer},
                                     topic, &stats));
     sink = std::make_unique<KafkaSink>(std::move(producer));
@@ -169,10 +180,9 @@ absl::Status Loadgen(const LoadgenFlags& flags) {
   int signal_number = 0;
   int64_t expected = 0;
   for (int64_t i = 0; (records <= 0 || i < records) && signal_number == 0; ++i) {
-    if (flags.rate > 0) {  // throttle: record i leaves at start + i / rate
-      const auto due =
-          start + std::chrono::duration_cast<Clock::duration>(
-                      std::chrono::duration<double>(static_cast<double>(i) / flags.rate));
+    if (rate > 0) {  // throttle: record i leaves at start + i / rate
+      const auto due = start + std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double>(static_cast<double>(i) / rate));
       const auto ahead = std::chrono::duration_cast<std::chrono::milliseconds>(due - Clock::now());
       if (ahead.count() >= 1) sink->Poll(ahead);
     }
@@ -182,13 +192,19 @@ absl::Status Loadgen(const LoadgenFlags& flags) {
       signal_number = WaitForShutdownSignal(std::chrono::milliseconds(0));
       if (!to_file) sink->Poll(std::chrono::milliseconds(0));
     }
-    WEIR_RETURN_IF_ERROR(sink->Send(generator.Next()));
+    WEIR_RETURN_IF_ERROR(
+        sink->Send(stamp_send_time ? generator.Next(wall_ms()) : generator.Next()));
     const std::vector<fraud::ExpectedAlert> completed = generator.TakeExpected();
     expected += static_cast<int64_t>(completed.size());
     if (truth != nullptr) WEIR_RETURN_IF_ERROR(WriteTruth(truth.get(), completed));
     if (flags.progress_interval_s > 0 &&
         std::chrono::duration<double>(now - last_report).count() >= flags.progress_interval_s) {
-      stats.PrintWindow(std::chrono::duration<double>(now - last_report).count());
+      const double window_s = std::chrono::duration<double>(now - last_report).count();
+      if (to_file) {  // no acknowledgements, so no latency: progress only
+        std::fprintf(stderr, "%lld records written.\n", static_cast<long long>(stats.sent()));
+      } else {
+        stats.PrintWindow(window_s);
+      }
       last_report = now;
     }
   }
@@ -221,33 +237,36 @@ void AddLoadgenCommand(CLI::App& app, int* exit_code) {
   AddConfigFlags(*command, flags->config, "config/weir.yaml");
   command->add_option("--topic", flags->topic,
                       "Topic (default: the fraud config's payments topic)");
-  command->add_option("--rate", flags->rate, "Records per second; 0 = as fast as possible")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+  command
+      ->add_option("--rate", flags->rate,
+                   "Records per second; 0 = as fast as possible (default: 1000 to Kafka, as fast "
+                   "as possible to a file)")
+      ->check(NonNegative());
   command
       ->add_option("--records", flags->records,
                    "Records to send (default 100000 unless --duration is given)")
-      ->check(CLI::PositiveNumber);
+      ->check(Positive());
   command->add_option("--duration", flags->duration_s, "Seconds to run (ends earlier at --records)")
-      ->check(CLI::PositiveNumber);
+      ->check(Positive());
   command->add_option("--cards", flags->cards, "Background card population")
-      ->check(CLI::PositiveNumber)
+      ->check(Positive())
       ->capture_default_str();
   command->add_option("--seed", flags->seed, "Random seed: same seed, same payments")
       ->capture_default_str();
   command
       ->add_option("--fraud-fraction", flags->fraud_fraction,
                    "Fraction of payments that belong to injected fraud patterns")
-      ->check(CLI::Range(0.0, 0.5))
+      ->check(InRange(0.0, 0.5))
       ->capture_default_str();
   command
       ->add_option("--zipf", flags->zipf,
                    "Zipf exponent of card activity (0 = uniform; larger = busier hot cards)")
-      ->check(CLI::Range(0.0, 3.0))
+      ->check(InRange(0.0, 3.0))
       ->capture_default_str();
   command->add_option("--start-ts", flags->start_ts,
-                      "Event time of the first payment, epoch ms (default: now to Kafka, "
-                      "1732269900000 to a file)");
+                      "Event time of the first payment, epoch ms; later ones follow --rate "
+                      "(default: to Kafka each payment carries its send time; to a file "
+                      "1732269900000, then 1 ms apart when unthrottled)");
   command->add_option("--truth", flags->truth,
                       "Write the alerts the injected patterns must raise here (JSONL: rule, "
                       "txn_id, masked card, ts)");
@@ -257,7 +276,7 @@ void AddLoadgenCommand(CLI::App& app, int* exit_code) {
   command
       ->add_option("--progress-interval", flags->progress_interval_s,
                    "Seconds between progress lines; 0 turns them off")
-      ->check(CLI::NonNegativeNumber)
+      ->check(NonNegative())
       ->capture_default_str();
   command->footer(
       "Payments: Zipf-distributed card activity over --cards cards, log-normal amounts (median\n"
@@ -265,7 +284,8 @@ void AddLoadgenCommand(CLI::App& app, int* exit_code) {
       "Injected\n"
       "fraud, each pattern on a card of its own: velocity bursts (rules.velocity.count payments\n"
       "1 s apart), geo hops (two countries 20 s apart) and high spends (three payments reaching\n"
-      "rules.high_spend.amount). Key = card number, value = payment JSON (docs/fraud.md).\n"
+      "rules.high_spend.amount). Key = card number, value = payment JSON (docs/fraud.md),\n"
+      "partitioned by murmur2 of the key as Java producers and weir itself do.\n"
       "Busy background cards raise alerts of their own (the default 1000/s over 100000 cards\n"
       "at Zipf 0.6 gives the busiest card ~4 payments/s): raise --cards or lower --zipf for a\n"
       "quieter background.\n"

@@ -1,5 +1,6 @@
 // The `weir` command: one binary, one subcommand per job.
 #include <CLI/CLI.hpp>
+#include <cstdio>
 
 #include "cli/commands.h"
 #include "cli/shutdown_signal.h"
@@ -41,10 +42,29 @@ int main(int argc, char** argv) {
   weir::cli::AddPlanCommand(app, &exit_code);
   weir::cli::AddStatusCommand(app, &exit_code);
 
+  // CLI11 would call an unknown command a missing one ("A subcommand is required").
+  const auto known = [&app](const char* name) {
+    try {
+      app.get_subcommand(name);
+      return true;
+    } catch (const CLI::OptionNotFound&) {
+      return false;
+    }
+  };
+  if (argc > 1 && argv[1][0] != '-' && !known(argv[1])) {
+    std::fprintf(stderr, "weir: unknown command '%s' (see 'weir --help')\n", argv[1]);
+    return 2;
+  }
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return weir::cli::ReportUsageError(app, e);
   }
   return exit_code;
 }

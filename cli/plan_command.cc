@@ -68,10 +68,10 @@ void AddPlanCommand(CLI::App& app, int* exit_code) {
       "process itself). `weir run` refuses to start when this exceeds memory.limit.bytes.");
   AddConfigFlags(*memory, flags->config, "config/weir.yaml");
   memory->add_option("--partitions", flags->partitions, "Input partitions (payments topic)")
-      ->check(CLI::Range(int64_t{1}, int64_t{100'000}))
+      ->check(InRange(int64_t{1}, int64_t{100'000}))
       ->capture_default_str();
   memory->add_option("--instances", flags->instances, "Instances sharing the partitions")
-      ->check(CLI::Range(int64_t{1}, int64_t{10'000}))
+      ->check(InRange(int64_t{1}, int64_t{10'000}))
       ->capture_default_str();
   memory->footer(
       "Examples:\n"

@@ -100,7 +100,7 @@ void AddReplayCommand(CLI::App& app, int* exit_code) {
   command
       ->add_option("--partitions", flags->partitions,
                    "Partitions to spread cards over (Kafka's key hash), one task each")
-      ->check(CLI::Range(1, 1000))
+      ->check(InRange(1, 1000))
       ->capture_default_str();
   command->footer(
       "For backtesting rule changes on history and for golden tests: the same topology as\n"

@@ -3,7 +3,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -41,16 +43,23 @@ struct RunFlags {
 
 // The embedded broker, when bootstrap.servers is empty, with the configured topics and the
 // fraud topology's own (12 partitions unless broker.topics says otherwise).
-absl::StatusOr<std::unique_ptr<EmbeddedBroker>> StartEmbeddedBroker(
-    const AppConfig& config, const fraud::FraudConfig& fraud) {
-  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<EmbeddedBroker> broker,
-                        EmbeddedBroker::Start(static_cast<int>(config.broker_brokers)));
+// The topics the embedded broker starts with: the fraud topology's, 12 partitions each unless
+// `broker.topics` says otherwise.
+absl::StatusOr<std::map<std::string, int32_t>> EmbeddedTopics(const AppConfig& config,
+                                                              const fraud::FraudConfig& fraud) {
   std::map<std::string, int32_t> topics = {
       {fraud.payments_topic, 12}, {fraud.alerts_topic, 12}, {fraud.dlq_topic, 12}};
   for (const std::string& spec : config.broker_topics) {
     WEIR_ASSIGN_OR_RETURN(TopicSpec topic, ParseTopicSpec(spec));
     topics[topic.name] = topic.partitions;
   }
+  return topics;
+}
+
+absl::StatusOr<std::unique_ptr<EmbeddedBroker>> StartEmbeddedBroker(
+    const AppConfig& config, const std::map<std::string, int32_t>& topics) {
+  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<EmbeddedBroker> broker,
+                        EmbeddedBroker::Start(static_cast<int>(config.broker_brokers)));
   for (const auto& [name, partitions] : topics) {
     WEIR_RETURN_IF_ERROR(broker->CreateTopic({.name = name, .partitions = partitions}));
   }
@@ -59,7 +68,28 @@ absl::StatusOr<std::unique_ptr<EmbeddedBroker>> StartEmbeddedBroker(
   return broker;
 }
 
-// Partitions of `topic` on the cluster (the embedded broker's, once started).
+// Creates `state.dir` if needed and checks that a file can be written there, so a bad path is
+// reported at start (exit 2) rather than when the first task opens its state.
+absl::Status CheckStateDir(const std::string& state_dir) {
+  std::error_code error;
+  std::filesystem::create_directories(state_dir, error);
+  const std::filesystem::path probe =
+      std::filesystem::path(state_dir) / absl::StrCat(".weir-write-check-", ::getpid());
+  if (!error) {
+    std::ofstream(probe) << "ok";
+    if (!std::filesystem::exists(probe, error)) {
+      error = std::make_error_code(std::errc::permission_denied);
+    }
+    std::filesystem::remove(probe);
+  }
+  if (error) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "key 'state.dir': ", state_dir, " is not a writable directory: ", error.message()));
+  }
+  return absl::OkStatus();
+}
+
+// Partitions of `topic` on the cluster.
 absl::StatusOr<int64_t> InputPartitions(const AppConfig& config, const std::string& topic) {
   WEIR_ASSIGN_OR_RETURN(std::unique_ptr<TopicOffsetsReader> reader,
                         TopicOffsetsReader::Open({.bootstrap_servers = config.bootstrap_servers,
@@ -112,10 +142,51 @@ absl::Status Run(const RunFlags& flags) {
                      "consumer group and internal topics)"));
   }
 
+  WEIR_RETURN_IF_ERROR(CheckStateDir(config.state_dir));
+  const fraud::CardTokenizer tokenizer =
+      fraud::CardTokenizer::FromEnvironment(fraud_config.card_token_key_env);
+  Topology topology = fraud::BuildFraudTopology(fraud_config, tokenizer);
+
+  // The memory plan, before anything starts: worst case, this instance owns a task for every
+  // input partition.
+  const bool embedded = config.bootstrap_servers.empty();
+  std::map<std::string, int32_t> embedded_topics;
+  absl::StatusOr<int64_t> partitions = absl::UnknownError("not read");
+  if (embedded) {
+    WEIR_ASSIGN_OR_RETURN(embedded_topics, EmbeddedTopics(config, fraud_config));
+    partitions = embedded_topics.at(fraud_config.payments_topic);
+  } else {
+    partitions = InputPartitions(config, fraud_config.payments_topic);
+  }
+  if (config.memory_limit_bytes > 0) WEIR_RETURN_IF_ERROR(partitions.status());
+  if (partitions.ok()) {
+    WEIR_ASSIGN_OR_RETURN(RocksDbOptionSet rocksdb, LoadRocksDbOptionSet(config.rocksdb_options));
+    WEIR_ASSIGN_OR_RETURN(MemoryPlan plan, PlanMemory(config, rocksdb, topology, *partitions,
+                                                      kDefaultProcessOverheadBytes));
+    if (config.memory_limit_bytes > 0 && plan.container_limit > config.memory_limit_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "key 'memory.limit.bytes': ", FormatBytes(config.memory_limit_bytes),
+          " is less than this configuration needs with ", *partitions, " tasks:\n", plan.ToText(),
+          "Lower the caches or write buffers (rocksdb.options), use a bounded option set, or "
+          "raise the limit; `weir plan memory` shows the same arithmetic."));
+    }
+    if (config.memory_limit_bytes > 0) {
+      spdlog::info("memory plan {} fits memory.limit.bytes {}", FormatBytes(plan.container_limit),
+                   FormatBytes(config.memory_limit_bytes));
+    }
+    if (std::optional<MemoryCeiling> ceiling = ReadMemoryCeiling()) {
+      if (std::optional<std::string> warning = MemoryPlanWarning(plan, *ceiling)) {
+        spdlog::warn("{} ({} tasks)", *warning, *partitions);
+      }
+    }
+  } else {
+    spdlog::warn("no memory plan: {}", partitions.status().message());
+  }
+
   std::unique_ptr<EmbeddedBroker> broker;
   KafkaStreamsOptions options;
-  if (config.bootstrap_servers.empty()) {
-    WEIR_ASSIGN_OR_RETURN(broker, StartEmbeddedBroker(config, fraud_config));
+  if (embedded) {
+    WEIR_ASSIGN_OR_RETURN(broker, StartEmbeddedBroker(config, embedded_topics));
     config.bootstrap_servers = broker->bootstrap_servers();
     options.create_topic = [&broker](const TopicSpec& topic) { return broker->CreateTopic(topic); };
     std::printf("%s\n", config.bootstrap_servers.c_str());
@@ -135,26 +206,6 @@ absl::Status Run(const RunFlags& flags) {
     }
   }
 
-  const fraud::CardTokenizer tokenizer =
-      fraud::CardTokenizer::FromEnvironment(fraud_config.card_token_key_env);
-  Topology topology = fraud::BuildFraudTopology(fraud_config, tokenizer);
-  if (config.memory_limit_bytes > 0) {
-    // Worst case: this instance owns a task for every input partition.
-    WEIR_ASSIGN_OR_RETURN(const int64_t partitions,
-                          InputPartitions(config, fraud_config.payments_topic));
-    WEIR_ASSIGN_OR_RETURN(RocksDbOptionSet rocksdb, LoadRocksDbOptionSet(config.rocksdb_options));
-    WEIR_ASSIGN_OR_RETURN(MemoryPlan plan, PlanMemory(config, rocksdb, topology, partitions,
-                                                      kDefaultProcessOverheadBytes));
-    if (plan.container_limit > config.memory_limit_bytes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "key 'memory.limit.bytes': ", FormatBytes(config.memory_limit_bytes),
-          " is less than this configuration needs with ", partitions, " tasks:\n", plan.ToText(),
-          "Lower the caches or write buffers (rocksdb.options), use a bounded option set, or "
-          "raise the limit; `weir plan memory` shows the same arithmetic."));
-    }
-    spdlog::info("memory plan {} fits memory.limit.bytes {}", FormatBytes(plan.container_limit),
-                 FormatBytes(config.memory_limit_bytes));
-  }
   spdlog::info("topology:\n{}", topology.Describe());
   WEIR_ASSIGN_OR_RETURN(std::unique_ptr<KafkaStreams> streams,
                         KafkaStreams::Create(std::move(topology), config, std::move(options)));
@@ -232,7 +283,7 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       ->add_option("--progress-interval", flags->progress_interval_s,
                    "Seconds between progress lines (records processed and rate, alerts, dead "
                    "letters, late drops, tasks, record cache hit ratio); 0 turns them off")
-      ->check(CLI::NonNegativeNumber)
+      ->check(NonNegative())
       ->capture_default_str();
   command->footer(
       "Reads payments (key: card number, value: JSON) from the payments topic, keeps per-card\n"

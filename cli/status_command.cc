@@ -1,5 +1,6 @@
 // `weir status`: the whole application's view - instances, tasks, standbys and lags - from the
 // membership topic every instance heartbeats on (engine/membership.h).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -90,9 +91,16 @@ absl::Status Status(const StatusFlags& flags) {
   if (config.application_id.empty()) {
     return absl::InvalidArgumentError("key 'application.id': required to find the application");
   }
-  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<MembershipReader> reader,
-                        MembershipReader::Create(config, config.application_id + "-status"));
-  WEIR_RETURN_IF_ERROR(reader->CatchUp(static_cast<int>(flags.timeout_s * 1000)));
+  // --timeout bounds the whole read: the topic's metadata and offsets, then its records.
+  const auto start = std::chrono::steady_clock::now();
+  const int timeout_ms = static_cast<int>(flags.timeout_s * 1000);
+  WEIR_ASSIGN_OR_RETURN(
+      std::unique_ptr<MembershipReader> reader,
+      MembershipReader::Create(config, config.application_id + "-status", 1000, timeout_ms));
+  const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+  WEIR_RETURN_IF_ERROR(reader->CatchUp(static_cast<int>(std::max<int64_t>(timeout_ms - spent, 1))));
   const int64_t now = NowMs();
   const std::vector<InstanceView> instances = reader->Live(now);
   if (flags.json) {
@@ -126,7 +134,7 @@ void AddStatusCommand(CLI::App& app, int* exit_code) {
       ->add_option("--timeout", flags->timeout_s,
                    "Seconds to wait for the membership topic's records")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(Positive());
   command->footer(
       "\nEach instance heartbeats once a second; an instance is listed while its latest\n"
       "heartbeat is younger than its session.timeout.ms and it has not left.\n"

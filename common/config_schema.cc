@@ -280,10 +280,21 @@ absl::Status SchemaBase::LoadFileImpl(const std::string& path, void* options,
   }
 }
 
+bool IsSecretKey(absl::string_view key) {
+  const std::string lower = absl::AsciiStrToLower(key);
+  for (absl::string_view marker :
+       {"password", "secret", "token", "jaas", "oauthbearer.config", ".key", "key.pem", "_key"}) {
+    if (absl::StrContains(lower, marker)) return true;
+  }
+  return false;
+}
+
 absl::Status SchemaBase::SetImpl(absl::string_view assignment, void* options,
                                  Provenance* provenance) const {
-  const Origin origin{.where = absl::StrCat("--set ", assignment)};
   const size_t eq = assignment.find('=');
+  const bool secret = eq != absl::string_view::npos && IsSecretKey(assignment.substr(0, eq));
+  const Origin origin{.where = secret ? absl::StrCat("--set ", assignment.substr(0, eq), "=******")
+                                      : absl::StrCat("--set ", assignment)};
   if (eq == absl::string_view::npos || eq == 0) {
     return absl::InvalidArgumentError(
         absl::StrCat(origin.where, ": expected KEY=VALUE, e.g. --set num.stream.threads=2"));
@@ -322,10 +333,7 @@ std::string SchemaBase::DumpImpl(const void* options, const Provenance& provenan
     }
     for (const auto& [property, value] : field.prefixed(options)) {
       const std::string key = field.key + property;
-      const std::string lower = absl::AsciiStrToLower(property);
-      const bool secret = absl::StrContains(lower, "password") ||
-                          absl::StrContains(lower, "secret") || absl::StrContains(lower, ".key") ||
-                          absl::StrContains(lower, "token");
+      const bool secret = IsSecretKey(property);
       const bool from_env = absl::StartsWith(value, "${");
       absl::StrAppend(&text, key, ": ", secret && !from_env ? "'******'" : quoted(value), "  # ",
                       where(key), "\n");

@@ -57,7 +57,12 @@ struct Origin {
   int line = 0;          // 1-based line in `where`, 0 when unknown
 };
 
-// Which keys a load set, and where: key -> "config/weir.yaml:4" or "--set key=value".
+// Whether `key` names a secret (a password, a secret, a private key, SASL's JAAS or OAUTHBEARER
+// configuration, a token): its value is never printed, nor in the provenance of `--set`.
+bool IsSecretKey(absl::string_view key);
+
+// Which keys a load set, and where: key -> "config/weir.yaml:4" or "--set key=value" (a secret
+// key's value is written "******").
 using Provenance = std::map<std::string, std::string>;
 
 // An InvalidArgument for a cross-key rule, worded like the loader's own errors:

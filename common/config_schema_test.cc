@@ -182,5 +182,29 @@ TEST_F(ConfigSchemaTest, DumpShowsValuesWhereTheyCameFromAndMasksSecrets) {
   EXPECT_THAT(dump, HasSubstr("kafka.ssl.key.password: ${KEY_PW}"));
 }
 
+TEST_F(ConfigSchemaTest, ASecretSetOnTheCommandLineIsMaskedInItsProvenanceToo) {
+  Provenance provenance;
+  for (const char* assignment :
+       {"kafka.sasl.password=hunter2", "kafka.sasl.oauthbearer.client.secret=hunter3",
+        "kafka.sasl.jaas.config=hunter4", "kafka.ssl.key.pem=hunter5"}) {
+    ASSERT_TRUE(TestSchema().Set(assignment, options_, &provenance).ok()) << assignment;
+  }
+  const std::string dump = TestSchema().Dump(options_, provenance);
+  EXPECT_THAT(dump, HasSubstr("kafka.sasl.password: '******'  # --set kafka.sasl.password=******"));
+  EXPECT_THAT(dump, ::testing::Not(HasSubstr("hunter")));
+}
+
+TEST(IsSecretKey, NamesPasswordsSecretsKeysAndTokens) {
+  for (const char* key :
+       {"sasl.password", "ssl.key.password", "ssl.key.pem", "sasl.jaas.config",
+        "sasl.oauthbearer.client.secret", "sasl.oauthbearer.config", "ssl_key", "token"}) {
+    EXPECT_TRUE(IsSecretKey(key)) << key;
+  }
+  for (const char* key :
+       {"bootstrap.servers", "linger.ms", "security.protocol", "sasl.mechanism", "sasl.username"}) {
+    EXPECT_FALSE(IsSecretKey(key)) << key;
+  }
+}
+
 }  // namespace
 }  // namespace weir::config

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "engine/topic_offsets.h"
 
 namespace weir {
@@ -39,7 +40,7 @@ void Produce(const std::string& bootstrap, const std::string& topic, int count) 
   absl::StatusOr<KafkaHandle> producer = NewKafkaClient(*std::move(conf), ClientKind::kProducer);
   ASSERT_TRUE(producer.ok()) << producer.status();
   for (int i = 0; i < count; ++i) {
-    const std::string key = "k" + std::to_string(i % 7);
+    const std::string key = absl::StrCat("k", i % 7);
     ASSERT_EQ(rd_kafka_producev(producer->get(), RD_KAFKA_V_TOPIC(topic.c_str()),
                                 RD_KAFKA_V_KEY(key.data(), key.size()),
                                 RD_KAFKA_V_VALUE(const_cast<char*>("v"), 1), RD_KAFKA_V_END),

@@ -6,8 +6,10 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "common/logging.h"
 #include "common/status.h"
 #include "engine/kafka_status.h"
@@ -43,6 +45,15 @@ absl::StatusOr<std::map<std::string, int32_t>> PartitionCounts(rd_kafka_t* clien
   }
   rd_kafka_metadata_destroy(metadata);
   return counts;
+}
+
+// Whether `client` talks to librdkafka's mock cluster (weir's embedded broker), whose cluster id
+// is "mockCluster<hex>".
+bool IsMockCluster(rd_kafka_t* client) {
+  char* id = rd_kafka_clusterid(client, kMetadataTimeoutMs);
+  const bool mock = id != nullptr && absl::StartsWith(id, "mockCluster");
+  if (id != nullptr) rd_kafka_mem_free(client, id);
+  return mock;
 }
 
 // Creates `topic` with the admin API (broker-default replication).
@@ -164,16 +175,32 @@ absl::Status KafkaStreams::CreateInternalTopics() {
                               .partitions = count != counts.end() ? count->second : partitions,
                               .subtopology = sub});
   }
+  std::vector<TopicSpec> missing;
   if (!counts.contains(MembershipTopic(config_.application_id))) {
-    const TopicSpec spec{.name = MembershipTopic(config_.application_id), .partitions = 1};
-    spdlog::info("creating internal topic {} (1 partition)", spec.name);
-    WEIR_RETURN_IF_ERROR(options_.create_topic ? options_.create_topic(spec)
-                                               : CreateTopicWithAdmin(admin.get(), spec));
+    missing.push_back({.name = MembershipTopic(config_.application_id), .partitions = 1});
   }
   for (const std::string& topic : internal) {
-    if (counts.contains(topic)) continue;
-    const TopicSpec spec{.name = topic, .partitions = partitions};
-    spdlog::info("creating internal topic {} ({} partitions)", topic, partitions);
+    if (!counts.contains(topic)) missing.push_back({.name = topic, .partitions = partitions});
+  }
+  if (missing.empty()) return absl::OkStatus();
+  // An embedded broker in another process (`weir broker`, librdkafka's mock cluster) has no
+  // CreateTopics: an admin request would wait for a broker that can answer it, in vain.
+  if (!options_.create_topic && IsMockCluster(admin.get())) {
+    std::vector<std::string> flags;
+    for (const TopicSpec& spec : missing) {
+      flags.push_back(absl::StrCat("--topic ", spec.name, ":", spec.partitions));
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the cluster at ", config_.bootstrap_servers,
+        " is an embedded broker (librdkafka's mock cluster), which cannot create topics on "
+        "request, and this application's internal topics are not there. Start `weir broker` "
+        "with them beside your own topics (",
+        absl::StrJoin(flags, " "),
+        "), or leave bootstrap.servers empty and `weir run` starts its own broker"));
+  }
+  for (const TopicSpec& spec : missing) {
+    spdlog::info("creating internal topic {} ({} partition{})", spec.name, spec.partitions,
+                 spec.partitions == 1 ? "" : "s");
     WEIR_RETURN_IF_ERROR(options_.create_topic ? options_.create_topic(spec)
                                                : CreateTopicWithAdmin(admin.get(), spec));
   }

@@ -108,14 +108,21 @@ absl::StatusOr<InstanceView> InstanceView::FromJson(std::string_view text) {
 }
 
 absl::StatusOr<std::unique_ptr<MembershipReader>> MembershipReader::Create(
-    const AppConfig& config, const std::string& client_id, int64_t history) {
+    const AppConfig& config, const std::string& client_id, int64_t history, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  const auto remaining_ms = [&deadline] {
+    return static_cast<int>(std::max<int64_t>(
+        1, std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                 std::chrono::steady_clock::now())
+               .count()));
+  };
   std::unique_ptr<MembershipReader> reader(new MembershipReader());
   WEIR_ASSIGN_OR_RETURN(reader->consumer_, internal::NewChangelogConsumer(config, client_id));
   const std::string topic = MembershipTopic(config.application_id);
   rd_kafka_topic_t* handle = rd_kafka_topic_new(reader->consumer_.get(), topic.c_str(), nullptr);
   const rd_kafka_metadata_t* metadata = nullptr;
   const rd_kafka_resp_err_t err =
-      rd_kafka_metadata(reader->consumer_.get(), 0, handle, &metadata, kTimeoutMs);
+      rd_kafka_metadata(reader->consumer_.get(), 0, handle, &metadata, remaining_ms());
   rd_kafka_topic_destroy(handle);
   WEIR_RETURN_IF_ERROR(KafkaStatus(err, absl::StrCat("reading the metadata of ", topic)));
   int32_t partitions = 0;
@@ -133,7 +140,7 @@ absl::StatusOr<std::unique_ptr<MembershipReader>> MembershipReader::Create(
     int64_t high = 0;
     WEIR_RETURN_IF_ERROR(
         KafkaStatus(rd_kafka_query_watermark_offsets(reader->consumer_.get(), topic.c_str(), p,
-                                                     &low, &high, kTimeoutMs),
+                                                     &low, &high, remaining_ms()),
                     absl::StrCat("reading the offsets of ", topic)));
     reader->ends_[p] = high;
     rd_kafka_topic_partition_list_add(assignment.get(), topic.c_str(), p)->offset =

@@ -75,10 +75,12 @@ struct InstanceView {
 // Reads the membership topic: the latest heartbeat of every instance.
 class MembershipReader {
  public:
-  // Starts at the last `history` heartbeats of each partition.
+  // Starts at the last `history` heartbeats of each partition. The topic's metadata and offsets
+  // are read within `timeout_ms` (DeadlineExceeded or librdkafka's timeout error after that).
   static absl::StatusOr<std::unique_ptr<MembershipReader>> Create(const AppConfig& config,
                                                                   const std::string& client_id,
-                                                                  int64_t history = 1000);
+                                                                  int64_t history = 1000,
+                                                                  int timeout_ms = 10'000);
   // Reads what has arrived, waiting up to `timeout_ms` for the first record.
   absl::Status Poll(int timeout_ms);
   // Reads until every partition's end as of now (`weir status`), or `timeout_ms` passes.

@@ -1,6 +1,9 @@
 #include "engine/memory_plan.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <fstream>
 #include <thread>
 
 #include "absl/strings/numbers.h"
@@ -37,6 +40,42 @@ int64_t ColumnFamilies(const Topology::StoreSpec& store) {
 }
 
 }  // namespace
+
+std::optional<MemoryCeiling> ReadMemoryCeiling(const std::string& cgroup_root) {
+  std::optional<MemoryCeiling> ceiling;
+  const int64_t pages = sysconf(_SC_PHYS_PAGES);
+  const int64_t page_size = sysconf(_SC_PAGE_SIZE);
+  if (pages > 0 && page_size > 0) {
+    ceiling = MemoryCeiling{.bytes = pages * page_size, .source = "this host's memory"};
+  }
+  for (const char* file : {"memory.max", "memory/memory.limit_in_bytes"}) {
+    const std::string path = absl::StrCat(cgroup_root, "/", file);
+    std::ifstream in(path);
+    std::string text;
+    int64_t limit = 0;
+    // "max" (v2) or a huge number (v1) when unlimited: neither lowers the host's figure.
+    if (!(in >> text) || !absl::SimpleAtoi(text, &limit) || limit <= 0) continue;
+    if (!ceiling.has_value() || limit < ceiling->bytes) {
+      ceiling =
+          MemoryCeiling{.bytes = limit, .source = absl::StrCat("the cgroup limit (", path, ")")};
+    }
+    break;
+  }
+  return ceiling;
+}
+
+std::optional<std::string> MemoryPlanWarning(const MemoryPlan& plan, const MemoryCeiling& ceiling) {
+  if (plan.container_limit <= ceiling.bytes || plan.lines.empty()) return std::nullopt;
+  const MemoryPlan::Line& largest = *std::max_element(
+      plan.lines.begin(), plan.lines.end(),
+      [](const MemoryPlan::Line& a, const MemoryPlan::Line& b) { return a.bytes < b.bytes; });
+  return absl::StrCat("the memory plan needs ", FormatBytes(plan.container_limit), ", more than ",
+                      ceiling.source, " (", FormatBytes(ceiling.bytes), "); its largest line is ",
+                      largest.what, ": ", largest.formula, " = ", FormatBytes(largest.bytes),
+                      ". Lower it (rocksdb.options, statestore.cache.max.bytes) or use a bounded "
+                      "option set; `weir plan memory` shows every line, and memory.limit.bytes "
+                      "makes `weir run` refuse to start instead");
+}
 
 std::string FormatBytes(int64_t bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};

@@ -11,6 +11,7 @@
 #define WEIR_ENGINE_MEMORY_PLAN_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,18 @@ absl::StatusOr<MemoryPlan> PlanMemory(const AppConfig& config, const RocksDbOpti
 
 // What the process itself needs beyond the plan's lines: code, allocator slack, logs.
 inline constexpr int64_t kDefaultProcessOverheadBytes = int64_t{256} << 20;
+
+// The memory this process may use: the host's physical memory, or its cgroup's limit when lower
+// (v2's `memory.max`, else v1's `memory/memory.limit_in_bytes`, under `cgroup_root`).
+struct MemoryCeiling {
+  int64_t bytes = 0;
+  std::string source;  // "this host's memory" or "the cgroup limit (<file>)"
+};
+// nullopt when neither can be read.
+std::optional<MemoryCeiling> ReadMemoryCeiling(const std::string& cgroup_root = "/sys/fs/cgroup");
+
+// A warning when `plan` needs more than `ceiling`, naming its largest line; nullopt when it fits.
+std::optional<std::string> MemoryPlanWarning(const MemoryPlan& plan, const MemoryCeiling& ceiling);
 
 // "1.5 GiB", "64 MiB", "512 B".
 std::string FormatBytes(int64_t bytes);

@@ -4,6 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 namespace weir {
 namespace {
 
@@ -65,6 +68,37 @@ TEST(MemoryPlan, ABoundedOptionSetCapsCachesAndMemtablesAtTheSharedCache) {
   EXPECT_EQ(LineBytes(*plan, "RocksDB block cache (shared)"), int64_t{256} << 20);
   EXPECT_EQ(LineBytes(*plan, "RocksDB memtables"), 0);
   EXPECT_EQ(LineBytes(*plan, "producer buffer (librdkafka)"), int64_t{64} << 20);
+}
+
+TEST(MemoryCeiling, ACgroupLimitBelowTheHostsMemoryIsTheCeiling) {
+  const std::filesystem::path root =
+      std::filesystem::path(::testing::TempDir()) / "weir-cgroup-test";
+  std::filesystem::create_directories(root);
+  std::ofstream(root / "memory.max") << "max\n";
+  std::optional<MemoryCeiling> unlimited = ReadMemoryCeiling(root.string());
+  ASSERT_TRUE(unlimited.has_value());
+  EXPECT_EQ(unlimited->source, "this host's memory");
+  EXPECT_GT(unlimited->bytes, int64_t{64} << 20);
+
+  std::ofstream(root / "memory.max") << (int64_t{512} << 20) << "\n";
+  std::optional<MemoryCeiling> limited = ReadMemoryCeiling(root.string());
+  ASSERT_TRUE(limited.has_value());
+  EXPECT_EQ(limited->bytes, int64_t{512} << 20);
+  EXPECT_THAT(limited->source, HasSubstr("the cgroup limit ("));
+  std::filesystem::remove_all(root);
+}
+
+TEST(MemoryCeiling, APlanBeyondItWarnsNamingItsLargestLine) {
+  const RocksDbOptionSet rocksdb;
+  absl::StatusOr<MemoryPlan> plan = PlanMemory(AppConfig{}, rocksdb, OneWindowStore(), 12, 0);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(MemoryPlanWarning(*plan, {.bytes = plan->container_limit, .source = "x"}),
+            std::nullopt);
+  std::optional<std::string> warning =
+      MemoryPlanWarning(*plan, {.bytes = 1 << 20, .source = "the cgroup limit (f)"});
+  ASSERT_TRUE(warning.has_value());
+  EXPECT_THAT(*warning, HasSubstr("more than the cgroup limit (f) (1 MiB)"));
+  EXPECT_THAT(*warning, HasSubstr("its largest line is RocksDB memtables: "));
 }
 
 }  // namespace

@@ -111,6 +111,10 @@ const std::vector<MetricDescription> kDescriptions = {
               "records dropped: late for a closed window, or invalid (no valid timestamp, or "
               "sent to a dead-letter topic)",
               "windowed aggregations, source nodes", "info"),
+    {"weir_task_future_records_total", "counter", kTask, "(weir) records from the future",
+     "records whose timestamp was ahead of the wall clock when processed; their e2e latency is "
+     "taken as 0 (a producer's clock ahead, or event times generated faster than real time)",
+     "source nodes", "info"},
     {"weir_task_restore_remaining_records", "gauge", kTask,
      "stream-task-metrics: restore-remaining-records-total",
      "changelog records left to restore (0 once restored)", "restoration", "info"},
@@ -150,7 +154,8 @@ const std::vector<MetricDescription> kDescriptions = {
     // Record cache (stream-record-cache-metrics).
     {"weir_record_cache_hit_ratio", "gauge", "thread_id,task_id,record_cache_id",
      "stream-record-cache-metrics: hit-ratio-avg",
-     "hits / (hits + misses) of the store's cache namespace since it was created",
+     "hits / (hits + misses) of the store's cache namespace since it was created; NaN before its "
+     "first lookup",
      "record cache (stores/record_cache.h)", "debug"},
     {"weir_record_cache_hits_total", "counter", "thread_id,task_id,record_cache_id",
      "(hits behind hit-ratio)", "cache hits", "record cache", "debug"},
@@ -171,11 +176,12 @@ const std::vector<MetricDescription> kDescriptions = {
               "stream-state-metrics: memtable-bytes-flushed", "bytes flushed from memtables",
               "ticker FLUSH_WRITE_BYTES", "info"),
     {"weir_state_memtable_hit_ratio", "gauge", kStore, "stream-state-metrics: memtable-hit-ratio",
-     "memtable hits / (hits + misses) since the instance opened", "tickers MEMTABLE_HIT, _MISS",
-     "info"},
+     "memtable hits / (hits + misses) since the instance opened; NaN before its first lookup",
+     "tickers MEMTABLE_HIT, _MISS", "info"},
     {"weir_state_block_cache_data_hit_ratio", "gauge", kStore,
      "stream-state-metrics: block-cache-data-hit-ratio",
-     "block cache data hits / (hits + misses) since the instance opened",
+     "block cache data hits / (hits + misses) since the instance opened; NaN before its first "
+     "lookup",
      "tickers BLOCK_CACHE_DATA_HIT, _MISS", "info"},
     {"weir_state_block_cache_index_hit_ratio", "gauge", kStore,
      "stream-state-metrics: block-cache-index-hit-ratio", "index blocks, as above",
@@ -319,10 +325,6 @@ class Builder {
   std::map<std::string, prometheus::MetricFamily, std::less<>> families_;
 };
 
-double Ratio(int64_t hits, int64_t misses) {
-  return hits + misses > 0 ? static_cast<double>(hits) / static_cast<double>(hits + misses) : 0;
-}
-
 }  // namespace
 
 const std::vector<MetricDescription>& MetricDescriptions() { return kDescriptions; }
@@ -399,6 +401,7 @@ std::string RenderMetrics(const KafkaStreams& streams) {
       }
       b.Rate("weir_task_dropped_records", labels, task.dropped.count_rate,
              static_cast<double>(task.dropped.count));
+      b.Add("weir_task_future_records_total", labels, static_cast<double>(task.future_records));
       b.Add("weir_task_restore_remaining_records", labels,
             static_cast<double>(task.restore_remaining));
       b.Add("weir_task_restore_total", labels, static_cast<double>(task.records_restored));
@@ -426,7 +429,7 @@ std::string RenderMetrics(const KafkaStreams& streams) {
           const Labels c = {{"thread_id", t.name},
                             {"task_id", task.id.ToString()},
                             {"record_cache_id", cache.store}};
-          b.Add("weir_record_cache_hit_ratio", c, Ratio(cache.hits, cache.misses));
+          b.Add("weir_record_cache_hit_ratio", c, HitRatio(cache.hits, cache.misses));
           b.Add("weir_record_cache_hits_total", c, static_cast<double>(cache.hits));
           b.Add("weir_record_cache_misses_total", c, static_cast<double>(cache.misses));
         }
@@ -447,13 +450,13 @@ std::string RenderMetrics(const KafkaStreams& streams) {
                  static_cast<double>(tk.bytes_read));
           b.Rate("weir_state_memtable_bytes_flushed", s, rate("memtable_bytes_flushed").sum_rate,
                  static_cast<double>(tk.memtable_bytes_flushed));
-          b.Add("weir_state_memtable_hit_ratio", s, Ratio(tk.memtable_hit, tk.memtable_miss));
+          b.Add("weir_state_memtable_hit_ratio", s, HitRatio(tk.memtable_hit, tk.memtable_miss));
           b.Add("weir_state_block_cache_data_hit_ratio", s,
-                Ratio(tk.block_cache_data_hit, tk.block_cache_data_miss));
+                HitRatio(tk.block_cache_data_hit, tk.block_cache_data_miss));
           b.Add("weir_state_block_cache_index_hit_ratio", s,
-                Ratio(tk.block_cache_index_hit, tk.block_cache_index_miss));
+                HitRatio(tk.block_cache_index_hit, tk.block_cache_index_miss));
           b.Add("weir_state_block_cache_filter_hit_ratio", s,
-                Ratio(tk.block_cache_filter_hit, tk.block_cache_filter_miss));
+                HitRatio(tk.block_cache_filter_hit, tk.block_cache_filter_miss));
           const Sensor::Reading stall = rate("write_stall");
           b.Add("weir_state_write_stall_duration_avg", s, stall.count > 0 ? stall.sum_rate : 0);
           b.Add("weir_state_write_stall_duration_total", s, static_cast<double>(tk.stall_micros));

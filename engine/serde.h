@@ -29,6 +29,8 @@ class Serde {
  public:
   virtual ~Serde() = default;
   virtual std::string Serialize(const T& value) const = 0;
+  // At a source, `bytes` are the consumed record's own and stay valid until the topology has
+  // processed the record, so a T may view them for that long (and no longer).
   virtual absl::StatusOr<T> Deserialize(absl::string_view bytes) const = 0;
 };
 

@@ -9,10 +9,12 @@
 #include <utility>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
 #include "common/status.h"
+#include "engine/dead_letter.h"
 #include "engine/internal/changelog_reader.h"
 #include "engine/kafka_status.h"
 #include "engine/topic_name.h"
@@ -149,6 +151,12 @@ absl::Status StreamThread::Init() {
   rd_kafka_conf_set_stats_cb(producer_conf.get(), &StreamThread::StatisticsCallback);
   rd_kafka_conf_set_opaque(producer_conf.get(), this);
   WEIR_ASSIGN_OR_RETURN(producer_, NewKafkaClient(std::move(producer_conf), ClientKind::kProducer));
+  char max_bytes[32];
+  size_t max_bytes_size = sizeof(max_bytes);
+  if (rd_kafka_conf_get(rd_kafka_conf(producer_.get()), "message.max.bytes", max_bytes,
+                        &max_bytes_size) == RD_KAFKA_CONF_OK) {
+    absl::SimpleAtoi(max_bytes, &max_message_bytes_);
+  }
   return absl::OkStatus();
 }
 
@@ -312,19 +320,44 @@ absl::Status StreamThread::SendToDeadLetterQueue(const RawRecord& raw, const Rec
                                                  const absl::Status& why) {
   if (config_.dead_letter_queue_topic.empty()) return absl::OkStatus();
   RawRecord dead = raw;
-  // KIP-1034's header names, so existing DLQ tooling reads them.
-  dead.headers.push_back({"__streams.errors.exception", "DeserializationException"});
-  dead.headers.push_back({"__streams.errors.message", std::string(why.message())});
-  dead.headers.push_back({"__streams.errors.topic", where.topic});
-  dead.headers.push_back({"__streams.errors.partition", std::to_string(where.partition)});
-  dead.headers.push_back({"__streams.errors.offset", std::to_string(where.offset)});
+  dead.headers =
+      DeadLetterHeaders(std::move(dead.headers), "DeserializationException", why.message(), where);
   Send(config_.dead_letter_queue_topic, std::move(dead));
-  ++dead_letters_;
   return fatal_;
 }
 
 void StreamThread::Send(const std::string& topic, RawRecord record) {
+  if (IsDeadLetter(record.headers)) {
+    ++dead_letters_;
+    const bool truncated = TruncateToFit(record, max_message_bytes_);
+    LogDeadLetter(topic, record, truncated);
+  }
   Produce(topic, RD_KAFKA_PARTITION_UA, std::move(record), nullptr);
+}
+
+void StreamThread::LogDeadLetter(const std::string& topic, const RawRecord& record,
+                                 bool truncated) {
+  const auto now = SteadyClock::now();
+  if (now < next_dead_letter_log_) {
+    ++unlogged_dead_letters_;
+    return;
+  }
+  next_dead_letter_log_ = now + std::chrono::seconds(1);
+  const auto header = [&](const char* key) {
+    return HeaderValue(record.headers, key).value_or("?");
+  };
+  std::string also;
+  if (unlogged_dead_letters_ > 0) {
+    also = absl::StrCat(" (", unlogged_dead_letters_, " more since the last one logged)");
+    unlogged_dead_letters_ = 0;
+  }
+  spdlog::warn(
+      "{}: dead letter to {}: record {}-{}@{}: {}{}{}", name_, topic, header(kErrorTopicHeader),
+      header(kErrorPartitionHeader), header(kErrorOffsetHeader), header(kErrorMessageHeader),
+      truncated ? absl::StrCat(" (value of ", header(kOriginalValueSizeHeader), " bytes cut to ",
+                               record.value->size(), " to fit message.max.bytes)")
+                : "",
+      also);
 }
 
 const int64_t* StreamThread::SendToPartition(const std::string& topic, int32_t partition,
@@ -368,7 +401,19 @@ void StreamThread::Produce(const std::string& topic, int32_t partition, RawRecor
     }
     if (headers != nullptr) rd_kafka_headers_destroy(headers);
     ++production_errors_;
-    if (fatal_.ok()) fatal_ = KafkaStatus(err, absl::StrCat("producing to ", topic));
+    // A changelog record that cannot be sent would corrupt restoration: fatal whatever the
+    // handler says. Any other record follows default.production.exception.handler.
+    if (delivered_end == nullptr && config_.production_exception_handler == "continue") {
+      spdlog::warn(
+          "{}: skipping a record for {}: {} (default.production.exception.handler: "
+          "continue)",
+          name_, topic, rd_kafka_err2str(err));
+      return;
+    }
+    if (fatal_.ok()) {
+      fatal_ = KafkaStatus(
+          err, absl::StrCat("producing to ", topic, " (", value_size, " bytes of value)"));
+    }
     return;
   }
 }

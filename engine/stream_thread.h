@@ -224,7 +224,10 @@ class StreamThread : private internal::RecordCollector {
   std::shared_ptr<LeaveBarrier> TakeLeaveBarrier();
 
   // RecordCollector: sinks and changelogs send through the thread's producer.
+  // Dead letters (engine/dead_letter.h) are counted, cut to fit message.max.bytes and logged.
   void Send(const std::string& topic, RawRecord record) override;
+  // A warning per dead letter, at most one a second; the rest are counted into the next one.
+  void LogDeadLetter(const std::string& topic, const RawRecord& record, bool truncated);
   const int64_t* SendToPartition(const std::string& topic, int32_t partition,
                                  RawRecord record) override;
   // `partition` RD_KAFKA_PARTITION_UA: the partitioner's choice. `delivered_end`, when set, is
@@ -332,6 +335,10 @@ class StreamThread : private internal::RecordCollector {
   std::atomic<int64_t> processed_{0};
   std::atomic<int64_t> deserialization_errors_{0};
   std::atomic<int64_t> dead_letters_{0};
+  // The producer's message.max.bytes (librdkafka's default until Init reads it).
+  size_t max_message_bytes_ = 1'000'000;
+  std::chrono::steady_clock::time_point next_dead_letter_log_;
+  int64_t unlogged_dead_letters_ = 0;
   std::atomic<int64_t> production_errors_{0};
   std::atomic<int64_t> commits_{0};
   std::atomic<int64_t> early_commits_{0};

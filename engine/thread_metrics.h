@@ -37,6 +37,7 @@ struct TaskMetrics {
   Sensor::Reading dropped;              // late or invalid records
   Sensor::Reading e2e_latency_ms;       // at the sources: wall clock - record timestamp
   Sensor::Reading sink_e2e_latency_ms;  // at the sinks
+  int64_t future_records = 0;           // records stamped ahead of the wall clock
   int64_t records_restored = 0;         // changelog records applied to the task's state
   int64_t restore_remaining = 0;        // changelog records left to restore (0 once restored)
   int64_t created_ms = 0;               // wall clock when the task was created here

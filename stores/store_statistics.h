@@ -10,6 +10,7 @@
 #define WEIR_STORES_STORE_STATISTICS_H_
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
 
@@ -64,6 +65,13 @@ struct TaskDbStatistics {
   BlockCacheUsage block_cache;
   std::map<std::string, RocksDbProperties> stores;  // store name -> properties
 };
+
+// hits / (hits + misses), or NaN when there were no lookups: an idle cache has no hit ratio,
+// and reporting 0 would read as every lookup missing (Kafka Streams' hit-ratio reads NaN too).
+inline double HitRatio(int64_t hits, int64_t misses) {
+  if (hits + misses <= 0) return std::numeric_limits<double>::quiet_NaN();
+  return static_cast<double>(hits) / static_cast<double>(hits + misses);
+}
 
 }  // namespace weir
 

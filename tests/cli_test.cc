@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -54,8 +55,35 @@ TEST(Cli, EverySubcommandHelpHasAnExample) {
 
 TEST(Cli, NoSubcommandIsAUsageError) {
   const CommandResult result = Weir({});
-  EXPECT_NE(result.exit_status, 0);
+  EXPECT_EQ(result.exit_status, 2);
   EXPECT_THAT(result.out + result.err, HasSubstr("subcommand"));
+}
+
+// Every usage error exits 2 (CLI11's own codes, 105-109, are not passed on) with one line that
+// names the command and points at its --help.
+TEST(Cli, EveryUsageErrorExitsTwoWithOneLineAndAPointerToHelp) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"nosuch"}, "weir: unknown command 'nosuch'"},
+           {{"run", "--bogus"}, "weir run: The following argument was not expected: --bogus"},
+           {{"bench", "compare", "--records"}, "weir bench compare: --records"},
+           {{"loadgen", "--records", "abc"},
+            "weir loadgen: --records: expected a positive number, got 'abc'"},
+           {{"loadgen", "--fraud-fraction", "2"},
+            "weir loadgen: --fraud-fraction: expected a number in [0, 0.5], got '2'"},
+           {{"replay", "--partitions", "0"},
+            "weir replay: --partitions: expected a number in [1, 1000], got '0'"}}) {
+    const CommandResult result = Weir(c.args);
+    const std::string what = c.args[0] + (c.args.size() > 1 ? " " + c.args[1] : "");
+    EXPECT_EQ(result.exit_status, 2) << what << ": " << result.err;
+    EXPECT_THAT(result.err, HasSubstr(c.says)) << what;
+    EXPECT_THAT(result.err, HasSubstr("--help')\n")) << what;
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+    EXPECT_LT(result.err.size(), 200u) << result.err;
+  }
 }
 
 TEST(Cli, BadConfigNamesFileKeyAndExpectation) {

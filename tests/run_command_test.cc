@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "tests/support/broker_process.h"
 #include "tests/support/subprocess.h"
 
 namespace weir {
@@ -83,9 +84,71 @@ TEST(WeirRun, RefusesToStartWhenTheMemoryPlanExceedsTheLimit) {
        "--set", "rocksdb.options=config/rocksdb/default.yaml", "--progress-interval", "0"},
       "", std::chrono::seconds(60));
   EXPECT_EQ(run.exit_status, 2) << run.err;
+  EXPECT_EQ(run.out, "") << "refused only after starting the embedded broker";
   EXPECT_THAT(run.err, HasSubstr("key 'memory.limit.bytes': 1 GiB is less than"));
   EXPECT_THAT(run.err, HasSubstr("RocksDB block cache             50 MiB x 12 tasks"));
   EXPECT_THAT(run.err, HasSubstr("container memory limit"));
+}
+
+TEST(WeirRun, WarnsAtStartWhenThePlanExceedsTheHostsMemory) {
+  const std::string log = ::testing::TempDir() + "/weir_run_memory_warning.log";
+  absl::StatusOr<std::unique_ptr<Subprocess>> weir = Subprocess::Start(
+      {WeirBinary(), "run", "--config", "config/weir.yaml", "--set",
+       "statestore.cache.max.bytes=512GiB", "--set", "metrics.port=0", "--set",
+       "state.dir=" + ::testing::TempDir() + "/weir-memory-warning", "--progress-interval", "0"},
+      log);
+  ASSERT_TRUE(weir.ok()) << weir.status();
+  ASSERT_TRUE((*weir)->ReadLine(std::chrono::seconds(60)).has_value()) << "see " << log;
+  (*weir)->Signal(SIGTERM);
+  EXPECT_EQ((*weir)->Wait(std::chrono::seconds(60)), 0) << "see " << log;
+  const std::string text = testing::ReadFile(log);
+  EXPECT_THAT(text, HasSubstr("the memory plan needs "));
+  EXPECT_THAT(text, ::testing::ContainsRegex("more than (this host's memory|the cgroup limit)"));
+  EXPECT_THAT(text, HasSubstr("its largest line is record cache: 512 GiB x 2 threads"));
+  // The warning comes before the broker starts, so a user sees it first.
+  EXPECT_LT(text.find("the memory plan needs"), text.find("embedded broker"));
+}
+
+TEST(WeirRun, RefusesAStateDirItCannotWriteBeforeStartingAnything) {
+  const auto start = std::chrono::steady_clock::now();
+  const testing::CommandResult run =
+      RunCommand({WeirBinary(), "run", "--config", "config/weir.yaml", "--set",
+                  "state.dir=/etc/passwd/weir-state", "--progress-interval", "0"},
+                 "", std::chrono::seconds(30));
+  EXPECT_EQ(run.exit_status, 2) << run.err;
+  EXPECT_EQ(run.out, "");
+  EXPECT_THAT(run.err,
+              HasSubstr("key 'state.dir': /etc/passwd/weir-state is not a writable directory"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+}
+
+TEST(WeirRun, OnASeparateEmbeddedBrokerWithoutItsTopicsFailsAtOnceNamingTheFlags) {
+  const std::string dir = ::testing::TempDir() + "/weir-run-separate-broker";
+  absl::StatusOr<testing::BrokerProcess> broker =
+      testing::StartBroker({"payments:2", "fraud-alerts:2", "payments-dlq:2"}, dir + ".log");
+  ASSERT_TRUE(broker.ok()) << broker.status();
+  const auto start = std::chrono::steady_clock::now();
+  const testing::CommandResult run =
+      RunCommand({WeirBinary(), "run", "--config", "config/weir.yaml", "--set",
+                  "bootstrap.servers=" + broker->bootstrap, "--set", "metrics.port=0", "--set",
+                  "state.dir=" + dir, "--progress-interval", "0"},
+                 "", std::chrono::seconds(60));
+  EXPECT_EQ(run.exit_status, 1) << run.err;
+  EXPECT_THAT(run.err, HasSubstr("is an embedded broker (librdkafka's mock cluster)"));
+  EXPECT_THAT(run.err, HasSubstr("--topic fraud-detection-instances:1 --topic "
+                                 "fraud-detection-card-1m-changelog:2"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(15));
+  broker->process->Signal(SIGTERM);
+}
+
+TEST(WeirStatus, HonoursItsTimeoutAgainstABrokerThatIsNotThere) {
+  const auto start = std::chrono::steady_clock::now();
+  const testing::CommandResult status = RunCommand(
+      {WeirBinary(), "status", "--timeout", "3", "--set", "bootstrap.servers=127.0.0.1:1"}, "",
+      std::chrono::seconds(30));
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_NE(status.exit_status, 0);
+  EXPECT_LT(took, std::chrono::milliseconds(4'500)) << status.err;
 }
 
 }  // namespace

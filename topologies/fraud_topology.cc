@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/check.h"
+#include "engine/dead_letter.h"
 #include "engine/membership.h"
 #include "engine/topic_name.h"
 #include "engine/windows.h"
@@ -18,35 +19,55 @@
 namespace weir::fraud {
 namespace {
 
-// A payment, or why the record is not one (with the record's text, card numbers masked).
+// A payment, or why the record is not one. `text` views the record's value as consumed: valid
+// only while the record is being processed (the source hands processors its own bytes), and
+// read only to make a dead letter, card numbers masked.
 struct PaymentOrError {
   std::optional<Payment> payment;
   std::string error;
-  std::string masked_value;
+  absl::string_view text;
 };
 
 class PaymentSerde : public Serde<PaymentOrError> {
  public:
   explicit PaymentSerde(CardTokenizer tokenizer) : tokenizer_(std::move(tokenizer)) {}
-  std::string Serialize(const PaymentOrError& value) const override { return value.masked_value; }
+  std::string Serialize(const PaymentOrError& value) const override {
+    return MaskCardNumbers(value.text);
+  }
   // Never fails: an invalid payment is a value the topology routes to the dead-letter topic.
   absl::StatusOr<PaymentOrError> Deserialize(absl::string_view bytes) const override {
     absl::StatusOr<Payment> payment = ParsePayment(bytes, tokenizer_);
-    if (payment.ok()) return PaymentOrError{.payment = *std::move(payment)};
-    return PaymentOrError{.error = std::string(payment.status().message()),
-                          .masked_value = MaskCardNumbers(bytes)};
+    if (payment.ok()) return PaymentOrError{.payment = *std::move(payment), .text = bytes};
+    return PaymentOrError{.error = std::string(payment.status().message()), .text = bytes};
   }
 
  private:
   CardTokenizer tokenizer_;
 };
 
-// The input key is the card number: it is masked as it is read and never kept in clear.
-class MaskedKeySerde : public Serde<std::string> {
+// The input key, which must be the payment's card number. It is masked as it is read and never
+// kept in clear; its fingerprint lets the topology check it against the payment's card.
+struct InputKey {
+  std::string masked;
+  uint64_t fingerprint = 0;
+  bool empty = true;  // a null or empty key
+};
+
+// A valid payment whose key is its card number. Only those update state and move stream time:
+// state is per partition, so a payment keyed by anything else would be counted apart from its
+// card's other payments, silently. That is a producer's bug, and such records are dead letters.
+bool KeyedByItsCard(const Record<InputKey, PaymentOrError>& record) {
+  return record.value.payment.has_value() && !record.key.empty &&
+         record.key.fingerprint == record.value.payment->card_fingerprint;
+}
+
+class InputKeySerde : public Serde<InputKey> {
  public:
-  std::string Serialize(const std::string& value) const override { return value; }
-  absl::StatusOr<std::string> Deserialize(absl::string_view bytes) const override {
-    return MaskCardNumbers(bytes);
+  std::string Serialize(const InputKey& key) const override { return key.masked; }
+  absl::StatusOr<InputKey> Deserialize(absl::string_view bytes) const override {
+    return InputKey{.masked = MaskCardNumbers(bytes),
+                    .fingerprint = Fingerprint(bytes),
+                    .empty = bytes.empty()};
   }
 };
 
@@ -161,7 +182,7 @@ struct Crossing {
   int64_t sum;
 };
 
-class DetectProcessor : public Processor<std::string, PaymentOrError, std::string, std::string> {
+class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, std::string> {
  public:
   DetectProcessor(FraudConfig config, int64_t high_spend_cents)
       : config_(std::move(config)),
@@ -177,8 +198,16 @@ class DetectProcessor : public Processor<std::string, PaymentOrError, std::strin
     cooldown_store_ = context.GetStateStore<WindowBytesStore>(kCooldownStore);
   }
 
-  void Process(const Record<std::string, PaymentOrError>& record) override {
-    if (!record.value.payment.has_value()) return DeadLetter(record);
+  void Process(const Record<InputKey, PaymentOrError>& record) override {
+    if (!record.value.payment.has_value()) {
+      return DeadLetter(record, "InvalidPayment", record.value.error);
+    }
+    if (!KeyedByItsCard(record)) {
+      return DeadLetter(record, "InvalidKey",
+                        record.key.empty
+                            ? "record key is missing: payments must be keyed by their card"
+                            : "key does not match card: payments must be keyed by their card");
+    }
     const Payment& payment = *record.value.payment;
     const int64_t close_time = context_->CurrentStreamTimeMs() - config_.grace_ms;
     crossings_.clear();
@@ -276,17 +305,18 @@ class DetectProcessor : public Processor<std::string, PaymentOrError, std::strin
     context_->Forward({payment.card_token, std::move(json), timestamp, {}}, "alerts");
   }
 
-  void DeadLetter(const Record<std::string, PaymentOrError>& record) {
+  void DeadLetter(const Record<InputKey, PaymentOrError>& record, absl::string_view exception,
+                  absl::string_view reason) {
     context_->RecordDropped(DropReason::kInvalid);  // dropped-records, as in Kafka Streams
-    Record<std::string, std::string> dead{
-        record.key, record.value.masked_value, record.timestamp, {}};
-    dead.headers.push_back({"__streams.errors.exception", "InvalidPayment"});
-    dead.headers.push_back({"__streams.errors.message", record.value.error});
-    if (const std::optional<RecordMetadata>& where = context_->record_metadata()) {
-      dead.headers.push_back({"__streams.errors.topic", where->topic});
-      dead.headers.push_back({"__streams.errors.partition", std::to_string(where->partition)});
-      dead.headers.push_back({"__streams.errors.offset", std::to_string(where->offset)});
+    // The record's own headers are kept, masked like its value: a producer may have put a card
+    // number in one.
+    Headers headers = record.headers;
+    for (Header& header : headers) {
+      if (header.value.has_value()) header.value = MaskCardNumbers(*header.value);
     }
+    Record<std::string, std::string> dead{
+        record.key.masked, MaskCardNumbers(record.value.text), record.timestamp,
+        DeadLetterHeaders(std::move(headers), exception, reason, context_->record_metadata())};
     context_->Forward(dead, "dead-letters");
   }
 
@@ -308,14 +338,14 @@ Topology BuildFraudTopology(const FraudConfig& config, const CardTokenizer& toke
   const int64_t high_spend_cents = ParseAmountCents(config.high_spend_amount).value_or(0);
   Topology topology;
   topology
-      .AddSource<std::string, PaymentOrError>(
-          "payments", {config.payments_topic}, std::make_shared<MaskedKeySerde>(),
+      .AddSource<InputKey, PaymentOrError>(
+          "payments", {config.payments_topic}, std::make_shared<InputKeySerde>(),
           std::make_shared<PaymentSerde>(tokenizer),
-          [](const Record<std::string, PaymentOrError>& record, int64_t stream_time) {
-            return record.value.payment.has_value() ? record.value.payment->ts
-                                                    : std::max<int64_t>(stream_time, 0);
+          [](const Record<InputKey, PaymentOrError>& record, int64_t stream_time) {
+            return KeyedByItsCard(record) ? record.value.payment->ts
+                                          : std::max<int64_t>(stream_time, 0);
           })
-      .AddProcessor<std::string, PaymentOrError, std::string, std::string>(
+      .AddProcessor<InputKey, PaymentOrError, std::string, std::string>(
           "detect",
           [config, high_spend_cents] {
             return std::make_unique<DetectProcessor>(config, high_spend_cents);

@@ -29,7 +29,7 @@ class FraudTopologyTest : public ::testing::Test {
 
   void Pay(const std::string& card, const std::string& amount, const std::string& country,
            int64_t ts, const std::string& merchant = "m-1") {
-    const std::string txn = "t" + std::to_string(next_txn_++);
+    const std::string txn = absl::StrCat("t", next_txn_++);
     PayRaw(card, absl::StrCat(R"({"txn_id":")", txn, R"(","card":")", card, R"(","amount":)",
                               amount, R"(,"currency":"EUR","merchant":")", merchant,
                               R"(","country":")", country, R"(","ts":)", ts, "}"));
@@ -143,6 +143,71 @@ TEST_F(FraudTopologyTest, InvalidPaymentsGoToTheDeadLetterTopicMasked) {
                           "missing field 'ts'", "field 'txn_id' must be a string"));
   EXPECT_THAT(*dead[1].record.value, HasSubstr("411111******1111"));
   EXPECT_THAT(dead[5].record.headers, ::testing::Contains(Header{"__streams.errors.offset", "5"}));
+}
+
+TEST_F(FraudTopologyTest, PaymentsNotKeyedByTheirCardAreDeadLettersNotSilentlyMissed) {
+  // Five payments of one card within a minute, each under another key: counted apart by
+  // partition, they would raise nothing and say nothing.
+  const std::vector<std::string> keys = {"5500005555555559", "customer-7", "", "4111111111111112",
+                                         "4111111111111111 "};
+  for (size_t i = 0; i < keys.size(); ++i) {
+    PayRaw(keys[i], absl::StrCat(R"({"txn_id":"k)", i, R"(","card":")", kCard,
+                                 R"(","amount":1,"merchant":"m","country":"DE","ts":)",
+                                 kT0 + static_cast<int64_t>(i) * 1000, "}"));
+  }
+  EXPECT_THAT(Alerts(), ElementsAre());
+  std::vector<OutputRecord> dead = driver_.ReadOutput("payments-dlq");
+  ASSERT_EQ(dead.size(), keys.size());
+  for (size_t i = 0; i < dead.size(); ++i) {
+    const OutputRecord& r = dead[i];
+    EXPECT_THAT(r.record.headers,
+                ::testing::Contains(Header{"__streams.errors.exception", "InvalidKey"}));
+    EXPECT_THAT(r.record.headers,
+                ::testing::Contains(Header{"__streams.errors.message",
+                                           keys[i].empty() ? "record key is missing: payments "
+                                                             "must be keyed by their card"
+                                                           : "key does not match card: payments "
+                                                             "must be keyed by their card"}));
+    EXPECT_THAT(*r.record.value, HasSubstr("411111******1111"));
+    EXPECT_THAT(*r.record.value + r.record.key.value_or(""), Not(HasSubstr(kCard)));
+  }
+  EXPECT_EQ(driver_.Totals().dropped, 5);
+  // Neither moved stream time: a payment keyed by its card at t0 is on time.
+  for (int i = 0; i < 5; ++i) Pay(kCard, "1.00", "DE", kT0 + i * 1000);
+  EXPECT_THAT(Alerts(), ElementsAre("VELOCITY@0 5 5.00"));
+  EXPECT_EQ(driver_.Totals().late, 0);
+}
+
+TEST_F(FraudTopologyTest, ATruncatedPaymentIsReportedAsTruncatedWithItsLength) {
+  const std::string whole = absl::StrCat(R"({"txn_id":"t","card":")", kCard,
+                                         R"(","amount":1,"merchant":"m","country":"DE","ts":5})");
+  PayRaw(kCard, whole.substr(0, 30));  // inside the card's string
+  PayRaw(kCard, whole.substr(0, 48));  // after the key "amount"
+  std::vector<OutputRecord> dead = driver_.ReadOutput("payments-dlq");
+  ASSERT_EQ(dead.size(), 2u);
+  EXPECT_THAT(dead[0].record.headers,
+              ::testing::Contains(Header{"__streams.errors.message",
+                                         "truncated JSON: the text ends at byte 30 inside a "
+                                         "string"}));
+  EXPECT_THAT(dead[1].record.headers,
+              ::testing::Contains(Header{"__streams.errors.message",
+                                         "truncated JSON: the text ends at byte 48 inside an "
+                                         "object"}));
+}
+
+TEST_F(FraudTopologyTest, DeadLettersKeepTheRecordsOwnHeadersMasked) {
+  ASSERT_TRUE(driver_
+                  .PipeRaw("payments", {.key = kCard,
+                                        .value = "not json",
+                                        .timestamp = 0,
+                                        .headers = {{"trace-id", "abc"}, {"card", kCard}}})
+                  .ok());
+  std::vector<OutputRecord> dead = driver_.ReadOutput("payments-dlq");
+  ASSERT_EQ(dead.size(), 1u);
+  ASSERT_GE(dead[0].record.headers.size(), 3u);
+  EXPECT_EQ(dead[0].record.headers[0], (Header{"trace-id", "abc"}));
+  EXPECT_EQ(dead[0].record.headers[1], (Header{"card", "411111******1111"}));
+  EXPECT_EQ(dead[0].record.headers[2], (Header{"__streams.errors.exception", "InvalidPayment"}));
 }
 
 TEST_F(FraudTopologyTest, DeadLettersMaskCardsThatFailLuhnToo) {

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -127,7 +128,40 @@ std::optional<std::string> ExtractCard(absl::string_view json) {
   return std::string(card);
 }
 
-absl::StatusOr<Payment> ParsePayment(absl::string_view json, const CardTokenizer& tokenizer) {
+uint64_t Fingerprint(absl::string_view text) { return absl::Hash<absl::string_view>{}(text); }
+
+namespace {
+
+// When `json` starts an object that the text ends inside of (a record cut short by a producer
+// or a size limit), says so and where; nullopt otherwise.
+std::optional<std::string> Truncation(absl::string_view json) {
+  const size_t first = json.find_first_not_of(" \t\r\n");
+  if (first == absl::string_view::npos || json[first] != '{') return std::nullopt;
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (size_t i = first; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if ((c == '}' || c == ']') && --depth == 0) {
+      return std::nullopt;  // the object closes: whatever is wrong, it is not truncation
+    }
+  }
+  return absl::StrCat("truncated JSON: the text ends at byte ", json.size(),
+                      in_string ? " inside a string" : " inside an object");
+}
+
+absl::StatusOr<Payment> ParseFields(absl::string_view json, const CardTokenizer& tokenizer) {
   // simdjson needs padding after the text; a thread-local parser and buffer avoid allocations.
   thread_local simdjson::ondemand::parser parser;
   thread_local std::string buffer;
@@ -208,7 +242,18 @@ absl::StatusOr<Payment> ParsePayment(absl::string_view json, const CardTokenizer
     return Invalid("field 'card' must be 12-19 digits");
   }
   payment.card_token = tokenizer.Token(card);
+  payment.card_fingerprint = Fingerprint(card);
   payment.masked_card = MaskCard(card);
+  return payment;
+}
+
+}  // namespace
+
+absl::StatusOr<Payment> ParsePayment(absl::string_view json, const CardTokenizer& tokenizer) {
+  absl::StatusOr<Payment> payment = ParseFields(json, tokenizer);
+  if (!payment.ok()) {
+    if (std::optional<std::string> truncated = Truncation(json)) return Invalid(*truncated);
+  }
   return payment;
 }
 

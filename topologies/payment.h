@@ -26,8 +26,14 @@ struct Payment {
   std::string currency;  // optional in the input; "" when absent
   std::string merchant;
   std::string country;
-  int64_t ts = 0;  // event time, epoch ms
+  int64_t ts = 0;                 // event time, epoch ms
+  uint64_t card_fingerprint = 0;  // Fingerprint() of the card number: in memory only
 };
+
+// A 64-bit fingerprint of a card number or of a record's key, for memory only (never stored,
+// logged or sent): it lets the topology check that a payment is keyed by its own card without
+// keeping either in clear. Equal text gives equal fingerprints within one process.
+uint64_t Fingerprint(absl::string_view text);
 
 // Keyed hash of card numbers. The key comes from the environment variable named in the fraud
 // config; when it is unset a fixed development key is used and a warning is logged once.

@@ -162,9 +162,13 @@ void PaymentGenerator::Inject(int64_t now_ms) {
   }
 }
 
-GeneratedPayment PaymentGenerator::Next() {
-  const int64_t now = options_.start_ms + static_cast<int64_t>(static_cast<double>(generated_) *
-                                                               1'000.0 / options_.rate);
+GeneratedPayment PaymentGenerator::Next(std::optional<int64_t> now_ms) {
+  const int64_t now =
+      now_ms.has_value()
+          ? std::max(*now_ms, last_ts_)
+          : options_.start_ms +
+                static_cast<int64_t>(static_cast<double>(generated_) * 1'000.0 / options_.rate);
+  last_ts_ = now;
   ++generated_;
   // A pattern averages (velocity count + 2 + 3) / 3 payments.
   const double pattern_payments = static_cast<double>(fraud_.velocity_count + 5) / 3.0;

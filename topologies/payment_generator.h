@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -61,7 +62,10 @@ class PaymentGenerator {
   static absl::StatusOr<PaymentGenerator> Create(const PaymentGeneratorOptions& options,
                                                  const FraudConfig& fraud);
 
-  GeneratedPayment Next();
+  // The next payment. Its event time is start_ms + (payments so far) / rate, or, given
+  // `now_ms`, that wall-clock time (never earlier than the previous payment's): payments stamped
+  // with their send time. Injected patterns keep their spacing in event time either way.
+  GeneratedPayment Next(std::optional<int64_t> now_ms = std::nullopt);
   // Alerts of patterns whose payments have all been generated, oldest first; taken once.
   std::vector<ExpectedAlert> TakeExpected();
 
@@ -92,6 +96,7 @@ class PaymentGenerator {
   std::multimap<int64_t, Scheduled> scheduled_;  // injected payments, by event time
   std::vector<ExpectedAlert> expected_;
   int64_t generated_ = 0;
+  int64_t last_ts_ = 0;  // event time of the last payment
   int64_t fraud_cards_ = 0;
   int64_t velocity_ = 0, geo_hops_ = 0, high_spends_ = 0;
 };

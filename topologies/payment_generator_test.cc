@@ -92,6 +92,23 @@ TEST(PaymentGenerator, EveryInjectedPatternIsDetected) {
   }
 }
 
+TEST(PaymentGenerator, StampedWithASendTimeNoPaymentIsAheadOfIt) {
+  PaymentGenerator generator = Generator({.fraud_fraction = 0.3, .start_ms = 1'000'000});
+  int64_t previous = 0;
+  int64_t clock = 1'000'000;
+  for (int i = 0; i < 20'000; ++i) {
+    clock += 1;                    // a sender at 1,000 payments/s: 20 s in all
+    if (i == 10'000) clock -= 50;  // a clock step back must not move event time back
+    const GeneratedPayment payment = generator.Next(clock);
+    ASSERT_LE(payment.ts, std::max(clock, previous)) << "payment " << i << " from the future";
+    ASSERT_GE(payment.ts, 1'000'000) << "payment " << i;
+    previous = std::max(previous, payment.ts);
+  }
+  // Injected patterns keep their spacing in event time (a burst's payments 1 s apart): bursts
+  // begun early enough in the 20 s have completed.
+  EXPECT_GT(generator.TakeExpected().size(), 0u);
+}
+
 TEST(PaymentGenerator, OutOfRangeOptionsAreRefused) {
   EXPECT_FALSE(PaymentGenerator::Create({.cards = 0}, FraudConfig{}).ok());
   EXPECT_FALSE(PaymentGenerator::Create({.fraud_fraction = 0.9}, FraudConfig{}).ok());

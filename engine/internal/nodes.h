@@ -107,11 +107,13 @@ class SourceNode : public SourceNodeBase {
   bool Connect(NodeBase* child) override { return children_.Add(child); }
 
   absl::Status ProcessRaw(const RawRecord& raw) override {
-    absl::StatusOr<K> key = key_serde_->Deserialize(raw.key.value_or(""));
+    // Views into `raw`, which outlives the record's processing: no copy of the bytes.
+    absl::StatusOr<K> key = key_serde_->Deserialize(raw.key ? absl::string_view(*raw.key) : "");
     if (!key.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("key: ", key.status().message()));
     }
-    absl::StatusOr<V> value = value_serde_->Deserialize(raw.value.value_or(""));
+    absl::StatusOr<V> value =
+        value_serde_->Deserialize(raw.value ? absl::string_view(*raw.value) : "");
     if (!value.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("value: ", value.status().message()));
     }
@@ -124,7 +126,11 @@ class SourceNode : public SourceNodeBase {
     task_->stream_time = std::max(task_->stream_time, record.timestamp);
     task_->record_timestamp = record.timestamp;
     const int64_t now = task_->system_time_ms;
-    task_->sensors.e2e_latency_ms.Record(static_cast<double>(now - record.timestamp), now);
+    // A record stamped ahead of this host's clock (a producer's clock ahead, or a generator
+    // running ahead of real time) is counted; its latency is 0, never negative.
+    if (record.timestamp > now) ++task_->counters.future_records;
+    task_->sensors.e2e_latency_ms.Record(
+        static_cast<double>(std::max<int64_t>(now - record.timestamp, 0)), now);
     if (task_->record_debug_metrics) task_->sensors.process.Record(1, now);
     children_.ToAll(record);
     return absl::OkStatus();
@@ -210,7 +216,8 @@ class SinkNode : public NodeBase, public Input<K, V> {
   }
   void Process(const Record<K, V>& record) override {
     const int64_t now = task_->system_time_ms;
-    task_->sensors.sink_e2e_latency_ms.Record(static_cast<double>(now - record.timestamp), now);
+    task_->sensors.sink_e2e_latency_ms.Record(
+        static_cast<double>(std::max<int64_t>(now - record.timestamp, 0)), now);
     task_->collector->Send(topic_, RawRecord{.key = key_serde_->Serialize(record.key),
                                              .value = value_serde_->Serialize(record.value),
                                              .timestamp = record.timestamp,

@@ -39,6 +39,8 @@ struct TaskCounters {
   int64_t late = 0;       // of which late for a closed window
   int64_t deserialization_errors = 0;
   int64_t punctuations = 0;
+  // Records whose timestamp was ahead of the wall clock (their e2e latency is taken as 0).
+  int64_t future_records = 0;
 };
 
 class NodeBase;

@@ -1,0 +1,57 @@
+// bench compare's reports, from results made up here (the runs themselves: tests/bench_test.cc).
+#include "bench/compare.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "stores/store_statistics.h"
+
+namespace weir::bench {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// A set whose state never reached RocksDB's block cache (everything in memtables).
+CompareResult IdleCacheResult() {
+  CompareResult r;
+  r.option_set = "idle";
+  r.records = 100;
+  r.seconds = 1;
+  r.records_per_s = 100;
+  r.peak_rss_bytes = int64_t{300} << 20;
+  r.baseline_rss_bytes = int64_t{100} << 20;
+  r.planned_bytes = int64_t{200} << 20;
+  r.block_cache_data_hit_ratio = HitRatio(0, 0);
+  r.samples = {{.records = 50, .seconds = 0.5, .records_per_s = 100, .hit_ratio = HitRatio(0, 0)},
+               {.records = 100, .seconds = 1, .records_per_s = 100, .hit_ratio = HitRatio(0, 0)}};
+  return r;
+}
+
+TEST(HitRatio, IsAbsentWithoutLookups) {
+  EXPECT_TRUE(std::isnan(HitRatio(0, 0)));
+  EXPECT_DOUBLE_EQ(HitRatio(0, 4), 0.0);
+  EXPECT_DOUBLE_EQ(HitRatio(3, 1), 0.75);
+}
+
+TEST(CompareReports, ACacheWithoutReadsSaysNoReadsNotZero) {
+  const std::vector<CompareResult> results = {IdleCacheResult()};
+  const std::string table = ResultsTable(results);
+  EXPECT_THAT(table, HasSubstr("no reads"));
+  EXPECT_THAT(table, Not(HasSubstr("nan")));
+
+  const std::string html = ResultsHtml(CompareOptions{}, results);
+  EXPECT_THAT(html, HasSubstr("<td>no reads</td>"));
+  EXPECT_THAT(html, HasSubstr("idle (no reads)"));  // the hit ratio chart's legend
+  EXPECT_THAT(html, Not(HasSubstr("nan")));
+
+  const nlohmann::json json = nlohmann::json::parse(ResultsJson(CompareOptions{}, results));
+  EXPECT_TRUE(json["results"][0]["block_cache_data_hit_ratio"].is_null());
+  EXPECT_TRUE(json["results"][0]["samples"][0]["hit_ratio"].is_null());
+}
+
+}  // namespace
+}  // namespace weir::bench

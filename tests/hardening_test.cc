@@ -1,0 +1,192 @@
+// What no input, flag or restart may do to `weir run`: stop it, leak a secret, or mislead.
+// The service runs as a process against `weir broker` in a process of its own, so it can be
+// killed and restarted over the same topics, and kcat writes and reads those topics.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "engine/http_client.h"
+#include "tests/support/broker_process.h"
+#include "tests/support/subprocess.h"
+#include "topologies/fraud_topology.h"
+
+namespace weir {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::RunCommand;
+using testing::Subprocess;
+using testing::WeirBinary;
+
+constexpr char kApplication[] = "hardening";
+constexpr char kCard[] = "4111111111111111";
+
+class Hardening : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = std::filesystem::temp_directory_path() / absl::StrCat("weir-hardening-", ::getpid());
+    std::error_code ignored;
+    std::filesystem::remove_all(root_, ignored);
+    std::filesystem::create_directories(root_);
+    std::vector<std::string> topics = {"payments:1", "fraud-alerts:1", "payments-dlq:1"};
+    for (const TopicSpec& topic : fraud::FraudInternalTopics(kApplication, 1)) {
+      topics.push_back(absl::StrCat(topic.name, ":", topic.partitions));
+    }
+    absl::StatusOr<testing::BrokerProcess> broker =
+        testing::StartBroker(topics, (root_ / "broker.log").string());
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = std::move(broker->process);
+    bootstrap_ = broker->bootstrap;
+  }
+  void TearDown() override {
+    if (broker_ != nullptr) broker_->Signal(SIGTERM);
+    if (HasFailure()) {
+      std::printf("kept %s for inspection\n", root_.c_str());
+      return;
+    }
+    std::error_code error;
+    std::filesystem::remove_all(root_, error);
+  }
+
+  // `weir run` on the broker with one thread, a 6 s session (a restarted instance rejoins
+  // once the killed one's session expires) and no commit for 10 minutes: what it processed
+  // stays uncommitted, so a restart processes it again.
+  std::unique_ptr<Subprocess> StartWeir(const std::string& log_name) {
+    absl::StatusOr<std::unique_ptr<Subprocess>> weir =
+        Subprocess::Start({WeirBinary(),
+                           "run",
+                           "--config",
+                           "config/weir.yaml",
+                           "--progress-interval",
+                           "0",
+                           "--set",
+                           absl::StrCat("bootstrap.servers=", bootstrap_),
+                           "--set",
+                           absl::StrCat("application.id=", kApplication),
+                           "--set",
+                           "num.stream.threads=1",
+                           "--set",
+                           "num.standby.replicas=0",
+                           "--set",
+                           "commit.interval.ms=600000",
+                           "--set",
+                           "consumer.session.timeout.ms=6000",
+                           "--set",
+                           "consumer.heartbeat.interval.ms=1500",
+                           "--set",
+                           absl::StrCat("state.dir=", (root_ / "state").string()),
+                           "--set",
+                           "metrics.host=127.0.0.1",
+                           "--set",
+                           "metrics.port=0"},
+                          (root_ / log_name).string());
+    EXPECT_TRUE(weir.ok()) << weir.status();
+    return weir.ok() ? *std::move(weir) : nullptr;
+  }
+
+  void Produce(const std::string& records) {
+    ASSERT_EQ(RunCommand({"kcat", "-b", bootstrap_, "-t", "payments", "-P", "-K|", "-X",
+                          "message.max.bytes=4000000", "-X", "partitioner=murmur2_random"},
+                         records, std::chrono::seconds(60))
+                  .exit_status,
+              0);
+  }
+
+  // Each record of `topic`: value size, then headers, one per line.
+  std::vector<std::string> ReadTopic(const std::string& topic) const {
+    const testing::CommandResult read =
+        RunCommand({"kcat", "-b", bootstrap_, "-C", "-t", topic, "-o", "beginning", "-e", "-q",
+                    "-X", "fetch.message.max.bytes=4000000", "-f", "%S\t%h\t%s\n"},
+                   "", std::chrono::seconds(60));
+    EXPECT_EQ(read.exit_status, 0) << read.err;
+    std::vector<std::string> records;
+    for (absl::string_view line : absl::StrSplit(read.out, '\n', absl::SkipEmpty())) {
+      records.emplace_back(line.substr(0, std::min<size_t>(line.size(), 2'000)));
+    }
+    return records;
+  }
+
+  // Waits until `topic` holds `count` records (or 90 s pass); returns them.
+  std::vector<std::string> WaitForRecords(const std::string& topic, size_t count) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+    std::vector<std::string> records = ReadTopic(topic);
+    while (records.size() < count && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      records = ReadTopic(topic);
+    }
+    return records;
+  }
+
+  std::filesystem::path root_;
+  std::unique_ptr<Subprocess> broker_;
+  std::string bootstrap_;
+};
+
+std::string FivePayments() {
+  std::string payments;
+  for (int i = 1; i <= 5; ++i) {
+    absl::StrAppend(&payments, kCard, "|{\"txn_id\":\"t", i, "\",\"card\":\"", kCard,
+                    "\",\"amount\":10.00,\"merchant\":\"m\",\"country\":\"DE\",\"ts\":",
+                    1'732'270'000'000 + i * 1000, "}\n");
+  }
+  return payments;
+}
+
+// A dead letter as ReadTopic shows it is too large for the producer's message.max.bytes
+// (librdkafka's default 1,000,000) unless cut: it must be cut, say so and still arrive.
+void ExpectCutToFit(const std::string& dead_letter, int64_t original_size) {
+  int64_t size = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(dead_letter.substr(0, dead_letter.find('\t')), &size))
+      << dead_letter.substr(0, 200);
+  EXPECT_LT(size, 1'000'000);
+  EXPECT_GT(size, 990'000);
+  EXPECT_THAT(dead_letter,
+              HasSubstr(absl::StrCat("weir.errors.value.original.size=", original_size)));
+  EXPECT_THAT(dead_letter, HasSubstr("__streams.errors.exception=InvalidPayment"));
+}
+
+TEST_F(Hardening, AnOversizedRecordGoesToTheDeadLetterTopicAndTheServiceGoesOn) {
+  // 1.2 MB each: a JSON object (missing fields) and text that is not JSON.
+  const std::string filler(1'200'000, 'x');
+  const std::string json =
+      absl::StrCat("{\"txn_id\":\"big\",\"card\":\"", kCard, "\",\"note\":\"", filler, "\"}");
+  const std::string text = absl::StrCat("not json ", filler);
+  std::unique_ptr<Subprocess> weir = StartWeir("weir-1.log");
+  ASSERT_NE(weir, nullptr);
+  Produce(absl::StrCat(kCard, "|", json, "\n", kCard, "|", text, "\n", FivePayments()));
+
+  std::vector<std::string> alerts = WaitForRecords("fraud-alerts", 1);
+  ASSERT_EQ(alerts.size(), 1u) << "no alert; see " << (root_ / "weir-1.log");
+  EXPECT_THAT(alerts[0], HasSubstr("\"rule\":\"VELOCITY\""));
+  std::vector<std::string> dead = WaitForRecords("payments-dlq", 2);
+  ASSERT_EQ(dead.size(), 2u);
+  ExpectCutToFit(dead[0], static_cast<int64_t>(json.size()));
+  ExpectCutToFit(dead[1], static_cast<int64_t>(text.size()));
+  EXPECT_EQ(weir->Wait(std::chrono::milliseconds(0)), std::nullopt) << "the service stopped";
+  const std::string log = testing::ReadFile((root_ / "weir-1.log").string());
+  EXPECT_THAT(log, HasSubstr("dead letter to payments-dlq: record payments-0@0"));
+  EXPECT_THAT(log, Not(HasSubstr("xxxxxxxx")));  // a dead letter's log line never holds its value
+
+  // Killed before any commit, the restarted service meets both records again and goes on.
+  weir->Signal(SIGKILL);
+  weir->Wait(std::chrono::seconds(10));
+  weir = StartWeir("weir-2.log");
+  ASSERT_NE(weir, nullptr);
+  alerts = WaitForRecords("fraud-alerts", 2);
+  EXPECT_EQ(alerts.size(), 2u) << "no alert after the restart; see " << (root_ / "weir-2.log");
+  dead = WaitForRecords("payments-dlq", 4);
+  EXPECT_EQ(dead.size(), 4u);
+  EXPECT_EQ(weir->Wait(std::chrono::milliseconds(0)), std::nullopt) << "the service stopped";
+  weir->Signal(SIGTERM);
+  EXPECT_EQ(weir->Wait(std::chrono::seconds(60)), 0);
+}
+
+}  // namespace
+}  // namespace weir
