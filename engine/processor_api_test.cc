@@ -189,6 +189,23 @@ TEST(ProcessorApi, NegativeTimestampsAreDroppedAndCounted) {
   EXPECT_EQ(driver.Totals().late, 0) << "invalid, not late";
 }
 
+// A record stamped after the wall clock (a producer's clock ahead) is counted, and the
+// end-to-end latency it contributes is 0, never negative.
+TEST(ProcessorApi, RecordsFromTheFutureAreCountedAndHaveNoNegativeLatency) {
+  Topology topology;
+  topology.AddSource<Str, Str>("in", {"in"}, serdes::String(), serdes::String())
+      .AddSink<Str, Str>("out", "out", serdes::String(), serdes::String(), {"in"});
+  TopologyTestDriver driver(topology, {.wall_clock_start_ms = 100'000});
+  ASSERT_TRUE(driver.PipeRaw("in", {.key = "k", .value = "v", .timestamp = 90'000}).ok());
+  ASSERT_TRUE(driver.PipeRaw("in", {.key = "k", .value = "v", .timestamp = 200'000}).ok());
+  EXPECT_EQ(driver.Totals().future_records, 1);
+  const TaskMetrics metrics = driver.tasks()[0]->Metrics(100'000, /*with_rocksdb=*/false);
+  EXPECT_EQ(metrics.future_records, 1);
+  EXPECT_EQ(metrics.e2e_latency_ms.min, 0);
+  EXPECT_EQ(metrics.e2e_latency_ms.max, 10'000);
+  EXPECT_EQ(metrics.sink_e2e_latency_ms.min, 0);
+}
+
 TEST(ProcessorApi, TimestampExtractorSetsEventTime) {
   Topology topology;
   topology

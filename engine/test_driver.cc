@@ -116,6 +116,7 @@ internal::TaskCounters TopologyTestDriver::Totals() const {
     totals.late += task->counters().late;
     totals.deserialization_errors += task->counters().deserialization_errors;
     totals.punctuations += task->counters().punctuations;
+    totals.future_records += task->counters().future_records;
   }
   return totals;
 }

@@ -117,5 +117,20 @@ TEST(Cli, BrokerReportsAMissingConfigFile) {
   EXPECT_THAT(result.err, HasSubstr("no/such.yaml: cannot read the config file"));
 }
 
+// To a file there is nothing to wait for: loadgen writes as fast as it can (it used to pace a
+// file at 1,000 records/s) and prints no send latencies.
+TEST(Loadgen, ToAFileWritesAsFastAsItCanWithoutSendLatencies) {
+  const std::string path = ::testing::TempDir() + "/loadgen-fast.jsonl";
+  const auto start = std::chrono::steady_clock::now();
+  const CommandResult result =
+      Weir({"loadgen", "--records", "20000", "--output", path, "--progress-interval", "0.001"});
+  EXPECT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_THAT(result.err, Not(HasSubstr("latency")));
+  EXPECT_THAT(result.err, HasSubstr("20000 records written"));
+  std::ifstream in(path);
+  EXPECT_EQ(std::count(std::istreambuf_iterator<char>(in), {}, '\n'), 20000);
+}
+
 }  // namespace
 }  // namespace weir

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "engine/http_client.h"
+#include "engine/partitioner.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/subprocess.h"
 #include "topologies/fraud_topology.h"
@@ -186,6 +187,132 @@ TEST_F(Hardening, AnOversizedRecordGoesToTheDeadLetterTopicAndTheServiceGoesOn) 
   EXPECT_EQ(weir->Wait(std::chrono::milliseconds(0)), std::nullopt) << "the service stopped";
   weir->Signal(SIGTERM);
   EXPECT_EQ(weir->Wait(std::chrono::seconds(60)), 0);
+}
+
+// Loadgen partitions as Java producers and `weir replay --partitions` do (murmur2 of the key),
+// and stamps each payment with its send time, so the stream never runs ahead of the clock.
+TEST_F(Hardening, LoadgenPlacesCardsByMurmur2AndStampsSendTimes) {
+  absl::StatusOr<testing::BrokerProcess> broker =
+      testing::StartBroker({"spread:4"}, (root_ / "broker-spread.log").string());
+  ASSERT_TRUE(broker.ok()) << broker.status();
+  const int64_t before = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  const testing::CommandResult loadgen = RunCommand(
+      {WeirBinary(), "loadgen", "--set", "bootstrap.servers=" + broker->bootstrap, "--topic",
+       "spread", "--records", "2000", "--rate", "0", "--progress-interval", "0"},
+      "", std::chrono::seconds(60));
+  ASSERT_EQ(loadgen.exit_status, 0) << loadgen.err;
+  const int64_t after = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  const testing::CommandResult read =
+      RunCommand({"kcat", "-b", broker->bootstrap, "-C", "-t", "spread", "-o", "beginning", "-e",
+                  "-q", "-f", "%p %k %s\n"},
+                 "", std::chrono::seconds(60));
+  broker->process->Signal(SIGTERM);
+  int records = 0;
+  for (absl::string_view line : absl::StrSplit(read.out, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> fields = absl::StrSplit(line, absl::MaxSplits(' ', 2));
+    ASSERT_EQ(fields.size(), 3u) << line;
+    int32_t partition = -1;
+    ASSERT_TRUE(absl::SimpleAtoi(fields[0], &partition));
+    EXPECT_EQ(partition, PartitionForKey(fields[1], 4)) << line;
+    const size_t ts_at = fields[2].find("\"ts\":");
+    int64_t ts = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(fields[2].substr(ts_at + 5, 13), &ts)) << line;
+    EXPECT_GE(ts, before - 1'000) << line;  // patterns' payments were scheduled a little earlier
+    EXPECT_LE(ts, after) << "a payment from the future: " << line;
+    ++records;
+  }
+  EXPECT_EQ(records, 2000);
+}
+
+// Secrets given the ways a user would give them - `--set` for client properties, the
+// environment for the card token key - appear nowhere weir writes: `config show`, the log at
+// its most verbose (librdkafka's debug output included), /metrics, /tasks and `weir status`.
+TEST(Secrets, NoSecretValueAppearsInAnyOutput) {
+  const std::vector<std::pair<std::string, std::string>> secrets = {
+      {"kafka.sasl.password", "pw-0d5c9e"},
+      {"kafka.ssl.key.password", "keypw-8a1f3b"},
+      {"kafka.ssl.key.pem", "pem-77c2e4"},
+      {"producer.sasl.password", "ppw-5b9d01"}};
+  const std::string token_key = "tokenkey-c4e1a7";
+  std::vector<std::string> sets;
+  for (const auto& [key, value] : secrets) {
+    sets.push_back("--set");
+    sets.push_back(key + "=" + value);
+  }
+  std::string seen;  // everything weir wrote
+
+  std::vector<std::string> show = {WeirBinary(), "config", "show"};
+  show.insert(show.end(), sets.begin(), sets.end());
+  const testing::CommandResult shown = RunCommand(show, "", std::chrono::seconds(30));
+  ASSERT_EQ(shown.exit_status, 0) << shown.err;
+  EXPECT_THAT(shown.out,
+              HasSubstr("kafka.sasl.password: '******'  # --set kafka.sasl.password=******"));
+  seen += shown.out + shown.err;
+
+  const std::string dir = ::testing::TempDir() + "/weir-secrets";
+  std::filesystem::remove_all(dir);
+  const int port = FreePort();
+  setenv("WEIR_CARD_TOKEN_KEY", token_key.c_str(), 1);
+  std::vector<std::string> run = {WeirBinary(),
+                                  "--log-level",
+                                  "trace",
+                                  "run",
+                                  "--set",
+                                  "kafka.debug=all",
+                                  "--set",
+                                  "metrics.host=127.0.0.1",
+                                  "--set",
+                                  absl::StrCat("metrics.port=", port),
+                                  "--set",
+                                  "state.dir=" + dir,
+                                  "--progress-interval",
+                                  "1"};
+  run.insert(run.end(), sets.begin(), sets.end());
+  absl::StatusOr<std::unique_ptr<Subprocess>> weir = Subprocess::Start(run, dir + ".log");
+  unsetenv("WEIR_CARD_TOKEN_KEY");
+  ASSERT_TRUE(weir.ok()) << weir.status();
+  std::optional<std::string> bootstrap = (*weir)->ReadLine(std::chrono::seconds(60));
+  ASSERT_TRUE(bootstrap.has_value());
+  ASSERT_EQ(RunCommand({"kcat", "-b", *bootstrap, "-t", "payments", "-P", "-K|", "-X",
+                        "partitioner=murmur2_random"},
+                       FivePayments(), std::chrono::seconds(30))
+                .exit_status,
+            0);
+  std::string alerts;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (alerts.empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    alerts = RunCommand({"kcat", "-b", *bootstrap, "-t", "fraud-alerts", "-C", "-o", "beginning",
+                         "-e", "-q"},
+                        "", std::chrono::seconds(30))
+                 .out;
+  }
+  EXPECT_THAT(alerts, HasSubstr("VELOCITY"));
+  seen += alerts;
+  for (const char* path : {"/metrics", "/tasks"}) {
+    const HttpResponse response = HttpGet(port, path);
+    EXPECT_EQ(response.status, 200) << path;
+    seen += response.body;
+  }
+  std::vector<std::string> status = {WeirBinary(), "status", "--timeout",
+                                     "10",         "--set",  "bootstrap.servers=" + *bootstrap};
+  status.insert(status.end(), sets.begin(), sets.end());
+  const testing::CommandResult statused = RunCommand(status, "", std::chrono::seconds(30));
+  EXPECT_EQ(statused.exit_status, 0) << statused.err;
+  EXPECT_THAT(statused.out, HasSubstr("0_0"));
+  seen += statused.out + statused.err;
+  (*weir)->Signal(SIGTERM);
+  EXPECT_EQ((*weir)->Wait(std::chrono::seconds(60)), 0);
+  const std::string log = testing::ReadFile(dir + ".log");
+  EXPECT_THAT(log, HasSubstr("debug"));  // the log really was at its most verbose
+  seen += log;
+
+  for (const auto& [key, value] : secrets) EXPECT_THAT(seen, Not(HasSubstr(value))) << key;
+  EXPECT_THAT(seen, Not(HasSubstr(token_key)));
 }
 
 }  // namespace
