@@ -689,6 +689,8 @@ double MemoryBudget(const CompareResult& r) {
 
 }  // namespace
 
+const char* BuildType() { return WEIR_BUILD_TYPE; }
+
 std::string ResultsTable(const std::vector<CompareResult>& results) {
   const bool end_to_end = !results.empty() && results[0].raw_consume_records_per_s > 0;
   std::string out = absl::StrFormat(
@@ -705,6 +707,7 @@ std::string ResultsTable(const std::vector<CompareResult>& results) {
         r.peak_rss_bytes / 1048576.0, MemoryBudget(r) / 1048576.0, r.state_bytes / 1048576.0);
   }
   out += "budget = RSS before the first store opened + `weir plan memory`'s total for the run\n";
+  absl::StrAppend(&out, "build type: ", BuildType(), "\n");
   for (const CompareResult& r : results) {
     absl::StrAppendFormat(&out, "%s: peak RSS %.2fx of its budget (%.0fM before + %.0fM planned)\n",
                           r.option_set, static_cast<double>(r.peak_rss_bytes) / MemoryBudget(r),
@@ -730,7 +733,8 @@ std::string ResultsTable(const std::vector<CompareResult>& results) {
 std::string ResultsJson(const CompareOptions& options, const std::vector<CompareResult>& results) {
   nlohmann::json sets = nlohmann::json::array();
   for (const CompareResult& r : results) sets.push_back(ToJson(r));
-  return nlohmann::json{{"workload",
+  return nlohmann::json{{"build_type", BuildType()},
+                        {"workload",
                          {{"records", options.records},
                           {"cards", options.cards},
                           {"seed", options.seed},
@@ -836,6 +840,7 @@ std::string ResultsHtml(const CompareOptions& options, const std::vector<Compare
       "<style>body{font-family:sans-serif;margin:24px}table{border-collapse:collapse}"
       "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child{text-align:left}"
       "</style></head><body><h1>weir bench compare</h1>",
+      absl::StrFormat("<p>weir built as %s.</p>", BuildType()),
       options.end_to_end
           ? absl::StrFormat("<p>End to end: %d payments (%d cards, seed %d) produced to an "
                             "embedded broker, then consumed by the fraud-detection instance "

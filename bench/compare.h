@@ -93,6 +93,10 @@ absl::StatusOr<std::vector<CompareResult>> RunCompare(const CompareOptions& opti
 
 // The results as a fixed-width table, as JSON, and as a self-contained HTML report (inline SVG
 // charts of throughput, hit ratio and stall time along the run; no network needed).
+// The CMake build type weir was compiled with ("RelWithDebInfo", "Release", ...): every report
+// names it, since a Debug build's figures compare with nothing.
+const char* BuildType();
+
 std::string ResultsTable(const std::vector<CompareResult>& results);
 std::string ResultsJson(const CompareOptions& options, const std::vector<CompareResult>& results);
 std::string ResultsHtml(const CompareOptions& options, const std::vector<CompareResult>& results);

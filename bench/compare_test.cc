@@ -7,6 +7,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "stores/store_statistics.h"
 
 namespace weir::bench {
@@ -51,6 +52,9 @@ TEST(CompareReports, ACacheWithoutReadsSaysNoReadsNotZero) {
   const nlohmann::json json = nlohmann::json::parse(ResultsJson(CompareOptions{}, results));
   EXPECT_TRUE(json["results"][0]["block_cache_data_hit_ratio"].is_null());
   EXPECT_TRUE(json["results"][0]["samples"][0]["hit_ratio"].is_null());
+  EXPECT_EQ(json["build_type"], BuildType());
+  EXPECT_THAT(table, HasSubstr(absl::StrCat("build type: ", BuildType())));
+  EXPECT_THAT(BuildType(), ::testing::AnyOf("RelWithDebInfo", "Release", "Debug", "MinSizeRel"));
 }
 
 }  // namespace

@@ -214,13 +214,13 @@ int main(int argc, char** argv) {
   const double raw_median = weir::Median(raw), copy_median = weir::Median(copy),
                weir_median = weir::Median(weir_rates);
   std::printf(
-      "median of %d runs, %d records x 100 B, %d partitions, %d weir thread(s):\n"
+      "median of %d runs, %d records x 100 B, %d partitions, %d weir thread(s), %s build:\n"
       "  raw librdkafka consume            %10.0f records/s\n"
       "  raw librdkafka consume+produce    %10.0f records/s\n"
       "  weir pass-through                 %10.0f records/s\n"
       "  ratio weir/raw consume            %10.2f\n"
       "  ratio weir/raw consume+produce    %10.2f\n",
-      runs, records, partitions, threads, raw_median, copy_median, weir_median,
+      runs, records, partitions, threads, WEIR_BUILD_TYPE, raw_median, copy_median, weir_median,
       weir_median / raw_median, weir_median / copy_median);
   return 0;
 }

@@ -403,4 +403,11 @@ BENCHMARK(BM_HotKeyUpdateHarness);
 }  // namespace
 }  // namespace weir
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::AddCustomContext("weir_build_type", WEIR_BUILD_TYPE);  // figures name their build
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

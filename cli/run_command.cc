@@ -18,6 +18,7 @@
 #include "engine/embedded_broker.h"
 #include "engine/http_server.h"
 #include "engine/kafka_streams.h"
+#include "engine/membership.h"
 #include "engine/memory_plan.h"
 #include "engine/metrics.h"
 #include "engine/topic_offsets.h"
@@ -243,14 +244,24 @@ absl::Status Run(const RunFlags& flags) {
     const Totals totals = Count(*streams, *reader, fraud_config);
     const auto now = std::chrono::steady_clock::now();
     const double seconds = std::chrono::duration<double>(now - last).count();
+    // Without tasks the figures say nothing: say why there are none.
+    const std::string tasks =
+        totals.tasks > 0
+            ? absl::StrCat(totals.tasks)
+            : absl::StrCat("0 (joining group ", config.application_id,
+                           ": the broker assigns partitions once every member has joined, up "
+                           "to session.timeout.ms = ",
+                           SessionTimeoutMs(streams->config()) / 1000, " s)");
+    const std::string hits =
+        totals.hits + totals.misses > 0
+            ? absl::StrFormat("%.1f%%", 100.0 * static_cast<double>(totals.hits) /
+                                            static_cast<double>(totals.hits + totals.misses))
+            : "no reads";
     spdlog::info(
         "processed {} (+{:.0f}/s)  alerts {}  dead letters {}  late drops {}  tasks {}  record "
-        "cache hits {:.1f}%",
+        "cache hits {}",
         totals.processed, (totals.processed - last_processed) / seconds, totals.alerts,
-        totals.dead_letters, totals.late, totals.tasks,
-        totals.hits + totals.misses > 0 ? 100.0 * static_cast<double>(totals.hits) /
-                                              static_cast<double>(totals.hits + totals.misses)
-                                        : 0.0);
+        totals.dead_letters, totals.late, tasks, hits);
     last_processed = totals.processed;
     last = now;
   }

@@ -82,6 +82,14 @@ const config::Schema<AppConfig>& AppConfigSchema() {
                 "Warm copies of each stateful task's state kept on other instances of the "
                 "application, updated from the changelogs, so that a task moving there after a "
                 "failure restores little (docs/standby.md). Kafka Streams' default, 0.")
+           .Bool("static.membership", &C::static_membership,
+                 "Each stream thread joins the group with a `group.instance.id` "
+                 "(`<application.id>-<instance id>-<thread>`, KIP-345), the instance id kept in "
+                 "`<state.dir>/<application.id>/instance.id`: an instance restarted within "
+                 "`session.timeout.ms` (after a crash, a deploy) gets its tasks back without a "
+                 "rebalance. The price: its threads do not leave the group when it stops, so the "
+                 "others take over its tasks only after the session timeout. Kafka Streams' "
+                 "`group.instance.id`. The embedded broker ignores it.")
            .Int("acceptable.recovery.lag", &C::acceptable_recovery_lag, 0, int64_t{1} << 50,
                 "Changelog records a standby may trail the changelog's end by and still count "
                 "as caught up (`/tasks`, `weir status`). Kafka Streams' default, 10000.")
@@ -131,8 +139,10 @@ const config::Schema<AppConfig>& AppConfigSchema() {
                    "none.")
            .Enum("default.production.exception.handler", &C::production_exception_handler,
                  {"fail", "continue"},
-                 "A record the producer could not deliver after its retries: stop the thread, or "
-                 "log, count and go on.")
+                 "A record the producer rejects or cannot deliver after its retries (any sink "
+                 "record: alerts, dead letters): stop the thread, or log, count and go on. A "
+                 "changelog record always stops it (restoration would lose it). Dead letters "
+                 "are first cut to the producer's `message.max.bytes`.")
            .Enum("stream.thread.error.policy", &C::thread_error_policy,
                  {"shutdown_client", "replace_thread"},
                  "When a stream thread dies of an error: shut the instance down (exit non-zero), "

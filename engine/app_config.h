@@ -40,6 +40,8 @@ struct AppConfig {
   std::string application_server;
   // Warm copies of each stateful task kept on other instances (Kafka Streams' default 0).
   int64_t num_standby_replicas = 0;
+  // Static group membership (KIP-345): see app_config.cc's schema for the trade-off.
+  bool static_membership = false;
   // Changelog records a standby may trail the changelog end by and still count as caught up.
   int64_t acceptable_recovery_lag = 10'000;
   // Where DSL and Processor API stores keep their state: rocksDB (one RocksDB instance per task

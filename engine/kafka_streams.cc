@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <set>
 #include <thread>
@@ -29,6 +30,25 @@ int64_t SystemClockMs() {
 std::string RandomProcessId() {
   std::random_device random;
   return absl::StrFormat("%08x", random());
+}
+
+// This instance's stable id: the content of `<dir>/instance.id`, created (8 random hex
+// characters) on first use, so the same state directory means the same group members.
+absl::StatusOr<std::string> ReadOrCreateInstanceId(const std::filesystem::path& dir) {
+  const std::filesystem::path path = dir / "instance.id";
+  std::string id;
+  if (std::ifstream in(path); in >> id && !id.empty()) return id;
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  id = RandomProcessId();
+  const std::filesystem::path temporary = dir / "instance.id.tmp";
+  std::ofstream(temporary) << id << "\n";
+  std::filesystem::rename(temporary, path, error);
+  if (error) {
+    return absl::InternalError(
+        absl::StrCat("cannot write the instance id to ", path.string(), ": ", error.message()));
+  }
+  return id;
 }
 
 // Partition counts of the cluster's topics.
@@ -119,7 +139,8 @@ KafkaStreams::KafkaStreams(std::shared_ptr<const Topology> topology, AppConfig c
     : topology_(std::move(topology)),
       config_(std::move(config)),
       options_(std::move(options)),
-      process_id_(RandomProcessId()) {}
+      process_id_(RandomProcessId()),
+      session_timeout_ms_(SessionTimeoutMs(config_)) {}
 
 KafkaStreams::~KafkaStreams() { Close(); }
 
@@ -182,10 +203,11 @@ absl::Status KafkaStreams::CreateInternalTopics() {
   for (const std::string& topic : internal) {
     if (!counts.contains(topic)) missing.push_back({.name = topic, .partitions = partitions});
   }
-  if (missing.empty()) return absl::OkStatus();
   // An embedded broker in another process (`weir broker`, librdkafka's mock cluster) has no
   // CreateTopics: an admin request would wait for a broker that can answer it, in vain.
-  if (!options_.create_topic && IsMockCluster(admin.get())) {
+  on_embedded_broker_ = IsMockCluster(admin.get());
+  if (missing.empty()) return absl::OkStatus();
+  if (!options_.create_topic && on_embedded_broker_) {
     std::vector<std::string> flags;
     for (const TopicSpec& spec : missing) {
       flags.push_back(absl::StrCat("--topic ", spec.name, ":", spec.partitions));
@@ -207,9 +229,25 @@ absl::Status KafkaStreams::CreateInternalTopics() {
   return absl::OkStatus();
 }
 
+void KafkaStreams::UseEmbeddedBrokerSession() {
+  // The embedded broker (librdkafka's mock cluster) holds a rebalance for session.timeout.ms
+  // - 1 s when a member joins a settled group, and waits for a killed member's session to
+  // expire, several rounds over (docs/broker.md): with Kafka's 45 s a restart after kill -9
+  // waited 133 s for its tasks, with 6 s 16-20 s, with 3 s about 6 s. It has no minimum
+  // session, and heartbeats come from librdkafka's own thread, so a short one is safe here.
+  for (const auto& [key, value] :
+       {std::pair{"session.timeout.ms", "3000"}, std::pair{"heartbeat.interval.ms", "1000"}}) {
+    if (config_.consumer.contains(key) || config_.kafka.contains(key)) continue;
+    config_.consumer[key] = value;
+    spdlog::info("embedded broker: consumer {} {} (set it to override)", key, value);
+  }
+  session_timeout_ms_ = SessionTimeoutMs(config_);
+}
+
 absl::StatusOr<std::unique_ptr<StreamThread>> KafkaStreams::NewThread() {
-  const std::string name = absl::StrCat(config_.application_id, "-", process_id_, "-StreamThread-",
-                                        next_thread_index_++);
+  const int64_t index = next_thread_index_++;
+  const std::string name =
+      absl::StrCat(config_.application_id, "-", process_id_, "-StreamThread-", index);
   StreamThreadHooks hooks{.on_restore_start = options_.on_restore_start};
   if (config_.default_dsl_store == "rocksDB") {
     hooks.open_task_db = [this](TaskId id) { return OpenTaskDb(id); };
@@ -217,6 +255,9 @@ absl::StatusOr<std::unique_ptr<StreamThread>> KafkaStreams::NewThread() {
   if (standby_updater_ != nullptr) {
     hooks.claim_task = [this](TaskId id) { return standby_updater_->ClaimForActive(id); };
     hooks.release_task = [this](TaskId id) { standby_updater_->ReleaseFromActive(id); };
+  }
+  if (!instance_id_.empty()) {
+    hooks.group_instance_id = absl::StrCat(config_.application_id, "-", instance_id_, "-", index);
   }
   return StreamThread::Create(config_, topology_, name, options_.wall_clock, std::move(hooks));
 }
@@ -231,6 +272,14 @@ absl::StatusOr<std::unique_ptr<TaskDb>> KafkaStreams::OpenTaskDb(TaskId id) cons
 
 absl::Status KafkaStreams::Start() {
   WEIR_RETURN_IF_ERROR(CreateInternalTopics());
+  if (on_embedded_broker_) UseEmbeddedBrokerSession();
+  if (config_.static_membership) {
+    WEIR_ASSIGN_OR_RETURN(
+        instance_id_,
+        ReadOrCreateInstanceId(std::filesystem::path(config_.state_dir) / config_.application_id));
+    spdlog::info("static membership: instance id {} (group.instance.id {}-{}-<thread>)",
+                 instance_id_, config_.application_id, instance_id_);
+  }
   if (endpoint_.empty()) endpoint_ = config_.application_server;
   if (config_.num_standby_replicas > 0 && config_.default_dsl_store == "rocksDB" &&
       !stateful_subtopologies_.empty()) {
@@ -330,7 +379,7 @@ InstanceView KafkaStreams::LocalView() const {
   InstanceView view{.instance = process_id_,
                     .endpoint = endpoint_,
                     .heartbeat_ms = options_.wall_clock(),
-                    .expiry_ms = SessionTimeoutMs(config_)};
+                    .expiry_ms = session_timeout_ms_};
   for (const ThreadSnapshot& thread : threads()) {
     view.records_restored += thread.records_restored;
     if (!thread.member_id.empty() && thread.state == ThreadState::kRunning) {

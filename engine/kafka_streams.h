@@ -20,6 +20,7 @@
 #ifndef WEIR_ENGINE_KAFKA_STREAMS_H_
 #define WEIR_ENGINE_KAFKA_STREAMS_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <set>
@@ -99,6 +100,8 @@ class KafkaStreams {
   KafkaStreams(std::shared_ptr<const Topology> topology, AppConfig config,
                KafkaStreamsOptions options);
   absl::Status CreateInternalTopics();
+  // On the embedded broker: a 3 s group session unless the user set one.
+  void UseEmbeddedBrokerSession();
   // The membership view changed: recompute where this instance keeps standbys.
   void OnView(const std::vector<InstanceView>& view);
   absl::StatusOr<std::unique_ptr<StreamThread>> NewThread();
@@ -107,7 +110,9 @@ class KafkaStreams {
   absl::StatusOr<std::unique_ptr<TaskDb>> OpenTaskDb(TaskId id) const;
 
   const std::shared_ptr<const Topology> topology_;
-  const AppConfig config_;
+  // Set at construction; Start() may shorten the group session on an embedded broker before
+  // anything reads it (UseEmbeddedBrokerSession).
+  AppConfig config_;
   RocksDbOptionSet rocksdb_options_;
   SharedResources rocksdb_shared_;
   KafkaStreamsOptions options_;
@@ -119,6 +124,11 @@ class KafkaStreams {
   std::unique_ptr<Membership> membership_;
   std::atomic<int64_t> placement_mismatches_{0};
   int next_thread_index_ = 1;
+  // static.membership: this state directory's stable instance id; empty otherwise.
+  std::string instance_id_;
+  bool on_embedded_broker_ = false;  // the cluster is librdkafka's mock (CreateInternalTopics)
+  // SessionTimeoutMs(config_), for readers on other threads (LocalView) while Start() runs.
+  std::atomic<int64_t> session_timeout_ms_;
   mutable absl::Mutex mutex_;
   std::vector<std::unique_ptr<StreamThread>> threads_ ABSL_GUARDED_BY(mutex_);
   std::set<std::string> counted_dead_ ABSL_GUARDED_BY(mutex_);

@@ -111,6 +111,9 @@ absl::Status StreamThread::Init() {
       {"isolation.level", exactly_once_ ? "read_committed" : "read_uncommitted"},
       // Client statistics (lag, bytes, latency) for the metrics; 0 turns them off.
       {"statistics.interval.ms", "5000"}};
+  if (!hooks_.group_instance_id.empty()) {
+    consumer_properties.common["group.instance.id"] = hooks_.group_instance_id;
+  }
   for (const auto& [k, v] : config_.kafka) consumer_properties.common[k] = v;
   consumer_properties.specific = config_.consumer;
   auto strategy = consumer_properties.specific.find("partition.assignment.strategy");

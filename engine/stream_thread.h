@@ -144,6 +144,8 @@ struct StreamThreadHooks {
   // its state over. `claim_task` returns whether a standby held it.
   std::function<bool(TaskId)> claim_task;
   std::function<void(TaskId)> release_task;
+  // The consumer's group.instance.id (static.membership); empty: a dynamic member.
+  std::string group_instance_id;
 };
 
 class StreamThread : private internal::RecordCollector {

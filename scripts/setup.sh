@@ -13,6 +13,8 @@ packages=(
   libcivetweb-dev civetweb
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # libFuzzer with ASan and UBSan (scripts/fuzz.sh)
+  clang-14 libclang-rt-14-dev
   # real Kafka clients the tests drive against the embedded broker
   kcat
   # a real Prometheus server (and promtool) for the scrape and rules tests

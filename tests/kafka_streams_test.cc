@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -605,6 +606,34 @@ TEST(KafkaStreams, ANonRangeAssignorIsRefusedForCoPartitionedTopics) {
   EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
   EXPECT_THAT(status.ToString(),
               HasSubstr("sub-topology 0 reads copart-a and copart-b; use range"));
+}
+
+// static.membership: the instance id lives in the state directory, so the same directory
+// joins as the same group members after a restart, and processing works as with dynamic ones.
+TEST(KafkaStreams, StaticMembershipKeepsOneInstanceIdPerStateDirectory) {
+  CreateTopics({"static-in", "static-out"}, 2);
+  StreamsBuilder builder;
+  builder.Stream<std::string, std::string>("static-in", serdes::String(), serdes::String())
+      .To("static-out");
+  AppConfig config = Config("static", 1);
+  config.static_membership = true;
+  const std::filesystem::path id_file =
+      std::filesystem::path(config.state_dir) / "static" / "instance.id";
+  std::string first_id;
+  for (int run = 0; run < 2; ++run) {
+    auto streams = KafkaStreams::Create(*builder.Build(), config, EmbeddedOptions());
+    ASSERT_TRUE(streams.ok());
+    ASSERT_TRUE((*streams)->Start().ok());
+    std::string id;
+    std::ifstream(id_file) >> id;
+    EXPECT_THAT(id, ::testing::MatchesRegex("[0-9a-f]{8}"));
+    if (run == 0) first_id = id;
+    EXPECT_EQ(id, first_id) << "run " << run;
+    Produce("static-in", 0, 3);
+    ASSERT_TRUE(WaitFor([&] { return EndOffsets("static-out", 2) == 3 * (run + 1); },
+                        std::chrono::seconds(60)));
+    (*streams)->Close();
+  }
 }
 
 TEST(KafkaStreams, UndeserializableRecordsGoToTheDeadLetterTopicWithErrorHeaders) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -92,6 +93,7 @@ TEST(WeirRun, RefusesToStartWhenTheMemoryPlanExceedsTheLimit) {
 
 TEST(WeirRun, WarnsAtStartWhenThePlanExceedsTheHostsMemory) {
   const std::string log = ::testing::TempDir() + "/weir_run_memory_warning.log";
+  std::filesystem::remove(log);  // Subprocess appends
   absl::StatusOr<std::unique_ptr<Subprocess>> weir = Subprocess::Start(
       {WeirBinary(), "run", "--config", "config/weir.yaml", "--set",
        "statestore.cache.max.bytes=512GiB", "--set", "metrics.port=0", "--set",

@@ -15,6 +15,7 @@
 #include "engine/topic_name.h"
 #include "engine/windows.h"
 #include "stores/window_store.h"
+#include "topologies/fraud_aggregates.h"
 
 namespace weir::fraud {
 namespace {
@@ -70,108 +71,6 @@ class InputKeySerde : public Serde<InputKey> {
                     .empty = bytes.empty()};
   }
 };
-
-// card-1m: count and sum of one card's tumbling window. Stored as "count,sum".
-struct MinuteAggregate {
-  int64_t count = 0;
-  int64_t sum = 0;
-};
-
-// card-5m: count, sum, max and distinct countries and merchants of a hopping window. The
-// strings are views, sorted and distinct, into the stored value they were decoded from and the
-// payment being added, so an update allocates nothing but the new value.
-struct FiveMinuteAggregate {
-  using Strings = absl::InlinedVector<absl::string_view, 4>;
-  int64_t count = 0;
-  int64_t sum = 0;
-  int64_t max = 0;
-  Strings countries;
-  Strings merchants;
-};
-
-// Adds `s` to sorted, distinct `strings` unless present (a set's insert).
-void InsertSorted(FiveMinuteAggregate::Strings& strings, absl::string_view s) {
-  auto at = std::lower_bound(strings.begin(), strings.end(), s);
-  if (at == strings.end() || *at != s) strings.insert(at, s);
-}
-
-std::optional<MinuteAggregate> DecodeMinute(absl::string_view bytes) {
-  std::pair<std::string, std::string> parts = absl::StrSplit(bytes, ',');
-  MinuteAggregate aggregate;
-  if (!absl::SimpleAtoi(parts.first, &aggregate.count) ||
-      !absl::SimpleAtoi(parts.second, &aggregate.sum)) {
-    return std::nullopt;
-  }
-  return aggregate;
-}
-
-// card-5m values are binary, in the order of the struct: count, sum, max as 8-byte
-// little-endian integers, then the countries and the merchants, each as a 4-byte count of
-// strings followed by (2-byte length, bytes) per string. docs/fraud.md documents the layout.
-void PutFixed(std::string& out, uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>(value >> (8 * i)));
-}
-
-bool GetFixed(absl::string_view& in, int bytes, uint64_t* value) {
-  if (in.size() < static_cast<size_t>(bytes)) return false;
-  *value = 0;
-  for (int i = 0; i < bytes; ++i) {
-    *value |= static_cast<uint64_t>(static_cast<uint8_t>(in[i])) << (8 * i);
-  }
-  in.remove_prefix(bytes);
-  return true;
-}
-
-void PutStrings(std::string& out, const FiveMinuteAggregate::Strings& strings) {
-  PutFixed(out, strings.size(), 4);
-  for (absl::string_view s : strings) {
-    const size_t size = std::min<size_t>(s.size(), 0xffff);
-    PutFixed(out, size, 2);
-    out.append(s.data(), size);
-  }
-}
-
-// Views into `in`, which must outlive them.
-bool GetStrings(absl::string_view& in, FiveMinuteAggregate::Strings* strings) {
-  uint64_t count = 0;
-  if (!GetFixed(in, 4, &count) || count > in.size() / 2) return false;
-  strings->reserve(count);
-  for (uint64_t i = 0; i < count; ++i) {
-    uint64_t size = 0;
-    if (!GetFixed(in, 2, &size) || in.size() < size) return false;
-    strings->push_back(in.substr(0, size));
-    in.remove_prefix(size);
-  }
-  return true;
-}
-
-std::optional<FiveMinuteAggregate> DecodeFiveMinute(absl::string_view in) {
-  FiveMinuteAggregate a;
-  uint64_t count = 0, sum = 0, max = 0;
-  if (!GetFixed(in, 8, &count) || !GetFixed(in, 8, &sum) || !GetFixed(in, 8, &max) ||
-      !GetStrings(in, &a.countries) || !GetStrings(in, &a.merchants)) {
-    return std::nullopt;
-  }
-  a.count = static_cast<int64_t>(count);
-  a.sum = static_cast<int64_t>(sum);
-  a.max = static_cast<int64_t>(max);
-  return a;
-}
-
-std::string EncodeFiveMinute(const FiveMinuteAggregate& a) {
-  std::string out;
-  size_t size = 24 + 8;
-  for (const auto* strings : {&a.countries, &a.merchants}) {
-    for (absl::string_view s : *strings) size += 2 + s.size();
-  }
-  out.reserve(size);
-  PutFixed(out, static_cast<uint64_t>(a.count), 8);
-  PutFixed(out, static_cast<uint64_t>(a.sum), 8);
-  PutFixed(out, static_cast<uint64_t>(a.max), 8);
-  PutStrings(out, a.countries);
-  PutStrings(out, a.merchants);
-  return out;
-}
 
 // A rule's threshold crossed in one window by the current record.
 struct Crossing {

@@ -195,6 +195,19 @@ TEST_F(FraudTopologyTest, ATruncatedPaymentIsReportedAsTruncatedWithItsLength) {
                                          "object"}));
 }
 
+// An oversized field would make the payment's alert (txn_id) or stored aggregate (merchant,
+// country) too large to send: such a payment is invalid, not a way to stop the service.
+TEST_F(FraudTopologyTest, APaymentWithAnOversizedFieldIsADeadLetter) {
+  const std::string long_merchant(300, 'm');
+  PayRaw(kCard, absl::StrCat(R"({"txn_id":"t","card":")", kCard, R"(","amount":1,"merchant":")",
+                             long_merchant, R"(","country":"DE","ts":5})"));
+  std::vector<OutputRecord> dead = driver_.ReadOutput("payments-dlq");
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_THAT(dead[0].record.headers,
+              ::testing::Contains(
+                  Header{"__streams.errors.message", "field 'merchant' is longer than 256 bytes"}));
+}
+
 TEST_F(FraudTopologyTest, DeadLettersKeepTheRecordsOwnHeadersMasked) {
   ASSERT_TRUE(driver_
                   .PipeRaw("payments", {.key = kCard,

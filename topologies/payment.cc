@@ -241,6 +241,15 @@ absl::StatusOr<Payment> ParseFields(absl::string_view json, const CardTokenizer&
   if (card.size() < 12 || card.size() > 19 || !AllDigits(card)) {
     return Invalid("field 'card' must be 12-19 digits");
   }
+  // Bounded, so that no valid payment makes an alert or a stored aggregate too large to send.
+  for (const auto& [field, name] : {std::pair{&payment.txn_id, "txn_id"},
+                                    {&payment.merchant, "merchant"},
+                                    {&payment.country, "country"},
+                                    {&payment.currency, "currency"}}) {
+    if (field->size() > kMaxFieldBytes) {
+      return Invalid(absl::StrCat("field '", name, "' is longer than ", kMaxFieldBytes, " bytes"));
+    }
+  }
   payment.card_token = tokenizer.Token(card);
   payment.card_fingerprint = Fingerprint(card);
   payment.masked_card = MaskCard(card);

@@ -61,10 +61,14 @@ std::string MaskCard(absl::string_view card);
 // beats leaking.
 std::string MaskCardNumbers(absl::string_view text);
 
-// Parses and validates one payment. InvalidArgument names the problem: not a JSON object, a
-// missing or mistyped field, a card that is not 12-19 digits, an amount that is not a positive
-// decimal with at most 2 places, a ts that is not a non-negative integer. The message never
-// contains the card number.
+// The longest txn_id, merchant, country or currency a payment may have.
+inline constexpr size_t kMaxFieldBytes = 256;
+
+// Parses and validates one payment. InvalidArgument names the problem: not a JSON object (or
+// one cut short: "truncated JSON ..."), a missing or mistyped field, a card that is not 12-19
+// digits, an amount that is not a positive decimal with at most 2 places, a ts that is not a
+// non-negative integer, a string field longer than kMaxFieldBytes. The message never contains
+// the card number.
 absl::StatusOr<Payment> ParsePayment(absl::string_view json, const CardTokenizer& tokenizer);
 
 // The "card" field of a payment's JSON, if there is one (the key a producer would have used).
