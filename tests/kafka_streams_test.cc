@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "engine/embedded_broker.h"
 #include "engine/http_client.h"
 #include "engine/http_server.h"
@@ -94,7 +95,7 @@ void Produce(const std::string& topic, int from, int to, int keys = 1000,
              const std::string& bootstrap = "") {
   KafkaHandle producer = Producer(bootstrap.empty() ? broker->bootstrap_servers() : bootstrap);
   for (int i = from; i < to; ++i) {
-    const std::string key = "k" + std::to_string(i % keys);
+    const std::string key = absl::StrCat("k", i % keys);
     const std::string value = std::to_string(i);
     rd_kafka_resp_err_t err;
     while ((err = rd_kafka_producev(
@@ -658,6 +659,39 @@ TEST(KafkaStreams, UndeserializableRecordsGoToTheDeadLetterTopicWithErrorHeaders
   EXPECT_THAT(dead[1].headers, ::testing::Contains(Header{"__streams.errors.offset", "1"}));
   EXPECT_THAT(dead[1].headers,
               ::testing::Contains(::testing::Field(&Header::key, "__streams.errors.message")));
+}
+
+// A record the producer refuses (here: larger than its message.max.bytes) follows
+// default.production.exception.handler whichever sink made it: `continue` counts it and goes
+// on, `fail` stops the thread naming the topic.
+TEST(KafkaStreams, TheProductionExceptionHandlerGovernsRecordsTheProducerRefuses) {
+  CreateTopics({"huge-in", "huge-out"}, 1);
+  StreamsBuilder builder;
+  builder.Stream<std::string, std::string>("huge-in", serdes::String(), serdes::String())
+      .MapValues([](const std::string& v) { return std::string(5'000, v.empty() ? 'x' : v[0]); })
+      .To("huge-out");
+  for (const std::string handler : {"continue", "fail"}) {
+    AppConfig config = Config("huge-" + handler, 1);
+    config.production_exception_handler = handler;
+    config.producer["message.max.bytes"] = "1000";
+    auto streams = KafkaStreams::Create(*builder.Build(), config, EmbeddedOptions());
+    ASSERT_TRUE(streams.ok());
+    ASSERT_TRUE((*streams)->Start().ok());
+    if (handler == "continue") Produce("huge-in", 0, 3);
+    absl::Status status;
+    if (handler == "continue") {
+      ASSERT_TRUE(WaitFor([&] { return (*streams)->threads()[0].production_errors == 3; },
+                          std::chrono::seconds(60)));
+      EXPECT_TRUE((*streams)->CheckThreads().ok());
+      EXPECT_EQ((*streams)->threads()[0].processed, 3);
+    } else {
+      Produce("huge-in", 3, 4);
+      ASSERT_TRUE(WaitFor([&] { return !(status = (*streams)->CheckThreads()).ok(); },
+                          std::chrono::seconds(60)));
+      EXPECT_THAT(status.ToString(), HasSubstr("producing to huge-out"));
+    }
+    (*streams)->Close();
+  }
 }
 
 TEST(KafkaStreams, LogAndFailKillsTheThreadAndTheClientShutsDown) {
