@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "engine/streams_builder.h"
 #include "engine/test_driver.h"
 
@@ -220,7 +221,7 @@ TEST(Dsl, KeyChangeBeforeGroupingRepartitionsThroughAnInternalTopic) {
   TestInputTopic<std::string, std::string> in(driver, "orders", serdes::String(), serdes::String());
   // Orders from many customers (spread over 4 partitions) for two countries.
   for (int i = 0; i < 40; ++i) {
-    ASSERT_TRUE(in.Pipe("customer-" + std::to_string(i), i % 4 == 0 ? "DE" : "FR", 1'000).ok());
+    ASSERT_TRUE(in.Pipe(absl::StrCat("customer-", i), i % 4 == 0 ? "DE" : "FR", 1'000).ok());
   }
   TestOutputTopic<Windowed<std::string>, int64_t> out(
       driver, "country-counts",

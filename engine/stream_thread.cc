@@ -156,9 +156,11 @@ absl::Status StreamThread::Init() {
   WEIR_ASSIGN_OR_RETURN(producer_, NewKafkaClient(std::move(producer_conf), ClientKind::kProducer));
   char max_bytes[32];
   size_t max_bytes_size = sizeof(max_bytes);
+  size_t parsed = 0;
   if (rd_kafka_conf_get(rd_kafka_conf(producer_.get()), "message.max.bytes", max_bytes,
-                        &max_bytes_size) == RD_KAFKA_CONF_OK) {
-    absl::SimpleAtoi(max_bytes, &max_message_bytes_);
+                        &max_bytes_size) == RD_KAFKA_CONF_OK &&
+      absl::SimpleAtoi(max_bytes, &parsed)) {
+    max_message_bytes_ = parsed;
   }
   return absl::OkStatus();
 }

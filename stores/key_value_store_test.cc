@@ -9,6 +9,7 @@
 
 #include <filesystem>
 
+#include "absl/strings/str_cat.h"
 #include "stores/caching_key_value_store.h"
 
 namespace weir {
@@ -25,8 +26,8 @@ class KeyValueStoreTest : public ::testing::TestWithParam<std::string> {
       return;
     }
     const auto dir = std::filesystem::temp_directory_path() /
-                     ("weir-kv-test-" + std::to_string(::getpid()) + "-" +
-                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
+                     absl::StrCat("weir-kv-test-", ::getpid(), "-",
+                                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir);
     auto db = TaskDb::Open(dir.string(), rocksdb::Options());
     ASSERT_TRUE(db.ok()) << db.status();

@@ -19,7 +19,7 @@ using ::testing::HasSubstr;
 
 std::string FreshDir(const std::string& name) {
   const auto dir = std::filesystem::temp_directory_path() /
-                   ("weir-taskdb-test-" + std::to_string(::getpid()) + "-" + name);
+                   absl::StrCat("weir-taskdb-test-", ::getpid(), "-", name);
   std::filesystem::remove_all(dir);
   return dir.string();
 }
@@ -171,10 +171,10 @@ TEST(TaskDb, StatisticsReportTickersPerTaskAndPropertiesPerStore) {
     ASSERT_TRUE(db.ok()) << db.status();
     auto store = RocksDbWindowStore::Open({.name = "counts", .retention_ms = 600'000}, db->get());
     ASSERT_TRUE(store.ok());
-    for (int i = 0; i < 1'000; ++i) (*store)->Put("card-" + std::to_string(i), 60'000, "1");
+    for (int i = 0; i < 1'000; ++i) (*store)->Put(absl::StrCat("card-", i), 60'000, "1");
     ASSERT_TRUE((*db)->Commit({}).ok());
     ASSERT_TRUE((*db)->FlushMemtables().ok());  // every segment to SST: reads hit the cache
-    for (int i = 0; i < 100; ++i) (*store)->Fetch("card-" + std::to_string(i), 60'000);
+    for (int i = 0; i < 100; ++i) (*store)->Fetch(absl::StrCat("card-", i), 60'000);
 
     const TaskDbStatistics stats = (*db)->Statistics({"counts"});
     EXPECT_EQ(stats.block_cache.capacity, int64_t{50} << 20);

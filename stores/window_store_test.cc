@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "absl/strings/str_cat.h"
 #include "stores/caching_window_store.h"
 #include "stores/in_memory_window_store.h"
 #include "stores/rocksdb_window_store.h"
@@ -26,7 +27,7 @@ std::vector<Entry> Collect(const std::function<void(const WindowBytesStore::Visi
 
 std::string FreshDir(const std::string& name) {
   const auto dir = std::filesystem::temp_directory_path() /
-                   ("weir-store-test-" + std::to_string(::getpid()) + "-" + name);
+                   absl::StrCat("weir-store-test-", ::getpid(), "-", name);
   std::filesystem::remove_all(dir);
   return dir.string();
 }

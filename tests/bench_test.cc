@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "tests/support/subprocess.h"
 
 namespace weir {
@@ -18,7 +19,7 @@ using testing::ReadFile;
 
 TEST(BenchCompare, RunsEverySetAndWritesTheJsonAndASelfContainedReport) {
   const std::filesystem::path out =
-      std::filesystem::temp_directory_path() / ("weir-compare-test-" + std::to_string(getpid()));
+      std::filesystem::temp_directory_path() / absl::StrCat("weir-compare-test-", getpid());
   std::filesystem::remove_all(out);
   const testing::CommandResult result = testing::RunCommand(
       {testing::WeirBinary(), "bench", "compare", "--options", "config/rocksdb/default.yaml",
@@ -61,7 +62,7 @@ TEST(BenchCompare, RunsEverySetAndWritesTheJsonAndASelfContainedReport) {
 
 TEST(BenchCompare, EndToEndRunsThroughTheBrokerBesideARawConsumer) {
   const std::filesystem::path out =
-      std::filesystem::temp_directory_path() / ("weir-compare-e2e-" + std::to_string(getpid()));
+      std::filesystem::temp_directory_path() / absl::StrCat("weir-compare-e2e-", getpid());
   const testing::CommandResult result =
       testing::RunCommand({testing::WeirBinary(), "bench", "compare", "--end-to-end", "--options",
                            "config/rocksdb/default.yaml", "--records", "5000", "--cards", "1000",
@@ -80,8 +81,8 @@ TEST(BenchCompare, EndToEndRunsThroughTheBrokerBesideARawConsumer) {
 }
 
 TEST(BenchCompare, NamesABadOptionSetBeforeRunningAnything) {
-  const std::filesystem::path bad = std::filesystem::temp_directory_path() /
-                                    ("weir-bad-set-" + std::to_string(getpid()) + ".yaml");
+  const std::filesystem::path bad =
+      std::filesystem::temp_directory_path() / absl::StrCat("weir-bad-set-", getpid(), ".yaml");
   std::ofstream(bad) << "block_cache_size: lots\n";
   const testing::CommandResult result = testing::RunCommand(
       {testing::WeirBinary(), "bench", "compare", "--options", "config/rocksdb/default.yaml",
@@ -114,7 +115,7 @@ TEST(BenchClients, ProduceAndConsumeReportBaselineAndTuned) {
 
 TEST(BenchLoad, ReportsEveryPhaseAndFailsACheckItCannotMeet) {
   const std::filesystem::path config =
-      std::filesystem::temp_directory_path() / ("weir-load-" + std::to_string(getpid()) + ".yaml");
+      std::filesystem::temp_directory_path() / absl::StrCat("weir-load-", getpid(), ".yaml");
   // A lag threshold of 0 cannot hold while records flow: that check must FAIL, and the run exit 1.
   std::ofstream(config) << "peak.rate: 500\nsustained.records: 1500\nburst.records: 1500\n"
                            "sla.p99.ms: 60000\nmax.lag.records: 0\ncards: 2000\n";

@@ -31,7 +31,7 @@ EmbeddedBroker* broker = nullptr;
 // State of this test binary's run only (tasks resume from the offsets stored with it).
 std::string StateDir() {
   return (std::filesystem::temp_directory_path() /
-          ("weir-kafka-streams-test-" + std::to_string(::getpid())))
+          absl::StrCat("weir-kafka-streams-test-", ::getpid()))
       .string();
 }
 

@@ -97,10 +97,15 @@ TEST(WeirRun, WarnsAtStartWhenThePlanExceedsTheHostsMemory) {
   absl::StatusOr<std::unique_ptr<Subprocess>> weir = Subprocess::Start(
       {WeirBinary(), "run", "--config", "config/weir.yaml", "--set",
        "statestore.cache.max.bytes=512GiB", "--set", "metrics.port=0", "--set",
-       "state.dir=" + ::testing::TempDir() + "/weir-memory-warning", "--progress-interval", "0"},
+       "state.dir=" + ::testing::TempDir() + "/weir-memory-warning", "--progress-interval", "0.1"},
       log);
   ASSERT_TRUE(weir.ok()) << weir.status();
   ASSERT_TRUE((*weir)->ReadLine(std::chrono::seconds(60)).has_value()) << "see " << log;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (testing::ReadFile(log).find("tasks 0 (") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling the log
+  }
   (*weir)->Signal(SIGTERM);
   EXPECT_EQ((*weir)->Wait(std::chrono::seconds(60)), 0) << "see " << log;
   const std::string text = testing::ReadFile(log);
@@ -109,6 +114,11 @@ TEST(WeirRun, WarnsAtStartWhenThePlanExceedsTheHostsMemory) {
   EXPECT_THAT(text, HasSubstr("its largest line is record cache: 512 GiB x 2 threads"));
   // The warning comes before the broker starts, so a user sees it first.
   EXPECT_LT(text.find("the memory plan needs"), text.find("embedded broker"));
+  // Before its first assignment (the group's join takes 3 s) the progress line says why there
+  // are no tasks.
+  EXPECT_THAT(text, HasSubstr("tasks 0 (joining group fraud-detection: the broker assigns "
+                              "partitions once every member has joined, up to "
+                              "session.timeout.ms = 3 s)"));
 }
 
 TEST(WeirRun, RefusesAStateDirItCannotWriteBeforeStartingAnything) {

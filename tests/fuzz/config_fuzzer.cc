@@ -11,6 +11,7 @@
 #include <fstream>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "engine/app_config.h"
 #include "stores/rocksdb_option_set.h"
 #include "topologies/fraud_config.h"
@@ -28,7 +29,7 @@ void RequireClearError(const absl::Status& status) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::string path = "/tmp/weir-config-fuzz-" + std::to_string(::getpid()) + ".yaml";
+  static const std::string path = absl::StrCat("/tmp/weir-config-fuzz-", ::getpid(), ".yaml");
   const std::string input(reinterpret_cast<const char*>(data), size);
   const size_t newline = input.find('\n');
   const std::string assignment = input.substr(0, newline);
