@@ -1,8 +1,11 @@
 #include "engine/membership.h"
 
 #include <chrono>
+#include <limits>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/logging.h"
 #include "common/status.h"
 #include "engine/internal/changelog_reader.h"
@@ -17,15 +20,18 @@ constexpr auto kHeartbeatInterval = std::chrono::seconds(1);
 
 nlohmann::json TaskJson(const TaskId& id) { return id.ToString(); }
 
+// "0_3" -> TaskId{0, 3}. (sscanf's %d would be undefined for numbers beyond int.)
 absl::StatusOr<TaskId> ParseTask(const nlohmann::json& value) {
   const std::string text = value.get<std::string>();
-  int subtopology = 0;
-  int partition = 0;
-  if (std::sscanf(text.c_str(), "%d_%d", &subtopology, &partition) != 2) {
+  const std::pair<absl::string_view, absl::string_view> parts =
+      absl::StrSplit(text, absl::MaxSplits('_', 1));
+  TaskId id;
+  if (!absl::SimpleAtoi(parts.first, &id.subtopology) ||
+      !absl::SimpleAtoi(parts.second, &id.partition)) {
     return absl::InvalidArgumentError(
         absl::StrCat("task id '", text, "' is not <sub>_<partition>"));
   }
-  return TaskId{subtopology, partition};
+  return id;
 }
 
 }  // namespace
@@ -72,38 +78,62 @@ std::string InstanceView::ToJson() const {
   return json.dump();
 }
 
+namespace {
+
+struct NotAnInteger {
+  std::string field;
+};
+
+// `object[field]` as an int64_t. nlohmann reads an integer too large for 64 bits as a double, and
+// converting that (or any non-integer) to int64_t is undefined: such a field is refused instead
+// (a libFuzzer finding, tests/fuzz/corpus/membership/huge-expiry).
+int64_t Integer(const nlohmann::json& object, const char* field) {
+  const nlohmann::json& value = object.at(field);
+  if (value.is_number_unsigned() &&
+      value.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    throw NotAnInteger{field};
+  }
+  if (!value.is_number_integer()) throw NotAnInteger{field};
+  return value.get<int64_t>();
+}
+
+}  // namespace
+
 absl::StatusOr<InstanceView> InstanceView::FromJson(std::string_view text) {
   try {
     const nlohmann::json json = nlohmann::json::parse(text);
     InstanceView view;
     view.instance = json.at("instance").get<std::string>();
     view.endpoint = json.at("endpoint").get<std::string>();
-    view.heartbeat_ms = json.at("heartbeat_ms").get<int64_t>();
-    view.expiry_ms = json.at("expiry_ms").get<int64_t>();
+    view.heartbeat_ms = Integer(json, "heartbeat_ms");
+    view.expiry_ms = Integer(json, "expiry_ms");
     view.leaving = json.at("leaving").get<bool>();
     view.member_ids = json.at("member_ids").get<std::vector<std::string>>();
-    view.records_restored = json.at("records_restored").get<int64_t>();
+    view.records_restored = Integer(json, "records_restored");
     for (const nlohmann::json& task : json.at("active")) {
       WEIR_ASSIGN_OR_RETURN(TaskId id, ParseTask(task.at("task")));
       view.active.push_back({.id = id,
                              .thread = task.at("thread").get<std::string>(),
-                             .input_lag = task.at("input_lag").get<int64_t>(),
-                             .restored = task.at("restored").get<int64_t>(),
-                             .restore_remaining = task.at("restore_remaining").get<int64_t>(),
-                             .created_ms = task.at("created_ms").get<int64_t>(),
-                             .first_processed_ms = task.at("first_processed_ms").get<int64_t>(),
+                             .input_lag = Integer(task, "input_lag"),
+                             .restored = Integer(task, "restored"),
+                             .restore_remaining = Integer(task, "restore_remaining"),
+                             .created_ms = Integer(task, "created_ms"),
+                             .first_processed_ms = Integer(task, "first_processed_ms"),
                              .from_standby = task.at("from_standby").get<bool>()});
     }
     for (const nlohmann::json& task : json.at("standby")) {
       WEIR_ASSIGN_OR_RETURN(TaskId id, ParseTask(task.at("task")));
       view.standby.push_back({.id = id,
-                              .lag = task.at("lag").get<int64_t>(),
-                              .applied = task.at("applied").get<int64_t>(),
+                              .lag = Integer(task, "lag"),
+                              .applied = Integer(task, "applied"),
                               .caught_up = task.at("caught_up").get<bool>()});
     }
     return view;
   } catch (const nlohmann::json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("membership heartbeat: ", e.what()));
+  } catch (const NotAnInteger& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("membership heartbeat: field '", e.field, "' is not a 64-bit integer"));
   }
 }
 
