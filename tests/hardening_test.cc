@@ -248,6 +248,17 @@ TEST(Secrets, NoSecretValueAppearsInAnyOutput) {
   EXPECT_THAT(shown.out,
               HasSubstr("kafka.sasl.password: '******'  # --set kafka.sasl.password=******"));
   seen += shown.out + shown.err;
+  // Secrets librdkafka refuses here (a Java client's JAAS config; OAUTHBEARER's client secret,
+  // which needs a libcurl build): the refusal names the key, never the value.
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"kafka.sasl.jaas.config", "jaas-3e9f0a"},
+           {"kafka.sasl.oauthbearer.client.secret", "secret-91b2c7"}}) {
+    const testing::CommandResult refused = RunCommand(
+        {WeirBinary(), "config", "show", "--set", key + "=" + value}, "", std::chrono::seconds(30));
+    EXPECT_EQ(refused.exit_status, 2) << key;
+    EXPECT_THAT(refused.err, HasSubstr(key)) << key;
+    EXPECT_THAT(refused.out + refused.err, Not(HasSubstr(value))) << key;
+  }
 
   const std::string dir = ::testing::TempDir() + "/weir-secrets";
   std::filesystem::remove_all(dir);
