@@ -5,7 +5,9 @@
 # script exits 1 naming it. Add such an input to the target's corpus as a regression case.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]    default 30 s each, every target
 #   scripts/fuzz.sh 600 payment              ten minutes of the payment parser
-# Targets: payment, stored_value, config, membership.
+# Targets: payment, stored_value, config, membership. FUZZ_SEED=N fixes libFuzzer's random seed
+# (scripts/test.sh uses 1, so a smoke run explores the same inputs on every machine); unset, each
+# run explores anew.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-30}"
@@ -31,6 +33,7 @@ for target in "${targets[@]}"; do
   log="build-fuzz/$target.log"
   if build-fuzz/tests/fuzz/"${target}_fuzzer" "$work" -max_total_time="$seconds" \
       -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$findings/" -print_final_stats=1 \
+      -seed="${FUZZ_SEED:-0}" \
       >"$log" 2>&1; then
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     echo "fuzz $target: ${seconds} s, ${runs:-?} executions, no finding"

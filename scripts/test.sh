@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
 (cd build && ctest --output-on-failure -j"$(nproc)" --timeout 600)
-scripts/fuzz.sh 30
+FUZZ_SEED=1 scripts/fuzz.sh 30
