@@ -41,8 +41,9 @@ class Sensor {
   Reading Read(int64_t now_ms) const;
 
  private:
-  // Every field is an atomic read and written with relaxed order: the one writer never races
-  // another, and seq_ orders what readers see.
+  // Every field is an atomic that Record writes with release order and Read reads with acquire
+  // order (no fences, which ThreadSanitizer cannot model): the one writer never races another,
+  // and seq_ orders what readers see (sensor.cc).
   struct Sample {
     std::atomic<int64_t> start_ms{-1};  // -1: never used
     std::atomic<int64_t> count{0};
