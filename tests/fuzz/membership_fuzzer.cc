@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "engine/membership.h"
+#include "tests/fuzz/require.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view json(reinterpret_cast<const char*>(data), size);
@@ -15,9 +16,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!view.ok()) return 0;
   const std::string printed = view->ToJson();
   absl::StatusOr<weir::InstanceView> again = weir::InstanceView::FromJson(printed);
-  if (!again.ok() || again->ToJson() != printed) {
-    std::fprintf(stderr, "property violated: heartbeat round trip\n");
-    std::abort();
-  }
+  weir::fuzz::Require(again.ok() && again->ToJson() == printed, "heartbeat round trip");
   return 0;
 }

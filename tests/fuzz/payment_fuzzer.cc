@@ -11,18 +11,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/string_view.h"
 #include "engine/dead_letter.h"
+#include "tests/fuzz/require.h"
 #include "topologies/payment.h"
 
-namespace {
-
-void Require(bool condition, const char* what) {
-  if (!condition) {
-    std::fprintf(stderr, "property violated: %s\n", what);
-    std::abort();
-  }
-}
-
-}  // namespace
+using weir::fuzz::Require;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const weir::fraud::CardTokenizer tokenizer("fuzz-key");

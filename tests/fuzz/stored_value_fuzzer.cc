@@ -12,18 +12,10 @@
 #include "absl/strings/string_view.h"
 #include "stores/task_db.h"
 #include "stores/window_key.h"
+#include "tests/fuzz/require.h"
 #include "topologies/fraud_aggregates.h"
 
-namespace {
-
-void Require(bool condition, const char* what) {
-  if (!condition) {
-    std::fprintf(stderr, "property violated: %s\n", what);
-    std::abort();
-  }
-}
-
-}  // namespace
+using weir::fuzz::Require;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::string_view bytes(reinterpret_cast<const char*>(data), size);
