@@ -156,8 +156,12 @@ absl::Status Loadgen(const LoadgenFlags& flags) {
   } else {
     const std::string topic = flags.topic.empty() ? fraud_config.payments_topic : flags.topic;
     // Java producers' partitioner (murmur2 of the key), as weir's own producers and `weir
-    // replay --partitions` use, so a card lands on the partition they expect.
-    std::map<std::string, std::string> common = {{"partitioner", "murmur2_random"}};
+    // replay --partitions` use, so a card lands on the partition they expect; and, as Java
+    // producers since Kafka 3.0, idempotence: a retried batch (a leader moving, as on a real
+    // cluster just after a topic is created) can then not overtake the batches after it, so a
+    // card's payments arrive in the order they were made.
+    std::map<std::string, std::string> common = {{"partitioner", "murmur2_random"},
+                                                 {"enable.idempotence", "true"}};
     for (const auto& [k, v] : config.kafka) common[k] = v;
     WEIR_ASSIGN_OR_RETURN(
         std::unique_ptr<bench::PerfProducer> producer,

@@ -3,7 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "engine/client_config.h"
-#include "engine/embedded_broker.h"
+#include "engine/topic_admin.h"
 #include "engine/topic_name.h"
 
 namespace weir {
@@ -78,6 +78,17 @@ const config::Schema<AppConfig>& AppConfigSchema() {
                    "HTTP listener (`/tasks`, `/metrics`); advertised on the membership topic "
                    "`<application.id>-instances`. Empty: `metrics.host:metrics.port`, with this "
                    "machine's host name when `metrics.host` is `0.0.0.0`.")
+           .Int("replication.factor", &C::replication_factor, -1, 32,
+                "Replicas of each internal topic weir creates (changelogs, which are compacted, "
+                "repartition topics and the membership topic); -1 takes the brokers' "
+                "`default.replication.factor` (Kafka Streams' default). Existing internal topics "
+                "are checked, not changed. The embedded broker replicates to min(3, brokers).")
+           .Int("windowstore.changelog.additional.retention.ms",
+                &C::windowstore_changelog_additional_retention_ms, 0, int64_t{1} << 50,
+                "A window store's changelog is compacted and also deleted past the store's "
+                "retention plus this, by record timestamp (event time), as in Kafka Streams. "
+                "Replaying old events, raise it above their age, or the brokers delete the "
+                "changelog records as they arrive.")
            .Int("num.standby.replicas", &C::num_standby_replicas, 0, 16,
                 "Warm copies of each stateful task's state kept on other instances of the "
                 "application, updated from the changelogs, so that a task moving there after a "

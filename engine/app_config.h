@@ -38,6 +38,12 @@ struct AppConfig {
   // `host:port` other instances and `weir status` reach this instance's HTTP listener at;
   // empty: metrics.host:metrics.port, with the host name when metrics.host is 0.0.0.0.
   std::string application_server;
+  // Replicas of the internal topics weir creates (changelogs, repartition, membership);
+  // -1 = the brokers' default.replication.factor (Kafka Streams' default since 2.4).
+  int64_t replication_factor = -1;
+  // Window stores' changelogs are compacted and deleted past the store's retention plus this
+  // (Kafka Streams' windowstore.changelog.additional.retention.ms).
+  int64_t windowstore_changelog_additional_retention_ms = 86'400'000;
   // Warm copies of each stateful task kept on other instances (Kafka Streams' default 0).
   int64_t num_standby_replicas = 0;
   // Static group membership (KIP-345): see app_config.cc's schema for the trade-off.

@@ -1,7 +1,6 @@
 #include "engine/embedded_broker.h"
 
 #include <algorithm>
-#include <charconv>
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
@@ -9,33 +8,6 @@
 #include "engine/topic_name.h"
 
 namespace weir {
-namespace {
-
-constexpr int32_t kMaxPartitions = 1000;
-
-}  // namespace
-
-absl::StatusOr<TopicSpec> ParseTopicSpec(absl::string_view text) {
-  const auto invalid = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("expected NAME:PARTITIONS such as 'payments:12', got '", text, "': ", why));
-  };
-  const size_t colon = text.rfind(':');
-  if (colon == absl::string_view::npos) return invalid("no ':PARTITIONS'");
-  const absl::string_view name = text.substr(0, colon);
-  const absl::string_view count = text.substr(colon + 1);
-  if (!IsLegalTopicName(name)) {
-    return invalid("a topic name is 1-249 letters, digits, '.', '_' or '-'");
-  }
-  int32_t partitions = 0;
-  auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), partitions);
-  if (ec != std::errc() || end != count.data() + count.size() || partitions < 1 ||
-      partitions > kMaxPartitions) {
-    return invalid(absl::StrCat("partitions must be a whole number in [1, ", kMaxPartitions, "]"));
-  }
-  return TopicSpec{.name = std::string(name), .partitions = partitions};
-}
-
 absl::StatusOr<std::unique_ptr<EmbeddedBroker>> EmbeddedBroker::Start(int brokers) {
   if (brokers < 1 || brokers > kMaxBrokers) {
     return absl::InvalidArgumentError(

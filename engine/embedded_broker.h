@@ -27,18 +27,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "engine/client_config.h"
+#include "engine/topic_admin.h"
 
 namespace weir {
-
-// A topic to create: name and partition count.
-struct TopicSpec {
-  std::string name;
-  int32_t partitions = 1;
-};
-
-// Parses "NAME:PARTITIONS" (e.g. "payments:12"). Topic names follow Kafka's rules: 1-249 of
-// letters, digits, '.', '_', '-', and not "." or "..". Partitions must be in [1, 1000].
-absl::StatusOr<TopicSpec> ParseTopicSpec(absl::string_view text);
 
 class EmbeddedBroker {
  public:

@@ -14,6 +14,7 @@
 #include "common/logging.h"
 #include "common/status.h"
 #include "engine/kafka_status.h"
+#include "engine/topic_admin.h"
 #include "engine/topic_name.h"
 
 namespace weir {
@@ -51,22 +52,6 @@ absl::StatusOr<std::string> ReadOrCreateInstanceId(const std::filesystem::path& 
   return id;
 }
 
-// Partition counts of the cluster's topics.
-absl::StatusOr<std::map<std::string, int32_t>> PartitionCounts(rd_kafka_t* client) {
-  const rd_kafka_metadata_t* metadata = nullptr;
-  WEIR_RETURN_IF_ERROR(
-      KafkaStatus(rd_kafka_metadata(client, 1, nullptr, &metadata, kMetadataTimeoutMs),
-                  "reading cluster metadata"));
-  std::map<std::string, int32_t> counts;
-  for (int i = 0; i < metadata->topic_cnt; ++i) {
-    if (metadata->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      counts[metadata->topics[i].topic] = metadata->topics[i].partition_cnt;
-    }
-  }
-  rd_kafka_metadata_destroy(metadata);
-  return counts;
-}
-
 // Whether `client` talks to librdkafka's mock cluster (weir's embedded broker), whose cluster id
 // is "mockCluster<hex>".
 bool IsMockCluster(rd_kafka_t* client) {
@@ -74,37 +59,6 @@ bool IsMockCluster(rd_kafka_t* client) {
   const bool mock = id != nullptr && absl::StartsWith(id, "mockCluster");
   if (id != nullptr) rd_kafka_mem_free(client, id);
   return mock;
-}
-
-// Creates `topic` with the admin API (broker-default replication).
-absl::Status CreateTopicWithAdmin(rd_kafka_t* client, const TopicSpec& topic) {
-  char error[512];
-  rd_kafka_NewTopic_t* new_topic =
-      rd_kafka_NewTopic_new(topic.name.c_str(), topic.partitions, -1, error, sizeof(error));
-  if (new_topic == nullptr) return absl::InvalidArgumentError(error);
-  rd_kafka_queue_t* queue = rd_kafka_queue_new(client);
-  rd_kafka_CreateTopics(client, &new_topic, 1, nullptr, queue);
-  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, kMetadataTimeoutMs * 3);
-  absl::Status status = absl::UnavailableError(
-      absl::StrCat("creating topic ", topic.name, ": no answer from the cluster"));
-  if (event != nullptr) {
-    status = KafkaStatus(rd_kafka_event_error(event), absl::StrCat("creating topic ", topic.name));
-    if (status.ok()) {
-      size_t count = 0;
-      const rd_kafka_topic_result_t** results =
-          rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event), &count);
-      for (size_t i = 0; i < count; ++i) {
-        const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
-        if (err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-          status = KafkaStatus(err, absl::StrCat("creating topic ", topic.name));
-        }
-      }
-    }
-    rd_kafka_event_destroy(event);
-  }
-  rd_kafka_queue_destroy(queue);
-  rd_kafka_NewTopic_destroy(new_topic);
-  return status;
 }
 
 }  // namespace
@@ -183,10 +137,24 @@ absl::Status KafkaStreams::CreateInternalTopics() {
     }
   }
   // Changelogs: one per store, as many partitions as the input (a task's changelog partition
-  // is its own partition number).
+  // is its own partition number), compacted as Kafka Streams' are: a key-value store's by key;
+  // a window store's also deleted past its retention plus
+  // windowstore.changelog.additional.retention.ms (its keys carry the window start, so
+  // compaction alone would keep every window ever written).
+  std::map<std::string, std::map<std::string, std::string>> topic_config;
   if (config_.default_dsl_store == "rocksDB") {
     for (const Topology::StoreSpec& store : topology_->stores()) {
-      internal.insert(ChangelogTopic(config_.application_id, store.name));
+      const std::string changelog = ChangelogTopic(config_.application_id, store.name);
+      internal.insert(changelog);
+      if (store.kind == "window") {
+        topic_config[changelog] = {
+            {"cleanup.policy", "compact,delete"},
+            {"retention.ms",
+             std::to_string(store.window.retention_ms +
+                            config_.windowstore_changelog_additional_retention_ms)}};
+      } else {
+        topic_config[changelog] = {{"cleanup.policy", "compact"}};
+      }
     }
   }
   source_topics_.clear();
@@ -196,12 +164,26 @@ absl::Status KafkaStreams::CreateInternalTopics() {
                               .partitions = count != counts.end() ? count->second : partitions,
                               .subtopology = sub});
   }
-  std::vector<TopicSpec> missing;
-  if (!counts.contains(MembershipTopic(config_.application_id))) {
-    missing.push_back({.name = MembershipTopic(config_.application_id), .partitions = 1});
-  }
+  // Every internal topic has the input's partition count (the membership topic, one): an
+  // existing one that differs would put a task's state or records on another task's partition.
+  std::vector<TopicSpec> wanted = {
+      {.name = MembershipTopic(config_.application_id), .partitions = 1}};
   for (const std::string& topic : internal) {
-    if (!counts.contains(topic)) missing.push_back({.name = topic, .partitions = partitions});
+    wanted.push_back({.name = topic, .partitions = partitions, .config = topic_config[topic]});
+  }
+  std::vector<TopicSpec> missing;
+  for (const TopicSpec& spec : wanted) {
+    auto existing = counts.find(spec.name);
+    if (existing == counts.end()) {
+      missing.push_back(spec);
+    } else if (existing->second != spec.partitions) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "internal topic '", spec.name, "' has ", existing->second, " partition",
+          existing->second == 1 ? "" : "s", " but this application needs ", spec.partitions,
+          " (the input topics' count): it was created for another topology or the input was "
+          "repartitioned. Delete it (kafka-topics.sh --delete, or the admin API) or use another "
+          "application.id"));
+    }
   }
   // An embedded broker in another process (`weir broker`, librdkafka's mock cluster) has no
   // CreateTopics: an admin request would wait for a broker that can answer it, in vain.
@@ -221,10 +203,15 @@ absl::Status KafkaStreams::CreateInternalTopics() {
         "), or leave bootstrap.servers empty and `weir run` starts its own broker"));
   }
   for (const TopicSpec& spec : missing) {
-    spdlog::info("creating internal topic {} ({} partition{})", spec.name, spec.partitions,
-                 spec.partitions == 1 ? "" : "s");
-    WEIR_RETURN_IF_ERROR(options_.create_topic ? options_.create_topic(spec)
-                                               : CreateTopicWithAdmin(admin.get(), spec));
+    spdlog::info("creating internal topic {} ({} partition{}, replication factor {})", spec.name,
+                 spec.partitions, spec.partitions == 1 ? "" : "s",
+                 config_.replication_factor < 0 ? std::string("of the brokers' default")
+                                                : std::to_string(config_.replication_factor));
+    if (options_.create_topic) WEIR_RETURN_IF_ERROR(options_.create_topic(spec));
+  }
+  if (!options_.create_topic) {
+    WEIR_RETURN_IF_ERROR(
+        CreateTopics(admin.get(), missing, static_cast<int>(config_.replication_factor)));
   }
   return absl::OkStatus();
 }

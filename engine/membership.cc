@@ -10,6 +10,7 @@
 #include "common/status.h"
 #include "engine/internal/changelog_reader.h"
 #include "engine/kafka_status.h"
+#include "engine/topic_admin.h"
 #include "nlohmann/json.hpp"
 
 namespace weir {
@@ -169,9 +170,7 @@ absl::StatusOr<std::unique_ptr<MembershipReader>> MembershipReader::Create(
     int64_t low = 0;
     int64_t high = 0;
     WEIR_RETURN_IF_ERROR(
-        KafkaStatus(rd_kafka_query_watermark_offsets(reader->consumer_.get(), topic.c_str(), p,
-                                                     &low, &high, remaining_ms()),
-                    absl::StrCat("reading the offsets of ", topic)));
+        QueryWatermarks(reader->consumer_.get(), topic, p, &low, &high, remaining_ms()));
     reader->ends_[p] = high;
     rd_kafka_topic_partition_list_add(assignment.get(), topic.c_str(), p)->offset =
         std::max(low, high - history);

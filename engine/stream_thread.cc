@@ -17,6 +17,7 @@
 #include "engine/dead_letter.h"
 #include "engine/internal/changelog_reader.h"
 #include "engine/kafka_status.h"
+#include "engine/topic_admin.h"
 #include "engine/topic_name.h"
 
 namespace weir {
@@ -834,9 +835,7 @@ absl::StatusOr<bool> StreamThread::InputMatchesState(
     int64_t low = 0;
     int64_t high = 0;
     WEIR_RETURN_IF_ERROR(
-        KafkaStatus(rd_kafka_query_watermark_offsets(consumer_.get(), p.topic, p.partition, &low,
-                                                     &high, kCommitTimeoutMs),
-                    absl::StrCat("reading the end offset of ", p.topic, "-", p.partition)));
+        QueryWatermarks(consumer_.get(), p.topic, p.partition, &low, &high, kCommitTimeoutMs));
     if (offset->second > high) {
       spdlog::error(
           "{}: task {}: the state reflects {}-{} up to offset {} but the partition ends at {}: "

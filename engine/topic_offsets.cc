@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "engine/kafka_status.h"
+#include "engine/topic_admin.h"
 
 namespace weir {
 
@@ -33,10 +34,8 @@ absl::StatusOr<std::vector<TopicOffsets>> TopicOffsetsReader::Read(
     for (int p = 0; p < topic.partition_cnt; ++p) {
       int64_t low = 0;
       int64_t high = 0;
-      WEIR_RETURN_IF_ERROR(KafkaStatus(
-          rd_kafka_query_watermark_offsets(client_.get(), topic.topic, topic.partitions[p].id, &low,
-                                           &high, static_cast<int>(timeout.count())),
-          absl::StrCat("reading offsets of ", topic.topic, "-", topic.partitions[p].id)));
+      WEIR_RETURN_IF_ERROR(QueryWatermarks(client_.get(), topic.topic, topic.partitions[p].id, &low,
+                                           &high, static_cast<int>(timeout.count())));
       offsets.end_offsets += high;
       offsets.retained += high - low;
     }

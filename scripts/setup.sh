@@ -15,8 +15,11 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # libFuzzer with ASan and UBSan (scripts/fuzz.sh)
   clang-14 libclang-rt-14-dev
-  # real Kafka clients the tests drive against the embedded broker
+  # real Kafka clients the tests drive against both brokers
   kcat
+  # a real Apache Kafka broker from Maven Central (scripts/kafka.sh): Java 17, Maven, and
+  # python3 and openssl for its ports and certificates
+  openjdk-17-jre-headless maven python3 openssl
   # a real Prometheus server (and promtool) for the scrape and rules tests
   prometheus
 )

@@ -106,6 +106,9 @@ class CrashTest : public ::testing::Test {
             // A record cache small enough to evict between commits: what an eviction writes
             // must not become durable ahead of the offsets it reflects.
             "--set", "statestore.cache.max.bytes=32KiB",
+            // The payments are from 2024: on a real cluster, window changelogs would otherwise
+            // be deleted by retention (event time) as they arrive.
+            "--set", "windowstore.changelog.additional.retention.ms=1000000000000",
             // The embedded broker completes a rebalance only when the killed member times out.
             "--set", "consumer.session.timeout.ms=6000", "--set",
             "consumer.heartbeat.interval.ms=500"};

@@ -19,6 +19,8 @@
 #include "engine/http_server.h"
 #include "engine/metrics.h"
 #include "engine/streams_builder.h"
+#include "engine/topic_admin.h"
+#include "tests/support/test_cluster.h"
 
 namespace weir {
 namespace {
@@ -26,7 +28,10 @@ namespace {
 using ::testing::HasSubstr;
 using Clock = std::chrono::steady_clock;
 
-EmbeddedBroker* broker = nullptr;
+// The test's cluster: an embedded broker of this process, or a real Kafka cluster
+// (tests/support/test_cluster.h), emptied before each test.
+EmbeddedBroker* broker = nullptr;  // null on a real cluster
+std::string cluster;               // its bootstrap servers
 
 // State of this test binary's run only (tasks resume from the offsets stored with it).
 std::string StateDir() {
@@ -38,10 +43,16 @@ std::string StateDir() {
 class BrokerEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
+    if (std::optional<std::string> real = testing::RealKafkaBootstrap(); real.has_value()) {
+      cluster = *real;
+      ASSERT_TRUE(testing::ResetRealKafka(cluster, {}).ok());
+      return;
+    }
     absl::StatusOr<std::unique_ptr<EmbeddedBroker>> started = EmbeddedBroker::Start(3);
     ASSERT_TRUE(started.ok()) << started.status();
     owned_ = *std::move(started);
     broker = owned_.get();
+    cluster = broker->bootstrap_servers();
   }
   void TearDown() override {
     owned_.reset();
@@ -53,6 +64,13 @@ class BrokerEnvironment : public ::testing::Environment {
   std::unique_ptr<EmbeddedBroker> owned_;
 };
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new BrokerEnvironment);
+
+// Starts `streams`; its status in the failure message when it cannot.
+::testing::AssertionResult Started(KafkaStreams& streams) {
+  const absl::Status status = streams.Start();
+  if (status.ok()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << status;
+}
 
 // Polls `condition` every 20 ms until it holds or `timeout` passes.
 bool WaitFor(const std::function<bool()>& condition, std::chrono::seconds timeout) {
@@ -67,7 +85,7 @@ bool WaitFor(const std::function<bool()>& condition, std::chrono::seconds timeou
 AppConfig Config(const std::string& application_id, int threads) {
   AppConfig config;
   config.application_id = application_id;
-  config.bootstrap_servers = broker->bootstrap_servers();
+  config.bootstrap_servers = cluster;
   config.num_stream_threads = threads;
   config.commit_interval_ms = 200;
   config.state_dir = StateDir();
@@ -93,7 +111,7 @@ KafkaHandle Producer(const std::string& bootstrap) {
 // `bootstrap` names another).
 void Produce(const std::string& topic, int from, int to, int keys = 1000,
              const std::string& bootstrap = "") {
-  KafkaHandle producer = Producer(bootstrap.empty() ? broker->bootstrap_servers() : bootstrap);
+  KafkaHandle producer = Producer(bootstrap.empty() ? cluster : bootstrap);
   for (int i = from; i < to; ++i) {
     const std::string key = absl::StrCat("k", i % keys);
     const std::string value = std::to_string(i);
@@ -120,7 +138,7 @@ struct Consumed {
 // Everything `topic` holds, partition by partition, in offset order.
 std::vector<Consumed> ReadAll(const std::string& topic, int partitions) {
   absl::StatusOr<KafkaConf> conf =
-      BuildKafkaConf({.bootstrap_servers = broker->bootstrap_servers(),
+      BuildKafkaConf({.bootstrap_servers = cluster,
                       .common = {{"group.id", "reader"}, {"enable.auto.commit", "false"}}},
                      ClientKind::kConsumer);
   absl::StatusOr<KafkaHandle> consumer = NewKafkaClient(*std::move(conf), ClientKind::kConsumer);
@@ -167,7 +185,7 @@ std::vector<Consumed> ReadAll(const std::string& topic, int partitions) {
 }
 
 int64_t EndOffsets(const std::string& topic, int partitions) {
-  KafkaHandle client = Producer(broker->bootstrap_servers());
+  KafkaHandle client = Producer(cluster);
   int64_t total = 0;
   for (int p = 0; p < partitions; ++p) {
     int64_t low = 0, high = 0;
@@ -230,11 +248,22 @@ std::map<std::string, std::string> LastValues(const std::string& topic, int part
 
 void CreateTopics(const std::vector<std::string>& topics, int partitions) {
   for (const std::string& t : topics) {
-    ASSERT_TRUE(broker->CreateTopic({.name = t, .partitions = partitions}).ok());
+    if (broker != nullptr) {
+      ASSERT_TRUE(broker->CreateTopic({.name = t, .partitions = partitions}).ok());
+    } else {
+      absl::StatusOr<KafkaHandle> admin = testing::AdminClient(cluster);
+      ASSERT_TRUE(admin.ok()) << admin.status();
+      const absl::Status created =
+          weir::CreateTopics(admin->get(), {{.name = t, .partitions = partitions}}, -1);
+      ASSERT_TRUE(created.ok()) << created;
+    }
   }
 }
 
+// The embedded broker has no CreateTopics: KafkaStreams creates internal topics through it;
+// a real cluster takes the admin API's CreateTopics.
 KafkaStreamsOptions EmbeddedOptions() {
+  if (broker == nullptr) return {};
   return {.create_topic = [](const TopicSpec& topic) { return broker->CreateTopic(topic); }};
 }
 
@@ -244,7 +273,7 @@ void RunOnce(const Topology& topology, const AppConfig& config, const std::strin
              int to, int keys) {
   auto streams = KafkaStreams::Create(topology, config, EmbeddedOptions());
   ASSERT_TRUE(streams.ok()) << streams.status();
-  ASSERT_TRUE((*streams)->Start().ok());
+  ASSERT_TRUE(Started(**streams));
   Produce(in, from, to, keys);
   ASSERT_TRUE(WaitFor([&] { return Processed(**streams) >= to - from; }, std::chrono::seconds(60)));
   (*streams)->Close();
@@ -256,7 +285,7 @@ TEST(KafkaStreams, TwoThreadsShareFourPartitionsOfAStatefulTopology) {
   absl::StatusOr<std::unique_ptr<KafkaStreams>> streams =
       KafkaStreams::Create(topology, Config("stateful", 2), EmbeddedOptions());
   ASSERT_TRUE(streams.ok()) << streams.status();
-  ASSERT_TRUE((*streams)->Start().ok());
+  ASSERT_TRUE(Started(**streams));
 
   constexpr int kRecords = 100'000;
   Produce("stateful-in", 0, kRecords);
@@ -291,7 +320,7 @@ TEST(KafkaStreams, ARecordCacheTooSmallForTheKeysEvictsAndForwardsWhatItEvicts) 
   auto streams = KafkaStreams::Create(Counting("evicting-in", "evicting-out", "counts"), config,
                                       EmbeddedOptions());
   ASSERT_TRUE(streams.ok()) << streams.status();
-  ASSERT_TRUE((*streams)->Start().ok());
+  ASSERT_TRUE(Started(**streams));
   Produce("evicting-in", 0, 5'000, /*keys=*/100);
   ASSERT_TRUE(WaitFor([&] { return Processed(**streams) >= 5'000; }, std::chrono::seconds(60)));
   (*streams)->Close();
@@ -310,7 +339,7 @@ TEST(KafkaStreams, UncommittedWritesPastTheirBoundCommitEarly) {
   auto streams =
       KafkaStreams::Create(Counting("bound-in", "bound-out", "counts"), config, EmbeddedOptions());
   ASSERT_TRUE(streams.ok()) << streams.status();
-  ASSERT_TRUE((*streams)->Start().ok());
+  ASSERT_TRUE(Started(**streams));
   Produce("bound-in", 0, 5'000, /*keys=*/1'000);
   ASSERT_TRUE(WaitFor([&] { return Processed(**streams) >= 5'000; }, std::chrono::seconds(60)));
   EXPECT_GT(Sum(**streams, &ThreadSnapshot::early_commits), 0);
@@ -326,7 +355,7 @@ TEST(KafkaStreams, WithoutARecordCacheEveryUpdateIsForwarded) {
   auto streams = KafkaStreams::Create(Counting("uncached-in", "uncached-out", "counts"), config,
                                       EmbeddedOptions());
   ASSERT_TRUE(streams.ok()) << streams.status();
-  ASSERT_TRUE((*streams)->Start().ok());
+  ASSERT_TRUE(Started(**streams));
   Produce("uncached-in", 0, 5'000, /*keys=*/100);
   ASSERT_TRUE(WaitFor([&] { return Processed(**streams) >= 5'000; }, std::chrono::seconds(60)));
   (*streams)->Close();
@@ -355,7 +384,7 @@ TEST(KafkaStreams, StateFromAnotherClusterIsWipedNotTrusted) {
                                        return (*other)->CreateTopic(t);
                                      }});
   ASSERT_TRUE(second.ok());
-  ASSERT_TRUE((*second)->Start().ok());
+  ASSERT_TRUE(Started(**second));
   Produce("wipe-in", 0, 500, 50, config.bootstrap_servers);
   ASSERT_TRUE(WaitFor([&] { return Processed(**second) >= 500; }, std::chrono::seconds(60)))
       << "processed " << Processed(**second) << ": the old state's offsets skipped records";
@@ -379,7 +408,7 @@ TEST(KafkaStreams, MissingLocalStateIsRestoredFromTheChangelog) {
   std::filesystem::remove_all(std::filesystem::path(StateDir()) / "restore");  // a new machine
   auto second = KafkaStreams::Create(topology, config, EmbeddedOptions());
   ASSERT_TRUE(second.ok());
-  ASSERT_TRUE((*second)->Start().ok());
+  ASSERT_TRUE(Started(**second));
   Produce("restore-in", 1'000, 2'000, 10);
   // 10 keys x 200 records in one window: the counts continue from the restored 100.
   ASSERT_TRUE(WaitFor(
@@ -421,7 +450,7 @@ TEST(KafkaStreams, NotReadyWhileATaskRestoresReadyAfter) {
   ASSERT_TRUE(http.ok()) << http.status();
   const int port = (*http)->port();
   EXPECT_EQ(HttpGet(port, "/readyz").status, 503) << "not started";
-  ASSERT_TRUE((*streams)->Start().ok());
+  ASSERT_TRUE(Started(**streams));
   {
     absl::MutexLock lock(&mutex);
     mutex.Await(absl::Condition(&restore_started));
@@ -450,11 +479,14 @@ TEST(KafkaStreams, AChangelogThatLostWhatTheStateNeedsWipesItLoudly) {
   const AppConfig config = Config("trunc", 1);
   ASSERT_NO_FATAL_FAILURE(RunOnce(topology, config, "trunc-in", 0, 100, 10));
   {
-    // 6 MiB more in the changelog: the embedded broker keeps 5 MiB per partition, so the records
-    // the local state was built from are gone (log start offset beyond them).
-    KafkaHandle producer = Producer(broker->bootstrap_servers());
+    // Filler records in the changelog after the state's last commit, then the log start moved
+    // beyond them: the records the local state was built from are gone. The embedded broker
+    // keeps 5 MiB per partition, so 6 MiB of filler moves it; a real cluster moves it with
+    // DeleteRecords, as retention would.
+    const int fillers = broker != nullptr ? 60 : 3;
+    KafkaHandle producer = Producer(cluster);
     const std::string filler(100 << 10, 'x');
-    for (int i = 0; i < 60; ++i) {
+    for (int i = 0; i < fillers; ++i) {
       ASSERT_EQ(rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC("trunc-trunc-counts-changelog"),
                                   RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                   RD_KAFKA_V_KEY("filler", 6),
@@ -463,10 +495,21 @@ TEST(KafkaStreams, AChangelogThatLostWhatTheStateNeedsWipesItLoudly) {
                 RD_KAFKA_RESP_ERR_NO_ERROR);
     }
     ASSERT_EQ(rd_kafka_flush(producer.get(), 60'000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    if (broker == nullptr) {
+      int64_t low = 0;
+      int64_t high = 0;
+      ASSERT_TRUE(QueryWatermarks(producer.get(), "trunc-trunc-counts-changelog", 0, &low, &high)
+                      .ok());
+      absl::StatusOr<KafkaHandle> admin = testing::AdminClient(cluster);
+      ASSERT_TRUE(admin.ok()) << admin.status();
+      const absl::Status deleted =
+          DeleteRecordsBefore(admin->get(), "trunc-trunc-counts-changelog", 0, high - 1);
+      ASSERT_TRUE(deleted.ok()) << deleted;
+    }
   }
   auto second = KafkaStreams::Create(topology, config, EmbeddedOptions());
   ASSERT_TRUE(second.ok());
-  ASSERT_TRUE((*second)->Start().ok());
+  ASSERT_TRUE(Started(**second));
   // The task exists once its restoration is over (wiped, then restored from what is left).
   ASSERT_TRUE(
       WaitFor([&] { return (*second)->threads()[0].tasks.size() == 1; }, std::chrono::seconds(60)));
@@ -491,7 +534,7 @@ TEST(KafkaStreams, StateOfTasksNotOwnedHereIsCleanedUp) {
   auto streams = KafkaStreams::Create(Counting("cleanup-in", "cleanup-out", "cleanup-counts"),
                                       config, EmbeddedOptions());
   ASSERT_TRUE(streams.ok());
-  ASSERT_TRUE((*streams)->Start().ok());
+  ASSERT_TRUE(Started(**streams));
   ASSERT_TRUE(WaitFor([&] { return (*streams)->threads()[0].tasks.size() == 2; },
                       std::chrono::seconds(60)));
   EXPECT_THAT((*streams)->CleanUpState(), ::testing::ElementsAre(stale.string()));
@@ -512,7 +555,7 @@ TEST(KafkaStreams, GracefulShutdownCommitsSoARestartReprocessesNothing) {
     auto first =
         KafkaStreams::Create(PassThrough("restart-in", "restart-out"), config, EmbeddedOptions());
     ASSERT_TRUE(first.ok());
-    ASSERT_TRUE((*first)->Start().ok());
+    ASSERT_TRUE(Started(**first));
     // Threads join one by one; the embedded broker rejects every commit once a join starts,
     // so records processed before the group settles may be processed again. Not this test's
     // subject: it checks the shutdown's commits.
@@ -524,7 +567,7 @@ TEST(KafkaStreams, GracefulShutdownCommitsSoARestartReprocessesNothing) {
   auto second =
       KafkaStreams::Create(PassThrough("restart-in", "restart-out"), config, EmbeddedOptions());
   ASSERT_TRUE(second.ok());
-  ASSERT_TRUE((*second)->Start().ok());
+  ASSERT_TRUE(Started(**second));
   ASSERT_TRUE(WaitFor([&] { return Settled(**second, 4); }, std::chrono::seconds(60)));
   Produce("restart-in", 1'000, 2'000);
   ASSERT_TRUE(
@@ -543,14 +586,14 @@ TEST(KafkaStreams, ASecondInstanceJoinsAndLeavesWithoutLosingRecords) {
   auto first = KafkaStreams::Create(PassThrough("scale-in", "scale-out"), Config("scale", 1),
                                     EmbeddedOptions());
   ASSERT_TRUE(first.ok());
-  ASSERT_TRUE((*first)->Start().ok());
+  ASSERT_TRUE(Started(**first));
   Produce("scale-in", 0, 5'000);
   ASSERT_TRUE(WaitFor([&] { return Processed(**first) >= 5'000; }, std::chrono::seconds(60)));
 
   auto second = KafkaStreams::Create(PassThrough("scale-in", "scale-out"), Config("scale", 1),
                                      EmbeddedOptions());
   ASSERT_TRUE(second.ok());
-  ASSERT_TRUE((*second)->Start().ok());
+  ASSERT_TRUE(Started(**second));
   // Wait for the rebalance to give the newcomer partitions, producing meanwhile.
   int produced = 5'000;
   ASSERT_TRUE(WaitFor(
@@ -624,7 +667,7 @@ TEST(KafkaStreams, StaticMembershipKeepsOneInstanceIdPerStateDirectory) {
   for (int run = 0; run < 2; ++run) {
     auto streams = KafkaStreams::Create(*builder.Build(), config, EmbeddedOptions());
     ASSERT_TRUE(streams.ok());
-    ASSERT_TRUE((*streams)->Start().ok());
+    ASSERT_TRUE(Started(**streams));
     std::string id;
     std::ifstream(id_file) >> id;
     EXPECT_THAT(id, ::testing::MatchesRegex("[0-9a-f]{8}"));
@@ -646,7 +689,7 @@ TEST(KafkaStreams, UndeserializableRecordsGoToTheDeadLetterTopicWithErrorHeaders
   config.dead_letter_queue_topic = "numbers-dlq";
   auto streams = KafkaStreams::Create(*builder.Build(), config, EmbeddedOptions());
   ASSERT_TRUE(streams.ok());
-  ASSERT_TRUE((*streams)->Start().ok());
+  ASSERT_TRUE(Started(**streams));
   Produce("numbers-in", 0, 3);  // values "0", "1", "2": not 8-byte integers
   ASSERT_TRUE(WaitFor([&] { return EndOffsets("numbers-dlq", 1) == 3; }, std::chrono::seconds(60)));
   (*streams)->Close();
@@ -676,7 +719,7 @@ TEST(KafkaStreams, TheProductionExceptionHandlerGovernsRecordsTheProducerRefuses
     config.producer["message.max.bytes"] = "1000";
     auto streams = KafkaStreams::Create(*builder.Build(), config, EmbeddedOptions());
     ASSERT_TRUE(streams.ok());
-    ASSERT_TRUE((*streams)->Start().ok());
+    ASSERT_TRUE(Started(**streams));
     if (handler == "continue") Produce("huge-in", 0, 3);
     absl::Status status;
     if (handler == "continue") {
@@ -702,7 +745,7 @@ TEST(KafkaStreams, LogAndFailKillsTheThreadAndTheClientShutsDown) {
   config.deserialization_exception_handler = "log_and_fail";
   auto streams = KafkaStreams::Create(*builder.Build(), config, EmbeddedOptions());
   ASSERT_TRUE(streams.ok());
-  ASSERT_TRUE((*streams)->Start().ok());
+  ASSERT_TRUE(Started(**streams));
   Produce("fail-in", 0, 1);
   absl::Status status;
   ASSERT_TRUE(WaitFor([&] { return !(status = (*streams)->CheckThreads()).ok(); },
@@ -725,7 +768,7 @@ TEST(KafkaStreams, ReplaceThreadPolicyStartsANewThread) {
   config.thread_error_policy = "replace_thread";
   auto streams = KafkaStreams::Create(*builder.Build(), config, EmbeddedOptions());
   ASSERT_TRUE(streams.ok());
-  ASSERT_TRUE((*streams)->Start().ok());
+  ASSERT_TRUE(Started(**streams));
   const std::string first_name = (*streams)->threads()[0].name;
   Produce("replace-in", 0, 1);
   ASSERT_TRUE(WaitFor(
@@ -746,7 +789,7 @@ TEST(KafkaStreams, ExactlyOnceRunsTheTransactionalProtocol) {
   config.processing_guarantee = "exactly_once_v2";
   auto streams = KafkaStreams::Create(PassThrough("eos-in", "eos-out"), config, EmbeddedOptions());
   ASSERT_TRUE(streams.ok());
-  ASSERT_TRUE((*streams)->Start().ok());
+  ASSERT_TRUE(Started(**streams));
   Produce("eos-in", 0, 1'000);
   ASSERT_TRUE(WaitFor([&] { return EndOffsets("eos-out", 2) >= 1'000; }, std::chrono::seconds(60)));
   ASSERT_TRUE(

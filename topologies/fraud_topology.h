@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/embedded_broker.h"
+#include "engine/topic_admin.h"
 #include "engine/topology.h"
 #include "topologies/fraud_config.h"
 #include "topologies/payment.h"

@@ -7,6 +7,7 @@
 #include "common/logging.h"
 #include "common/status.h"
 #include "engine/kafka_status.h"
+#include "engine/topic_admin.h"
 #include "engine/topic_name.h"
 
 namespace weir::internal {
@@ -28,9 +29,7 @@ absl::StatusOr<ChangelogCheck> CheckChangelogs(Task& task, rd_kafka_t* client,
                        .from = task.ChangelogOffset(store)};
     int64_t low = 0;
     WEIR_RETURN_IF_ERROR(
-        KafkaStatus(rd_kafka_query_watermark_offsets(client, tail.topic.c_str(), partition, &low,
-                                                     &tail.high, kWatermarkTimeoutMs),
-                    absl::StrCat("reading the offsets of ", tail.topic, "-", partition)));
+        QueryWatermarks(client, tail.topic, partition, &low, &tail.high, kWatermarkTimeoutMs));
     if (tail.from > tail.high) {
       spdlog::error(
           "{}: task {}: the local state has applied changelog {}-{} up to offset {}, but it ends "
@@ -86,7 +85,7 @@ absl::Status ChangelogApplier::Add(const std::string& store, RawRecord record, i
     return absl::InternalError(
         absl::StrCat("task ", task_.id().ToString(), " has no logged store ", store));
   }
-  if (record.key.has_value()) {
+  if (!ChangelogMarker::IsMarker(record.key)) {
     log->second.open.push_back(std::move(record));
     ++buffered_;
     return absl::OkStatus();
@@ -116,7 +115,18 @@ absl::StatusOr<int64_t> ChangelogApplier::Apply(int64_t batch_records,
   int64_t since_write = 0;
   std::map<std::string, int64_t> ends;
   std::optional<ChangelogMarker> last_marker;
-  for (int64_t seq = done + 1; seq <= last_common; ++seq) {
+  // Commits in sequence order. A compacted changelog keeps only the latest of the markers
+  // compaction reached, so sequence numbers may jump: go from one held commit to the next.
+  const auto next_held = [this](int64_t after) {
+    int64_t next = std::numeric_limits<int64_t>::max();
+    for (const auto& [store, log] : logs_) {
+      if (!log.commits.empty() && log.commits.front().marker.seq > after) {
+        next = std::min(next, log.commits.front().marker.seq);
+      }
+    }
+    return next;
+  };
+  for (int64_t seq = next_held(done); seq <= last_common; seq = next_held(seq)) {
     for (auto& [store, log] : logs_) {
       // A store whose changelog was read from a later start has no entry for early commits.
       if (log.commits.empty() || log.commits.front().marker.seq != seq) continue;

@@ -200,7 +200,8 @@ void Task::PrepareCommit(const TaskDb::Offsets& offsets) {
   for (const std::string& name : logged_stores()) {
     changelog_slots_[name] = context_.collector->SendToPartition(
         ChangelogTopic(context_.application_id, name), context_.task_id.partition,
-        RawRecord{.value = marker, .timestamp = timestamp});
+        RawRecord{.key = std::string(ChangelogMarker::kKey), .value = marker,
+                  .timestamp = timestamp});
   }
 }
 

@@ -15,10 +15,12 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "engine/internal/nodes.h"
 #include "engine/internal/task_context.h"
 #include "engine/thread_metrics.h"
@@ -33,6 +35,13 @@ class StoreSensors;
 // A changelog commit marker: a record without key, value = seq (8 bytes) + task stream time
 // (8 bytes) + the input offsets (TaskDb::EncodeOffsets).
 struct ChangelogMarker {
+  // The key of every commit marker: one fixed key, so that Kafka accepts markers on compacted
+  // changelogs (it refuses keyless records there) and compaction keeps only the latest one,
+  // merging the commits before it into one. A store key equal to it is reserved. Markers of
+  // changelogs written before compaction have no key; both are read as markers.
+  static constexpr absl::string_view kKey = "\xffweir.commit";
+  static bool IsMarker(const std::optional<std::string>& key) { return !key || *key == kKey; }
+
   int64_t seq = 0;
   int64_t stream_time = -1;
   TaskDb::Offsets offsets;

@@ -3,11 +3,22 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "tests/support/test_cluster.h"
 
 namespace weir::testing {
 
 absl::StatusOr<BrokerProcess> StartBroker(const std::vector<std::string>& topics,
                                           const std::string& log_path) {
+  if (std::optional<std::string> bootstrap = RealKafkaBootstrap(); bootstrap.has_value()) {
+    std::vector<TopicSpec> specs;
+    for (const std::string& topic : topics) {
+      absl::StatusOr<TopicSpec> spec = ParseTopicSpec(topic);
+      if (!spec.ok()) return spec.status();
+      specs.push_back(*std::move(spec));
+    }
+    if (absl::Status reset = ResetRealKafka(*bootstrap, specs); !reset.ok()) return reset;
+    return BrokerProcess{nullptr, *bootstrap};
+  }
   std::vector<std::string> argv = {WeirBinary(),          "broker", "--brokers", "1",
                                    "--progress-interval", "0"};
   for (const std::string& topic : topics) {

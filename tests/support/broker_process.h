@@ -13,12 +13,14 @@
 namespace weir::testing {
 
 struct BrokerProcess {
-  std::unique_ptr<Subprocess> process;  // SIGTERM it to stop the broker
+  // SIGTERM it to stop the broker; null on a real cluster (tests/support/test_cluster.h).
+  std::unique_ptr<Subprocess> process;
   std::string bootstrap;
 };
 
 // Starts a one-broker embedded cluster with `topics` ("name:partitions"; the embedded broker
 // has no CreateTopics, so changelog topics must be listed too), its log appended to `log_path`.
+// When the test runs against a real cluster, empties that cluster and creates `topics` there.
 absl::StatusOr<BrokerProcess> StartBroker(const std::vector<std::string>& topics,
                                           const std::string& log_path);
 
