@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "cli/commands.h"
 #include "common/logging.h"
+#include "engine/client_config.h"
 
 namespace weir::cli {
 
@@ -65,8 +66,9 @@ int ReportUsageError(const CLI::App& app, const CLI::ParseError& error) {
   return 2;
 }
 
-void ReportOutcome(const char* command, const absl::Status& status, int* exit_code) {
-  if (status.ok()) return;
+void ReportOutcome(const char* command, const absl::Status& outcome, int* exit_code) {
+  if (outcome.ok()) return;
+  const absl::Status status = ExplainLoginFailure(outcome);
   spdlog::error("weir {}: {}", command, status.message());
   *exit_code = absl::IsInvalidArgument(status) || absl::IsNotFound(status) ? 2 : 1;
 }

@@ -15,6 +15,7 @@
 #include "common/logging.h"
 #include "common/status.h"
 #include "engine/app_config.h"
+#include "engine/client_config.h"
 #include "engine/embedded_broker.h"
 #include "engine/http_server.h"
 #include "engine/kafka_streams.h"
@@ -96,7 +97,7 @@ absl::StatusOr<int64_t> InputPartitions(const AppConfig& config, const std::stri
                         TopicOffsetsReader::Open({.bootstrap_servers = config.bootstrap_servers,
                                                   .common = config.kafka,
                                                   .specific = config.admin}));
-  WEIR_ASSIGN_OR_RETURN(std::vector<TopicOffsets> topics, reader->Read(std::chrono::seconds(30)));
+  WEIR_ASSIGN_OR_RETURN(std::vector<TopicOffsets> topics, reader->Read(std::chrono::seconds(10)));
   for (const TopicOffsets& t : topics) {
     if (t.topic == topic) return t.partitions;
   }
@@ -159,7 +160,10 @@ absl::Status Run(const RunFlags& flags) {
   } else {
     partitions = InputPartitions(config, fraud_config.payments_topic);
   }
-  if (config.memory_limit_bytes > 0) WEIR_RETURN_IF_ERROR(partitions.status());
+  // Without a plan weir can still run, but not when the brokers refused the login.
+  if (config.memory_limit_bytes > 0 || (!partitions.ok() && LastLoginFailure().has_value())) {
+    WEIR_RETURN_IF_ERROR(partitions.status());
+  }
   if (partitions.ok()) {
     WEIR_ASSIGN_OR_RETURN(RocksDbOptionSet rocksdb, LoadRocksDbOptionSet(config.rocksdb_options));
     WEIR_ASSIGN_OR_RETURN(MemoryPlan plan, PlanMemory(config, rocksdb, topology, *partitions,

@@ -2,8 +2,10 @@
 
 #include <cstdlib>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/logging.h"
 #include "common/status.h"
 
@@ -34,8 +36,19 @@ absl::StatusOr<std::string> ExpandEnvironment(const std::string& value) {
   return std::string(env);
 }
 
-// librdkafka's log callback (called on librdkafka's threads): syslog levels to spdlog.
+absl::Mutex login_failure_mutex;
+std::optional<std::string>* last_login_failure ABSL_GUARDED_BY(login_failure_mutex) = nullptr;
+
+// librdkafka's log callback (called on librdkafka's threads): syslog levels to spdlog, and a
+// refused login (which librdkafka only logs) kept for LastLoginFailure().
 void LogFromLibrdkafka(const rd_kafka_t* rk, int level, const char* facility, const char* text) {
+  const absl::string_view message(text);
+  if (level <= 3 && (absl::StrContains(message, "SASL authentication error") ||
+                     absl::StrContains(message, "SSL handshake failed"))) {
+    absl::MutexLock lock(&login_failure_mutex);
+    if (last_login_failure == nullptr) last_login_failure = new std::optional<std::string>;
+    *last_login_failure = std::string(message);
+  }
   spdlog::level::level_enum spd = spdlog::level::debug;
   if (level <= 3) {
     spd = spdlog::level::err;
@@ -53,6 +66,29 @@ absl::Status WithKey(const std::string& key, absl::Status status) {
 }
 
 }  // namespace
+
+std::optional<std::string> LastLoginFailure() {
+  absl::MutexLock lock(&login_failure_mutex);
+  return last_login_failure != nullptr ? *last_login_failure : std::nullopt;
+}
+
+absl::Status ExplainLoginFailure(absl::Status status) {
+  const std::optional<std::string> refused = LastLoginFailure();
+  if (status.ok() || !refused.has_value() || absl::IsInvalidArgument(status)) return status;
+  std::string hint;
+  // librdkafka#4895, fixed in 2.6.1: the SCRAM client-final message repeats the client nonce,
+  // which Kafka 4.x refuses.
+  if (absl::StrContains(*refused, "SCRAM") && rd_kafka_version() < 0x020601ff) {
+    hint = absl::StrCat(
+        " (librdkafka ", rd_kafka_version_str(),
+        " cannot log in with SCRAM to Kafka 4.x brokers, librdkafka#4895, fixed in 2.6.1: use "
+        "sasl.mechanism PLAIN over SASL_SSL, OAUTHBEARER, or a newer librdkafka; docs/kafka.md)");
+  }
+  return absl::Status(status.code(), absl::StrCat(status.message(),
+                                                  "; the brokers refused this "
+                                                  "client's login: ",
+                                                  *refused, hint));
+}
 
 absl::Status SetKafkaProperty(rd_kafka_conf_t* conf, const std::string& property,
                               const std::string& value) {

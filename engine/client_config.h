@@ -11,6 +11,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -55,6 +56,15 @@ absl::StatusOr<KafkaConf> BuildKafkaConf(const ClientProperties& properties, Cli
 
 // Creates a client of `kind` from `conf` (which it takes over).
 absl::StatusOr<KafkaHandle> NewKafkaClient(KafkaConf conf, ClientKind kind);
+
+// The last login a broker refused this process's clients (SASL authentication or the TLS
+// handshake), as librdkafka logged it; librdkafka reports the requests that then cannot be sent
+// only as transport failures or timeouts.
+std::optional<std::string> LastLoginFailure();
+
+// `status` with the last refused login appended, when there was one: why a request failed.
+// With SCRAM on librdkafka before 2.6.1, also why (Kafka 4.x refuses its logins).
+absl::Status ExplainLoginFailure(absl::Status status);
 
 // A copy of the record in `message`: key, value, timestamp and headers.
 RawRecord ToRawRecord(const rd_kafka_message_t& message);

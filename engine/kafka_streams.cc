@@ -243,8 +243,11 @@ absl::StatusOr<std::unique_ptr<StreamThread>> KafkaStreams::NewThread() {
     hooks.claim_task = [this](TaskId id) { return standby_updater_->ClaimForActive(id); };
     hooks.release_task = [this](TaskId id) { standby_updater_->ReleaseFromActive(id); };
   }
-  if (!instance_id_.empty()) {
+  if (config_.static_membership) {
     hooks.group_instance_id = absl::StrCat(config_.application_id, "-", instance_id_, "-", index);
+  }
+  if (config_.processing_guarantee == "exactly_once_v2") {
+    hooks.transactional_id = absl::StrCat(config_.application_id, "-", instance_id_, "-", index);
   }
   return StreamThread::Create(config_, topology_, name, options_.wall_clock, std::move(hooks));
 }
@@ -260,10 +263,16 @@ absl::StatusOr<std::unique_ptr<TaskDb>> KafkaStreams::OpenTaskDb(TaskId id) cons
 absl::Status KafkaStreams::Start() {
   WEIR_RETURN_IF_ERROR(CreateInternalTopics());
   if (on_embedded_broker_) UseEmbeddedBrokerSession();
-  if (config_.static_membership) {
+  // The instance's stable id names its static group members and its transactional producers: a
+  // restart after kill -9 then fences the dead instance's producers at once, aborting their open
+  // transactions, instead of leaving them open (holding read_committed readers back) until
+  // transaction.timeout.ms.
+  if (config_.static_membership || config_.processing_guarantee == "exactly_once_v2") {
     WEIR_ASSIGN_OR_RETURN(
         instance_id_,
         ReadOrCreateInstanceId(std::filesystem::path(config_.state_dir) / config_.application_id));
+  }
+  if (config_.static_membership) {
     spdlog::info("static membership: instance id {} (group.instance.id {}-{}-<thread>)",
                  instance_id_, config_.application_id, instance_id_);
   }

@@ -145,7 +145,8 @@ absl::Status StreamThread::Init() {
                                 {"statistics.interval.ms", "5000"}};
   if (exactly_once_) {
     producer_properties.common["transactional.id"] =
-        absl::StrCat(config_.application_id, "-", name_);
+        hooks_.transactional_id.empty() ? absl::StrCat(config_.application_id, "-", name_)
+                                        : hooks_.transactional_id;
   }
   for (const auto& [k, v] : config_.kafka) producer_properties.common[k] = v;
   producer_properties.specific = config_.producer;

@@ -146,6 +146,9 @@ struct StreamThreadHooks {
   std::function<void(TaskId)> release_task;
   // The consumer's group.instance.id (static.membership); empty: a dynamic member.
   std::string group_instance_id;
+  // The producer's transactional.id under exactly_once_v2: the same across restarts of the
+  // instance, so a new producer fences the one a crash left. Empty: `<application.id>-<name>`.
+  std::string transactional_id;
 };
 
 class StreamThread : private internal::RecordCollector {

@@ -36,6 +36,10 @@ absl::StatusOr<std::unique_ptr<RocksDbWindowStore>> RocksDbWindowStore::Open(
       time && time->size() == 8) {
     store->observed_stream_time_ = static_cast<int64_t>(absl::big_endian::Load64(time->data()));
   }
+  // Segments expired by the stored stream time: a process killed after a commit and before the
+  // segment drops that follow it leaves them behind (unreadable, but taking space), and time
+  // may never advance again to drop them.
+  store->ExpireSegments();
   return store;
 }
 

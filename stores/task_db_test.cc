@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "absl/base/internal/endian.h"
 #include "absl/strings/str_cat.h"
 #include "stores/rocksdb_option_set.h"
 #include "stores/rocksdb_window_store.h"
@@ -46,6 +47,33 @@ TEST(TaskDb, StateAndOffsetsCommitTogetherAndSurviveReopening) {
   // Offsets of other partitions are kept when one partition commits.
   ASSERT_TRUE((*db)->Commit({{{"other", 0}, 5}}).ok());
   EXPECT_EQ((*db)->StoredOffsets(), (TaskDb::Offsets{{{"in", 0}, 11}, {{"other", 0}, 5}}));
+}
+
+// A process killed after a commit and before the segment drops that follow it leaves expired
+// segments behind, with a stream time that already expires them: opening the store drops them.
+TEST(TaskDb, SegmentsExpiredByTheStoredStreamTimeAreDroppedAtOpen) {
+  const std::string dir = FreshDir("expired-at-open");
+  {
+    auto db = TaskDb::Open(dir, rocksdb::Options());
+    ASSERT_TRUE(db.ok()) << db.status();
+    auto store = RocksDbWindowStore::Open({.name = "counts", .retention_ms = 600'000}, db->get());
+    ASSERT_TRUE(store.ok());
+    (*store)->Put("card", 60'000, "1");
+    ASSERT_TRUE((*db)->Commit({}).ok());
+    // What the store's next commit writes when time moves an hour on, without the drop that
+    // would follow it.
+    char time[8];
+    absl::big_endian::Store64(time, 3'660'000);
+    (*db)->PutMeta("stream-time/counts", std::string(time, 8));
+    ASSERT_TRUE((*db)->Commit({}).ok());
+    EXPECT_EQ((*db)->ColumnFamilies("counts:").size(), 1u);
+  }
+  auto db = TaskDb::Open(dir, rocksdb::Options());
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto store = RocksDbWindowStore::Open({.name = "counts", .retention_ms = 600'000}, db->get());
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE((*db)->Commit({}).ok());
+  EXPECT_TRUE((*db)->ColumnFamilies("counts:").empty());
 }
 
 // Reads merge the pending writes over the committed state: a pending value replaces the

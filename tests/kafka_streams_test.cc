@@ -45,7 +45,12 @@ class BrokerEnvironment : public ::testing::Environment {
   void SetUp() override {
     if (std::optional<std::string> real = testing::RealKafkaBootstrap(); real.has_value()) {
       cluster = *real;
-      ASSERT_TRUE(testing::ResetRealKafka(cluster, {}).ok());
+      // A failed environment would mark the tests skipped, not failed: stop hard instead.
+      if (const absl::Status reset = testing::ResetRealKafka(cluster, {}); !reset.ok()) {
+        std::fprintf(stderr, "emptying the cluster at %s: %s\n", cluster.c_str(),
+                     reset.ToString().c_str());
+        std::exit(1);
+      }
       return;
     }
     absl::StatusOr<std::unique_ptr<EmbeddedBroker>> started = EmbeddedBroker::Start(3);
@@ -498,8 +503,8 @@ TEST(KafkaStreams, AChangelogThatLostWhatTheStateNeedsWipesItLoudly) {
     if (broker == nullptr) {
       int64_t low = 0;
       int64_t high = 0;
-      ASSERT_TRUE(QueryWatermarks(producer.get(), "trunc-trunc-counts-changelog", 0, &low, &high)
-                      .ok());
+      ASSERT_TRUE(
+          QueryWatermarks(producer.get(), "trunc-trunc-counts-changelog", 0, &low, &high).ok());
       absl::StatusOr<KafkaHandle> admin = testing::AdminClient(cluster);
       ASSERT_TRUE(admin.ok()) << admin.status();
       const absl::Status deleted =
