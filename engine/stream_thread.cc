@@ -147,6 +147,10 @@ absl::Status StreamThread::Init() {
     producer_properties.common["transactional.id"] =
         hooks_.transactional_id.empty() ? absl::StrCat(config_.application_id, "-", name_)
                                         : hooks_.transactional_id;
+    // Kafka Streams' exactly-once default: a transaction a crashed instance left open (one a
+    // restart cannot fence, its state directory gone with its instance id) holds
+    // read_committed readers back for at most 10 s, not librdkafka's 60.
+    producer_properties.common["transaction.timeout.ms"] = "10000";
   }
   for (const auto& [k, v] : config_.kafka) producer_properties.common[k] = v;
   producer_properties.specific = config_.producer;
