@@ -804,6 +804,20 @@ TEST(KafkaStreams, ExactlyOnceRunsTheTransactionalProtocol) {
   EXPECT_EQ((*streams)->threads()[0].state, ThreadState::kStopped);
 }
 
+// An existing internal topic whose partition count is not the input's would put a task's state
+// on another task's partition: the start is refused, naming the topic, as in Kafka Streams.
+TEST(KafkaStreams, AnInternalTopicWithAnotherPartitionCountIsRefusedNamingIt) {
+  CreateTopics({"mismatch-in", "mismatch-out"}, 4);
+  CreateTopics({"mismatch-counts-changelog"}, 2);
+  auto streams = KafkaStreams::Create(Counting("mismatch-in", "mismatch-out", "counts"),
+                                      Config("mismatch", 1), EmbeddedOptions());
+  ASSERT_TRUE(streams.ok());
+  const absl::Status status = (*streams)->Start();
+  EXPECT_TRUE(absl::IsFailedPrecondition(status)) << status;
+  EXPECT_THAT(status.message(), HasSubstr("internal topic 'mismatch-counts-changelog' has 2 "
+                                          "partitions but this application needs 4"));
+}
+
 TEST(KafkaStreams, MissingInputTopicIsNamed) {
   auto streams = KafkaStreams::Create(PassThrough("no-such-topic", "x"), Config("missing", 1),
                                       EmbeddedOptions());
