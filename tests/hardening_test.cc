@@ -329,7 +329,15 @@ TEST(Secrets, NoSecretValueAppearsInAnyOutput) {
   std::vector<std::string> status = {WeirBinary(), "status", "--timeout",
                                      "10",         "--set",  "bootstrap.servers=" + *bootstrap};
   status.insert(status.end(), sets.begin(), sets.end());
-  const testing::CommandResult statused = RunCommand(status, "", std::chrono::seconds(30));
+  // The membership topic carries the instance's tasks from its next heartbeat on: one taken
+  // before the tasks were assigned lists none, so ask until the task shows (30 s bound).
+  testing::CommandResult statused = RunCommand(status, "", std::chrono::seconds(30));
+  for (const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+       statused.out.find("0_0") == std::string::npos && std::chrono::steady_clock::now() < until;
+       statused = RunCommand(status, "", std::chrono::seconds(30))) {
+    seen += statused.out + statused.err;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the next heartbeat
+  }
   EXPECT_EQ(statused.exit_status, 0) << statused.err;
   EXPECT_THAT(statused.out, HasSubstr("0_0"));
   seen += statused.out + statused.err;
