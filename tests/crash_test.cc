@@ -22,7 +22,6 @@
 #include <fstream>
 #include <map>
 #include <random>
-#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -32,6 +31,7 @@
 #include "absl/strings/str_split.h"
 #include "engine/topic_offsets.h"
 #include "tests/support/broker_process.h"
+#include "tests/support/alerts.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_cluster.h"
 #include "topologies/fraud_topology.h"
@@ -39,6 +39,7 @@
 namespace weir {
 namespace {
 
+using testing::AlertIdCounts;
 using testing::RunCommand;
 using testing::Subprocess;
 using testing::WeirBinary;
@@ -70,15 +71,6 @@ std::string Payments() {
   return out;
 }
 
-// alert_id -> how many times it occurs in `text`.
-std::map<std::string, int> AlertIds(const std::string& text) {
-  static const std::regex id("\"alert_id\":\"([^\"]+)\"");
-  std::map<std::string, int> ids;
-  for (std::sregex_iterator it(text.begin(), text.end(), id), end; it != end; ++it) {
-    ++ids[(*it)[1].str()];
-  }
-  return ids;
-}
 
 // The parameter: processing.guarantee.
 class CrashTest : public ::testing::TestWithParam<const char*> {
@@ -197,7 +189,7 @@ class CrashTest : public ::testing::TestWithParam<const char*> {
                     "beginning", "-e", "-q", "-X", "isolation.level=read_committed", "-f", "%s\n"},
                    "", std::chrono::seconds(120));
     EXPECT_EQ(read.exit_status, 0) << read.err;
-    return AlertIds(read.out);
+    return AlertIdCounts(read.out);
   }
 
   void RemoveState(const std::string& application) {

@@ -18,11 +18,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/alerts.h"
 #include "tests/support/subprocess.h"
 
 namespace weir {
 namespace {
 
+using testing::AlertIdCounts;
 using testing::RunCommand;
 using testing::WeirBinary;
 
@@ -33,15 +35,6 @@ constexpr uint64_t kSeed = 7;
 constexpr int64_t kCards = 5'000;
 constexpr int64_t kAcceptableLag = 10'000;
 
-// alert_id -> how many times it occurs in `jsonl`.
-std::map<std::string, int> AlertIds(const std::string& jsonl) {
-  static const std::regex id("\"alert_id\":\"([^\"]+)\"");
-  std::map<std::string, int> ids;
-  for (std::sregex_iterator it(jsonl.begin(), jsonl.end(), id), end; it != end; ++it) {
-    ++ids[(*it)[1].str()];
-  }
-  return ids;
-}
 
 class Failover : public ::testing::TestWithParam<int> {
  protected:
@@ -74,7 +67,7 @@ TEST_P(Failover, KillingOneOfThreeInstancesLosesNoAlert) {
                        std::chrono::seconds(300))
                 .exit_status,
             0);
-  const std::map<std::string, int> expected = AlertIds(testing::ReadFile(expected_path));
+  const std::map<std::string, int> expected = AlertIdCounts(testing::ReadFile(expected_path));
   ASSERT_GT(expected.size(), 50u) << "the workload should raise alerts";
 
   std::string alerts;
@@ -111,7 +104,7 @@ TEST_P(Failover, KillingOneOfThreeInstancesLosesNoAlert) {
   std::printf("%s", bench::FailoverTable({*report}).c_str());
 
   // No alert lost; duplicates counted.
-  const std::map<std::string, int> actual = AlertIds(alerts);
+  const std::map<std::string, int> actual = AlertIdCounts(alerts);
   int missing = 0;
   int64_t duplicates = 0;
   for (const auto& [id, count] : expected) {
