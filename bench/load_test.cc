@@ -11,15 +11,19 @@
 #include <optional>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/client_perf.h"
+#include "bench/hop_clock.h"
 #include "bench/perf_producer.h"
 #include "common/logging.h"
 #include "common/status.h"
 #include "engine/embedded_broker.h"
 #include "engine/kafka_status.h"
 #include "engine/kafka_streams.h"
+#include "engine/topic_admin.h"
 #include "topologies/fraud_config.h"
 #include "topologies/fraud_topology.h"
 #include "topologies/payment_generator.h"
@@ -28,6 +32,8 @@ namespace weir::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+constexpr const char* kWarmUp = "warm-up";
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -41,23 +47,22 @@ int64_t Processed(const KafkaStreams& streams) {
   return total;
 }
 
-double Percentile(std::vector<double> values, double q) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  return values[std::min(values.size() - 1, static_cast<size_t>(q * values.size()))];
-}
-
 // Reads the alerts topic on its own thread and keeps each alert's payment-to-alert latency.
 class AlertTimer {
  public:
   static absl::StatusOr<std::unique_ptr<AlertTimer>> Start(const AppConfig& app,
-                                                           const std::string& topic) {
+                                                           const std::string& topic,
+                                                           HopClock* hops,
+                                                           bool on_embedded_broker) {
     ClientProperties properties{.bootstrap_servers = app.bootstrap_servers, .common = app.kafka};
     properties.specific = {{"group.id", absl::StrCat("weir-bench-load-alerts-", getpid())},
                            {"auto.offset.reset", "earliest"},
                            {"enable.auto.commit", "false"}};
+    // As weir's own consumers there: the embedded broker does not cut a fetch's wait short.
+    if (on_embedded_broker) properties.specific["fetch.wait.max.ms"] = "10";
     WEIR_ASSIGN_OR_RETURN(KafkaConf conf, BuildKafkaConf(properties, ClientKind::kConsumer));
     auto timer = std::unique_ptr<AlertTimer>(new AlertTimer);
+    timer->hops_ = hops;
     WEIR_ASSIGN_OR_RETURN(timer->consumer_, NewKafkaClient(std::move(conf), ClientKind::kConsumer));
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(list, topic.c_str(), RD_KAFKA_PARTITION_UA);
@@ -100,6 +105,7 @@ class AlertTimer {
                                   static_cast<const char*>(m->payload) + m->len, nullptr, false);
         if (!alert.is_discarded() && alert.contains("ts")) {
           const int64_t ts = alert["ts"].get<int64_t>();
+          hops_->AlertRead(alert.value("alert_id", ""), alert.value("txn_id", ""), ts);
           std::lock_guard<std::mutex> lock(mutex_);
           latencies_.emplace_back(ts, static_cast<double>(now - ts));
         }
@@ -108,6 +114,7 @@ class AlertTimer {
     }
   }
 
+  HopClock* hops_ = nullptr;
   KafkaHandle consumer_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
@@ -174,6 +181,9 @@ const config::Schema<LoadTestConfig>& LoadTestConfigSchema() {
            .Int("peak.rate", &L::peak_rate, 1, 10'000'000,
                 "Payments per second the service must handle at peak; the burst phase sends "
                 "twice this.")
+           .Int("warmup.records", &L::warmup_records, 0, 1'000'000'000,
+                "Payments sent at the peak rate before phase 1: reported, not judged (the "
+                "start's one-off costs, such as the first commit, fall in it). 0: none.")
            .Int("sustained.records", &L::sustained_records, 1, 1'000'000'000,
                 "Payments sent at the peak rate (phase 1).")
            .Int("burst.records", &L::burst_records, 1, 1'000'000'000,
@@ -185,7 +195,8 @@ const config::Schema<LoadTestConfig>& LoadTestConfigSchema() {
                 "at any moment.")
            .Int("cards", &L::cards, 1, 100'000'000, "Card population of the generated payments.")
            .Int("partitions", &L::partitions, 1, 1'000,
-                "Partitions of the payments topic when the embedded broker is used.");
+                "Partitions of the payments topic the run creates (the alerts and dead-letter "
+                "topics get 4).");
   return *schema;
 }
 
@@ -204,7 +215,14 @@ absl::StatusOr<LoadTestReport> RunLoadTest(AppConfig app, const std::string& fra
                                            const LoadTestConfig& load) {
   WEIR_ASSIGN_OR_RETURN(fraud::FraudConfig fraud, fraud::LoadFraudConfig(fraud_config_path));
   std::unique_ptr<EmbeddedBroker> embedded;
+  KafkaHandle admin;  // on a real cluster: creates the run's topics and deletes them after
   KafkaStreamsOptions options;
+  // Its own application id, state and (on a real cluster) topics, so a run never touches a real
+  // application's group, state or data.
+  app.application_id = absl::StrCat(app.application_id, "-loadtest-", getpid());
+  const std::filesystem::path state =
+      std::filesystem::temp_directory_path() / absl::StrCat("weir-bench-load-", getpid());
+  app.state_dir = state.string();
   if (app.bootstrap_servers.empty()) {
     WEIR_ASSIGN_OR_RETURN(embedded, EmbeddedBroker::Start(1));
     app.bootstrap_servers = embedded->bootstrap_servers();
@@ -215,19 +233,54 @@ absl::StatusOr<LoadTestReport> RunLoadTest(AppConfig app, const std::string& fra
     }
     options.create_topic = [&embedded](const TopicSpec& t) { return embedded->CreateTopic(t); };
     spdlog::info("embedded broker at {}", app.bootstrap_servers);
+  } else {
+    for (std::string* topic : {&fraud.payments_topic, &fraud.alerts_topic, &fraud.dlq_topic}) {
+      *topic = absl::StrCat(app.application_id, "-", *topic);
+    }
+    WEIR_ASSIGN_OR_RETURN(
+        KafkaConf conf,
+        BuildKafkaConf({.bootstrap_servers = app.bootstrap_servers,
+                        .common = app.kafka,
+                        .specific = app.admin},
+                       ClientKind::kAdmin));
+    WEIR_ASSIGN_OR_RETURN(admin, NewKafkaClient(std::move(conf), ClientKind::kAdmin));
+    WEIR_RETURN_IF_ERROR(CreateTopics(
+        admin.get(),
+        {{.name = fraud.payments_topic, .partitions = static_cast<int32_t>(load.partitions)},
+         {.name = fraud.alerts_topic, .partitions = 4},
+         {.name = fraud.dlq_topic, .partitions = 4}},
+        static_cast<int>(app.replication_factor)));
+    spdlog::info("cluster at {}: topics {}, {} and {} for this run", app.bootstrap_servers,
+                 fraud.payments_topic, fraud.alerts_topic, fraud.dlq_topic);
   }
-  // Its own application id and state, so a run never touches a real application's group.
-  app.application_id = absl::StrCat(app.application_id, "-loadtest-", getpid());
-  const std::filesystem::path state =
-      std::filesystem::temp_directory_path() / absl::StrCat("weir-bench-load-", getpid());
-  app.state_dir = state.string();
+  // Runs after every client of the run has closed (declared before them).
+  auto delete_topics = absl::MakeCleanup([&admin, &app] {
+    if (admin == nullptr) return;
+    absl::StatusOr<std::map<std::string, int32_t>> counts = PartitionCounts(admin.get());
+    std::vector<std::string> topics;
+    if (counts.ok()) {
+      for (const auto& [name, partitions] : *counts) {
+        if (absl::StartsWith(name, absl::StrCat(app.application_id, "-"))) topics.push_back(name);
+      }
+    }
+    absl::Status deleted = counts.ok() ? DeleteTopics(admin.get(), topics) : counts.status();
+    if (deleted.ok()) {
+      spdlog::info("deleted this run's {} topics", topics.size());
+    } else {
+      spdlog::warn("could not delete this run's topics ({}*): {}", app.application_id,
+                   deleted.message());
+    }
+  });
+  HopClock hops(fraud.payments_topic, fraud.alerts_topic);
+  options.configure_client = [&hops](rd_kafka_conf_t* conf, ClientKind) { hops.Intercept(conf); };
   const fraud::CardTokenizer tokenizer("weir-bench-load");
   WEIR_ASSIGN_OR_RETURN(
       std::unique_ptr<KafkaStreams> streams,
       KafkaStreams::Create(fraud::BuildFraudTopology(fraud, tokenizer), app, std::move(options)));
   WEIR_RETURN_IF_ERROR(streams->Start());
   WEIR_ASSIGN_OR_RETURN(std::unique_ptr<AlertTimer> alerts,
-                        AlertTimer::Start(app, fraud.alerts_topic));
+                        AlertTimer::Start(app, fraud.alerts_topic, &hops,
+                                          /*on_embedded_broker=*/embedded != nullptr));
   const auto ready_deadline = Clock::now() + std::chrono::seconds(90);
   while ((!streams->Ready() || !alerts->assigned()) && Clock::now() < ready_deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // waiting for the groups
@@ -240,25 +293,37 @@ absl::StatusOr<LoadTestReport> RunLoadTest(AppConfig app, const std::string& fra
                         PerfProducer::Create({.bootstrap_servers = app.bootstrap_servers,
                                               .common = app.kafka,
                                               .specific = {{"batch.size", "65536"},
-                                                           {"linger.ms", "20"},
+                                                           // As weir's own producer (config/weir.yaml).
+                                                           {"linger.ms", "5"},
                                                            {"compression.type", "lz4"},
                                                            {"acks", "all"},
                                                            {"enable.idempotence", "true"}}},
-                                             fraud.payments_topic, &producer_stats));
+                                             fraud.payments_topic, &producer_stats,
+                                             [&hops](rd_kafka_conf_t* c) { hops.Intercept(c); }));
   std::atomic<int64_t> produced{0};
   auto sampler = std::make_unique<LagSampler>(*streams, produced);
   LagSampler& lag = *sampler;
   LoadTestReport report;
   std::vector<int64_t> phase_starts_ms;
-  const std::pair<const char*, int64_t> phases[] = {{"sustained", 1}, {"burst", 2}};
-  for (const auto& [name, multiple] : phases) {
-    const int64_t records = multiple == 1 ? load.sustained_records : load.burst_records;
+  struct Phase {
+    const char* name;
+    int64_t multiple;  // of the peak rate
+    int64_t records;
+    uint64_t seed;
+  };
+  // The warm-up takes the start's one-off costs (the first commit, caches filling) out of the
+  // judged phases; it is reported, not judged.
+  std::vector<Phase> phases = {{kWarmUp, 1, load.warmup_records, 3},
+                               {"sustained", 1, load.sustained_records, 1},
+                               {"burst", 2, load.burst_records, 2}};
+  if (load.warmup_records == 0) phases.erase(phases.begin());
+  for (const auto& [name, multiple, records, seed] : phases) {
     const double rate = static_cast<double>(load.peak_rate * multiple);
     const int64_t start_ms = NowMs();
     phase_starts_ms.push_back(start_ms);
     WEIR_ASSIGN_OR_RETURN(fraud::PaymentGenerator generator,
                           fraud::PaymentGenerator::Create({.cards = load.cards,
-                                                           .seed = static_cast<uint64_t>(multiple),
+                                                           .seed = seed,
                                                            .fraud_fraction = 0.01,
                                                            .rate = rate,
                                                            .start_ms = start_ms},
@@ -293,6 +358,7 @@ absl::StatusOr<LoadTestReport> RunLoadTest(AppConfig app, const std::string& fra
   std::this_thread::sleep_for(std::chrono::seconds(2));  // trailing alerts in flight (linger)
   const std::vector<std::pair<int64_t, double>> latencies = alerts->Latencies();
   alerts.reset();
+  const std::vector<HopClock::Alert> timed = hops.Alerts();
   std::vector<double> all;
   for (size_t i = 0; i < report.phases.size(); ++i) {
     std::vector<double> in_phase;
@@ -304,7 +370,19 @@ absl::StatusOr<LoadTestReport> RunLoadTest(AppConfig app, const std::string& fra
     report.phases[i].alerts = static_cast<int64_t>(in_phase.size());
     report.phases[i].latency_p50_ms = Percentile(in_phase, 0.5);
     report.phases[i].latency_p99_ms = Percentile(in_phase, 0.99);
-    all.insert(all.end(), in_phase.begin(), in_phase.end());
+    for (int hop = 0; hop < HopClock::kHopCount; ++hop) {
+      std::vector<double> values;
+      for (const HopClock::Alert& a : timed) {
+        const bool after_start = a.due_ms >= phase_starts_ms[i];
+        const bool before_next =
+            i + 1 >= phase_starts_ms.size() || a.due_ms < phase_starts_ms[i + 1];
+        if (after_start && before_next) values.push_back(a.hops_ms[hop]);
+      }
+      report.phases[i].timed_alerts = static_cast<int64_t>(values.size());
+      report.phases[i].hop_p50_ms[hop] = Percentile(values, 0.5);
+      report.phases[i].hop_p99_ms[hop] = Percentile(values, 0.99);
+    }
+    if (report.phases[i].name != kWarmUp) all.insert(all.end(), in_phase.begin(), in_phase.end());
   }
 
   spdlog::info("phase consumer: reading {} payments back", produced.load());
@@ -328,7 +406,9 @@ absl::StatusOr<LoadTestReport> RunLoadTest(AppConfig app, const std::string& fra
   const PhaseResult& burst = report.phases.back();
   const double p99 = Percentile(all, 0.99);
   int64_t max_lag = 0;
-  for (const PhaseResult& p : report.phases) max_lag = std::max(max_lag, p.max_lag);
+  for (const PhaseResult& p : report.phases) {
+    if (p.name != kWarmUp) max_lag = std::max(max_lag, p.max_lag);
+  }
   report.verdicts = {
       {"throughput >= 2x peak", absl::StrFormat("burst processed at %.0f/s", burst.processed_rate),
        absl::StrFormat(">= %.0f/s (95%% of %d offered)", 0.95 * 2 * load.peak_rate,
@@ -355,7 +435,17 @@ std::string FormatReport(const LoadTestConfig& load, const LoadTestReport& repor
   }
   absl::StrAppendFormat(&out, "| consumer | - | - | %.0f (%.2f MB/s) | - | - | - | - |\n\n",
                         report.consumer_records_per_s, report.consumer_mb_per_s);
-  absl::StrAppend(&out, "| check | measured | target | verdict |\n|---|---|---|---|\n");
+  absl::StrAppend(&out, "Per hop, p50 / p99 ms (alerts timed at every hop):\n\n| phase | alerts |");
+  for (const char* hop : HopClock::kHops) absl::StrAppend(&out, " ", hop, " |");
+  absl::StrAppend(&out, "\n|---|---|---|---|---|---|---|\n");
+  for (const PhaseResult& p : report.phases) {
+    absl::StrAppendFormat(&out, "| %s | %d |", p.name, p.timed_alerts);
+    for (int hop = 0; hop < HopClock::kHopCount; ++hop) {
+      absl::StrAppendFormat(&out, " %.1f / %.1f |", p.hop_p50_ms[hop], p.hop_p99_ms[hop]);
+    }
+    absl::StrAppend(&out, "\n");
+  }
+  absl::StrAppend(&out, "\n| check | measured | target | verdict |\n|---|---|---|---|\n");
   for (const Verdict& v : report.verdicts) {
     absl::StrAppendFormat(&out, "| %s | %s | %s | %s |\n", v.check, v.measured, v.target,
                           v.pass ? "PASS" : "FAIL");

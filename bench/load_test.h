@@ -2,13 +2,17 @@
 // against a running fraud-detection instance.
 //
 // Operation, in one process: an instance of the fraud topology (the same KafkaStreams `weir run`
-// runs) on the configured cluster, or on an embedded broker when bootstrap.servers is empty;
+// runs) on the configured cluster (with topics of the run's own, deleted at the end), or on an
+// embedded broker when bootstrap.servers is empty;
 // a producer sending generated payments (`weir loadgen`'s generator) at the peak rate for the
 // sustained phase, then at twice the peak for the burst phase; a consumer of the alerts topic
 // timing each alert against its payment's timestamp (the moment the payment was due to be sent);
 // a sampler of the application's lag (records produced and acknowledged, minus records the
 // instance processed) every 100 ms. Then the consumer-throughput phase reads the payments topic
 // from the start with a fresh consumer (kafka-consumer-perf-test).
+//
+// A warm-up phase at the peak rate comes first, reported and not judged. Every alert is also
+// timed hop by hop (bench/hop_clock.h).
 //
 // Verdicts: throughput (the instance processed the burst at >= 95% of twice the peak rate, the
 // rate the producer offers; measured as the slope of the processed count from 10% of the
@@ -18,11 +22,13 @@
 #ifndef WEIR_BENCH_LOAD_TEST_H_
 #define WEIR_BENCH_LOAD_TEST_H_
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "bench/hop_clock.h"
 #include "common/config_schema.h"
 #include "engine/app_config.h"
 
@@ -30,12 +36,13 @@ namespace weir::bench {
 
 struct LoadTestConfig {
   int64_t peak_rate = 2'000;           // payments per second the service must sustain
+  int64_t warmup_records = 10'000;     // sent at the peak rate first; reported, not judged
   int64_t sustained_records = 60'000;  // sent at the peak rate
   int64_t burst_records = 40'000;      // sent at twice the peak rate
   int64_t sla_p99_ms = 1'000;          // payment to alert, 99th percentile
   int64_t max_lag_records = 10'000;    // records waiting in the application at any time
   int64_t cards = 100'000;             // card population of the generated payments
-  int64_t partitions = 12;             // of the payments topic on the embedded broker
+  int64_t partitions = 12;             // of the payments topic the run creates
 };
 
 const config::Schema<LoadTestConfig>& LoadTestConfigSchema();
@@ -49,6 +56,9 @@ struct PhaseResult {
   int64_t alerts = 0;
   double latency_p50_ms = 0, latency_p99_ms = 0;  // payment -> alert
   int64_t max_lag = 0;
+  // Alerts timed hop by hop (bench/hop_clock.h), and each hop's p50 and p99 over them.
+  int64_t timed_alerts = 0;
+  std::array<double, HopClock::kHopCount> hop_p50_ms{}, hop_p99_ms{};
 };
 
 struct Verdict {

@@ -76,11 +76,13 @@ PerfProducer::PerfProducer(std::string topic, PerfStats* stats)
     : topic_(std::move(topic)), stats_(stats) {}
 
 absl::StatusOr<std::unique_ptr<PerfProducer>> PerfProducer::Create(
-    const ClientProperties& properties, std::string topic, PerfStats* stats) {
+    const ClientProperties& properties, std::string topic, PerfStats* stats,
+    const std::function<void(rd_kafka_conf_t*)>& configure) {
   auto producer = std::unique_ptr<PerfProducer>(new PerfProducer(std::move(topic), stats));
   WEIR_ASSIGN_OR_RETURN(KafkaConf conf, BuildKafkaConf(properties, ClientKind::kProducer));
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &PerfProducer::OnDelivery);
   rd_kafka_conf_set_opaque(conf.get(), producer.get());
+  if (configure) configure(conf.get());
   WEIR_ASSIGN_OR_RETURN(producer->producer_,
                         NewKafkaClient(std::move(conf), ClientKind::kProducer));
   return producer;

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -45,8 +46,10 @@ class PerfStats {
 class PerfProducer {
  public:
   // InvalidArgument when `properties` do not make a producer.
-  static absl::StatusOr<std::unique_ptr<PerfProducer>> Create(const ClientProperties& properties,
-                                                              std::string topic, PerfStats* stats);
+  // `configure`, if given, sees the configuration before the producer is made (interceptors).
+  static absl::StatusOr<std::unique_ptr<PerfProducer>> Create(
+      const ClientProperties& properties, std::string topic, PerfStats* stats,
+      const std::function<void(rd_kafka_conf_t*)>& configure = {});
   // Queues one record (waiting while librdkafka's queue is full); an empty `key` sends none, so
   // the partitioner spreads the records. Unavailable once a delivery failed, naming how many and
   // the first error.

@@ -216,14 +216,19 @@ absl::Status KafkaStreams::CreateInternalTopics() {
   return absl::OkStatus();
 }
 
-void KafkaStreams::UseEmbeddedBrokerSession() {
+void KafkaStreams::UseEmbeddedBrokerSettings() {
   // The embedded broker (librdkafka's mock cluster) holds a rebalance for session.timeout.ms
   // - 1 s when a member joins a settled group, and waits for a killed member's session to
   // expire, several rounds over (docs/broker.md): with Kafka's 45 s a restart after kill -9
   // waited 133 s for its tasks, with 6 s 16-20 s, with 3 s about 6 s. It has no minimum
   // session, and heartbeats come from librdkafka's own thread, so a short one is safe here.
+  // It also answers a fetch that finds no new records only after fetch.wait.max.ms, never
+  // sooner when records arrive meanwhile (rdkafka_mock_handlers.c), so librdkafka's 500 ms
+  // wait put up to half a second on a payment's way to its alert; a real broker answers a
+  // waiting fetch as soon as records arrive.
   for (const auto& [key, value] :
-       {std::pair{"session.timeout.ms", "3000"}, std::pair{"heartbeat.interval.ms", "1000"}}) {
+       {std::pair{"session.timeout.ms", "3000"}, std::pair{"heartbeat.interval.ms", "1000"},
+        std::pair{"fetch.wait.max.ms", "10"}}) {
     if (config_.consumer.contains(key) || config_.kafka.contains(key)) continue;
     config_.consumer[key] = value;
     spdlog::info("embedded broker: consumer {} {} (set it to override)", key, value);
@@ -236,6 +241,7 @@ absl::StatusOr<std::unique_ptr<StreamThread>> KafkaStreams::NewThread() {
   const std::string name =
       absl::StrCat(config_.application_id, "-", process_id_, "-StreamThread-", index);
   StreamThreadHooks hooks{.on_restore_start = options_.on_restore_start};
+  hooks.configure_client = options_.configure_client;
   if (config_.default_dsl_store == "rocksDB") {
     hooks.open_task_db = [this](TaskId id) { return OpenTaskDb(id); };
   }
@@ -262,7 +268,7 @@ absl::StatusOr<std::unique_ptr<TaskDb>> KafkaStreams::OpenTaskDb(TaskId id) cons
 
 absl::Status KafkaStreams::Start() {
   WEIR_RETURN_IF_ERROR(CreateInternalTopics());
-  if (on_embedded_broker_) UseEmbeddedBrokerSession();
+  if (on_embedded_broker_) UseEmbeddedBrokerSettings();
   // The instance's stable id names its static group members and its transactional producers: a
   // restart after kill -9 then fences the dead instance's producers at once, aborting their open
   // transactions, instead of leaving them open (holding read_committed readers back) until

@@ -49,6 +49,9 @@ struct KafkaStreamsOptions {
   std::function<int64_t()> wall_clock;
   // Called on a stream thread as a task starts restoring (StreamThreadHooks).
   std::function<void(TaskId, int64_t remaining)> on_restore_start;
+  // Called with each stream thread's consumer and producer configuration before the client is
+  // made: the place for librdkafka interceptors (`weir bench load` times every hop with them).
+  std::function<void(rd_kafka_conf_t*, ClientKind)> configure_client;
 };
 
 class KafkaStreams {
@@ -100,8 +103,8 @@ class KafkaStreams {
   KafkaStreams(std::shared_ptr<const Topology> topology, AppConfig config,
                KafkaStreamsOptions options);
   absl::Status CreateInternalTopics();
-  // On the embedded broker: a 3 s group session unless the user set one.
-  void UseEmbeddedBrokerSession();
+  // On the embedded broker: a 3 s group session and a 10 ms fetch wait unless the user set them.
+  void UseEmbeddedBrokerSettings();
   // The membership view changed: recompute where this instance keeps standbys.
   void OnView(const std::vector<InstanceView>& view);
   absl::StatusOr<std::unique_ptr<StreamThread>> NewThread();
@@ -110,8 +113,8 @@ class KafkaStreams {
   absl::StatusOr<std::unique_ptr<TaskDb>> OpenTaskDb(TaskId id) const;
 
   const std::shared_ptr<const Topology> topology_;
-  // Set at construction; Start() may shorten the group session on an embedded broker before
-  // anything reads it (UseEmbeddedBrokerSession).
+  // Set at construction; Start() may shorten the group session and the fetch wait on an
+  // embedded broker before anything reads them (UseEmbeddedBrokerSettings).
   AppConfig config_;
   RocksDbOptionSet rocksdb_options_;
   SharedResources rocksdb_shared_;

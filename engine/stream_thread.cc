@@ -131,6 +131,7 @@ absl::Status StreamThread::Init() {
   rd_kafka_conf_set_rebalance_cb(consumer_conf.get(), &StreamThread::RebalanceCallback);
   rd_kafka_conf_set_stats_cb(consumer_conf.get(), &StreamThread::StatisticsCallback);
   rd_kafka_conf_set_opaque(consumer_conf.get(), this);
+  if (hooks_.configure_client) hooks_.configure_client(consumer_conf.get(), ClientKind::kConsumer);
   WEIR_ASSIGN_OR_RETURN(consumer_, NewKafkaClient(std::move(consumer_conf), ClientKind::kConsumer));
   rd_kafka_poll_set_consumer(consumer_.get());
   consumer_queue_.reset(rd_kafka_queue_get_consumer(consumer_.get()));
@@ -159,7 +160,25 @@ absl::Status StreamThread::Init() {
   rd_kafka_conf_set_dr_msg_cb(producer_conf.get(), &StreamThread::DeliveryCallback);
   rd_kafka_conf_set_stats_cb(producer_conf.get(), &StreamThread::StatisticsCallback);
   rd_kafka_conf_set_opaque(producer_conf.get(), this);
+  if (hooks_.configure_client) hooks_.configure_client(producer_conf.get(), ClientKind::kProducer);
   WEIR_ASSIGN_OR_RETURN(producer_, NewKafkaClient(std::move(producer_conf), ClientKind::kProducer));
+  // Ask for the leaders of every topic this thread writes now, not on its first commit: there,
+  // the first produce to each changelog waited for metadata, stalling the thread 0.5-0.7 s
+  // (`weir bench load`'s first commit). rd_kafka_topic_new queries an unknown topic's leader.
+  std::set<std::string> outputs;
+  for (const Topology::NodeSpec& spec : topology_->nodes()) {
+    if (spec.kind != Topology::NodeKind::kSink) continue;
+    outputs.insert(spec.internal_topics ? absl::StrCat(config_.application_id, "-", spec.topics[0])
+                                        : spec.topics[0]);
+  }
+  if (hooks_.open_task_db) {
+    for (const Topology::StoreSpec& store : topology_->stores()) {
+      outputs.insert(ChangelogTopic(config_.application_id, store.name));
+    }
+  }
+  for (const std::string& topic : outputs) {
+    output_topics_.emplace_back(rd_kafka_topic_new(producer_.get(), topic.c_str(), nullptr));
+  }
   char max_bytes[32];
   size_t max_bytes_size = sizeof(max_bytes);
   size_t parsed = 0;
@@ -169,6 +188,19 @@ absl::Status StreamThread::Init() {
     max_message_bytes_ = parsed;
   }
   return absl::OkStatus();
+}
+
+ssize_t StreamThread::PollBatch(int timeout_ms) {
+  // rd_kafka_consume_batch_queue returns only when the batch is full or the timeout is up, so
+  // at any rate below max.poll.records per poll.ms every record would wait out poll.ms. Like
+  // Kafka's poll(), wait for the first record only, then take what has already arrived.
+  ssize_t count = rd_kafka_consume_batch_queue(consumer_queue_.get(), 0, batch_.data(), batch_.size());
+  if (count != 0 || timeout_ms == 0) return count;
+  count = rd_kafka_consume_batch_queue(consumer_queue_.get(), timeout_ms, batch_.data(), 1);
+  if (count != 1 || batch_.size() == 1) return count;
+  const ssize_t more =
+      rd_kafka_consume_batch_queue(consumer_queue_.get(), 0, batch_.data() + 1, batch_.size() - 1);
+  return more > 0 ? 1 + more : 1;
 }
 
 void StreamThread::Start() {
@@ -235,9 +267,7 @@ absl::Status StreamThread::RunLoop() {
     if (!restoring_tasks_.empty()) WEIR_RETURN_IF_ERROR(RestoreStep());
     // One batch per iteration; polling the consumer queue also serves the rebalance callback.
     const auto poll_start = SteadyClock::now();
-    const ssize_t count = rd_kafka_consume_batch_queue(
-        consumer_queue_.get(), restoring_tasks_.empty() ? static_cast<int>(config_.poll_ms) : 0,
-        batch_.data(), batch_.size());
+    const ssize_t count = PollBatch(restoring_tasks_.empty() ? static_cast<int>(config_.poll_ms) : 0);
     const auto poll_end = SteadyClock::now();
     const int64_t now_ms = wall_clock_();
     poll_sensor_.Record(Millis(poll_end - poll_start), now_ms);
@@ -810,7 +840,16 @@ absl::Status StreamThread::RestoreStep() {
       rd_kafka_error_t* error = rd_kafka_seek_partitions(consumer_.get(), seek.get(), 10'000);
       WEIR_RETURN_IF_ERROR(TxnStatus(error, "seeking to the restored state's offsets"));
       for (int i = 0; i < seek->cnt; ++i) {
-        WEIR_RETURN_IF_ERROR(KafkaStatus(seek->elems[i].err, "seeking a restored partition"));
+        const rd_kafka_topic_partition_t& p = seek->elems[i];
+        if (p.err == RD_KAFKA_RESP_ERR__STATE) {
+          // A rebalance is taking the partition away (its revocation is queued for this
+          // thread's next poll); whoever gets it next resumes from the task's state, as an
+          // assignment always does.
+          spdlog::info("{}: task {}: {}-{} is being revoked; not seeking it", name_,
+                       id.ToString(), p.topic, p.partition);
+          continue;
+        }
+        WEIR_RETURN_IF_ERROR(KafkaStatus(p.err, "seeking a restored partition"));
       }
     }
     WEIR_RETURN_IF_ERROR(KafkaStatus(rd_kafka_resume_partitions(consumer_.get(), resume.get()),

@@ -149,6 +149,8 @@ struct StreamThreadHooks {
   // The producer's transactional.id under exactly_once_v2: the same across restarts of the
   // instance, so a new producer fences the one a crash left. Empty: `<application.id>-<name>`.
   std::string transactional_id;
+  // Called with the consumer's and the producer's configuration before each client is made.
+  std::function<void(rd_kafka_conf_t*, ClientKind)> configure_client;
 };
 
 class StreamThread : private internal::RecordCollector {
@@ -168,6 +170,8 @@ class StreamThread : private internal::RecordCollector {
     if (stop_requested_) return;
     leave_barrier_ = std::move(barrier);
     stop_requested_ = true;
+    // A poll waiting up to poll.ms for a first record returns now.
+    if (consumer_queue_ != nullptr) rd_kafka_queue_yield(consumer_queue_.get());
   }
   void Join();
 
@@ -253,6 +257,9 @@ class StreamThread : private internal::RecordCollector {
   // applied in whole commits; a task whose changelogs are read to their end flushes its state,
   // seeks its input to the offsets that state reflects and resumes it.
   absl::Status RestoreStep();
+  // Fills batch_: waits up to `timeout_ms` for the first record, not for a full batch; the
+  // count, or -1 on error.
+  ssize_t PollBatch(int timeout_ms);
 
   static void RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                 rd_kafka_topic_partition_list_t* partitions, void* opaque);
@@ -273,6 +280,12 @@ class StreamThread : private internal::RecordCollector {
   std::unique_ptr<rd_kafka_queue_t, QueueDeleter> consumer_queue_;  // before consumer_ dies
   std::vector<rd_kafka_message_t*> batch_;
   KafkaHandle producer_;
+  struct TopicDeleter {
+    void operator()(rd_kafka_topic_t* topic) const { rd_kafka_topic_destroy(topic); }
+  };
+  // Handles on the topics the producer writes, held so their metadata is known before the
+  // first record (Init); before producer_ dies.
+  std::vector<std::unique_ptr<rd_kafka_topic_t, TopicDeleter>> output_topics_;
   std::thread thread_;
   std::atomic<bool> stop_requested_{false};
   std::atomic<ThreadState> state_{ThreadState::kCreated};

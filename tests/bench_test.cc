@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -117,14 +118,31 @@ TEST(BenchLoad, ReportsEveryPhaseAndFailsACheckItCannotMeet) {
   const std::filesystem::path config =
       std::filesystem::temp_directory_path() / absl::StrCat("weir-load-", getpid(), ".yaml");
   // A lag threshold of 0 cannot hold while records flow: that check must FAIL, and the run exit 1.
-  std::ofstream(config) << "peak.rate: 500\nsustained.records: 1500\nburst.records: 1500\n"
-                           "sla.p99.ms: 60000\nmax.lag.records: 0\ncards: 2000\n";
+  std::ofstream(config) << "peak.rate: 500\nwarmup.records: 500\nsustained.records: 1500\n"
+                           "burst.records: 1500\nsla.p99.ms: 60000\nmax.lag.records: 0\n"
+                           "cards: 2000\n";
   const testing::CommandResult result = testing::RunCommand(
       {testing::WeirBinary(), "bench", "load", "--load-config", config.string()}, "",
       std::chrono::seconds(180));
   EXPECT_EQ(result.exit_status, 1) << result.err;
   EXPECT_THAT(result.out, ::testing::ContainsRegex("\\| sustained \\| 1500 \\| 500 \\|"));
   EXPECT_THAT(result.out, ::testing::ContainsRegex("\\| burst \\| 1500 \\| 1000 \\|"));
+  EXPECT_THAT(result.out, ::testing::ContainsRegex("\\| warm-up \\| 500 \\| 500 \\|"));
+  // Every alert read is timed at every hop: the hop table counts as many alerts per phase as
+  // the phase table, and its five hops each have a p50 and a p99.
+  for (const char* phase : {"sustained", "burst"}) {
+    std::smatch alerts, timed;
+    const std::string out = result.out;
+    ASSERT_TRUE(std::regex_search(
+        out, alerts, std::regex(absl::StrCat("\\| ", phase, " \\| [0-9]+ \\| [0-9]+ \\| [0-9]+ \\| ([0-9]+) \\|"))))
+        << out;
+    ASSERT_TRUE(std::regex_search(
+        out, timed,
+        std::regex(absl::StrCat("\\| ", phase, " \\| ([0-9]+) \\|( [0-9.]+ / [0-9.]+ \\|){5}\n"))))
+        << out;
+    EXPECT_GT(std::stoi(alerts[1].str()), 0) << phase;
+    EXPECT_EQ(alerts[1].str(), timed[1].str()) << phase;
+  }
   EXPECT_THAT(result.out,
               ::testing::ContainsRegex("\\| consumer lag under threshold \\| max [1-9][0-9]* "
                                        "records \\| <= 0 records \\| FAIL \\|"));

@@ -318,6 +318,26 @@ TEST(KafkaStreams, TwoThreadsShareFourPartitionsOfAStatefulTopology) {
   for (const auto& [key, count] : last) EXPECT_EQ(count, "100") << key;
 }
 
+TEST(KafkaStreams, ARecordIsProcessedAsItArrivesNotWhenABatchFills) {
+  // librdkafka's batch poll returns when its batch is full or its timeout is up: a stream
+  // thread that handed it poll.ms kept every record of a quiet stream waiting for poll.ms.
+  CreateTopics({"quiet-in", "quiet-out"}, 1);
+  AppConfig config = Config("quiet", 1);
+  config.poll_ms = 60'000;
+  config.max_poll_records = 1'000;
+  absl::StatusOr<std::unique_ptr<KafkaStreams>> streams =
+      KafkaStreams::Create(PassThrough("quiet-in", "quiet-out"), config, EmbeddedOptions());
+  ASSERT_TRUE(streams.ok()) << streams.status();
+  ASSERT_TRUE(Started(**streams));
+  Produce("quiet-in", 0, 1);
+  EXPECT_TRUE(WaitFor([&] { return Processed(**streams) == 1; }, std::chrono::seconds(20)))
+      << "one record, max.poll.records 1000, poll.ms 60000: still waiting for a full batch";
+  // Close interrupts a poll waiting out its 60 s.
+  const auto close_start = std::chrono::steady_clock::now();
+  (*streams)->Close();
+  EXPECT_LT(std::chrono::steady_clock::now() - close_start, std::chrono::seconds(30));
+}
+
 TEST(KafkaStreams, ARecordCacheTooSmallForTheKeysEvictsAndForwardsWhatItEvicts) {
   CreateTopics({"evicting-in", "evicting-out"}, 2);
   AppConfig config = Config("evicting", 1);
