@@ -14,12 +14,17 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/logging.h"
 #include "common/status.h"
+#include "engine/app_config.h"
+#include "engine/client_config.h"
 #include "engine/http_client.h"
 #include "engine/membership.h"
+#include "engine/topic_admin.h"
 #include "engine/topic_name.h"
 #include "engine/topic_offsets.h"
 #include "topologies/fraud_topology.h"
@@ -112,6 +117,50 @@ int64_t Median(std::vector<int64_t> values) {
   return values[values.size() / 2];
 }
 
+// The run's own topics, so that on a real cluster it touches nothing else.
+std::string RunTopic(absl::string_view topic) { return absl::StrCat(kApplication, "-", topic); }
+
+// The fraud configuration the run's processes use: the configured one, naming the run's topics.
+std::string FraudConfigPath(const FailoverOptions& options) {
+  return (std::filesystem::path(options.work_dir) / "fraud.yaml").string();
+}
+
+// Copies the configured fraud configuration (topology.config) with its `topics:` renamed to
+// the run's own.
+absl::Status WriteFraudConfig(const FailoverOptions& options) {
+  WEIR_ASSIGN_OR_RETURN(const AppConfig app, LoadAppConfig(options.config_path, {}));
+  std::ifstream in(app.topology_config);
+  if (!in) return absl::NotFoundError(absl::StrCat(app.topology_config, ": cannot read it"));
+  const std::pair<std::string, std::string> renamed[] = {{"payments", RunTopic("payments")},
+                                                         {"alerts", RunTopic("fraud-alerts")},
+                                                         {"dlq", RunTopic("payments-dlq")}};
+  std::string text;
+  bool in_topics = false;
+  for (std::string line; std::getline(in, line);) {
+    const absl::string_view stripped = absl::StripLeadingAsciiWhitespace(line);
+    if (stripped.size() == line.size() && !stripped.empty() && stripped[0] != '#') {
+      in_topics = absl::StartsWith(stripped, "topics:");
+    } else if (in_topics) {
+      for (const auto& [key, topic] : renamed) {
+        if (absl::StartsWith(stripped, absl::StrCat(key, ":"))) {
+          line = absl::StrCat(line.substr(0, line.size() - stripped.size()), key, ": ", topic);
+        }
+      }
+    }
+    absl::StrAppend(&text, line, "\n");
+  }
+  std::ofstream(FraudConfigPath(options)) << text;
+  WEIR_ASSIGN_OR_RETURN(const fraud::FraudConfig copy,
+                        fraud::LoadFraudConfig(FraudConfigPath(options)));
+  if (copy.payments_topic != renamed[0].second || copy.alerts_topic != renamed[1].second ||
+      copy.dlq_topic != renamed[2].second) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(app.topology_config, ": its topics: block (payments, alerts, dlq) did not "
+                                          "take the run's topic names"));
+  }
+  return absl::OkStatus();
+}
+
 // Runs `weir loadgen` to the payments topic to completion.
 absl::Status Produce(const FailoverOptions& options, const std::string& bootstrap, int64_t records,
                      double rate, int64_t start_ts, uint64_t seed, const std::string& log,
@@ -122,6 +171,8 @@ absl::Status Produce(const FailoverOptions& options, const std::string& bootstra
                                    options.config_path,
                                    "--set",
                                    absl::StrCat("bootstrap.servers=", bootstrap),
+                                   "--set",
+                                   absl::StrCat("topology.config=", FraudConfigPath(options)),
                                    "--records",
                                    absl::StrCat(records),
                                    "--rate",
@@ -153,7 +204,7 @@ absl::Status WaitProcessed(const std::string& bootstrap, int partitions, int64_t
                            std::chrono::seconds timeout) {
   const auto deadline = Clock::now() + timeout;
   int64_t committed = 0;
-  while ((committed = CommittedRecords(bootstrap, kApplication, "payments", partitions)) <
+  while ((committed = CommittedRecords(bootstrap, kApplication, RunTopic("payments"), partitions)) <
          records) {
     if (Clock::now() > deadline) {
       return absl::DeadlineExceededError(absl::StrCat("the application committed ", committed,
@@ -171,15 +222,18 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
     return absl::InvalidArgumentError("a failover needs at least 2 instances");
   }
   // The moved tasks must still receive records once they resume: about two session timeouts
-  // after the kill on the embedded broker (see the header), plus room.
-  const double needed_s = options.kill_after_s + 3.0 * options.session_timeout_ms / 1000 + 5;
+  // after the kill on the embedded broker (see the header), one and a rebalance on a real
+  // cluster, plus room.
+  const double sessions = options.bootstrap_servers.empty() ? 3.0 : 1.5;
+  const double needed_s =
+      options.kill_after_s + sessions * static_cast<double>(options.session_timeout_ms) / 1000 + 5;
   if (static_cast<double>(options.stream_records) / options.rate < needed_s) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "the stream of %d payments at %g/s ends %.0f s in, before the failover can show: it "
-        "must last at least --kill-after + 3 x session timeout + 5 s = %.0f s (raise --records "
+        "must last at least --kill-after + %g x session timeout + 5 s = %.0f s (raise --records "
         "to %d)",
         options.stream_records, options.rate,
-        static_cast<double>(options.stream_records) / options.rate, needed_s,
+        static_cast<double>(options.stream_records) / options.rate, sessions, needed_s,
         static_cast<int64_t>(needed_s * options.rate)));
   }
   const std::filesystem::path dir = options.work_dir;
@@ -190,37 +244,54 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
     return absl::InvalidArgumentError(absl::StrCat(dir.string(), ": ", error.message()));
   }
 
-  // The broker, with every topic (it has no CreateTopics).
-  const std::string bootstrap_file = (dir / "bootstrap").string();
-  std::vector<std::string> broker_argv = {options.weir_binary,
-                                          "broker",
-                                          "--brokers",
-                                          "1",
-                                          "--progress-interval",
-                                          "0",
-                                          "--bootstrap-file",
-                                          bootstrap_file,
-                                          "--topic",
-                                          absl::StrCat("payments:", options.partitions),
-                                          "--topic",
-                                          absl::StrCat("fraud-alerts:", options.partitions),
-                                          "--topic",
-                                          absl::StrCat("payments-dlq:", options.partitions)};
-  for (const TopicSpec& topic : fraud::FraudInternalTopics(kApplication, options.partitions)) {
-    broker_argv.push_back("--topic");
-    broker_argv.push_back(absl::StrCat(topic.name, ":", topic.partitions));
-  }
-  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<Child> broker,
-                        Child::Start(broker_argv, (dir / "broker.log").string()));
-  std::string bootstrap;
-  for (const auto deadline = Clock::now() + std::chrono::seconds(30); bootstrap.empty();) {
-    std::ifstream in(bootstrap_file);
-    std::getline(in, bootstrap);
-    if (!bootstrap.empty()) break;
-    if (Clock::now() > deadline) {
-      return absl::DeadlineExceededError("the broker wrote no bootstrap file; see broker.log");
+  WEIR_RETURN_IF_ERROR(WriteFraudConfig(options));
+  std::vector<TopicSpec> topics = {
+      {.name = RunTopic("payments"), .partitions = options.partitions},
+      {.name = RunTopic("fraud-alerts"), .partitions = options.partitions},
+      {.name = RunTopic("payments-dlq"), .partitions = options.partitions}};
+  std::unique_ptr<Child> broker;
+  std::string bootstrap = options.bootstrap_servers;
+  if (bootstrap.empty()) {
+    // An embedded broker, with every topic (it has no CreateTopics).
+    const std::string bootstrap_file = (dir / "bootstrap").string();
+    std::vector<std::string> broker_argv = {options.weir_binary, "broker",        "--brokers",
+                                            "1",                 "--progress-interval", "0",
+                                            "--bootstrap-file",  bootstrap_file};
+    for (const TopicSpec& topic : fraud::FraudInternalTopics(kApplication, options.partitions)) {
+      topics.push_back(topic);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // waiting for a file
+    for (const TopicSpec& topic : topics) {
+      broker_argv.push_back("--topic");
+      broker_argv.push_back(absl::StrCat(topic.name, ":", topic.partitions));
+    }
+    WEIR_ASSIGN_OR_RETURN(broker, Child::Start(broker_argv, (dir / "broker.log").string()));
+    for (const auto deadline = Clock::now() + std::chrono::seconds(30); bootstrap.empty();) {
+      std::ifstream in(bootstrap_file);
+      std::getline(in, bootstrap);
+      if (!bootstrap.empty()) break;
+      if (Clock::now() > deadline) {
+        return absl::DeadlineExceededError("the broker wrote no bootstrap file; see broker.log");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // waiting for a file
+    }
+  } else {
+    // A real cluster: a previous run's topics and group go first (the instances create their
+    // internal topics themselves).
+    WEIR_ASSIGN_OR_RETURN(KafkaConf conf,
+                          BuildKafkaConf({.bootstrap_servers = bootstrap}, ClientKind::kAdmin));
+    WEIR_ASSIGN_OR_RETURN(KafkaHandle admin, NewKafkaClient(std::move(conf), ClientKind::kAdmin));
+    WEIR_ASSIGN_OR_RETURN(const auto counts, PartitionCounts(admin.get()));
+    std::vector<std::string> previous;
+    for (const auto& [name, partitions] : counts) {
+      if (absl::StartsWith(name, absl::StrCat(kApplication, "-"))) previous.push_back(name);
+    }
+    WEIR_RETURN_IF_ERROR(DeleteTopics(admin.get(), previous));
+    WEIR_ASSIGN_OR_RETURN(const std::vector<std::string> groups, ListGroups(admin.get()));
+    if (std::find(groups.begin(), groups.end(), kApplication) != groups.end()) {
+      WEIR_RETURN_IF_ERROR(DeleteGroups(admin.get(), {kApplication}));
+    }
+    WEIR_RETURN_IF_ERROR(CreateTopics(admin.get(), topics, -1));
+    spdlog::info("failover: on the cluster at {}, topics {}-*", bootstrap, kApplication);
   }
 
   std::vector<Instance> instances(options.instances);
@@ -233,6 +304,7 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
     std::vector<std::string> settings = {
         absl::StrCat("bootstrap.servers=", bootstrap),
         absl::StrCat("application.id=", kApplication),
+        absl::StrCat("topology.config=", FraudConfigPath(options)),
         absl::StrCat("state.dir=", (dir / absl::StrCat("state-", i)).string()),
         "metrics.host=127.0.0.1",
         absl::StrCat("metrics.port=", instance.port),
@@ -417,13 +489,15 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
   report.failover_ms_max =
       failover_times.empty() ? -1 : *std::max_element(failover_times.begin(), failover_times.end());
 
-  if (options.before_stop) options.before_stop(bootstrap);
+  if (options.before_stop) options.before_stop(bootstrap, RunTopic("fraud-alerts"));
   for (size_t i = 0; i + 1 < instances.size(); ++i) instances[i].process->Signal(SIGTERM);
   for (size_t i = 0; i + 1 < instances.size(); ++i) {
     instances[i].process->Wait(std::chrono::seconds(60));
   }
-  broker->Signal(SIGTERM);
-  broker->Wait(std::chrono::seconds(30));
+  if (broker != nullptr) {
+    broker->Signal(SIGTERM);
+    broker->Wait(std::chrono::seconds(30));
+  }
   return report;
 }
 

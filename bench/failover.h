@@ -1,7 +1,7 @@
 // `weir bench failover`: what an instance's death costs, with and without standby replicas.
 //
 // Operation, with real processes on loopback: `weir broker` (one embedded broker with every
-// topic the fraud application needs), `instances` x `weir run` (one stream thread each, own
+// topic the fraud application needs) or a real cluster (bootstrap_servers), `instances` x `weir run` (one stream thread each, own
 // state.dir, own HTTP port, a short session.timeout.ms), and `weir loadgen`:
 //  1. fill: `fill_records` payments as fast as possible; wait until every instance has
 //     processed them and, with standbys, every standby is within acceptable.recovery.lag - the
@@ -34,6 +34,10 @@ inline constexpr char kFailoverApplication[] = "failover-bench";
 
 struct FailoverOptions {
   std::string weir_binary;  // the weir executable to start
+  // A real cluster to run on; empty: start `weir broker`. The run's topics are named
+  // `failover-bench-payments`, `-fraud-alerts`, `-payments-dlq` (a copy of the fraud
+  // configuration in work_dir names them); a previous run's are deleted first.
+  std::string bootstrap_servers;
   std::string config_path = "config/weir.yaml";
   std::vector<std::string> overrides;  // more --set KEY=VALUE for every instance
   std::string work_dir;                // scratch: logs, state directories (emptied first)
@@ -50,7 +54,7 @@ struct FailoverOptions {
   int64_t session_timeout_ms = 6'000;
   int64_t acceptable_recovery_lag = 10'000;
   // Called once every payment is processed, before the processes stop (e.g. to read topics).
-  std::function<void(const std::string& bootstrap)> before_stop;
+  std::function<void(const std::string& bootstrap, const std::string& alerts_topic)> before_stop;
 };
 
 struct MovedTask {

@@ -328,6 +328,9 @@ void AddFailoverCommand(CLI::App& bench, int* exit_code) {
       ->check(CLI::ExistingFile)
       ->capture_default_str();
   failover->add_option("--set", o.overrides, "More KEY=VALUE for every instance; repeatable");
+  failover->add_option("--bootstrap-servers", o.bootstrap_servers,
+                       "Run on this Kafka cluster instead of a `weir broker` (topics "
+                       "failover-bench-*, a previous run's deleted first)");
   failover->add_option("--work-dir", o.work_dir,
                        "Keep logs and state here (default: a temporary directory, removed)");
   failover->add_option("-o,--output", flags->output, "Write the reports as JSON to this file");
@@ -339,9 +342,12 @@ void AddFailoverCommand(CLI::App& bench, int* exit_code) {
       "through /tasks: changelog records restored there, and kill -> first record processed.\n"
       "On the embedded broker the group protocol dominates the time: the death is noticed\n"
       "after the session timeout and the mock's join phase waits another session timeout\n"
-      "minus 1 s (docs/standby.md).\n\n"
-      "Example:\n"
-      "  weir bench failover --fill 200000 --records 30000 --output /tmp/failover.json\n");
+      "minus 1 s (docs/standby.md). On a real cluster (--bootstrap-servers) it is the session\n"
+      "timeout and one rebalance; its brokers need group.min.session.timeout.ms at or below\n"
+      "--session-timeout-ms (Kafka's default: 6000).\n\n"
+      "Examples:\n"
+      "  weir bench failover --fill 200000 --records 30000 --output /tmp/failover.json\n"
+      "  weir bench failover --bootstrap-servers 127.0.0.1:9092 --records 60000\n");
   failover->callback(
       [flags, exit_code] { ReportOutcome("bench failover", Failover(*flags), exit_code); });
 }
