@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -660,6 +661,110 @@ TEST(KafkaStreams, ASecondInstanceJoinsAndLeavesWithoutLosingRecords) {
     }
   }
 }
+
+// A third instance joins two while records flow (so commits are in flight during its join).
+// `cooperative-sticky` should move only the third's share (4 of 12 tasks) and keep every other
+// task open where it was; `range` recomputes contiguous blocks and moves more. librdkafka 2.0.2
+// declares a member's whole assignment lost when a commit is answered ILLEGAL_GENERATION after
+// its own JoinGroup (docs/engine.md): that shows as tasks closed and created again on the
+// members that kept them. Records are never lost either way. The figures are printed for
+// docs/kafka.md.
+class Stickiness : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(Stickiness, AThirdInstanceJoiningTwoMovesOnlyWhatItTakes) {
+  const std::string strategy = GetParam();
+  const std::string in = absl::StrCat("sticky-", strategy, "-in");
+  const std::string out = absl::StrCat("sticky-", strategy, "-out");
+  CreateTopics({in, out}, 12);
+  const Topology topology = PassThrough(in, out);
+  std::vector<std::unique_ptr<KafkaStreams>> instances;
+  auto start = [&](int i) {
+    AppConfig config = Config(absl::StrCat("sticky-", strategy), 1);
+    config.state_dir = (std::filesystem::path(StateDir()) / absl::StrCat("sticky-", i)).string();
+    config.consumer["partition.assignment.strategy"] = strategy;
+    config.commit_interval_ms = 100;
+    auto streams = KafkaStreams::Create(topology, config, EmbeddedOptions());
+    ASSERT_TRUE(streams.ok()) << streams.status();
+    ASSERT_TRUE(Started(**streams));
+    instances.push_back(*std::move(streams));
+  };
+  // Each instance's tasks, once the group has settled with `each` tasks per instance.
+  auto settled = [&](size_t each) {
+    std::vector<std::set<TaskId>> owned;
+    const bool ok = WaitFor(
+        [&] {
+          owned.clear();
+          for (const auto& streams : instances) {
+            const ThreadSnapshot t = streams->threads()[0];
+            if (t.tasks.size() != each) return false;
+            owned.emplace_back(t.tasks.begin(), t.tasks.end());
+          }
+          return true;
+        },
+        std::chrono::seconds(90));
+    EXPECT_TRUE(ok) << "the group did not settle at " << each << " tasks per instance";
+    return owned;
+  };
+  auto created = [&](int i) { return instances[i]->threads()[0].tasks_created; };
+  start(0);
+  start(1);
+  ASSERT_FALSE(HasFatalFailure());
+  const std::vector<std::set<TaskId>> before = settled(6);
+  ASSERT_EQ(before.size(), 2u);
+  const int64_t created_before = created(0) + created(1);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> produced{0};
+  std::thread producer([&] {
+    while (!stop) {  // batches of 200 until the group has settled again
+      const int from = produced.load();
+      Produce(in, from, from + 200);
+      produced = from + 200;
+    }
+  });
+  start(2);
+  const std::vector<std::set<TaskId>> after = settled(4);
+  stop = true;
+  producer.join();
+  ASSERT_EQ(after.size(), 3u);
+  int kept = 0;
+  for (int i = 0; i < 2; ++i) {
+    for (TaskId id : after[i]) kept += before[i].contains(id);
+  }
+  const int moved = 12 - kept;
+  const int64_t recreated = created(0) + created(1) - created_before;
+  std::printf("%s: a third instance joined two: %d of 12 tasks moved; %lld tasks closed and "
+              "created again on the two that were there\n",
+              strategy.c_str(), moved, static_cast<long long>(recreated));
+  RecordProperty("moved", moved);
+  RecordProperty("recreated", static_cast<int>(recreated));
+  // Nothing lost meanwhile (duplicates are at-least-once's).
+  std::set<std::string> values;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        values.clear();
+        for (const Consumed& c : ReadAll(out, 12)) values.insert(c.value);
+        return values.size() == static_cast<size_t>(produced.load());
+      },
+      std::chrono::seconds(60)))
+      << values.size() << " of " << produced.load() << " records reached " << out;
+  for (auto& streams : instances) streams->Close();
+  EXPECT_GE(moved, 4) << "the newcomer took its share";
+  // librdkafka fixed the lost assignment in 2.10.0 (its #4908); Debian 12's 2.0.2 loses it on
+  // the embedded broker and on Kafka 4.4 alike (docs/kafka.md), so range stays the default.
+  if (strategy == "cooperative-sticky" && rd_kafka_version() >= 0x020a0000) {
+    EXPECT_EQ(moved, 4) << "only the newcomer's share should move";
+    EXPECT_EQ(recreated, 0) << "tasks that stayed were closed and opened again";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Assignors, Stickiness,
+                         ::testing::Values("range", "cooperative-sticky"),
+                         [](const ::testing::TestParamInfo<const char*>& info) {
+                           std::string name = info.param;
+                           name.erase(std::remove(name.begin(), name.end(), '-'), name.end());
+                           return name;
+                         });
 
 TEST(KafkaStreams, ANonRangeAssignorIsRefusedForCoPartitionedTopics) {
   CreateTopics({"copart-a", "copart-b", "copart-out"}, 2);
