@@ -23,6 +23,8 @@ absl::StatusOr<KafkaClientStats> ParseKafkaStatistics(absl::string_view json) {
   if (auto brokers = doc.find("brokers"); brokers != doc.end() && brokers->is_object()) {
     for (const auto& [name, broker] : brokers->items()) {
       if (!broker.is_object() || broker.value("nodeid", -1) < 0) continue;  // bootstrap entries
+      ++stats.brokers;
+      if (broker.value("state", std::string()) == "UP") ++stats.brokers_up;
       const auto rtt = broker.find("rtt");
       if (rtt == broker.end() || rtt->value("cnt", 0) <= 0) continue;
       rtt_sum += rtt->value("avg", 0.0) / 1'000.0;  // µs -> ms

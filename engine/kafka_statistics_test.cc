@@ -11,9 +11,9 @@ constexpr char kConsumerStats[] = R"({
   "name": "app-StreamThread-1-consumer#consumer-1", "client_id": "app-StreamThread-1-consumer",
   "type": "consumer", "tx": 120, "tx_bytes": 9000, "rx_bytes": 64000, "msg_cnt": 0, "replyq": 3,
   "brokers": {
-    "127.0.0.1:9092/1": {"nodeid": 1, "rtt": {"avg": 2000, "cnt": 10}},
-    "127.0.0.1:9093/2": {"nodeid": 2, "rtt": {"avg": 4000, "cnt": 10}},
-    "GroupCoordinator": {"nodeid": -1, "rtt": {"avg": 900000, "cnt": 1}}
+    "127.0.0.1:9092/1": {"nodeid": 1, "state": "UP", "rtt": {"avg": 2000, "cnt": 10}},
+    "127.0.0.1:9093/2": {"nodeid": 2, "state": "UP", "rtt": {"avg": 4000, "cnt": 10}},
+    "GroupCoordinator": {"nodeid": -1, "state": "UP", "rtt": {"avg": 900000, "cnt": 1}}
   },
   "topics": {"payments": {"partitions": {
     "0": {"partition": 0, "fetch_state": "active", "hi_offset": 1000, "app_offset": 900,
@@ -38,6 +38,27 @@ TEST(KafkaStatistics, ReadsBytesLatencyAndLagPerAssignedPartition) {
   EXPECT_EQ(stats->records_lag, (Lag{{{"payments", 0}, 100}, {{"payments", 1}, 120}}))
       << "position-based where the position is known, committed-based otherwise; unassigned "
          "partitions left out";
+}
+
+TEST(KafkaStatistics, CountsTheBrokersItReaches) {
+  absl::StatusOr<KafkaClientStats> stats = ParseKafkaStatistics(kConsumerStats);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->brokers, 2) << "real brokers only, not the logical coordinator entry";
+  EXPECT_EQ(stats->brokers_up, 2);
+  ThreadMetrics metrics{.consumer = *stats};
+  EXPECT_FALSE(metrics.brokers_unreachable());
+
+  // Every broker gone: the connections retry (TRY_CONNECT, CONNECT, DOWN), none is UP.
+  stats = ParseKafkaStatistics(R"({"brokers": {
+    "127.0.0.1:9092/1": {"nodeid": 1, "state": "TRY_CONNECT"},
+    "127.0.0.1:9093/2": {"nodeid": 2, "state": "DOWN"},
+    "127.0.0.1:9092/bootstrap": {"nodeid": -1, "state": "UP"}}})");
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->brokers, 2);
+  EXPECT_EQ(stats->brokers_up, 0);
+  metrics.consumer = *stats;
+  EXPECT_TRUE(metrics.brokers_unreachable());
+  EXPECT_FALSE(ThreadMetrics{}.brokers_unreachable()) << "no statistics yet: nothing known";
 }
 
 TEST(KafkaStatistics, RejectsWhatIsNotAStatisticsDocument) {

@@ -464,7 +464,8 @@ bool KafkaStreams::Healthy() const {
 bool KafkaStreams::Ready() const {
   if (!Healthy()) return false;
   for (const ThreadSnapshot& thread : threads()) {
-    if (!thread.assigned || thread.restoring) return false;
+    // A thread cut off from every broker processes nothing: not ready until one answers again.
+    if (!thread.assigned || thread.restoring || thread.metrics.brokers_unreachable()) return false;
   }
   return true;
 }

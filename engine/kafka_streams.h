@@ -80,7 +80,8 @@ class KafkaStreams {
   std::vector<ThreadSnapshot> threads() const;
   // /healthz: every stream thread is running (none died, the instance is not closing).
   bool Healthy() const;
-  // /readyz: healthy, and every thread has its assignment with no task restoring.
+  // /readyz: healthy, and every thread has its assignment with no task restoring and reaches
+  // a broker (its consumer's last statistics show one UP).
   bool Ready() const;
   // Kafka Streams' client state: CREATED, REBALANCING, RUNNING, NOT_RUNNING or ERROR.
   std::string State() const;

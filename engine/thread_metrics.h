@@ -62,6 +62,8 @@ struct KafkaClientStats {
   int64_t queued_messages = 0;        // msg_cnt: messages in the producer queue
   int64_t reply_queue = 0;            // replyq: ops waiting to be served by a poll
   double request_latency_avg_ms = 0;  // mean broker round-trip time (rtt.avg), over brokers
+  int brokers = 0;                    // brokers the client knows from metadata
+  int brokers_up = 0;                 // of which it has a connection to (state UP)
   // Consumer only: per assigned partition, high watermark - next offset to be consumed.
   std::map<std::pair<std::string, int32_t>, int64_t> records_lag;
 };
@@ -82,6 +84,11 @@ struct ThreadMetrics {
   std::vector<TaskMetrics> tasks;
   KafkaClientStats consumer;
   KafkaClientStats producer;
+  // The consumer's last statistics (every statistics.interval.ms, 5 s) found none of the
+  // brokers it knows reachable.
+  bool brokers_unreachable() const {
+    return consumer.reported && consumer.brokers > 0 && consumer.brokers_up == 0;
+  }
 };
 
 }  // namespace weir

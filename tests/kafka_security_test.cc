@@ -105,13 +105,19 @@ TEST_F(SaslSsl, RunLoadgenAndStatusConnectWithPlain) {
   EXPECT_EQ(CommittedRecords(plaintext_, "sasl", "payments", 2), 500)
       << "weir run did not process the payments over SASL_SSL; see " << log;
 
-  const CommandResult status = RunCommand(
-      Command({WeirBinary(), "status", "--json", "--timeout", "20", "--set", "application.id=sasl"},
-              "PLAIN"),
-      "", std::chrono::seconds(60));
+  // The instance heartbeats on its membership topic every few seconds: ask until it shows
+  // (its commits can be done before its first heartbeat).
+  CommandResult status;
+  for (const auto until = Clock::now() + std::chrono::seconds(60); Clock::now() < until;) {
+    status = RunCommand(Command({WeirBinary(), "status", "--json", "--timeout", "20", "--set",
+                                 "application.id=sasl"},
+                                "PLAIN"),
+                        "", std::chrono::seconds(60));
+    seen += status.out + status.err;
+    if (status.exit_status == 0 && status.out.find("\"active\"") != std::string::npos) break;
+  }
   EXPECT_EQ(status.exit_status, 0) << status.err;
   EXPECT_THAT(status.out, HasSubstr("\"active\"")) << status.out;
-  seen += status.out + status.err;
 
   (*run)->Signal(SIGTERM);
   EXPECT_EQ((*run)->Wait(std::chrono::seconds(60)), 0) << testing::ReadFile(log);
