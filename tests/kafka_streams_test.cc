@@ -292,6 +292,9 @@ TEST(KafkaStreams, TwoThreadsShareFourPartitionsOfAStatefulTopology) {
       KafkaStreams::Create(topology, Config("stateful", 2), EmbeddedOptions());
   ASSERT_TRUE(streams.ok()) << streams.status();
   ASSERT_TRUE(Started(**streams));
+  // Both threads in the group first: on a real broker the first can otherwise take all four
+  // partitions and be done before the second joins.
+  ASSERT_TRUE(WaitFor([&] { return Settled(**streams, 4); }, std::chrono::seconds(60)));
 
   constexpr int kRecords = 100'000;
   Produce("stateful-in", 0, kRecords);
