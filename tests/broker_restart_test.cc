@@ -24,18 +24,9 @@ namespace {
 
 using testing::AlertIdCounts;
 using testing::RunCommand;
+using testing::WaitFor;
 using testing::WeirBinary;
 using Clock = std::chrono::steady_clock;
-
-// Polls `condition` every 100 ms until it holds or `timeout` passes.
-bool WaitFor(const std::function<bool()>& condition, std::chrono::seconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (!condition()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling a condition
-  }
-  return true;
-}
 
 testing::CommandResult Cluster(const std::string& command) {
   return RunCommand({"scripts/kafka.sh", command, testing::RealKafkaDir(), "1"}, "",

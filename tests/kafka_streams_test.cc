@@ -21,6 +21,7 @@
 #include "engine/metrics.h"
 #include "engine/streams_builder.h"
 #include "engine/topic_admin.h"
+#include "tests/support/subprocess.h"
 #include "tests/support/test_cluster.h"
 
 namespace weir {
@@ -28,6 +29,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using Clock = std::chrono::steady_clock;
+using testing::WaitFor;
 
 // The test's cluster: an embedded broker of this process, or a real Kafka cluster
 // (tests/support/test_cluster.h), emptied before each test.
@@ -76,16 +78,6 @@ const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new BrokerE
   const absl::Status status = streams.Start();
   if (status.ok()) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << status;
-}
-
-// Polls `condition` every 20 ms until it holds or `timeout` passes.
-bool WaitFor(const std::function<bool()>& condition, std::chrono::seconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (!condition()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a condition
-  }
-  return true;
 }
 
 AppConfig Config(const std::string& application_id, int threads) {

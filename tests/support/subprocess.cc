@@ -161,4 +161,13 @@ std::string WeirBinary() {
   return path != nullptr ? path : "build/cli/weir";
 }
 
+bool WaitFor(const std::function<bool()>& condition, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a condition
+  }
+  return true;
+}
+
 }  // namespace weir::testing

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +53,9 @@ std::string WeirBinary();
 
 // The whole content of the file at `path` (bytes as they are); "" when it cannot be read.
 std::string ReadFile(const std::string& path);
+
+// Polls `condition` every 20 ms until it holds (true) or `timeout` passes (false).
+bool WaitFor(const std::function<bool()>& condition, std::chrono::seconds timeout);
 
 }  // namespace weir::testing
 
