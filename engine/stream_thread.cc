@@ -37,6 +37,17 @@ int64_t Nanos(SteadyClock::duration d) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
 }
 
+// The longest a group join may take (the rebalance timeout librdkafka sends with JoinGroup).
+int64_t MaxPollIntervalMs(const rd_kafka_conf_t* conf) {
+  char value[32];
+  size_t size = sizeof(value);
+  int64_t ms = 300'000;  // librdkafka's default
+  if (rd_kafka_conf_get(conf, "max.poll.interval.ms", value, &size) == RD_KAFKA_CONF_OK) {
+    (void)absl::SimpleAtoi(value, &ms);
+  }
+  return ms;
+}
+
 absl::Status TxnStatus(rd_kafka_error_t* error, absl::string_view context) {
   if (error == nullptr) return absl::OkStatus();
   const std::string message = absl::StrCat(context, ": ", rd_kafka_error_string(error));
@@ -129,6 +140,14 @@ absl::Status StreamThread::Init() {
   WEIR_ASSIGN_OR_RETURN(KafkaConf consumer_conf,
                         BuildKafkaConf(consumer_properties, ClientKind::kConsumer));
   rd_kafka_conf_set_rebalance_cb(consumer_conf.get(), &StreamThread::RebalanceCallback);
+  rebalance_watch_ = std::make_unique<RebalanceWatch>(
+      name_, MaxPollIntervalMs(consumer_conf.get()),
+      [] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   SteadyClock::now().time_since_epoch())
+            .count();
+      });
+  rebalance_watch_->Intercept(consumer_conf.get());
   rd_kafka_conf_set_stats_cb(consumer_conf.get(), &StreamThread::StatisticsCallback);
   rd_kafka_conf_set_opaque(consumer_conf.get(), this);
   if (hooks_.configure_client) hooks_.configure_client(consumer_conf.get(), ClientKind::kConsumer);
@@ -296,7 +315,8 @@ absl::Status StreamThread::RunLoop() {
     if (punctuated > 0) {
       punctuate_sensor_.Record(Millis(SteadyClock::now() - punctuate_start) / punctuated, now_ms);
     }
-    if (punctuate_ms >= next_commit_ms_ || UncommittedOverLimit()) {
+    if ((punctuate_ms >= next_commit_ms_ || UncommittedOverLimit()) &&
+        !rebalance_watch_->HoldsCommits()) {
       WEIR_RETURN_IF_ERROR(CommitOrWarn());
     }
     PublishTasks(std::exchange(member_id_stale_, false) ? std::optional(ReadMemberId())
@@ -536,6 +556,7 @@ absl::Status StreamThread::CommitOnce() {
       if (err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
           err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
           err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID) {
+        rebalance_watch_->OnCommitRejected();
         // The group moved on: these offsets can no longer be committed by this member. Whoever
         // owns the partitions next resumes from the last commit (at-least-once duplicates).
         return absl::AbortedError(
@@ -601,6 +622,7 @@ void StreamThread::RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   const bool cooperative = std::string_view(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
   absl::Status status;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    self->rebalance_watch_->BeforeAssign();
     self->to_pause_.reset(rd_kafka_topic_partition_list_new(4));
     status = self->OnAssign(partitions);
     if (status.ok()) {
@@ -611,6 +633,7 @@ void StreamThread::RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
       status = KafkaStatus(rd_kafka_pause_partitions(rk, self->to_pause_.get()),
                            "pausing partitions of restoring tasks");
     }
+    self->rebalance_watch_->AfterAssign();
   } else {
     status = self->OnRevoke(partitions, rd_kafka_assignment_lost(rk));
     // Give the partitions up even after a failure: the next owner resumes from the last commit.
@@ -618,6 +641,7 @@ void StreamThread::RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
         cooperative ? TxnStatus(rd_kafka_incremental_unassign(rk, partitions), "unassigning")
                     : KafkaStatus(rd_kafka_assign(rk, nullptr), "unassigning");
     if (status.ok()) status = unassigned;
+    self->rebalance_watch_->OnRevoke();
   }
   if (!status.ok() && self->fatal_.ok()) self->fatal_ = status;
   self->member_id_stale_ = true;  // read by the loop: not here (ReadMemberId)

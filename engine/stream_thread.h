@@ -24,10 +24,11 @@
 // partition p of every topic a sub-topology reads on one member (its task 0_p reads them all).
 // Its rebalances are eager: every partition is revoked and reassigned.
 // `cooperative-sticky` (consumer.partition.assignment.strategy) is supported - the callback
-// hands over only what moves and keeps the other tasks open - but it is not the default:
-// librdkafka 2.0.2 sends a commit while its JoinGroup is in flight, the commit is answered after
-// the join with ILLEGAL_GENERATION, and librdkafka then declares the whole assignment lost
-// (docs/engine.md). It is refused for a topology with a sub-topology that reads several topics.
+// hands over only what moves and keeps the other tasks open - with the loop's commits held while
+// the thread's group join is pending (RebalanceWatch: librdkafka before 2.10.0 otherwise loses
+// the whole assignment). It is not the default because standby placement predicts `range`
+// (standby_placement.h). It is refused for a topology with a sub-topology that reads several
+// topics.
 // On revocation the thread commits (unless the partitions were lost: the group already moved
 // on) and closes the tasks left without partitions before the callback returns; on assignment
 // it creates tasks for the new partitions, which resume from their local state's offsets, else
@@ -69,6 +70,7 @@
 #include "engine/client_config.h"
 #include "engine/internal/changelog_reader.h"
 #include "engine/internal/task.h"
+#include "engine/rebalance_watch.h"
 #include "engine/sensor.h"
 #include "engine/thread_metrics.h"
 #include "engine/topology.h"
@@ -330,6 +332,8 @@ class StreamThread : private internal::RecordCollector {
   absl::flat_hash_map<std::pair<const rd_kafka_topic_t*, int32_t>, Assigned> by_handle_;
   absl::Status fatal_;  // set by callbacks; ends the loop
   int64_t next_commit_ms_ = 0;
+  // Holds the loop's commits while a group join is pending (rebalance_watch.h says why).
+  std::unique_ptr<RebalanceWatch> rebalance_watch_;
   bool in_transaction_ = false;
   int64_t closed_dropped_ = 0;  // counters of tasks already closed
   int64_t closed_late_ = 0;
