@@ -45,15 +45,16 @@ void RebalanceWatch::OnJoinGroupSent() {
 
 void RebalanceWatch::OnCommitRejected() { Open(); }
 
-void RebalanceWatch::OnRevoke() {
-  revoked_ = true;
+void RebalanceWatch::OnRevoke(bool cooperative) {
+  revoked_ = cooperative;
   joins_at_revoke_ = joins_sent_;
   Open();
 }
 
 void RebalanceWatch::BeforeAssign() {
   // librdkafka follows a cooperative revocation with an assignment (perhaps empty) and only then
-  // rejoins; after an eager or lost revocation it rejoins first.
+  // rejoins; after an eager one, or a cooperative one of everything (a lost assignment), it
+  // rejoins first, which the JoinGroup count shows.
   rejoin_follows_assign_ = std::exchange(revoked_, false) && joins_sent_ == joins_at_revoke_;
   joins_at_assign_ = joins_sent_;
 }

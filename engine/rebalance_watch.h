@@ -45,8 +45,10 @@ class RebalanceWatch {
   // The watch must outlive the consumer.
   void Intercept(rd_kafka_conf_t* conf);
 
-  // The rebalance callback's events, in the stream thread.
-  void OnRevoke();
+  // The rebalance callback's events, in the stream thread. OnRevoke comes before the partitions
+  // are given up (librdkafka may rejoin as soon as they are); `cooperative`: the incremental
+  // protocol's.
+  void OnRevoke(bool cooperative);
   void BeforeAssign();
   void AfterAssign();
   // A commit was answered REBALANCE_IN_PROGRESS or ILLEGAL_GENERATION: a join is coming.
@@ -71,7 +73,7 @@ class RebalanceWatch {
   std::atomic<int64_t> joins_sent_{0};
   std::atomic<int64_t> pending_since_ms_{-1};  // -1: no rebalance pending
   // Stream thread only.
-  bool revoked_ = false;                // a revocation since the last assignment callback
+  bool revoked_ = false;  // a cooperative revocation since the last assignment callback
   int64_t joins_at_revoke_ = 0;
   int64_t joins_at_assign_ = 0;
   bool rejoin_follows_assign_ = false;  // the assignment being called is the "assign after revoke"

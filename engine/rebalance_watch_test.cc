@@ -27,7 +27,7 @@ TEST_F(RebalanceWatchTest, AJoinHoldsCommitsUntilTheAssignment) {
 // -> JoinGroup -> SyncGroup -> assign. Commits wait from the revocation to the second assignment.
 TEST_F(RebalanceWatchTest, ACooperativeRevocationHoldsCommitsThroughTheRejoin) {
   watch_.OnJoinGroupSent();
-  watch_.OnRevoke();
+  watch_.OnRevoke(/*cooperative=*/true);
   EXPECT_TRUE(watch_.HoldsCommits());
   watch_.BeforeAssign();  // the assign after revoke: the rejoin follows it
   watch_.AfterAssign();
@@ -41,7 +41,7 @@ TEST_F(RebalanceWatchTest, ACooperativeRevocationHoldsCommitsThroughTheRejoin) {
 
 // The rejoin can leave while the assign-after-revoke callback is still running.
 TEST_F(RebalanceWatchTest, ARejoinDuringTheAssignAfterRevokeStillHolds) {
-  watch_.OnRevoke();
+  watch_.OnRevoke(/*cooperative=*/true);
   watch_.BeforeAssign();
   watch_.OnJoinGroupSent();
   watch_.AfterAssign();
@@ -51,10 +51,19 @@ TEST_F(RebalanceWatchTest, ARejoinDuringTheAssignAfterRevokeStillHolds) {
   EXPECT_FALSE(watch_.HoldsCommits());
 }
 
-// Eager revocations and lost assignments rejoin before the next assignment, which ends it.
-TEST_F(RebalanceWatchTest, ARevocationFollowedByAJoinEndsAtTheNextAssignment) {
-  watch_.OnRevoke();
+// A lost assignment is revoked whole and rejoins before the next assignment, which ends it.
+TEST_F(RebalanceWatchTest, ALostCooperativeAssignmentEndsAtTheNextAssignment) {
+  watch_.OnRevoke(/*cooperative=*/true);
   watch_.OnJoinGroupSent();
+  watch_.BeforeAssign();
+  watch_.AfterAssign();
+  EXPECT_FALSE(watch_.HoldsCommits());
+}
+
+// librdkafka may send the eager protocol's JoinGroup before its revocation callback returns.
+TEST_F(RebalanceWatchTest, AnEagerRevocationEndsAtTheNextAssignment) {
+  watch_.OnJoinGroupSent();
+  watch_.OnRevoke(/*cooperative=*/false);
   watch_.BeforeAssign();
   watch_.AfterAssign();
   EXPECT_FALSE(watch_.HoldsCommits());

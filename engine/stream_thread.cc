@@ -635,13 +635,13 @@ void StreamThread::RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     }
     self->rebalance_watch_->AfterAssign();
   } else {
+    self->rebalance_watch_->OnRevoke(cooperative);
     status = self->OnRevoke(partitions, rd_kafka_assignment_lost(rk));
     // Give the partitions up even after a failure: the next owner resumes from the last commit.
     absl::Status unassigned =
         cooperative ? TxnStatus(rd_kafka_incremental_unassign(rk, partitions), "unassigning")
                     : KafkaStatus(rd_kafka_assign(rk, nullptr), "unassigning");
     if (status.ok()) status = unassigned;
-    self->rebalance_watch_->OnRevoke();
   }
   if (!status.ok() && self->fatal_.ok()) self->fatal_ = status;
   self->member_id_stale_ = true;  // read by the loop: not here (ReadMemberId)

@@ -719,6 +719,18 @@ TEST_P(Stickiness, AThirdInstanceJoiningTwoMovesOnlyWhatItTakes) {
   });
   start(2);
   const std::vector<std::set<TaskId>> after = settled(4);
+  // Every member commits again once the rebalance is over (none is left holding its commits).
+  std::vector<int64_t> commits_settled;
+  for (const auto& streams : instances) commits_settled.push_back(streams->threads()[0].commits);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        for (size_t i = 0; i < instances.size(); ++i) {
+          if (instances[i]->threads()[0].commits <= commits_settled[i]) return false;
+        }
+        return true;
+      },
+      std::chrono::seconds(30)))
+      << "a member stopped committing after the rebalance";
   stop = true;
   producer.join();
   ASSERT_EQ(after.size(), 3u);
