@@ -45,6 +45,14 @@ class EmbeddedBroker {
 
   // "127.0.0.1:port,..." for every broker.
   const std::string& bootstrap_servers() const { return bootstrap_servers_; }
+  // The brokers' sockets (listeners and the connections they accepted), and how many of them
+  // send with Nagle's algorithm on: Start() turns it off on the listeners, which the
+  // connections inherit (a flush to several partitions would otherwise wait ~40 ms).
+  struct SocketCount {
+    int total = 0;
+    int with_nagle = 0;
+  };
+  SocketCount Sockets() const;
   int brokers() const { return brokers_; }
 
   // Creates `topic` with replication factor min(3, brokers). Creating an existing topic with

@@ -49,6 +49,24 @@ void Produce(const std::string& bootstrap, const std::string& topic, int count) 
   ASSERT_EQ(rd_kafka_flush(producer->get(), 30'000), RD_KAFKA_RESP_ERR_NO_ERROR);
 }
 
+TEST(EmbeddedBroker, AnswersWithNagleOff) {
+  absl::StatusOr<std::unique_ptr<EmbeddedBroker>> broker = EmbeddedBroker::Start(3);
+  ASSERT_TRUE(broker.ok()) << broker.status();
+  ASSERT_TRUE((*broker)->CreateTopic({.name = "payments", .partitions = 6}).ok());
+  absl::StatusOr<KafkaConf> conf =
+      BuildKafkaConf({.bootstrap_servers = (*broker)->bootstrap_servers()}, ClientKind::kProducer);
+  ASSERT_TRUE(conf.ok()) << conf.status();
+  absl::StatusOr<KafkaHandle> producer = NewKafkaClient(*std::move(conf), ClientKind::kProducer);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  const rd_kafka_metadata_t* metadata = nullptr;  // connects to the brokers
+  ASSERT_EQ(rd_kafka_metadata(producer->get(), 1, nullptr, &metadata, 10'000),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_metadata_destroy(metadata);
+  const EmbeddedBroker::SocketCount sockets = (*broker)->Sockets();
+  EXPECT_GT(sockets.total, 3) << "three listeners and the producer's connection(s)";
+  EXPECT_EQ(sockets.with_nagle, 0) << "of " << sockets.total;
+}
+
 TEST(EmbeddedBroker, CreatesTopicsThatClientsSee) {
   absl::StatusOr<std::unique_ptr<EmbeddedBroker>> broker = EmbeddedBroker::Start(3);
   ASSERT_TRUE(broker.ok()) << broker.status();
