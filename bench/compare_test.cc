@@ -54,7 +54,8 @@ TEST(CompareReports, ACacheWithoutReadsSaysNoReadsNotZero) {
   EXPECT_TRUE(json["results"][0]["samples"][0]["hit_ratio"].is_null());
   EXPECT_EQ(json["build_type"], BuildType());
   EXPECT_THAT(table, HasSubstr(absl::StrCat("build type: ", BuildType())));
-  EXPECT_THAT(BuildType(), ::testing::AnyOf("RelWithDebInfo", "Release", "Debug", "MinSizeRel"));
+  EXPECT_THAT(std::string(BuildType()),
+              ::testing::AnyOf("RelWithDebInfo", "Release", "Debug", "MinSizeRel"));
 }
 
 }  // namespace

@@ -143,7 +143,9 @@ absl::Status WriteFraudConfig(const FailoverOptions& options) {
     } else if (in_topics) {
       for (const auto& [key, topic] : renamed) {
         if (absl::StartsWith(stripped, absl::StrCat(key, ":"))) {
+          // `stripped` views `line`: done with it once the line is replaced.
           line = absl::StrCat(line.substr(0, line.size() - stripped.size()), key, ": ", topic);
+          break;
         }
       }
     }
