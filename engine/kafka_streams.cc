@@ -282,7 +282,10 @@ absl::Status KafkaStreams::Start() {
     spdlog::info("static membership: instance id {} (group.instance.id {}-{}-<thread>)",
                  instance_id_, config_.application_id, instance_id_);
   }
-  if (endpoint_.empty()) endpoint_ = config_.application_server;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (endpoint_.empty()) endpoint_ = config_.application_server;
+  }
   if (config_.num_standby_replicas > 0 && config_.default_dsl_store == "rocksDB" &&
       !stateful_subtopologies_.empty()) {
     WEIR_ASSIGN_OR_RETURN(
@@ -377,9 +380,19 @@ void KafkaStreams::Close() {
   if (membership_ != nullptr) membership_->Stop();  // the last heartbeat says `leaving`
 }
 
+void KafkaStreams::SetEndpoint(std::string endpoint) {
+  absl::MutexLock lock(&mutex_);
+  endpoint_ = std::move(endpoint);
+}
+
 InstanceView KafkaStreams::LocalView() const {
+  std::string endpoint;
+  {
+    absl::MutexLock lock(&mutex_);
+    endpoint = endpoint_;
+  }
   InstanceView view{.instance = process_id_,
-                    .endpoint = endpoint_,
+                    .endpoint = std::move(endpoint),
                     .heartbeat_ms = options_.wall_clock(),
                     .expiry_ms = session_timeout_ms_};
   for (const ThreadSnapshot& thread : threads()) {

@@ -63,8 +63,9 @@ class KafkaStreams {
   ~KafkaStreams();
 
   // Where this instance's HTTP listener is reached (`application.server` overrides it);
-  // advertised on the membership topic. Call before Start().
-  void SetEndpoint(std::string endpoint) { endpoint_ = std::move(endpoint); }
+  // advertised on the membership topic. Call before Start(); the HTTP listener may already be
+  // answering /tasks (LocalView) meanwhile.
+  void SetEndpoint(std::string endpoint) ABSL_LOCKS_EXCLUDED(mutex_);
   // NotFound naming a missing input topic; otherwise starts the threads, the membership
   // heartbeat (engine/membership.h) and, with num.standby.replicas > 0, the standby updater.
   absl::Status Start();
@@ -121,7 +122,7 @@ class KafkaStreams {
   SharedResources rocksdb_shared_;
   KafkaStreamsOptions options_;
   const std::string process_id_;
-  std::string endpoint_;
+  std::string endpoint_ ABSL_GUARDED_BY(mutex_);
   std::vector<SourceTopic> source_topics_;  // set by Start()
   std::set<int> stateful_subtopologies_;
   std::unique_ptr<StandbyUpdater> standby_updater_;
