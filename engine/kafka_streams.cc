@@ -299,6 +299,8 @@ absl::Status KafkaStreams::Start() {
       Membership::Create(
           config_, [this] { return LocalView(); },
           [this](const std::vector<InstanceView>& view) { OnView(view); }, options_.wall_clock));
+  // From here the HTTP listener's threads may read what Start() set (views, standbys).
+  started_.store(true, std::memory_order_release);
   membership_->Start();
   absl::MutexLock lock(&mutex_);
   for (int64_t i = 0; i < config_.num_stream_threads; ++i) {
@@ -395,6 +397,7 @@ InstanceView KafkaStreams::LocalView() const {
                     .endpoint = std::move(endpoint),
                     .heartbeat_ms = options_.wall_clock(),
                     .expiry_ms = session_timeout_ms_};
+  if (!started_.load(std::memory_order_acquire)) return view;
   for (const ThreadSnapshot& thread : threads()) {
     view.records_restored += thread.records_restored;
     if (!thread.member_id.empty() && thread.state == ThreadState::kRunning) {
@@ -422,15 +425,18 @@ InstanceView KafkaStreams::LocalView() const {
 }
 
 std::vector<InstanceView> KafkaStreams::ApplicationView() const {
+  if (!started_.load(std::memory_order_acquire)) return {};
   return membership_ != nullptr ? membership_->View() : std::vector<InstanceView>{};
 }
 
 std::vector<StandbyTaskView> KafkaStreams::standbys() const {
+  if (!started_.load(std::memory_order_acquire)) return {};
   return standby_updater_ != nullptr ? standby_updater_->snapshot()
                                      : std::vector<StandbyTaskView>{};
 }
 
 int64_t KafkaStreams::standby_records_applied() const {
+  if (!started_.load(std::memory_order_acquire)) return 0;
   return standby_updater_ != nullptr ? standby_updater_->records_applied() : 0;
 }
 

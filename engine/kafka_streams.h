@@ -123,6 +123,9 @@ class KafkaStreams {
   KafkaStreamsOptions options_;
   const std::string process_id_;
   std::string endpoint_ ABSL_GUARDED_BY(mutex_);
+  // Set by Start() once source_topics_, standby_updater_ and membership_ are: the HTTP
+  // listener, up before Start(), reads them only then.
+  std::atomic<bool> started_{false};
   std::vector<SourceTopic> source_topics_;  // set by Start()
   std::set<int> stateful_subtopologies_;
   std::unique_ptr<StandbyUpdater> standby_updater_;
