@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <set>
+
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/numbers.h"
@@ -74,18 +75,18 @@ absl::StatusOr<std::unique_ptr<EmbeddedBroker>> EmbeddedBroker::Start(int broker
   // The mock answers with Nagle's algorithm on (librdkafka 2.0.2 sets TCP_NODELAY only on
   // sockets it connects itself). librdkafka sends one ProduceRequest per partition, so a flush
   // to several partitions pipelines requests, and the mock's second answer waited for the
-  // client's delayed ACK of the first: about 40 ms on Linux, in every commit (`rd_kafka_flush`
-  // of 50 records over 12 partitions, median of 15: 43.8 ms; one partition 0.3 ms). Accepted
-  // sockets inherit TCP_NODELAY from their listener (Linux), so setting it on the listeners,
-  // before any client connects, is enough.
-  VisitSockets(PortsOf(broker->bootstrap_servers()), [](int fd, bool listening) {
+  // client's delayed ACK of the first: about 40 ms on Linux, in every commit (docs/broker.md).
+  // Accepted sockets inherit TCP_NODELAY from their listener (Linux), so setting it on the
+  // listeners, before any client connects, is enough.
+  int refused = 0;
+  VisitSockets(PortsOf(broker->bootstrap_servers()), [&](int fd, bool listening) {
     const int one = 1;
-    if (listening) (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (listening && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0) ++refused;
   });
-  if (const int nagle = broker->Sockets().with_nagle; nagle > 0) {
+  if (refused > 0) {
     spdlog::warn("embedded broker: could not set TCP_NODELAY on {} listeners; flushes to "
                  "several partitions may wait ~40 ms for delayed ACKs",
-                 nagle);
+                 refused);
   }
   return broker;
 }
