@@ -1,6 +1,5 @@
 #include "bench/failover.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/processes.h"
 #include "common/logging.h"
 #include "common/status.h"
 #include "engine/app_config.h"
@@ -40,61 +40,6 @@ int64_t NowMs() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-
-// A child process with stdout and stderr appended to a log file; killed when destroyed.
-class Child {
- public:
-  static absl::StatusOr<std::unique_ptr<Child>> Start(const std::vector<std::string>& argv,
-                                                      const std::string& log_path) {
-    const int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (log < 0) return absl::InternalError(absl::StrCat("cannot open ", log_path));
-    std::vector<char*> args;
-    for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-    args.push_back(nullptr);
-    std::fflush(nullptr);
-    const pid_t pid = fork();
-    if (pid < 0) return absl::InternalError("fork failed");
-    if (pid == 0) {
-      dup2(log, STDOUT_FILENO);
-      dup2(log, STDERR_FILENO);
-      const int null = open("/dev/null", O_RDONLY);
-      dup2(null, STDIN_FILENO);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    close(log);
-    return std::unique_ptr<Child>(new Child(pid));
-  }
-  ~Child() {
-    if (!exited_) {
-      kill(pid_, SIGKILL);
-      Wait(std::chrono::seconds(10));
-    }
-  }
-  void Signal(int signal_number) { kill(pid_, signal_number); }
-  // The exit status (128 + n for signal n), or -1 if still running after `timeout`.
-  int Wait(std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (!exited_) {
-      int status = 0;
-      const pid_t done = waitpid(pid_, &status, WNOHANG);
-      if (done == pid_) {
-        exited_ = true;
-        status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        break;
-      }
-      if (Clock::now() > deadline) return -1;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a child's exit
-    }
-    return status_;
-  }
-
- private:
-  explicit Child(pid_t pid) : pid_(pid) {}
-  pid_t pid_;
-  bool exited_ = false;
-  int status_ = -1;
-};
 
 struct Instance {
   std::unique_ptr<Child> process;
@@ -125,42 +70,12 @@ std::string FraudConfigPath(const FailoverOptions& options) {
   return (std::filesystem::path(options.work_dir) / "fraud.yaml").string();
 }
 
-// Copies the configured fraud configuration (topology.config) with its `topics:` renamed to
-// the run's own.
+// The configured fraud configuration (topology.config), naming the run's own topics.
 absl::Status WriteFraudConfig(const FailoverOptions& options) {
   WEIR_ASSIGN_OR_RETURN(const AppConfig app, LoadAppConfig(options.config_path, {}));
-  std::ifstream in(app.topology_config);
-  if (!in) return absl::NotFoundError(absl::StrCat(app.topology_config, ": cannot read it"));
-  const std::pair<std::string, std::string> renamed[] = {{"payments", RunTopic("payments")},
-                                                         {"alerts", RunTopic("fraud-alerts")},
-                                                         {"dlq", RunTopic("payments-dlq")}};
-  std::string text;
-  bool in_topics = false;
-  for (std::string line; std::getline(in, line);) {
-    const absl::string_view stripped = absl::StripLeadingAsciiWhitespace(line);
-    if (stripped.size() == line.size() && !stripped.empty() && stripped[0] != '#') {
-      in_topics = absl::StartsWith(stripped, "topics:");
-    } else if (in_topics) {
-      for (const auto& [key, topic] : renamed) {
-        if (absl::StartsWith(stripped, absl::StrCat(key, ":"))) {
-          // `stripped` views `line`: done with it once the line is replaced.
-          line = absl::StrCat(line.substr(0, line.size() - stripped.size()), key, ": ", topic);
-          break;
-        }
-      }
-    }
-    absl::StrAppend(&text, line, "\n");
-  }
-  std::ofstream(FraudConfigPath(options)) << text;
-  WEIR_ASSIGN_OR_RETURN(const fraud::FraudConfig copy,
-                        fraud::LoadFraudConfig(FraudConfigPath(options)));
-  if (copy.payments_topic != renamed[0].second || copy.alerts_topic != renamed[1].second ||
-      copy.dlq_topic != renamed[2].second) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(app.topology_config, ": its topics: block (payments, alerts, dlq) did not "
-                                          "take the run's topic names"));
-  }
-  return absl::OkStatus();
+  return WriteRenamedFraudConfig(app.topology_config, FraudConfigPath(options),
+                                 RunTopic("payments"), RunTopic("fraud-alerts"),
+                                 RunTopic("payments-dlq"));
 }
 
 // Runs `weir loadgen` to the payments topic to completion.

@@ -11,6 +11,7 @@
 #include "bench/client_perf.h"
 #include "bench/compare.h"
 #include "bench/failover.h"
+#include "bench/kstreams.h"
 #include "bench/load_test.h"
 #include "bench/perf_producer.h"
 #include "cli/commands.h"
@@ -352,6 +353,111 @@ void AddFailoverCommand(CLI::App& bench, int* exit_code) {
       [flags, exit_code] { ReportOutcome("bench failover", Failover(*flags), exit_code); });
 }
 
+struct KStreamsFlags {
+  bench::KStreamsOptions options;
+  std::string output;  // directory for results.json and report.html
+};
+
+absl::Status KStreams(KStreamsFlags flags) {
+  char self[4096] = {};
+  const ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (length <= 0) return absl::InternalError("cannot find the weir executable (/proc/self/exe)");
+  flags.options.weir_binary.assign(self, static_cast<size_t>(length));
+  const bool temporary = flags.options.work_dir.empty();
+  if (temporary) {
+    flags.options.work_dir =
+        (std::filesystem::temp_directory_path() / absl::StrCat("weir-kstreams-", getpid()))
+            .string();
+  }
+  absl::StatusOr<bench::KStreamsReport> report = bench::RunKStreams(flags.options);
+  std::error_code error;
+  if (temporary && report.ok()) std::filesystem::remove_all(flags.options.work_dir, error);
+  if (!report.ok()) {
+    return absl::Status(report.status().code(),
+                        absl::StrCat(report.status().message(), " (work directory kept: ",
+                                     flags.options.work_dir, ")"));
+  }
+  const std::string table = bench::KStreamsTable(*report);
+  if (!flags.output.empty()) {
+    std::filesystem::create_directories(flags.output, error);
+    if (error) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flags.output, ": cannot create the output directory: ", error.message()));
+    }
+    const std::filesystem::path dir(flags.output);
+    WEIR_RETURN_IF_ERROR(WriteFile(dir / "results.json", bench::KStreamsJson(*report)));
+    WEIR_RETURN_IF_ERROR(WriteFile(dir / "report.html", bench::KStreamsHtml(*report)));
+    WEIR_RETURN_IF_ERROR(WriteFile(dir / "table.txt", table));
+    spdlog::info("wrote {}/results.json, report.html and table.txt", flags.output);
+  }
+  std::fputs(table.c_str(), stdout);
+  return absl::OkStatus();
+}
+
+void AddKStreamsCommand(CLI::App& bench, int* exit_code) {
+  auto flags = std::make_shared<KStreamsFlags>();
+  bench::KStreamsOptions& o = flags->options;
+  CLI::App* kstreams = bench.add_subcommand(
+      "kstreams",
+      "weir against Kafka Streams on the fraud topology: same real broker, same input, "
+      "throughput, latency, memory and alerts compared");
+  kstreams->add_option("--records", o.records, "Payments `weir loadgen` generates")
+      ->check(InRange(int64_t{2}, int64_t{100'000'000}))
+      ->capture_default_str();
+  kstreams->add_option("--cards", o.cards, "Card population")->check(Positive())->capture_default_str();
+  kstreams->add_option("--seed", o.seed, "Workload seed")->capture_default_str();
+  kstreams->add_option("--threads", o.threads, "Stream threads of each run, in order")
+      ->check(InRange(1, 16))
+      ->capture_default_str();
+  kstreams->add_option("--systems", o.systems, "Systems to run, in order")
+      ->check(CLI::IsMember({"weir", "kafka-streams"}))
+      ->capture_default_str();
+  kstreams
+      ->add_option("--latency-records", o.latency_records,
+                   "The last payments, sent at --latency-rate once the rest is processed: the "
+                   "alerts they raise give the end-to-end latency")
+      ->check(NonNegative())
+      ->capture_default_str();
+  kstreams->add_option("--latency-rate", o.latency_rate, "Payments per second of that phase")
+      ->check(Positive())
+      ->capture_default_str();
+  kstreams->add_option("--bootstrap-servers", o.bootstrap_servers,
+                       "A Kafka cluster to use (default: start one with scripts/kafka.sh)");
+  kstreams->add_option("--config", o.config_path, "weir's config file (and its topology.config)")
+      ->check(CLI::ExistingFile)
+      ->capture_default_str();
+  kstreams->add_option("--peer-dir", o.peer_dir, "The Kafka Streams peer's Maven project")
+      ->capture_default_str();
+  kstreams->add_option("--jvm-option", o.jvm_options, "The peer's JVM options (repeatable)")
+      ->capture_default_str();
+  kstreams
+      ->add_option("--peer-rocksdb-memory", o.rocksdb_memory_bytes,
+                   "Bytes of the peer's RocksDB block cache, shared by every store (memtables "
+                   "charged to it)")
+      ->check(NonNegative())
+      ->capture_default_str();
+  kstreams->add_option("--work-dir", o.work_dir,
+                       "Keep the payments file, logs and state here (default: a temporary "
+                       "directory, removed after a successful run)");
+  kstreams->add_option("-o,--output", flags->output,
+                       "Write results.json, report.html and table.txt to this directory");
+  kstreams->footer(
+      "Generates the payments once (`weir loadgen --rate 0`), then per thread count runs weir\n"
+      "and the Kafka Streams peer (bench/peers/kafka-streams, built with Maven) one after the\n"
+      "other, each from empty state on its own topics (12 partitions, murmur2, broker append\n"
+      "time): all but the last --latency-records payments are produced, the system consumes\n"
+      "them (records/s = records its group committed from its first commit to the last, over\n"
+      "that time), then the rest arrive at --latency-rate (alert append time minus payment\n"
+      "append time = end-to-end latency). Peak RSS, CPU seconds, state on disk, and every\n"
+      "alert compared by alert_id. Needs scripts/setup.sh (Java, Maven); runs from the\n"
+      "repository root. Figures: docs/benchmarks.md.\n\n"
+      "Examples:\n"
+      "  weir bench kstreams --records 1000000 --cards 100000 --output /tmp/kstreams\n"
+      "  weir bench kstreams --records 20000 --threads 1 --latency-records 2000\n");
+  kstreams->callback(
+      [flags, exit_code] { ReportOutcome("bench kstreams", KStreams(*flags), exit_code); });
+}
+
 }  // namespace
 
 void AddBenchCommand(CLI::App& app, int* exit_code) {
@@ -364,6 +470,7 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
       "  weir bench load --load-config config/loadtest.yaml\n"
       "  weir bench produce    weir bench consume\n"
       "  weir bench failover --fill 200000\n"
+      "  weir bench kstreams --records 1000000 --cards 100000 --output /tmp/kstreams\n"
       "Figures and what they mean: docs/benchmarks.md");
   auto flags = std::make_shared<CompareFlags>();
   CLI::App* compare = bench->add_subcommand(
@@ -422,6 +529,7 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
       [flags, exit_code] { ReportOutcome("bench compare", Compare(*flags), exit_code); });
 
   AddFailoverCommand(*bench, exit_code);
+  AddKStreamsCommand(*bench, exit_code);
 
   auto produce_flags = std::make_shared<ClientBenchFlags>();
   CLI::App* produce = bench->add_subcommand(
