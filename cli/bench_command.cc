@@ -421,6 +421,12 @@ void AddKStreamsCommand(CLI::App& bench, int* exit_code) {
   kstreams->add_option("--latency-rate", o.latency_rate, "Payments per second of that phase")
       ->check(Positive())
       ->capture_default_str();
+  kstreams
+      ->add_option("--commit-interval-ms", o.commit_interval_ms,
+                   "commit.interval.ms of both systems (Kafka Streams flushes its RocksDB "
+                   "memtables at every commit)")
+      ->check(InRange(10, 600'000))
+      ->capture_default_str();
   kstreams->add_option("--bootstrap-servers", o.bootstrap_servers,
                        "A Kafka cluster to use (default: start one with scripts/kafka.sh)");
   kstreams->add_option("--config", o.config_path, "weir's config file (and its topology.config)")

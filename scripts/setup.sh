@@ -20,6 +20,8 @@ packages=(
   # a real Apache Kafka broker from Maven Central (scripts/kafka.sh): Java 17, Maven, and
   # python3 and openssl for its ports and certificates
   openjdk-17-jre-headless maven python3 openssl
+  # a JDK for the Kafka Streams peer of `weir bench kstreams` (bench/peers/kafka-streams)
+  openjdk-17-jdk-headless
   # a real Prometheus server (and promtool) for the scrape and rules tests
   prometheus
 )

@@ -6,6 +6,7 @@ import org.rocksdb.BlockBasedTableConfig;
 import org.rocksdb.Cache;
 import org.rocksdb.LRUCache;
 import org.rocksdb.Options;
+import org.rocksdb.RocksDB;
 import org.rocksdb.WriteBufferManager;
 
 /**
@@ -21,6 +22,7 @@ public final class BoundedRocksDB implements RocksDBConfigSetter {
 
   /** Sizes the shared cache once per process; memtables may take up to half of it. */
   static synchronized void configure(long bytes) {
+    RocksDB.loadLibrary();
     cache = new LRUCache(bytes, -1, false, 0.1);
     writeBufferManager = new WriteBufferManager(bytes / 2, cache);
   }

@@ -23,8 +23,7 @@ public final class Main {
         --state-dir DIR                 state.dir (default /tmp/kafka-streams)
         --commit-interval-ms MS         commit.interval.ms (default 100, weir's default)
         --rocksdb-memory-bytes B        one block cache + write buffer manager shared by every
-                                        store (default 268435456; 0 keeps Kafka Streams' per-store
-                                        defaults)
+                                        store (default 0: Kafka Streams' per-store defaults)
         --payments T --alerts T --dlq T topics (default payments, fraud-alerts, payments-dlq)
       """;
 
@@ -36,7 +35,7 @@ public final class Main {
     String bootstrap = null, applicationId = "fraud-detection", stateDir = "/tmp/kafka-streams";
     String payments = config.paymentsTopic(), alerts = config.alertsTopic(), dlq = config.dlqTopic();
     int threads = 1;
-    long commitIntervalMs = 100, rocksdbMemory = 256L << 20;
+    long commitIntervalMs = 100, rocksdbMemory = 0;
     for (int i = 0; i < args.length; ++i) {
       String flag = args[i];
       if (flag.equals("--help") || flag.equals("-h")) {
