@@ -3,6 +3,7 @@ package dev.weir.peer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.header.Header;
@@ -210,7 +211,7 @@ final class FraudTopology {
       byte[] text = record.value() == null ? null : masked(record.value());
       if (text != null && text.length > MAX_DEAD_LETTER_BYTES) {
         headers.add("weir.errors.value.original.size", utf8(Integer.toString(text.length)));
-        text = java.util.Arrays.copyOf(text, MAX_DEAD_LETTER_BYTES);
+        text = Arrays.copyOf(text, MAX_DEAD_LETTER_BYTES);
       }
       context.forward(record.withValue(new Validated(null, text)).withHeaders(headers)
           .withTimestamp(Math.max(context.currentStreamTimeMs(), 0)));
