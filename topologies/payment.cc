@@ -2,9 +2,11 @@
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <simdjson.h>
 
 #include <cstdlib>
+#include <cstring>
 
 #include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
@@ -83,6 +85,80 @@ std::string CardTokenizer::Token(absl::string_view card) const {
   EVP_MAC_CTX_free(context);
   WEIR_CHECK(ok && length >= 16) << "HMAC-SHA256 failed";
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 16));
+}
+
+namespace {
+
+inline uint64_t RotateLeft(uint64_t x, int bits) { return (x << bits) | (x >> (64 - bits)); }
+
+inline void SipRound(uint64_t& v0, uint64_t& v1, uint64_t& v2, uint64_t& v3) {
+  v0 += v1;
+  v1 = RotateLeft(v1, 13);
+  v1 ^= v0;
+  v0 = RotateLeft(v0, 32);
+  v2 += v3;
+  v3 = RotateLeft(v3, 16);
+  v3 ^= v2;
+  v0 += v3;
+  v3 = RotateLeft(v3, 21);
+  v3 ^= v0;
+  v2 += v1;
+  v1 = RotateLeft(v1, 17);
+  v1 ^= v2;
+  v2 = RotateLeft(v2, 32);
+}
+
+}  // namespace
+
+uint64_t SipHash24(uint64_t k0, uint64_t k1, absl::string_view data) {
+  uint64_t v0 = k0 ^ 0x736f6d6570736575ULL;
+  uint64_t v1 = k1 ^ 0x646f72616e646f6dULL;
+  uint64_t v2 = k0 ^ 0x6c7967656e657261ULL;
+  uint64_t v3 = k1 ^ 0x7465646279746573ULL;
+  const size_t whole = data.size() / 8 * 8;
+  for (size_t i = 0; i < whole; i += 8) {
+    uint64_t m = 0;
+    for (int b = 7; b >= 0; --b) m = (m << 8) | static_cast<unsigned char>(data[i + b]);
+    v3 ^= m;
+    SipRound(v0, v1, v2, v3);
+    SipRound(v0, v1, v2, v3);
+    v0 ^= m;
+  }
+  uint64_t last = static_cast<uint64_t>(data.size() & 0xff) << 56;
+  for (size_t i = whole; i < data.size(); ++i) {
+    last |= static_cast<uint64_t>(static_cast<unsigned char>(data[i])) << (8 * (i - whole));
+  }
+  v3 ^= last;
+  SipRound(v0, v1, v2, v3);
+  SipRound(v0, v1, v2, v3);
+  v0 ^= last;
+  v2 ^= 0xff;
+  for (int i = 0; i < 4; ++i) SipRound(v0, v1, v2, v3);
+  return v0 ^ v1 ^ v2 ^ v3;
+}
+
+CardTokenCache::CardTokenCache(CardTokenizer tokenizer, size_t slots)
+    : tokenizer_(std::move(tokenizer)), slots_(std::max<size_t>(slots, 1)) {
+  WEIR_CHECK(RAND_bytes(reinterpret_cast<unsigned char*>(keys_), sizeof(keys_)) == 1)
+      << "OpenSSL could not draw the token cache's keys";
+}
+
+absl::string_view CardTokenCache::Token(absl::string_view card) {
+  const uint64_t first = SipHash24(keys_[0], keys_[1], card);
+  const uint64_t second = SipHash24(keys_[2], keys_[3], card);
+  Slot& slot = slots_[first % slots_.size()];
+  if (slot.used && slot.hash[0] == first && slot.hash[1] == second) {
+    ++hits_;
+  } else {
+    ++misses_;
+    const std::string token = tokenizer_.Token(card);
+    WEIR_CHECK(token.size() == sizeof(slot.token)) << "a card token is 32 hex characters";
+    std::memcpy(slot.token, token.data(), sizeof(slot.token));
+    slot.hash[0] = first;
+    slot.hash[1] = second;
+    slot.used = true;
+  }
+  return absl::string_view(slot.token, sizeof(slot.token));
 }
 
 std::string MaskCard(absl::string_view card) {
@@ -250,7 +326,13 @@ absl::StatusOr<Payment> ParseFields(absl::string_view json, const CardTokenizer&
       return Invalid(absl::StrCat("field '", name, "' is longer than ", kMaxFieldBytes, " bytes"));
     }
   }
-  payment.card_token = tokenizer.Token(card);
+  // One cache per thread, for the tokenizer it last served (a new key starts a new cache).
+  thread_local std::unique_ptr<CardTokenCache> tokens;
+  if (tokens == nullptr || !tokens->Serves(tokenizer)) {
+    tokens = std::make_unique<CardTokenCache>(tokenizer);
+  }
+  const absl::string_view token = tokens->Token(card);
+  payment.card_token.assign(token.data(), token.size());
   payment.card_fingerprint = Fingerprint(card);
   payment.masked_card = MaskCard(card);
   return payment;
