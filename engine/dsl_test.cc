@@ -175,6 +175,15 @@ TEST(Dsl, HoppingWindowsUpdateEveryWindowContainingTheRecord) {
   EXPECT_THAT(starts, ElementsAre(120'000, 180'000, 240'000, 300'000, 360'000));
 }
 
+TEST(TimeWindows, AWindowEndingAtTheCloseTimeIsClosed) {
+  const TimeWindows minute = TimeWindows::OfSizeAndGrace(60'000, 30'000);
+  // [0, 60000) closes at stream time 90,000: end <= stream time - grace.
+  EXPECT_FALSE(minute.Closed(0, 89'999));
+  EXPECT_TRUE(minute.Closed(0, 90'000));
+  EXPECT_FALSE(minute.Closed(60'000, 90'000));
+  EXPECT_TRUE(TimeWindows::OfSizeWithNoGrace(1'000).Closed(0, 1'000));
+}
+
 TEST(Dsl, AggregateAndReduce) {
   StreamsBuilder builder;
   auto amounts = builder.Stream<std::string, int64_t>("amounts", serdes::String(), serdes::Int64());

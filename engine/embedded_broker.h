@@ -4,7 +4,7 @@
 // ports; bootstrap_servers() names them for any Kafka client (weir's own, kcat, confluent-kafka).
 // The cluster lives until the EmbeddedBroker is destroyed.
 //
-// Limitations (librdkafka 2.0.2, measured; DESIGN.md §7 and docs/broker.md):
+// Limitations (librdkafka 2.0.2, measured; docs/broker.md):
 //  - data lives in memory only and at most 5 MiB or 100,000 messages per partition are kept:
 //    older records vanish and the log start offset moves;
 //  - no CreateTopics, DescribeGroups or ListGroups: create topics with CreateTopic() here;

@@ -1,7 +1,7 @@
 // Who is in the application, and what each instance holds: the membership topic.
 //
 // librdkafka has no custom group assignor and the embedded broker no DescribeGroups
-// (DESIGN.md §3, §7), so instances learn about each other from a small topic of their own,
+// (docs/broker.md), so instances learn about each other from a small topic of their own,
 // `<application.id>-instances`: every instance heartbeats there once a second - its process
 // id, its endpoint (`application.server`), the group member id of each stream thread, its
 // active tasks (with input lag and how each was restored) and its standby tasks (with their

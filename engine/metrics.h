@@ -1,4 +1,4 @@
-// weir's Prometheus metrics: Kafka Streams' metrics under Prometheus names (DESIGN.md §6), built
+// weir's Prometheus metrics: Kafka Streams' metrics under Prometheus names (docs/metrics.md), built
 // at scrape time from the instance's thread snapshots (engine/thread_metrics.h), so no hot path
 // touches prometheus-cpp.
 //

@@ -1,9 +1,9 @@
 // Where standby replicas go, computed alike by every instance from the membership view.
 //
 // Kafka Streams places standbys with its own group assignor. librdkafka runs the assignor in
-// the client and offers no custom one (DESIGN.md §3), so weir cannot choose where a task moves
-// when an instance dies - but it can predict it. The default assignor, `range`, is a pure
-// function of the group's member ids (sorted as bytes) and each topic's partition count, and
+// the client and offers no custom one (docs/engine.md, "Assignment"), so weir cannot choose where a
+// task moves when an instance dies - but it can predict it. The default assignor, `range`, is a
+// pure function of the group's member ids (sorted as bytes) and each topic's partition count, and
 // the surviving members of a group keep their member ids when they rejoin. So for every
 // instance X of the application, weir computes the assignment the group would make if X's
 // members left, and notes every task that would land on another instance than today. Those

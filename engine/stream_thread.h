@@ -12,7 +12,7 @@
 //    exactly_once_v2 the offsets go into the thread's transaction
 //    (send_offsets_to_transaction with the consumer's group metadata), which then commits.
 //
-// Why a consumer per thread (DESIGN.md §2 offers this or one consumer per instance with
+// Why a consumer per thread (the alternative is one consumer per instance with
 // forwarded queues): it is Kafka Streams' own shape, and librdkafka then calls each consumer's
 // rebalance callback on the thread that polls it, which is the thread that owns the affected
 // tasks. Revocation therefore flushes, commits and closes tasks in place, with no hand-off

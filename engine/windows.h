@@ -1,4 +1,4 @@
-// Time windows (DESIGN.md §4, Kafka Streams' TimeWindows) and windowed keys.
+// Time windows (Kafka Streams' TimeWindows; docs/engine.md) and windowed keys.
 //
 // A window of size S starting at s covers event times [s, s + S). Tumbling windows (advance = S)
 // start at multiples of S; hopping windows (advance A < S) at every multiple of A with
@@ -30,6 +30,13 @@ struct TimeWindows {
     TimeWindows hopping = *this;
     hopping.advance_ms = advance;
     return hopping;
+  }
+
+  // True when the window starting at `start` is closed at `stream_time_ms`: it ends at or before
+  // stream time minus grace, and a record for it is dropped as late (Kafka Streams' rule: a
+  // window ending exactly at the close time is closed).
+  bool Closed(int64_t start, int64_t stream_time_ms) const {
+    return start + size_ms <= stream_time_ms - grace_ms;
   }
 
   // Starts of every window containing `timestamp` (>= 0), oldest first.

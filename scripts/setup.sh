@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   # toolchain
   build-essential cmake pkg-config
-  # libraries weir links (DESIGN.md §1)
+  # libraries weir links (docs/architecture.md, "Layers")
   librdkafka-dev librocksdb-dev libabsl-dev prometheus-cpp-dev libyaml-cpp-dev
   libssl-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libsimdjson-dev
   libcivetweb-dev civetweb

@@ -4,7 +4,7 @@
 #include <tuple>
 #include <vector>
 
-#include "absl/base/internal/endian.h"
+#include "common/byte_order.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -16,7 +16,7 @@ namespace {
 
 std::string EncodeTime(int64_t t) {
   char bytes[8];
-  absl::big_endian::Store64(bytes, static_cast<uint64_t>(t));
+  StoreBigEndian64(bytes, static_cast<uint64_t>(t));
   return std::string(bytes, 8);
 }
 
@@ -34,7 +34,7 @@ absl::StatusOr<std::unique_ptr<RocksDbWindowStore>> RocksDbWindowStore::Open(
   if (std::optional<std::string> time =
           db->GetMeta(absl::StrCat("stream-time/", store->options_.name));
       time && time->size() == 8) {
-    store->observed_stream_time_ = static_cast<int64_t>(absl::big_endian::Load64(time->data()));
+    store->observed_stream_time_ = static_cast<int64_t>(LoadBigEndian64(time->data()));
   }
   // Segments expired by the stored stream time: a process killed after a commit and before the
   // segment drops that follow it leaves them behind (unreadable, but taking space), and time

@@ -15,12 +15,12 @@
 // segment has its own, created on first write and dropped whole on expiry (the drop happens after
 // the commit that stops using it).
 //
-// Durability. The WAL stays on, unsynced (DESIGN.md §3 proposes WAL off with atomic_flush): one
-// sequential append per commit makes every commit survive `kill -9` - the page cache holds it -
-// so a restart reprocesses at most one commit interval, where WAL-off state would fall back to the
-// last memtable flush and reprocess everything since. After a power loss the WAL is recovered to
-// its last consistent write (kPointInTimeRecovery), which still carries its offsets: the state is
-// older, never torn.
+// Durability. The WAL stays on, unsynced (Kafka Streams runs it off; docs/state-layout.md says why
+// weir does not): one sequential append per commit makes every commit survive `kill -9` - the page
+// cache holds it - so a restart reprocesses at most one commit interval, where WAL-off state would
+// fall back to the last memtable flush and reprocess everything since. After a power loss the WAL
+// is recovered to its last consistent write (kPointInTimeRecovery), which still carries its
+// offsets: the state is older, never torn.
 //
 // Locking: RocksDB's own LOCK file keeps a second process (or instance) from opening a task
 // directory; Open says which directory is held.

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "absl/base/internal/endian.h"
+#include "common/byte_order.h"
 #include "absl/strings/str_cat.h"
 #include "stores/rocksdb_option_set.h"
 #include "stores/rocksdb_window_store.h"
@@ -63,7 +63,7 @@ TEST(TaskDb, SegmentsExpiredByTheStoredStreamTimeAreDroppedAtOpen) {
     // What the store's next commit writes when time moves an hour on, without the drop that
     // would follow it.
     char time[8];
-    absl::big_endian::Store64(time, 3'660'000);
+    StoreBigEndian64(time, 3'660'000);
     (*db)->PutMeta("stream-time/counts", std::string(time, 8));
     ASSERT_TRUE((*db)->Commit({}).ok());
     EXPECT_EQ((*db)->ColumnFamilies("counts:").size(), 1u);

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "absl/base/internal/endian.h"
+#include "common/byte_order.h"
 #include "absl/strings/string_view.h"
 
 namespace weir {
@@ -17,7 +17,7 @@ inline absl::string_view WindowKeyInto(absl::string_view key, int64_t window_sta
                                        std::string& out) {
   out.assign(key.data(), key.size());
   char start[8];
-  absl::big_endian::Store64(start, static_cast<uint64_t>(window_start));
+  StoreBigEndian64(start, static_cast<uint64_t>(window_start));
   out.append(start, 8);
   return out;
 }
@@ -30,7 +30,7 @@ inline std::string WindowKey(absl::string_view key, int64_t window_start) {
 
 // REQUIRES: window_key.size() >= 8.
 inline int64_t WindowKeyStart(absl::string_view window_key) {
-  return static_cast<int64_t>(absl::big_endian::Load64(window_key.data() + window_key.size() - 8));
+  return static_cast<int64_t>(LoadBigEndian64(window_key.data() + window_key.size() - 8));
 }
 
 // REQUIRES: window_key.size() >= 8.

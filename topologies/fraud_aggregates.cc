@@ -5,29 +5,16 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "common/byte_order.h"
 
 namespace weir::fraud {
 namespace {
 
-void PutFixed(std::string& out, uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>(value >> (8 * i)));
-}
-
-bool GetFixed(absl::string_view& in, int bytes, uint64_t* value) {
-  if (in.size() < static_cast<size_t>(bytes)) return false;
-  *value = 0;
-  for (int i = 0; i < bytes; ++i) {
-    *value |= static_cast<uint64_t>(static_cast<uint8_t>(in[i])) << (8 * i);
-  }
-  in.remove_prefix(bytes);
-  return true;
-}
-
 void PutStrings(std::string& out, const FiveMinuteAggregate::Strings& strings) {
-  PutFixed(out, strings.size(), 4);
+  AppendLittleEndian(out, strings.size(), 4);
   for (absl::string_view s : strings) {
     const size_t size = std::min<size_t>(s.size(), 0xffff);
-    PutFixed(out, size, 2);
+    AppendLittleEndian(out, size, 2);
     out.append(s.data(), size);
   }
 }
@@ -35,11 +22,11 @@ void PutStrings(std::string& out, const FiveMinuteAggregate::Strings& strings) {
 // Views into `in`, which must outlive them.
 bool GetStrings(absl::string_view& in, FiveMinuteAggregate::Strings* strings) {
   uint64_t count = 0;
-  if (!GetFixed(in, 4, &count) || count > in.size() / 2) return false;
+  if (!ConsumeLittleEndian(in, 4, &count) || count > in.size() / 2) return false;
   strings->reserve(count);
   for (uint64_t i = 0; i < count; ++i) {
     uint64_t size = 0;
-    if (!GetFixed(in, 2, &size) || in.size() < size) return false;
+    if (!ConsumeLittleEndian(in, 2, &size) || in.size() < size) return false;
     strings->push_back(in.substr(0, size));
     in.remove_prefix(size);
   }
@@ -66,8 +53,9 @@ std::optional<MinuteAggregate> DecodeMinute(absl::string_view bytes) {
 std::optional<FiveMinuteAggregate> DecodeFiveMinute(absl::string_view in) {
   FiveMinuteAggregate a;
   uint64_t count = 0, sum = 0, max = 0;
-  if (!GetFixed(in, 8, &count) || !GetFixed(in, 8, &sum) || !GetFixed(in, 8, &max) ||
-      !GetStrings(in, &a.countries) || !GetStrings(in, &a.merchants)) {
+  if (!ConsumeLittleEndian(in, 8, &count) || !ConsumeLittleEndian(in, 8, &sum) ||
+      !ConsumeLittleEndian(in, 8, &max) || !GetStrings(in, &a.countries) ||
+      !GetStrings(in, &a.merchants)) {
     return std::nullopt;
   }
   a.count = static_cast<int64_t>(count);
@@ -83,9 +71,9 @@ std::string EncodeFiveMinute(const FiveMinuteAggregate& a) {
     for (absl::string_view s : *strings) size += 2 + s.size();
   }
   out.reserve(size);
-  PutFixed(out, static_cast<uint64_t>(a.count), 8);
-  PutFixed(out, static_cast<uint64_t>(a.sum), 8);
-  PutFixed(out, static_cast<uint64_t>(a.max), 8);
+  AppendLittleEndian(out, static_cast<uint64_t>(a.count), 8);
+  AppendLittleEndian(out, static_cast<uint64_t>(a.sum), 8);
+  AppendLittleEndian(out, static_cast<uint64_t>(a.max), 8);
   PutStrings(out, a.countries);
   PutStrings(out, a.merchants);
   return out;

@@ -1,5 +1,5 @@
 // Settings of the fraud-detection topology (config/fraud.yaml): topics, windows, grace and rule
-// thresholds (DESIGN.md §5). Declared once; `weir` validates the file at load and
+// thresholds (docs/fraud.md). Declared once; `weir` validates the file at load and
 // docs/fraud.md lists every key.
 #ifndef WEIR_TOPOLOGIES_FRAUD_CONFIG_H_
 #define WEIR_TOPOLOGIES_FRAUD_CONFIG_H_

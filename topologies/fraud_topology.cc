@@ -108,12 +108,12 @@ class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, 
                             : "key does not match card: payments must be keyed by their card");
     }
     const Payment& payment = *record.value.payment;
-    const int64_t close_time = context_->CurrentStreamTimeMs() - config_.grace_ms;
+    const int64_t stream_time = context_->CurrentStreamTimeMs();
     crossings_.clear();
     geo_hops_.clear();
 
     for (int64_t start : minute_.WindowStartsFor(payment.ts)) {
-      if (start + minute_.size_ms <= close_time) {
+      if (minute_.Closed(start, stream_time)) {
         context_->RecordDropped();
         continue;
       }
@@ -126,7 +126,7 @@ class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, 
       }
     }
     for (int64_t start : five_minutes_.WindowStartsFor(payment.ts)) {
-      if (start + five_minutes_.size_ms <= close_time) {
+      if (five_minutes_.Closed(start, stream_time)) {
         context_->RecordDropped();
         continue;
       }

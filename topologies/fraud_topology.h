@@ -1,4 +1,4 @@
-// The fraud-detection topology (DESIGN.md §5; decisions in docs/fraud.md).
+// The fraud-detection topology (docs/fraud.md: its semantics and every decision).
 //
 //   payments (key: card number, value: JSON payment)
 //     -> source: the key is masked on read, the value parsed and validated (payment.h)
@@ -22,7 +22,7 @@
 
 namespace weir::fraud {
 
-// Store names are part of the interface (DESIGN.md §5).
+// Store names are part of the interface: changelog topics and state directories carry them.
 inline constexpr char kCard1mStore[] = "card-1m";
 inline constexpr char kCard5mStore[] = "card-5m";
 inline constexpr char kCooldownStore[] = "fraud-cooldown";

@@ -1,4 +1,4 @@
-// Payments as the fraud topology reads them (DESIGN.md §5), card tokens and card masking.
+// Payments as the fraud topology reads them (docs/fraud.md), card tokens and card masking.
 //
 // PCI: a Payment never holds the card number itself, only its token (a keyed hash) and its
 // masked form (first 6 and last 4 digits). Everything downstream - stores, changelogs, alerts,

@@ -111,11 +111,10 @@ class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
   }
 
   void Process(const Record<K, V>& record) override {
-    const int64_t close_time = context_->CurrentStreamTimeMs() - windows_.grace_ms;
+    const int64_t stream_time = context_->CurrentStreamTimeMs();
     const std::string key = key_serde_->Serialize(record.key);
     for (int64_t start : windows_.WindowStartsFor(record.timestamp)) {
-      const int64_t end = start + windows_.size_ms;
-      if (end <= close_time) {
+      if (windows_.Closed(start, stream_time)) {
         context_->RecordDropped();
         continue;
       }

@@ -1,6 +1,6 @@
 #include "engine/internal/task.h"
 
-#include "absl/base/internal/endian.h"
+#include "common/byte_order.h"
 #include "absl/strings/str_cat.h"
 #include "common/check.h"
 #include "common/status.h"
@@ -22,13 +22,13 @@ std::string ChangelogKey(absl::string_view store) { return absl::StrCat("changel
 
 std::string Encode64(int64_t v) {
   char bytes[8];
-  absl::big_endian::Store64(bytes, static_cast<uint64_t>(v));
+  StoreBigEndian64(bytes, static_cast<uint64_t>(v));
   return std::string(bytes, 8);
 }
 
 std::optional<int64_t> Decode64(const std::optional<std::string>& bytes) {
   if (!bytes || bytes->size() != 8) return std::nullopt;
-  return static_cast<int64_t>(absl::big_endian::Load64(bytes->data()));
+  return static_cast<int64_t>(LoadBigEndian64(bytes->data()));
 }
 
 }  // namespace
@@ -256,8 +256,8 @@ absl::StatusOr<ChangelogMarker> ChangelogMarker::Decode(absl::string_view value)
         absl::StrCat("changelog commit marker of ", value.size(), " bytes (needs >= 16)"));
   }
   ChangelogMarker marker;
-  marker.seq = static_cast<int64_t>(absl::big_endian::Load64(value.data()));
-  marker.stream_time = static_cast<int64_t>(absl::big_endian::Load64(value.data() + 8));
+  marker.seq = static_cast<int64_t>(LoadBigEndian64(value.data()));
+  marker.stream_time = static_cast<int64_t>(LoadBigEndian64(value.data() + 8));
   WEIR_ASSIGN_OR_RETURN(marker.offsets, TaskDb::DecodeOffsets(value.substr(16)));
   return marker;
 }
