@@ -43,8 +43,12 @@ std::optional<std::string>* last_login_failure ABSL_GUARDED_BY(login_failure_mut
 // refused login (which librdkafka only logs) kept for LastLoginFailure().
 void LogFromLibrdkafka(const rd_kafka_t* rk, int level, const char* facility, const char* text) {
   const absl::string_view message(text);
-  if (level <= 3 && (absl::StrContains(message, "SASL authentication error") ||
-                     absl::StrContains(message, "SSL handshake failed"))) {
+  // "Broker handle destroyed" is this client closing mid-handshake, not a refusal: keeping it
+  // would hide the broker's own answer (seen once: SaslSsl.ScramSha512... lost its explanation).
+  if (level <= 3 &&
+      (absl::StrContains(message, "SASL authentication error") ||
+       absl::StrContains(message, "SSL handshake failed")) &&
+      !absl::StrContains(message, "Broker handle destroyed")) {
     absl::MutexLock lock(&login_failure_mutex);
     if (last_login_failure == nullptr) last_login_failure = new std::optional<std::string>;
     *last_login_failure = std::string(message);
