@@ -77,13 +77,16 @@ struct CompareResult {
   int64_t state_bytes = 0;
   // End to end only: a raw consumer's rate over the same input, in the same run.
   double raw_consume_records_per_s = 0;
-  // In process only: RocksDB alone doing the same payments' state reads and writes (each
-  // window's get and put, no engine), with the set's options, in the same child process after
-  // weir's run: what RocksDB itself costs when every update reaches it.
+  // In process only: RocksDB alone doing the same payments' state reads and writes (no engine),
+  // with the set's options, in the same child process after weir's run: what RocksDB itself
+  // costs when every update reaches it. First in the first layout (a get and a put of each of
+  // six windows per payment), then in today's (one get and one put of the card's value).
   double raw_rocksdb_records_per_s = 0;
   // Of that run's time per record, its gets': the reads no engine can skip when the state
   // outgrows the record cache (an engine can collapse writes, not these reads).
   double raw_rocksdb_get_us_per_record = 0;
+  double raw_rocksdb_one_value_records_per_s = 0;
+  double raw_rocksdb_one_value_get_us_per_record = 0;
   std::vector<CompareSample> samples;
 };
 

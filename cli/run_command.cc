@@ -302,7 +302,7 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   command->footer(
       "Reads payments (key: card number, value: JSON) from the payments topic, keeps per-card\n"
-      "windowed aggregates (stores card-1m, card-5m), evaluates VELOCITY, HIGH_SPEND and\n"
+      "one-minute slices of its windows (store card-windows), evaluates VELOCITY, HIGH_SPEND and\n"
       "GEO_HOP, and writes alerts to fraud-alerts and invalid records to payments-dlq\n"
       "(docs/fraud.md). With bootstrap.servers empty it starts the embedded broker, prints its\n"
       "bootstrap servers on stdout and creates the topics. SIGINT/SIGTERM: finish the batch,\n"

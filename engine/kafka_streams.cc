@@ -138,20 +138,22 @@ absl::Status KafkaStreams::CreateInternalTopics() {
   }
   // Changelogs: one per store, as many partitions as the input (a task's changelog partition
   // is its own partition number), compacted as Kafka Streams' are: a key-value store's by key;
-  // a window store's also deleted past its retention plus
-  // windowstore.changelog.additional.retention.ms (its keys carry the window start, so
-  // compaction alone would keep every window ever written).
+  // a window store's, and a key-value store's with a retention, also deleted past that
+  // retention plus windowstore.changelog.additional.retention.ms (a window store's keys carry
+  // the window start, so compaction alone would keep every window ever written; an expiring
+  // key-value store's records carry the stream time they were written at).
   std::map<std::string, std::map<std::string, std::string>> topic_config;
   if (config_.default_dsl_store == "rocksDB") {
     for (const Topology::StoreSpec& store : topology_->stores()) {
       const std::string changelog = ChangelogTopic(config_.application_id, store.name);
       internal.insert(changelog);
-      if (store.kind == "window") {
+      const int64_t retention_ms =
+          store.kind == "window" ? store.window.retention_ms : store.keyvalue.retention_ms;
+      if (retention_ms > 0) {
         topic_config[changelog] = {
             {"cleanup.policy", "compact,delete"},
-            {"retention.ms",
-             std::to_string(store.window.retention_ms +
-                            config_.windowstore_changelog_additional_retention_ms)}};
+            {"retention.ms", std::to_string(retention_ms +
+                                            config_.windowstore_changelog_additional_retention_ms)}};
       } else {
         topic_config[changelog] = {{"cleanup.policy", "compact"}};
       }

@@ -103,8 +103,19 @@ Topology& Topology::AddWindowStore(WindowStoreOptions options,
   return ConnectStore(name, processors);
 }
 
-Topology& Topology::AddKeyValueStore(std::string name, std::vector<std::string> processors) {
-  if (!AddStore({.name = name, .kind = "keyvalue", .window = {.name = name}})) return *this;
+Topology& Topology::AddKeyValueStore(KeyValueStoreOptions options,
+                                     std::vector<std::string> processors) {
+  if (options.retention_ms < 0) {
+    Fail(absl::StrCat("key-value store '", options.name, "' has a negative retention"));
+    return *this;
+  }
+  const std::string name = options.name;
+  if (!AddStore({.name = name,
+                 .kind = "keyvalue",
+                 .window = {.name = name},
+                 .keyvalue = std::move(options)})) {
+    return *this;
+  }
   return ConnectStore(name, processors);
 }
 

@@ -34,6 +34,7 @@
 #include "engine/internal/nodes.h"
 #include "engine/processor.h"
 #include "engine/serde.h"
+#include "stores/key_value_store_options.h"
 #include "stores/window_store.h"
 
 namespace weir {
@@ -60,7 +61,8 @@ class Topology {
   struct StoreSpec {
     std::string name;
     std::string kind;  // "window" or "keyvalue"
-    WindowStoreOptions window;
+    WindowStoreOptions window;        // a window store's
+    KeyValueStoreOptions keyvalue;    // a key-value store's
   };
 
   struct Subtopology {
@@ -89,7 +91,10 @@ class Topology {
   // A window store, connected to `processors` (which may also be connected later).
   Topology& AddWindowStore(WindowStoreOptions options, std::vector<std::string> processors);
   // A key-value store (KeyValueBytesStore), connected to `processors`.
-  Topology& AddKeyValueStore(std::string name, std::vector<std::string> processors);
+  Topology& AddKeyValueStore(KeyValueStoreOptions options, std::vector<std::string> processors);
+  Topology& AddKeyValueStore(std::string name, std::vector<std::string> processors) {
+    return AddKeyValueStore(KeyValueStoreOptions{.name = std::move(name)}, std::move(processors));
+  }
   Topology& ConnectStore(const std::string& store, const std::vector<std::string>& processors);
 
   // OK, or the first building mistake (InvalidArgument naming the nodes involved).

@@ -1,12 +1,42 @@
 #include "stores/key_value_store.h"
 
 #include "absl/strings/match.h"
+#include "common/byte_order.h"
 #include "common/status.h"
 
 namespace weir {
 
+std::optional<int64_t> ValueTimestamp(absl::string_view value) {
+  if (value.size() < 8) return std::nullopt;
+  return static_cast<int64_t>(LoadBigEndian64(value.data()));
+}
+
+void AppendValueTimestamp(std::string& out, int64_t timestamp) {
+  char bytes[8];
+  StoreBigEndian64(bytes, static_cast<uint64_t>(timestamp));
+  out.append(bytes, 8);
+}
+
+void InMemoryKeyValueStore::Observe(absl::string_view value) {
+  const std::optional<int64_t> timestamp = ValueTimestamp(value);
+  if (!timestamp.has_value() || *timestamp <= observed_) return;
+  observed_ = *timestamp;
+  if (swept_ < 0) swept_ = observed_;
+  if (observed_ - swept_ < options_.retention_ms) return;
+  swept_ = observed_;
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    const std::optional<int64_t> at = ValueTimestamp(it->second);
+    if (at.has_value() && *at <= observed_ - options_.retention_ms) {
+      it = entries_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 void InMemoryKeyValueStore::Put(absl::string_view key, std::optional<absl::string_view> value) {
   if (value.has_value()) {
+    if (options_.retention_ms > 0) Observe(*value);
     entries_.insert_or_assign(std::string(key), std::string(*value));
   } else if (auto it = entries_.find(key); it != entries_.end()) {
     entries_.erase(it);
@@ -39,14 +69,26 @@ void InMemoryKeyValueStore::All(const Visitor& visit) const {
   }
 }
 
-absl::StatusOr<std::unique_ptr<RocksDbKeyValueStore>> RocksDbKeyValueStore::Open(std::string name,
-                                                                                 TaskDb* db) {
-  WEIR_ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * cf, db->ColumnFamily(name));
-  return std::unique_ptr<RocksDbKeyValueStore>(new RocksDbKeyValueStore(std::move(name), db, cf));
+absl::StatusOr<std::unique_ptr<RocksDbKeyValueStore>> RocksDbKeyValueStore::Open(
+    KeyValueStoreOptions options, TaskDb* db) {
+  WEIR_ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * cf, db->ColumnFamily(options.name));
+  std::shared_ptr<std::atomic<int64_t>> observed;
+  if (options.retention_ms > 0) {
+    observed = std::make_shared<std::atomic<int64_t>>(-1);
+    db->ExpireByTimestamp(cf, options.retention_ms, observed);
+  }
+  return std::unique_ptr<RocksDbKeyValueStore>(
+      new RocksDbKeyValueStore(std::move(options.name), db, cf, std::move(observed)));
 }
 
 void RocksDbKeyValueStore::Put(absl::string_view key, std::optional<absl::string_view> value) {
   if (value.has_value()) {
+    if (observed_ != nullptr) {
+      const std::optional<int64_t> timestamp = ValueTimestamp(*value);
+      if (timestamp.has_value() && *timestamp > observed_->load(std::memory_order_relaxed)) {
+        observed_->store(*timestamp, std::memory_order_relaxed);
+      }
+    }
     db_->Put(cf_, key, *value);
   } else {
     db_->Delete(cf_, key);

@@ -6,6 +6,8 @@
 #ifndef WEIR_STORES_KEY_VALUE_STORE_H_
 #define WEIR_STORES_KEY_VALUE_STORE_H_
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -14,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "stores/key_value_store_options.h"
 #include "stores/state_store.h"
 #include "stores/task_db.h"
 
@@ -34,11 +37,14 @@ class KeyValueBytesStore : public StateStore {
   virtual void All(const Visitor& visit) const = 0;
 };
 
-// In memory: an ordered map (the test driver's stores).
+// In memory: an ordered map (the test driver's stores). With a retention, expired entries are
+// swept whenever the observed stream time has moved by a retention since the last sweep.
 class InMemoryKeyValueStore : public KeyValueBytesStore {
  public:
-  explicit InMemoryKeyValueStore(std::string name) : name_(std::move(name)) {}
-  const std::string& name() const override { return name_; }
+  explicit InMemoryKeyValueStore(KeyValueStoreOptions options) : options_(std::move(options)) {}
+  explicit InMemoryKeyValueStore(std::string name)
+      : InMemoryKeyValueStore(KeyValueStoreOptions{.name = std::move(name)}) {}
+  const std::string& name() const override { return options_.name; }
   absl::Status Flush() override { return absl::OkStatus(); }
   void Put(absl::string_view key, std::optional<absl::string_view> value) override;
   std::optional<std::string> Get(absl::string_view key) const override;
@@ -47,15 +53,26 @@ class InMemoryKeyValueStore : public KeyValueBytesStore {
   void All(const Visitor& visit) const override;
 
  private:
-  std::string name_;
+  // With a retention: notes `value`'s timestamp and sweeps when due.
+  void Observe(absl::string_view value);
+
+  const KeyValueStoreOptions options_;
   std::map<std::string, std::string, std::less<>> entries_;
+  int64_t observed_ = -1;
+  int64_t swept_ = -1;  // observed stream time at the last sweep
 };
 
 // In the task's RocksDB instance: column family `<store>`, key and value as given; changelog
 // records carry the same key and value. Writes reach RocksDB at the task's commit (TaskDb).
+// With a retention, flushes and compactions drop expired entries (TaskDb::ExpireByTimestamp);
+// the observed stream time starts over at each open, so nothing expires before the first write.
 class RocksDbKeyValueStore : public KeyValueBytesStore {
  public:
-  static absl::StatusOr<std::unique_ptr<RocksDbKeyValueStore>> Open(std::string name, TaskDb* db);
+  static absl::StatusOr<std::unique_ptr<RocksDbKeyValueStore>> Open(KeyValueStoreOptions options,
+                                                                    TaskDb* db);
+  static absl::StatusOr<std::unique_ptr<RocksDbKeyValueStore>> Open(std::string name, TaskDb* db) {
+    return Open(KeyValueStoreOptions{.name = std::move(name)}, db);
+  }
 
   const std::string& name() const override { return name_; }
   absl::Status Flush() override { return absl::OkStatus(); }
@@ -70,8 +87,9 @@ class RocksDbKeyValueStore : public KeyValueBytesStore {
   absl::Status ApplyChange(absl::string_view key, std::optional<absl::string_view> value) override;
 
  private:
-  RocksDbKeyValueStore(std::string name, TaskDb* db, rocksdb::ColumnFamilyHandle* cf)
-      : name_(std::move(name)), db_(db), cf_(cf) {}
+  RocksDbKeyValueStore(std::string name, TaskDb* db, rocksdb::ColumnFamilyHandle* cf,
+                       std::shared_ptr<std::atomic<int64_t>> observed)
+      : name_(std::move(name)), db_(db), cf_(cf), observed_(std::move(observed)) {}
   // Visits from `from` while `keep(key)` holds and the visitor wants more.
   void Scan(absl::string_view from, const std::function<bool(absl::string_view)>& keep,
             const Visitor& visit) const;
@@ -79,6 +97,7 @@ class RocksDbKeyValueStore : public KeyValueBytesStore {
   std::string name_;
   TaskDb* db_;
   rocksdb::ColumnFamilyHandle* cf_;
+  std::shared_ptr<std::atomic<int64_t>> observed_;  // null without a retention
 };
 
 }  // namespace weir

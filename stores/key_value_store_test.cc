@@ -99,6 +99,47 @@ TEST_P(KeyValueStoreTest, EveryOperationBeforeAndAfterCommit) {
   }
 }
 
+std::string Stamped(int64_t timestamp, absl::string_view payload) {
+  std::string value;
+  AppendValueTimestamp(value, timestamp);
+  value.append(payload.data(), payload.size());
+  return value;
+}
+
+// With a retention, an entry whose timestamp is a retention behind the newest one written goes:
+// in memory at the sweep that write sets off, in RocksDB at the next flush (the compaction
+// filter); younger entries stay, and so does a value too short to carry a timestamp.
+TEST(KeyValueStoreRetention, ExpiredEntriesGoYoungerOnesStay) {
+  const KeyValueStoreOptions options{.name = "kv", .retention_ms = 10'000};
+  const auto dir = std::filesystem::temp_directory_path() /
+                   absl::StrCat("weir-kv-retention-test-", ::getpid());
+  std::filesystem::remove_all(dir);
+  auto db = TaskDb::Open(dir.string(), rocksdb::Options());
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto on_disk = RocksDbKeyValueStore::Open(options, db->get());
+  ASSERT_TRUE(on_disk.ok()) << on_disk.status();
+  InMemoryKeyValueStore in_memory(options);
+  for (KeyValueBytesStore* store : {static_cast<KeyValueBytesStore*>(&in_memory),
+                                    static_cast<KeyValueBytesStore*>(on_disk->get())}) {
+    SCOPED_TRACE(store == &in_memory ? "in memory" : "rocksdb");
+    store->Put("old", Stamped(1'000, "a"));
+    store->Put("edge", Stamped(2'000, "b"));  // at exactly observed - retention: expired
+    store->Put("mid", Stamped(5'000, "c"));
+    store->Put("short", "xyz");
+    EXPECT_EQ(store->Get("old"), Stamped(1'000, "a"));  // nothing has expired yet
+    store->Put("new", Stamped(12'000, "d"));
+    if (store != &in_memory) {
+      ASSERT_TRUE((*db)->Commit({}).ok());
+      ASSERT_TRUE((*db)->FlushMemtables().ok());
+    }
+    EXPECT_EQ(store->Get("old"), std::nullopt);
+    EXPECT_EQ(store->Get("edge"), std::nullopt);
+    EXPECT_EQ(store->Get("mid"), Stamped(5'000, "c"));
+    EXPECT_EQ(store->Get("short"), "xyz");
+    EXPECT_EQ(store->Get("new"), Stamped(12'000, "d"));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Implementations, KeyValueStoreTest,
                          ::testing::Values("in_memory", "rocksdb", "cached"),
                          [](const auto& info) { return info.param; });

@@ -1,6 +1,7 @@
 #include "stores/task_db.h"
 
 #include <fcntl.h>
+#include <rocksdb/compaction_filter.h>
 #include <rocksdb/statistics.h>
 #include <rocksdb/write_batch.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "common/byte_order.h"
 #include "common/status.h"
 #include "stores/rocksdb_status.h"
 
@@ -52,6 +54,59 @@ bool LockedByAnotherProcess(const std::string& dir) {
 }
 
 }  // namespace
+
+// The compaction filter factory of every TaskDb: per column family registered with
+// ExpireByTimestamp, a filter that drops entries whose value's timestamp has expired; no filter
+// for the others. Used from RocksDB's flush and compaction threads.
+class TimestampExpiry : public rocksdb::CompactionFilterFactory {
+ public:
+  void Register(uint32_t family, int64_t retention_ms,
+                std::shared_ptr<const std::atomic<int64_t>> observed) {
+    absl::MutexLock lock(&mutex_);
+    families_[family] = {retention_ms, std::move(observed)};
+  }
+
+  std::unique_ptr<rocksdb::CompactionFilter> CreateCompactionFilter(
+      const rocksdb::CompactionFilter::Context& context) override {
+    absl::MutexLock lock(&mutex_);
+    auto it = families_.find(context.column_family_id);
+    if (it == families_.end()) return nullptr;
+    const int64_t observed = it->second.observed->load(std::memory_order_relaxed);
+    if (observed < 0) return nullptr;
+    return std::make_unique<ExpiredFilter>(observed - it->second.retention_ms);
+  }
+  bool ShouldFilterTableFileCreation(rocksdb::TableFileCreationReason reason) const override {
+    return reason == rocksdb::TableFileCreationReason::kFlush ||
+           reason == rocksdb::TableFileCreationReason::kCompaction;
+  }
+  const char* Name() const override { return "weir.TimestampExpiry"; }
+
+ private:
+  class ExpiredFilter : public rocksdb::CompactionFilter {
+   public:
+    explicit ExpiredFilter(int64_t expired_at_or_before) : expired_at_or_before_(expired_at_or_before) {}
+    bool Filter(int /*level*/, const rocksdb::Slice& /*key*/, const rocksdb::Slice& value,
+                std::string* /*new_value*/, bool* /*value_changed*/) const override {
+      return value.size() >= 8 &&
+             static_cast<int64_t>(LoadBigEndian64(value.data())) <= expired_at_or_before_;
+    }
+    const char* Name() const override { return "weir.TimestampExpiry"; }
+
+   private:
+    const int64_t expired_at_or_before_;
+  };
+  struct Expiry {
+    int64_t retention_ms;
+    std::shared_ptr<const std::atomic<int64_t>> observed;
+  };
+  absl::Mutex mutex_;
+  std::map<uint32_t, Expiry> families_ ABSL_GUARDED_BY(mutex_);
+};
+
+void TaskDb::ExpireByTimestamp(rocksdb::ColumnFamilyHandle* cf, int64_t retention_ms,
+                               std::shared_ptr<const std::atomic<int64_t>> observed_time) {
+  expiry_->Register(cf->GetID(), retention_ms, std::move(observed_time));
+}
 
 absl::StatusOr<bool> TaskDb::DeleteIfUnused(const std::string& dir) {
   absl::MutexLock lock(&open_dirs_mutex);
@@ -96,6 +151,8 @@ absl::StatusOr<std::unique_ptr<TaskDb>> TaskDb::Open(const std::string& dir,
         absl::StrCat("cannot create state directory ", dir, ": ", error.message()));
   }
   rocksdb::Options db_options = options;
+  auto expiry = std::make_shared<TimestampExpiry>();
+  db_options.compaction_filter_factory = expiry;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
@@ -123,7 +180,8 @@ absl::StatusOr<std::unique_ptr<TaskDb>> TaskDb::Open(const std::string& dir,
   OpenDirs().insert(Canonical(dir));
   return std::unique_ptr<TaskDb>(new TaskDb(dir, std::unique_ptr<rocksdb::DB>(raw),
                                             std::move(families),
-                                            rocksdb::ColumnFamilyOptions(db_options)));
+                                            rocksdb::ColumnFamilyOptions(db_options),
+                                            std::move(expiry)));
 }
 
 absl::Status TaskDb::Dump(const std::string& dir, const EntryVisitor& visit) {
@@ -155,12 +213,14 @@ absl::Status TaskDb::Dump(const std::string& dir, const EntryVisitor& visit) {
 
 TaskDb::TaskDb(std::string dir, std::unique_ptr<rocksdb::DB> db,
                std::map<std::string, rocksdb::ColumnFamilyHandle*> families,
-               const rocksdb::ColumnFamilyOptions& cf_options)
+               const rocksdb::ColumnFamilyOptions& cf_options,
+               std::shared_ptr<TimestampExpiry> expiry)
     : dir_(std::move(dir)),
       db_(std::move(db)),
       families_(std::move(families)),
       meta_(families_.at(rocksdb::kDefaultColumnFamilyName)),
-      cf_options_(cf_options) {}
+      cf_options_(cf_options),
+      expiry_(std::move(expiry)) {}
 
 TaskDb::~TaskDb() {
   // Uncommitted writes are dropped: the offsets stored with the state say where to resume.

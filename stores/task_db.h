@@ -35,6 +35,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -51,6 +52,8 @@
 #include "stores/store_statistics.h"
 
 namespace weir {
+
+class TimestampExpiry;
 
 class TaskDb {
   // The pending writes of one column family in key order; nullopt = deletion.
@@ -91,6 +94,11 @@ class TaskDb {
   std::vector<std::string> ColumnFamilies(absl::string_view prefix) const;
   // Drops column family `name` after the next Commit.
   void DropAfterCommit(const std::string& name);
+  // Lets flushes and compactions of `cf` drop every entry whose value begins with a big-endian
+  // timestamp at or before `*observed_time - retention_ms` (KeyValueStoreOptions). RocksDB's
+  // background threads read `*observed_time`; the store that owns `cf` moves it forward.
+  void ExpireByTimestamp(rocksdb::ColumnFamilyHandle* cf, int64_t retention_ms,
+                         std::shared_ptr<const std::atomic<int64_t>> observed_time);
 
   // Pending writes, applied by Commit; a later write of a key replaces an earlier one.
   void Put(rocksdb::ColumnFamilyHandle* cf, absl::string_view key, absl::string_view value);
@@ -166,7 +174,7 @@ class TaskDb {
  private:
   TaskDb(std::string dir, std::unique_ptr<rocksdb::DB> db,
          std::map<std::string, rocksdb::ColumnFamilyHandle*> families,
-         const rocksdb::ColumnFamilyOptions& cf_options);
+         const rocksdb::ColumnFamilyOptions& cf_options, std::shared_ptr<TimestampExpiry> expiry);
   void RememberError(const rocksdb::Status& status, absl::string_view context);
   Family& PendingOf(rocksdb::ColumnFamilyHandle* cf);
   // Records `value` (nullopt: a deletion) as the key's pending write.
@@ -178,6 +186,7 @@ class TaskDb {
   std::map<std::string, rocksdb::ColumnFamilyHandle*> families_;
   rocksdb::ColumnFamilyHandle* meta_;
   const rocksdb::ColumnFamilyOptions cf_options_;
+  const std::shared_ptr<TimestampExpiry> expiry_;  // the compaction filter factory
   absl::flat_hash_map<rocksdb::ColumnFamilyHandle*, std::unique_ptr<Family>> pending_families_;
   size_t pending_ = 0;
   size_t pending_bytes_ = 0;

@@ -42,7 +42,7 @@ using Clock = std::chrono::steady_clock;
 constexpr int kPartitions = 4;
 constexpr int kRecords = 20'000;
 constexpr char kApplication[] = "e2e";
-const std::vector<std::string> kStores = {"card-1m", "card-5m", "fraud-cooldown"};
+const std::vector<std::string> kStores = {"card-windows"};
 
 // Card numbers in clear in `text`: digit runs of 12-19 digits (or windows of them inside longer
 // runs) that are one of `cards`.

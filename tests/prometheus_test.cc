@@ -128,7 +128,7 @@ TEST_F(PrometheusScrape, PrometheusStoresWeirsMetricsAndTheyMatchTheDocs) {
   std::set<std::string> hit_stores, stall_stores;
   for (const auto& s : hit_ratio) hit_stores.insert(s["metric"]["store"].get<std::string>());
   for (const auto& s : stalls) stall_stores.insert(s["metric"]["store"].get<std::string>());
-  const std::set<std::string> stores = {"card-1m", "card-5m", "fraud-cooldown"};
+  const std::set<std::string> stores = {"card-windows"};
   EXPECT_EQ(hit_stores, stores);
   EXPECT_EQ(stall_stores, stores);
   const nlohmann::json lag =

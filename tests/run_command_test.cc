@@ -148,7 +148,7 @@ TEST(WeirRun, OnASeparateEmbeddedBrokerWithoutItsTopicsFailsAtOnceNamingTheFlags
   EXPECT_EQ(run.exit_status, 1) << run.err;
   EXPECT_THAT(run.err, HasSubstr("is an embedded broker (librdkafka's mock cluster)"));
   EXPECT_THAT(run.err, HasSubstr("--topic fraud-detection-instances:1 --topic "
-                                 "fraud-detection-card-1m-changelog:2"));
+                                 "fraud-detection-card-windows-changelog:2"));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(15));
   if (broker->process != nullptr) broker->process->Signal(SIGTERM);
 }

@@ -3,26 +3,28 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
 #include "common/byte_order.h"
+#include "stores/key_value_store_options.h"
 
 namespace weir::fraud {
 namespace {
 
-void PutStrings(std::string& out, const FiveMinuteAggregate::Strings& strings) {
-  AppendLittleEndian(out, strings.size(), 4);
-  for (absl::string_view s : strings) {
-    const size_t size = std::min<size_t>(s.size(), 0xffff);
+constexpr uint8_t kFormat = 1;
+
+void PutStrings(std::string& out, const Strings& strings) {
+  const size_t count = std::min<size_t>(strings.size(), 0xffff);
+  AppendLittleEndian(out, count, 2);
+  for (size_t i = 0; i < count; ++i) {
+    const size_t size = std::min<size_t>(strings[i].size(), 0xffff);
     AppendLittleEndian(out, size, 2);
-    out.append(s.data(), size);
+    out.append(strings[i].data(), size);
   }
 }
 
 // Views into `in`, which must outlive them.
-bool GetStrings(absl::string_view& in, FiveMinuteAggregate::Strings* strings) {
+bool GetStrings(absl::string_view& in, Strings* strings) {
   uint64_t count = 0;
-  if (!ConsumeLittleEndian(in, 4, &count) || count > in.size() / 2) return false;
+  if (!ConsumeLittleEndian(in, 2, &count) || count > in.size() / 2) return false;
   strings->reserve(count);
   for (uint64_t i = 0; i < count; ++i) {
     uint64_t size = 0;
@@ -33,50 +35,119 @@ bool GetStrings(absl::string_view& in, FiveMinuteAggregate::Strings* strings) {
   return true;
 }
 
+bool GetInt64(absl::string_view& in, int64_t* value) {
+  uint64_t raw = 0;
+  if (!ConsumeLittleEndian(in, 8, &raw)) return false;
+  *value = static_cast<int64_t>(raw);
+  return true;
+}
+
+void PutInt64(std::string& out, int64_t value) {
+  AppendLittleEndian(out, static_cast<uint64_t>(value), 8);
+}
+
 }  // namespace
 
-void InsertSorted(FiveMinuteAggregate::Strings& strings, absl::string_view s) {
+bool InsertSorted(Strings& strings, absl::string_view s) {
   auto at = std::lower_bound(strings.begin(), strings.end(), s);
-  if (at == strings.end() || *at != s) strings.insert(at, s);
+  if (at != strings.end() && *at == s) return false;
+  strings.insert(at, s);
+  return true;
 }
 
-std::optional<MinuteAggregate> DecodeMinute(absl::string_view bytes) {
-  std::pair<std::string, std::string> parts = absl::StrSplit(bytes, ',');
-  MinuteAggregate aggregate;
-  if (!absl::SimpleAtoi(parts.first, &aggregate.count) ||
-      !absl::SimpleAtoi(parts.second, &aggregate.sum)) {
+const char* RuleName(Rule rule) {
+  switch (rule) {
+    case kVelocity:
+      return "VELOCITY";
+    case kHighSpend:
+      return "HIGH_SPEND";
+    case kGeoHop:
+      return "GEO_HOP";
+    case kRuleCount:
+      break;
+  }
+  return "?";
+}
+
+WindowAggregate CardWindows::Window(int64_t start, int64_t end, bool with_strings) const {
+  WindowAggregate window;
+  for (const Slice& slice : slices) {
+    if (slice.start < start) continue;
+    if (slice.start >= end) break;
+    window.count += slice.count;
+    window.sum += slice.sum;
+    window.max = std::max(window.max, slice.max);
+    if (!with_strings) continue;
+    for (absl::string_view country : slice.countries) InsertSorted(window.countries, country);
+    for (absl::string_view merchant : slice.merchants) InsertSorted(window.merchants, merchant);
+  }
+  return window;
+}
+
+Slice& CardWindows::SliceAt(int64_t start) {
+  auto at = std::lower_bound(slices.begin(), slices.end(), start,
+                             [](const Slice& slice, int64_t s) { return slice.start < s; });
+  if (at == slices.end() || at->start != start) {
+    const auto index = at - slices.begin();
+    slices.emplace_back();  // then rotated into place: inserting a moved Slice upsets GCC 12
+    std::rotate(slices.begin() + index, slices.end() - 1, slices.end());
+    at = slices.begin() + index;
+    at->start = start;
+  }
+  return *at;
+}
+
+std::optional<CardWindows> DecodeCardWindows(absl::string_view in) {
+  if (in.size() < 8 + 1 + 1 + 2) return std::nullopt;
+  in.remove_prefix(8);  // the timestamp, for the store's expiry
+  CardWindows card;
+  uint64_t format = 0, alerts = 0, slices = 0;
+  if (!ConsumeLittleEndian(in, 1, &format) || format != kFormat ||
+      !ConsumeLittleEndian(in, 1, &alerts) || alerts >= (1u << kRuleCount)) {
     return std::nullopt;
   }
-  return aggregate;
+  for (int rule = 0; rule < kRuleCount; ++rule) {
+    if ((alerts & (1u << rule)) == 0) continue;
+    int64_t start = 0;
+    if (!GetInt64(in, &start)) return std::nullopt;
+    card.last_alert[rule] = start;
+  }
+  if (!ConsumeLittleEndian(in, 2, &slices) || slices > in.size() / 36) return std::nullopt;
+  card.slices.reserve(slices);
+  for (uint64_t i = 0; i < slices; ++i) {
+    Slice& slice = card.slices.emplace_back();
+    if (!GetInt64(in, &slice.start) || !GetInt64(in, &slice.count) || !GetInt64(in, &slice.sum) ||
+        !GetInt64(in, &slice.max) || !GetStrings(in, &slice.countries) ||
+        !GetStrings(in, &slice.merchants)) {
+      return std::nullopt;
+    }
+    if (i > 0 && card.slices[i - 1].start >= slice.start) return std::nullopt;
+  }
+  if (!in.empty()) return std::nullopt;
+  return card;
 }
 
-std::optional<FiveMinuteAggregate> DecodeFiveMinute(absl::string_view in) {
-  FiveMinuteAggregate a;
-  uint64_t count = 0, sum = 0, max = 0;
-  if (!ConsumeLittleEndian(in, 8, &count) || !ConsumeLittleEndian(in, 8, &sum) ||
-      !ConsumeLittleEndian(in, 8, &max) || !GetStrings(in, &a.countries) ||
-      !GetStrings(in, &a.merchants)) {
-    return std::nullopt;
+void EncodeCardWindows(const CardWindows& card, int64_t timestamp, std::string& out) {
+  out.clear();
+  AppendValueTimestamp(out, timestamp);
+  out.push_back(static_cast<char>(kFormat));
+  uint8_t alerts = 0;
+  for (int rule = 0; rule < kRuleCount; ++rule) {
+    if (card.last_alert[rule].has_value()) alerts |= 1u << rule;
   }
-  a.count = static_cast<int64_t>(count);
-  a.sum = static_cast<int64_t>(sum);
-  a.max = static_cast<int64_t>(max);
-  return a;
-}
-
-std::string EncodeFiveMinute(const FiveMinuteAggregate& a) {
-  std::string out;
-  size_t size = 24 + 8;
-  for (const auto* strings : {&a.countries, &a.merchants}) {
-    for (absl::string_view s : *strings) size += 2 + s.size();
+  out.push_back(static_cast<char>(alerts));
+  for (const std::optional<int64_t>& start : card.last_alert) {
+    if (start.has_value()) PutInt64(out, *start);
   }
-  out.reserve(size);
-  AppendLittleEndian(out, static_cast<uint64_t>(a.count), 8);
-  AppendLittleEndian(out, static_cast<uint64_t>(a.sum), 8);
-  AppendLittleEndian(out, static_cast<uint64_t>(a.max), 8);
-  PutStrings(out, a.countries);
-  PutStrings(out, a.merchants);
-  return out;
+  AppendLittleEndian(out, card.slices.size(), 2);
+  for (const Slice& slice : card.slices) {
+    PutInt64(out, slice.start);
+    PutInt64(out, slice.count);
+    PutInt64(out, slice.sum);
+    PutInt64(out, slice.max);
+    PutStrings(out, slice.countries);
+    PutStrings(out, slice.merchants);
+  }
 }
 
 }  // namespace weir::fraud

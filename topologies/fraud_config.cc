@@ -1,6 +1,8 @@
 #include "topologies/fraud_config.h"
 
+#include <algorithm>
 #include <charconv>
+#include <numeric>
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
@@ -23,11 +25,11 @@ const config::Schema<FraudConfig>& FraudConfigSchema() {
            .String("topics.dlq", &F::dlq_topic,
                    "Dead-letter topic for records that are not valid payments.")
            .Int("card-1m.size.ms", &F::card_1m_size_ms, 1'000, kDay,
-                "Size of the tumbling windows of store `card-1m`.")
+                "Size of the tumbling windows `card-1m`.")
            .Int("card-5m.size.ms", &F::card_5m_size_ms, 1'000, kDay,
-                "Size of the hopping windows of store `card-5m`.")
+                "Size of the hopping windows `card-5m`.")
            .Int("card-5m.advance.ms", &F::card_5m_advance_ms, 1'000, kDay,
-                "Advance of the hopping windows of store `card-5m`; divides its size.")
+                "Advance of the hopping windows `card-5m`; divides their size.")
            .Int("grace.ms", &F::grace_ms, 0, kDay,
                 "Grace period: a record is dropped (and counted) for a window whose end is at "
                 "or before stream time minus grace.")
@@ -41,6 +43,11 @@ const config::Schema<FraudConfig>& FraudConfigSchema() {
            .String("card.token.key.env", &F::card_token_key_env,
                    "Environment variable with the secret key of the card token (HMAC-SHA256).");
   return *schema;
+}
+
+int64_t SliceWidthMs(const FraudConfig& config) {
+  return std::gcd(std::gcd(config.card_1m_size_ms, config.card_5m_size_ms),
+                  config.card_5m_advance_ms);
 }
 
 std::optional<int64_t> ParseAmountCents(absl::string_view text) {
@@ -84,6 +91,19 @@ absl::StatusOr<FraudConfig> LoadFraudConfig(const std::string& path,
     return invalid("card-5m.advance.ms",
                    absl::StrCat("expected a divisor of card-5m.size.ms (", config.card_5m_size_ms,
                                 "), got ", config.card_5m_advance_ms));
+  }
+  // A card keeps the slices of every window still open: a longest window and its grace.
+  const int64_t slices =
+      (std::max(config.card_1m_size_ms, config.card_5m_size_ms) + config.grace_ms) /
+          SliceWidthMs(config) + 2;
+  if (slices > kMaxSlicesPerCard) {
+    return invalid("card-5m.advance.ms",
+                   absl::StrCat("windows of ", config.card_1m_size_ms, " ms and ",
+                                config.card_5m_size_ms, " ms advancing by ",
+                                config.card_5m_advance_ms, " ms with ", config.grace_ms,
+                                " ms of grace would keep ", slices, " slices of ",
+                                SliceWidthMs(config), " ms per card (at most ", kMaxSlicesPerCard,
+                                "): choose sizes and advance with a larger common divisor"));
   }
   if (!ParseAmountCents(config.high_spend_amount).has_value()) {
     return invalid("rules.high_spend.amount",

@@ -18,9 +18,9 @@ struct FraudConfig {
   std::string payments_topic = "payments";    // input: key = card number, value = JSON payment
   std::string alerts_topic = "fraud-alerts";  // output: one JSON alert per rule firing
   std::string dlq_topic = "payments-dlq";     // invalid payments, with error headers
-  // Store card-1m: tumbling windows.
+  // Windows card-1m: tumbling.
   int64_t card_1m_size_ms = 60'000;
-  // Store card-5m: hopping windows.
+  // Windows card-5m: hopping.
   int64_t card_5m_size_ms = 300'000;
   int64_t card_5m_advance_ms = 60'000;
   // A record is late for a window when window end <= stream time - grace.
@@ -35,6 +35,12 @@ struct FraudConfig {
   std::string card_token_key_env = "WEIR_CARD_TOKEN_KEY";
 };
 
+// The width of a card's slices (topologies/fraud_aggregates.h): the largest that divides every
+// window's size and advance, so each window is a whole number of slices.
+int64_t SliceWidthMs(const FraudConfig& config);
+// At most this many slices per card: LoadFraudConfig refuses windows that would need more.
+inline constexpr int64_t kMaxSlicesPerCard = 1'000;
+
 // The declaration of every key of FraudConfig.
 const config::Schema<FraudConfig>& FraudConfigSchema();
 
@@ -43,7 +49,8 @@ const config::Schema<FraudConfig>& FraudConfigSchema();
 std::optional<int64_t> ParseAmountCents(absl::string_view text);
 
 // Loads `path` over the defaults, applies `overrides`, and checks the cross-key rules (advance
-// divides the hopping size, amounts are decimals, topics differ). Errors name file, key and
+// divides the hopping size, at most kMaxSlicesPerCard slices, amounts are decimals, topics
+// differ). Errors name file, key and
 // expectation.
 absl::StatusOr<FraudConfig> LoadFraudConfig(const std::string& path,
                                             const std::vector<std::string>& overrides = {});

@@ -53,6 +53,10 @@ TEST(FraudConfig, ErrorsNameFileKeyAndExpectation) {
   EXPECT_THAT(
       LoadFraudConfig(Write("f3.yaml", "card-5m.advance.ms: 70000\n")).status().ToString(),
       HasSubstr("key 'card-5m.advance.ms': expected a divisor of card-5m.size.ms (300000)"));
+  EXPECT_THAT(LoadFraudConfig(Write("f6.yaml", "card-1m.size.ms: 60001\n")).status().ToString(),
+              HasSubstr("f6.yaml: key 'card-5m.advance.ms': windows of 60001 ms and 300000 ms "
+                        "advancing by 60000 ms with 30000 ms of grace would keep 330002 slices "
+                        "of 1 ms per card (at most 1000)"));
   EXPECT_THAT(LoadFraudConfig(Write("f4.yaml", "topics.alerts: payments\n")).status().ToString(),
               HasSubstr("must differ"));
   EXPECT_THAT(LoadFraudConfig(Write("f5.yaml", "topics.dlq: 'bad topic'\n")).status().ToString(),

@@ -1,7 +1,6 @@
 #include "topologies/fraud_topology.h"
 
 #include <algorithm>
-#include <limits>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -14,7 +13,7 @@
 #include "engine/membership.h"
 #include "engine/topic_name.h"
 #include "engine/windows.h"
-#include "stores/window_store.h"
+#include "stores/key_value_store.h"
 #include "topologies/fraud_aggregates.h"
 
 namespace weir::fraud {
@@ -74,13 +73,17 @@ class InputKeySerde : public Serde<InputKey> {
 
 // A rule's threshold crossed in one window by the current record.
 struct Crossing {
-  const char* rule;
+  Rule rule;
   int64_t window_start;
   int64_t window_size;
   int64_t count;
   int64_t sum;
 };
 
+// The detector: one read and at most one write of the card's value (`card-windows`) per payment.
+// The windows it reads are merged from the card's slices, so they hold exactly what a store of
+// windows would: a window still open now was open whenever a payment went into one of its
+// slices (stream time only grows), so no slice holds a payment that was late for it.
 class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, std::string> {
  public:
   DetectProcessor(FraudConfig config, int64_t high_spend_cents)
@@ -88,13 +91,12 @@ class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, 
         minute_(TimeWindows::OfSizeAndGrace(config_.card_1m_size_ms, config_.grace_ms)),
         five_minutes_(TimeWindows::OfSizeAndGrace(config_.card_5m_size_ms, config_.grace_ms)
                           .AdvanceBy(config_.card_5m_advance_ms)),
+        slice_ms_(SliceWidthMs(config_)),
         high_spend_cents_(high_spend_cents) {}
 
   void Init(ProcessorContext<std::string, std::string>& context) override {
     context_ = &context;
-    minute_store_ = context.GetStateStore<WindowBytesStore>(kCard1mStore);
-    five_minute_store_ = context.GetStateStore<WindowBytesStore>(kCard5mStore);
-    cooldown_store_ = context.GetStateStore<WindowBytesStore>(kCooldownStore);
+    store_ = context.GetStateStore<KeyValueBytesStore>(kCardWindowsStore);
   }
 
   void Process(const Record<InputKey, PaymentOrError>& record) override {
@@ -112,17 +114,29 @@ class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, 
     crossings_.clear();
     geo_hops_.clear();
 
+    // `card` views `stored` and the payment.
+    const std::optional<std::string> stored = store_->Get(payment.card_token);
+    CardWindows card;
+    if (stored.has_value()) {
+      std::optional<CardWindows> decoded = DecodeCardWindows(*stored);
+      // weir's own state that does not decode is a bug: stop rather than start the card over.
+      WEIR_CHECK(decoded.has_value()) << "corrupt value in store " << kCardWindowsStore;
+      card = *std::move(decoded);
+      Forget(card, stream_time);
+    }
+
+    bool counted = false;  // in some window still open: the payment goes into its slice
     for (int64_t start : minute_.WindowStartsFor(payment.ts)) {
       if (minute_.Closed(start, stream_time)) {
         context_->RecordDropped();
         continue;
       }
-      const MinuteAggregate before = Decoded(minute_store_->Fetch(payment.card_token, start), start,
-                                             &DecodeMinute, kCard1mStore);
-      MinuteAggregate after{before.count + 1, before.sum + payment.amount_cents};
-      minute_store_->Put(payment.card_token, start, absl::StrCat(after.count, ",", after.sum));
-      if (before.count < config_.velocity_count && after.count >= config_.velocity_count) {
-        crossings_.push_back({"VELOCITY", start, minute_.size_ms, after.count, after.sum});
+      counted = true;
+      const WindowAggregate before = card.Window(start, start + minute_.size_ms, false);
+      const int64_t count = before.count + 1;
+      if (before.count < config_.velocity_count && count >= config_.velocity_count) {
+        crossings_.push_back(
+            {kVelocity, start, minute_.size_ms, count, before.sum + payment.amount_cents});
       }
     }
     for (int64_t start : five_minutes_.WindowStartsFor(payment.ts)) {
@@ -130,72 +144,98 @@ class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, 
         context_->RecordDropped();
         continue;
       }
-      // `before` views `stored`, `after` views it and the payment.
-      const std::optional<std::string> stored =
-          five_minute_store_->Fetch(payment.card_token, start);
-      const FiveMinuteAggregate before = Decoded(stored, start, &DecodeFiveMinute, kCard5mStore);
-      FiveMinuteAggregate after = before;
-      ++after.count;
-      after.sum += payment.amount_cents;
-      after.max = std::max(after.max, payment.amount_cents);
-      InsertSorted(after.countries, payment.country);
-      InsertSorted(after.merchants, payment.merchant);
-      five_minute_store_->Put(payment.card_token, start, EncodeFiveMinute(after));
-      if (before.sum < high_spend_cents_ && after.sum >= high_spend_cents_) {
-        crossings_.push_back({"HIGH_SPEND", start, five_minutes_.size_ms, after.count, after.sum});
+      counted = true;
+      const WindowAggregate before = card.Window(start, start + five_minutes_.size_ms, true);
+      const int64_t count = before.count + 1;
+      const int64_t sum = before.sum + payment.amount_cents;
+      if (before.sum < high_spend_cents_ && sum >= high_spend_cents_) {
+        crossings_.push_back({kHighSpend, start, five_minutes_.size_ms, count, sum});
       }
-      const auto countries = static_cast<int64_t>(after.countries.size());
-      if (static_cast<int64_t>(before.countries.size()) < config_.geo_hop_countries &&
+      const auto countries_before = static_cast<int64_t>(before.countries.size());
+      const int64_t countries =
+          countries_before + (std::binary_search(before.countries.begin(), before.countries.end(),
+                                                 payment.country)
+                                  ? 0
+                                  : 1);
+      if (countries_before < config_.geo_hop_countries &&
           countries >= config_.geo_hop_countries) {
-        geo_hops_.push_back({"GEO_HOP", start, five_minutes_.size_ms, after.count, after.sum});
+        geo_hops_.push_back({kGeoHop, start, five_minutes_.size_ms, count, sum});
       }
     }
+    if (!counted) return;  // late for every window: nothing to keep
+    Slice& slice = card.SliceAt(payment.ts - payment.ts % slice_ms_);
+    ++slice.count;
+    slice.sum += payment.amount_cents;
+    slice.max = std::max(slice.max, payment.amount_cents);
+    InsertSorted(slice.countries, payment.country);
+    InsertSorted(slice.merchants, payment.merchant);
+
     crossings_.insert(crossings_.end(), geo_hops_.begin(), geo_hops_.end());
     // Crossings are in rule order, each rule's windows oldest first: the first one the
     // cooldown allows alerts, and its cooldown then suppresses the others.
     for (const Crossing& crossing : crossings_) {
-      if (CoolingDown(payment.card_token, crossing)) continue;
-      cooldown_store_->Put(CooldownKey(payment.card_token, crossing.rule), crossing.window_start,
-                           "1");
+      if (CoolingDown(card, crossing)) continue;
+      card.last_alert[crossing.rule] = crossing.window_start;
       Alert(payment, crossing, record.timestamp);
     }
+    EncodeCardWindows(card, Newest(card), value_);
+    store_->Put(payment.card_token, value_);
+  }
+
+  // How long a card's value must outlive its timestamp (Newest): its newest slice is read until
+  // the last window containing it closes, and an alert's cooldown until every window of its rule
+  // that it can suppress has closed.
+  static int64_t RetentionMs(const FraudConfig& config) {
+    return 2 * std::max(config.card_1m_size_ms, config.card_5m_size_ms) + config.grace_ms;
   }
 
  private:
-  // The window's aggregate decoded from its stored bytes (views into them for card-5m), or an
-  // empty one for a new window. A value that does not decode is corruption of weir's own
-  // state: a bug, so it stops the process rather than start over.
-  template <typename Aggregate>
-  static Aggregate Decoded(const std::optional<std::string>& bytes, int64_t start,
-                           std::optional<Aggregate> (*decode)(absl::string_view),
-                           const char* name) {
-    if (!bytes.has_value()) return Aggregate{};
-    std::optional<Aggregate> aggregate = decode(*bytes);
-    WEIR_CHECK(aggregate.has_value())
-        << "corrupt value in store " << name << " at window " << start;
-    return *std::move(aggregate);
+  // Drops what no open window can read any more: slices whose windows have all closed, and
+  // cooldowns every window of whose rule they could suppress has closed. The windows read
+  // merge the same slices either way; this keeps the value small.
+  void Forget(CardWindows& card, int64_t stream_time) const {
+    card.slices.erase(
+        std::remove_if(card.slices.begin(), card.slices.end(),
+                       [&](const Slice& slice) {
+                         const int64_t m = slice.start;
+                         return minute_.Closed(m - m % minute_.size_ms, stream_time) &&
+                                five_minutes_.Closed(m - m % five_minutes_.advance_ms,
+                                                     stream_time);
+                       }),
+        card.slices.end());
+    for (int rule = 0; rule < kRuleCount; ++rule) {
+      const TimeWindows& windows = rule == kVelocity ? minute_ : five_minutes_;
+      std::optional<int64_t>& last = card.last_alert[rule];
+      // Suppresses windows starting before last + size, the newest of which closes then.
+      if (last.has_value() && windows.Closed(*last + windows.size_ms, stream_time)) {
+        last.reset();
+      }
+    }
   }
 
-  static std::string CooldownKey(const std::string& token, const char* rule) {
-    return absl::StrCat(token, ":", rule);
+  // The value's timestamp for the store's expiry: its newest slice or alert window start, both
+  // at or before stream time.
+  static int64_t Newest(const CardWindows& card) {
+    int64_t newest = card.slices.empty() ? 0 : card.slices.back().start;
+    for (const std::optional<int64_t>& start : card.last_alert) {
+      if (start.has_value()) newest = std::max(newest, *start);
+    }
+    return newest;
   }
 
   // After an alert for a window starting at s, windows of that rule starting before s + S do
-  // not alert again (earlier windows included): suppressed when some alert s > start - S.
-  bool CoolingDown(const std::string& token, const Crossing& crossing) const {
-    bool found = false;
-    cooldown_store_->Fetch(CooldownKey(token, crossing.rule),
-                           crossing.window_start - crossing.window_size + 1,
-                           std::numeric_limits<int64_t>::max(),
-                           [&](absl::string_view, int64_t, absl::string_view) { found = true; });
-    return found;
+  // not alert again (earlier windows included): suppressed when the last alert s > start - S.
+  static bool CoolingDown(const CardWindows& card, const Crossing& crossing) {
+    const std::optional<int64_t>& last = card.last_alert[crossing.rule];
+    return last.has_value() && *last > crossing.window_start - crossing.window_size;
   }
 
   void Alert(const Payment& payment, const Crossing& crossing, int64_t timestamp) {
+    const char* rule = RuleName(crossing.rule);
     const std::string alert_id =
-        absl::StrCat(payment.card_token, ":", crossing.rule, ":", crossing.window_start);
+        absl::StrCat(payment.card_token, ":", rule, ":", crossing.window_start);
     std::string json = absl::StrCat(
-        "{\"alert_id\":", nlohmann::json(alert_id).dump(), ",\"rule\":\"", crossing.rule,
+        "{\"alert_id\":", nlohmann::json(alert_id).dump(), ",\"rule\":\"", rule,
         "\",\"card\":", nlohmann::json(payment.masked_card).dump(),
         ",\"window_start\":", crossing.window_start,
         ",\"window_end\":", crossing.window_start + crossing.window_size,
@@ -222,13 +262,13 @@ class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, 
   const FraudConfig config_;
   const TimeWindows minute_;
   const TimeWindows five_minutes_;
+  const int64_t slice_ms_;
   const int64_t high_spend_cents_;
   ProcessorContext<std::string, std::string>* context_ = nullptr;
-  WindowBytesStore* minute_store_ = nullptr;
-  WindowBytesStore* five_minute_store_ = nullptr;
-  WindowBytesStore* cooldown_store_ = nullptr;
+  KeyValueBytesStore* store_ = nullptr;
   std::vector<Crossing> crossings_;  // this record's, in rule order, each rule oldest first
   std::vector<Crossing> geo_hops_;   // GEO_HOP's, gathered beside HIGH_SPEND's, appended last
+  std::string value_;                // the card's new value, reused
 };
 
 }  // namespace
@@ -250,18 +290,9 @@ Topology BuildFraudTopology(const FraudConfig& config, const CardTokenizer& toke
             return std::make_unique<DetectProcessor>(config, high_spend_cents);
           },
           {"payments"})
-      .AddWindowStore({.name = kCard1mStore,
-                       .retention_ms = config.card_1m_size_ms + config.grace_ms,
-                       .window_size_ms = config.card_1m_size_ms},
-                      {"detect"})
-      .AddWindowStore({.name = kCard5mStore,
-                       .retention_ms = config.card_5m_size_ms + config.grace_ms,
-                       .window_size_ms = config.card_5m_size_ms},
-                      {"detect"})
-      .AddWindowStore({.name = kCooldownStore,
-                       .retention_ms = 2 * config.card_5m_size_ms + config.grace_ms,
-                       .window_size_ms = config.card_5m_size_ms},
-                      {"detect"})
+      .AddKeyValueStore(KeyValueStoreOptions{.name = kCardWindowsStore,
+                                             .retention_ms = DetectProcessor::RetentionMs(config)},
+                        {"detect"})
       .AddSink<std::string, std::string>("alerts", config.alerts_topic, serdes::String(),
                                          serdes::String(), {"detect"})
       .AddSink<std::string, std::string>("dead-letters", config.dlq_topic, serdes::String(),
@@ -271,9 +302,8 @@ Topology BuildFraudTopology(const FraudConfig& config, const CardTokenizer& toke
 
 std::vector<TopicSpec> FraudInternalTopics(const std::string& application_id, int32_t partitions) {
   std::vector<TopicSpec> topics;
-  for (const char* store : {kCard1mStore, kCard5mStore, kCooldownStore}) {
-    topics.push_back({.name = ChangelogTopic(application_id, store), .partitions = partitions});
-  }
+  topics.push_back(
+      {.name = ChangelogTopic(application_id, kCardWindowsStore), .partitions = partitions});
   topics.push_back({.name = MembershipTopic(application_id), .partitions = 1});
   return topics;
 }

@@ -2,9 +2,10 @@
 //
 //   payments (key: card number, value: JSON payment)
 //     -> source: the key is masked on read, the value parsed and validated (payment.h)
-//     -> detect: invalid records to the dead-letter topic; valid ones update `card-1m`
-//        (tumbling) and `card-5m` (hopping) per card token, drop late windows (counted), and
-//        evaluate VELOCITY, HIGH_SPEND and GEO_HOP with their cooldown
+//     -> detect: invalid records to the dead-letter topic; valid ones update the card's one-minute
+//        slices (`card-windows`, keyed by card token), from which its `card-1m` tumbling and
+//        `card-5m` hopping windows are read; late windows are dropped (counted); VELOCITY,
+//        HIGH_SPEND and GEO_HOP are evaluated with their cooldown
 //     -> fraud-alerts (key: card token, value: JSON alert) / payments-dlq
 //
 // Event time is the payment's `ts`. An invalid record takes the task's stream time, so it
@@ -22,10 +23,9 @@
 
 namespace weir::fraud {
 
-// Store names are part of the interface: changelog topics and state directories carry them.
-inline constexpr char kCard1mStore[] = "card-1m";
-inline constexpr char kCard5mStore[] = "card-5m";
-inline constexpr char kCooldownStore[] = "fraud-cooldown";
+// The store's name is part of the interface: changelog topics and state directories carry it.
+// Its values: topologies/fraud_aggregates.h.
+inline constexpr char kCardWindowsStore[] = "card-windows";
 
 // The internal topics an instance of the fraud application `application_id` needs, for clusters
 // without CreateTopics (the embedded broker run as `weir broker`): each store's changelog with

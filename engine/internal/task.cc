@@ -65,9 +65,9 @@ absl::Status Task::Init(const Topology& topology, const Topology::Subtopology& s
     if (spec.kind == "keyvalue") {
       std::unique_ptr<KeyValueBytesStore> kv;
       if (db_ == nullptr) {
-        kv = std::make_unique<InMemoryKeyValueStore>(spec.name);
+        kv = std::make_unique<InMemoryKeyValueStore>(spec.keyvalue);
       } else {
-        WEIR_ASSIGN_OR_RETURN(kv, RocksDbKeyValueStore::Open(spec.name, db_.get()));
+        WEIR_ASSIGN_OR_RETURN(kv, RocksDbKeyValueStore::Open(spec.keyvalue, db_.get()));
       }
       if (cached)
         kv = std::make_unique<CachingKeyValueStore>(std::move(kv), cache, ns, record_timestamp);

@@ -1,5 +1,5 @@
 // Fuzzes the decoders of what weir reads back from disk and changelogs: the fraud topology's
-// stored aggregates (card-1m text, card-5m binary), TaskDb's committed offsets (state metadata
+// stored card values (card-windows), TaskDb's committed offsets (state metadata
 // and changelog commit markers) and window keys.
 // Properties: nothing crashes or leaks; whatever decodes re-encodes to a value that decodes to
 // the same aggregate.
@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "stores/key_value_store.h"
 #include "stores/task_db.h"
 #include "stores/window_key.h"
 #include "tests/fuzz/require.h"
@@ -20,15 +21,15 @@ using weir::fuzz::Require;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::string_view bytes(reinterpret_cast<const char*>(data), size);
 
-  if (std::optional<weir::fraud::FiveMinuteAggregate> a = weir::fraud::DecodeFiveMinute(bytes)) {
-    const std::string again = weir::fraud::EncodeFiveMinute(*a);
-    std::optional<weir::fraud::FiveMinuteAggregate> b = weir::fraud::DecodeFiveMinute(again);
-    Require(b.has_value(), "an encoded card-5m value decodes");
-    Require(b->count == a->count && b->sum == a->sum && b->max == a->max &&
-                b->countries == a->countries && b->merchants == a->merchants,
-            "card-5m round trip");
+  if (std::optional<weir::fraud::CardWindows> a = weir::fraud::DecodeCardWindows(bytes)) {
+    std::string again;
+    weir::fraud::EncodeCardWindows(*a, weir::ValueTimestamp(bytes).value_or(-1), again);
+    Require(again == bytes, "a card-windows value re-encodes to its own bytes");
+    std::optional<weir::fraud::CardWindows> b = weir::fraud::DecodeCardWindows(again);
+    Require(b.has_value() && b->last_alert == a->last_alert &&
+                b->slices.size() == a->slices.size(),
+            "card-windows round trip");
   }
-  weir::fraud::DecodeMinute(bytes);
 
   absl::StatusOr<weir::TaskDb::Offsets> offsets = weir::TaskDb::DecodeOffsets(bytes);
   if (offsets.ok()) {
