@@ -341,7 +341,9 @@ absl::StatusOr<RocksDbAloneResult> RunRocksDbAlone(const CompareOptions& options
     const auto get_start = Clock::now();
     const rocksdb::Status found = task.db->Get({}, family, key, &value);
     gets += Clock::now() - get_start;
-    if (!found.ok() && !found.IsNotFound()) return RocksDbStatus(found, absl::StrCat("reading ", what));
+    if (!found.ok() && !found.IsNotFound()) {
+      return RocksDbStatus(found, absl::StrCat("reading ", what));
+    }
     return found.ok();
   };
   // The first layout's state reads and writes for one payment.

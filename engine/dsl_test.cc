@@ -210,6 +210,61 @@ TEST(Dsl, AggregateAndReduce) {
   EXPECT_THAT(maxima, ElementsAre(5, 9, 9));
 }
 
+// Hopping sums of the same records, out of order and some late, the plain way (one store entry
+// per window) and over slices (one value per key): the same updates, in the same order, and the
+// same late drops.
+TEST(Dsl, AMergeableAggregateOverSlicesGivesWhatOneEntryPerWindowGives) {
+  struct Run {
+    std::vector<std::string> updates;
+    int64_t dropped = 0;
+    std::string store_kind;
+  };
+  const auto run = [](bool sliced) {
+    StreamsBuilder builder;
+    Run out;
+    auto windowed =
+        builder.Stream<std::string, int64_t>("amounts", serdes::String(), serdes::Int64())
+            .GroupByKey()
+            .WindowedBy(TimeWindows::OfSizeAndGrace(300'000, 30'000).AdvanceBy(60'000));
+    const auto init = [] { return int64_t{0}; };
+    const auto add = [](const std::string&, const int64_t& v, int64_t sum) { return sum + v; };
+    const auto materialized = Materialized<int64_t>::As("sums").WithValueSerde(serdes::Int64());
+    KTable<Windowed<std::string>, int64_t> table =
+        sliced ? windowed.Aggregate<int64_t>(
+                     init, add, [](const std::string&, int64_t a, int64_t b) { return a + b; },
+                     materialized)
+               : windowed.Aggregate<int64_t>(init, add, materialized);
+    table.ToStream().Peek([&](const Windowed<std::string>& w, int64_t sum) {
+      out.updates.push_back(absl::StrCat(w.key, "@", w.start, "=", sum));
+    });
+    absl::StatusOr<Topology> topology = builder.Build();
+    EXPECT_TRUE(topology.ok()) << topology.status();
+    out.store_kind = topology->stores().at(0).kind;
+    TopologyTestDriver driver(*topology);
+    TestInputTopic<std::string, int64_t> in(driver, "amounts", serdes::String(), serdes::Int64());
+    uint64_t state = 42;  // a fixed pseudo-random sequence: keys, amounts, times going back
+    int64_t now = 0;
+    for (int i = 0; i < 2'000; ++i) {
+      state = state * 6364136223846793005u + 1442695040888963407u;
+      const uint64_t r = state >> 33;
+      now += static_cast<int64_t>(r % 20'000);
+      const int64_t ts = r % 10 == 0 ? std::max<int64_t>(0, now - static_cast<int64_t>(r % 400'000))
+                                     : now;
+      EXPECT_TRUE(in.Pipe(absl::StrCat("k", r % 7), static_cast<int64_t>(r % 1000), ts).ok());
+    }
+    out.dropped = driver.Totals().dropped;
+    return out;
+  };
+  const Run plain = run(false);
+  const Run sliced = run(true);
+  EXPECT_EQ(plain.store_kind, "window");
+  EXPECT_EQ(sliced.store_kind, "keyvalue");
+  EXPECT_GT(plain.dropped, 0) << "the input should hold late records";
+  EXPECT_GT(plain.updates.size(), 5'000u);
+  EXPECT_EQ(sliced.dropped, plain.dropped);
+  EXPECT_EQ(sliced.updates, plain.updates);
+}
+
 TEST(Dsl, KeyChangeBeforeGroupingRepartitionsThroughAnInternalTopic) {
   StreamsBuilder builder;
   builder.Stream<std::string, std::string>("orders", serdes::String(), serdes::String())

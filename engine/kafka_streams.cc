@@ -152,8 +152,9 @@ absl::Status KafkaStreams::CreateInternalTopics() {
       if (retention_ms > 0) {
         topic_config[changelog] = {
             {"cleanup.policy", "compact,delete"},
-            {"retention.ms", std::to_string(retention_ms +
-                                            config_.windowstore_changelog_additional_retention_ms)}};
+            {"retention.ms",
+             std::to_string(retention_ms +
+                            config_.windowstore_changelog_additional_retention_ms)}};
       } else {
         topic_config[changelog] = {{"cleanup.policy", "compact"}};
       }

@@ -161,6 +161,39 @@ class TimeWindowedKStream {
         },
         std::move(materialized));
   }
+  // The same with a `merger` of two aggregates (as Kafka Streams' session windows take): the
+  // store keeps per key one value holding the aggregates of its slices - spans of the windows'
+  // advance (gcd of size and advance) - and a window's aggregate is the merger's fold of the
+  // slices it covers, from initializer(). A record then reads and writes one value per key, not
+  // one per window containing it (size / advance of them when hopping). The results equal the
+  // form above when merger(a, b) is what aggregating b's records into a gives (initializer() its
+  // identity): sums, counts, maxima, sets. Updates are forwarded at once, whether or not the
+  // record cache is on. The store is a key-value store; docs/engine.md has its layout.
+  template <typename VA>
+  KTable<Windowed<K>, VA> Aggregate(std::function<VA()> initializer,
+                                    std::function<VA(const K&, const V&, VA)> aggregator,
+                                    std::function<VA(const K&, VA, VA)> merger,
+                                    Materialized<VA> materialized) const {
+    const Names names = Name<VA>("KSTREAM-AGGREGATE", materialized);
+    if (!names.ok) return {state_, names.node, names.store, nullptr, nullptr};
+    const int64_t retention =
+        std::max(materialized.retention_ms, windows_.size_ms + windows_.grace_ms);
+    const TimeWindows windows = windows_;
+    const SerdePtr<K> key_serde = key_serde_;
+    const SerdePtr<VA> value_serde = materialized.value_serde;
+    const std::string store = names.store;
+    state_->topology.AddProcessor<K, V, Windowed<K>, VA>(
+        names.node,
+        [=] {
+          return std::make_unique<internal::SlicedWindowAggregateProcessor<K, V, VA>>(
+              windows, retention, store, key_serde, value_serde, initializer, aggregator, merger);
+        },
+        {names.parent});
+    state_->topology.AddKeyValueStore(
+        KeyValueStoreOptions{.name = store, .retention_ms = retention}, {names.node});
+    return {state_, names.node, store,
+            std::make_shared<TimeWindowedSerde<K>>(key_serde_, windows_.size_ms), value_serde};
+  }
   // Counts records per key and window.
   KTable<Windowed<K>, int64_t> Count(Materialized<int64_t> materialized) const {
     if (materialized.value_serde == nullptr) materialized.value_serde = serdes::Int64();
@@ -187,34 +220,49 @@ class TimeWindowedKStream {
       absl::string_view prefix,
       typename internal::WindowedAggregateProcessor<K, V, VA>::Combine combine,
       Materialized<VA> materialized) const {
-    const std::string node = state_->NewName(prefix);
-    std::string store = materialized.store_name;
-    if (store.empty()) store = state_->NewName(absl::StrCat(prefix, "-STATE-STORE"));
-    const std::string parent = prepare_(store);  // repartitions first when needed
+    const Names names = Name<VA>(prefix, materialized);
+    if (!names.ok) return {state_, names.node, names.store, nullptr, nullptr};
     const int64_t retention = materialized.retention_ms > 0 ? materialized.retention_ms
                                                             : windows_.size_ms + windows_.grace_ms;
-    if (key_serde_ == nullptr || materialized.value_serde == nullptr) {
-      state_->Fail(absl::StrCat("aggregation into store '", store, "' needs ",
-                                key_serde_ == nullptr ? "a key serde (Grouped::With)"
-                                                      : "a value serde (Materialized::"
-                                                        "WithValueSerde)"));
-      return {state_, node, store, nullptr, nullptr};
-    }
-    Topology& topology = state_->topology;
     const TimeWindows windows = windows_;
     const SerdePtr<K> key_serde = key_serde_;
     const SerdePtr<VA> value_serde = materialized.value_serde;
-    topology.AddProcessor<K, V, Windowed<K>, VA>(
-        node,
+    const std::string store = names.store;
+    state_->topology.AddProcessor<K, V, Windowed<K>, VA>(
+        names.node,
         [=] {
           return std::make_unique<internal::WindowedAggregateProcessor<K, V, VA>>(
               windows, store, key_serde, value_serde, combine);
         },
-        {parent});
-    topology.AddWindowStore(
-        {.name = store, .retention_ms = retention, .window_size_ms = windows_.size_ms}, {node});
-    return {state_, node, store,
+        {names.parent});
+    state_->topology.AddWindowStore(
+        {.name = store, .retention_ms = retention, .window_size_ms = windows_.size_ms},
+        {names.node});
+    return {state_, names.node, store,
             std::make_shared<TimeWindowedSerde<K>>(key_serde_, windows_.size_ms), value_serde};
+  }
+
+  struct Names {
+    std::string node;
+    std::string store;
+    std::string parent;
+    bool ok = true;  // false: the serdes are missing and the builder failed
+  };
+  // Names the aggregation's node and store and prepares its parent (repartitioning first when
+  // needed); fails the builder without the serdes it needs.
+  template <typename VA>
+  Names Name(absl::string_view prefix, const Materialized<VA>& materialized) const {
+    Names names{.node = state_->NewName(prefix), .store = materialized.store_name};
+    if (names.store.empty()) names.store = state_->NewName(absl::StrCat(prefix, "-STATE-STORE"));
+    names.parent = prepare_(names.store);
+    if (key_serde_ == nullptr || materialized.value_serde == nullptr) {
+      state_->Fail(absl::StrCat("aggregation into store '", names.store, "' needs ",
+                                key_serde_ == nullptr ? "a key serde (Grouped::With)"
+                                                      : "a value serde (Materialized::"
+                                                        "WithValueSerde)"));
+      names.ok = false;
+    }
+    return names;
   }
 
   std::function<std::string(const std::string&)> prepare_;

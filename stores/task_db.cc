@@ -84,7 +84,8 @@ class TimestampExpiry : public rocksdb::CompactionFilterFactory {
  private:
   class ExpiredFilter : public rocksdb::CompactionFilter {
    public:
-    explicit ExpiredFilter(int64_t expired_at_or_before) : expired_at_or_before_(expired_at_or_before) {}
+    explicit ExpiredFilter(int64_t expired_at_or_before)
+        : expired_at_or_before_(expired_at_or_before) {}
     bool Filter(int /*level*/, const rocksdb::Slice& /*key*/, const rocksdb::Slice& value,
                 std::string* /*new_value*/, bool* /*value_changed*/) const override {
       return value.size() >= 8 &&

@@ -69,7 +69,7 @@ const char* RuleName(Rule rule) {
   return "?";
 }
 
-WindowAggregate CardWindows::Window(int64_t start, int64_t end, bool with_strings) const {
+WindowAggregate CardWindows::Window(int64_t start, int64_t end, Merge merge) const {
   WindowAggregate window;
   for (const Slice& slice : slices) {
     if (slice.start < start) continue;
@@ -77,8 +77,9 @@ WindowAggregate CardWindows::Window(int64_t start, int64_t end, bool with_string
     window.count += slice.count;
     window.sum += slice.sum;
     window.max = std::max(window.max, slice.max);
-    if (!with_strings) continue;
+    if (merge == Merge::kCounts) continue;
     for (absl::string_view country : slice.countries) InsertSorted(window.countries, country);
+    if (merge == Merge::kCountries) continue;
     for (absl::string_view merchant : slice.merchants) InsertSorted(window.merchants, merchant);
   }
   return window;

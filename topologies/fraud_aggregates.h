@@ -52,9 +52,10 @@ struct CardWindows {
   std::array<std::optional<int64_t>, kRuleCount> last_alert;
   absl::InlinedVector<Slice, 8> slices;  // ascending, distinct starts
 
-  // The slices with starts in [start, end), merged; countries and merchants only when
-  // `with_strings`.
-  WindowAggregate Window(int64_t start, int64_t end, bool with_strings) const;
+  // What to merge besides count, sum and max: the rules read only the countries.
+  enum class Merge { kCounts, kCountries, kAll };
+  // The slices with starts in [start, end), merged.
+  WindowAggregate Window(int64_t start, int64_t end, Merge merge) const;
   // The slice starting at `start`, inserted empty in order when missing.
   Slice& SliceAt(int64_t start);
 };

@@ -132,7 +132,8 @@ class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, 
         continue;
       }
       counted = true;
-      const WindowAggregate before = card.Window(start, start + minute_.size_ms, false);
+      const WindowAggregate before =
+          card.Window(start, start + minute_.size_ms, CardWindows::Merge::kCounts);
       const int64_t count = before.count + 1;
       if (before.count < config_.velocity_count && count >= config_.velocity_count) {
         crossings_.push_back(
@@ -145,7 +146,8 @@ class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, 
         continue;
       }
       counted = true;
-      const WindowAggregate before = card.Window(start, start + five_minutes_.size_ms, true);
+      const WindowAggregate before =
+          card.Window(start, start + five_minutes_.size_ms, CardWindows::Merge::kCountries);
       const int64_t count = before.count + 1;
       const int64_t sum = before.sum + payment.amount_cents;
       if (before.sum < high_spend_cents_ && sum >= high_spend_cents_) {

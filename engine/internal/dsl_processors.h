@@ -3,15 +3,19 @@
 #ifndef WEIR_ENGINE_INTERNAL_DSL_PROCESSORS_H_
 #define WEIR_ENGINE_INTERNAL_DSL_PROCESSORS_H_
 
+#include <algorithm>
 #include <functional>
+#include <numeric>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/byte_order.h"
 #include "common/check.h"
 #include "engine/processor.h"
 #include "engine/windows.h"
+#include "stores/key_value_store.h"
 #include "stores/window_store.h"
 
 namespace weir::internal {
@@ -153,6 +157,129 @@ class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
   ProcessorContext<Windowed<K>, VA>* context_ = nullptr;
   WindowBytesStore* store_ = nullptr;
   bool forward_on_flush_ = false;
+};
+
+// Windowed aggregation over slices (Flink's slicing): per key, one value of a key-value store
+// (with a retention) holds the aggregates of the key's slices - spans of gcd(size, advance) -
+// and a window's aggregate is the merger's fold of the slices it covers, from the initializer.
+// A record reads and writes one value per key however many windows contain it. The windows are
+// those WindowedAggregateProcessor keeps, exactly: a window still open now was open whenever a
+// record went into one of its slices (stream time only grows), so none holds a record that was
+// late for it. Every update is forwarded at once (the record cache cannot flush per window
+// what it holds per key).
+//
+// Stored value: the newest slice start (8 bytes big-endian, the store's expiry timestamp), then
+// per slice in start order its start (8 bytes big-endian), the aggregate's size (4 bytes
+// little-endian) and the aggregate's bytes.
+template <typename K, typename V, typename VA>
+class SlicedWindowAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
+ public:
+  using Initializer = std::function<VA()>;
+  using Aggregator = std::function<VA(const K&, const V&, VA)>;
+  using Merger = std::function<VA(const K&, VA, VA)>;
+
+  SlicedWindowAggregateProcessor(TimeWindows windows, int64_t retention_ms, std::string store,
+                                 SerdePtr<K> key_serde, SerdePtr<VA> aggregate_serde,
+                                 Initializer initializer, Aggregator aggregator, Merger merger)
+      : windows_(windows),
+        slice_ms_(std::gcd(windows.size_ms, windows.advance_ms)),
+        retention_ms_(retention_ms),
+        store_name_(std::move(store)),
+        key_serde_(std::move(key_serde)),
+        aggregate_serde_(std::move(aggregate_serde)),
+        initializer_(std::move(initializer)),
+        aggregator_(std::move(aggregator)),
+        merger_(std::move(merger)) {}
+
+  void Init(ProcessorContext<Windowed<K>, VA>& context) override {
+    context_ = &context;
+    store_ = context.template GetStateStore<KeyValueBytesStore>(store_name_);
+    WEIR_CHECK(store_ != nullptr) << "key-value store " << store_name_ << " is not connected";
+  }
+
+  void Process(const Record<K, V>& record) override {
+    const int64_t stream_time = context_->CurrentStreamTimeMs();
+    const std::string key = key_serde_->Serialize(record.key);
+    slices_.clear();
+    if (std::optional<std::string> bytes = store_->Get(key)) Decode(*bytes, stream_time);
+    bool open = false;
+    for (int64_t start : windows_.WindowStartsFor(record.timestamp)) {
+      if (windows_.Closed(start, stream_time)) {
+        context_->RecordDropped();
+        continue;
+      }
+      open = true;
+      VA window = initializer_();
+      for (auto& [slice_start, aggregate] : slices_) {
+        if (slice_start >= start && slice_start < start + windows_.size_ms) {
+          window = merger_(record.key, std::move(window), aggregate);
+        }
+      }
+      Forward(record.key, start, aggregator_(record.key, record.value, std::move(window)),
+              record.timestamp);
+    }
+    if (!open) return;  // late for every window: nothing to keep
+    const int64_t slice = record.timestamp - record.timestamp % slice_ms_;
+    auto at = std::lower_bound(slices_.begin(), slices_.end(), slice,
+                               [](const auto& entry, int64_t s) { return entry.first < s; });
+    if (at == slices_.end() || at->first != slice) at = slices_.emplace(at, slice, initializer_());
+    at->second = aggregator_(record.key, record.value, std::move(at->second));
+    value_.clear();
+    char bytes[8];
+    StoreBigEndian64(bytes, static_cast<uint64_t>(slices_.back().first));
+    value_.append(bytes, 8);
+    for (const auto& [start, aggregate] : slices_) {
+      StoreBigEndian64(bytes, static_cast<uint64_t>(start));
+      value_.append(bytes, 8);
+      const std::string encoded = aggregate_serde_->Serialize(aggregate);
+      AppendLittleEndian(value_, encoded.size(), 4);
+      value_.append(encoded);
+    }
+    store_->Put(key, value_);
+  }
+
+ private:
+  // The slices of `bytes` that some window may still read: those within the retention.
+  void Decode(absl::string_view bytes, int64_t stream_time) {
+    WEIR_CHECK(bytes.size() >= 8) << "corrupt value in " << store_name_;
+    bytes.remove_prefix(8);
+    while (!bytes.empty()) {
+      uint64_t size = 0;
+      WEIR_CHECK(bytes.size() >= 12) << "corrupt value in " << store_name_;
+      const auto start = static_cast<int64_t>(LoadBigEndian64(bytes.data()));
+      bytes.remove_prefix(8);
+      ConsumeLittleEndian(bytes, 4, &size);
+      WEIR_CHECK(bytes.size() >= size) << "corrupt value in " << store_name_;
+      if (start + retention_ms_ > stream_time) {
+        absl::StatusOr<VA> aggregate = aggregate_serde_->Deserialize(bytes.substr(0, size));
+        WEIR_CHECK(aggregate.ok()) << "corrupt aggregate in " << store_name_ << ": "
+                                   << aggregate.status();
+        slices_.emplace_back(start, *std::move(aggregate));
+      }
+      bytes.remove_prefix(size);
+    }
+  }
+  void Forward(K key, int64_t start, VA aggregate, int64_t timestamp) {
+    context_->Forward(
+        Record<Windowed<K>, VA>{Windowed<K>{std::move(key), start, start + windows_.size_ms},
+                                std::move(aggregate),
+                                timestamp,
+                                {}});
+  }
+
+  const TimeWindows windows_;
+  const int64_t slice_ms_;
+  const int64_t retention_ms_;
+  std::string store_name_;
+  SerdePtr<K> key_serde_;
+  SerdePtr<VA> aggregate_serde_;
+  Initializer initializer_;
+  Aggregator aggregator_;
+  Merger merger_;
+  ProcessorContext<Windowed<K>, VA>* context_ = nullptr;
+  KeyValueBytesStore* store_ = nullptr;
+  std::vector<std::pair<int64_t, VA>> slices_;  // the record's key's, in start order
+  std::string value_;                           // reused
 };
 
 }  // namespace weir::internal
