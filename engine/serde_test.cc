@@ -44,7 +44,7 @@ TEST(Partitioner, Murmur2MatchesKafka) {
   EXPECT_EQ(static_cast<int32_t>(Murmur2("abc")), 479470107);
 }
 
-TEST(Windows, StartsFollowDesignSection4) {
+TEST(Windows, StartsAreThoseOfEveryWindowContainingTheTimestamp) {
   const TimeWindows tumbling = TimeWindows::OfSizeWithNoGrace(60'000);
   EXPECT_THAT(tumbling.WindowStartsFor(0), ::testing::ElementsAre(0));
   EXPECT_THAT(tumbling.WindowStartsFor(119'999), ::testing::ElementsAre(60'000));
@@ -52,6 +52,12 @@ TEST(Windows, StartsFollowDesignSection4) {
   EXPECT_THAT(hopping.WindowStartsFor(59'999), ::testing::ElementsAre(0));
   EXPECT_THAT(hopping.WindowStartsFor(300'000),
               ::testing::ElementsAre(60'000, 120'000, 180'000, 240'000, 300'000));
+  EXPECT_EQ(hopping.WindowStartsFor(300'000).size(), 5u);
+  // An advance that does not divide the size keeps the starts weir always computed.
+  const TimeWindows odd = TimeWindows::OfSizeWithNoGrace(5).AdvanceBy(2);
+  EXPECT_THAT(odd.WindowStartsFor(7), ::testing::ElementsAre(3, 5));
+  EXPECT_THAT(odd.WindowStartsFor(4), ::testing::ElementsAre(1, 3));
+  EXPECT_THAT(odd.WindowStartsFor(0), ::testing::ElementsAre(0));
 }
 
 }  // namespace

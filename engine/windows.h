@@ -8,7 +8,9 @@
 #define WEIR_ENGINE_WINDOWS_H_
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <vector>
 
 #include "engine/serde.h"
@@ -39,15 +41,56 @@ struct TimeWindows {
     return start + size_ms <= stream_time_ms - grace_ms;
   }
 
+  // Starts of every window containing a timestamp, oldest first: a range that allocates
+  // nothing (the per-record path walks it for every record).
+  class Starts {
+   public:
+    class const_iterator {
+     public:
+      using value_type = int64_t;
+      using difference_type = std::ptrdiff_t;
+      using pointer = const int64_t*;
+      using reference = const int64_t&;
+      using iterator_category = std::forward_iterator_tag;
+      const_iterator() = default;
+      const_iterator(int64_t start, int64_t advance) : start_(start), advance_(advance) {}
+      const int64_t& operator*() const { return start_; }
+      const_iterator& operator++() {
+        start_ += advance_;
+        return *this;
+      }
+      const_iterator operator++(int) {
+        const_iterator before = *this;
+        ++*this;
+        return before;
+      }
+      bool operator==(const const_iterator& other) const { return start_ == other.start_; }
+
+     private:
+      int64_t start_ = 0;
+      int64_t advance_ = 1;
+    };
+    using value_type = int64_t;
+    using iterator = const_iterator;
+    Starts(int64_t first, int64_t end, int64_t advance)
+        : first_(first), end_(end), advance_(advance) {}
+    const_iterator begin() const { return {first_, advance_}; }
+    const_iterator end() const { return {end_, advance_}; }
+    size_t size() const { return static_cast<size_t>((end_ - first_) / advance_); }
+    bool empty() const { return first_ == end_; }
+
+   private:
+    int64_t first_;
+    int64_t end_;  // one advance past the last start
+    int64_t advance_;
+  };
   // Starts of every window containing `timestamp` (>= 0), oldest first.
-  std::vector<int64_t> WindowStartsFor(int64_t timestamp) const {
-    std::vector<int64_t> starts;
+  Starts WindowStartsFor(int64_t timestamp) const {
     const int64_t last = timestamp - timestamp % advance_ms;
-    for (int64_t start = std::max<int64_t>(0, last - size_ms + advance_ms); start <= last;
-         start += advance_ms) {
-      if (timestamp < start + size_ms) starts.push_back(start);
-    }
-    return starts;
+    int64_t first = std::max<int64_t>(0, last - size_ms + advance_ms);
+    while (first <= last && timestamp >= first + size_ms) first += advance_ms;
+    const int64_t count = first <= last ? (last - first) / advance_ms + 1 : 0;
+    return Starts(first, first + count * advance_ms, advance_ms);
   }
 };
 

@@ -37,7 +37,11 @@ void InMemoryKeyValueStore::Observe(absl::string_view value) {
 void InMemoryKeyValueStore::Put(absl::string_view key, std::optional<absl::string_view> value) {
   if (value.has_value()) {
     if (options_.retention_ms > 0) Observe(*value);
-    entries_.insert_or_assign(std::string(key), std::string(*value));
+    if (auto it = entries_.find(key); it != entries_.end()) {
+      it->second.assign(value->data(), value->size());  // reuses the value's space
+    } else {
+      entries_.emplace(std::string(key), std::string(*value));
+    }
   } else if (auto it = entries_.find(key); it != entries_.end()) {
     entries_.erase(it);
   }

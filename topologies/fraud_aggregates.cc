@@ -1,9 +1,11 @@
 #include "topologies/fraud_aggregates.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "common/byte_order.h"
+#include "common/check.h"
 #include "stores/key_value_store_options.h"
 
 namespace weir::fraud {
@@ -11,14 +13,36 @@ namespace {
 
 constexpr uint8_t kFormat = 1;
 
-void PutStrings(std::string& out, const Strings& strings) {
-  const size_t count = std::min<size_t>(strings.size(), 0xffff);
-  AppendLittleEndian(out, count, 2);
-  for (size_t i = 0; i < count; ++i) {
-    const size_t size = std::min<size_t>(strings[i].size(), 0xffff);
-    AppendLittleEndian(out, size, 2);
-    out.append(strings[i].data(), size);
+// Writes little-endian integers and strings into space sized beforehand (EncodeCardWindows
+// runs once per payment: no byte-by-byte appends).
+class Writer {
+ public:
+  explicit Writer(char* at) : at_(at) {}
+  void Int(uint64_t value, int bytes) {
+    for (int i = 0; i < bytes; ++i) at_[i] = static_cast<char>(value >> (8 * i));
+    at_ += bytes;
   }
+  void Strings(const fraud::Strings& strings) {
+    Int(std::min<size_t>(strings.size(), 0xffff), 2);
+    for (size_t i = 0; i < std::min<size_t>(strings.size(), 0xffff); ++i) {
+      const size_t size = std::min<size_t>(strings[i].size(), 0xffff);
+      Int(size, 2);
+      std::memcpy(at_, strings[i].data(), size);
+      at_ += size;
+    }
+  }
+  char* at() const { return at_; }
+
+ private:
+  char* at_;
+};
+
+size_t EncodedSize(const Strings& strings) {
+  size_t size = 2;
+  for (size_t i = 0; i < std::min<size_t>(strings.size(), 0xffff); ++i) {
+    size += 2 + std::min<size_t>(strings[i].size(), 0xffff);
+  }
+  return size;
 }
 
 // Views into `in`, which must outlive them.
@@ -40,10 +64,6 @@ bool GetInt64(absl::string_view& in, int64_t* value) {
   if (!ConsumeLittleEndian(in, 8, &raw)) return false;
   *value = static_cast<int64_t>(raw);
   return true;
-}
-
-void PutInt64(std::string& out, int64_t value) {
-  AppendLittleEndian(out, static_cast<uint64_t>(value), 8);
 }
 
 }  // namespace
@@ -129,26 +149,33 @@ std::optional<CardWindows> DecodeCardWindows(absl::string_view in) {
 }
 
 void EncodeCardWindows(const CardWindows& card, int64_t timestamp, std::string& out) {
-  out.clear();
-  AppendValueTimestamp(out, timestamp);
-  out.push_back(static_cast<char>(kFormat));
+  size_t size = 8 + 1 + 1 + 2;
+  for (const std::optional<int64_t>& start : card.last_alert) size += start.has_value() ? 8 : 0;
+  for (const Slice& slice : card.slices) {
+    size += 4 * 8 + EncodedSize(slice.countries) + EncodedSize(slice.merchants);
+  }
+  out.resize(size);
+  StoreBigEndian64(out.data(), static_cast<uint64_t>(timestamp));
+  Writer writer(out.data() + 8);
+  writer.Int(kFormat, 1);
   uint8_t alerts = 0;
   for (int rule = 0; rule < kRuleCount; ++rule) {
     if (card.last_alert[rule].has_value()) alerts |= 1u << rule;
   }
-  out.push_back(static_cast<char>(alerts));
+  writer.Int(alerts, 1);
   for (const std::optional<int64_t>& start : card.last_alert) {
-    if (start.has_value()) PutInt64(out, *start);
+    if (start.has_value()) writer.Int(static_cast<uint64_t>(*start), 8);
   }
-  AppendLittleEndian(out, card.slices.size(), 2);
+  writer.Int(card.slices.size(), 2);
   for (const Slice& slice : card.slices) {
-    PutInt64(out, slice.start);
-    PutInt64(out, slice.count);
-    PutInt64(out, slice.sum);
-    PutInt64(out, slice.max);
-    PutStrings(out, slice.countries);
-    PutStrings(out, slice.merchants);
+    writer.Int(static_cast<uint64_t>(slice.start), 8);
+    writer.Int(static_cast<uint64_t>(slice.count), 8);
+    writer.Int(static_cast<uint64_t>(slice.sum), 8);
+    writer.Int(static_cast<uint64_t>(slice.max), 8);
+    writer.Strings(slice.countries);
+    writer.Strings(slice.merchants);
   }
+  WEIR_CHECK(writer.at() == out.data() + out.size()) << "card-windows value size mismatch";
 }
 
 }  // namespace weir::fraud
