@@ -1,9 +1,11 @@
 // `weir replay`: the fraud topology over a JSONL file, in process, without a broker.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "cli/commands.h"
@@ -55,12 +57,16 @@ absl::Status Replay(const ReplayFlags& flags) {
     dead_letters += static_cast<int64_t>(driver.ReadOutput(fraud_config.dlq_topic).size());
   };
   std::string line;
+  std::vector<float> latencies_us;  // per payment: the topology's processing of it
   while (std::getline(in, line)) {
     if (line.empty()) continue;
     // Keyed by the card number, as a producer of the payments topic would key it.
-    WEIR_RETURN_IF_ERROR(driver.PipeRaw(
-        fraud_config.payments_topic,
-        RawRecord{.key = fraud::ExtractCard(line).value_or(""), .value = line, .timestamp = 0}));
+    RawRecord record{.key = fraud::ExtractCard(line).value_or(""), .value = line, .timestamp = 0};
+    const auto piped = std::chrono::steady_clock::now();
+    WEIR_RETURN_IF_ERROR(driver.PipeRaw(fraud_config.payments_topic, std::move(record)));
+    latencies_us.push_back(std::chrono::duration<float, std::micro>(
+                               std::chrono::steady_clock::now() - piped)
+                               .count());
     if (++records % 1'000'000 == 0) {
       drain();
       spdlog::info("replayed {} records", records);
@@ -82,6 +88,17 @@ absl::Status Replay(const ReplayFlags& flags) {
                static_cast<long long>(records), seconds, records / std::max(seconds, 1e-9),
                flags.partitions, static_cast<long long>(alerts), by_rule.c_str(),
                static_cast<long long>(driver.Totals().late), static_cast<long long>(dead_letters));
+  if (!latencies_us.empty()) {
+    const auto percentile = [&](size_t per_mille) {
+      auto at = latencies_us.begin() + static_cast<std::ptrdiff_t>(
+                                           (latencies_us.size() - 1) * per_mille / 1000);
+      std::nth_element(latencies_us.begin(), at, latencies_us.end());
+      return *at;
+    };
+    const float p50 = percentile(500);
+    const float p99 = percentile(990);
+    std::fprintf(stderr, "  processing per record: p50 %.1f us, p99 %.1f us\n", p50, p99);
+  }
   return absl::OkStatus();
 }
 

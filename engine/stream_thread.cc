@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 #include <filesystem>
 #include <limits>
 #include <set>
@@ -552,7 +553,18 @@ absl::Status StreamThread::CommitOnce() {
     WEIR_RETURN_IF_ERROR(fatal_);  // a delivery failed: do not commit past it
     WEIR_RETURN_IF_ERROR(CommitTasks(offsets_of_task));
     if (any_offsets) {
-      const rd_kafka_resp_err_t err = rd_kafka_commit(consumer_.get(), offsets.get(), 0);
+      rd_kafka_resp_err_t err = rd_kafka_commit(consumer_.get(), offsets.get(), 0);
+      // The group coordinator moved or is loading its offsets (a broker stopped or restarted):
+      // retriable, as Kafka's clients treat it, until the commit timeout.
+      const auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(kCommitTimeoutMs);
+      while ((err == RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS ||
+              err == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE ||
+              err == RD_KAFKA_RESP_ERR_NOT_COORDINATOR) &&
+             std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // retry backoff
+        err = rd_kafka_commit(consumer_.get(), offsets.get(), 0);
+      }
       if (err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
           err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
           err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID) {

@@ -91,6 +91,9 @@ AppConfig Config(const std::string& application_id, int threads) {
   // The embedded broker completes a rebalance only when departed members time out: keep the
   // session short so group changes settle in seconds (Kafka's default is 45 s).
   config.consumer = {{"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "500"}};
+  // The records are stamped 1970 (Produce): a real broker's retention, which goes by record
+  // timestamp, would otherwise delete window changelogs under a restoring task.
+  config.windowstore_changelog_additional_retention_ms = 1'000'000'000'000;
   return config;
 }
 
