@@ -334,6 +334,7 @@ absl::StatusOr<RocksDbAloneResult> RunRocksDbAlone(const CompareOptions& options
   no_wal.disableWAL = true;
   rocksdb::WriteBatch batch;
   std::string key, value, encoded;
+  fraud::CardWindows card;  // the one-value layout's, reused
   Clock::duration busy{}, gets{};
   // A timed get of `key` from `family` into `value`: true when found.
   const auto get = [&](RawInstance& task, rocksdb::ColumnFamilyHandle* family,
@@ -348,8 +349,8 @@ absl::StatusOr<RocksDbAloneResult> RunRocksDbAlone(const CompareOptions& options
   };
   // The first layout's state reads and writes for one payment.
   const auto six_windows = [&](RawInstance& task, const fraud::Payment& payment) -> absl::Status {
-    for (int64_t window : minute.WindowStartsFor(payment.ts)) {
-      WindowKeyInto(payment.card_token, window, key);  // the window stores' layout
+    for (int64_t window : minute.WindowStartsFor(payment.ts())) {
+      WindowKeyInto(payment.card_token(), window, key);  // the window stores' layout
       int64_t count = 0, sum = 0;
       WEIR_ASSIGN_OR_RETURN(const bool found, get(task, task.families[1], "card-1m"));
       if (found) {
@@ -358,15 +359,15 @@ absl::StatusOr<RocksDbAloneResult> RunRocksDbAlone(const CompareOptions& options
           return absl::DataLossError(absl::StrCat(dir.string(), ": a card-1m value is corrupt"));
         }
       }
-      batch.Put(task.families[1], key, absl::StrCat(count + 1, ",", sum + payment.amount_cents));
+      batch.Put(task.families[1], key, absl::StrCat(count + 1, ",", sum + payment.amount_cents()));
     }
-    for (int64_t window : five_minutes.WindowStartsFor(payment.ts)) {
-      WindowKeyInto(payment.card_token, window, key);
+    for (int64_t window : five_minutes.WindowStartsFor(payment.ts())) {
+      WindowKeyInto(payment.card_token(), window, key);
       WEIR_ASSIGN_OR_RETURN(const bool found, get(task, task.families[2], "card-5m"));
       if (!found) {  // that layout: 3 x 8 bytes, then the two sets
         value.assign(24 + 4 + 2 + 4 + 2, '\0');
-        value.insert(30, payment.country);
-        value.append(payment.merchant);
+        value.insert(30, payment.country().data(), payment.country().size());
+        value.append(payment.merchant().data(), payment.merchant().size());
       }
       absl::string_view count_bytes(value.data(), 8);
       uint64_t count = 0;  // the count, 8 bytes little-endian
@@ -380,22 +381,18 @@ absl::StatusOr<RocksDbAloneResult> RunRocksDbAlone(const CompareOptions& options
   };
   // Today's: the card's value, with the topology's encoding.
   const auto one_value = [&](RawInstance& task, const fraud::Payment& payment) -> absl::Status {
-    key = payment.card_token;
+    key.assign(payment.card_token().data(), payment.card_token().size());
     WEIR_ASSIGN_OR_RETURN(const bool found, get(task, task.families[1], fraud::kCardWindowsStore));
-    fraud::CardWindows card;
-    if (found) {
-      std::optional<fraud::CardWindows> decoded = fraud::DecodeCardWindows(value);
-      if (!decoded.has_value()) {
-        return absl::DataLossError(absl::StrCat(dir.string(), ": a card-windows value is corrupt"));
-      }
-      card = *std::move(decoded);
+    card = {};
+    if (found && !fraud::DecodeCardWindows(value, card)) {
+      return absl::DataLossError(absl::StrCat(dir.string(), ": a card-windows value is corrupt"));
     }
-    fraud::Slice& slice = card.SliceAt(payment.ts - payment.ts % slice_ms);
+    fraud::Slice& slice = card.SliceAt(payment.ts() - payment.ts() % slice_ms);
     ++slice.count;
-    slice.sum += payment.amount_cents;
-    slice.max = std::max(slice.max, payment.amount_cents);
-    fraud::InsertSorted(slice.countries, payment.country);
-    fraud::InsertSorted(slice.merchants, payment.merchant);
+    slice.sum += payment.amount_cents();
+    slice.max = std::max(slice.max, payment.amount_cents());
+    fraud::InsertSorted(slice.countries, payment.country());
+    fraud::InsertSorted(slice.merchants, payment.merchant());
     fraud::EncodeCardWindows(card, slice.start, encoded);
     batch.Put(task.families[1], key, encoded);
     return absl::OkStatus();
@@ -410,10 +407,12 @@ absl::StatusOr<RocksDbAloneResult> RunRocksDbAlone(const CompareOptions& options
     const int64_t n = std::min<int64_t>(options.commit_every, options.records - done);
     for (int64_t i = 0; i < n; ++i) {
       const fraud::GeneratedPayment p = workload.generator.Next();
-      absl::StatusOr<fraud::Payment> payment = fraud::ParsePayment(p.json, workload.tokenizer);
-      if (!payment.ok()) continue;  // a dead letter: no state access
+      fraud::Payment payment;
+      if (!fraud::ParsePayment(p.json, workload.tokenizer, payment).ok()) {
+        continue;  // a dead letter: no state access
+      }
       chunk.push_back(
-          {static_cast<size_t>(PartitionForKey(p.card, options.partitions)), *std::move(payment)});
+          {static_cast<size_t>(PartitionForKey(p.card, options.partitions)), std::move(payment)});
     }
     const auto start = Clock::now();
     for (const Access& access : chunk) {
@@ -442,8 +441,8 @@ absl::StatusOr<RocksDbAloneResult> RunRocksDbAlone(const CompareOptions& options
       if (layout == AloneLayout::kSixWindows) {
         int64_t count = 0;
         if (absl::SimpleAtoi(text.substr(0, text.find(',')), &count)) counted += count;
-      } else if (std::optional<fraud::CardWindows> card = fraud::DecodeCardWindows(text)) {
-        for (const fraud::Slice& slice : card->slices) counted += slice.count;
+      } else if (fraud::DecodeCardWindows(text, card)) {
+        for (const fraud::Slice& slice : card.slices) counted += slice.count;
       }
     }
   }

@@ -32,6 +32,16 @@ class Serde {
   // At a source, `bytes` are the consumed record's own and stay valid until the topology has
   // processed the record, so a T may view them for that long (and no longer).
   virtual absl::StatusOr<T> Deserialize(absl::string_view bytes) const = 0;
+  // What a source calls: deserializes into `out`, which holds the previous record's value, so a
+  // serde whose T owns buffers can reuse them and a source allocate nothing per record (Flink's
+  // deserialize(reuse, source)). The default assigns Deserialize's result. On error `out` may
+  // hold anything.
+  virtual absl::Status DeserializeInto(absl::string_view bytes, T& out) const {
+    absl::StatusOr<T> value = Deserialize(bytes);
+    if (!value.ok()) return value.status();
+    out = *std::move(value);
+    return absl::OkStatus();
+  }
 };
 
 template <typename T>

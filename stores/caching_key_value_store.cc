@@ -31,8 +31,11 @@ void CachingKeyValueStore::Put(absl::string_view key, std::optional<absl::string
   namespace_->Put(key, value, record_timestamp_());
 }
 
-std::optional<std::string> CachingKeyValueStore::Get(absl::string_view key) const {
-  if (const CacheNamespace::Entry* cached = namespace_->Get(key)) return cached->value;
+std::optional<absl::string_view> CachingKeyValueStore::Get(absl::string_view key) const {
+  if (const CacheNamespace::Entry* cached = namespace_->Get(key)) {
+    if (!cached->value.has_value()) return std::nullopt;  // a pending deletion
+    return absl::string_view(*cached->value);
+  }
   return inner_->Get(key);
 }
 

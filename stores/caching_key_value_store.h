@@ -32,7 +32,7 @@ class CachingKeyValueStore : public KeyValueBytesStore {
   const std::string& name() const override { return inner_->name(); }
   absl::Status Flush() override;
   void Put(absl::string_view key, std::optional<absl::string_view> value) override;
-  std::optional<std::string> Get(absl::string_view key) const override;
+  std::optional<absl::string_view> Get(absl::string_view key) const override;
   void Range(absl::string_view from, absl::string_view to, const Visitor& visit) const override;
   void PrefixScan(absl::string_view prefix, const Visitor& visit) const override;
   void All(const Visitor& visit) const override;

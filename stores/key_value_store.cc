@@ -27,6 +27,7 @@ void InMemoryKeyValueStore::Observe(absl::string_view value) {
   for (auto it = entries_.begin(); it != entries_.end();) {
     const std::optional<int64_t> at = ValueTimestamp(it->second);
     if (at.has_value() && *at <= observed_ - options_.retention_ms) {
+      if (it == last_read_) last_read_ = entries_.end();
       it = entries_.erase(it);
     } else {
       ++it;
@@ -37,20 +38,26 @@ void InMemoryKeyValueStore::Observe(absl::string_view value) {
 void InMemoryKeyValueStore::Put(absl::string_view key, std::optional<absl::string_view> value) {
   if (value.has_value()) {
     if (options_.retention_ms > 0) Observe(*value);
-    if (auto it = entries_.find(key); it != entries_.end()) {
+    // A read-modify-write puts the key it just read: no second search.
+    auto it = last_read_ != entries_.end() && last_read_->first == key
+                  ? entries_.erase(last_read_, last_read_)  // the same entry, as an iterator
+                  : entries_.lower_bound(key);
+    if (it != entries_.end() && it->first == key) {
       it->second.assign(value->data(), value->size());  // reuses the value's space
     } else {
-      entries_.emplace(std::string(key), std::string(*value));
+      entries_.emplace_hint(it, std::string(key), std::string(*value));
     }
   } else if (auto it = entries_.find(key); it != entries_.end()) {
+    if (it == last_read_) last_read_ = entries_.end();
     entries_.erase(it);
   }
 }
 
-std::optional<std::string> InMemoryKeyValueStore::Get(absl::string_view key) const {
+std::optional<absl::string_view> InMemoryKeyValueStore::Get(absl::string_view key) const {
   auto it = entries_.find(key);
   if (it == entries_.end()) return std::nullopt;
-  return it->second;
+  last_read_ = it;
+  return absl::string_view(it->second);
 }
 
 void InMemoryKeyValueStore::Range(absl::string_view from, absl::string_view to,
@@ -99,7 +106,7 @@ void RocksDbKeyValueStore::Put(absl::string_view key, std::optional<absl::string
   }
 }
 
-std::optional<std::string> RocksDbKeyValueStore::Get(absl::string_view key) const {
+std::optional<absl::string_view> RocksDbKeyValueStore::Get(absl::string_view key) const {
   return db_->Get(cf_, key);
 }
 

@@ -30,7 +30,9 @@ class KeyValueBytesStore : public StateStore {
   // Writes `value` for `key`; std::nullopt deletes it.
   virtual void Put(absl::string_view key, std::optional<absl::string_view> value) = 0;
   void Delete(absl::string_view key) { Put(key, std::nullopt); }
-  virtual std::optional<std::string> Get(absl::string_view key) const = 0;
+  // The value of `key`, viewing the store's own bytes: valid until the next call on this store
+  // (copy it to keep it). No copy is made, so a read costs no allocation.
+  virtual std::optional<absl::string_view> Get(absl::string_view key) const = 0;
   // Keys in [from, to] (both inclusive), as Kafka Streams' range().
   virtual void Range(absl::string_view from, absl::string_view to, const Visitor& visit) const = 0;
   virtual void PrefixScan(absl::string_view prefix, const Visitor& visit) const = 0;
@@ -47,7 +49,7 @@ class InMemoryKeyValueStore : public KeyValueBytesStore {
   const std::string& name() const override { return options_.name; }
   absl::Status Flush() override { return absl::OkStatus(); }
   void Put(absl::string_view key, std::optional<absl::string_view> value) override;
-  std::optional<std::string> Get(absl::string_view key) const override;
+  std::optional<absl::string_view> Get(absl::string_view key) const override;
   void Range(absl::string_view from, absl::string_view to, const Visitor& visit) const override;
   void PrefixScan(absl::string_view prefix, const Visitor& visit) const override;
   void All(const Visitor& visit) const override;
@@ -57,7 +59,11 @@ class InMemoryKeyValueStore : public KeyValueBytesStore {
   void Observe(absl::string_view value);
 
   const KeyValueStoreOptions options_;
-  std::map<std::string, std::string, std::less<>> entries_;
+  using Entries = std::map<std::string, std::string, std::less<>>;
+  Entries entries_;
+  // The entry the last Get found (end() when none), so that the Put that follows it in a
+  // read-modify-write needs no second search. Erasing it resets it.
+  mutable Entries::const_iterator last_read_ = entries_.end();
   int64_t observed_ = -1;
   int64_t swept_ = -1;  // observed stream time at the last sweep
 };
@@ -77,7 +83,7 @@ class RocksDbKeyValueStore : public KeyValueBytesStore {
   const std::string& name() const override { return name_; }
   absl::Status Flush() override { return absl::OkStatus(); }
   void Put(absl::string_view key, std::optional<absl::string_view> value) override;
-  std::optional<std::string> Get(absl::string_view key) const override;
+  std::optional<absl::string_view> Get(absl::string_view key) const override;
   void Range(absl::string_view from, absl::string_view to, const Visitor& visit) const override;
   void PrefixScan(absl::string_view prefix, const Visitor& visit) const override;
   void All(const Visitor& visit) const override;

@@ -83,7 +83,10 @@ std::optional<std::string> RocksDbWindowStore::Fetch(absl::string_view key,
   if (window_start < MinLiveStart()) return std::nullopt;
   auto segment = segments_.find(SegmentId(window_start));
   if (segment == segments_.end()) return std::nullopt;
-  return db_->Get(segment->second, WindowKeyInto(key, window_start, scratch_));
+  const std::optional<absl::string_view> value =
+      db_->Get(segment->second, WindowKeyInto(key, window_start, scratch_));
+  if (!value.has_value()) return std::nullopt;
+  return std::string(*value);
 }
 
 void RocksDbWindowStore::Fetch(absl::string_view key, int64_t from, int64_t to,

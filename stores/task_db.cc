@@ -291,15 +291,17 @@ void TaskDb::Delete(rocksdb::ColumnFamilyHandle* cf, absl::string_view key) {
   Write(cf, key, std::nullopt);
 }
 
-std::optional<std::string> TaskDb::Get(rocksdb::ColumnFamilyHandle* cf, absl::string_view key) {
+std::optional<absl::string_view> TaskDb::Get(rocksdb::ColumnFamilyHandle* cf,
+                                             absl::string_view key) {
   if (auto family = pending_families_.find(cf); family != pending_families_.end()) {
     if (auto entry = family->second->writes.find(key); entry != family->second->writes.end()) {
-      return entry->second;
+      if (!entry->second.has_value()) return std::nullopt;
+      return absl::string_view(*entry->second);
     }
   }
-  std::string value;
-  const rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), cf, AsSlice(key), &value);
-  if (status.ok()) return value;
+  read_.Reset();
+  const rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), cf, AsSlice(key), &read_);
+  if (status.ok()) return absl::string_view(read_.data(), read_.size());
   if (!status.IsNotFound()) RememberError(status, "reading");
   return std::nullopt;
 }

@@ -103,8 +103,8 @@ class TaskDb {
   // Pending writes, applied by Commit; a later write of a key replaces an earlier one.
   void Put(rocksdb::ColumnFamilyHandle* cf, absl::string_view key, absl::string_view value);
   void Delete(rocksdb::ColumnFamilyHandle* cf, absl::string_view key);
-  // Reads see pending writes first.
-  std::optional<std::string> Get(rocksdb::ColumnFamilyHandle* cf, absl::string_view key);
+  // Reads see pending writes first. The view is valid until the next call on this TaskDb.
+  std::optional<absl::string_view> Get(rocksdb::ColumnFamilyHandle* cf, absl::string_view key);
 
   // A forward iterator over one column family: its committed entries merged with its pending
   // writes (a pending write wins over the committed entry of its key; pending deletions hide
@@ -138,7 +138,11 @@ class TaskDb {
   };
   std::unique_ptr<Iterator> NewIterator(rocksdb::ColumnFamilyHandle* cf);
   void PutMeta(absl::string_view key, absl::string_view value) { Put(meta_, key, value); }
-  std::optional<std::string> GetMeta(absl::string_view key) { return Get(meta_, key); }
+  std::optional<std::string> GetMeta(absl::string_view key) {
+    const std::optional<absl::string_view> value = Get(meta_, key);
+    if (!value.has_value()) return std::nullopt;
+    return std::string(*value);
+  }
 
   // Visits the pending (uncommitted) writes to `cf`, the latest per key; value nullopt = delete.
   void ForEachPending(rocksdb::ColumnFamilyHandle* cf,
@@ -188,6 +192,7 @@ class TaskDb {
   const rocksdb::ColumnFamilyOptions cf_options_;
   const std::shared_ptr<TimestampExpiry> expiry_;  // the compaction filter factory
   absl::flat_hash_map<rocksdb::ColumnFamilyHandle*, std::unique_ptr<Family>> pending_families_;
+  rocksdb::PinnableSlice read_;  // the last Get's value, when it came from RocksDB
   size_t pending_ = 0;
   size_t pending_bytes_ = 0;
   std::vector<std::string> to_drop_;

@@ -49,7 +49,7 @@ size_t EncodedSize(const Strings& strings) {
 bool GetStrings(absl::string_view& in, Strings* strings) {
   uint64_t count = 0;
   if (!ConsumeLittleEndian(in, 2, &count) || count > in.size() / 2) return false;
-  strings->reserve(count);
+  if (count > strings->capacity()) strings->reserve(count);
   for (uint64_t i = 0; i < count; ++i) {
     uint64_t size = 0;
     if (!ConsumeLittleEndian(in, 2, &size) || in.size() < size) return false;
@@ -118,34 +118,34 @@ Slice& CardWindows::SliceAt(int64_t start) {
   return *at;
 }
 
-std::optional<CardWindows> DecodeCardWindows(absl::string_view in) {
-  if (in.size() < 8 + 1 + 1 + 2) return std::nullopt;
+bool DecodeCardWindows(absl::string_view in, CardWindows& card) {
+  if (in.size() < 8 + 1 + 1 + 2) return false;
   in.remove_prefix(8);  // the timestamp, for the store's expiry
-  CardWindows card;
+  card.last_alert = {};
+  card.slices.clear();
   uint64_t format = 0, alerts = 0, slices = 0;
   if (!ConsumeLittleEndian(in, 1, &format) || format != kFormat ||
       !ConsumeLittleEndian(in, 1, &alerts) || alerts >= (1u << kRuleCount)) {
-    return std::nullopt;
+    return false;
   }
   for (int rule = 0; rule < kRuleCount; ++rule) {
     if ((alerts & (1u << rule)) == 0) continue;
     int64_t start = 0;
-    if (!GetInt64(in, &start)) return std::nullopt;
+    if (!GetInt64(in, &start)) return false;
     card.last_alert[rule] = start;
   }
-  if (!ConsumeLittleEndian(in, 2, &slices) || slices > in.size() / 36) return std::nullopt;
+  if (!ConsumeLittleEndian(in, 2, &slices) || slices > in.size() / 36) return false;
   card.slices.reserve(slices);
   for (uint64_t i = 0; i < slices; ++i) {
     Slice& slice = card.slices.emplace_back();
     if (!GetInt64(in, &slice.start) || !GetInt64(in, &slice.count) || !GetInt64(in, &slice.sum) ||
         !GetInt64(in, &slice.max) || !GetStrings(in, &slice.countries) ||
         !GetStrings(in, &slice.merchants)) {
-      return std::nullopt;
+      return false;
     }
-    if (i > 0 && card.slices[i - 1].start >= slice.start) return std::nullopt;
+    if (i > 0 && card.slices[i - 1].start >= slice.start) return false;
   }
-  if (!in.empty()) return std::nullopt;
-  return card;
+  return in.empty();
 }
 
 void EncodeCardWindows(const CardWindows& card, int64_t timestamp, std::string& out) {

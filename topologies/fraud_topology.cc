@@ -23,7 +23,8 @@ namespace {
 // only while the record is being processed (the source hands processors its own bytes), and
 // read only to make a dead letter, card numbers masked.
 struct PaymentOrError {
-  std::optional<Payment> payment;
+  Payment payment;  // valid when `valid`
+  bool valid = false;
   std::string error;
   absl::string_view text;
 };
@@ -36,19 +37,28 @@ class PaymentSerde : public Serde<PaymentOrError> {
   }
   // Never fails: an invalid payment is a value the topology routes to the dead-letter topic.
   absl::StatusOr<PaymentOrError> Deserialize(absl::string_view bytes) const override {
-    absl::StatusOr<Payment> payment = ParsePayment(bytes, tokenizer_);
-    if (payment.ok()) return PaymentOrError{.payment = *std::move(payment), .text = bytes};
-    return PaymentOrError{.error = std::string(payment.status().message()), .text = bytes};
+    PaymentOrError value;
+    DeserializeInto(bytes, value).IgnoreError();  // always OK
+    return value;
+  }
+  // Parses into the previous record's payment, reusing its buffer: no allocation per payment.
+  absl::Status DeserializeInto(absl::string_view bytes, PaymentOrError& out) const override {
+    const absl::Status parsed = ParsePayment(bytes, tokenizer_, out.payment);
+    out.valid = parsed.ok();
+    out.error.assign(parsed.message().data(), parsed.message().size());
+    out.text = bytes;
+    return absl::OkStatus();
   }
 
  private:
   CardTokenizer tokenizer_;
 };
 
-// The input key, which must be the payment's card number. It is masked as it is read and never
-// kept in clear; its fingerprint lets the topology check it against the payment's card.
+// The input key, which must be the payment's card number. `text` views the consumed key like
+// PaymentOrError::text views the value: never kept past the record, and read only to make a
+// dead letter, masked. Its fingerprint lets the topology check it against the payment's card.
 struct InputKey {
-  std::string masked;
+  absl::string_view text;
   uint64_t fingerprint = 0;
   bool empty = true;  // a null or empty key
 };
@@ -57,19 +67,22 @@ struct InputKey {
 // state is per partition, so a payment keyed by anything else would be counted apart from its
 // card's other payments, silently. That is a producer's bug, and such records are dead letters.
 bool KeyedByItsCard(const Record<InputKey, PaymentOrError>& record) {
-  return record.value.payment.has_value() && !record.key.empty &&
-         record.key.fingerprint == record.value.payment->card_fingerprint;
+  return record.value.valid && !record.key.empty &&
+         record.key.fingerprint == record.value.payment.card_fingerprint();
 }
 
 class InputKeySerde : public Serde<InputKey> {
  public:
-  std::string Serialize(const InputKey& key) const override { return key.masked; }
+  std::string Serialize(const InputKey& key) const override { return MaskCardNumbers(key.text); }
   absl::StatusOr<InputKey> Deserialize(absl::string_view bytes) const override {
-    return InputKey{.masked = MaskCardNumbers(bytes),
-                    .fingerprint = Fingerprint(bytes),
-                    .empty = bytes.empty()};
+    return InputKey{.text = bytes, .fingerprint = Fingerprint(bytes), .empty = bytes.empty()};
   }
 };
+
+// `text` as a JSON string, quoted and escaped.
+std::string JsonString(absl::string_view text) {
+  return nlohmann::json(std::string_view(text.data(), text.size())).dump();
+}
 
 // A rule's threshold crossed in one window by the current record.
 struct Crossing {
@@ -100,7 +113,7 @@ class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, 
   }
 
   void Process(const Record<InputKey, PaymentOrError>& record) override {
-    if (!record.value.payment.has_value()) {
+    if (!record.value.valid) {
       return DeadLetter(record, "InvalidPayment", record.value.error);
     }
     if (!KeyedByItsCard(record)) {
@@ -109,24 +122,26 @@ class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, 
                             ? "record key is missing: payments must be keyed by their card"
                             : "key does not match card: payments must be keyed by their card");
     }
-    const Payment& payment = *record.value.payment;
+    const Payment& payment = record.value.payment;
     const int64_t stream_time = context_->CurrentStreamTimeMs();
     crossings_.clear();
     geo_hops_.clear();
 
     // `card` views `stored` and the payment.
-    const std::optional<std::string> stored = store_->Get(payment.card_token);
-    CardWindows card;
+    const std::optional<absl::string_view> stored = store_->Get(payment.card_token());
+    CardWindows& card = card_;
     if (stored.has_value()) {
-      std::optional<CardWindows> decoded = DecodeCardWindows(*stored);
       // weir's own state that does not decode is a bug: stop rather than start the card over.
-      WEIR_CHECK(decoded.has_value()) << "corrupt value in store " << kCardWindowsStore;
-      card = *std::move(decoded);
+      WEIR_CHECK(DecodeCardWindows(*stored, card))
+          << "corrupt value in store " << kCardWindowsStore;
       Forget(card, stream_time);
+    } else {
+      card.last_alert = {};
+      card.slices.clear();
     }
 
     bool counted = false;  // in some window still open: the payment goes into its slice
-    for (int64_t start : minute_.WindowStartsFor(payment.ts)) {
+    for (int64_t start : minute_.WindowStartsFor(payment.ts())) {
       if (minute_.Closed(start, stream_time)) {
         context_->RecordDropped();
         continue;
@@ -137,10 +152,10 @@ class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, 
       const int64_t count = before.count + 1;
       if (before.count < config_.velocity_count && count >= config_.velocity_count) {
         crossings_.push_back(
-            {kVelocity, start, minute_.size_ms, count, before.sum + payment.amount_cents});
+            {kVelocity, start, minute_.size_ms, count, before.sum + payment.amount_cents()});
       }
     }
-    for (int64_t start : five_minutes_.WindowStartsFor(payment.ts)) {
+    for (int64_t start : five_minutes_.WindowStartsFor(payment.ts())) {
       if (five_minutes_.Closed(start, stream_time)) {
         context_->RecordDropped();
         continue;
@@ -149,14 +164,14 @@ class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, 
       const WindowAggregate before =
           card.Window(start, start + five_minutes_.size_ms, CardWindows::Merge::kCountries);
       const int64_t count = before.count + 1;
-      const int64_t sum = before.sum + payment.amount_cents;
+      const int64_t sum = before.sum + payment.amount_cents();
       if (before.sum < high_spend_cents_ && sum >= high_spend_cents_) {
         crossings_.push_back({kHighSpend, start, five_minutes_.size_ms, count, sum});
       }
       const auto countries_before = static_cast<int64_t>(before.countries.size());
       const int64_t countries =
           countries_before + (std::binary_search(before.countries.begin(), before.countries.end(),
-                                                 payment.country)
+                                                 payment.country())
                                   ? 0
                                   : 1);
       if (countries_before < config_.geo_hop_countries &&
@@ -165,12 +180,12 @@ class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, 
       }
     }
     if (!counted) return;  // late for every window: nothing to keep
-    Slice& slice = card.SliceAt(payment.ts - payment.ts % slice_ms_);
+    Slice& slice = card.SliceAt(payment.ts() - payment.ts() % slice_ms_);
     ++slice.count;
-    slice.sum += payment.amount_cents;
-    slice.max = std::max(slice.max, payment.amount_cents);
-    InsertSorted(slice.countries, payment.country);
-    InsertSorted(slice.merchants, payment.merchant);
+    slice.sum += payment.amount_cents();
+    slice.max = std::max(slice.max, payment.amount_cents());
+    InsertSorted(slice.countries, payment.country());
+    InsertSorted(slice.merchants, payment.merchant());
 
     crossings_.insert(crossings_.end(), geo_hops_.begin(), geo_hops_.end());
     // Crossings are in rule order, each rule's windows oldest first: the first one the
@@ -181,7 +196,7 @@ class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, 
       Alert(payment, crossing, record.timestamp);
     }
     EncodeCardWindows(card, Newest(card), value_);
-    store_->Put(payment.card_token, value_);
+    store_->Put(payment.card_token(), value_);
   }
 
   // How long a card's value must outlive its timestamp (Newest): its newest slice is read until
@@ -235,15 +250,16 @@ class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, 
   void Alert(const Payment& payment, const Crossing& crossing, int64_t timestamp) {
     const char* rule = RuleName(crossing.rule);
     const std::string alert_id =
-        absl::StrCat(payment.card_token, ":", rule, ":", crossing.window_start);
+        absl::StrCat(payment.card_token(), ":", rule, ":", crossing.window_start);
     std::string json = absl::StrCat(
-        "{\"alert_id\":", nlohmann::json(alert_id).dump(), ",\"rule\":\"", rule,
-        "\",\"card\":", nlohmann::json(payment.masked_card).dump(),
+        "{\"alert_id\":", JsonString(alert_id), ",\"rule\":\"", rule,
+        "\",\"card\":", JsonString(payment.masked_card()),
         ",\"window_start\":", crossing.window_start,
         ",\"window_end\":", crossing.window_start + crossing.window_size,
         ",\"count\":", crossing.count, ",\"sum\":", FormatCents(crossing.sum),
-        ",\"txn_id\":", nlohmann::json(payment.txn_id).dump(), ",\"ts\":", payment.ts, "}");
-    context_->Forward({payment.card_token, std::move(json), timestamp, {}}, "alerts");
+        ",\"txn_id\":", JsonString(payment.txn_id()), ",\"ts\":", payment.ts(), "}");
+    context_->Forward({std::string(payment.card_token()), std::move(json), timestamp, {}},
+                      "alerts");
   }
 
   void DeadLetter(const Record<InputKey, PaymentOrError>& record, absl::string_view exception,
@@ -256,7 +272,7 @@ class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, 
       if (header.value.has_value()) header.value = MaskCardNumbers(*header.value);
     }
     Record<std::string, std::string> dead{
-        record.key.masked, MaskCardNumbers(record.value.text), record.timestamp,
+        MaskCardNumbers(record.key.text), MaskCardNumbers(record.value.text), record.timestamp,
         DeadLetterHeaders(std::move(headers), exception, reason, context_->record_metadata())};
     context_->Forward(dead, "dead-letters");
   }
@@ -270,6 +286,7 @@ class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, 
   KeyValueBytesStore* store_ = nullptr;
   std::vector<Crossing> crossings_;  // this record's, in rule order, each rule oldest first
   std::vector<Crossing> geo_hops_;   // GEO_HOP's, gathered beside HIGH_SPEND's, appended last
+  CardWindows card_;                 // the card being updated, reused
   std::string value_;                // the card's new value, reused
 };
 
@@ -283,7 +300,7 @@ Topology BuildFraudTopology(const FraudConfig& config, const CardTokenizer& toke
           "payments", {config.payments_topic}, std::make_shared<InputKeySerde>(),
           std::make_shared<PaymentSerde>(tokenizer),
           [](const Record<InputKey, PaymentOrError>& record, int64_t stream_time) {
-            return KeyedByItsCard(record) ? record.value.payment->ts
+            return KeyedByItsCard(record) ? record.value.payment.ts()
                                           : std::max<int64_t>(stream_time, 0);
           })
       .AddProcessor<InputKey, PaymentOrError, std::string, std::string>(

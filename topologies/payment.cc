@@ -59,31 +59,51 @@ CardTokenizer CardTokenizer::FromEnvironment(const std::string& variable) {
   return tokenizer;
 }
 
+struct CardTokenizer::Keyed {
+  EVP_MD_CTX* inner = EVP_MD_CTX_new();  // SHA-256 after (key XOR ipad)
+  EVP_MD_CTX* outer = EVP_MD_CTX_new();  // SHA-256 after (key XOR opad)
+  ~Keyed() {
+    EVP_MD_CTX_free(inner);
+    EVP_MD_CTX_free(outer);
+  }
+};
+
 CardTokenizer::CardTokenizer(std::string key) {
-  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  WEIR_CHECK(mac != nullptr) << "OpenSSL has no HMAC";
-  EVP_MAC_CTX* context = EVP_MAC_CTX_new(mac);
-  EVP_MAC_free(mac);
-  char digest[] = "SHA256";
-  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                               OSSL_PARAM_END};
-  WEIR_CHECK(EVP_MAC_init(context, reinterpret_cast<const unsigned char*>(key.data()), key.size(),
-                          params) == 1)
-      << "cannot key HMAC-SHA256";
-  keyed_.reset(context,
-               [](const ::evp_mac_ctx_st* c) { EVP_MAC_CTX_free(const_cast<EVP_MAC_CTX*>(c)); });
+  constexpr size_t kBlock = 64;  // SHA-256's block
+  unsigned char block[kBlock] = {};
+  if (key.size() > kBlock) {
+    unsigned int size = 0;
+    WEIR_CHECK(EVP_Digest(key.data(), key.size(), block, &size, EVP_sha256(), nullptr) == 1)
+        << "cannot hash the card token key";
+  } else {
+    std::memcpy(block, key.data(), key.size());
+  }
+  auto keyed = std::make_shared<Keyed>();
+  unsigned char pad[kBlock];
+  for (const auto& [context, byte] : {std::pair{keyed->inner, 0x36}, {keyed->outer, 0x5c}}) {
+    for (size_t i = 0; i < kBlock; ++i) pad[i] = static_cast<unsigned char>(block[i] ^ byte);
+    WEIR_CHECK(context != nullptr && EVP_DigestInit_ex(context, EVP_sha256(), nullptr) == 1 &&
+               EVP_DigestUpdate(context, pad, kBlock) == 1)
+        << "cannot key HMAC-SHA256";
+  }
+  OPENSSL_cleanse(block, kBlock);
+  OPENSSL_cleanse(pad, kBlock);
+  OPENSSL_cleanse(key.data(), key.size());
+  keyed_ = std::move(keyed);
 }
 
 std::string CardTokenizer::Token(absl::string_view card) const {
-  EVP_MAC_CTX* context = EVP_MAC_CTX_dup(keyed_.get());
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  size_t length = 0;
-  const bool ok = context != nullptr &&
-                  EVP_MAC_update(context, reinterpret_cast<const unsigned char*>(card.data()),
-                                 card.size()) == 1 &&
-                  EVP_MAC_final(context, digest, &length, sizeof(digest)) == 1;
-  EVP_MAC_CTX_free(context);
-  WEIR_CHECK(ok && length >= 16) << "HMAC-SHA256 failed";
+  thread_local const std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> work(EVP_MD_CTX_new(),
+                                                                            EVP_MD_CTX_free);
+  unsigned char inner[EVP_MAX_MD_SIZE], digest[EVP_MAX_MD_SIZE];
+  unsigned int inner_size = 0, size = 0;
+  const bool ok = work != nullptr && EVP_MD_CTX_copy_ex(work.get(), keyed_->inner) == 1 &&
+                  EVP_DigestUpdate(work.get(), card.data(), card.size()) == 1 &&
+                  EVP_DigestFinal_ex(work.get(), inner, &inner_size) == 1 &&
+                  EVP_MD_CTX_copy_ex(work.get(), keyed_->outer) == 1 &&
+                  EVP_DigestUpdate(work.get(), inner, inner_size) == 1 &&
+                  EVP_DigestFinal_ex(work.get(), digest, &size) == 1;
+  WEIR_CHECK(ok && size >= 16) << "HMAC-SHA256 failed";
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 16));
 }
 
@@ -161,10 +181,20 @@ absl::string_view CardTokenCache::Token(absl::string_view card) {
   return absl::string_view(slot.token, sizeof(slot.token));
 }
 
+void AppendMaskedCard(absl::string_view card, std::string& out) {
+  if (card.size() < 10) {
+    out.append(card.size(), '*');
+    return;
+  }
+  out.append(card.data(), 6);
+  out.append(card.size() - 10, '*');
+  out.append(card.data() + card.size() - 4, 4);
+}
+
 std::string MaskCard(absl::string_view card) {
-  if (card.size() < 10) return std::string(card.size(), '*');
-  return absl::StrCat(card.substr(0, 6), std::string(card.size() - 10, '*'),
-                      card.substr(card.size() - 4));
+  std::string masked;
+  AppendMaskedCard(card, masked);
+  return masked;
 }
 
 std::string MaskCardNumbers(absl::string_view text) {
@@ -178,8 +208,11 @@ std::string MaskCardNumbers(absl::string_view text) {
     size_t end = i;
     while (end < text.size() && absl::ascii_isdigit(static_cast<unsigned char>(text[end]))) ++end;
     const absl::string_view run = text.substr(i, end - i);
-    const bool card_like = run.size() >= 12 && run.size() <= 19 && !IsTimestampValue(text, i);
-    absl::StrAppend(&out, card_like ? MaskCard(run) : run);
+    if (run.size() >= 12 && run.size() <= 19 && !IsTimestampValue(text, i)) {
+      AppendMaskedCard(run, out);
+    } else {
+      out.append(run.data(), run.size());
+    }
     i = end;
   }
   return out;
@@ -237,7 +270,17 @@ std::optional<std::string> Truncation(absl::string_view json) {
                       in_string ? " inside a string" : " inside an object");
 }
 
-absl::StatusOr<Payment> ParseFields(absl::string_view json, const CardTokenizer& tokenizer) {
+}  // namespace
+
+// Payment's friend: writes its fields.
+class PaymentParser {
+ public:
+  static absl::Status Parse(absl::string_view json, const CardTokenizer& tokenizer, Payment& out,
+                            absl::string_view& card);
+};
+
+absl::Status PaymentParser::Parse(absl::string_view json, const CardTokenizer& tokenizer,
+                                  Payment& out, absl::string_view& card) {
   // simdjson needs padding after the text; a thread-local parser and buffer avoid allocations.
   thread_local simdjson::ondemand::parser parser;
   thread_local std::string buffer;
@@ -252,56 +295,58 @@ absl::StatusOr<Payment> ParseFields(absl::string_view json, const CardTokenizer&
   if (document.get_object().get(object) != simdjson::SUCCESS) {
     return Invalid("not a JSON object");
   }
-  Payment payment;
-  std::string card;
   bool have_txn = false, have_card = false, have_amount = false, have_merchant = false,
-       have_country = false, have_ts = false;
+       have_country = false, have_ts = false, have_currency = false;
   for (auto field : object) {
     std::string_view key;
     if (field.unescaped_key().get(key) != simdjson::SUCCESS) return Invalid("not JSON");
     simdjson::ondemand::value value = field.value();
-    const auto string_field = [&](std::string& out, bool& seen) -> absl::Status {
-      std::string_view text;
-      if (value.get_string().get(text) != simdjson::SUCCESS) {
+    // The parser's unescaped copy: valid until its next document.
+    const auto string_field = [&](absl::string_view& text, bool& seen) -> absl::Status {
+      std::string_view unescaped;
+      if (value.get_string().get(unescaped) != simdjson::SUCCESS) {
         return Invalid(absl::StrCat("field '", std::string(key), "' must be a string"));
       }
-      out.assign(text);
+      text = absl::string_view(unescaped.data(), unescaped.size());
       seen = true;
       return absl::OkStatus();
     };
     absl::Status status;
-    bool ignored = false;
+    absl::string_view text;
     if (key == "txn_id") {
-      status = string_field(payment.txn_id, have_txn);
+      status = string_field(text, have_txn);
+      if (status.ok()) out.Set(Payment::kTxnId, text);
     } else if (key == "card") {
       status = string_field(card, have_card);
     } else if (key == "merchant") {
-      status = string_field(payment.merchant, have_merchant);
+      status = string_field(text, have_merchant);
+      if (status.ok()) out.Set(Payment::kMerchant, text);
     } else if (key == "country") {
-      status = string_field(payment.country, have_country);
+      status = string_field(text, have_country);
+      if (status.ok()) out.Set(Payment::kCountry, text);
     } else if (key == "currency") {
-      status = string_field(payment.currency, ignored);
+      status = string_field(text, have_currency);
+      if (status.ok()) out.Set(Payment::kCurrency, text);
     } else if (key == "amount") {
-      std::string_view raw;
       simdjson::ondemand::json_type type;
       if (value.type().get(type) != simdjson::SUCCESS ||
           type != simdjson::ondemand::json_type::number) {
         return Invalid("field 'amount' must be a number");
       }
-      raw = value.raw_json_token();
+      const std::string_view raw = value.raw_json_token();
       std::optional<int64_t> cents =
           ParseAmountCents(absl::StripAsciiWhitespace(absl::string_view(raw.data(), raw.size())));
       if (!cents.has_value()) {
         return Invalid("field 'amount' must be positive with at most 2 decimal places");
       }
-      payment.amount_cents = *cents;
+      out.amount_cents_ = *cents;
       have_amount = true;
     } else if (key == "ts") {
       int64_t ts = 0;
       if (value.get_int64().get(ts) != simdjson::SUCCESS || ts < 0) {
         return Invalid("field 'ts' must be a non-negative integer (epoch ms)");
       }
-      payment.ts = ts;
+      out.ts_ = ts;
       have_ts = true;
     }
     if (!status.ok()) return status;
@@ -318,11 +363,11 @@ absl::StatusOr<Payment> ParseFields(absl::string_view json, const CardTokenizer&
     return Invalid("field 'card' must be 12-19 digits");
   }
   // Bounded, so that no valid payment makes an alert or a stored aggregate too large to send.
-  for (const auto& [field, name] : {std::pair{&payment.txn_id, "txn_id"},
-                                    {&payment.merchant, "merchant"},
-                                    {&payment.country, "country"},
-                                    {&payment.currency, "currency"}}) {
-    if (field->size() > kMaxFieldBytes) {
+  for (const auto& [field, name] : {std::pair{Payment::kTxnId, "txn_id"},
+                                    {Payment::kMerchant, "merchant"},
+                                    {Payment::kCountry, "country"},
+                                    {Payment::kCurrency, "currency"}}) {
+    if (out.spans_[field].size > kMaxFieldBytes) {
       return Invalid(absl::StrCat("field '", name, "' is longer than ", kMaxFieldBytes, " bytes"));
     }
   }
@@ -331,21 +376,31 @@ absl::StatusOr<Payment> ParseFields(absl::string_view json, const CardTokenizer&
   if (tokens == nullptr || !tokens->Serves(tokenizer)) {
     tokens = std::make_unique<CardTokenCache>(tokenizer);
   }
-  const absl::string_view token = tokens->Token(card);
-  payment.card_token.assign(token.data(), token.size());
-  payment.card_fingerprint = Fingerprint(card);
-  payment.masked_card = MaskCard(card);
-  return payment;
+  out.Set(Payment::kCardToken, tokens->Token(card));
+  out.card_fingerprint_ = Fingerprint(card);
+  const size_t masked_at = out.bytes_.size();
+  AppendMaskedCard(card, out.bytes_);
+  out.spans_[Payment::kMaskedCard] = {static_cast<uint32_t>(masked_at),
+                                      static_cast<uint32_t>(out.bytes_.size() - masked_at)};
+  return absl::OkStatus();
 }
 
-}  // namespace
+void Payment::Set(FieldIndex field, absl::string_view text) {
+  spans_[field] = {static_cast<uint32_t>(bytes_.size()), static_cast<uint32_t>(text.size())};
+  bytes_.append(text.data(), text.size());
+}
 
-absl::StatusOr<Payment> ParsePayment(absl::string_view json, const CardTokenizer& tokenizer) {
-  absl::StatusOr<Payment> payment = ParseFields(json, tokenizer);
-  if (!payment.ok()) {
+absl::Status ParsePayment(absl::string_view json, const CardTokenizer& tokenizer, Payment& out) {
+  out.bytes_.clear();  // keeps its space
+  out.spans_ = {};
+  absl::string_view card;  // the parser's copy, never kept
+  absl::Status status = PaymentParser::Parse(json, tokenizer, out, card);
+  if (!status.ok()) {
+    out.bytes_.clear();
+    out.spans_ = {};
     if (std::optional<std::string> truncated = Truncation(json)) return Invalid(*truncated);
   }
-  return payment;
+  return status;
 }
 
 }  // namespace weir::fraud

@@ -201,7 +201,7 @@ class SlicedWindowAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
     const int64_t stream_time = context_->CurrentStreamTimeMs();
     const std::string key = key_serde_->Serialize(record.key);
     slices_.clear();
-    if (std::optional<std::string> bytes = store_->Get(key)) Decode(*bytes, stream_time);
+    if (std::optional<absl::string_view> bytes = store_->Get(key)) Decode(*bytes, stream_time);
     bool open = false;
     for (int64_t start : windows_.WindowStartsFor(record.timestamp)) {
       if (windows_.Closed(start, stream_time)) {

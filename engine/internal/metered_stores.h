@@ -105,7 +105,7 @@ class MeteredKeyValueStore : public KeyValueBytesStore {
   void Put(absl::string_view key, std::optional<absl::string_view> value) override {
     sensors_.Time("put", [&] { inner_->Put(key, value); });
   }
-  std::optional<std::string> Get(absl::string_view key) const override {
+  std::optional<absl::string_view> Get(absl::string_view key) const override {
     return sensors_.Time("get", [&] { return inner_->Get(key); });
   }
   void Range(absl::string_view from, absl::string_view to, const Visitor& visit) const override {

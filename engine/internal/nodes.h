@@ -107,17 +107,21 @@ class SourceNode : public SourceNodeBase {
   bool Connect(NodeBase* child) override { return children_.Add(child); }
 
   absl::Status ProcessRaw(const RawRecord& raw) override {
-    // Views into `raw`, which outlives the record's processing: no copy of the bytes.
-    absl::StatusOr<K> key = key_serde_->Deserialize(raw.key ? absl::string_view(*raw.key) : "");
-    if (!key.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("key: ", key.status().message()));
+    // Into the previous record's key and value (their buffers reused); they may view `raw`,
+    // which outlives the record's processing: no copy of the bytes.
+    Record<K, V>& record = record_;
+    if (absl::Status key = key_serde_->DeserializeInto(raw.key ? absl::string_view(*raw.key) : "",
+                                                      record.key);
+        !key.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("key: ", key.message()));
     }
-    absl::StatusOr<V> value =
-        value_serde_->Deserialize(raw.value ? absl::string_view(*raw.value) : "");
-    if (!value.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("value: ", value.status().message()));
+    if (absl::Status value = value_serde_->DeserializeInto(
+            raw.value ? absl::string_view(*raw.value) : "", record.value);
+        !value.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("value: ", value.message()));
     }
-    Record<K, V> record{*std::move(key), *std::move(value), raw.timestamp, raw.headers};
+    record.timestamp = raw.timestamp;
+    record.headers = raw.headers;
     if (extractor_) record.timestamp = extractor_(record, task_->stream_time);
     if (record.timestamp < 0) {
       task_->Dropped(DropReason::kInvalid);
@@ -141,6 +145,7 @@ class SourceNode : public SourceNodeBase {
   SerdePtr<V> value_serde_;
   TimestampExtractor<K, V> extractor_;
   Forwarder<K, V> children_;
+  Record<K, V> record_;  // the record being processed, reused
 };
 
 // Runs a user (or DSL) Processor, and is its context.

@@ -20,15 +20,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const weir::fraud::CardTokenizer tokenizer("fuzz-key");
   const absl::string_view text(reinterpret_cast<const char*>(data), size);
 
-  absl::StatusOr<weir::fraud::Payment> payment = weir::fraud::ParsePayment(text, tokenizer);
-  if (payment.ok()) {
-    Require(payment->amount_cents > 0, "a valid payment has a positive amount");
-    Require(payment->ts >= 0, "a valid payment has a non-negative ts");
-    Require(payment->card_token.size() == 32, "a card token is 32 hex characters");
-    Require(payment->merchant.size() <= weir::fraud::kMaxFieldBytes, "merchant is bounded");
-    Require(payment->txn_id.size() <= weir::fraud::kMaxFieldBytes, "txn_id is bounded");
+  weir::fraud::Payment payment;
+  const absl::Status status = weir::fraud::ParsePayment(text, tokenizer, payment);
+  if (status.ok()) {
+    Require(payment.amount_cents() > 0, "a valid payment has a positive amount");
+    Require(payment.ts() >= 0, "a valid payment has a non-negative ts");
+    Require(payment.card_token().size() == 32, "a card token is 32 hex characters");
+    Require(payment.merchant().size() <= weir::fraud::kMaxFieldBytes, "merchant is bounded");
+    Require(payment.txn_id().size() <= weir::fraud::kMaxFieldBytes, "txn_id is bounded");
   } else {
-    Require(!payment.status().message().empty(), "an invalid payment says why");
+    Require(!status.message().empty(), "an invalid payment says why");
   }
 
   const std::string masked = weir::fraud::MaskCardNumbers(text);
