@@ -79,9 +79,43 @@ class InputKeySerde : public Serde<InputKey> {
   }
 };
 
-// `text` as a JSON string, quoted and escaped.
-std::string JsonString(absl::string_view text) {
-  return nlohmann::json(std::string_view(text.data(), text.size())).dump();
+// Appends `text` (UTF-8, as the parser checked) as a JSON string: quoted, with '"', '\\' and
+// control characters escaped as nlohmann::json's dump() escapes them.
+void AppendJsonString(absl::string_view text, std::string& out) {
+  out.push_back('"');
+  for (const char c : text) {
+    switch (c) {
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\b':
+        out.append("\\b");
+        break;
+      case '\f':
+        out.append("\\f");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          absl::StrAppend(&out, "\\u00",
+                          absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
 }
 
 // A rule's threshold crossed in one window by the current record.
@@ -247,19 +281,23 @@ class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, 
     return last.has_value() && *last > crossing.window_start - crossing.window_size;
   }
 
+  // Written into a reused record. Only txn_id needs escaping: the token is hex, the masked
+  // card digits and '*', the rule a name of RuleName's.
   void Alert(const Payment& payment, const Crossing& crossing, int64_t timestamp) {
     const char* rule = RuleName(crossing.rule);
-    const std::string alert_id =
-        absl::StrCat(payment.card_token(), ":", rule, ":", crossing.window_start);
-    std::string json = absl::StrCat(
-        "{\"alert_id\":", JsonString(alert_id), ",\"rule\":\"", rule,
-        "\",\"card\":", JsonString(payment.masked_card()),
-        ",\"window_start\":", crossing.window_start,
-        ",\"window_end\":", crossing.window_start + crossing.window_size,
-        ",\"count\":", crossing.count, ",\"sum\":", FormatCents(crossing.sum),
-        ",\"txn_id\":", JsonString(payment.txn_id()), ",\"ts\":", payment.ts(), "}");
-    context_->Forward({std::string(payment.card_token()), std::move(json), timestamp, {}},
-                      "alerts");
+    alert_.key.assign(payment.card_token().data(), payment.card_token().size());
+    std::string& json = alert_.value;
+    json.clear();
+    absl::StrAppend(&json, "{\"alert_id\":\"", payment.card_token(), ":", rule, ":",
+                    crossing.window_start, "\",\"rule\":\"", rule, "\",\"card\":\"",
+                    payment.masked_card(), "\",\"window_start\":", crossing.window_start,
+                    ",\"window_end\":", crossing.window_start + crossing.window_size,
+                    ",\"count\":", crossing.count, ",\"sum\":", crossing.sum / 100, ".",
+                    absl::Dec(crossing.sum % 100, absl::kZeroPad2), ",\"txn_id\":");
+    AppendJsonString(payment.txn_id(), json);
+    absl::StrAppend(&json, ",\"ts\":", payment.ts(), "}");
+    alert_.timestamp = timestamp;
+    context_->Forward(alert_, "alerts");
   }
 
   void DeadLetter(const Record<InputKey, PaymentOrError>& record, absl::string_view exception,
@@ -287,6 +325,7 @@ class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, 
   std::vector<Crossing> crossings_;  // this record's, in rule order, each rule oldest first
   std::vector<Crossing> geo_hops_;   // GEO_HOP's, gathered beside HIGH_SPEND's, appended last
   CardWindows card_;                 // the card being updated, reused
+  Record<std::string, std::string> alert_;  // the alert being sent, reused
   std::string value_;                // the card's new value, reused
 };
 

@@ -70,6 +70,23 @@ TEST_F(FraudTopologyTest, VelocityFiresOnTheFifthPaymentInAMinuteOnce) {
   EXPECT_THAT(Alerts(), ElementsAre("VELOCITY@0 5 5.00"));
 }
 
+TEST_F(FraudTopologyTest, AnAlertCarriesItsTxnIdEscapedAsJson) {
+  // Quotes, a backslash, a newline, a control character and UTF-8, as a producer may send.
+  const std::string txn = "t\"q\\b\ncontrol\x01-caf\xc3\xa9";
+  for (int i = 0; i < 5; ++i) {
+    PayRaw(kCard, absl::StrCat(R"({"txn_id":)", nlohmann::json(txn).dump(), R"(,"card":")", kCard,
+                               R"(","amount":1.00,"merchant":"m","country":"DE","ts":)",
+                               kT0 + i, "}"));
+  }
+  const std::vector<OutputRecord> alerts = driver_.ReadOutput("fraud-alerts");
+  ASSERT_EQ(alerts.size(), 1u);
+  const std::string& text = *alerts[0].record.value;
+  EXPECT_THAT(text, HasSubstr(absl::StrCat(R"("txn_id":)", nlohmann::json(txn).dump(), ",")));
+  EXPECT_EQ(nlohmann::json::parse(text)["txn_id"], txn);
+  EXPECT_THAT(text, HasSubstr(R"("card":"411111******1111")"));
+  EXPECT_THAT(text, HasSubstr(R"("sum":5.00,)"));
+}
+
 TEST_F(FraudTopologyTest, VelocityCooldownCoversOneWindowSize) {
   for (int i = 0; i < 5; ++i) Pay(kCard, "1.00", "DE", kT0 + i * 1000);
   // The next minute's window crosses again: it starts at s + S, so it may alert.
