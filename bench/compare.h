@@ -40,9 +40,10 @@ struct CompareOptions {
   int64_t commit_every = 10'000;  // records between commits
   int samples = 40;               // points per chart
   // false: in process through the test driver; true: end to end - the payments are first
-  // produced to an embedded broker, then the instance `weir run` runs (one stream thread)
-  // consumes them, and a raw librdkafka consumer reads the same input in the same run.
+  // produced to an embedded broker, then the instance `weir run` runs (`threads` stream
+  // threads) consumes them, and a raw librdkafka consumer reads the same input in the same run.
   bool end_to_end = false;
+  int threads = 1;  // stream threads, end to end only (the test driver runs one)
 };
 
 struct CompareSample {

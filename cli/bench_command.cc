@@ -509,9 +509,16 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
   compare->add_option("--fraud-config", flags->options.fraud_config, "The topology's rules")
       ->check(CLI::ExistingFile)
       ->capture_default_str();
+  compare
+      ->add_option("--threads", flags->options.threads,
+                   "Stream threads of the instance (with --end-to-end; give --tasks at least as "
+                   "many)")
+      ->check(InRange(1, 16))
+      ->capture_default_str();
   compare->add_flag("--end-to-end", flags->options.end_to_end,
                     "Through an embedded broker: produce the payments, then let the instance "
-                    "`weir run` runs consume them (one stream thread), beside a raw consumer");
+                    "`weir run` runs consume them (--threads stream threads), beside a raw "
+                    "consumer");
   compare->add_option("--state-dir", flags->options.state_root,
                       "Where each set's fresh state goes (default: a temporary directory, "
                       "removed afterwards)");
@@ -526,11 +533,12 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
       "the rate of RocksDB alone doing the same payments' window gets and puts with the same\n"
       "options and no engine, and how long its gets took (reads no engine can skip).\n"
       "--end-to-end: the payments go to an embedded broker first, then the instance `weir run`\n"
-      "runs consumes them (one stream thread, a commit every second), and a raw consumer's rate\n"
-      "over the same input is printed beside.\n\n"
-      "Example:\n"
+      "runs consumes them (--threads stream threads, a commit every second), and a raw\n"
+      "consumer's rate over the same input is printed beside.\n\n"
+      "Examples:\n"
       "  weir bench compare --options config/rocksdb/default.yaml \\\n"
-      "      --options config/rocksdb/tuned.yaml --output /tmp/compare\n");
+      "      --options config/rocksdb/tuned.yaml --output /tmp/compare\n"
+      "  weir bench compare --end-to-end --threads 2 --options config/rocksdb/tuned.yaml\n");
   compare->callback(
       [flags, exit_code] { ReportOutcome("bench compare", Compare(*flags), exit_code); });
 
