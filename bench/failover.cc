@@ -22,7 +22,7 @@
 #include "common/status.h"
 #include "engine/app_config.h"
 #include "engine/client_config.h"
-#include "engine/http_client.h"
+#include "common/http_client.h"
 #include "engine/membership.h"
 #include "engine/topic_admin.h"
 #include "engine/topic_name.h"
@@ -214,7 +214,6 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
   std::vector<Instance> instances(options.instances);
   for (int i = 0; i < options.instances; ++i) {
     Instance& instance = instances[i];
-    instance.port = FreePort();
     instance.log = (dir / absl::StrCat("instance-", i, ".log")).string();
     std::vector<std::string> argv = {options.weir_binary,   "run", "--config", options.config_path,
                                      "--progress-interval", "5"};
@@ -224,7 +223,7 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
         absl::StrCat("topology.config=", FraudConfigPath(options)),
         absl::StrCat("state.dir=", (dir / absl::StrCat("state-", i)).string()),
         "metrics.host=127.0.0.1",
-        absl::StrCat("metrics.port=", instance.port),
+        "metrics.port=0",  // the kernel picks it as weir binds it: read back below
         "num.stream.threads=1",
         absl::StrCat("num.standby.replicas=", options.standby_replicas),
         absl::StrCat("acceptable.recovery.lag=", options.acceptable_recovery_lag),
@@ -237,6 +236,12 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
       argv.push_back(setting);
     }
     WEIR_ASSIGN_OR_RETURN(instance.process, Child::Start(argv, instance.log));
+    const std::optional<int> port = WeirHttpPort(instance.log, std::chrono::seconds(60));
+    if (!port.has_value()) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "instance ", i, " did not start its HTTP listener within 60 s; see ", instance.log));
+    }
+    instance.port = *port;
   }
   // Every task active somewhere, every instance answering.
   std::map<std::string, InstanceView> views;  // by instance id

@@ -24,7 +24,7 @@
 #include "common/status.h"
 #include "engine/app_config.h"
 #include "engine/client_config.h"
-#include "engine/http_client.h"
+#include "common/http_client.h"
 #include "engine/topic_admin.h"
 #include "topologies/payment.h"
 
@@ -385,7 +385,7 @@ absl::StatusOr<std::unique_ptr<Child>> StartSystem(const KStreamsOptions& option
          {absl::StrCat("bootstrap.servers=", bootstrap),
           absl::StrCat("application.id=", topics.prefix), absl::StrCat("topology.config=", fraud),
           absl::StrCat("state.dir=", state), std::string("metrics.host=127.0.0.1"),
-          absl::StrCat("metrics.port=", FreePort()), absl::StrCat("num.stream.threads=", threads),
+          std::string("metrics.port=0"), absl::StrCat("num.stream.threads=", threads),
           std::string("num.standby.replicas=0"),
           absl::StrCat("commit.interval.ms=", options.commit_interval_ms)}) {
       argv.push_back("--set");

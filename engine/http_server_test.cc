@@ -6,7 +6,7 @@
 #include <atomic>
 
 #include "absl/strings/str_cat.h"
-#include "engine/http_client.h"
+#include "common/http_client.h"
 
 namespace weir {
 namespace {

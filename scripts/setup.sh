@@ -11,8 +11,8 @@ packages=(
   librdkafka-dev librocksdb-dev libabsl-dev prometheus-cpp-dev libyaml-cpp-dev
   libssl-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libsimdjson-dev
   libcivetweb-dev civetweb
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  # tests and benchmarks (libcurl: their loopback HTTP client, common/http_client.h)
+  libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev
   # libFuzzer with ASan and UBSan (scripts/fuzz.sh)
   clang-14 libclang-rt-14-dev
   # real Kafka clients the tests drive against both brokers

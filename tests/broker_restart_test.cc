@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "engine/http_client.h"
+#include "common/http_client.h"
 #include "engine/topic_admin.h"
 #include "engine/topic_offsets.h"
 #include "tests/support/alerts.h"
@@ -53,14 +53,15 @@ TEST(BrokerOutage, WithEveryBrokerGoneTheServiceStaysUpNotReadyAndResumes) {
   auto committed = [&] { return CommittedRecords(*bootstrap, "outage", "payments", 2); };
   ASSERT_EQ(loadgen(500, 1).exit_status, 0);
 
-  const int port = FreePort();
   const std::string log = (root / "run.log").string();
   absl::StatusOr<std::unique_ptr<testing::Subprocess>> run = testing::Subprocess::Start(
       {WeirBinary(), "run", "--progress-interval", "0", "--set", "bootstrap.servers=" + *bootstrap,
        "--set", "application.id=outage", "--set", "metrics.host=127.0.0.1", "--set",
-       absl::StrCat("metrics.port=", port), "--set", "state.dir=" + (root / "state").string()},
+       "metrics.port=0", "--set", "state.dir=" + (root / "state").string()},
       log);
   ASSERT_TRUE(run.ok()) << run.status();
+  const int port = WeirHttpPort(log, std::chrono::seconds(60)).value_or(0);
+  ASSERT_NE(port, 0) << "weir logged no HTTP port; see " << log;
   ASSERT_TRUE(WaitFor([&] { return committed() == 500; }, std::chrono::seconds(120)))
       << "see " << log;
   ASSERT_TRUE(WaitFor([&] { return HttpGet(port, "/readyz").status == 200; },
@@ -142,16 +143,17 @@ TEST(BrokerOutage, OneBrokerOfThreeStoppedUnderLoadLosesNoAlert) {
       AlertIdCounts(testing::ReadFile((root / "expected.jsonl").string()));
   ASSERT_GT(expected.size(), 50u);
 
-  const int port = FreePort();
   const std::string log = (root / "run.log").string();
   absl::StatusOr<std::unique_ptr<testing::Subprocess>> run = testing::Subprocess::Start(
       {WeirBinary(), "run", "--progress-interval", "0", "--set", "bootstrap.servers=" + bootstrap,
        "--set", "application.id=outage3", "--set", "replication.factor=3", "--set",
        "windowstore.changelog.additional.retention.ms=1000000000000", "--set",
-       "metrics.host=127.0.0.1", "--set", absl::StrCat("metrics.port=", port), "--set",
+       "metrics.host=127.0.0.1", "--set", "metrics.port=0", "--set",
        "state.dir=" + (root / "state").string()},
       log);
   ASSERT_TRUE(run.ok()) << run.status();
+  const int port = WeirHttpPort(log, std::chrono::seconds(60)).value_or(0);
+  ASSERT_NE(port, 0) << "weir logged no HTTP port; see " << log;
   ASSERT_TRUE(WaitFor([&] { return HttpGet(port, "/readyz").status == 200; },
                       std::chrono::seconds(90)))
       << "see " << log;

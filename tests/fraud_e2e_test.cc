@@ -23,7 +23,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "engine/http_client.h"
+#include "common/http_client.h"
 #include "engine/topic_offsets.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/subprocess.h"
@@ -178,7 +178,6 @@ TEST_F(FraudEndToEnd, InjectedFraudIsAllDetectedAndNoCardNumberLeaks) {
       "--set", "commit.interval.ms=500",
       "--set", "consumer.session.timeout.ms=6000",
       "--set", "consumer.heartbeat.interval.ms=500"};
-  const int metrics_port = FreePort();
   std::vector<std::string> run = {WeirBinary(),
                                   "run",
                                   "--progress-interval",
@@ -186,13 +185,15 @@ TEST_F(FraudEndToEnd, InjectedFraudIsAllDetectedAndNoCardNumberLeaks) {
                                   "--set",
                                   "metrics.host=127.0.0.1",
                                   "--set",
-                                  absl::StrCat("metrics.port=", metrics_port),
+                                  "metrics.port=0",
                                   "--set",
                                   "metrics.recording.level=debug"};
   run.insert(run.end(), run_flags.begin(), run_flags.end());
   const std::filesystem::path log = root_ / "weir.log";
   absl::StatusOr<std::unique_ptr<Subprocess>> weir = Subprocess::Start(run, log.string());
   ASSERT_TRUE(weir.ok()) << weir.status();
+  const int metrics_port = WeirHttpPort(log.string(), std::chrono::seconds(60)).value_or(0);
+  ASSERT_NE(metrics_port, 0) << "weir logged no HTTP port; see " << log;
   const auto deadline = Clock::now() + std::chrono::seconds(180);
   while (CommittedRecords(bootstrap_, kApplication, "payments", kPartitions) < total &&
          Clock::now() < deadline) {

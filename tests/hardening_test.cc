@@ -11,7 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "engine/http_client.h"
+#include "common/http_client.h"
 #include "engine/partitioner.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/subprocess.h"
@@ -283,7 +283,7 @@ TEST(Secrets, NoSecretValueAppearsInAnyOutput) {
 
   const std::string dir = ::testing::TempDir() + "/weir-secrets";
   std::filesystem::remove_all(dir);
-  const int port = FreePort();
+  std::filesystem::remove(dir + ".log");  // WeirHttpPort reads the port this run logs
   setenv("WEIR_CARD_TOKEN_KEY", token_key.c_str(), 1);
   std::vector<std::string> run = {WeirBinary(),
                                   "--log-level",
@@ -294,7 +294,7 @@ TEST(Secrets, NoSecretValueAppearsInAnyOutput) {
                                   "--set",
                                   "metrics.host=127.0.0.1",
                                   "--set",
-                                  absl::StrCat("metrics.port=", port),
+                                  "metrics.port=0",
                                   "--set",
                                   "state.dir=" + dir,
                                   "--progress-interval",
@@ -305,6 +305,8 @@ TEST(Secrets, NoSecretValueAppearsInAnyOutput) {
   ASSERT_TRUE(weir.ok()) << weir.status();
   std::optional<std::string> bootstrap = (*weir)->ReadLine(std::chrono::seconds(60));
   ASSERT_TRUE(bootstrap.has_value());
+  const int port = WeirHttpPort(dir + ".log", std::chrono::seconds(60)).value_or(0);
+  ASSERT_NE(port, 0) << "weir logged no HTTP port; see " << dir << ".log";
   ASSERT_EQ(RunCommand({"kcat", "-b", *bootstrap, "-t", "payments", "-P", "-K|", "-X",
                         "partitioner=murmur2_random"},
                        FivePayments(), std::chrono::seconds(30))

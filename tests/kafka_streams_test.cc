@@ -16,7 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/embedded_broker.h"
-#include "engine/http_client.h"
+#include "common/http_client.h"
 #include "engine/http_server.h"
 #include "engine/metrics.h"
 #include "engine/streams_builder.h"

@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "engine/http_client.h"
+#include "common/http_client.h"
 #include "engine/metrics.h"
 #include "tests/support/subprocess.h"
 
@@ -79,15 +79,17 @@ class PrometheusScrape : public ::testing::Test {
 };
 
 TEST_F(PrometheusScrape, PrometheusStoresWeirsMetricsAndTheyMatchTheDocs) {
-  const int metrics_port = FreePort();
   setenv("WEIR_CARD_TOKEN_KEY", "prometheus-test", 1);
   auto weir = Subprocess::Start(
       {WeirBinary(), "run", "--progress-interval", "0", "--set",
        absl::StrCat("state.dir=", (root_ / "state").string()), "--set", "metrics.host=127.0.0.1",
-       "--set", absl::StrCat("metrics.port=", metrics_port), "--set", "commit.interval.ms=1000"},
+       "--set", "metrics.port=0", "--set", "commit.interval.ms=1000"},
       (root_ / "weir.log").string());
   ASSERT_TRUE(weir.ok()) << weir.status();
   weir_ = *std::move(weir);
+  const int metrics_port =
+      WeirHttpPort((root_ / "weir.log").string(), std::chrono::seconds(60)).value_or(0);
+  ASSERT_NE(metrics_port, 0) << "weir logged no HTTP port; see " << (root_ / "weir.log");
   const std::optional<std::string> bootstrap = weir_->ReadLine(std::chrono::seconds(60));
   ASSERT_TRUE(bootstrap.has_value()) << "weir run printed no bootstrap servers";
 
@@ -105,7 +107,6 @@ TEST_F(PrometheusScrape, PrometheusStoresWeirsMetricsAndTheyMatchTheDocs) {
       "", std::chrono::seconds(120));
   ASSERT_EQ(produced.exit_status, 0) << produced.err;
 
-  prometheus_port_ = FreePort();
   std::ofstream(root_ / "prometheus.yml")
       << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
       << "scrape_configs:\n  - job_name: weir\n    static_configs:\n      - targets: ['127.0.0.1:"
@@ -113,11 +114,14 @@ TEST_F(PrometheusScrape, PrometheusStoresWeirsMetricsAndTheyMatchTheDocs) {
   auto prometheus = Subprocess::Start(
       {"prometheus", absl::StrCat("--config.file=", (root_ / "prometheus.yml").string()),
        absl::StrCat("--storage.tsdb.path=", (root_ / "tsdb").string()),
-       absl::StrCat("--web.listen-address=127.0.0.1:", prometheus_port_),
+       "--web.listen-address=127.0.0.1:0",
        "--storage.tsdb.retention.time=1h"},
       (root_ / "prometheus.log").string());
   ASSERT_TRUE(prometheus.ok()) << prometheus.status();
   prometheus_ = *std::move(prometheus);
+  prometheus_port_ = ListeningPort(prometheus_->pid(), std::chrono::seconds(60)).value_or(0);
+  ASSERT_NE(prometheus_port_, 0) << "Prometheus listens on no one port; see "
+                                 << (root_ / "prometheus.log");
 
   const nlohmann::json rate = WaitForSeries("weir_thread_process_rate > 0", 1);
   ASSERT_GE(rate.size(), 1u) << "Prometheus never saw a process rate above zero";

@@ -1,0 +1,137 @@
+#include "common/http_client.h"
+
+#include <curl/curl.h>
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace weir {
+namespace {
+
+size_t Append(char* data, size_t size, size_t count, void* out) {
+  static_cast<std::string*>(out)->append(data, size * count);
+  return size * count;
+}
+
+// curl_global_init is not thread-safe: once, before the first handle.
+void InitCurl() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+// The inodes of the sockets `pid` holds.
+std::set<std::string> SocketInodes(pid_t pid) {
+  std::set<std::string> inodes;
+  std::error_code error;
+  for (const auto& fd : std::filesystem::directory_iterator(absl::StrCat("/proc/", pid, "/fd"),
+                                                            error)) {
+    const std::string target = std::filesystem::read_symlink(fd.path(), error).string();
+    if (!error && target.rfind("socket:[", 0) == 0) {
+      inodes.insert(target.substr(8, target.size() - 9));
+    }
+  }
+  return inodes;
+}
+
+// The local ports of the listening sockets among `inodes` in a /proc/net/tcp-format file.
+void ListeningPorts(const std::string& path, const std::set<std::string>& inodes,
+                    std::set<int>& ports) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);  // the header
+  while (std::getline(in, line)) {
+    const std::vector<std::string> fields =
+        absl::StrSplit(line, ' ', absl::SkipWhitespace());
+    // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+    if (fields.size() < 10 || fields[3] != "0A" || !inodes.contains(fields[9])) continue;
+    int port = 0;
+    const size_t colon = fields[1].rfind(':');
+    if (colon != std::string::npos &&
+        absl::SimpleHexAtoi(absl::string_view(fields[1]).substr(colon + 1), &port)) {
+      ports.insert(port);
+    }
+  }
+}
+
+}  // namespace
+
+HttpResponse HttpGet(int port, const std::string& target) {
+  InitCurl();
+  HttpResponse out;
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) return out;
+  const std::string url = absl::StrCat("http://127.0.0.1:", port, target);
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 30'000L);
+  curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");  // loopback only, whatever the environment says
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, Append);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &out.headers);
+  long status = 0;
+  if (curl_easy_perform(curl) == CURLE_OK &&
+      curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK) {
+    out.status = static_cast<int>(status);
+  } else {
+    out = HttpResponse{};
+  }
+  curl_easy_cleanup(curl);
+  return out;
+}
+
+std::string UrlEncode(const std::string& text) {
+  InitCurl();
+  char* escaped = curl_easy_escape(nullptr, text.data(), static_cast<int>(text.size()));
+  std::string out = escaped == nullptr ? "" : escaped;
+  curl_free(escaped);
+  return out;
+}
+
+std::optional<int> ListeningPort(pid_t pid, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    const std::set<std::string> inodes = SocketInodes(pid);
+    std::set<int> ports;
+    for (const char* table : {"tcp", "tcp6"}) {
+      ListeningPorts(absl::StrCat("/proc/", pid, "/net/", table), inodes, ports);
+    }
+    if (ports.size() == 1) return *ports.begin();
+    if (ports.size() > 1 || std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the child is starting
+  }
+}
+
+std::optional<int> WeirHttpPort(const std::string& log, std::chrono::milliseconds timeout) {
+  const std::string kLine = "metrics and health on http://";
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    std::ifstream in(log);
+    std::string line;
+    int port = 0;
+    while (std::getline(in, line)) {
+      const size_t at = line.find(kLine);
+      if (at == std::string::npos) continue;
+      const size_t colon = line.find(':', at + kLine.size());
+      const size_t end = line.find_first_not_of("0123456789", colon + 1);
+      int found = 0;
+      if (colon != std::string::npos &&
+          absl::SimpleAtoi(line.substr(colon + 1, end - colon - 1), &found) && found > 0) {
+        port = found;
+      }
+    }
+    if (port > 0) return port;
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // weir is starting
+  }
+}
+
+}  // namespace weir

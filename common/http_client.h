@@ -1,0 +1,45 @@
+// Loopback HTTP for the tests and benchmarks that read weir's /metrics, /healthz, /readyz and
+// /tasks, and Prometheus' API: a GET through libcurl, and the port a child process listens on.
+// A library of its own (weir::http_client), outside the engine: the service only serves HTTP
+// (engine/http_server.h).
+#ifndef WEIR_COMMON_HTTP_CLIENT_H_
+#define WEIR_COMMON_HTTP_CLIENT_H_
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace weir {
+
+struct HttpResponse {
+  int status = 0;  // 0: no connection or no valid response
+  std::string headers;
+  std::string body;  // decoded (chunked transfer undone)
+};
+
+// GET http://127.0.0.1:<port><target>, with a 30 s limit. Thread-safe.
+HttpResponse HttpGet(int port, const std::string& target);
+
+// `text` percent-encoded for a URL query value.
+std::string UrlEncode(const std::string& text);
+
+// Children started with port 0 bind a port the kernel picks as they bind it, so no other process
+// can take it between choosing and binding, as it could a port probed free beforehand. These
+// read the port back.
+
+// The TCP port process `pid` listens on, once it does (within `timeout`); nullopt otherwise or
+// when it listens on more than one (e.g. Prometheus with `--web.listen-address=127.0.0.1:0`).
+// Reads /proc/<pid>/fd and /proc/<pid>/net/tcp{,6}.
+std::optional<int> ListeningPort(pid_t pid, std::chrono::milliseconds timeout);
+
+// The port of `weir run`'s HTTP listener (`metrics.port=0`) from the line it logs once the
+// listener is up ("metrics and health on http://<host>:<port> ..."), once `log` holds it (within
+// `timeout`); the last such line, so start each run with a log of its own. weir may listen on
+// more ports (its embedded broker's), so not ListeningPort.
+std::optional<int> WeirHttpPort(const std::string& log, std::chrono::milliseconds timeout);
+
+}  // namespace weir
+
+#endif  // WEIR_COMMON_HTTP_CLIENT_H_
