@@ -62,7 +62,8 @@ struct CompareResult {
   double records_per_s = 0;
   double mb_per_s = 0;
   double latency_avg_us = 0;
-  double latency_p99_us = 0;
+  double latency_p99_us = 0;  // in process; NaN end to end (the threads report no percentile)
+  double latency_max_us = 0;
   double block_cache_data_hit_ratio = 0;
   double write_stall_ms = 0;
   int64_t bytes_written = 0;

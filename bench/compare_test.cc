@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -56,6 +57,30 @@ TEST(CompareReports, ACacheWithoutReadsSaysNoReadsNotZero) {
   EXPECT_THAT(table, HasSubstr(absl::StrCat("build type: ", BuildType())));
   EXPECT_THAT(std::string(BuildType()),
               ::testing::AnyOf("RelWithDebInfo", "Release", "Debug", "MinSizeRel"));
+}
+
+TEST(CompareReports, EndToEndReportsTheMaximumAndNoP99) {
+  CompareResult r = IdleCacheResult();
+  r.raw_consume_records_per_s = 1'000'000;  // an end-to-end result
+  r.latency_p99_us = std::numeric_limits<double>::quiet_NaN();
+  r.latency_max_us = 42.5;
+  const std::string table = ResultsTable({r});
+  EXPECT_THAT(table, HasSubstr("max us"));
+  EXPECT_THAT(table, Not(HasSubstr("p99 us")));
+  EXPECT_THAT(table, HasSubstr("42.5"));
+  EXPECT_THAT(table, Not(HasSubstr("nan")));
+
+  CompareOptions options;
+  options.end_to_end = true;
+  const std::string html = ResultsHtml(options, {r});
+  EXPECT_THAT(html, HasSubstr("<th>max µs</th>"));
+  EXPECT_THAT(html, Not(HasSubstr("p99 µs")));
+  EXPECT_THAT(html, HasSubstr("<td>42.5</td>"));
+  EXPECT_THAT(html, Not(HasSubstr("nan")));
+
+  const nlohmann::json json = nlohmann::json::parse(ResultsJson(options, {r}));
+  EXPECT_TRUE(json["results"][0]["latency_p99_us"].is_null());
+  EXPECT_EQ(json["results"][0]["latency_max_us"], 42.5);
 }
 
 }  // namespace

@@ -45,7 +45,9 @@ struct KafkaStreamsOptions {
   // Creates a topic the topology needs. Empty: the Kafka admin API (CreateTopics). The embedded
   // broker has no CreateTopics, so `weir run` passes EmbeddedBroker::CreateTopic.
   std::function<absl::Status(const TopicSpec&)> create_topic;
-  // Wall clock in epoch ms; empty: the system clock.
+  // Wall clock in epoch ms; empty: the system clock. Called concurrently from every stream
+  // thread, the standby updater, the membership thread and readers of threads() (HTTP
+  // handlers): it must be thread-safe.
   std::function<int64_t()> wall_clock;
   // Called on a stream thread as a task starts restoring (StreamThreadHooks).
   std::function<void(TaskId, int64_t remaining)> on_restore_start;

@@ -49,7 +49,8 @@ namespace weir {
 
 class StandbyUpdater : private internal::RecordCollector {
  public:
-  // Creates the changelog consumer. `open_task_db` opens a task's RocksDB instance.
+  // Creates the changelog consumer. `open_task_db` opens a task's RocksDB instance and
+  // `wall_clock` is read, both on the updater's thread only.
   static absl::StatusOr<std::unique_ptr<StandbyUpdater>> Create(
       const AppConfig& config, std::shared_ptr<const Topology> topology, TaskDbOpener open_task_db,
       std::function<int64_t()> wall_clock);

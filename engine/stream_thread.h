@@ -158,7 +158,8 @@ struct StreamThreadHooks {
 class StreamThread : private internal::RecordCollector {
  public:
   // Creates the thread's consumer and producer (not yet subscribed). InvalidArgument when the
-  // client properties do not make valid clients.
+  // client properties do not make valid clients. `wall_clock` is called from this thread and
+  // from snapshot()'s callers: it must be thread-safe.
   static absl::StatusOr<std::unique_ptr<StreamThread>> Create(
       const AppConfig& config, std::shared_ptr<const Topology> topology, std::string thread_name,
       std::function<int64_t()> wall_clock, StreamThreadHooks hooks = {});

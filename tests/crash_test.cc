@@ -42,6 +42,7 @@ namespace {
 using testing::AlertIdCounts;
 using testing::RunCommand;
 using testing::Subprocess;
+using testing::WaitFor;
 using testing::WeirBinary;
 using Clock = std::chrono::steady_clock;
 
@@ -113,16 +114,7 @@ class CrashTest : public ::testing::TestWithParam<const char*> {
   }
   void TearDown() override {
     if (broker_ != nullptr) broker_->Signal(SIGTERM);
-    if (HasFailure()) {
-      std::printf("logs and state kept in %s\n", root_.c_str());
-      return;
-    }
-    // Clean-up trouble is reported, not turned into a test failure: one run under `ctest -j2`
-    // failed with no kept log and left this directory half removed, which a throwing
-    // remove_all here would explain.
-    std::error_code error;
-    std::filesystem::remove_all(root_, error);
-    if (error) std::printf("could not remove %s: %s\n", root_.c_str(), error.message().c_str());
+    testing::RemoveUnlessFailed(root_);
   }
 
   std::vector<std::string> Flags(const std::string& application) const {
@@ -157,15 +149,15 @@ class CrashTest : public ::testing::TestWithParam<const char*> {
     auto weir = Subprocess::Start(argv, log.string());
     EXPECT_TRUE(weir.ok()) << weir.status();
     if (!weir.ok()) return nullptr;
-    const auto deadline = Clock::now() + std::chrono::seconds(120);
-    while (Occurrences(log, before, "fraud detection running on") < 1 ||
-           Occurrences(log, before, " resumes payments-") < tasks) {
-      if (Clock::now() > deadline) {
-        ADD_FAILURE() << "weir run was not running " << tasks << " tasks within 120 s; see "
-                      << log;
-        return nullptr;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling its log
+    if (!WaitFor(
+            [&] {
+              return Occurrences(log, before, "fraud detection running on") >= 1 &&
+                     Occurrences(log, before, " resumes payments-") >= tasks;
+            },
+            std::chrono::seconds(120))) {
+      ADD_FAILURE() << "weir run was not running " << tasks << " tasks within 120 s; see "
+                    << log;
+      return nullptr;
     }
     return *std::move(weir);
   }
@@ -187,14 +179,11 @@ class CrashTest : public ::testing::TestWithParam<const char*> {
 
   // Waits until the group has committed at least `records` input records.
   bool WaitForCommitted(const std::string& application, int64_t records) {
-    const auto deadline = Clock::now() + std::chrono::seconds(180);
-    while (Clock::now() < deadline) {
-      if (CommittedRecords(bootstrap_, application, "payments", kPartitions) >= records) {
-        return true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling progress
-    }
-    return false;
+    return WaitFor(
+        [&] {
+          return CommittedRecords(bootstrap_, application, "payments", kPartitions) >= records;
+        },
+        std::chrono::seconds(180), std::chrono::milliseconds(50));
   }
 
   // Every store entry, each task's input offsets and stream times. Left out: the bookkeeping
@@ -279,12 +268,13 @@ TEST_P(CrashTest, KillNineAtRandomPointsLeavesTheStateOfAnUninterruptedRun) {
   // the deleted state) hides what follows it from read_committed readers until the broker
   // aborts it (transaction.timeout.ms, 10 s, then the broker's next check): read until every
   // expected alert is there, or a minute.
-  std::map<std::string, int> delivered = Alerts("crash-killed");
-  for (const auto until = Clock::now() + std::chrono::seconds(60);
-       delivered.size() < expected.size() && Clock::now() < until;
-       delivered = Alerts("crash-killed")) {
-    std::this_thread::sleep_for(std::chrono::seconds(1));  // polling the last stable offset
-  }
+  std::map<std::string, int> delivered;
+  WaitFor(
+      [&] {
+        delivered = Alerts("crash-killed");
+        return delivered.size() >= expected.size();
+      },
+      std::chrono::seconds(60), std::chrono::seconds(1));
   ASSERT_GT(expected.size(), 10u) << "the input should raise alerts";
   int missing = 0;
   int invented = 0;

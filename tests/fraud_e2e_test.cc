@@ -36,6 +36,7 @@ using testing::ReadFile;
 
 using testing::RunCommand;
 using testing::Subprocess;
+using testing::WaitFor;
 using testing::WeirBinary;
 using Clock = std::chrono::steady_clock;
 
@@ -89,12 +90,7 @@ class FraudEndToEnd : public ::testing::Test {
   }
   void TearDown() override {
     if (broker_ != nullptr) broker_->Signal(SIGTERM);
-    if (HasFailure()) {
-      std::printf("kept %s for inspection\n", root_.c_str());
-      return;
-    }
-    std::error_code error;
-    std::filesystem::remove_all(root_, error);
+    testing::RemoveUnlessFailed(root_);
   }
 
   std::vector<std::string> LoadgenFlags() const {
@@ -194,22 +190,21 @@ TEST_F(FraudEndToEnd, InjectedFraudIsAllDetectedAndNoCardNumberLeaks) {
   ASSERT_TRUE(weir.ok()) << weir.status();
   const int metrics_port = WeirHttpPort(log.string(), std::chrono::seconds(60)).value_or(0);
   ASSERT_NE(metrics_port, 0) << "weir logged no HTTP port; see " << log;
-  const auto deadline = Clock::now() + std::chrono::seconds(180);
-  while (CommittedRecords(bootstrap_, kApplication, "payments", kPartitions) < total &&
-         Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling progress
-  }
+  WaitFor(
+      [&] { return CommittedRecords(bootstrap_, kApplication, "payments", kPartitions) >= total; },
+      std::chrono::seconds(180), std::chrono::milliseconds(100));
   ASSERT_EQ(CommittedRecords(bootstrap_, kApplication, "payments", kPartitions), total)
       << "not every payment was consumed and committed";
   // Every metric at the most detailed level, for the PCI scan below. Task-level metrics exist
   // while tasks do: on a real broker the second thread may join after the first has processed
   // everything, and for a moment during that rebalance no task is open.
-  HttpResponse metrics = HttpGet(metrics_port, "/metrics");
-  for (const auto until = Clock::now() + std::chrono::seconds(60);
-       !absl::StrContains(metrics.body, "weir_record_cache_hit_ratio{") && Clock::now() < until;
-       metrics = HttpGet(metrics_port, "/metrics")) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling the tasks' metrics
-  }
+  HttpResponse metrics;
+  WaitFor(
+      [&] {
+        metrics = HttpGet(metrics_port, "/metrics");
+        return absl::StrContains(metrics.body, "weir_record_cache_hit_ratio{");
+      },
+      std::chrono::seconds(60), std::chrono::milliseconds(200));
   ASSERT_EQ(metrics.status, 200);
   EXPECT_THAT(metrics.body, ::testing::HasSubstr("weir_record_cache_hit_ratio{"));
   (*weir)->Signal(SIGTERM);

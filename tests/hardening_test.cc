@@ -25,6 +25,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::RunCommand;
 using testing::Subprocess;
+using testing::WaitFor;
 using testing::WeirBinary;
 
 constexpr char kApplication[] = "hardening";
@@ -60,12 +61,7 @@ class Hardening : public ::testing::Test {
   }
   void TearDown() override {
     if (broker_ != nullptr) broker_->Signal(SIGTERM);
-    if (HasFailure()) {
-      std::printf("kept %s for inspection\n", root_.c_str());
-      return;
-    }
-    std::error_code error;
-    std::filesystem::remove_all(root_, error);
+    testing::RemoveUnlessFailed(root_);
   }
 
   // `weir run` on the broker with one thread and no commit for 10 minutes: what it processed
@@ -133,12 +129,13 @@ class Hardening : public ::testing::Test {
 
   // Waits until `topic` holds `count` records (or 90 s pass); returns them.
   std::vector<std::string> WaitForRecords(const std::string& topic, size_t count) const {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
-    std::vector<std::string> records = ReadTopic(topic);
-    while (records.size() < count && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
-      records = ReadTopic(topic);
-    }
+    std::vector<std::string> records;
+    WaitFor(
+        [&] {
+          records = ReadTopic(topic);
+          return records.size() >= count;
+        },
+        std::chrono::seconds(90), std::chrono::milliseconds(250));
     return records;
   }
 
@@ -313,14 +310,15 @@ TEST(Secrets, NoSecretValueAppearsInAnyOutput) {
                 .exit_status,
             0);
   std::string alerts;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (alerts.empty() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    alerts = RunCommand({"kcat", "-b", *bootstrap, "-t", "fraud-alerts", "-C", "-o", "beginning",
-                         "-e", "-q"},
-                        "", std::chrono::seconds(30))
-                 .out;
-  }
+  WaitFor(
+      [&] {
+        alerts = RunCommand({"kcat", "-b", *bootstrap, "-t", "fraud-alerts", "-C", "-o",
+                             "beginning", "-e", "-q"},
+                            "", std::chrono::seconds(30))
+                     .out;
+        return !alerts.empty();
+      },
+      std::chrono::seconds(60), std::chrono::milliseconds(200));
   EXPECT_THAT(alerts, HasSubstr("VELOCITY"));
   seen += alerts;
   for (const char* path : {"/metrics", "/tasks"}) {

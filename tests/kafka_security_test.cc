@@ -26,6 +26,7 @@ using testing::CommandResult;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::RunCommand;
+using testing::WaitFor;
 using testing::WeirBinary;
 using Clock = std::chrono::steady_clock;
 
@@ -98,10 +99,8 @@ TEST_F(SaslSsl, RunLoadgenAndStatusConnectWithPlain) {
               "PLAIN"),
       log);
   ASSERT_TRUE(run.ok()) << run.status();
-  const auto deadline = Clock::now() + std::chrono::seconds(120);
-  while (CommittedRecords(plaintext_, "sasl", "payments", 2) < 500 && Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling progress
-  }
+  WaitFor([&] { return CommittedRecords(plaintext_, "sasl", "payments", 2) >= 500; },
+          std::chrono::seconds(120), std::chrono::milliseconds(100));
   EXPECT_EQ(CommittedRecords(plaintext_, "sasl", "payments", 2), 500)
       << "weir run did not process the payments over SASL_SSL; see " << log;
 

@@ -23,6 +23,7 @@ namespace {
 
 using testing::RunCommand;
 using testing::Subprocess;
+using testing::WaitFor;
 using testing::WeirBinary;
 using Clock = std::chrono::steady_clock;
 
@@ -42,12 +43,7 @@ class PrometheusScrape : public ::testing::Test {
     }
     if (prometheus_ != nullptr) prometheus_->Wait(std::chrono::seconds(30));
     if (weir_ != nullptr) weir_->Wait(std::chrono::seconds(60));
-    if (HasFailure()) {
-      std::printf("kept %s for inspection\n", root_.c_str());
-      return;
-    }
-    std::error_code error;
-    std::filesystem::remove_all(root_, error);
+    testing::RemoveUnlessFailed(root_);
   }
 
   // Prometheus' instant query result for `query` (the `data.result` array).
@@ -62,13 +58,13 @@ class PrometheusScrape : public ::testing::Test {
   }
   // Waits up to 90 s for `query` to return at least `series` series.
   nlohmann::json WaitForSeries(const std::string& query, size_t series) const {
-    const auto deadline = Clock::now() + std::chrono::seconds(90);
     nlohmann::json result = nlohmann::json::array();
-    while (Clock::now() < deadline) {
-      result = Query(query);
-      if (result.size() >= series) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));  // polling Prometheus
-    }
+    WaitFor(
+        [&] {
+          result = Query(query);
+          return result.size() >= series;
+        },
+        std::chrono::seconds(90), std::chrono::milliseconds(500));
     return result;
   }
 
@@ -94,11 +90,9 @@ TEST_F(PrometheusScrape, PrometheusStoresWeirsMetricsAndTheyMatchTheDocs) {
   ASSERT_TRUE(bootstrap.has_value()) << "weir run printed no bootstrap servers";
 
   // /readyz turns 200 once the group has assigned every partition.
-  const auto ready_deadline = Clock::now() + std::chrono::seconds(60);
-  while (HttpGet(metrics_port, "/readyz").status != 200 && Clock::now() < ready_deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling readiness
-  }
-  ASSERT_EQ(HttpGet(metrics_port, "/readyz").status, 200);
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(metrics_port, "/readyz").status == 200; },
+                      std::chrono::seconds(60), std::chrono::milliseconds(200)))
+      << "not ready within 60 s; see " << (root_ / "weir.log");
   EXPECT_EQ(HttpGet(metrics_port, "/healthz").status, 200);
 
   const testing::CommandResult produced = RunCommand(

@@ -18,6 +18,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::RunCommand;
 using testing::Subprocess;
+using testing::WaitFor;
 using testing::WeirBinary;
 
 std::string ReadTopic(const std::string& bootstrap, const std::string& topic) {
@@ -54,12 +55,13 @@ TEST(WeirRun, DetectsFraudOnTheEmbeddedBrokerAndStopsCleanlyOnSigterm) {
   // The consumer group forms within seconds; poll for the outcome with a deadline.
   std::string alerts;
   std::string dead;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while ((alerts.empty() || dead.empty()) && std::chrono::steady_clock::now() < deadline) {
-    alerts = ReadTopic(*bootstrap, "fraud-alerts");
-    dead = ReadTopic(*bootstrap, "payments-dlq");
-    if (alerts.empty() || dead.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
+  WaitFor(
+      [&] {
+        alerts = ReadTopic(*bootstrap, "fraud-alerts");
+        dead = ReadTopic(*bootstrap, "payments-dlq");
+        return !alerts.empty() && !dead.empty();
+      },
+      std::chrono::seconds(60), std::chrono::milliseconds(200));
   EXPECT_THAT(alerts, HasSubstr("\"rule\":\"VELOCITY\""));
   EXPECT_THAT(alerts, HasSubstr("\"card\":\"411111******1111\""));
   EXPECT_THAT(alerts, HasSubstr("\"txn_id\":\"t5\""));
@@ -101,11 +103,8 @@ TEST(WeirRun, WarnsAtStartWhenThePlanExceedsTheHostsMemory) {
       log);
   ASSERT_TRUE(weir.ok()) << weir.status();
   ASSERT_TRUE((*weir)->ReadLine(std::chrono::seconds(60)).has_value()) << "see " << log;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (testing::ReadFile(log).find("tasks 0 (") == std::string::npos &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling the log
-  }
+  WaitFor([&] { return testing::ReadFile(log).find("tasks 0 (") != std::string::npos; },
+          std::chrono::seconds(30), std::chrono::milliseconds(50));
   (*weir)->Signal(SIGTERM);
   EXPECT_EQ((*weir)->Wait(std::chrono::seconds(60)), 0) << "see " << log;
   const std::string text = testing::ReadFile(log);

@@ -6,8 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <cerrno>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -161,13 +164,24 @@ std::string WeirBinary() {
   return path != nullptr ? path : "build/cli/weir";
 }
 
-bool WaitFor(const std::function<bool()>& condition, std::chrono::seconds timeout) {
+bool WaitFor(const std::function<bool()>& condition, std::chrono::seconds timeout,
+             std::chrono::milliseconds interval) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!condition()) {
     if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a condition
+    std::this_thread::sleep_for(interval);  // polling a condition
   }
   return true;
+}
+
+void RemoveUnlessFailed(const std::filesystem::path& root) {
+  if (::testing::Test::HasFailure()) {
+    std::printf("logs and state kept in %s\n", root.c_str());
+    return;
+  }
+  std::error_code error;
+  std::filesystem::remove_all(root, error);
+  if (error) std::printf("could not remove %s: %s\n", root.c_str(), error.message().c_str());
 }
 
 }  // namespace weir::testing

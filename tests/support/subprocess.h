@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -54,8 +55,16 @@ std::string WeirBinary();
 // The whole content of the file at `path` (bytes as they are); "" when it cannot be read.
 std::string ReadFile(const std::string& path);
 
-// Polls `condition` every 20 ms until it holds (true) or `timeout` passes (false).
-bool WaitFor(const std::function<bool()>& condition, std::chrono::seconds timeout);
+// At a test's end: removes `root` (the test's logs and state) unless the test failed, when it
+// prints where they are kept. Trouble removing it is printed, not turned into a failure (one run
+// under `ctest -j2` once left a directory half removed).
+void RemoveUnlessFailed(const std::filesystem::path& root);
+
+// Polls `condition` every `interval` until it holds (true) or `timeout` passes (false): the one
+// way tests wait for something another process does. A condition may keep what it last saw
+// (capture by reference) for the assertion that follows.
+bool WaitFor(const std::function<bool()>& condition, std::chrono::seconds timeout,
+             std::chrono::milliseconds interval = std::chrono::milliseconds(20));
 
 }  // namespace weir::testing
 
