@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "engine/embedded_broker.h"
 #include "common/http_client.h"
@@ -686,16 +687,34 @@ TEST_P(Stickiness, AThirdInstanceJoiningTwoMovesOnlyWhatItTakes) {
     ASSERT_TRUE(Started(**streams));
     instances.push_back(*std::move(streams));
   };
-  // Each instance's tasks, once the group has settled with `each` tasks per instance.
+  // Each instance's tasks, once the group has settled with `each` tasks per instance: the
+  // tasks stay where they are while every instance commits twice more. Records flow, so each
+  // commit carries offsets, and a commit with offsets succeeds only in the group's current
+  // generation: a rebalance still finishing (which may yet declare an assignment lost) is
+  // waited out, not mistaken for the settled group.
   auto settled = [&](size_t each) {
     std::vector<std::set<TaskId>> owned;
+    std::vector<int64_t> commits_then;
     const bool ok = WaitFor(
         [&] {
-          owned.clear();
+          std::vector<std::set<TaskId>> now;
+          std::vector<int64_t> commits;
           for (const auto& streams : instances) {
             const ThreadSnapshot t = streams->threads()[0];
-            if (t.tasks.size() != each) return false;
-            owned.emplace_back(t.tasks.begin(), t.tasks.end());
+            if (t.tasks.size() != each) {
+              owned.clear();
+              return false;
+            }
+            now.emplace_back(t.tasks.begin(), t.tasks.end());
+            commits.push_back(t.commits);
+          }
+          if (now != owned) {
+            owned = std::move(now);
+            commits_then = std::move(commits);
+            return false;
+          }
+          for (size_t i = 0; i < commits.size(); ++i) {
+            if (commits[i] < commits_then[i] + 2) return false;
           }
           return true;
         },
@@ -704,6 +723,19 @@ TEST_P(Stickiness, AThirdInstanceJoiningTwoMovesOnlyWhatItTakes) {
     return owned;
   };
   auto created = [&](int i) { return instances[i]->threads()[0].tasks_created; };
+  std::atomic<bool> stop{false};
+  std::atomic<int> produced{0};
+  std::thread producer([&] {
+    while (!stop) {  // batches of 200 until the group has settled with three
+      const int from = produced.load();
+      Produce(in, from, from + 200);
+      produced = from + 200;
+    }
+  });
+  absl::Cleanup stop_producer = [&] {  // on every return, a failed assertion's included
+    stop = true;
+    producer.join();
+  };
   start(0);
   start(1);
   ASSERT_FALSE(HasFatalFailure());
@@ -711,15 +743,6 @@ TEST_P(Stickiness, AThirdInstanceJoiningTwoMovesOnlyWhatItTakes) {
   ASSERT_EQ(before.size(), 2u);
   const int64_t created_before = created(0) + created(1);
 
-  std::atomic<bool> stop{false};
-  std::atomic<int> produced{0};
-  std::thread producer([&] {
-    while (!stop) {  // batches of 200 until the group has settled again
-      const int from = produced.load();
-      Produce(in, from, from + 200);
-      produced = from + 200;
-    }
-  });
   start(2);
   const std::vector<std::set<TaskId>> after = settled(4);
   // Every member commits again once the rebalance is over (none is left holding its commits).
@@ -734,8 +757,7 @@ TEST_P(Stickiness, AThirdInstanceJoiningTwoMovesOnlyWhatItTakes) {
       },
       std::chrono::seconds(30)))
       << "a member stopped committing after the rebalance";
-  stop = true;
-  producer.join();
+  std::move(stop_producer).Invoke();
   ASSERT_EQ(after.size(), 3u);
   int kept = 0;
   for (int i = 0; i < 2; ++i) {
