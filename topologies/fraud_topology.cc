@@ -1,7 +1,6 @@
 #include "topologies/fraud_topology.h"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
@@ -82,37 +81,19 @@ class InputKeySerde : public Serde<InputKey> {
 // Appends `text` (UTF-8, as the parser checked) as a JSON string: quoted, with '"', '\\' and
 // control characters escaped as nlohmann::json's dump() escapes them.
 void AppendJsonString(absl::string_view text, std::string& out) {
+  static constexpr std::pair<char, absl::string_view> kShort[] = {
+      {'"', "\\\""}, {'\\', "\\\\"}, {'\b', "\\b"}, {'\f', "\\f"},
+      {'\n', "\\n"}, {'\r', "\\r"}, {'\t', "\\t"}};
   out.push_back('"');
   for (const char c : text) {
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\b':
-        out.append("\\b");
-        break;
-      case '\f':
-        out.append("\\f");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppend(&out, "\\u00",
-                          absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
-        } else {
-          out.push_back(c);
-        }
+    const auto* escape = std::find_if(std::begin(kShort), std::end(kShort),
+                                      [c](const auto& e) { return e.first == c; });
+    if (escape != std::end(kShort)) {
+      out.append(escape->second.data(), escape->second.size());
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      absl::StrAppend(&out, "\\u00", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
+    } else {
+      out.push_back(c);
     }
   }
   out.push_back('"');
@@ -292,8 +273,9 @@ class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, 
                     crossing.window_start, "\",\"rule\":\"", rule, "\",\"card\":\"",
                     payment.masked_card(), "\",\"window_start\":", crossing.window_start,
                     ",\"window_end\":", crossing.window_start + crossing.window_size,
-                    ",\"count\":", crossing.count, ",\"sum\":", crossing.sum / 100, ".",
-                    absl::Dec(crossing.sum % 100, absl::kZeroPad2), ",\"txn_id\":");
+                    ",\"count\":", crossing.count, ",\"sum\":");
+    AppendCents(crossing.sum, json);
+    json.append(",\"txn_id\":");
     AppendJsonString(payment.txn_id(), json);
     absl::StrAppend(&json, ",\"ts\":", payment.ts(), "}");
     alert_.timestamp = timestamp;

@@ -218,8 +218,14 @@ std::string MaskCardNumbers(absl::string_view text) {
   return out;
 }
 
+void AppendCents(int64_t cents, std::string& out) {
+  absl::StrAppend(&out, cents / 100, ".", absl::Dec(cents % 100, absl::kZeroPad2));
+}
+
 std::string FormatCents(int64_t cents) {
-  return absl::StrFormat("%d.%02d", cents / 100, cents % 100);
+  std::string out;
+  AppendCents(cents, out);
+  return out;
 }
 
 std::optional<std::string> ExtractCard(absl::string_view json) {

@@ -148,6 +148,8 @@ std::optional<std::string> ExtractCard(absl::string_view json);
 
 // Cents as a decimal: 500000 -> "5000.00".
 std::string FormatCents(int64_t cents);
+// Appends FormatCents(cents) to `out` (no allocation once `out` has room).
+void AppendCents(int64_t cents, std::string& out);
 
 }  // namespace weir::fraud
 
