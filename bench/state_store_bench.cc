@@ -65,7 +65,10 @@ absl::StatusOr<rocksdb::Options> Options(const std::string& set_name,
   absl::StatusOr<RocksDbOptionSet> set =
       LoadRocksDbOptionSet("config/rocksdb/" + set_name + ".yaml");
   if (!set.ok()) return set.status();
-  if (!statistics.empty()) set->statistics = statistics;
+  if (!statistics.empty()) {
+    absl::Status level = RocksDbOptionSetSchema().Set("statistics=" + statistics, *set);
+    if (!level.ok()) return level;
+  }
   return BuildRocksDbOptions(*set, MakeSharedResources(*set));
 }
 

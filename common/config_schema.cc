@@ -96,14 +96,12 @@ absl::Status ParseString(const YAML::Node& value, std::string* out) {
   return absl::OkStatus();
 }
 
-absl::Status ParseEnum(const YAML::Node& value, const std::vector<std::string>& allowed,
-                       std::string* out) {
-  if (value.IsScalar() &&
-      std::find(allowed.begin(), allowed.end(), value.Scalar()) != allowed.end()) {
-    *out = value.Scalar();
-    return absl::OkStatus();
+absl::StatusOr<size_t> ParseEnum(const YAML::Node& value, const std::vector<std::string>& names) {
+  if (value.IsScalar()) {
+    auto at = std::find(names.begin(), names.end(), value.Scalar());
+    if (at != names.end()) return static_cast<size_t>(at - names.begin());
   }
-  return Expected("one of " + JoinQuoted(allowed), value);
+  return Expected("one of " + JoinQuoted(names), value);
 }
 
 absl::Status ParsePath(const YAML::Node& value, const Origin& origin, std::string* out) {

@@ -39,9 +39,11 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace YAML {
@@ -123,8 +125,10 @@ class Schema : public SchemaBase {
   Schema& Bool(std::string key, bool Options::*member, std::string doc);
   // Any string; when `non_empty`, the empty string is rejected.
   Schema& String(std::string key, std::string Options::*member, std::string doc);
-  // One of `allowed`.
-  Schema& Enum(std::string key, std::string Options::*member, std::vector<std::string> allowed,
+  // One of the names in `values`, stored as its enumerator: the program never compares the
+  // configured string (names in the order the docs list them).
+  template <typename E>
+  Schema& Enum(std::string key, E Options::*member, std::vector<std::pair<std::string, E>> values,
                std::string doc);
   // A filesystem path, resolved against the directory of the file that sets it.
   Schema& Path(std::string key, std::string Options::*member, std::string doc);
@@ -163,8 +167,8 @@ namespace internal {
 absl::Status ParseInt(const YAML::Node& value, int64_t min, int64_t max, bool bytes, int64_t* out);
 absl::Status ParseBool(const YAML::Node& value, bool* out);
 absl::Status ParseString(const YAML::Node& value, std::string* out);
-absl::Status ParseEnum(const YAML::Node& value, const std::vector<std::string>& allowed,
-                       std::string* out);
+// The index in `names` of the scalar `value`, or an error listing the names.
+absl::StatusOr<size_t> ParseEnum(const YAML::Node& value, const std::vector<std::string>& names);
 absl::Status ParsePath(const YAML::Node& value, const Origin& origin, std::string* out);
 absl::Status ParseStringList(const YAML::Node& value, std::vector<std::string>* out);
 std::string IntExpectation(int64_t min, int64_t max, bool bytes);
@@ -240,18 +244,32 @@ Schema<Options>& Schema<Options>::String(std::string key, std::string Options::*
 }
 
 template <typename Options>
-Schema<Options>& Schema<Options>::Enum(std::string key, std::string Options::*member,
-                                       std::vector<std::string> allowed, std::string doc) {
-  std::string expected = "one of " + internal::JoinQuoted(allowed);
+template <typename E>
+Schema<Options>& Schema<Options>::Enum(std::string key, E Options::*member,
+                                       std::vector<std::pair<std::string, E>> values,
+                                       std::string doc) {
+  std::vector<std::string> names;
+  for (const auto& [name, value] : values) names.push_back(name);
+  std::string expected = "one of " + internal::JoinQuoted(names);
   Add({.key = std::move(key),
        .type = "enum",
        .expected = std::move(expected),
        .doc = std::move(doc),
        .apply =
-           [=](const YAML::Node& v, const Origin&, void* o) {
-             return internal::ParseEnum(v, allowed, &(static_cast<Options*>(o)->*member));
+           [=](const YAML::Node& v, const Origin&, void* o) -> absl::Status {
+             absl::StatusOr<size_t> index = internal::ParseEnum(v, names);
+             if (!index.ok()) return index.status();
+             static_cast<Options*>(o)->*member = values[*index].second;
+             return absl::OkStatus();
            },
-       .render = [=](const void* o) { return static_cast<const Options*>(o)->*member; }});
+       .render =
+           [=](const void* o) {
+             const E current = static_cast<const Options*>(o)->*member;
+             for (const auto& [name, value] : values) {
+               if (value == current) return name;
+             }
+             return std::string("?");  // not reachable: members only hold listed values
+           }});
   return *this;
 }
 

@@ -16,7 +16,8 @@ struct Options {
   int64_t cache = 1024;
   bool fast = false;
   std::string name = "app";
-  std::string mode = "a";
+  enum class Mode { kA, kB };
+  Mode mode = Mode::kA;
   std::string dir = "/tmp/x";
   std::vector<std::string> topics;
   std::map<std::string, std::string> kafka;
@@ -29,7 +30,8 @@ const Schema<Options>& TestSchema() {
            .Bytes("cache.bytes", &Options::cache, 0, int64_t{1} << 40, "Cache.")
            .Bool("fast", &Options::fast, "Fast.")
            .String("app.name", &Options::name, "Name.")
-           .Enum("mode", &Options::mode, {"a", "b"}, "Mode.")
+           .Enum("mode", &Options::mode, {{"a", Options::Mode::kA}, {"b", Options::Mode::kB}},
+                 "Mode.")
            .Path("state.dir", &Options::dir, "Dir.")
            .StringList("topics", &Options::topics, "Topics.")
            .Prefix("kafka.", &Options::kafka, "Passthrough.");
@@ -66,7 +68,7 @@ TEST_F(ConfigSchemaTest, LoadsEveryType) {
   EXPECT_EQ(options_.cache, 64 << 20);
   EXPECT_TRUE(options_.fast);
   EXPECT_EQ(options_.name, "fraud");
-  EXPECT_EQ(options_.mode, "b");
+  EXPECT_EQ(options_.mode, Options::Mode::kB);
   EXPECT_EQ(options_.dir, (std::filesystem::path(path).parent_path() / "state").string());
   EXPECT_THAT(options_.topics, ::testing::ElementsAre("payments:12", "alerts:4"));
   EXPECT_EQ(options_.kafka.at("linger.ms"), "20");

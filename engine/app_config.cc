@@ -104,7 +104,8 @@ const config::Schema<AppConfig>& AppConfigSchema() {
            .Int("acceptable.recovery.lag", &C::acceptable_recovery_lag, 0, int64_t{1} << 50,
                 "Changelog records a standby may trail the changelog's end by and still count "
                 "as caught up (`/tasks`, `weir status`). Kafka Streams' default, 10000.")
-           .Enum("default.dsl.store", &C::default_dsl_store, {"rocksDB", "in_memory"},
+           .Enum("default.dsl.store", &C::default_dsl_store,
+                 {{"rocksDB", DslStore::kRocksDb}, {"in_memory", DslStore::kInMemory}},
                  "Where stores keep state: `rocksDB` (one RocksDB instance per task under "
                  "`state.dir`, committed atomically with the input offsets it reflects) or "
                  "`in_memory` (lost with the process).")
@@ -120,7 +121,8 @@ const config::Schema<AppConfig>& AppConfigSchema() {
                   "showing the arithmetic of `weir plan memory`, when its plan exceeds it. "
                   "0 = unchecked.")
            .Enum("processing.guarantee", &C::processing_guarantee,
-                 {"at_least_once", "exactly_once_v2"},
+                 {{"at_least_once", ProcessingGuarantee::kAtLeastOnce},
+                  {"exactly_once_v2", ProcessingGuarantee::kExactlyOnceV2}},
                  "Delivery guarantee. The embedded broker cannot prove exactly-once "
                  "(docs/broker.md).")
            .Int("metrics.port", &C::metrics_port, 0, 65535,
@@ -129,7 +131,8 @@ const config::Schema<AppConfig>& AppConfigSchema() {
            .String("metrics.host", &C::metrics_host,
                    "Address the HTTP listener binds; `0.0.0.0` = every interface, "
                    "`127.0.0.1` = this machine only.")
-           .Enum("metrics.recording.level", &C::metrics_recording_level, {"info", "debug"},
+           .Enum("metrics.recording.level", &C::metrics_recording_level,
+                 {{"info", RecordingLevel::kInfo}, {"debug", RecordingLevel::kDebug}},
                  "Kafka Streams' recording level: `debug` adds task process rates, record cache "
                  "hit ratios and state store operation rates and latencies (docs/metrics.md).")
            .Path("rocksdb.options", &C::rocksdb_options,
@@ -141,7 +144,8 @@ const config::Schema<AppConfig>& AppConfigSchema() {
            .Int("max.poll.records", &C::max_poll_records, 1, 1'000'000,
                 "Most records a stream thread takes from its consumer per loop iteration.")
            .Enum("default.deserialization.exception.handler", &C::deserialization_exception_handler,
-                 {"log_and_continue", "log_and_fail"},
+                 {{"log_and_continue", DeserializationHandler::kLogAndContinue},
+                  {"log_and_fail", DeserializationHandler::kLogAndFail}},
                  "A record whose key or value does not deserialize: log, count and send it to "
                  "`errors.dead.letter.queue.topic.name` (when set) and go on, or stop the thread.")
            .String("errors.dead.letter.queue.topic.name", &C::dead_letter_queue_topic,
@@ -149,13 +153,14 @@ const config::Schema<AppConfig>& AppConfigSchema() {
                    "headers naming the error and the source topic, partition and offset. Empty = "
                    "none.")
            .Enum("default.production.exception.handler", &C::production_exception_handler,
-                 {"fail", "continue"},
+                 {{"fail", ProductionHandler::kFail}, {"continue", ProductionHandler::kContinue}},
                  "A record the producer rejects or cannot deliver after its retries (any sink "
                  "record: alerts, dead letters): stop the thread, or log, count and go on. A "
                  "changelog record always stops it (restoration would lose it). Dead letters "
                  "are first cut to the producer's `message.max.bytes`.")
            .Enum("stream.thread.error.policy", &C::thread_error_policy,
-                 {"shutdown_client", "replace_thread"},
+                 {{"shutdown_client", ThreadErrorPolicy::kShutdownClient},
+                  {"replace_thread", ThreadErrorPolicy::kReplaceThread}},
                  "When a stream thread dies of an error: shut the instance down (exit non-zero), "
                  "or start a new thread in its place.")
            .Int("broker.brokers", &C::broker_brokers, 1, 16,
@@ -181,7 +186,7 @@ absl::StatusOr<AppConfig> LoadAppConfig(const std::string& path,
   for (const std::string& assignment : overrides) {
     WEIR_RETURN_IF_ERROR(schema.Set(assignment, config, &provenance));
   }
-  if (config.processing_guarantee == "exactly_once_v2" &&
+  if (config.processing_guarantee == ProcessingGuarantee::kExactlyOnceV2 &&
       !provenance.contains("commit.interval.ms")) {
     config.commit_interval_ms = 100;
   }

@@ -20,6 +20,14 @@
 
 namespace weir {
 
+// Values of the enumerated keys, parsed once at load (the names are the schema's).
+enum class DslStore { kRocksDb, kInMemory };
+enum class ProcessingGuarantee { kAtLeastOnce, kExactlyOnceV2 };
+enum class RecordingLevel { kInfo, kDebug };
+enum class DeserializationHandler { kLogAndContinue, kLogAndFail };
+enum class ProductionHandler { kFail, kContinue };
+enum class ThreadErrorPolicy { kShutdownClient, kReplaceThread };
+
 struct AppConfig {
   // Identifies the application: consumer group id, and prefix of internal topic names
   // (`<application.id>-<store>-changelog`). Required by commands that run a topology.
@@ -52,7 +60,7 @@ struct AppConfig {
   int64_t acceptable_recovery_lag = 10'000;
   // Where DSL and Processor API stores keep their state: rocksDB (one RocksDB instance per task
   // under state.dir, durable with the offsets it reflects) or in_memory (lost with the process).
-  std::string default_dsl_store = "rocksDB";
+  DslStore default_dsl_store = DslStore::kRocksDb;
   // Record cache per stream thread, shared by its tasks and stores; 0 = write-through.
   int64_t statestore_cache_max_bytes = int64_t{10} << 20;
   // Uncommitted writes a stream thread's tasks may hold (KIP-892's name): past it the thread
@@ -62,14 +70,14 @@ struct AppConfig {
   // start when the memory plan (`weir plan memory`) exceeds it.
   int64_t memory_limit_bytes = 0;
   // at_least_once or exactly_once_v2.
-  std::string processing_guarantee = "at_least_once";
+  ProcessingGuarantee processing_guarantee = ProcessingGuarantee::kAtLeastOnce;
   // Port of the HTTP listener (/metrics, /healthz, /readyz); 0 picks a free port.
   int64_t metrics_port = 9464;
   // Address the HTTP listener binds (0.0.0.0: every interface, for a scraper elsewhere).
   std::string metrics_host = "0.0.0.0";
   // Kafka Streams' metrics.recording.level: info, or debug (adds task process rates, record
   // cache hit ratios and store operation latencies).
-  std::string metrics_recording_level = "info";
+  RecordingLevel metrics_recording_level = RecordingLevel::kInfo;
   // RocksDB option-set file.
   std::string rocksdb_options = "config/rocksdb/default.yaml";
   // The topology's own config file (the fraud topology's rules and windows).
@@ -80,14 +88,15 @@ struct AppConfig {
   int64_t max_poll_records = 1000;
   // A record whose key or value does not deserialize: log_and_continue (send it to the
   // dead-letter topic when one is set, count it, go on) or log_and_fail (stop the thread).
-  std::string deserialization_exception_handler = "log_and_continue";
+  DeserializationHandler deserialization_exception_handler =
+      DeserializationHandler::kLogAndContinue;
   // Dead-letter topic for records that could not be processed; "" = none (logged and counted).
   std::string dead_letter_queue_topic;
   // A record the producer could not deliver after its retries: fail (stop the thread) or
   // continue (log, count, go on).
-  std::string production_exception_handler = "fail";
+  ProductionHandler production_exception_handler = ProductionHandler::kFail;
   // When a stream thread dies of an error: replace_thread or shutdown_client.
-  std::string thread_error_policy = "shutdown_client";
+  ThreadErrorPolicy thread_error_policy = ThreadErrorPolicy::kShutdownClient;
   // Embedded broker: number of brokers, and topics to create as NAME:PARTITIONS.
   int64_t broker_brokers = 3;
   std::vector<std::string> broker_topics;

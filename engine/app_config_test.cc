@@ -42,7 +42,7 @@ TEST_F(AppConfigTest, DefaultsMatchKafkaStreams) {
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->commit_interval_ms, 30000);
   EXPECT_EQ(config->statestore_cache_max_bytes, 10 * 1024 * 1024);
-  EXPECT_EQ(config->processing_guarantee, "at_least_once");
+  EXPECT_EQ(config->processing_guarantee, ProcessingGuarantee::kAtLeastOnce);
 }
 
 TEST_F(AppConfigTest, ExactlyOnceShortensTheDefaultCommitInterval) {

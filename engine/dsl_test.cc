@@ -217,7 +217,7 @@ TEST(Dsl, AMergeableAggregateOverSlicesGivesWhatOneEntryPerWindowGives) {
   struct Run {
     std::vector<std::string> updates;
     int64_t dropped = 0;
-    std::string store_kind;
+    Topology::StoreKind store_kind = Topology::StoreKind::kKeyValue;
   };
   const auto run = [](bool sliced) {
     StreamsBuilder builder;
@@ -257,8 +257,8 @@ TEST(Dsl, AMergeableAggregateOverSlicesGivesWhatOneEntryPerWindowGives) {
   };
   const Run plain = run(false);
   const Run sliced = run(true);
-  EXPECT_EQ(plain.store_kind, "window");
-  EXPECT_EQ(sliced.store_kind, "keyvalue");
+  EXPECT_EQ(plain.store_kind, Topology::StoreKind::kWindow);
+  EXPECT_EQ(sliced.store_kind, Topology::StoreKind::kKeyValue);
   EXPECT_GT(plain.dropped, 0) << "the input should hold late records";
   EXPECT_GT(plain.updates.size(), 5'000u);
   EXPECT_EQ(sliced.dropped, plain.dropped);

@@ -77,7 +77,7 @@ absl::StatusOr<std::unique_ptr<KafkaStreams>> KafkaStreams::Create(Topology topo
   }
   if (!options.wall_clock) options.wall_clock = &SystemClockMs;
   RocksDbOptionSet rocksdb_options;
-  if (config.default_dsl_store == "rocksDB" && !topology.stores().empty()) {
+  if (config.default_dsl_store == DslStore::kRocksDb && !topology.stores().empty()) {
     WEIR_ASSIGN_OR_RETURN(rocksdb_options, LoadRocksDbOptionSet(config.rocksdb_options));
   }
   std::unique_ptr<KafkaStreams> streams(
@@ -143,12 +143,13 @@ absl::Status KafkaStreams::CreateInternalTopics() {
   // the window start, so compaction alone would keep every window ever written; an expiring
   // key-value store's records carry the stream time they were written at).
   std::map<std::string, std::map<std::string, std::string>> topic_config;
-  if (config_.default_dsl_store == "rocksDB") {
+  if (config_.default_dsl_store == DslStore::kRocksDb) {
     for (const Topology::StoreSpec& store : topology_->stores()) {
       const std::string changelog = ChangelogTopic(config_.application_id, store.name);
       internal.insert(changelog);
       const int64_t retention_ms =
-          store.kind == "window" ? store.window.retention_ms : store.keyvalue.retention_ms;
+          store.kind == Topology::StoreKind::kWindow ? store.window.retention_ms
+                                                     : store.keyvalue.retention_ms;
       if (retention_ms > 0) {
         topic_config[changelog] = {
             {"cleanup.policy", "compact,delete"},
@@ -245,7 +246,7 @@ absl::StatusOr<std::unique_ptr<StreamThread>> KafkaStreams::NewThread() {
       absl::StrCat(config_.application_id, "-", process_id_, "-StreamThread-", index);
   StreamThreadHooks hooks{.on_restore_start = options_.on_restore_start};
   hooks.configure_client = options_.configure_client;
-  if (config_.default_dsl_store == "rocksDB") {
+  if (config_.default_dsl_store == DslStore::kRocksDb) {
     hooks.open_task_db = [this](TaskId id) { return OpenTaskDb(id); };
   }
   if (standby_updater_ != nullptr) {
@@ -255,7 +256,7 @@ absl::StatusOr<std::unique_ptr<StreamThread>> KafkaStreams::NewThread() {
   if (config_.static_membership) {
     hooks.group_instance_id = absl::StrCat(config_.application_id, "-", instance_id_, "-", index);
   }
-  if (config_.processing_guarantee == "exactly_once_v2") {
+  if (config_.processing_guarantee == ProcessingGuarantee::kExactlyOnceV2) {
     hooks.transactional_id = absl::StrCat(config_.application_id, "-", instance_id_, "-", index);
   }
   return StreamThread::Create(config_, topology_, name, options_.wall_clock, std::move(hooks));
@@ -276,7 +277,8 @@ absl::Status KafkaStreams::Start() {
   // restart after kill -9 then fences the dead instance's producers at once, aborting their open
   // transactions, instead of leaving them open (holding read_committed readers back) until
   // transaction.timeout.ms.
-  if (config_.static_membership || config_.processing_guarantee == "exactly_once_v2") {
+  if (config_.static_membership ||
+      config_.processing_guarantee == ProcessingGuarantee::kExactlyOnceV2) {
     WEIR_ASSIGN_OR_RETURN(
         instance_id_,
         ReadOrCreateInstanceId(std::filesystem::path(config_.state_dir) / config_.application_id));
@@ -289,7 +291,7 @@ absl::Status KafkaStreams::Start() {
     absl::MutexLock lock(&mutex_);
     if (endpoint_.empty()) endpoint_ = config_.application_server;
   }
-  if (config_.num_standby_replicas > 0 && config_.default_dsl_store == "rocksDB" &&
+  if (config_.num_standby_replicas > 0 && config_.default_dsl_store == DslStore::kRocksDb &&
       !stateful_subtopologies_.empty()) {
     WEIR_ASSIGN_OR_RETURN(
         standby_updater_,
@@ -321,7 +323,7 @@ absl::Status KafkaStreams::CheckThreads() {
     if (thread->state() != ThreadState::kDead) continue;
     if (counted_dead_.insert(thread->name()).second) ++failed_threads_;
     const absl::Status error = thread->error();
-    if (config_.thread_error_policy == "shutdown_client") {
+    if (config_.thread_error_policy == ThreadErrorPolicy::kShutdownClient) {
       return absl::Status(error.code(), absl::StrCat(thread->name(), " died: ", error.message(),
                                                      " (stream.thread.error.policy: "
                                                      "shutdown_client)"));
@@ -492,16 +494,32 @@ bool KafkaStreams::Ready() const {
   return true;
 }
 
-std::string KafkaStreams::State() const {
+const char* KafkaStreams::StateName(State state) {
+  switch (state) {
+    case State::kCreated:
+      return "CREATED";
+    case State::kRebalancing:
+      return "REBALANCING";
+    case State::kRunning:
+      return "RUNNING";
+    case State::kNotRunning:
+      return "NOT_RUNNING";
+    case State::kError:
+      return "ERROR";
+  }
+  return "UNKNOWN";
+}
+
+KafkaStreams::State KafkaStreams::state() const {
   {
     absl::MutexLock lock(&mutex_);
-    if (threads_.empty()) return "CREATED";
-    if (closing_) return "NOT_RUNNING";
+    if (threads_.empty()) return State::kCreated;
+    if (closing_) return State::kNotRunning;
     for (const auto& thread : threads_) {
-      if (thread->state() == ThreadState::kDead) return "ERROR";
+      if (thread->state() == ThreadState::kDead) return State::kError;
     }
   }
-  return Ready() ? "RUNNING" : "REBALANCING";
+  return Ready() ? State::kRunning : State::kRebalancing;
 }
 
 int64_t KafkaStreams::failed_threads() const {

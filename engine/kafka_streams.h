@@ -86,8 +86,10 @@ class KafkaStreams {
   // /readyz: healthy, and every thread has its assignment with no task restoring and reaches
   // a broker (its consumer's last statistics show one UP).
   bool Ready() const;
-  // Kafka Streams' client state: CREATED, REBALANCING, RUNNING, NOT_RUNNING or ERROR.
-  std::string State() const;
+  // Kafka Streams' client states (KafkaStreams.State), named as there by StateName.
+  enum class State { kCreated, kRebalancing, kRunning, kNotRunning, kError };
+  static const char* StateName(State state);
+  State state() const;
   // Stream threads that died since the start (Kafka Streams' failed-stream-threads).
   int64_t failed_threads() const;
   const AppConfig& config() const { return config_; }

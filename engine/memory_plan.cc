@@ -32,7 +32,7 @@ absl::StatusOr<int64_t> KafkaInt(const ClientProperties& properties, ClientKind 
 // Column families a store keeps open: a window store's live segments (retention / segment
 // interval, plus the one being filled and the one expiring), or one.
 int64_t ColumnFamilies(const Topology::StoreSpec& store) {
-  if (store.kind != "window") return 1;
+  if (store.kind != Topology::StoreKind::kWindow) return 1;
   const int64_t interval = store.window.segment_interval_ms > 0
                                ? store.window.segment_interval_ms
                                : std::max<int64_t>(store.window.retention_ms / 2, 60'000);
@@ -128,14 +128,14 @@ absl::StatusOr<MemoryPlan> PlanMemory(const AppConfig& config, const RocksDbOpti
        config.statestore_cache_max_bytes * threads});
   int64_t families = 0;
   for (const Topology::StoreSpec& store : topology.stores()) families += ColumnFamilies(store);
-  if (config.default_dsl_store == "rocksDB" && families > 0 &&
+  if (config.default_dsl_store == DslStore::kRocksDb && families > 0 &&
       config.statestore_uncommitted_max_bytes > 0) {
     plan.lines.push_back({"uncommitted state writes",
                           absl::StrCat(FormatBytes(config.statestore_uncommitted_max_bytes), " x ",
                                        threads, " threads (statestore.uncommitted.max.bytes)"),
                           config.statestore_uncommitted_max_bytes * threads});
   }
-  if (config.default_dsl_store == "rocksDB" && families > 0) {
+  if (config.default_dsl_store == DslStore::kRocksDb && families > 0) {
     const int64_t memtables =
         rocksdb.write_buffer_size * rocksdb.max_write_buffer_number * families * tasks;
     if (rocksdb.share_block_cache) {

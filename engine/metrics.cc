@@ -46,7 +46,7 @@ const std::vector<MetricDescription> kDescriptions = {
     // Client (stream-metrics).
     {"weir_client_state", "gauge", "client_id,state", "stream-metrics: state",
      "1 for the client's current state (CREATED, REBALANCING, RUNNING, NOT_RUNNING, ERROR)",
-     "KafkaStreams::State()", "info"},
+     "KafkaStreams::state()", "info"},
     {"weir_client_alive_stream_threads", "gauge", "client_id",
      "stream-metrics: alive-stream-threads", "stream threads running", "stream threads", "info"},
     {"weir_client_failed_stream_threads_total", "counter", "client_id",
@@ -342,11 +342,12 @@ std::string MetricsMarkdownTable() {
 }
 
 std::string RenderMetrics(const KafkaStreams& streams) {
-  const bool debug = streams.config().metrics_recording_level == "debug";
+  const bool debug = streams.config().metrics_recording_level == RecordingLevel::kDebug;
   const std::string client = streams.config().application_id + "-" + streams.process_id();
   Builder b;
   const std::vector<ThreadSnapshot> threads = streams.threads();
-  b.Add("weir_client_state", {{"client_id", client}, {"state", streams.State()}}, 1);
+  b.Add("weir_client_state",
+        {{"client_id", client}, {"state", KafkaStreams::StateName(streams.state())}}, 1);
   int alive = 0;
   for (const ThreadSnapshot& t : threads) alive += t.state == ThreadState::kRunning ? 1 : 0;
   b.Add("weir_client_alive_stream_threads", {{"client_id", client}}, alive);

@@ -28,7 +28,7 @@ absl::StatusOr<std::unique_ptr<StandbyUpdater>> StandbyUpdater::Create(
   // Offsets are read with a client that never fetches: on the consumer, each query would wait
   // behind a fetch long-poll (fetch.wait.max.ms) on the same connection.
   WEIR_ASSIGN_OR_RETURN(updater->offsets_client_,
-                        internal::NewChangelogConsumer(
+                        internal::NewOffsetsClient(
                             config, absl::StrCat(config.application_id, "-standby-offsets")));
   return updater;
 }

@@ -78,7 +78,7 @@ StreamThread::StreamThread(const AppConfig& config, std::shared_ptr<const Topolo
       name_(std::move(name)),
       wall_clock_(std::move(wall_clock)),
       hooks_(std::move(hooks)),
-      exactly_once_(config.processing_guarantee == "exactly_once_v2"),
+      exactly_once_(config.processing_guarantee == ProcessingGuarantee::kExactlyOnceV2),
       cache_(config.statestore_cache_max_bytes) {}
 
 StreamThread::~StreamThread() {
@@ -214,7 +214,8 @@ ssize_t StreamThread::PollBatch(int timeout_ms) {
   // rd_kafka_consume_batch_queue returns only when the batch is full or the timeout is up, so
   // at any rate below max.poll.records per poll.ms every record would wait out poll.ms. Like
   // Kafka's poll(), wait for the first record only, then take what has already arrived.
-  ssize_t count = rd_kafka_consume_batch_queue(consumer_queue_.get(), 0, batch_.data(), batch_.size());
+  ssize_t count =
+      rd_kafka_consume_batch_queue(consumer_queue_.get(), 0, batch_.data(), batch_.size());
   if (count != 0 || timeout_ms == 0) return count;
   count = rd_kafka_consume_batch_queue(consumer_queue_.get(), timeout_ms, batch_.data(), 1);
   if (count != 1 || batch_.size() == 1) return count;
@@ -287,7 +288,8 @@ absl::Status StreamThread::RunLoop() {
     if (!restoring_tasks_.empty()) WEIR_RETURN_IF_ERROR(RestoreStep());
     // One batch per iteration; polling the consumer queue also serves the rebalance callback.
     const auto poll_start = SteadyClock::now();
-    const ssize_t count = PollBatch(restoring_tasks_.empty() ? static_cast<int>(config_.poll_ms) : 0);
+    const ssize_t count =
+        PollBatch(restoring_tasks_.empty() ? static_cast<int>(config_.poll_ms) : 0);
     const auto poll_end = SteadyClock::now();
     const int64_t now_ms = wall_clock_();
     poll_sensor_.Record(Millis(poll_end - poll_start), now_ms);
@@ -369,7 +371,7 @@ absl::Status StreamThread::ProcessMessage(const rd_kafka_message_t& message, int
   if (status.ok()) return absl::OkStatus();
   ++deserialization_errors_;
   const std::string at = absl::StrCat(where.topic, "-", where.partition, "@", where.offset);
-  if (config_.deserialization_exception_handler == "log_and_fail") {
+  if (config_.deserialization_exception_handler == DeserializationHandler::kLogAndFail) {
     return absl::InvalidArgumentError(
         absl::StrCat("cannot deserialize record ", at, ": ", status.message(),
                      " (default.deserialization.exception.handler: log_and_fail)"));
@@ -465,7 +467,8 @@ void StreamThread::Produce(const std::string& topic, int32_t partition, RawRecor
     ++production_errors_;
     // A changelog record that cannot be sent would corrupt restoration: fatal whatever the
     // handler says. Any other record follows default.production.exception.handler.
-    if (delivered_end == nullptr && config_.production_exception_handler == "continue") {
+    if (delivered_end == nullptr &&
+        config_.production_exception_handler == ProductionHandler::kContinue) {
       spdlog::warn(
           "{}: skipping a record for {}: {} (default.production.exception.handler: "
           "continue)",
@@ -492,7 +495,8 @@ void StreamThread::DeliveryCallback(rd_kafka_t*, const rd_kafka_message_t* messa
   const std::string what = absl::StrCat("delivery to ", rd_kafka_topic_name(message->rkt),
                                         " failed after retries: ", rd_kafka_err2str(message->err));
   // A lost changelog record would corrupt restoration: that is fatal whatever the handler says.
-  if (self->config_.production_exception_handler == "continue" && message->_private == nullptr) {
+  if (self->config_.production_exception_handler == ProductionHandler::kContinue &&
+      message->_private == nullptr) {
     spdlog::warn("{}: {} (default.production.exception.handler: continue)", self->name_, what);
     return;
   }
@@ -708,6 +712,9 @@ absl::Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions)
       // Held until its state is restored; RestoreStep() then seeks and resumes it.
       rd_kafka_topic_partition_list_add(to_pause_.get(), topic.c_str(), partition);
       resume = -1;
+    } else if (resume < 0) {
+      spdlog::info("{}: task {} resumes {}-{} at the group's committed offset (no local state)",
+                   name_, id.ToString(), topic, partition);
     }
     // The next commit tells the group where processing stands, even if nothing new arrives
     // (the group's offset may trail it after a commit a rebalance rejected, or a crash).
@@ -737,7 +744,7 @@ absl::StatusOr<std::unique_ptr<internal::Task>> StreamThread::CreateTask(
         internal::Task::Create(*topology_, subtopologies_[id.subtopology], id,
                                config_.application_id, wall_clock_,
                                static_cast<internal::RecordCollector*>(this), std::move(db),
-                               &cache_, config_.metrics_recording_level == "debug"));
+                               &cache_, config_.metrics_recording_level == RecordingLevel::kDebug));
     if (dir.empty()) return task;
     if (trusted) {
       task->set_from_standby(from_standby && attempt == 0);
@@ -756,11 +763,20 @@ absl::StatusOr<std::unique_ptr<internal::Task>> StreamThread::CreateTask(
   }
 }
 
+absl::StatusOr<rd_kafka_t*> StreamThread::OffsetsClient() {
+  if (offsets_client_ == nullptr) {
+    WEIR_ASSIGN_OR_RETURN(offsets_client_,
+                          internal::NewOffsetsClient(config_, name_ + "-offsets"));
+  }
+  return offsets_client_.get();
+}
+
 absl::StatusOr<bool> StreamThread::BeginRestore(internal::Task& task, bool wiped) {
   if (task.logged_stores().empty()) return true;
+  WEIR_ASSIGN_OR_RETURN(rd_kafka_t* const offsets, OffsetsClient());
   WEIR_ASSIGN_OR_RETURN(
       internal::ChangelogCheck check,
-      internal::CheckChangelogs(task, consumer_.get(), config_.application_id, name_));
+      internal::CheckChangelogs(task, offsets, config_.application_id, name_));
   if (!check.usable && !wiped) return false;
   if (check.truncated) ++restores_truncated_;
   Restoration restoration{.task = &task};
@@ -827,9 +843,19 @@ absl::Status StreamThread::RestoreStep() {
           ++read;
         } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
           spdlog::warn("{}: restore consumer: {}", name_, rd_kafka_message_errstr(m));
+        } else if (m->offset < tail.high && restoration->second.held.insert(tail.topic).second) {
+          spdlog::info(
+              "{}: task {}: changelog {}-{} is readable up to offset {} of {}: waiting for an "
+              "open transaction (one a stopped instance left is aborted by the broker after "
+              "transaction.timeout.ms)",
+              name_, restoration->first.ToString(), tail.topic, tail.partition, m->offset,
+              tail.high);
         }
-        if ((m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->offset + 1 >= tail.high) ||
-            m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        // Done at the high watermark checked at the start, not at the first end of partition:
+        // under read_committed that may be a last stable offset held back by a transaction a
+        // killed instance left open, with committed state beyond it.
+        if ((m->err == RD_KAFKA_RESP_ERR_NO_ERROR || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) &&
+            m->offset + (m->err == RD_KAFKA_RESP_ERR_NO_ERROR ? 1 : 0) >= tail.high) {
           restoration->second.done.insert(tail.topic);
         }
         touched.insert(restoration->first);
@@ -870,6 +896,10 @@ absl::Status StreamThread::RestoreStep() {
         next_offsets_.insert_or_assign(partition, at->second);
         spdlog::info("{}: task {} resumes {}-{} at offset {} from its restored state", name_,
                      id.ToString(), partition.first, partition.second, at->second);
+      } else {
+        spdlog::info("{}: task {} resumes {}-{} at the group's committed offset (restored "
+                     "state holds no offset)", name_, id.ToString(), partition.first,
+                     partition.second);
       }
     }
     if (seek->cnt > 0) {
@@ -908,6 +938,7 @@ absl::StatusOr<bool> StreamThread::InputMatchesState(
   // partition's end (a recreated topic, another cluster). Restore() checks the changelogs the
   // same way.
   const TaskDb::Offsets stored = db.StoredOffsets();
+  WEIR_ASSIGN_OR_RETURN(rd_kafka_t* const offsets, OffsetsClient());
   for (int i = 0; i < assigned->cnt; ++i) {
     const rd_kafka_topic_partition_t& p = assigned->elems[i];
     auto offset = stored.find({p.topic, p.partition});
@@ -915,7 +946,7 @@ absl::StatusOr<bool> StreamThread::InputMatchesState(
     int64_t low = 0;
     int64_t high = 0;
     WEIR_RETURN_IF_ERROR(
-        QueryWatermarks(consumer_.get(), p.topic, p.partition, &low, &high, kCommitTimeoutMs));
+        QueryWatermarks(offsets, p.topic, p.partition, &low, &high, kCommitTimeoutMs));
     if (offset->second > high) {
       spdlog::error(
           "{}: task {}: the state reflects {}-{} up to offset {} but the partition ends at {}: "

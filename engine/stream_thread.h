@@ -256,6 +256,8 @@ class StreamThread : private internal::RecordCollector {
   // when a changelog no longer holds what the local state needs (its log start is beyond it)
   // and the state was not just `wiped`: the caller wipes it and tries again.
   absl::StatusOr<bool> BeginRestore(internal::Task& task, bool wiped);
+  // The client for partition ends (high watermarks; internal::NewOffsetsClient), made once.
+  absl::StatusOr<rd_kafka_t*> OffsetsClient();
   // One slice (about 100 ms or 10,000 records) of reading the restoring tasks' changelogs,
   // applied in whole commits; a task whose changelogs are read to their end flushes its state,
   // seeks its input to the offsets that state reflects and resumes it.
@@ -301,12 +303,15 @@ class StreamThread : private internal::RecordCollector {
   // Changelog partitions' offsets after the last delivered record (delivery reports raise them).
   std::map<std::pair<std::string, int32_t>, int64_t> changelog_ends_;
   KafkaHandle restore_consumer_;  // created on the first restoration
+  KafkaHandle offsets_client_;    // internal::NewOffsetsClient's, created on first use
   // Tasks bringing their state up to their changelogs' ends before they process.
   struct Restoration {
     internal::Task* task = nullptr;
     std::vector<internal::ChangelogTail> tails;  // the changelogs with records to restore
     std::unique_ptr<internal::ChangelogApplier> applier;
     std::set<std::string> done;  // changelog topics read to their end
+    // Changelog topics whose reading stopped short at an open transaction (logged once).
+    std::set<std::string> held;
     int64_t remaining = 0;       // records to restore when it began
     int64_t applied = 0;
     bool announced = false;  // hooks_.on_restore_start called

@@ -85,7 +85,8 @@ bool Topology::AddStore(StoreSpec spec) {
     }
   }
   if (spec.name.empty()) {
-    Fail(absl::StrCat("a ", spec.kind, " store needs a name"));
+    Fail(absl::StrCat("a ", spec.kind == StoreKind::kWindow ? "window" : "key-value",
+                      " store needs a name"));
     return false;
   }
   stores_.push_back(std::move(spec));
@@ -99,7 +100,9 @@ Topology& Topology::AddWindowStore(WindowStoreOptions options,
     return *this;
   }
   const std::string name = options.name;
-  if (!AddStore({.name = name, .kind = "window", .window = std::move(options)})) return *this;
+  if (!AddStore({.name = name, .kind = StoreKind::kWindow, .window = std::move(options)})) {
+    return *this;
+  }
   return ConnectStore(name, processors);
 }
 
@@ -111,7 +114,7 @@ Topology& Topology::AddKeyValueStore(KeyValueStoreOptions options,
   }
   const std::string name = options.name;
   if (!AddStore({.name = name,
-                 .kind = "keyvalue",
+                 .kind = StoreKind::kKeyValue,
                  .window = {.name = name},
                  .keyvalue = std::move(options)})) {
     return *this;

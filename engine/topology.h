@@ -58,9 +58,10 @@ class Topology {
     std::function<std::unique_ptr<internal::NodeBase>(const NodeSpec& spec)> make;
   };
 
+  enum class StoreKind { kKeyValue, kWindow };
   struct StoreSpec {
     std::string name;
-    std::string kind;  // "window" or "keyvalue"
+    StoreKind kind = StoreKind::kKeyValue;
     WindowStoreOptions window;        // a window store's
     KeyValueStoreOptions keyvalue;    // a key-value store's
   };

@@ -19,20 +19,6 @@ namespace {
 // Streams' BoundedMemoryRocksDBConfig example.
 constexpr double kIndexFilterBlockRatio = 0.1;
 
-rocksdb::CompactionStyle CompactionStyle(const std::string& name) {
-  if (name == "level") return rocksdb::kCompactionStyleLevel;
-  if (name == "fifo") return rocksdb::kCompactionStyleFIFO;
-  return rocksdb::kCompactionStyleUniversal;
-}
-
-rocksdb::CompressionType Compression(const std::string& name) {
-  if (name == "snappy") return rocksdb::kSnappyCompression;
-  if (name == "lz4") return rocksdb::kLZ4Compression;
-  if (name == "lz4hc") return rocksdb::kLZ4HCCompression;
-  if (name == "zstd") return rocksdb::kZSTD;
-  return rocksdb::kNoCompression;
-}
-
 }  // namespace
 
 const config::Schema<RocksDbOptionSet>& RocksDbOptionSetSchema() {
@@ -60,14 +46,22 @@ const config::Schema<RocksDbOptionSet>& RocksDbOptionSetSchema() {
                 "Memtables per column family, active plus immutable.")
            .Int("min_write_buffer_number_to_merge", &S::min_write_buffer_number_to_merge, 1, 64,
                 "Immutable memtables merged into one flush.")
-           .Enum("compaction_style", &S::compaction_style, {"universal", "level", "fifo"},
+           .Enum("compaction_style", &S::compaction_style,
+                 {{"universal", rocksdb::kCompactionStyleUniversal},
+                  {"level", rocksdb::kCompactionStyleLevel},
+                  {"fifo", rocksdb::kCompactionStyleFIFO}},
                  "Compaction style.")
            .Bytes("max_bytes_for_level_base", &S::max_bytes_for_level_base, int64_t{1} << 20, kTiB,
                   "Target size of level 1 (level compaction).")
            .Int("max_background_jobs", &S::max_background_jobs, 0, 64,
                 "Concurrent flushes and compactions; 0 = Kafka Streams' "
                 "IncreaseParallelism(max(cores, 2)).")
-           .Enum("compression", &S::compression, {"none", "snappy", "lz4", "lz4hc", "zstd"},
+           .Enum("compression", &S::compression,
+                 {{"none", rocksdb::kNoCompression},
+                  {"snappy", rocksdb::kSnappyCompression},
+                  {"lz4", rocksdb::kLZ4Compression},
+                  {"lz4hc", rocksdb::kLZ4HCCompression},
+                  {"zstd", rocksdb::kZSTD}},
                  "Block compression.")
            .Bool("share_block_cache", &S::share_block_cache,
                  "One block cache of `block_cache_size` for every store of the instance.")
@@ -76,7 +70,11 @@ const config::Schema<RocksDbOptionSet>& RocksDbOptionSetSchema() {
                   "the cache (a hard budget); 0 = off.")
            .Bool("strict_capacity_limit", &S::strict_capacity_limit,
                  "The block cache refuses inserts past its capacity instead of overshooting.")
-           .Enum("statistics", &S::statistics, {"off", "tickers", "timers", "all"},
+           .Enum("statistics", &S::statistics,
+                 {{"off", rocksdb::kDisableAll},
+                  {"tickers", rocksdb::kExceptHistogramOrTimers},
+                  {"timers", rocksdb::kExceptDetailedTimers},
+                  {"all", rocksdb::kAll}},
                  "RocksDB statistics behind the KIP-471 metrics: `off`, `tickers` (counters "
                  "only: hit ratios, bytes, stall time), `timers` (plus histograms and timers but "
                  "the detailed ones) or `all`.")
@@ -147,20 +145,17 @@ absl::StatusOr<rocksdb::Options> BuildRocksDbOptions(const RocksDbOptionSet& set
   if (set.max_background_jobs > 0) {
     options.max_background_jobs = static_cast<int>(set.max_background_jobs);
   }
-  options.compaction_style = CompactionStyle(set.compaction_style);
-  options.compression = Compression(set.compression);
+  options.compaction_style = set.compaction_style;
+  options.compression = set.compression;
   options.write_buffer_size = static_cast<size_t>(set.write_buffer_size);
   options.max_write_buffer_number = static_cast<int>(set.max_write_buffer_number);
   options.min_write_buffer_number_to_merge = static_cast<int>(set.min_write_buffer_number_to_merge);
   options.max_bytes_for_level_base = static_cast<uint64_t>(set.max_bytes_for_level_base);
   options.optimize_filters_for_hits = set.optimize_filters_for_hits;
   options.write_buffer_manager = shared.write_buffer_manager;
-  if (set.statistics != "off") {
+  if (set.statistics != rocksdb::kDisableAll) {
     options.statistics = rocksdb::CreateDBStatistics();
-    options.statistics->set_stats_level(
-        set.statistics == "tickers"  ? rocksdb::StatsLevel::kExceptHistogramOrTimers
-        : set.statistics == "timers" ? rocksdb::StatsLevel::kExceptDetailedTimers
-                                     : rocksdb::StatsLevel::kAll);
+    options.statistics->set_stats_level(set.statistics);
   }
 
   rocksdb::BlockBasedTableOptions table;

@@ -18,6 +18,7 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/options.h>
+#include <rocksdb/statistics.h>
 #include <rocksdb/write_buffer_manager.h>
 
 #include <cstdint>
@@ -42,17 +43,17 @@ struct RocksDbOptionSet {
   int64_t max_write_buffer_number = 3;
   int64_t min_write_buffer_number_to_merge = 1;
   // Compaction and compression.
-  std::string compaction_style = "universal";  // universal, level or fifo
+  rocksdb::CompactionStyle compaction_style = rocksdb::kCompactionStyleUniversal;
   int64_t max_bytes_for_level_base = int64_t{256} << 20;
-  int64_t max_background_jobs = 0;   // 0 = Kafka Streams' IncreaseParallelism(max(cores, 2))
-  std::string compression = "none";  // none, snappy, lz4, lz4hc, zstd
+  int64_t max_background_jobs = 0;  // 0 = Kafka Streams' IncreaseParallelism(max(cores, 2))
+  rocksdb::CompressionType compression = rocksdb::kNoCompression;
   // Bounded memory.
   bool share_block_cache = false;         // one cache for every store of the instance
   int64_t write_buffer_manager_size = 0;  // > 0: memtables charged to the shared cache, capped
   bool strict_capacity_limit = false;     // the cache refuses inserts beyond its capacity
   // RocksDB statistics (the tickers behind Kafka Streams' KIP-471 metrics): off, tickers
-  // (counters only), timers (RocksDB's kExceptDetailedTimers) or all.
-  std::string statistics = "tickers";
+  // (counters only), timers (RocksDB's kExceptDetailedTimers) or all; off is kDisableAll.
+  rocksdb::StatsLevel statistics = rocksdb::kExceptHistogramOrTimers;
   // Anything else, as RocksDB options strings ("key=value;key=value").
   std::string db_options;
   std::string cf_options;

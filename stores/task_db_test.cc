@@ -192,7 +192,7 @@ TEST(TaskDb, StatisticsReportTickersPerTaskAndPropertiesPerStore) {
   for (const std::string level : {"tickers", "off"}) {
     SCOPED_TRACE(level);
     RocksDbOptionSet set;  // Kafka Streams' defaults: a 50 MiB cache per task
-    set.statistics = level;
+    ASSERT_TRUE(RocksDbOptionSetSchema().Set("statistics=" + level, set).ok());
     absl::StatusOr<rocksdb::Options> options = BuildRocksDbOptions(set, MakeSharedResources(set));
     ASSERT_TRUE(options.ok());
     auto db = TaskDb::Open(FreshDir("stats-" + level), *options);

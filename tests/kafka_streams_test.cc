@@ -483,14 +483,14 @@ TEST(KafkaStreams, NotReadyWhileATaskRestoresReadyAfter) {
   EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
   EXPECT_EQ(HttpGet(port, "/readyz").status, 503) << "a task is restoring";
   EXPECT_THAT(HttpGet(port, "/metrics").body, HasSubstr("weir_client_state{client_id=\"ready-"));
-  EXPECT_EQ((*streams)->State(), "REBALANCING");
+  EXPECT_EQ((*streams)->state(), KafkaStreams::State::kRebalancing);
   {
     absl::MutexLock lock(&mutex);
     looked = true;
   }
   EXPECT_TRUE(
       WaitFor([&] { return HttpGet(port, "/readyz").status == 200; }, std::chrono::seconds(60)));
-  EXPECT_EQ((*streams)->State(), "RUNNING");
+  EXPECT_EQ((*streams)->state(), KafkaStreams::State::kRunning);
   const std::string metrics = HttpGet(port, "/metrics").body;
   EXPECT_THAT(metrics, HasSubstr("weir_task_restore_total{"));
   EXPECT_THAT(metrics, HasSubstr("state=\"RUNNING\"} 1"));
@@ -877,7 +877,8 @@ TEST(KafkaStreams, TheProductionExceptionHandlerGovernsRecordsTheProducerRefuses
       .To("huge-out");
   for (const std::string handler : {"continue", "fail"}) {
     AppConfig config = Config("huge-" + handler, 1);
-    config.production_exception_handler = handler;
+    config.production_exception_handler =
+        handler == "continue" ? ProductionHandler::kContinue : ProductionHandler::kFail;
     config.producer["message.max.bytes"] = "1000";
     auto streams = KafkaStreams::Create(*builder.Build(), config, EmbeddedOptions());
     ASSERT_TRUE(streams.ok());
@@ -904,7 +905,7 @@ TEST(KafkaStreams, LogAndFailKillsTheThreadAndTheClientShutsDown) {
   StreamsBuilder builder;
   builder.Stream<std::string, int64_t>("fail-in", serdes::String(), serdes::Int64()).To("fail-out");
   AppConfig config = Config("fail", 1);
-  config.deserialization_exception_handler = "log_and_fail";
+  config.deserialization_exception_handler = DeserializationHandler::kLogAndFail;
   auto streams = KafkaStreams::Create(*builder.Build(), config, EmbeddedOptions());
   ASSERT_TRUE(streams.ok());
   ASSERT_TRUE(Started(**streams));
@@ -915,7 +916,7 @@ TEST(KafkaStreams, LogAndFailKillsTheThreadAndTheClientShutsDown) {
   EXPECT_THAT(status.ToString(), HasSubstr("cannot deserialize record fail-in-0@0"));
   EXPECT_THAT(status.ToString(), HasSubstr("stream.thread.error.policy: shutdown_client"));
   EXPECT_FALSE((*streams)->Healthy()) << "/healthz must turn 503 when a thread dies";
-  EXPECT_EQ((*streams)->State(), "ERROR");
+  EXPECT_EQ((*streams)->state(), KafkaStreams::State::kError);
   EXPECT_EQ((*streams)->failed_threads(), 1);
   (*streams)->Close();
 }
@@ -926,8 +927,8 @@ TEST(KafkaStreams, ReplaceThreadPolicyStartsANewThread) {
   builder.Stream<std::string, int64_t>("replace-in", serdes::String(), serdes::Int64())
       .To("replace-out");
   AppConfig config = Config("replace", 1);
-  config.deserialization_exception_handler = "log_and_fail";
-  config.thread_error_policy = "replace_thread";
+  config.deserialization_exception_handler = DeserializationHandler::kLogAndFail;
+  config.thread_error_policy = ThreadErrorPolicy::kReplaceThread;
   auto streams = KafkaStreams::Create(*builder.Build(), config, EmbeddedOptions());
   ASSERT_TRUE(streams.ok());
   ASSERT_TRUE(Started(**streams));
@@ -948,7 +949,7 @@ TEST(KafkaStreams, ExactlyOnceRunsTheTransactionalProtocol) {
   // (docs/broker.md): this checks the flow commits and delivers, nothing more.
   CreateTopics({"eos-in", "eos-out"}, 2);
   AppConfig config = Config("eos", 1);
-  config.processing_guarantee = "exactly_once_v2";
+  config.processing_guarantee = ProcessingGuarantee::kExactlyOnceV2;
   auto streams = KafkaStreams::Create(PassThrough("eos-in", "eos-out"), config, EmbeddedOptions());
   ASSERT_TRUE(streams.ok());
   ASSERT_TRUE(Started(**streams));

@@ -17,7 +17,7 @@ constexpr int kWatermarkTimeoutMs = 60'000;
 
 }  // namespace
 
-absl::StatusOr<ChangelogCheck> CheckChangelogs(Task& task, rd_kafka_t* client,
+absl::StatusOr<ChangelogCheck> CheckChangelogs(Task& task, rd_kafka_t* offsets,
                                                const std::string& application_id,
                                                const std::string& who) {
   ChangelogCheck check;
@@ -29,7 +29,7 @@ absl::StatusOr<ChangelogCheck> CheckChangelogs(Task& task, rd_kafka_t* client,
                        .from = task.ChangelogOffset(store)};
     int64_t low = 0;
     WEIR_RETURN_IF_ERROR(
-        QueryWatermarks(client, tail.topic, partition, &low, &tail.high, kWatermarkTimeoutMs));
+        QueryWatermarks(offsets, tail.topic, partition, &low, &tail.high, kWatermarkTimeoutMs));
     if (tail.from > tail.high) {
       spdlog::error(
           "{}: task {}: the local state has applied changelog {}-{} up to offset {}, but it ends "
@@ -59,20 +59,34 @@ absl::StatusOr<ChangelogCheck> CheckChangelogs(Task& task, rd_kafka_t* client,
   return check;
 }
 
-absl::StatusOr<KafkaHandle> NewChangelogConsumer(const AppConfig& config,
-                                                 const std::string& client_id) {
+namespace {
+
+absl::StatusOr<KafkaHandle> NewAssignOnlyConsumer(const AppConfig& config,
+                                                  const std::string& client_id,
+                                                  bool read_committed) {
   ClientProperties properties{.bootstrap_servers = config.bootstrap_servers};
   // A group id librdkafka needs for assign(); this consumer never joins or commits.
-  properties.common = {
-      {"group.id", absl::StrCat(config.application_id, "-restore")},
-      {"client.id", client_id},
-      {"enable.auto.commit", "false"},
-      {"enable.partition.eof", "true"},
-      {"isolation.level",
-       config.processing_guarantee == "exactly_once_v2" ? "read_committed" : "read_uncommitted"}};
+  properties.common = {{"group.id", absl::StrCat(config.application_id, "-restore")},
+                       {"client.id", client_id},
+                       {"enable.auto.commit", "false"},
+                       {"enable.partition.eof", "true"},
+                       {"isolation.level", read_committed ? "read_committed" : "read_uncommitted"}};
   for (const auto& [key, value] : config.kafka) properties.common[key] = value;
   WEIR_ASSIGN_OR_RETURN(KafkaConf conf, BuildKafkaConf(properties, ClientKind::kConsumer));
   return NewKafkaClient(std::move(conf), ClientKind::kConsumer);
+}
+
+}  // namespace
+
+absl::StatusOr<KafkaHandle> NewChangelogConsumer(const AppConfig& config,
+                                                 const std::string& client_id) {
+  return NewAssignOnlyConsumer(
+      config, client_id, config.processing_guarantee == ProcessingGuarantee::kExactlyOnceV2);
+}
+
+absl::StatusOr<KafkaHandle> NewOffsetsClient(const AppConfig& config,
+                                             const std::string& client_id) {
+  return NewAssignOnlyConsumer(config, client_id, /*read_committed=*/false);
 }
 
 ChangelogApplier::ChangelogApplier(Task& task) : task_(task) {

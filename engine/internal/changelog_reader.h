@@ -52,9 +52,10 @@ struct ChangelogCheck {
   std::vector<ChangelogTail> tails;  // every logged store, `from` <= `high`
 };
 
-// Reads the start and end of each of `task`'s changelogs through `client` and compares them
-// with the local state. `who` prefixes the log lines (a thread's name).
-absl::StatusOr<ChangelogCheck> CheckChangelogs(Task& task, rd_kafka_t* client,
+// Reads the start and end of each of `task`'s changelogs through `offsets` (a client of
+// NewOffsetsClient's) and compares them with the local state. `who` prefixes the log lines (a
+// thread's name).
+absl::StatusOr<ChangelogCheck> CheckChangelogs(Task& task, rd_kafka_t* offsets,
                                                const std::string& application_id,
                                                const std::string& who);
 
@@ -62,6 +63,17 @@ absl::StatusOr<ChangelogCheck> CheckChangelogs(Task& task, rd_kafka_t* client,
 // offsets (restoration, standbys). read_committed under exactly_once_v2.
 absl::StatusOr<KafkaHandle> NewChangelogConsumer(const AppConfig& config,
                                                  const std::string& client_id);
+
+// A client only for offset queries: read_uncommitted whatever the guarantee, so a partition's
+// end is its high watermark, records of open transactions included. Under exactly_once_v2 the
+// last stable offset stays behind a transaction a killed instance left open until the broker
+// aborts it (transaction.timeout.ms), while later transactions of the task's next owner are
+// already committed: compared with the last stable offset, a state that reflects them would
+// look as if it came from another log, and a restoration reading only up to it would stop
+// short. A read_committed reader reaches the high watermark once the open transaction ends.
+// Never fetching, its queries do not wait behind a fetch long-poll.
+absl::StatusOr<KafkaHandle> NewOffsetsClient(const AppConfig& config,
+                                             const std::string& client_id);
 
 class ChangelogApplier {
  public:

@@ -62,7 +62,7 @@ absl::Status Task::Init(const Topology& topology, const Topology::Subtopology& s
     // Kafka Streams' cache namespace: `<task>-<store>`.
     const std::string ns = absl::StrCat(context_.task_id.ToString(), "-", spec.name);
     std::unique_ptr<StateStore> opened;
-    if (spec.kind == "keyvalue") {
+    if (spec.kind == Topology::StoreKind::kKeyValue) {
       std::unique_ptr<KeyValueBytesStore> kv;
       if (db_ == nullptr) {
         kv = std::make_unique<InMemoryKeyValueStore>(spec.keyvalue);
