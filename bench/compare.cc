@@ -2,7 +2,6 @@
 
 #include <rocksdb/db.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +22,7 @@
 #include "bench/perf_producer.h"
 #include "common/byte_order.h"
 #include "common/status.h"
+#include "common/subprocess.h"
 #include "engine/embedded_broker.h"
 #include "engine/kafka_streams.h"
 #include "engine/memory_plan.h"
@@ -701,56 +701,33 @@ absl::StatusOr<std::vector<CompareResult>> RunCompare(const CompareOptions& opti
     std::fprintf(stderr, "[%zu/%zu] %s: %lld records over %lld cards, %d tasks...\n", i + 1,
                  options.option_sets.size(), set.c_str(), static_cast<long long>(options.records),
                  static_cast<long long>(options.cards), options.partitions);
-    int pipe_fds[2];
-    if (pipe(pipe_fds) != 0) return absl::InternalError("pipe failed");
-    std::fflush(nullptr);
-    const pid_t pid = fork();
-    if (pid < 0) return absl::InternalError("fork failed");
-    if (pid == 0) {  // the child runs one set and reports it as JSON
-      close(pipe_fds[0]);
+    // Each set runs in a child of its own: its peak RSS is that run's alone.
+    absl::StatusOr<std::string> text = RunForked([&]() -> absl::StatusOr<std::string> {
       absl::StatusOr<CompareResult> result =
           options.end_to_end ? RunOneEndToEnd(options, set, state) : RunOne(options, set, state);
-      if (result.ok() && !options.end_to_end) {  // after weir's run: its peak RSS is taken
-        std::fprintf(stderr, "[%zu/%zu] %s: RocksDB alone on the same reads and writes...\n", i + 1,
-                     options.option_sets.size(), set.c_str());
-        absl::StatusOr<RocksDbAloneResult> six = RunRocksDbAlone(
-            options, set, state / "rocksdb-alone-six-windows", AloneLayout::kSixWindows);
-        absl::StatusOr<RocksDbAloneResult> one = RunRocksDbAlone(
-            options, set, state / "rocksdb-alone-one-value", AloneLayout::kOneValue);
-        if (six.ok() && one.ok()) {
-          result->raw_rocksdb_records_per_s = six->records_per_s;
-          result->raw_rocksdb_get_us_per_record = six->get_us_per_record;
-          result->raw_rocksdb_one_value_records_per_s = one->records_per_s;
-          result->raw_rocksdb_one_value_get_us_per_record = one->get_us_per_record;
-        } else {
-          result = six.ok() ? one.status() : six.status();
-        }
-      }
-      const std::string text =
-          result.ok() ? ToJson(*result).dump()
-                      : nlohmann::json{{"error", std::string(result.status().message())}}.dump();
-      size_t written = 0;
-      while (written < text.size()) {
-        const ssize_t n = write(pipe_fds[1], text.data() + written, text.size() - written);
-        if (n <= 0) break;
-        written += static_cast<size_t>(n);
-      }
-      close(pipe_fds[1]);
-      _exit(result.ok() ? 0 : 1);
+      if (!result.ok()) return result.status();
+      if (options.end_to_end) return ToJson(*result).dump();
+      // After weir's run, whose peak RSS is taken: RocksDB alone on the same work.
+      std::fprintf(stderr, "[%zu/%zu] %s: RocksDB alone on the same reads and writes...\n", i + 1,
+                   options.option_sets.size(), set.c_str());
+      WEIR_ASSIGN_OR_RETURN(const RocksDbAloneResult six,
+                            RunRocksDbAlone(options, set, state / "rocksdb-alone-six-windows",
+                                            AloneLayout::kSixWindows));
+      WEIR_ASSIGN_OR_RETURN(const RocksDbAloneResult one,
+                            RunRocksDbAlone(options, set, state / "rocksdb-alone-one-value",
+                                            AloneLayout::kOneValue));
+      result->raw_rocksdb_records_per_s = six.records_per_s;
+      result->raw_rocksdb_get_us_per_record = six.get_us_per_record;
+      result->raw_rocksdb_one_value_records_per_s = one.records_per_s;
+      result->raw_rocksdb_one_value_get_us_per_record = one.get_us_per_record;
+      return ToJson(*result).dump();
+    });
+    if (!text.ok()) {
+      return absl::InternalError(absl::StrCat(set, ": the run failed: ", text.status().message()));
     }
-    close(pipe_fds[1]);
-    std::string text;
-    char buffer[65536];
-    for (ssize_t n; (n = read(pipe_fds[0], buffer, sizeof(buffer))) > 0;) text.append(buffer, n);
-    close(pipe_fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    const nlohmann::json json = nlohmann::json::parse(text, nullptr, false);
-    if (json.is_discarded() || json.contains("error")) {
-      return absl::InternalError(
-          absl::StrCat(set, ": the run failed: ",
-                       json.is_discarded() ? absl::StrCat("child exited with status ", status)
-                                           : json["error"].get<std::string>()));
+    const nlohmann::json json = nlohmann::json::parse(*text, nullptr, false);
+    if (json.is_discarded()) {
+      return absl::InternalError(absl::StrCat(set, ": the run reported no JSON"));
     }
     results.push_back(FromJson(json));
     std::fprintf(stderr, "[%zu/%zu] %s: %.0f records/s\n", i + 1, options.option_sets.size(),

@@ -42,7 +42,7 @@ int64_t NowMs() {
 }
 
 struct Instance {
-  std::unique_ptr<Child> process;
+  std::unique_ptr<Subprocess> process;
   int port = 0;
   std::string log;
 };
@@ -81,7 +81,7 @@ absl::Status WriteFraudConfig(const FailoverOptions& options) {
 // Runs `weir loadgen` to the payments topic to completion.
 absl::Status Produce(const FailoverOptions& options, const std::string& bootstrap, int64_t records,
                      double rate, int64_t start_ts, uint64_t seed, const std::string& log,
-                     std::unique_ptr<Child>* background) {
+                     std::unique_ptr<Subprocess>* background) {
   std::vector<std::string> argv = {options.weir_binary,
                                    "loadgen",
                                    "--config",
@@ -104,12 +104,12 @@ absl::Status Produce(const FailoverOptions& options, const std::string& bootstra
     argv.push_back("--start-ts");
     argv.push_back(absl::StrCat(start_ts));
   }
-  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<Child> child, Child::Start(argv, log));
+  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<Subprocess> child, Subprocess::StartLogged(argv, log));
   if (background != nullptr) {
     *background = std::move(child);
     return absl::OkStatus();
   }
-  const int status = child->Wait(std::chrono::minutes(10));
+  const int status = child->Wait(std::chrono::minutes(10)).value_or(-1);
   if (status != 0) {
     return absl::InternalError(absl::StrCat("weir loadgen exited with ", status, "; see ", log));
   }
@@ -166,7 +166,7 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
       {.name = RunTopic("payments"), .partitions = options.partitions},
       {.name = RunTopic("fraud-alerts"), .partitions = options.partitions},
       {.name = RunTopic("payments-dlq"), .partitions = options.partitions}};
-  std::unique_ptr<Child> broker;
+  std::unique_ptr<Subprocess> broker;
   std::string bootstrap = options.bootstrap_servers;
   if (bootstrap.empty()) {
     // An embedded broker, with every topic (it has no CreateTopics).
@@ -181,7 +181,8 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
       broker_argv.push_back("--topic");
       broker_argv.push_back(absl::StrCat(topic.name, ":", topic.partitions));
     }
-    WEIR_ASSIGN_OR_RETURN(broker, Child::Start(broker_argv, (dir / "broker.log").string()));
+    WEIR_ASSIGN_OR_RETURN(broker,
+                          Subprocess::StartLogged(broker_argv, (dir / "broker.log").string()));
     for (const auto deadline = Clock::now() + std::chrono::seconds(30); bootstrap.empty();) {
       std::ifstream in(bootstrap_file);
       std::getline(in, bootstrap);
@@ -235,7 +236,7 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
       argv.push_back("--set");
       argv.push_back(setting);
     }
-    WEIR_ASSIGN_OR_RETURN(instance.process, Child::Start(argv, instance.log));
+    WEIR_ASSIGN_OR_RETURN(instance.process, Subprocess::StartLogged(argv, instance.log));
     const std::optional<int> port = WeirHttpPort(instance.log, std::chrono::seconds(60));
     if (!port.has_value()) {
       return absl::DeadlineExceededError(absl::StrCat(
@@ -299,7 +300,7 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
 
   spdlog::info("failover: streaming {} payments at {}/s; killing instance {} after {} s",
                options.stream_records, options.rate, options.instances - 1, options.kill_after_s);
-  std::unique_ptr<Child> stream;
+  std::unique_ptr<Subprocess> stream;
   WEIR_RETURN_IF_ERROR(Produce(options, bootstrap, options.stream_records, options.rate,
                                options.start_ts, options.seed,
                                (dir / "loadgen-stream.log").string(), &stream));
@@ -372,14 +373,14 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
       auto s = seen.find(task);
       processing = processing && s != seen.end() && s->second.first_processed_ms >= 0;
     }
-    if (processing && stream->Wait(std::chrono::milliseconds(0)) >= 0) break;
+    if (processing && stream->Wait(std::chrono::milliseconds(0)).has_value()) break;
     if (Clock::now() > deadline) {
       return absl::DeadlineExceededError(
           "the killed instance's tasks did not resume on the survivors within 180 s");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling /tasks
   }
-  if (const int status = stream->Wait(std::chrono::minutes(5)); status != 0) {
+  if (const int status = stream->Wait(std::chrono::minutes(5)).value_or(-1); status != 0) {
     return absl::InternalError(absl::StrCat("weir loadgen exited with ", status));
   }
   WEIR_RETURN_IF_ERROR(WaitProcessed(bootstrap, options.partitions,

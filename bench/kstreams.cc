@@ -272,9 +272,9 @@ double Percentile(std::vector<double> values, double q) {
 
 // Runs a command to completion, its output in `log`.
 absl::Status RunToEnd(const std::vector<std::string>& argv, const std::string& log,
-                      std::chrono::minutes timeout, bool search_path = false) {
-  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<Child> child, Child::Start(argv, log, search_path));
-  const int status = child->Wait(timeout);
+                      std::chrono::minutes timeout) {
+  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<Subprocess> child, Subprocess::StartLogged(argv, log));
+  const int status = child->Wait(timeout).value_or(-1);
   if (status != 0) {
     return absl::InternalError(absl::StrCat(argv[0], " ", argv.size() > 1 ? argv[1] : "",
                                             " exited with ", status, "; see ", log));
@@ -308,8 +308,8 @@ absl::StatusOr<std::string> BuildPeer(const KStreamsOptions& options, const fs::
                                    "-DskipTests", absl::StrCat("-Dpeer.build.dir=", out.string())};
   std::vector<std::string> offline = argv;
   offline.insert(offline.begin() + 1, "-o");
-  if (!RunToEnd(offline, log, std::chrono::minutes(10), true).ok()) {
-    WEIR_RETURN_IF_ERROR(RunToEnd(argv, log, std::chrono::minutes(20), true));
+  if (!RunToEnd(offline, log, std::chrono::minutes(10)).ok()) {
+    WEIR_RETURN_IF_ERROR(RunToEnd(argv, log, std::chrono::minutes(20)));
   }
   return absl::StrCat((out / "weir-kstreams-peer.jar").string(), ":", (out / "lib/*").string());
 }
@@ -367,7 +367,7 @@ int64_t TopicRecords(const std::string& bootstrap, const std::string& topic, int
 }
 
 // The system's process, started on the run's topics from empty state.
-absl::StatusOr<std::unique_ptr<Child>> StartSystem(const KStreamsOptions& options,
+absl::StatusOr<std::unique_ptr<Subprocess>> StartSystem(const KStreamsOptions& options,
                                                    const std::string& system, int threads,
                                                    const std::string& bootstrap,
                                                    const RunTopics& topics, const fs::path& dir,
@@ -391,7 +391,7 @@ absl::StatusOr<std::unique_ptr<Child>> StartSystem(const KStreamsOptions& option
       argv.push_back("--set");
       argv.push_back(setting);
     }
-    return Child::Start(argv, log);
+    return Subprocess::StartLogged(argv, log);
   }
   std::vector<std::string> argv = {"java"};
   argv.insert(argv.end(), options.jvm_options.begin(), options.jvm_options.end());
@@ -405,7 +405,7 @@ absl::StatusOr<std::unique_ptr<Child>> StartSystem(const KStreamsOptions& option
         std::string("--alerts"), topics.alerts, std::string("--dlq"), topics.dlq}) {
     argv.push_back(arg);
   }
-  return Child::Start(argv, log, /*search_path=*/true);
+  return Subprocess::StartLogged(argv, log);
 }
 
 absl::StatusOr<KStreamsRun> RunOne(const KStreamsOptions& options, const std::string& system,
@@ -437,7 +437,7 @@ absl::StatusOr<KStreamsRun> RunOne(const KStreamsOptions& options, const std::st
   WEIR_ASSIGN_OR_RETURN(CommitWatcher watcher,
                         CommitWatcher::Open(bootstrap, topics.prefix, topics.payments,
                                             options.partitions));
-  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<Child> process,
+  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<Subprocess> process,
                         StartSystem(options, system, threads, bootstrap, topics, dir,
                                     peer_classpath));
   const std::string log = (dir / "process.log").string();
@@ -446,7 +446,7 @@ absl::StatusOr<KStreamsRun> RunOne(const KStreamsOptions& options, const std::st
     const auto deadline = Clock::now() + std::chrono::minutes(60);
     int64_t last = -1;
     for (;;) {
-      if (process->Wait(std::chrono::milliseconds(0)) != -1) {
+      if (process->Wait(std::chrono::milliseconds(0)).has_value()) {
         return absl::InternalError(absl::StrCat(system, " exited early; see ", log));
       }
       const int64_t committed = watcher.Committed();
@@ -497,7 +497,7 @@ absl::StatusOr<KStreamsRun> RunOne(const KStreamsOptions& options, const std::st
   process->Signal(SIGTERM);
   // A JVM ends with 128 + SIGTERM once its shutdown hooks (the peer's clean close) are done.
   const int clean = system == "weir" ? 0 : 128 + SIGTERM;
-  if (const int status = process->Wait(std::chrono::minutes(2)); status != clean) {
+  if (const int status = process->Wait(std::chrono::minutes(2)).value_or(-1); status != clean) {
     return absl::InternalError(absl::StrCat(system, " did not close cleanly (status ", status,
                                             "); see ", log));
   }

@@ -1,5 +1,5 @@
-// Child processes for integration tests: start a program, read its stdout line by line, signal
-// it, wait for it with a deadline. A Subprocess still running when destroyed is killed.
+// What integration tests share beyond common/subprocess.h: the weir binary under test, reading
+// a file, waiting for a condition, keeping a failed test's files.
 #ifndef WEIR_TESTS_SUPPORT_SUBPROCESS_H_
 #define WEIR_TESTS_SUPPORT_SUBPROCESS_H_
 
@@ -13,41 +13,14 @@
 #include <string>
 #include <vector>
 
-#include "absl/status/statusor.h"
+#include "common/subprocess.h"
 
 namespace weir::testing {
 
-class Subprocess {
- public:
-  // Starts `argv` with stdout on a pipe and stderr appended to `stderr_path` ("" = inherited).
-  static absl::StatusOr<std::unique_ptr<Subprocess>> Start(const std::vector<std::string>& argv,
-                                                           const std::string& stderr_path = "");
-  ~Subprocess();
-
-  // The next line of stdout without its newline; nullopt at end of output or after `timeout`.
-  std::optional<std::string> ReadLine(std::chrono::milliseconds timeout);
-  void Signal(int signal_number);
-  // The exit status (128 + n for death by signal n), or nullopt if still running at `timeout`.
-  std::optional<int> Wait(std::chrono::milliseconds timeout);
-  pid_t pid() const { return pid_; }
-
- private:
-  Subprocess(pid_t pid, int stdout_fd) : pid_(pid), stdout_fd_(stdout_fd) {}
-  pid_t pid_;
-  int stdout_fd_;
-  std::string buffer_;
-  std::optional<int> exit_status_;
-};
-
-struct CommandResult {
-  int exit_status = -1;  // 128 + n for death by signal n; -1 if it had to be killed at timeout
-  std::string out;
-  std::string err;
-};
-
-// Runs `argv` to completion with `input` on stdin, killing it after `timeout`.
-CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& input,
-                         std::chrono::milliseconds timeout);
+// Child processes and commands come from common/subprocess.h, as in the benchmarks.
+using ::weir::CommandResult;
+using ::weir::RunCommand;
+using ::weir::Subprocess;
 
 // The weir binary under test (the WEIR_BINARY environment variable ctest sets).
 std::string WeirBinary();
