@@ -7,7 +7,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "common/check.h"
 #include "engine/kafka_streams.h"
 
 namespace weir {
@@ -42,7 +41,7 @@ constexpr char kNode[] = "thread_id,task_id,processor_node_id";
         "ns per operation", "metered store layer", "debug"                                        \
   }
 
-const std::vector<MetricDescription> kDescriptions = {
+constexpr MetricDescription kDescriptions[] = {
     // Client (stream-metrics).
     {"weir_client_state", "gauge", "client_id,state", "stream-metrics: state",
      "1 for the client's current state (CREATED, REBALANCING, RUNNING, NOT_RUNNING, ERROR)",
@@ -282,18 +281,79 @@ const std::vector<MetricDescription> kDescriptions = {
 
 using Labels = std::vector<std::pair<const char*, std::string>>;
 
-// Families in declaration order, each metric checked against its description.
+// A family, by its index in kDescriptions. Family("...") runs at compile time: a name that is
+// not declared does not build.
+struct FamilyId {
+  size_t index;
+};
+
+consteval FamilyId Family(std::string_view name) {
+  for (size_t i = 0; i < std::size(kDescriptions); ++i) {
+    if (name == kDescriptions[i].name) return {i};
+  }
+  throw "metric family not declared in kDescriptions";  // a compile error, never a scrape's
+}
+
+// A windowed rate and its counter, declared as `prefix`_rate and `prefix`_total.
+struct RateFamilies {
+  FamilyId rate;
+  FamilyId total;
+};
+
+consteval FamilyId FamilyWithSuffix(std::string_view prefix, std::string_view suffix) {
+  for (size_t i = 0; i < std::size(kDescriptions); ++i) {
+    const std::string_view name = kDescriptions[i].name;
+    if (name.size() == prefix.size() + suffix.size() && name.starts_with(prefix) &&
+        name.ends_with(suffix)) {
+      return {i};
+    }
+  }
+  throw "metric family not declared in kDescriptions";
+}
+
+consteval RateFamilies Rate(std::string_view prefix) {
+  return {FamilyWithSuffix(prefix, "_rate"), FamilyWithSuffix(prefix, "_total")};
+}
+
+// The families of one store operation (WEIR_STORE_OPERATION), indexed by StoreOperation.
+struct StoreOperationFamilies {
+  RateFamilies rate;
+  FamilyId latency_avg;
+  FamilyId latency_max;
+};
+
+consteval StoreOperationFamilies StoreOperationFamiliesOf(StoreOperation operation) {
+  const std::string_view op = StoreOperationName(operation);
+  const std::string_view weir_state = "weir_state_";
+  // Prefixes are matched piecewise: constant evaluation has no string concatenation.
+  const auto find = [&](std::string_view suffix) -> FamilyId {
+    for (size_t i = 0; i < std::size(kDescriptions); ++i) {
+      const std::string_view name = kDescriptions[i].name;
+      if (name.size() == weir_state.size() + op.size() + suffix.size() &&
+          name.starts_with(weir_state) && name.substr(weir_state.size(), op.size()) == op &&
+          name.ends_with(suffix)) {
+        return {i};
+      }
+    }
+    throw "store operation family not declared in kDescriptions";
+  };
+  return {{find("_rate"), find("_total")}, find("_latency_avg"), find("_latency_max")};
+}
+
+constexpr StoreOperationFamilies kStoreOperationFamilies[kStoreOperationCount] = {
+    StoreOperationFamiliesOf(StoreOperation::kPut),
+    StoreOperationFamiliesOf(StoreOperation::kGet),
+    StoreOperationFamiliesOf(StoreOperation::kFetch),
+    StoreOperationFamiliesOf(StoreOperation::kRange),
+    StoreOperationFamiliesOf(StoreOperation::kFlush)};
+
+// Families in declaration order, each built from its declaration.
 class Builder {
  public:
-  Builder() {
-    for (const MetricDescription& d : kDescriptions) by_name_[d.name] = &d;
-  }
-  void Add(const char* name, const Labels& labels, double value) {
-    auto description = by_name_.find(name);
-    WEIR_CHECK(description != by_name_.end()) << "metric " << name << " is not declared";
-    prometheus::MetricFamily& family = families_[name];
+  void Add(FamilyId id, const Labels& labels, double value) {
+    prometheus::MetricFamily& family = families_[id.index];
     if (family.name.empty()) {
-      const MetricDescription& d = *description->second;
+      const MetricDescription& d = kDescriptions[id.index];
       family.name = d.name;
       family.help = absl::StrCat(d.meaning, " (Kafka Streams: ", d.kafka_name, ")");
       family.type = std::string_view(d.type) == "counter" ? prometheus::MetricType::Counter
@@ -308,26 +368,23 @@ class Builder {
     }
   }
   // A windowed rate and its total.
-  void Rate(const char* prefix, const Labels& labels, double rate, double total) {
-    Add(absl::StrCat(prefix, "_rate").c_str(), labels, rate);
-    Add(absl::StrCat(prefix, "_total").c_str(), labels, total);
+  void Add(RateFamilies families, const Labels& labels, double rate, double total) {
+    Add(families.rate, labels, rate);
+    Add(families.total, labels, total);
   }
   std::string Render() const {
     std::vector<prometheus::MetricFamily> families;
-    for (const MetricDescription& d : kDescriptions) {
-      if (auto it = families_.find(d.name); it != families_.end()) families.push_back(it->second);
-    }
+    for (const auto& [index, family] : families_) families.push_back(family);
     return prometheus::TextSerializer().Serialize(families);
   }
 
  private:
-  std::map<std::string, const MetricDescription*, std::less<>> by_name_;
-  std::map<std::string, prometheus::MetricFamily, std::less<>> families_;
+  std::map<size_t, prometheus::MetricFamily> families_;  // by declaration index
 };
 
 }  // namespace
 
-const std::vector<MetricDescription>& MetricDescriptions() { return kDescriptions; }
+std::span<const MetricDescription> MetricDescriptions() { return kDescriptions; }
 
 std::string MetricsMarkdownTable() {
   std::string out =
@@ -346,83 +403,85 @@ std::string RenderMetrics(const KafkaStreams& streams) {
   const std::string client = streams.config().application_id + "-" + streams.process_id();
   Builder b;
   const std::vector<ThreadSnapshot> threads = streams.threads();
-  b.Add("weir_client_state",
+  b.Add(Family("weir_client_state"),
         {{"client_id", client}, {"state", KafkaStreams::StateName(streams.state())}}, 1);
   int alive = 0;
   for (const ThreadSnapshot& t : threads) alive += t.state == ThreadState::kRunning ? 1 : 0;
-  b.Add("weir_client_alive_stream_threads", {{"client_id", client}}, alive);
-  b.Add("weir_client_failed_stream_threads_total", {{"client_id", client}},
+  b.Add(Family("weir_client_alive_stream_threads"), {{"client_id", client}}, alive);
+  b.Add(Family("weir_client_failed_stream_threads_total"), {{"client_id", client}},
         static_cast<double>(streams.failed_threads()));
-  b.Add("weir_client_version_info", {{"client_id", client}, {"version", WEIR_VERSION}}, 1);
+  b.Add(Family("weir_client_version_info"), {{"client_id", client}, {"version", WEIR_VERSION}}, 1);
   const std::vector<StandbyTaskView> standbys = streams.standbys();
-  b.Add("weir_state_updater_standby_updating_tasks", {{"client_id", client}},
+  b.Add(Family("weir_state_updater_standby_updating_tasks"), {{"client_id", client}},
         static_cast<double>(standbys.size()));
-  b.Add("weir_client_standby_records_applied_total", {{"client_id", client}},
+  b.Add(Family("weir_client_standby_records_applied_total"), {{"client_id", client}},
         static_cast<double>(streams.standby_records_applied()));
-  b.Add("weir_client_placement_mismatched_tasks", {{"client_id", client}},
+  b.Add(Family("weir_client_placement_mismatched_tasks"), {{"client_id", client}},
         static_cast<double>(streams.placement_mismatches()));
   for (const StandbyTaskView& standby : standbys) {
     const Labels labels = {{"thread_id", client + "-StandbyUpdater"},
                            {"task_id", standby.id.ToString()}};
-    b.Add("weir_task_update_total", labels, static_cast<double>(standby.applied));
-    b.Add("weir_task_standby_records_lag", labels, static_cast<double>(standby.lag));
+    b.Add(Family("weir_task_update_total"), labels, static_cast<double>(standby.applied));
+    b.Add(Family("weir_task_standby_records_lag"), labels, static_cast<double>(standby.lag));
   }
 
   for (const ThreadSnapshot& t : threads) {
     const ThreadMetrics& m = t.metrics;
     const Labels thread = {{"thread_id", t.name}};
-    b.Rate("weir_thread_process", thread, m.process.sum_rate, m.process.sum);
-    b.Add("weir_thread_process_latency_avg", thread, m.process_latency.avg);
-    b.Add("weir_thread_process_latency_max", thread, m.process_latency.max);
-    b.Add("weir_thread_process_records_avg", thread, m.process.avg);
-    b.Add("weir_thread_process_records_max", thread, m.process.max);
-    b.Rate("weir_thread_poll", thread, m.poll.count_rate, static_cast<double>(m.poll.count));
-    b.Add("weir_thread_poll_latency_avg", thread, m.poll.avg);
-    b.Add("weir_thread_poll_latency_max", thread, m.poll.max);
-    b.Add("weir_thread_poll_records_avg", thread, m.poll_records.avg);
-    b.Add("weir_thread_poll_records_max", thread, m.poll_records.max);
-    b.Rate("weir_thread_commit", thread, m.commit.count_rate, static_cast<double>(m.commit.count));
-    b.Add("weir_thread_commit_latency_avg", thread, m.commit.avg);
-    b.Add("weir_thread_commit_latency_max", thread, m.commit.max);
-    b.Rate("weir_thread_punctuate", thread, m.punctuate.count_rate,
-           static_cast<double>(m.punctuate.count));
-    b.Add("weir_thread_punctuate_latency_avg", thread, m.punctuate.avg);
-    b.Add("weir_thread_punctuate_latency_max", thread, m.punctuate.max);
-    b.Rate("weir_thread_task_created", thread, m.task_created.count_rate,
-           static_cast<double>(m.task_created.count));
-    b.Rate("weir_thread_task_closed", thread, m.task_closed.count_rate,
-           static_cast<double>(m.task_closed.count));
-    b.Add("weir_thread_blocked_time_seconds_total", thread, m.blocked_time_ns_total / 1e9);
+    b.Add(Rate("weir_thread_process"), thread, m.process.sum_rate, m.process.sum);
+    b.Add(Family("weir_thread_process_latency_avg"), thread, m.process_latency.avg);
+    b.Add(Family("weir_thread_process_latency_max"), thread, m.process_latency.max);
+    b.Add(Family("weir_thread_process_records_avg"), thread, m.process.avg);
+    b.Add(Family("weir_thread_process_records_max"), thread, m.process.max);
+    b.Add(Rate("weir_thread_poll"), thread, m.poll.count_rate, static_cast<double>(m.poll.count));
+    b.Add(Family("weir_thread_poll_latency_avg"), thread, m.poll.avg);
+    b.Add(Family("weir_thread_poll_latency_max"), thread, m.poll.max);
+    b.Add(Family("weir_thread_poll_records_avg"), thread, m.poll_records.avg);
+    b.Add(Family("weir_thread_poll_records_max"), thread, m.poll_records.max);
+    b.Add(Rate("weir_thread_commit"),
+          thread, m.commit.count_rate, static_cast<double>(m.commit.count));
+    b.Add(Family("weir_thread_commit_latency_avg"), thread, m.commit.avg);
+    b.Add(Family("weir_thread_commit_latency_max"), thread, m.commit.max);
+    b.Add(Rate("weir_thread_punctuate"), thread, m.punctuate.count_rate,
+          static_cast<double>(m.punctuate.count));
+    b.Add(Family("weir_thread_punctuate_latency_avg"), thread, m.punctuate.avg);
+    b.Add(Family("weir_thread_punctuate_latency_max"), thread, m.punctuate.max);
+    b.Add(Rate("weir_thread_task_created"), thread, m.task_created.count_rate,
+          static_cast<double>(m.task_created.count));
+    b.Add(Rate("weir_thread_task_closed"), thread, m.task_closed.count_rate,
+          static_cast<double>(m.task_closed.count));
+    b.Add(Family("weir_thread_blocked_time_seconds_total"), thread, m.blocked_time_ns_total / 1e9);
 
     for (const TaskMetrics& task : m.tasks) {
       const Labels labels = {{"thread_id", t.name}, {"task_id", task.id.ToString()}};
       if (debug) {
-        b.Rate("weir_task_process", labels, task.process.count_rate,
-               static_cast<double>(task.process.count));
+        b.Add(Rate("weir_task_process"), labels, task.process.count_rate,
+              static_cast<double>(task.process.count));
       }
-      b.Rate("weir_task_dropped_records", labels, task.dropped.count_rate,
-             static_cast<double>(task.dropped.count));
-      b.Add("weir_task_future_records_total", labels, static_cast<double>(task.future_records));
-      b.Add("weir_task_restore_remaining_records", labels,
+      b.Add(Rate("weir_task_dropped_records"), labels, task.dropped.count_rate,
+            static_cast<double>(task.dropped.count));
+      b.Add(Family("weir_task_future_records_total"),
+            labels, static_cast<double>(task.future_records));
+      b.Add(Family("weir_task_restore_remaining_records"), labels,
             static_cast<double>(task.restore_remaining));
-      b.Add("weir_task_restore_total", labels, static_cast<double>(task.records_restored));
+      b.Add(Family("weir_task_restore_total"), labels, static_cast<double>(task.records_restored));
       for (const auto& [node, e2e] :
            {std::pair<const char*, const Sensor::Reading*>{"source", &task.e2e_latency_ms},
             {"sink", &task.sink_e2e_latency_ms}}) {
         if (e2e->count == 0) continue;  // a task without sinks (or nothing processed yet)
         const Labels n = {
             {"thread_id", t.name}, {"task_id", task.id.ToString()}, {"processor_node_id", node}};
-        b.Add("weir_processor_node_record_e2e_latency_avg", n, e2e->avg);
-        b.Add("weir_processor_node_record_e2e_latency_min", n, e2e->min);
-        b.Add("weir_processor_node_record_e2e_latency_max", n, e2e->max);
+        b.Add(Family("weir_processor_node_record_e2e_latency_avg"), n, e2e->avg);
+        b.Add(Family("weir_processor_node_record_e2e_latency_min"), n, e2e->min);
+        b.Add(Family("weir_processor_node_record_e2e_latency_max"), n, e2e->max);
       }
       for (const auto& [store, operations] : task.store_operations) {
         const Labels s = {{"thread_id", t.name}, {"task_id", task.id.ToString()}, {"store", store}};
         for (const auto& [op, r] : operations.by_operation) {
-          const std::string prefix = absl::StrCat("weir_state_", op);
-          b.Rate(prefix.c_str(), s, r.count_rate, static_cast<double>(r.count));
-          b.Add(absl::StrCat(prefix, "_latency_avg").c_str(), s, r.avg);
-          b.Add(absl::StrCat(prefix, "_latency_max").c_str(), s, r.max);
+          const StoreOperationFamilies& f = kStoreOperationFamilies[static_cast<int>(op)];
+          b.Add(f.rate, s, r.count_rate, static_cast<double>(r.count));
+          b.Add(f.latency_avg, s, r.avg);
+          b.Add(f.latency_max, s, r.max);
         }
       }
       if (debug) {
@@ -430,9 +489,9 @@ std::string RenderMetrics(const KafkaStreams& streams) {
           const Labels c = {{"thread_id", t.name},
                             {"task_id", task.id.ToString()},
                             {"record_cache_id", cache.store}};
-          b.Add("weir_record_cache_hit_ratio", c, HitRatio(cache.hits, cache.misses));
-          b.Add("weir_record_cache_hits_total", c, static_cast<double>(cache.hits));
-          b.Add("weir_record_cache_misses_total", c, static_cast<double>(cache.misses));
+          b.Add(Family("weir_record_cache_hit_ratio"), c, HitRatio(cache.hits, cache.misses));
+          b.Add(Family("weir_record_cache_hits_total"), c, static_cast<double>(cache.hits));
+          b.Add(Family("weir_record_cache_misses_total"), c, static_cast<double>(cache.misses));
         }
       }
       if (!task.rocksdb.has_value()) continue;
@@ -445,53 +504,64 @@ std::string RenderMetrics(const KafkaStreams& streams) {
       for (const auto& [store, p] : db.stores) {
         const Labels s = {{"thread_id", t.name}, {"task_id", task.id.ToString()}, {"store", store}};
         if (db.tickers_enabled) {
-          b.Rate("weir_state_bytes_written", s, rate("bytes_written").sum_rate,
-                 static_cast<double>(tk.bytes_written));
-          b.Rate("weir_state_bytes_read", s, rate("bytes_read").sum_rate,
-                 static_cast<double>(tk.bytes_read));
-          b.Rate("weir_state_memtable_bytes_flushed", s, rate("memtable_bytes_flushed").sum_rate,
-                 static_cast<double>(tk.memtable_bytes_flushed));
-          b.Add("weir_state_memtable_hit_ratio", s, HitRatio(tk.memtable_hit, tk.memtable_miss));
-          b.Add("weir_state_block_cache_data_hit_ratio", s,
+          b.Add(Rate("weir_state_bytes_written"), s, rate("bytes_written").sum_rate,
+                static_cast<double>(tk.bytes_written));
+          b.Add(Rate("weir_state_bytes_read"), s, rate("bytes_read").sum_rate,
+                static_cast<double>(tk.bytes_read));
+          b.Add(Rate("weir_state_memtable_bytes_flushed"),
+                s, rate("memtable_bytes_flushed").sum_rate,
+                static_cast<double>(tk.memtable_bytes_flushed));
+          b.Add(Family("weir_state_memtable_hit_ratio"),
+                s, HitRatio(tk.memtable_hit, tk.memtable_miss));
+          b.Add(Family("weir_state_block_cache_data_hit_ratio"), s,
                 HitRatio(tk.block_cache_data_hit, tk.block_cache_data_miss));
-          b.Add("weir_state_block_cache_index_hit_ratio", s,
+          b.Add(Family("weir_state_block_cache_index_hit_ratio"), s,
                 HitRatio(tk.block_cache_index_hit, tk.block_cache_index_miss));
-          b.Add("weir_state_block_cache_filter_hit_ratio", s,
+          b.Add(Family("weir_state_block_cache_filter_hit_ratio"), s,
                 HitRatio(tk.block_cache_filter_hit, tk.block_cache_filter_miss));
           const Sensor::Reading stall = rate("write_stall");
-          b.Add("weir_state_write_stall_duration_avg", s, stall.count > 0 ? stall.sum_rate : 0);
-          b.Add("weir_state_write_stall_duration_total", s, static_cast<double>(tk.stall_micros));
-          b.Add("weir_state_bytes_read_compaction_rate", s, rate("compaction_bytes_read").sum_rate);
-          b.Add("weir_state_bytes_read_compaction_total", s,
+          b.Add(Family("weir_state_write_stall_duration_avg"),
+                s, stall.count > 0 ? stall.sum_rate : 0);
+          b.Add(Family("weir_state_write_stall_duration_total"),
+                s, static_cast<double>(tk.stall_micros));
+          b.Add(Family("weir_state_bytes_read_compaction_rate"),
+                s, rate("compaction_bytes_read").sum_rate);
+          b.Add(Family("weir_state_bytes_read_compaction_total"), s,
                 static_cast<double>(tk.compaction_bytes_read));
-          b.Add("weir_state_bytes_written_compaction_rate", s,
+          b.Add(Family("weir_state_bytes_written_compaction_rate"), s,
                 rate("compaction_bytes_written").sum_rate);
-          b.Add("weir_state_bytes_written_compaction_total", s,
+          b.Add(Family("weir_state_bytes_written_compaction_total"), s,
                 static_cast<double>(tk.compaction_bytes_written));
-          b.Add("weir_state_number_open_files", s,
+          b.Add(Family("weir_state_number_open_files"), s,
                 static_cast<double>(tk.files_opened - tk.files_closed));
-          b.Add("weir_state_number_file_errors_total", s, static_cast<double>(tk.file_errors));
+          b.Add(Family("weir_state_number_file_errors_total"),
+                s, static_cast<double>(tk.file_errors));
         }
-        b.Add("weir_state_num_immutable_mem_table", s,
+        b.Add(Family("weir_state_num_immutable_mem_table"), s,
               static_cast<double>(p.num_immutable_mem_table));
-        b.Add("weir_state_cur_size_active_mem_table", s,
+        b.Add(Family("weir_state_cur_size_active_mem_table"), s,
               static_cast<double>(p.cur_size_active_mem_table));
-        b.Add("weir_state_cur_size_all_mem_tables", s,
+        b.Add(Family("weir_state_cur_size_all_mem_tables"), s,
               static_cast<double>(p.cur_size_all_mem_tables));
-        b.Add("weir_state_size_all_mem_tables", s, static_cast<double>(p.size_all_mem_tables));
-        b.Add("weir_state_estimate_num_keys", s, static_cast<double>(p.estimate_num_keys));
-        b.Add("weir_state_block_cache_capacity", s, static_cast<double>(db.block_cache.capacity));
-        b.Add("weir_state_block_cache_usage", s, static_cast<double>(db.block_cache.usage));
-        b.Add("weir_state_block_cache_pinned_usage", s,
+        b.Add(Family("weir_state_size_all_mem_tables"),
+              s, static_cast<double>(p.size_all_mem_tables));
+        b.Add(Family("weir_state_estimate_num_keys"), s, static_cast<double>(p.estimate_num_keys));
+        b.Add(Family("weir_state_block_cache_capacity"),
+              s, static_cast<double>(db.block_cache.capacity));
+        b.Add(Family("weir_state_block_cache_usage"), s, static_cast<double>(db.block_cache.usage));
+        b.Add(Family("weir_state_block_cache_pinned_usage"), s,
               static_cast<double>(db.block_cache.pinned_usage));
-        b.Add("weir_state_estimate_pending_compaction_bytes", s,
+        b.Add(Family("weir_state_estimate_pending_compaction_bytes"), s,
               static_cast<double>(p.estimate_pending_compaction_bytes));
-        b.Add("weir_state_num_running_flushes", s, static_cast<double>(p.num_running_flushes));
-        b.Add("weir_state_num_running_compactions", s,
+        b.Add(Family("weir_state_num_running_flushes"),
+              s, static_cast<double>(p.num_running_flushes));
+        b.Add(Family("weir_state_num_running_compactions"), s,
               static_cast<double>(p.num_running_compactions));
-        b.Add("weir_state_background_errors", s, static_cast<double>(p.background_errors));
-        b.Add("weir_state_live_sst_files_size", s, static_cast<double>(p.live_sst_files_size));
-        b.Add("weir_state_total_sst_files_size", s, static_cast<double>(p.total_sst_files_size));
+        b.Add(Family("weir_state_background_errors"), s, static_cast<double>(p.background_errors));
+        b.Add(Family("weir_state_live_sst_files_size"),
+              s, static_cast<double>(p.live_sst_files_size));
+        b.Add(Family("weir_state_total_sst_files_size"),
+              s, static_cast<double>(p.total_sst_files_size));
       }
     }
 
@@ -500,18 +570,18 @@ std::string RenderMetrics(const KafkaStreams& streams) {
           {"producer", &m.producer}}) {
       if (!stats->reported) continue;
       const Labels c = {{"thread_id", t.name}, {"client", role}};
-      b.Add("weir_kafka_tx_bytes_total", c, static_cast<double>(stats->tx_bytes));
-      b.Add("weir_kafka_rx_bytes_total", c, static_cast<double>(stats->rx_bytes));
-      b.Add("weir_kafka_requests_total", c, static_cast<double>(stats->tx_requests));
-      b.Add("weir_kafka_request_latency_avg", c, stats->request_latency_avg_ms);
-      b.Add("weir_kafka_queued_messages", c, static_cast<double>(stats->queued_messages));
-      b.Add("weir_kafka_reply_queue", c, static_cast<double>(stats->reply_queue));
+      b.Add(Family("weir_kafka_tx_bytes_total"), c, static_cast<double>(stats->tx_bytes));
+      b.Add(Family("weir_kafka_rx_bytes_total"), c, static_cast<double>(stats->rx_bytes));
+      b.Add(Family("weir_kafka_requests_total"), c, static_cast<double>(stats->tx_requests));
+      b.Add(Family("weir_kafka_request_latency_avg"), c, stats->request_latency_avg_ms);
+      b.Add(Family("weir_kafka_queued_messages"), c, static_cast<double>(stats->queued_messages));
+      b.Add(Family("weir_kafka_reply_queue"), c, static_cast<double>(stats->reply_queue));
     }
     for (const auto& [partition, lag] : m.consumer.records_lag) {
-      b.Add("weir_kafka_consumer_records_lag",
+      b.Add(Family("weir_kafka_consumer_records_lag"),
             {{"thread_id", t.name},
-             {"topic", partition.first},
-             {"partition", std::to_string(partition.second)}},
+            {"topic", partition.first},
+            {"partition", std::to_string(partition.second)}},
             static_cast<double>(lag));
     }
   }

@@ -7,10 +7,12 @@
 // `_` for `-` (`thread_id`, `task_id`), a store is `store`. Every windowed rate (a gauge, as
 // Kafka Streams computes it over 2 samples of 30 s) has a counter `*_total` beside it for
 // PromQL's rate(). MetricDescriptions() declares every family once; docs/metrics.md embeds its
-// table and the rendering refuses an undeclared name.
+// table, and the rendering names families through compile-time lookups in it: a family that is
+// not declared does not build.
 #ifndef WEIR_ENGINE_METRICS_H_
 #define WEIR_ENGINE_METRICS_H_
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -28,7 +30,7 @@ struct MetricDescription {
   const char* level;       // metrics.recording.level that exports it: "info" or "debug"
 };
 
-const std::vector<MetricDescription>& MetricDescriptions();
+std::span<const MetricDescription> MetricDescriptions();
 
 // The Markdown table of MetricDescriptions() (docs/metrics.md embeds it).
 std::string MetricsMarkdownTable();

@@ -20,9 +20,18 @@
 
 namespace weir {
 
+// The operations the metered store layer times (Kafka Streams' stream-state-metrics).
+enum class StoreOperation { kPut, kGet, kFetch, kRange, kFlush };
+inline constexpr int kStoreOperationCount = 5;
+// "put", "get", "fetch", "range", "flush": the <op> of weir_state_<op>_* metrics.
+constexpr const char* StoreOperationName(StoreOperation operation) {
+  constexpr const char* kNames[] = {"put", "get", "fetch", "range", "flush"};
+  return kNames[static_cast<int>(operation)];
+}
+
 // One store operation's sensor (metrics.recording.level debug): rate, latency in ns.
 struct StoreOperationReadings {
-  std::map<std::string, Sensor::Reading> by_operation;  // "put", "get", "fetch", "range", "flush"
+  std::map<StoreOperation, Sensor::Reading> by_operation;  // the operations done so far
 };
 
 struct CacheReading {

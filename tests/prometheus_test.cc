@@ -7,13 +7,16 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/http_client.h"
 #include "engine/metrics.h"
 #include "tests/support/subprocess.h"
@@ -165,6 +168,29 @@ TEST_F(PrometheusScrape, PrometheusStoresWeirsMetricsAndTheyMatchTheDocs) {
     EXPECT_TRUE(exported.contains(name)) << name << " is documented (info) but not exported";
   }
   EXPECT_FALSE(exported.contains("weir_record_cache_hit_ratio")) << "debug-only at level info";
+
+  // Every sample carries exactly the labels its family declares.
+  std::map<std::string, std::string> declared_labels;
+  for (const MetricDescription& d : MetricDescriptions()) declared_labels[d.name] = d.labels;
+  static const std::regex sample("^(weir_[a-z0-9_]+)\\{([^}]*)\\}", std::regex::multiline);
+  static const std::regex label("([a-z_]+)=\"");
+  int samples = 0;
+  for (std::sregex_iterator it(metrics.body.begin(), metrics.body.end(), sample), end; it != end;
+       ++it) {
+    const std::string name = (*it)[1].str();
+    const std::string labels = (*it)[2].str();
+    std::vector<std::string> names;
+    for (std::sregex_iterator l(labels.begin(), labels.end(), label); l != end; ++l) {
+      names.push_back((*l)[1].str());
+    }
+    ASSERT_TRUE(declared_labels.contains(name)) << name;
+    std::vector<std::string> declared = absl::StrSplit(declared_labels[name], ',');
+    std::sort(names.begin(), names.end());
+    std::sort(declared.begin(), declared.end());
+    EXPECT_EQ(names, declared) << "labels of " << name;
+    ++samples;
+  }
+  EXPECT_GT(samples, 50);
 }
 
 }  // namespace

@@ -30,11 +30,11 @@ class StoreSensors {
   explicit StoreSensors(std::function<int64_t()> wall_clock) : wall_clock_(std::move(wall_clock)) {}
   // Runs `op`, recording its latency under `operation`.
   template <typename Op>
-  auto Time(const char* operation, Op&& op) {
+  auto Time(StoreOperation operation, Op&& op) {
     const auto start = std::chrono::steady_clock::now();
     struct Recorder {
       StoreSensors* self;
-      const char* operation;
+      StoreOperation operation;
       std::chrono::steady_clock::time_point start;
       ~Recorder() {
         self->sensors_[operation].Record(
@@ -50,7 +50,7 @@ class StoreSensors {
 
  private:
   std::function<int64_t()> wall_clock_;
-  std::map<std::string, Sensor> sensors_;
+  std::map<StoreOperation, Sensor> sensors_;
 };
 
 class MeteredWindowStore : public WindowBytesStore {
@@ -59,20 +59,21 @@ class MeteredWindowStore : public WindowBytesStore {
       : inner_(std::move(inner)), sensors_(std::move(wall_clock)) {}
   const std::string& name() const override { return inner_->name(); }
   absl::Status Flush() override {
-    return sensors_.Time("flush", [&] { return inner_->Flush(); });
+    return sensors_.Time(StoreOperation::kFlush, [&] { return inner_->Flush(); });
   }
   bool Put(absl::string_view key, int64_t window_start,
            std::optional<absl::string_view> value) override {
-    return sensors_.Time("put", [&] { return inner_->Put(key, window_start, value); });
+    return sensors_.Time(StoreOperation::kPut,
+                         [&] { return inner_->Put(key, window_start, value); });
   }
   std::optional<std::string> Fetch(absl::string_view key, int64_t window_start) const override {
-    return sensors_.Time("fetch", [&] { return inner_->Fetch(key, window_start); });
+    return sensors_.Time(StoreOperation::kFetch, [&] { return inner_->Fetch(key, window_start); });
   }
   void Fetch(absl::string_view key, int64_t from, int64_t to, const Visitor& visit) const override {
-    sensors_.Time("fetch", [&] { inner_->Fetch(key, from, to, visit); });
+    sensors_.Time(StoreOperation::kFetch, [&] { inner_->Fetch(key, from, to, visit); });
   }
   void FetchAll(int64_t from, int64_t to, const Visitor& visit) const override {
-    sensors_.Time("fetch", [&] { inner_->FetchAll(from, to, visit); });
+    sensors_.Time(StoreOperation::kFetch, [&] { inner_->FetchAll(from, to, visit); });
   }
   int64_t observed_stream_time() const override { return inner_->observed_stream_time(); }
   bool SetFlushListener(FlushListener listener) override {
@@ -100,22 +101,22 @@ class MeteredKeyValueStore : public KeyValueBytesStore {
       : inner_(std::move(inner)), sensors_(std::move(wall_clock)) {}
   const std::string& name() const override { return inner_->name(); }
   absl::Status Flush() override {
-    return sensors_.Time("flush", [&] { return inner_->Flush(); });
+    return sensors_.Time(StoreOperation::kFlush, [&] { return inner_->Flush(); });
   }
   void Put(absl::string_view key, std::optional<absl::string_view> value) override {
-    sensors_.Time("put", [&] { inner_->Put(key, value); });
+    sensors_.Time(StoreOperation::kPut, [&] { inner_->Put(key, value); });
   }
   std::optional<absl::string_view> Get(absl::string_view key) const override {
-    return sensors_.Time("get", [&] { return inner_->Get(key); });
+    return sensors_.Time(StoreOperation::kGet, [&] { return inner_->Get(key); });
   }
   void Range(absl::string_view from, absl::string_view to, const Visitor& visit) const override {
-    sensors_.Time("range", [&] { inner_->Range(from, to, visit); });
+    sensors_.Time(StoreOperation::kRange, [&] { inner_->Range(from, to, visit); });
   }
   void PrefixScan(absl::string_view prefix, const Visitor& visit) const override {
-    sensors_.Time("range", [&] { inner_->PrefixScan(prefix, visit); });
+    sensors_.Time(StoreOperation::kRange, [&] { inner_->PrefixScan(prefix, visit); });
   }
   void All(const Visitor& visit) const override {
-    sensors_.Time("range", [&] { inner_->All(visit); });
+    sensors_.Time(StoreOperation::kRange, [&] { inner_->All(visit); });
   }
   bool logged() const override { return inner_->logged(); }
   void ForEachPendingChange(const ChangeVisitor& visit) const override {
