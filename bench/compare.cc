@@ -65,7 +65,7 @@ void Add(const TaskMetrics& m, TickerTotals& t) {
 // The tickers of every task, in process (read now) or of a running instance (as published).
 TickerTotals Tickers(const TopologyTestDriver& driver) {
   TickerTotals t;
-  for (const auto& task : driver.tasks()) Add(task->Metrics(0, /*with_rocksdb=*/true), t);
+  for (const TaskMetrics& m : driver.Metrics(/*with_rocksdb=*/true)) Add(m, t);
   return t;
 }
 TickerTotals Tickers(const KafkaStreams& streams) {

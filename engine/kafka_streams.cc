@@ -13,6 +13,10 @@
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
 #include "common/status.h"
+#include "stores/rocksdb_option_set.h"
+#include "stores/task_db.h"
+#include "engine/internal/standby_updater.h"
+#include "engine/internal/stream_thread.h"
 #include "engine/kafka_status.h"
 #include "engine/topic_admin.h"
 #include "engine/topic_name.h"
@@ -83,8 +87,9 @@ absl::StatusOr<std::unique_ptr<KafkaStreams>> KafkaStreams::Create(Topology topo
   std::unique_ptr<KafkaStreams> streams(
       new KafkaStreams(std::make_shared<const Topology>(std::move(topology)), std::move(config),
                        std::move(options)));
-  streams->rocksdb_options_ = std::move(rocksdb_options);
-  streams->rocksdb_shared_ = MakeSharedResources(streams->rocksdb_options_);
+  streams->rocksdb_shared_ =
+      std::make_unique<const SharedResources>(MakeSharedResources(rocksdb_options));
+  streams->rocksdb_options_ = std::make_unique<const RocksDbOptionSet>(std::move(rocksdb_options));
   return streams;
 }
 
@@ -240,11 +245,11 @@ void KafkaStreams::UseEmbeddedBrokerSettings() {
   session_timeout_ms_ = SessionTimeoutMs(config_);
 }
 
-absl::StatusOr<std::unique_ptr<StreamThread>> KafkaStreams::NewThread() {
+absl::StatusOr<std::unique_ptr<internal::StreamThread>> KafkaStreams::NewThread() {
   const int64_t index = next_thread_index_++;
   const std::string name =
       absl::StrCat(config_.application_id, "-", process_id_, "-StreamThread-", index);
-  StreamThreadHooks hooks{.on_restore_start = options_.on_restore_start};
+  internal::StreamThreadHooks hooks{.on_restore_start = options_.on_restore_start};
   hooks.configure_client = options_.configure_client;
   if (config_.default_dsl_store == DslStore::kRocksDb) {
     hooks.open_task_db = [this](TaskId id) { return OpenTaskDb(id); };
@@ -259,12 +264,13 @@ absl::StatusOr<std::unique_ptr<StreamThread>> KafkaStreams::NewThread() {
   if (config_.processing_guarantee == ProcessingGuarantee::kExactlyOnceV2) {
     hooks.transactional_id = absl::StrCat(config_.application_id, "-", instance_id_, "-", index);
   }
-  return StreamThread::Create(config_, topology_, name, options_.wall_clock, std::move(hooks));
+  return internal::StreamThread::Create(config_, topology_, name, options_.wall_clock,
+                                       std::move(hooks));
 }
 
 absl::StatusOr<std::unique_ptr<TaskDb>> KafkaStreams::OpenTaskDb(TaskId id) const {
   WEIR_ASSIGN_OR_RETURN(rocksdb::Options options,
-                        BuildRocksDbOptions(rocksdb_options_, rocksdb_shared_));
+                        BuildRocksDbOptions(*rocksdb_options_, *rocksdb_shared_));
   const std::string dir =
       (std::filesystem::path(config_.state_dir) / config_.application_id / id.ToString()).string();
   return TaskDb::Open(dir, options);
@@ -295,7 +301,7 @@ absl::Status KafkaStreams::Start() {
       !stateful_subtopologies_.empty()) {
     WEIR_ASSIGN_OR_RETURN(
         standby_updater_,
-        StandbyUpdater::Create(
+        internal::StandbyUpdater::Create(
             config_, topology_, [this](TaskId id) { return OpenTaskDb(id); }, options_.wall_clock));
     standby_updater_->Start();
   }
@@ -309,7 +315,7 @@ absl::Status KafkaStreams::Start() {
   membership_->Start();
   absl::MutexLock lock(&mutex_);
   for (int64_t i = 0; i < config_.num_stream_threads; ++i) {
-    WEIR_ASSIGN_OR_RETURN(std::unique_ptr<StreamThread> thread, NewThread());
+    WEIR_ASSIGN_OR_RETURN(std::unique_ptr<internal::StreamThread> thread, NewThread());
     threads_.push_back(std::move(thread));
   }
   for (auto& thread : threads_) thread->Start();
@@ -375,7 +381,7 @@ void KafkaStreams::Close() {
     // Every live thread commits before any leaves the group (see LeaveBarrier).
     int live = 0;
     for (auto& thread : threads_) live += thread->state() == ThreadState::kRunning ? 1 : 0;
-    auto barrier = std::make_shared<LeaveBarrier>(live);
+    auto barrier = std::make_shared<internal::LeaveBarrier>(live);
     for (auto& thread : threads_) {
       thread->RequestStop(thread->state() == ThreadState::kRunning ? barrier : nullptr);
     }

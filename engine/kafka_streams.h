@@ -9,7 +9,7 @@
 // Start() checks that every input topic exists, creates the topology's internal (repartition)
 // topics when missing - with as many partitions as the largest input topic - and starts the
 // threads. Every thread is a member of the consumer group `application.id`; several instances
-// with the same id share the partitions (engine/stream_thread.h explains the model).
+// with the same id share the partitions (engine/internal/stream_thread.h explains the model).
 //
 // Shutdown order: Close() asks every thread to stop, and each finishes its batch and commits;
 // once all have committed (a member leaving would start a rebalance that rejects the others'
@@ -32,14 +32,20 @@
 #include "engine/app_config.h"
 #include "engine/membership.h"
 #include "engine/standby_placement.h"
-#include "engine/standby_updater.h"
-#include "engine/stream_thread.h"
+#include "engine/thread_snapshot.h"
 #include "engine/topic_admin.h"
 #include "engine/topology.h"
-#include "stores/rocksdb_option_set.h"
-#include "stores/task_db.h"
 
 namespace weir {
+
+// Defined where the instance's implementation needs them; this header pulls in no RocksDB.
+struct RocksDbOptionSet;
+struct SharedResources;
+class TaskDb;
+namespace internal {
+class StandbyUpdater;
+class StreamThread;
+}  // namespace internal
 
 struct KafkaStreamsOptions {
   // Creates a topic the topology needs. Empty: the Kafka admin API (CreateTopics). The embedded
@@ -113,7 +119,7 @@ class KafkaStreams {
   void UseEmbeddedBrokerSettings();
   // The membership view changed: recompute where this instance keeps standbys.
   void OnView(const std::vector<InstanceView>& view);
-  absl::StatusOr<std::unique_ptr<StreamThread>> NewThread();
+  absl::StatusOr<std::unique_ptr<internal::StreamThread>> NewThread();
 
   // Opens a task's RocksDB instance in `<state.dir>/<application.id>/<task>`.
   absl::StatusOr<std::unique_ptr<TaskDb>> OpenTaskDb(TaskId id) const;
@@ -122,8 +128,8 @@ class KafkaStreams {
   // Set at construction; Start() may shorten the group session and the fetch wait on an
   // embedded broker before anything reads them (UseEmbeddedBrokerSettings).
   AppConfig config_;
-  RocksDbOptionSet rocksdb_options_;
-  SharedResources rocksdb_shared_;
+  std::unique_ptr<const RocksDbOptionSet> rocksdb_options_;
+  std::unique_ptr<const SharedResources> rocksdb_shared_;
   KafkaStreamsOptions options_;
   const std::string process_id_;
   std::string endpoint_ ABSL_GUARDED_BY(mutex_);
@@ -132,7 +138,7 @@ class KafkaStreams {
   std::atomic<bool> started_{false};
   std::vector<SourceTopic> source_topics_;  // set by Start()
   std::set<int> stateful_subtopologies_;
-  std::unique_ptr<StandbyUpdater> standby_updater_;
+  std::unique_ptr<internal::StandbyUpdater> standby_updater_;
   std::unique_ptr<Membership> membership_;
   std::atomic<int64_t> placement_mismatches_{0};
   int next_thread_index_ = 1;
@@ -142,7 +148,7 @@ class KafkaStreams {
   // SessionTimeoutMs(config_), for readers on other threads (LocalView) while Start() runs.
   std::atomic<int64_t> session_timeout_ms_;
   mutable absl::Mutex mutex_;
-  std::vector<std::unique_ptr<StreamThread>> threads_ ABSL_GUARDED_BY(mutex_);
+  std::vector<std::unique_ptr<internal::StreamThread>> threads_ ABSL_GUARDED_BY(mutex_);
   std::set<std::string> counted_dead_ ABSL_GUARDED_BY(mutex_);
   int64_t failed_threads_ ABSL_GUARDED_BY(mutex_) = 0;
   bool closing_ ABSL_GUARDED_BY(mutex_) = false;

@@ -119,7 +119,7 @@ constexpr MetricDescription kDescriptions[] = {
      "changelog records left to restore (0 once restored)", "restoration", "info"},
     {"weir_task_restore_total", "counter", kTask, "stream-task-metrics: restore-total",
      "changelog records restored into the task's state", "restoration", "info"},
-    // Standby tasks (engine/standby_updater.h); thread_id is the instance's standby updater.
+    // Standby tasks (engine/internal/standby_updater.h); thread_id is the standby updater.
     {"weir_state_updater_standby_updating_tasks", "gauge", "client_id",
      "stream-state-updater-metrics: standby-updating-tasks", "standby tasks held here",
      "standby updater", "info"},

@@ -108,7 +108,7 @@ TEST(ProcessorApi, KeyValueStoresReachProcessors) {
   }
   EXPECT_THAT(Values(driver, "unique"), ElementsAre("a", "b", "c"));
   std::vector<std::string> stored;
-  dynamic_cast<KeyValueBytesStore*>(driver.tasks()[0]->store("seen-values"))
+  dynamic_cast<KeyValueBytesStore*>(driver.store(TaskId{0, 0}, "seen-values"))
       ->All([&](absl::string_view key, absl::string_view) {
         stored.emplace_back(key);
         return true;
@@ -199,7 +199,7 @@ TEST(ProcessorApi, RecordsFromTheFutureAreCountedAndHaveNoNegativeLatency) {
   ASSERT_TRUE(driver.PipeRaw("in", {.key = "k", .value = "v", .timestamp = 90'000}).ok());
   ASSERT_TRUE(driver.PipeRaw("in", {.key = "k", .value = "v", .timestamp = 200'000}).ok());
   EXPECT_EQ(driver.Totals().future_records, 1);
-  const TaskMetrics metrics = driver.tasks()[0]->Metrics(100'000, /*with_rocksdb=*/false);
+  const TaskMetrics metrics = driver.Metrics(/*with_rocksdb=*/false).at(0);
   EXPECT_EQ(metrics.future_records, 1);
   EXPECT_EQ(metrics.e2e_latency_ms.min, 0);
   EXPECT_EQ(metrics.e2e_latency_ms.max, 10'000);
@@ -217,7 +217,7 @@ TEST(ProcessorApi, TimestampExtractorSetsEventTime) {
   std::vector<OutputRecord> out = driver.ReadOutput("out");
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].record.timestamp, 12345);
-  EXPECT_EQ(driver.tasks()[0]->stream_time(), 12345);
+  EXPECT_EQ(driver.stream_time(TaskId{0, 0}), 12345);
 }
 
 TEST(ProcessorApi, PipingAnUnreadTopicIsNotFound) {

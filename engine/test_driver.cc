@@ -1,13 +1,49 @@
 #include "engine/test_driver.h"
 
+#include <deque>
+
 #include "absl/strings/str_cat.h"
 #include "common/check.h"
 #include "common/status.h"
+#include "engine/internal/task.h"
 #include "engine/partitioner.h"
+#include "stores/record_cache.h"
+#include "stores/task_db.h"
 
 namespace weir {
 
-TopologyTestDriver::TopologyTestDriver(const Topology& topology, TestDriverOptions options)
+class TopologyTestDriver::Impl : private internal::RecordCollector {
+ public:
+  Impl(const Topology& topology, TestDriverOptions options);
+  ~Impl() override;
+
+  absl::Status PipeRaw(const std::string& topic, RawRecord record);
+  absl::Status Drain();
+  absl::Status Commit();
+  void AdvanceWallClockTime(int64_t ms);
+
+  TestDriverOptions options_;
+  int64_t wall_clock_ms_;
+  std::unique_ptr<RecordCache> cache_;  // before tasks_, whose stores use it
+  std::vector<std::unique_ptr<internal::Task>> tasks_;
+  // Topic -> partition -> the task reading it.
+  std::map<std::string, std::map<int32_t, internal::Task*>, std::less<>> readers_;
+  std::map<std::pair<std::string, int32_t>, int64_t> next_offset_;
+  std::deque<std::pair<std::string, RawRecord>> pending_;
+  std::map<std::string, std::vector<OutputRecord>, std::less<>> outputs_;
+  int32_t round_robin_ = 0;
+
+ private:
+  void Send(const std::string& topic, RawRecord record) override;
+  const int64_t* SendToPartition(const std::string& topic, int32_t /*partition*/,
+                                 RawRecord record) override {
+    Send(topic, std::move(record));
+    return nullptr;
+  }
+  int32_t PartitionOf(const RawRecord& record);
+};
+
+TopologyTestDriver::Impl::Impl(const Topology& topology, TestDriverOptions options)
     : options_(std::move(options)), wall_clock_ms_(options_.wall_clock_start_ms) {
   WEIR_CHECK(topology.status().ok()) << topology.status();
   WEIR_CHECK(options_.partitions > 0) << "partitions must be positive";
@@ -34,17 +70,17 @@ TopologyTestDriver::TopologyTestDriver(const Topology& topology, TestDriverOptio
   }
 }
 
-TopologyTestDriver::~TopologyTestDriver() {
+TopologyTestDriver::Impl::~Impl() {
   for (auto& task : tasks_) task->Close();
 }
 
-int32_t TopologyTestDriver::PartitionOf(const RawRecord& record) {
+int32_t TopologyTestDriver::Impl::PartitionOf(const RawRecord& record) {
   if (options_.partitions == 1) return 0;
   if (!record.key.has_value()) return round_robin_++ % options_.partitions;
   return PartitionForKey(*record.key, options_.partitions);
 }
 
-absl::Status TopologyTestDriver::PipeRaw(const std::string& topic, RawRecord record) {
+absl::Status TopologyTestDriver::Impl::PipeRaw(const std::string& topic, RawRecord record) {
   if (!readers_.contains(topic)) {
     return absl::NotFoundError(absl::StrCat("the topology does not read topic '", topic, "'"));
   }
@@ -52,7 +88,7 @@ absl::Status TopologyTestDriver::PipeRaw(const std::string& topic, RawRecord rec
   return Drain();
 }
 
-absl::Status TopologyTestDriver::Drain() {
+absl::Status TopologyTestDriver::Impl::Drain() {
   absl::Status first_error;
   while (!pending_.empty()) {
     auto [topic, record] = std::move(pending_.front());
@@ -71,7 +107,7 @@ absl::Status TopologyTestDriver::Drain() {
   return first_error;
 }
 
-void TopologyTestDriver::Send(const std::string& topic, RawRecord record) {
+void TopologyTestDriver::Impl::Send(const std::string& topic, RawRecord record) {
   if (readers_.contains(topic)) {
     pending_.emplace_back(topic, std::move(record));  // processed after the current record
     return;
@@ -80,7 +116,7 @@ void TopologyTestDriver::Send(const std::string& topic, RawRecord record) {
   outputs_[topic].push_back({std::move(record), partition});
 }
 
-absl::Status TopologyTestDriver::Commit() {
+absl::Status TopologyTestDriver::Impl::Commit() {
   for (auto& task : tasks_) {
     TaskDb::Offsets offsets;
     for (const std::string& topic : task->source_topics()) {
@@ -94,23 +130,38 @@ absl::Status TopologyTestDriver::Commit() {
   return Drain();  // what cache flushes forwarded to internal topics
 }
 
-void TopologyTestDriver::AdvanceWallClockTime(int64_t ms) {
+void TopologyTestDriver::Impl::AdvanceWallClockTime(int64_t ms) {
   wall_clock_ms_ += ms;
   for (auto& task : tasks_) task->PunctuateWallClock(wall_clock_ms_);
   Drain().IgnoreError();  // records from punctuations are produced, not deserialized from input
 }
 
+TopologyTestDriver::TopologyTestDriver(const Topology& topology, TestDriverOptions options)
+    : impl_(std::make_unique<Impl>(topology, std::move(options))) {}
+
+TopologyTestDriver::~TopologyTestDriver() = default;
+
+absl::Status TopologyTestDriver::PipeRaw(const std::string& topic, RawRecord record) {
+  return impl_->PipeRaw(topic, std::move(record));
+}
+
+void TopologyTestDriver::AdvanceWallClockTime(int64_t ms) { impl_->AdvanceWallClockTime(ms); }
+
+int64_t TopologyTestDriver::wall_clock_ms() const { return impl_->wall_clock_ms_; }
+
+absl::Status TopologyTestDriver::Commit() { return impl_->Commit(); }
+
 std::vector<OutputRecord> TopologyTestDriver::ReadOutput(const std::string& topic) {
-  auto it = outputs_.find(topic);
-  if (it == outputs_.end()) return {};
+  auto it = impl_->outputs_.find(topic);
+  if (it == impl_->outputs_.end()) return {};
   std::vector<OutputRecord> records = std::move(it->second);
-  outputs_.erase(it);
+  impl_->outputs_.erase(it);
   return records;
 }
 
-internal::TaskCounters TopologyTestDriver::Totals() const {
-  internal::TaskCounters totals;
-  for (const auto& task : tasks_) {
+TaskCounters TopologyTestDriver::Totals() const {
+  TaskCounters totals;
+  for (const auto& task : impl_->tasks_) {
     totals.processed += task->counters().processed;
     totals.dropped += task->counters().dropped;
     totals.late += task->counters().late;
@@ -121,11 +172,27 @@ internal::TaskCounters TopologyTestDriver::Totals() const {
   return totals;
 }
 
+std::vector<TaskMetrics> TopologyTestDriver::Metrics(bool with_rocksdb) const {
+  std::vector<TaskMetrics> metrics;
+  for (const auto& task : impl_->tasks_) {
+    metrics.push_back(task->Metrics(impl_->wall_clock_ms_, with_rocksdb));
+  }
+  return metrics;
+}
+
 StateStore* TopologyTestDriver::store(TaskId task, absl::string_view name) const {
-  for (const auto& t : tasks_) {
+  for (const auto& t : impl_->tasks_) {
     if (t->id() == task) return t->store(name);
   }
   return nullptr;
+}
+
+int64_t TopologyTestDriver::stream_time(TaskId task) const {
+  for (const auto& t : impl_->tasks_) {
+    if (t->id() == task) return t->stream_time();
+  }
+  WEIR_CHECK(false) << "no task " << task.ToString();
+  return -1;
 }
 
 }  // namespace weir

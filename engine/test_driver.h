@@ -21,7 +21,6 @@
 #ifndef WEIR_ENGINE_TEST_DRIVER_H_
 #define WEIR_ENGINE_TEST_DRIVER_H_
 
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -29,10 +28,13 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "engine/internal/task.h"
+#include "engine/record.h"
+#include "engine/thread_metrics.h"
 #include "engine/topology.h"
 
 namespace weir {
+
+class TaskDb;
 
 struct TestDriverOptions {
   std::string application_id = "test-driver";
@@ -50,11 +52,13 @@ struct OutputRecord {
   int32_t partition = 0;
 };
 
-class TopologyTestDriver : private internal::RecordCollector {
+class TopologyTestDriver {
  public:
   // The topology must have built without error (status() OK): a programming error otherwise.
   TopologyTestDriver(const Topology& topology, TestDriverOptions options = {});
-  ~TopologyTestDriver() override;
+  ~TopologyTestDriver();
+  TopologyTestDriver(const TopologyTestDriver&) = delete;
+  TopologyTestDriver& operator=(const TopologyTestDriver&) = delete;
 
   // Processes `record` as if read from `topic`. NotFound when the topology does not read the
   // topic; InvalidArgument (naming topic, partition and offset) when the record's key or value
@@ -62,40 +66,27 @@ class TopologyTestDriver : private internal::RecordCollector {
   absl::Status PipeRaw(const std::string& topic, RawRecord record);
   // Moves the wall clock forward and fires the wall-clock punctuations that became due.
   void AdvanceWallClockTime(int64_t ms);
-  int64_t wall_clock_ms() const { return wall_clock_ms_; }
+  int64_t wall_clock_ms() const;
 
   // Takes and returns what the topology wrote to `topic` so far, oldest first.
   std::vector<OutputRecord> ReadOutput(const std::string& topic);
 
   // Counters summed over every task.
-  internal::TaskCounters Totals() const;
+  TaskCounters Totals() const;
+  // Every task's metrics as a stream thread reports them (RocksDB's too when `with_rocksdb`),
+  // in task order (sub-topology, then partition).
+  std::vector<TaskMetrics> Metrics(bool with_rocksdb) const;
   // Commits every task as a stream thread does: flushes caches and stores, writes changelog
   // records (to the driver's outputs) and, with RocksDB state, the state with its input offsets.
   absl::Status Commit();
   // The store `name` of task (subtopology, partition), or nullptr.
   StateStore* store(TaskId task, absl::string_view name) const;
-  const std::vector<std::unique_ptr<internal::Task>>& tasks() const { return tasks_; }
+  // Task `task`'s stream time (-1 before its first record); the task must exist.
+  int64_t stream_time(TaskId task) const;
 
  private:
-  void Send(const std::string& topic, RawRecord record) override;
-  const int64_t* SendToPartition(const std::string& topic, int32_t /*partition*/,
-                                 RawRecord record) override {
-    Send(topic, std::move(record));
-    return nullptr;
-  }
-  int32_t PartitionOf(const RawRecord& record);
-  absl::Status Drain();
-
-  TestDriverOptions options_;
-  int64_t wall_clock_ms_;
-  std::unique_ptr<RecordCache> cache_;  // before tasks_, whose stores use it
-  std::vector<std::unique_ptr<internal::Task>> tasks_;
-  // Topic -> partition -> the task reading it.
-  std::map<std::string, std::map<int32_t, internal::Task*>, std::less<>> readers_;
-  std::map<std::pair<std::string, int32_t>, int64_t> next_offset_;
-  std::deque<std::pair<std::string, RawRecord>> pending_;
-  std::map<std::string, std::vector<OutputRecord>, std::less<>> outputs_;
-  int32_t round_robin_ = 0;
+  class Impl;  // the tasks and the record collector they write to (engine/internal/)
+  std::unique_ptr<Impl> impl_;
 };
 
 // Typed input to a test driver.

@@ -20,6 +20,17 @@
 
 namespace weir {
 
+// A task's record counters since it was created.
+struct TaskCounters {
+  int64_t processed = 0;  // records that entered the task's sources
+  int64_t dropped = 0;    // late or invalid records (Kafka's dropped-records)
+  int64_t late = 0;       // of which late for a closed window
+  int64_t deserialization_errors = 0;
+  int64_t punctuations = 0;
+  // Records whose timestamp was ahead of the wall clock (their e2e latency is taken as 0).
+  int64_t future_records = 0;
+};
+
 // The operations the metered store layer times (Kafka Streams' stream-state-metrics).
 enum class StoreOperation { kPut, kGet, kFetch, kRange, kFlush };
 inline constexpr int kStoreOperationCount = 5;

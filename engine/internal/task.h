@@ -110,7 +110,7 @@ class Task {
   // Metrics: sensors, restoration progress, record cache counts and (`with_rocksdb`) the task's
   // RocksDB statistics, which cost a few property reads per store.
   TaskMetrics Metrics(int64_t now_ms, bool with_rocksdb) const;
-  // The task's state came from a standby of this instance (engine/standby_updater.h).
+  // The task's state came from a standby of this instance (engine/internal/standby_updater.h).
   void set_from_standby(bool from_standby) { from_standby_ = from_standby; }
   void SetRestoreProgress(int64_t restored, int64_t remaining) {
     records_restored_ = restored;

@@ -16,6 +16,7 @@
 #include "engine/processor.h"
 #include "engine/record.h"
 #include "engine/sensor.h"
+#include "engine/thread_metrics.h"
 #include "stores/state_store.h"
 
 namespace weir::internal {
@@ -33,15 +34,8 @@ class RecordCollector {
                                          RawRecord record) = 0;
 };
 
-struct TaskCounters {
-  int64_t processed = 0;  // records that entered the task's sources
-  int64_t dropped = 0;    // late or invalid records (Kafka's dropped-records)
-  int64_t late = 0;       // of which late for a closed window
-  int64_t deserialization_errors = 0;
-  int64_t punctuations = 0;
-  // Records whose timestamp was ahead of the wall clock (their e2e latency is taken as 0).
-  int64_t future_records = 0;
-};
+// Public (engine/thread_metrics.h): the test driver reports them.
+using TaskCounters = ::weir::TaskCounters;
 
 class NodeBase;
 

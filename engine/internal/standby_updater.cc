@@ -1,4 +1,4 @@
-#include "engine/standby_updater.h"
+#include "engine/internal/standby_updater.h"
 
 #include <chrono>
 
@@ -7,7 +7,7 @@
 #include "common/status.h"
 #include "engine/kafka_status.h"
 
-namespace weir {
+namespace weir::internal {
 namespace {
 
 constexpr int kPollMs = 100;
@@ -300,4 +300,4 @@ void StandbyUpdater::Run() {
   rd_kafka_queue_destroy(queue);
 }
 
-}  // namespace weir
+}  // namespace weir::internal

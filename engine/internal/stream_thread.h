@@ -49,8 +49,8 @@
 // becomes kDead with error() saying why, and the instance applies
 // `stream.thread.error.policy`. Records are processed in arrival order per partition; there is
 // no per-task buffer, so no partition needs pausing.
-#ifndef WEIR_ENGINE_STREAM_THREAD_H_
-#define WEIR_ENGINE_STREAM_THREAD_H_
+#ifndef WEIR_ENGINE_INTERNAL_STREAM_THREAD_H_
+#define WEIR_ENGINE_INTERNAL_STREAM_THREAD_H_
 
 #include <atomic>
 #include <functional>
@@ -73,9 +73,10 @@
 #include "engine/rebalance_watch.h"
 #include "engine/sensor.h"
 #include "engine/thread_metrics.h"
+#include "engine/thread_snapshot.h"
 #include "engine/topology.h"
 
-namespace weir {
+namespace weir::internal {
 
 // Lets an instance's threads leave the group only once all have made their final commit: a
 // member leaving starts a rebalance, and the broker then rejects the others' commits.
@@ -99,38 +100,6 @@ class LeaveBarrier {
  private:
   absl::Mutex mutex_;
   int waiting_ ABSL_GUARDED_BY(mutex_);
-};
-
-enum class ThreadState { kCreated, kRunning, kPendingShutdown, kDead, kStopped };
-
-// What other threads may read about a stream thread.
-struct ThreadSnapshot {
-  std::string name;
-  ThreadState state = ThreadState::kCreated;
-  std::vector<TaskId> tasks;
-  int64_t processed = 0;
-  int64_t dropped = 0;  // late or invalid records
-  int64_t late = 0;     // of which late
-  int64_t deserialization_errors = 0;
-  int64_t dead_letters = 0;
-  int64_t production_errors = 0;
-  int64_t commits = 0;
-  int64_t punctuations = 0;
-  int64_t tasks_created = 0;
-  int64_t tasks_closed = 0;
-  int64_t states_wiped = 0;        // local task states found to belong to another log
-  int64_t records_restored = 0;    // changelog records applied to local state
-  int64_t restores_truncated = 0;  // restorations that found the changelog's start beyond the state
-  // The record cache (statestore.cache.max.bytes per thread).
-  int64_t cache_hits = 0;
-  int64_t cache_misses = 0;
-  int64_t cache_evictions = 0;
-  int64_t cache_bytes = 0;
-  int64_t early_commits = 0;  // commits forced by statestore.uncommitted.max.bytes
-  std::string member_id;      // the consumer's group member id (empty before it joins)
-  bool assigned = false;      // the group has given this thread an assignment at least once
-  bool restoring = false;     // a task of this thread is restoring its state
-  ThreadMetrics metrics;      // task and client figures refreshed about once a second
 };
 
 // Opens the RocksDB instance of a task's state; empty: stores in memory.
@@ -395,6 +364,6 @@ class StreamThread : private internal::RecordCollector {
   KafkaClientStats producer_stats_ ABSL_GUARDED_BY(mutex_);
 };
 
-}  // namespace weir
+}  // namespace weir::internal
 
-#endif  // WEIR_ENGINE_STREAM_THREAD_H_
+#endif  // WEIR_ENGINE_INTERNAL_STREAM_THREAD_H_

@@ -1,4 +1,4 @@
-#include "engine/stream_thread.h"
+#include "engine/internal/stream_thread.h"
 
 #include <algorithm>
 #include <chrono>
@@ -21,7 +21,7 @@
 #include "engine/topic_admin.h"
 #include "engine/topic_name.h"
 
-namespace weir {
+namespace weir::internal {
 namespace {
 
 constexpr int kFlushTimeoutMs = 60'000;
@@ -1158,4 +1158,4 @@ ThreadSnapshot StreamThread::snapshot() const {
   return s;
 }
 
-}  // namespace weir
+}  // namespace weir::internal

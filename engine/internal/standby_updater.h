@@ -23,8 +23,8 @@
 //
 // Concurrency: SetTargets, ClaimForActive, ReleaseFromActive and snapshot() from any thread;
 // everything else on the updater's own thread.
-#ifndef WEIR_ENGINE_STANDBY_UPDATER_H_
-#define WEIR_ENGINE_STANDBY_UPDATER_H_
+#ifndef WEIR_ENGINE_INTERNAL_STANDBY_UPDATER_H_
+#define WEIR_ENGINE_INTERNAL_STANDBY_UPDATER_H_
 
 #include <atomic>
 #include <functional>
@@ -42,10 +42,10 @@
 #include "engine/internal/changelog_reader.h"
 #include "engine/internal/task.h"
 #include "engine/membership.h"
-#include "engine/stream_thread.h"
+#include "engine/internal/stream_thread.h"
 #include "engine/topology.h"
 
-namespace weir {
+namespace weir::internal {
 
 class StandbyUpdater : private internal::RecordCollector {
  public:
@@ -124,6 +124,6 @@ class StandbyUpdater : private internal::RecordCollector {
   std::map<TaskId, int64_t> failed_at_ms_ ABSL_GUARDED_BY(mutex_);  // retry opening later
 };
 
-}  // namespace weir
+}  // namespace weir::internal
 
-#endif  // WEIR_ENGINE_STANDBY_UPDATER_H_
+#endif  // WEIR_ENGINE_INTERNAL_STANDBY_UPDATER_H_
