@@ -92,6 +92,10 @@ struct CompareResult {
   std::vector<CompareSample> samples;
 };
 
+// One result as JSON (results.json's entries) and back; InvalidArgument for text that is not one.
+std::string CompareResultToJson(const CompareResult& result);
+absl::StatusOr<CompareResult> CompareResultFromJson(const std::string& text);
+
 // Runs every option set (each in a child process); progress lines go to stderr.
 // InvalidArgument for a bad option set or config; Internal when a child fails.
 absl::StatusOr<std::vector<CompareResult>> RunCompare(const CompareOptions& options);

@@ -83,5 +83,36 @@ TEST(CompareReports, EndToEndReportsTheMaximumAndNoP99) {
   EXPECT_EQ(json["results"][0]["latency_max_us"], 42.5);
 }
 
+// What a set's child process reports reads back as it was, figures not measured included.
+TEST(CompareReports, AResultSurvivesItsJsonRoundTrip) {
+  CompareResult r = IdleCacheResult();
+  r.latency_p99_us = std::numeric_limits<double>::quiet_NaN();
+  r.raw_rocksdb_one_value_get_us_per_record = 2.5;
+  r.samples[1].stall_ms = 7;
+  absl::StatusOr<CompareResult> back = CompareResultFromJson(CompareResultToJson(r));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->option_set, "idle");
+  EXPECT_EQ(back->peak_rss_bytes, r.peak_rss_bytes);
+  EXPECT_TRUE(std::isnan(back->latency_p99_us));
+  EXPECT_TRUE(std::isnan(back->block_cache_data_hit_ratio));
+  EXPECT_DOUBLE_EQ(back->raw_rocksdb_one_value_get_us_per_record, 2.5);
+  ASSERT_EQ(back->samples.size(), 2u);
+  EXPECT_TRUE(std::isnan(back->samples[0].hit_ratio));
+  EXPECT_DOUBLE_EQ(back->samples[1].stall_ms, 7);
+  EXPECT_FALSE(CompareResultFromJson("{\"records\": 1}").ok()) << "fields missing";
+  EXPECT_FALSE(CompareResultFromJson("not json").ok());
+}
+
+// An option set's path goes into the report as text, never as markup.
+TEST(CompareReports, TheHtmlReportEscapesPaths) {
+  CompareResult r = IdleCacheResult();
+  r.option_set = "/tmp/<b>&'\".yaml";
+  r.raw_rocksdb_records_per_s = 10;
+  r.raw_rocksdb_one_value_records_per_s = 20;
+  const std::string html = ResultsHtml(CompareOptions{}, {r});
+  EXPECT_THAT(html, Not(HasSubstr("<b>")));
+  EXPECT_THAT(html, HasSubstr("/tmp/&lt;b&gt;&amp;&#39;&quot;.yaml"));
+}
+
 }  // namespace
 }  // namespace weir::bench

@@ -1,0 +1,293 @@
+// bench compare's results: JSON (between a set's child process and the parent, and
+// results.json), the table, and the HTML report.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "bench/compare.h"
+
+namespace weir::bench {
+
+// Field names are the members' (results.json's keys). A figure not measured (NaN: a hit ratio
+// without lookups, the p99 end to end) is null in JSON, and null reads back as NaN.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CompareSample, records, seconds, records_per_s, hit_ratio,
+                                   stall_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CompareResult, option_set, records, input_bytes, seconds,
+                                   records_per_s, mb_per_s, latency_avg_us, latency_p99_us,
+                                   latency_max_us, block_cache_data_hit_ratio, write_stall_ms,
+                                   bytes_written, memtable_bytes_flushed, compaction_bytes_read,
+                                   compaction_bytes_written, peak_rss_bytes, baseline_rss_bytes,
+                                   planned_bytes, state_bytes, raw_consume_records_per_s,
+                                   raw_rocksdb_records_per_s, raw_rocksdb_get_us_per_record,
+                                   raw_rocksdb_one_value_records_per_s,
+                                   raw_rocksdb_one_value_get_us_per_record, samples)
+
+namespace {
+
+// `text` for HTML text and attribute values: a path may hold <, &, or quotes.
+std::string HtmlEscape(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '\'': out += "&#39;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// JSON's null (what NaN is written as) as NaN, so that it reads back into a double.
+void NullsToNaN(nlohmann::json& j) {
+  if (j.is_null()) {
+    j = std::numeric_limits<double>::quiet_NaN();
+  } else if (j.is_structured()) {
+    for (nlohmann::json& item : j) NullsToNaN(item);
+  }
+}
+
+// A hit ratio for people: "no reads" when there were no lookups.
+std::string FormatRatio(double ratio) {
+  return std::isnan(ratio) ? "no reads" : absl::StrFormat("%.3f", ratio);
+}
+
+}  // namespace
+
+std::string CompareResultToJson(const CompareResult& result) {
+  return nlohmann::json(result).dump();
+}
+
+absl::StatusOr<CompareResult> CompareResultFromJson(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return absl::InvalidArgumentError("not JSON");
+  NullsToNaN(j);
+  try {
+    return j.get<CompareResult>();
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("not a result: ", e.what()));
+  }
+}
+
+namespace {
+
+// What the run may hold: the process before its stores, plus the plan of its configuration.
+double MemoryBudget(const CompareResult& r) {
+  return static_cast<double>(r.baseline_rss_bytes + r.planned_bytes);
+}
+
+}  // namespace
+
+const char* BuildType() { return WEIR_BUILD_TYPE; }
+
+std::string ResultsTable(const std::vector<CompareResult>& results) {
+  const bool end_to_end = !results.empty() && results[0].raw_consume_records_per_s > 0;
+  std::string out = absl::StrFormat(
+      "%-28s %10s %7s %9s %9s %8s %9s %11s %11s %11s %9s %9s %9s\n", "option set", "records/s",
+      "MB/s", "avg us", end_to_end ? "max us" : "p99 us", "hit", "stall ms", "written MB",
+      "flushed MB", "compact MB", "peak RSS", "budget", "state MB");
+  for (const CompareResult& r : results) {
+    absl::StrAppendFormat(
+        &out, "%-28s %10.0f %7.2f %9.1f %9.1f %8s %9.1f %11.1f %11.1f %11.1f %8.0fM %8.0fM %9.1f\n",
+        r.option_set, r.records_per_s, r.mb_per_s, r.latency_avg_us,
+        end_to_end ? r.latency_max_us : r.latency_p99_us,
+        FormatRatio(r.block_cache_data_hit_ratio), r.write_stall_ms, r.bytes_written / 1048576.0,
+        r.memtable_bytes_flushed / 1048576.0,
+        (r.compaction_bytes_read + r.compaction_bytes_written) / 1048576.0,
+        r.peak_rss_bytes / 1048576.0, MemoryBudget(r) / 1048576.0, r.state_bytes / 1048576.0);
+  }
+  out += "budget = RSS before the first store opened + `weir plan memory`'s total for the run\n";
+  absl::StrAppend(&out, "build type: ", BuildType(), "\n");
+  for (const CompareResult& r : results) {
+    absl::StrAppendFormat(&out, "%s: peak RSS %.2fx of its budget (%.0fM before + %.0fM planned)\n",
+                          r.option_set, static_cast<double>(r.peak_rss_bytes) / MemoryBudget(r),
+                          r.baseline_rss_bytes / 1048576.0, r.planned_bytes / 1048576.0);
+  }
+  for (const CompareResult& r : results) {
+    if (end_to_end) {
+      absl::StrAppendFormat(&out, "%s: raw consume %.0f records/s in the same run; weir %.2fx\n",
+                            r.option_set, r.raw_consume_records_per_s,
+                            r.records_per_s / r.raw_consume_records_per_s);
+    } else if (r.raw_rocksdb_records_per_s > 0) {
+      absl::StrAppendFormat(&out,
+                            "%s: RocksDB alone, one value per payment (today's layout) %.0f "
+                            "records/s (its gets %.1f us per record); weir %.2fx\n",
+                            r.option_set, r.raw_rocksdb_one_value_records_per_s,
+                            r.raw_rocksdb_one_value_get_us_per_record,
+                            r.records_per_s / r.raw_rocksdb_one_value_records_per_s);
+      absl::StrAppendFormat(&out,
+                            "%s: RocksDB alone, six windows per payment (the first layout) %.0f "
+                            "records/s (its gets %.1f us per record); weir %.2fx\n",
+                            r.option_set, r.raw_rocksdb_records_per_s,
+                            r.raw_rocksdb_get_us_per_record,
+                            r.records_per_s / r.raw_rocksdb_records_per_s);
+    }
+  }
+  return out;
+}
+
+std::string ResultsJson(const CompareOptions& options, const std::vector<CompareResult>& results) {
+  nlohmann::json sets = nlohmann::json::array();
+  for (const CompareResult& r : results) sets.push_back(r);
+  return nlohmann::json{{"build_type", BuildType()},
+                        {"workload",
+                         {{"records", options.records},
+                          {"cards", options.cards},
+                          {"seed", options.seed},
+                          {"tasks", options.partitions},
+                          {"record_cache_bytes", options.cache_max_bytes},
+                          {"commit_every_records", options.commit_every},
+                          {"mode", options.end_to_end ? "end-to-end" : "in-process"},
+                          {"stream_threads", options.end_to_end ? options.threads : 1}}},
+                        {"results", sets}}
+      .dump(2);
+}
+
+namespace {
+
+// An SVG line chart of `value` over processed records, one line per option set.
+std::string Chart(const std::string& title, const std::vector<CompareResult>& results,
+                  double (*value)(const CompareSample&)) {
+  constexpr double kW = 640, kH = 260, kLeft = 60, kRight = 10, kTop = 30, kBottom = 30;
+  static const char* const kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"};
+  double max_x = 1, max_y = 0;
+  for (const CompareResult& r : results) {
+    for (const CompareSample& s : r.samples) {
+      max_x = std::max(max_x, static_cast<double>(s.records));
+      max_y = std::max(max_y, value(s));
+    }
+  }
+  if (max_y <= 0) max_y = 1;
+  std::string svg = absl::StrFormat(
+      "<svg width='%.0f' height='%.0f' "
+      "font-family='sans-serif' font-size='11'><text x='%.0f' y='18' font-size='13'>%s</text>"
+      "<line x1='%.0f' y1='%.0f' x2='%.0f' y2='%.0f' stroke='#888'/>"
+      "<line x1='%.0f' y1='%.0f' x2='%.0f' y2='%.0f' stroke='#888'/>"
+      "<text x='4' y='%.0f'>%.4g</text><text x='4' y='%.0f'>0</text>"
+      "<text x='%.0f' y='%.0f' text-anchor='end'>%.0f records</text>",
+      kW, kH, kLeft, title, kLeft, kTop, kLeft, kH - kBottom, kLeft, kH - kBottom, kW - kRight,
+      kH - kBottom, kTop + 4, max_y, kH - kBottom, kW - kRight, kH - 8, max_x);
+  for (size_t i = 0; i < results.size(); ++i) {
+    // A sample without a value (a hit ratio over an interval with no reads) breaks the line.
+    std::vector<std::string> lines(1);
+    for (const CompareSample& s : results[i].samples) {
+      if (std::isnan(value(s))) {
+        if (!lines.back().empty()) lines.emplace_back();
+        continue;
+      }
+      const double x = kLeft + (kW - kLeft - kRight) * static_cast<double>(s.records) / max_x;
+      const double y = kH - kBottom - (kH - kTop - kBottom) * value(s) / max_y;
+      absl::StrAppendFormat(&lines.back(), "%.1f,%.1f ", x, y);
+    }
+    const char* colour = kColours[i % 5];
+    bool drawn = false;
+    for (const std::string& points : lines) {
+      if (points.empty()) continue;
+      drawn = true;
+      absl::StrAppendFormat(
+          &svg, "<polyline fill='none' stroke='%s' stroke-width='2' points='%s'/>", colour, points);
+    }
+    absl::StrAppendFormat(&svg, "<text x='%.0f' y='%.0f' fill='%s'>%s%s</text>", kLeft + 10,
+                          kTop + 14 + 14.0 * i, colour, HtmlEscape(results[i].option_set),
+                          drawn ? "" : " (no reads)");
+  }
+  return svg + "</svg>";
+}
+
+}  // namespace
+
+std::string ResultsHtml(const CompareOptions& options, const std::vector<CompareResult>& results) {
+  std::string baselines;
+  for (const CompareResult& r : results) {
+    if (options.end_to_end) {
+      if (r.raw_consume_records_per_s <= 0) continue;
+      absl::StrAppendFormat(&baselines, "<li>%s: %.0f records/s; weir %.2fx</li>",
+                            HtmlEscape(r.option_set),
+                            r.raw_consume_records_per_s,
+                            r.records_per_s / r.raw_consume_records_per_s);
+      continue;
+    }
+    if (r.raw_rocksdb_records_per_s <= 0) continue;
+    absl::StrAppendFormat(
+        &baselines,
+        "<li>%s: one value per payment (today's layout) %.0f records/s (its gets %.1f µs per "
+        "record), weir %.2fx; six windows per payment (the first layout) %.0f records/s (its "
+        "gets %.1f µs per record), weir %.2fx</li>",
+        HtmlEscape(r.option_set), r.raw_rocksdb_one_value_records_per_s,
+        r.raw_rocksdb_one_value_get_us_per_record,
+        r.records_per_s / r.raw_rocksdb_one_value_records_per_s, r.raw_rocksdb_records_per_s,
+        r.raw_rocksdb_get_us_per_record, r.records_per_s / r.raw_rocksdb_records_per_s);
+  }
+  if (!baselines.empty()) {
+    baselines = absl::StrCat(
+        "<p>",
+        options.end_to_end
+            ? "A raw librdkafka consumer over the same input, in the same run:"
+            : "RocksDB alone doing the same payments' state reads and writes (one WriteBatch per "
+              "payment, no engine), with the same options, in two layouts:",
+        "</p><ul>", baselines, "</ul>");
+  }
+  std::string rows;
+  for (const CompareResult& r : results) {
+    absl::StrAppendFormat(
+        &rows,
+        "<tr><td>%s</td><td>%.0f</td><td>%.2f</td><td>%.1f</td><td>%.1f</td><td>%s</td>"
+        "<td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.0f</td><td>%.0f</td>"
+        "<td>%.2f</td><td>%.1f</td></tr>",
+        HtmlEscape(r.option_set), r.records_per_s, r.mb_per_s, r.latency_avg_us,
+        options.end_to_end ? r.latency_max_us : r.latency_p99_us,
+        FormatRatio(r.block_cache_data_hit_ratio), r.write_stall_ms, r.bytes_written / 1048576.0,
+        r.memtable_bytes_flushed / 1048576.0,
+        (r.compaction_bytes_read + r.compaction_bytes_written) / 1048576.0,
+        r.peak_rss_bytes / 1048576.0, MemoryBudget(r) / 1048576.0,
+        static_cast<double>(r.peak_rss_bytes) / MemoryBudget(r), r.state_bytes / 1048576.0);
+  }
+  return absl::StrCat(
+      "<!DOCTYPE html><html><head><meta charset='utf-8'><title>weir bench compare</title>"
+      "<style>body{font-family:sans-serif;margin:24px}table{border-collapse:collapse}"
+      "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child{text-align:left}"
+      "</style></head><body><h1>weir bench compare</h1>",
+      absl::StrFormat("<p>weir built as %s.</p>", BuildType()),
+      options.end_to_end
+          ? absl::StrFormat("<p>End to end: %d payments (%d cards, seed %d) produced to an "
+                            "embedded broker, then consumed by the fraud-detection instance "
+                            "with %d stream thread(s) and a %d-byte record cache; each option "
+                            "set in its own process from an empty state directory. The latency "
+                            "columns are the threads' average and largest maximum per "
+                            "record.</p>",
+                            options.records, options.cards, options.seed, options.threads,
+                            options.cache_max_bytes)
+          : absl::StrFormat("<p>In process: the fraud topology over %d records (%d cards, seed "
+                            "%d), %d tasks, a %d-byte record cache, a commit every %d records; "
+                            "each option set in its own process from an empty state "
+                            "directory.</p>",
+                            options.records, options.cards, options.seed, options.partitions,
+                            options.cache_max_bytes, options.commit_every),
+      "<table><tr><th>option set</th><th>records/s</th><th>MB/s</th><th>avg µs</th>",
+      options.end_to_end ? "<th>max µs</th>" : "<th>p99 µs</th>",
+      "<th>block cache data hit ratio</th><th>write stall ms</th>"
+      "<th>bytes written MB</th><th>memtable flushed MB</th><th>compaction MB</th>"
+      "<th>peak RSS MB</th><th>memory budget MB</th><th>peak RSS / budget</th>"
+      "<th>state MB</th></tr>",
+      rows, "</table>", baselines,
+      "<p>Memory budget: the process's RSS before the first store opened plus "
+      "<code>weir plan memory</code>'s total for the run's configuration (record cache, "
+      "uncommitted writes bound, block caches and memtables by the option set; librdkafka's "
+      "buffers end to end).</p><h2>Along the run</h2><p>",
+      Chart("throughput (records/s)", results,
+            [](const CompareSample& s) { return s.records_per_s; }),
+      "</p><p>",
+      Chart("block cache data hit ratio (per interval)", results,
+            [](const CompareSample& s) { return s.hit_ratio; }),
+      "</p><p>",
+      Chart("write stall (ms, cumulative)", results,
+            [](const CompareSample& s) { return s.stall_ms; }),
+      "</p></body></html>\n");
+}
+
+}  // namespace weir::bench
