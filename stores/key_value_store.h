@@ -32,6 +32,9 @@ class KeyValueBytesStore : public StateStore {
   void Delete(absl::string_view key) { Put(key, std::nullopt); }
   // The value of `key`, viewing the store's own bytes: valid until the next call on this store
   // (copy it to keep it). No copy is made, so a read costs no allocation.
+  // Reads are const for the contents only: a caching store counts the hit or miss and makes the
+  // entry the record cache's most recently used, and a store may remember its last read, so
+  // even reads are for the task's thread alone.
   virtual std::optional<absl::string_view> Get(absl::string_view key) const = 0;
   // Keys in [from, to] (both inclusive), as Kafka Streams' range().
   virtual void Range(absl::string_view from, absl::string_view to, const Visitor& visit) const = 0;

@@ -37,7 +37,9 @@ class WindowBytesStore : public StateStore {
   // has already expired is ignored (and reported false).
   virtual bool Put(absl::string_view key, int64_t window_start,
                    std::optional<absl::string_view> value) = 0;
-  // The value of (key, window_start), or std::nullopt when absent or expired.
+  // The value of (key, window_start), or std::nullopt when absent or expired. Reads are const
+  // for the contents only: a caching store counts the hit or miss and reorders the record
+  // cache's LRU list, so even reads are for the task's thread alone.
   virtual std::optional<std::string> Fetch(absl::string_view key, int64_t window_start) const = 0;
   // Every window of `key` starting in [from, to], in start order.
   virtual void Fetch(absl::string_view key, int64_t from, int64_t to,
