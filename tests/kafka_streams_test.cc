@@ -93,8 +93,9 @@ AppConfig Config(const std::string& application_id, int threads) {
   // session short so group changes settle in seconds (Kafka's default is 45 s).
   config.consumer = {{"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "500"}};
   // The records are stamped 1970 (Produce): a real broker's retention, which goes by record
-  // timestamp, would otherwise delete window changelogs under a restoring task.
-  config.windowstore_changelog_additional_retention_ms = 1'000'000'000'000;
+  // timestamp, would otherwise delete changelogs under a restoring task. 10^12 ms (31 years)
+  // was not enough: the broker's check every 30 s deleted one under a test in CI.
+  config.windowstore_changelog_additional_retention_ms = 1'000'000'000'000'000;
   return config;
 }
 
@@ -478,7 +479,8 @@ TEST(KafkaStreams, NotReadyWhileATaskRestoresReadyAfter) {
   ASSERT_TRUE(Started(**streams));
   {
     absl::MutexLock lock(&mutex);
-    mutex.Await(absl::Condition(&restore_started));
+    ASSERT_TRUE(mutex.AwaitWithTimeout(absl::Condition(&restore_started), absl::Seconds(60)))
+        << "no restoration started: the changelog held nothing to restore?";
   }
   EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
   EXPECT_EQ(HttpGet(port, "/readyz").status, 503) << "a task is restoring";

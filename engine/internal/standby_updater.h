@@ -40,9 +40,9 @@
 #include "engine/app_config.h"
 #include "engine/client_config.h"
 #include "engine/internal/changelog_reader.h"
+#include "engine/internal/stream_thread.h"
 #include "engine/internal/task.h"
 #include "engine/membership.h"
-#include "engine/internal/stream_thread.h"
 #include "engine/topology.h"
 
 namespace weir::internal {
