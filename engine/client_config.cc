@@ -162,4 +162,15 @@ RawRecord ToRawRecord(const rd_kafka_message_t& message) {
   return raw;
 }
 
+ssize_t ConsumeBatch(rd_kafka_queue_t* queue, int timeout_ms,
+                     std::vector<rd_kafka_message_t*>& batch) {
+  ssize_t count = rd_kafka_consume_batch_queue(queue, 0, batch.data(), batch.size());
+  if (count != 0 || timeout_ms == 0) return count;
+  count = rd_kafka_consume_batch_queue(queue, timeout_ms, batch.data(), 1);
+  if (count != 1 || batch.size() == 1) return count;
+  const ssize_t more =
+      rd_kafka_consume_batch_queue(queue, 0, batch.data() + 1, batch.size() - 1);
+  return more > 0 ? 1 + more : 1;
+}
+
 }  // namespace weir

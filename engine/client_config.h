@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "engine/record.h"
@@ -68,6 +69,14 @@ absl::Status ExplainLoginFailure(absl::Status status);
 
 // A copy of the record in `message`: key, value, timestamp and headers.
 RawRecord ToRawRecord(const rd_kafka_message_t& message);
+
+// Fills `batch` (as many messages as it has room for) from a consumer's `queue`, waiting up to
+// `timeout_ms` for the first message and not for a full batch: rd_kafka_consume_batch_queue
+// alone returns only when the batch is full or the time is up, so at any rate below a batch
+// per timeout every message would wait out the timeout. Like Kafka's poll(), it then takes what
+// has already arrived. The count, or -1 on error.
+ssize_t ConsumeBatch(rd_kafka_queue_t* queue, int timeout_ms,
+                     std::vector<rd_kafka_message_t*>& batch);
 
 }  // namespace weir
 

@@ -38,4 +38,12 @@ absl::Status KafkaStatus(rd_kafka_resp_err_t err, absl::string_view context) {
   }
 }
 
+absl::Status KafkaStatus(rd_kafka_error_t* error, absl::string_view context) {
+  if (error == nullptr) return absl::OkStatus();
+  const std::string message = absl::StrCat(context, ": ", rd_kafka_error_string(error));
+  const bool retriable = rd_kafka_error_is_retriable(error);
+  rd_kafka_error_destroy(error);
+  return retriable ? absl::UnavailableError(message) : absl::InternalError(message);
+}
+
 }  // namespace weir

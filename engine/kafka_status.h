@@ -17,6 +17,11 @@ namespace weir {
 // "<context>: <librdkafka description> (<error name>)".
 absl::Status KafkaStatus(rd_kafka_resp_err_t err, absl::string_view context);
 
+// The same for the error objects of librdkafka's newer calls (transactions, seeks, incremental
+// assignment), which it destroys: OK for null; kUnavailable when librdkafka says a retry may
+// succeed, kInternal otherwise.
+absl::Status KafkaStatus(rd_kafka_error_t* error, absl::string_view context);
+
 }  // namespace weir
 
 #endif  // WEIR_ENGINE_KAFKA_STATUS_H_

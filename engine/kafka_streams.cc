@@ -15,7 +15,7 @@
 #include "common/status.h"
 #include "stores/rocksdb_option_set.h"
 #include "stores/task_db.h"
-#include "engine/internal/standby_updater.h"
+#include "engine/internal/state_updater.h"
 #include "engine/internal/stream_thread.h"
 #include "engine/kafka_status.h"
 #include "engine/topic_admin.h"
@@ -249,14 +249,10 @@ absl::StatusOr<std::unique_ptr<internal::StreamThread>> KafkaStreams::NewThread(
   const int64_t index = next_thread_index_++;
   const std::string name =
       absl::StrCat(config_.application_id, "-", process_id_, "-StreamThread-", index);
-  internal::StreamThreadHooks hooks{.on_restore_start = options_.on_restore_start};
-  hooks.configure_client = options_.configure_client;
-  if (config_.default_dsl_store == DslStore::kRocksDb) {
+  internal::StreamThreadHooks hooks{.configure_client = options_.configure_client};
+  if (state_updater_ != nullptr) {
     hooks.open_task_db = [this](TaskId id) { return OpenTaskDb(id); };
-  }
-  if (standby_updater_ != nullptr) {
-    hooks.claim_task = [this](TaskId id) { return standby_updater_->ClaimForActive(id); };
-    hooks.release_task = [this](TaskId id) { standby_updater_->ReleaseFromActive(id); };
+    hooks.state_updater = state_updater_.get();
   }
   if (config_.static_membership) {
     hooks.group_instance_id = absl::StrCat(config_.application_id, "-", instance_id_, "-", index);
@@ -297,13 +293,15 @@ absl::Status KafkaStreams::Start() {
     absl::MutexLock lock(&mutex_);
     if (endpoint_.empty()) endpoint_ = config_.application_server;
   }
-  if (config_.num_standby_replicas > 0 && config_.default_dsl_store == DslStore::kRocksDb &&
-      !stateful_subtopologies_.empty()) {
+  if (config_.default_dsl_store == DslStore::kRocksDb && !stateful_subtopologies_.empty()) {
     WEIR_ASSIGN_OR_RETURN(
-        standby_updater_,
-        internal::StandbyUpdater::Create(
-            config_, topology_, [this](TaskId id) { return OpenTaskDb(id); }, options_.wall_clock));
-    standby_updater_->Start();
+        state_updater_,
+        internal::StateUpdater::Create(
+            config_, topology_,
+            {.open_task_db = [this](TaskId id) { return OpenTaskDb(id); },
+             .wall_clock = options_.wall_clock,
+             .on_restore_start = options_.on_restore_start}));
+    state_updater_->Start();
   }
   WEIR_ASSIGN_OR_RETURN(
       membership_,
@@ -389,7 +387,7 @@ void KafkaStreams::Close() {
   // Joined without the lock: the membership thread reads threads() meanwhile. Only this
   // (controlling) thread changes threads_.
   for (auto& thread : threads_) thread->Join();
-  if (standby_updater_ != nullptr) standby_updater_->Stop();
+  if (state_updater_ != nullptr) state_updater_->Stop();
   if (membership_ != nullptr) membership_->Stop();  // the last heartbeat says `leaving`
 }
 
@@ -442,13 +440,12 @@ std::vector<InstanceView> KafkaStreams::ApplicationView() const {
 
 std::vector<StandbyTaskView> KafkaStreams::standbys() const {
   if (!started_.load(std::memory_order_acquire)) return {};
-  return standby_updater_ != nullptr ? standby_updater_->snapshot()
-                                     : std::vector<StandbyTaskView>{};
+  return state_updater_ != nullptr ? state_updater_->standbys() : std::vector<StandbyTaskView>{};
 }
 
 int64_t KafkaStreams::standby_records_applied() const {
   if (!started_.load(std::memory_order_acquire)) return 0;
-  return standby_updater_ != nullptr ? standby_updater_->records_applied() : 0;
+  return state_updater_ != nullptr ? state_updater_->standby_records_applied() : 0;
 }
 
 void KafkaStreams::OnView(const std::vector<InstanceView>& view) {
@@ -466,13 +463,13 @@ void KafkaStreams::OnView(const std::vector<InstanceView>& view) {
     if (it == actual.end() || it->second != owner) ++mismatches;
   }
   placement_mismatches_ = mismatches;
-  if (standby_updater_ == nullptr) return;
+  if (state_updater_ == nullptr || config_.num_standby_replicas == 0) return;
   std::set<TaskId> targets;
   for (const auto& [task, hosts] : PlaceStandbys(members, source_topics_, stateful_subtopologies_,
                                                  static_cast<int>(config_.num_standby_replicas))) {
     if (std::find(hosts.begin(), hosts.end(), process_id_) != hosts.end()) targets.insert(task);
   }
-  standby_updater_->SetTargets(std::move(targets));
+  state_updater_->SetTargets(std::move(targets));
 }
 
 std::vector<ThreadSnapshot> KafkaStreams::threads() const {

@@ -43,7 +43,7 @@ struct RocksDbOptionSet;
 struct SharedResources;
 class TaskDb;
 namespace internal {
-class StandbyUpdater;
+class StateUpdater;
 class StreamThread;
 }  // namespace internal
 
@@ -52,10 +52,11 @@ struct KafkaStreamsOptions {
   // broker has no CreateTopics, so `weir run` passes EmbeddedBroker::CreateTopic.
   std::function<absl::Status(const TopicSpec&)> create_topic;
   // Wall clock in epoch ms; empty: the system clock. Called concurrently from every stream
-  // thread, the standby updater, the membership thread and readers of threads() (HTTP
+  // thread, the state updater, the membership thread and readers of threads() (HTTP
   // handlers): it must be thread-safe.
   std::function<int64_t()> wall_clock;
-  // Called on a stream thread as a task starts restoring (StreamThreadHooks).
+  // Called on the state updater's thread as it starts restoring a task
+  // (engine/internal/state_updater.h).
   std::function<void(TaskId, int64_t remaining)> on_restore_start;
   // Called with each stream thread's consumer and producer configuration before the client is
   // made: the place for librdkafka interceptors (`weir bench load` times every hop with them).
@@ -75,7 +76,7 @@ class KafkaStreams {
   // answering /tasks (LocalView) meanwhile.
   void SetEndpoint(std::string endpoint) ABSL_LOCKS_EXCLUDED(mutex_);
   // NotFound naming a missing input topic; otherwise starts the threads, the membership
-  // heartbeat (engine/membership.h) and, with num.standby.replicas > 0, the standby updater.
+  // heartbeat (engine/membership.h) and, with num.standby.replicas > 0, the state updater.
   absl::Status Start();
   // Applies `stream.thread.error.policy` to threads that died: starts replacements, or returns
   // the first dead thread's error (the instance should then Close and exit non-zero).
@@ -133,12 +134,13 @@ class KafkaStreams {
   KafkaStreamsOptions options_;
   const std::string process_id_;
   std::string endpoint_ ABSL_GUARDED_BY(mutex_);
-  // Set by Start() once source_topics_, standby_updater_ and membership_ are: the HTTP
+  // Set by Start() once source_topics_, state_updater_ and membership_ are: the HTTP
   // listener, up before Start(), reads them only then.
   std::atomic<bool> started_{false};
   std::vector<SourceTopic> source_topics_;  // set by Start()
   std::set<int> stateful_subtopologies_;
-  std::unique_ptr<internal::StandbyUpdater> standby_updater_;
+  // Restores active tasks and keeps standbys (null: no stateful RocksDB task).
+  std::unique_ptr<internal::StateUpdater> state_updater_;
   std::unique_ptr<Membership> membership_;
   std::atomic<int64_t> placement_mismatches_{0};
   int next_thread_index_ = 1;

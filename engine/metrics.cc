@@ -119,20 +119,20 @@ constexpr MetricDescription kDescriptions[] = {
      "changelog records left to restore (0 once restored)", "restoration", "info"},
     {"weir_task_restore_total", "counter", kTask, "stream-task-metrics: restore-total",
      "changelog records restored into the task's state", "restoration", "info"},
-    // Standby tasks (engine/internal/standby_updater.h); thread_id is the standby updater.
+    // Standby tasks (engine/internal/state_updater.h); thread_id is the state updater.
     {"weir_state_updater_standby_updating_tasks", "gauge", "client_id",
      "stream-state-updater-metrics: standby-updating-tasks", "standby tasks held here",
-     "standby updater", "info"},
+     "state updater", "info"},
     {"weir_task_update_total", "counter", kTask, "stream-task-metrics: update-total",
      "changelog records applied to a standby task since this instance opened it (Kafka: debug)",
-     "standby updater", "info"},
+     "state updater", "info"},
     {"weir_task_standby_records_lag", "gauge", kTask,
      "KIP-441 task lag (changelog end - standby position)",
-     "changelog records a standby trails its changelogs' ends by", "standby updater", "info"},
+     "changelog records a standby trails its changelogs' ends by", "state updater", "info"},
     {"weir_client_standby_records_applied_total", "counter", "client_id",
      "stream-state-updater-metrics: restore-records (standbys)",
      "changelog records applied to this instance's standby tasks since the start",
-     "standby updater", "info"},
+     "state updater", "info"},
     {"weir_client_placement_mismatched_tasks", "gauge", "client_id",
      "(weir) standby placement check",
      "tasks the membership view shows on another instance than `range` predicts (non-zero "
@@ -419,7 +419,7 @@ std::string RenderMetrics(const KafkaStreams& streams) {
   b.Add(Family("weir_client_placement_mismatched_tasks"), {{"client_id", client}},
         static_cast<double>(streams.placement_mismatches()));
   for (const StandbyTaskView& standby : standbys) {
-    const Labels labels = {{"thread_id", client + "-StandbyUpdater"},
+    const Labels labels = {{"thread_id", client + "-StateUpdater"},
                            {"task_id", standby.id.ToString()}};
     b.Add(Family("weir_task_update_total"), labels, static_cast<double>(standby.applied));
     b.Add(Family("weir_task_standby_records_lag"), labels, static_cast<double>(standby.lag));

@@ -1,7 +1,7 @@
-// The one path by which changelog records reach a task's local state: restoration of an active
-// task (StreamThread::Restore) and the updating of standby tasks (StandbyUpdater) both check
-// the local state against the changelogs with CheckChangelogs() and apply what they read through
-// a ChangelogApplier.
+// The one path by which changelog records reach a task's local state: the state updater
+// (engine/internal/state_updater.h) restores active tasks and updates standby tasks by checking
+// the local state against the changelogs with CheckChangelogs() and applying what it reads
+// through a ChangelogApplier.
 //
 // A task's changelogs carry its commits: each commit's changed entries, then a commit marker (a
 // record without key: sequence number, stream time, input offsets) sent to every logged store's

@@ -7,10 +7,12 @@
 //  - process: each record runs through the task of its (topic, partition): task
 //    (sub-topology of the topic, partition), created on assignment;
 //  - punctuate: wall-clock punctuations of every task (stream-time ones fire as records arrive);
-//  - commit, every `commit.interval.ms`: flush the tasks' stores, flush the producer and wait for
-//    every delivery, then commit the next offsets of every partition processed. Under
-//    exactly_once_v2 the offsets go into the thread's transaction
-//    (send_offsets_to_transaction with the consumer's group metadata), which then commits.
+//  - commit, every `commit.interval.ms` (or sooner when the tasks' uncommitted writes pass
+//    `statestore.uncommitted.max.bytes`): flush the tasks' stores and send their changelogs'
+//    commit markers, then the Committer of the processing guarantee makes output, state and
+//    offsets durable together (engine/internal/committer.h).
+// The thread's producer, and the dead letters and production errors that go with it, are
+// engine/internal/thread_producer.h's.
 //
 // Why a consumer per thread (the alternative is one consumer per instance with
 // forwarded queues): it is Kafka Streams' own shape, and librdkafka then calls each consumer's
@@ -32,12 +34,13 @@
 // On revocation the thread commits (unless the partitions were lost: the group already moved
 // on) and closes the tasks left without partitions before the callback returns; on assignment
 // it creates tasks for the new partitions, which resume from their local state's offsets, else
-// from the committed ones. A task whose changelogs hold more than its local state restores in
-// the loop (RestoreStep), its partitions paused until then, so the callback stays short. The
-// embedded broker rejects every commit from the moment a member starts to join (a real broker
-// accepts them until the join completes), so a revocation's commit often fails there: the thread
-// then keeps the offsets it had processed, and if the next assignment hands a partition back it
-// resumes there rather than repeat records.
+// from the committed ones. A task whose changelogs hold more than its local state goes to the
+// instance's state updater (engine/internal/state_updater.h) with its partitions paused; when
+// the updater hands it back restored, the loop seeks its partitions to the offsets its state
+// reflects and resumes them. The embedded broker rejects every commit from the moment a member
+// starts to join (a real broker accepts them until the join completes), so a revocation's commit
+// often fails there: the thread then keeps the offsets it had processed, and if the next
+// assignment hands a partition back it resumes there rather than repeat records.
 //
 // Concurrency. Everything below Run() - consumer, producer, tasks, stores - is touched only by
 // this thread; librdkafka's callbacks (rebalance, delivery reports, logs) are served from polls
@@ -45,7 +48,8 @@
 //
 // Failure. A fatal error (a record that cannot be delivered under
 // `default.production.exception.handler: fail`, a deserialization error under `log_and_fail`, a
-// commit that fails) ends the loop without committing what is in flight; the thread's state
+// commit or a restoration that fails) ends the loop without committing what is in flight; the
+// thread's state
 // becomes kDead with error() saying why, and the instance applies
 // `stream.thread.error.policy`. Records are processed in arrival order per partition; there is
 // no per-task buffer, so no partition needs pausing.
@@ -65,11 +69,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/time/time.h"
 #include "engine/app_config.h"
 #include "engine/client_config.h"
-#include "engine/internal/changelog_reader.h"
+#include "engine/internal/committer.h"
+#include "engine/internal/leave_barrier.h"
+#include "engine/internal/state_updater.h"
 #include "engine/internal/task.h"
+#include "engine/internal/thread_producer.h"
 #include "engine/rebalance_watch.h"
 #include "engine/sensor.h"
 #include "engine/thread_metrics.h"
@@ -78,43 +84,11 @@
 
 namespace weir::internal {
 
-// Lets an instance's threads leave the group only once all have made their final commit: a
-// member leaving starts a rebalance, and the broker then rejects the others' commits.
-class LeaveBarrier {
- public:
-  explicit LeaveBarrier(int threads) : waiting_(threads) {}
-  // One thread is done committing (or will never commit); returns when all are, or after
-  // `timeout`.
-  void ArriveAndWait(absl::Duration timeout) {
-    absl::MutexLock lock(&mutex_);
-    --waiting_;
-    mutex_.AwaitWithTimeout(absl::Condition(
-                                +[](int* waiting) { return *waiting <= 0; }, &waiting_),
-                            timeout);
-  }
-  void Arrive() {
-    absl::MutexLock lock(&mutex_);
-    --waiting_;
-  }
-
- private:
-  absl::Mutex mutex_;
-  int waiting_ ABSL_GUARDED_BY(mutex_);
-};
-
-// Opens the RocksDB instance of a task's state; empty: stores in memory.
-using TaskDbOpener = std::function<absl::StatusOr<std::unique_ptr<TaskDb>>(TaskId)>;
-
 struct StreamThreadHooks {
-  TaskDbOpener open_task_db;  // empty: stores in memory
-  // Called on the stream thread when a task starts restoring `remaining` changelog records
-  // (tests hold it to observe readiness during a restore).
-  std::function<void(TaskId, int64_t remaining)> on_restore_start;
-  // Called before a task's state is opened for an active task, and after the active task
-  // closes (engine/standby_updater.h): the standby of the task on this instance, if any, hands
-  // its state over. `claim_task` returns whether a standby held it.
-  std::function<bool(TaskId)> claim_task;
-  std::function<void(TaskId)> release_task;
+  // Stateful tasks' RocksDB instances, and the instance's state updater that restores them and
+  // holds its standbys: both set, or neither (stores in memory).
+  TaskDbOpener open_task_db;
+  StateUpdater* state_updater = nullptr;
   // The consumer's group.instance.id (static.membership); empty: a dynamic member.
   std::string group_instance_id;
   // The producer's transactional.id under exactly_once_v2: the same across restarts of the
@@ -124,7 +98,7 @@ struct StreamThreadHooks {
   std::function<void(rd_kafka_conf_t*, ClientKind)> configure_client;
 };
 
-class StreamThread : private internal::RecordCollector {
+class StreamThread {
  public:
   // Creates the thread's consumer and producer (not yet subscribed). InvalidArgument when the
   // client properties do not make valid clients. `wall_clock` is called from this thread and
@@ -132,7 +106,7 @@ class StreamThread : private internal::RecordCollector {
   static absl::StatusOr<std::unique_ptr<StreamThread>> Create(
       const AppConfig& config, std::shared_ptr<const Topology> topology, std::string thread_name,
       std::function<int64_t()> wall_clock, StreamThreadHooks hooks = {});
-  ~StreamThread() override;
+  ~StreamThread();
 
   void Start();
   // Asks the loop to finish its batch, commit, wait at `barrier` (when given) for the
@@ -156,25 +130,23 @@ class StreamThread : private internal::RecordCollector {
  private:
   StreamThread(const AppConfig& config, std::shared_ptr<const Topology> topology, std::string name,
                std::function<int64_t()> wall_clock, StreamThreadHooks hooks);
-  // librdkafka's statistics callback (consumer and producer), on this thread's polls.
-  static int StatisticsCallback(rd_kafka_t* rk, char* json, size_t json_len, void* opaque);
-  // Refreshes the published ThreadMetrics (task figures, RocksDB statistics) when a second
-  // has passed since the last time, or `force`.
-  void PublishMetrics(bool force);
   absl::Status Init();
+  // The thread's group consumer (not yet subscribed).
+  absl::Status CreateConsumer();
   void Run();
   absl::Status RunLoop();
+  // Fills batch_: waits up to `timeout_ms` for the first record, not for a full batch; the
+  // count, or -1 on error.
+  ssize_t PollBatch(int timeout_ms) {
+    return ConsumeBatch(consumer_queue_.get(), timeout_ms, batch_);
+  }
   absl::Status ProcessMessage(const rd_kafka_message_t& message, int64_t now_ms);
-  // False (logged) when the offsets stored in `db` lie beyond the end of an `assigned`
-  // partition: the state belongs to another log.
-  absl::StatusOr<bool> InputMatchesState(TaskId id, TaskDb& db,
-                                         const rd_kafka_topic_partition_list_t* assigned);
-  // Each task's next input offsets, and one task's (empty when it has none).
-  std::map<internal::Task*, TaskDb::Offsets> OffsetsOfTasks() const;
-  static const TaskDb::Offsets& OffsetsOf(
-      const std::map<internal::Task*, TaskDb::Offsets>& offsets_of_task, internal::Task* task);
-  // Writes each task's state with the offsets it reflects (after the flush).
-  absl::Status CommitTasks(const std::map<internal::Task*, TaskDb::Offsets>& offsets_of_task);
+  // The first fatal error of the thread or its producer; OK otherwise.
+  absl::Status Fatal() const { return !fatal_.ok() ? fatal_ : producer_->error(); }
+  void Die(absl::Status status);
+
+  // Commit. Each task's next input offsets (tasks without any are absent).
+  std::map<TaskId, TaskDb::Offsets> OffsetsOfTasks() const;
   // kAborted when a rebalance rejected the offsets (not fatal; see CommitOrWarn).
   absl::Status Commit();
   absl::Status CommitOnce();  // Commit() without its timing
@@ -183,17 +155,41 @@ class StreamThread : private internal::RecordCollector {
   bool UncommittedOverLimit();
   // Commit(), turning a rebalance's rejection into a warning.
   absl::Status CommitOrWarn();
+
+  // Rebalance handling (stream_thread_rebalance.cc), in the consumer's rebalance callback on
+  // this thread.
+  static void RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                rd_kafka_topic_partition_list_t* partitions, void* opaque);
   absl::Status OnAssign(rd_kafka_topic_partition_list_t* partitions);
   // Commits (unless the partitions are `lost`), then closes the tasks left without partitions.
   absl::Status OnRevoke(rd_kafka_topic_partition_list_t* partitions, bool lost);
-  using TaskMap = std::map<TaskId, std::unique_ptr<internal::Task>>;
-  // Closes the task at `it`, removes it and lets a standby here take its state; returns the
-  // next task.
-  TaskMap::iterator CloseTask(TaskMap::iterator it);
-  absl::Status SendToDeadLetterQueue(const RawRecord& raw, const RecordMetadata& where,
-                                     const absl::Status& why);
+
+  // Task lifecycle. Opens task `id`'s state and checks it against its input and changelogs;
+  // state that belongs to another log, or that a truncated changelog cannot bring up to date, is
+  // wiped once and started again from what exists. A task whose changelogs hold more than its
+  // state goes to the state updater (its id joins restoring_); any other is returned.
+  absl::StatusOr<std::unique_ptr<Task>> CreateTask(
+      TaskId id, const rd_kafka_topic_partition_list_t* assigned);
+  // False (logged) when the offsets stored in `db` lie beyond the end of an `assigned`
+  // partition: the state belongs to another log.
+  absl::StatusOr<bool> InputMatchesState(TaskId id, TaskDb& db,
+                                         const rd_kafka_topic_partition_list_t* assigned);
+  // Takes back the tasks the state updater has restored and resumes their partitions where
+  // their state stands; a restoration that failed is fatal.
+  absl::Status ResumeRestored();
+  // Closes `task` (taken out of tasks_ or back from the state updater) and lets a standby here
+  // take its state.
+  void CloseTask(std::unique_ptr<Task> task);
+  // Closes the tasks none of whose partitions is assigned any more.
+  void CloseUnassignedTasks(const std::set<TaskId>& candidates);
   void CloseAllTasks();
-  void Die(absl::Status status);
+
+  // Metrics. librdkafka's statistics (consumer and producer), on this thread's polls.
+  void OnStatistics(rd_kafka_t* rk, absl::string_view json);
+  static int StatisticsCallback(rd_kafka_t* rk, char* json, size_t json_len, void* opaque);
+  // Refreshes the published ThreadMetrics (task figures, RocksDB statistics) when a second
+  // has passed since the last time, or `force`.
+  void PublishMetrics(bool force);
   // Publishes the task list and counters for snapshot(), and `member_id` when given: the group
   // member id changes only with a rebalance or on leaving.
   void PublishTasks(std::optional<std::string> member_id = std::nullopt);
@@ -204,48 +200,12 @@ class StreamThread : private internal::RecordCollector {
   // The barrier RequestStop() was given, if any (once).
   std::shared_ptr<LeaveBarrier> TakeLeaveBarrier();
 
-  // RecordCollector: sinks and changelogs send through the thread's producer.
-  // Dead letters (engine/dead_letter.h) are counted, cut to fit message.max.bytes and logged.
-  void Send(const std::string& topic, RawRecord record) override;
-  // A warning per dead letter, at most one a second; the rest are counted into the next one.
-  void LogDeadLetter(const std::string& topic, const RawRecord& record, bool truncated);
-  const int64_t* SendToPartition(const std::string& topic, int32_t partition,
-                                 RawRecord record) override;
-  // `partition` RD_KAFKA_PARTITION_UA: the partitioner's choice. `delivered_end`, when set, is
-  // raised to the offset after the record once it is delivered.
-  void Produce(const std::string& topic, int32_t partition, RawRecord record,
-               int64_t* delivered_end);
-  // Opens task `id`'s state, checks it against its input and changelogs, and restores it
-  // (below); state that belongs to another log, or that a truncated changelog cannot bring up
-  // to date, is wiped once and restored from what exists.
-  absl::StatusOr<std::unique_ptr<internal::Task>> CreateTask(
-      TaskId id, const rd_kafka_topic_partition_list_t* assigned);
-  // Checks `task`'s state against its changelogs and, when they hold more, registers its
-  // restoration (run by RestoreStep; the task's partitions stay paused until it ends). False
-  // when a changelog no longer holds what the local state needs (its log start is beyond it)
-  // and the state was not just `wiped`: the caller wipes it and tries again.
-  absl::StatusOr<bool> BeginRestore(internal::Task& task, bool wiped);
-  // The client for partition ends (high watermarks; internal::NewOffsetsClient), made once.
-  absl::StatusOr<rd_kafka_t*> OffsetsClient();
-  // One slice (about 100 ms or 10,000 records) of reading the restoring tasks' changelogs,
-  // applied in whole commits; a task whose changelogs are read to their end flushes its state,
-  // seeks its input to the offsets that state reflects and resumes it.
-  absl::Status RestoreStep();
-  // Fills batch_: waits up to `timeout_ms` for the first record, not for a full batch; the
-  // count, or -1 on error.
-  ssize_t PollBatch(int timeout_ms);
-
-  static void RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
-                                rd_kafka_topic_partition_list_t* partitions, void* opaque);
-  static void DeliveryCallback(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
-
   const AppConfig config_;
   const std::shared_ptr<const Topology> topology_;
   const std::vector<Topology::Subtopology> subtopologies_;
   const std::string name_;
   const std::function<int64_t()> wall_clock_;
   const StreamThreadHooks hooks_;
-  const bool exactly_once_;
 
   struct QueueDeleter {
     void operator()(rd_kafka_queue_t* queue) const { rd_kafka_queue_destroy(queue); }
@@ -253,43 +213,20 @@ class StreamThread : private internal::RecordCollector {
   KafkaHandle consumer_;
   std::unique_ptr<rd_kafka_queue_t, QueueDeleter> consumer_queue_;  // before consumer_ dies
   std::vector<rd_kafka_message_t*> batch_;
-  KafkaHandle producer_;
-  struct TopicDeleter {
-    void operator()(rd_kafka_topic_t* topic) const { rd_kafka_topic_destroy(topic); }
-  };
-  // Handles on the topics the producer writes, held so their metadata is known before the
-  // first record (Init); before producer_ dies.
-  std::vector<std::unique_ptr<rd_kafka_topic_t, TopicDeleter>> output_topics_;
+  // Holds the loop's commits while a group join is pending (rebalance_watch.h says why).
+  std::unique_ptr<RebalanceWatch> rebalance_watch_;
+  std::unique_ptr<ThreadProducer> producer_;
+  std::unique_ptr<Committer> committer_;  // uses consumer_ and producer_
   std::thread thread_;
   std::atomic<bool> stop_requested_{false};
   std::atomic<ThreadState> state_{ThreadState::kCreated};
 
   // Touched only by the thread itself.
   RecordCache cache_;  // before tasks_: their stores use it
-  TaskMap tasks_;
-  std::map<std::pair<std::string, int32_t>, internal::Task*> task_of_partition_;
+  std::map<TaskId, std::unique_ptr<Task>> tasks_;  // the tasks processing here
+  std::set<TaskId> restoring_;  // this thread's tasks the state updater holds
+  std::map<std::pair<std::string, int32_t>, TaskId> task_of_partition_;
   std::map<std::string, int32_t, std::less<>> subtopology_of_topic_;
-  // Changelog partitions' offsets after the last delivered record (delivery reports raise them).
-  std::map<std::pair<std::string, int32_t>, int64_t> changelog_ends_;
-  KafkaHandle restore_consumer_;  // created on the first restoration
-  KafkaHandle offsets_client_;    // internal::NewOffsetsClient's, created on first use
-  // Tasks bringing their state up to their changelogs' ends before they process.
-  struct Restoration {
-    internal::Task* task = nullptr;
-    std::vector<internal::ChangelogTail> tails;  // the changelogs with records to restore
-    std::unique_ptr<internal::ChangelogApplier> applier;
-    std::set<std::string> done;  // changelog topics read to their end
-    // Changelog topics whose reading stopped short at an open transaction (logged once).
-    std::set<std::string> held;
-    int64_t remaining = 0;       // records to restore when it began
-    int64_t applied = 0;
-    bool announced = false;  // hooks_.on_restore_start called
-  };
-  std::map<TaskId, Restoration> restoring_tasks_;
-  // (changelog topic, partition) -> the restoring task and tail it feeds
-  std::map<std::pair<std::string, int32_t>, std::pair<TaskId, const internal::ChangelogTail*>>
-      restore_reading_;
-  bool restore_assignment_stale_ = false;
   PartitionList to_pause_;  // partitions of restoring tasks, filled by OnAssign
   // Next offset to commit per assigned partition; -1 while nothing new was processed.
   std::map<std::pair<std::string, int32_t>, int64_t> next_offsets_;
@@ -300,16 +237,13 @@ class StreamThread : private internal::RecordCollector {
   // The per-record lookup, by librdkafka's topic handle: no topic string is built per record.
   // Filled as records arrive, emptied whenever the assignment changes.
   struct Assigned {
-    internal::Task* task;
+    Task* task;
     const std::string* topic;
     int64_t* next_offset;
   };
   absl::flat_hash_map<std::pair<const rd_kafka_topic_t*, int32_t>, Assigned> by_handle_;
   absl::Status fatal_;  // set by callbacks; ends the loop
   int64_t next_commit_ms_ = 0;
-  // Holds the loop's commits while a group join is pending (rebalance_watch.h says why).
-  std::unique_ptr<RebalanceWatch> rebalance_watch_;
-  bool in_transaction_ = false;
   int64_t closed_dropped_ = 0;  // counters of tasks already closed
   int64_t closed_late_ = 0;
   int64_t closed_punctuations_ = 0;
@@ -319,7 +253,7 @@ class StreamThread : private internal::RecordCollector {
       commit_sensor_, punctuate_sensor_, task_created_sensor_, task_closed_sensor_;
   std::atomic<int64_t> blocked_ns_{0};
   std::atomic<bool> assigned_{false};
-  std::atomic<bool> restoring_{false};
+  std::atomic<bool> restoring_any_{false};
   int64_t next_metrics_ms_ = 0;
   // Per task: the last tickers read and sensors of their growth (ThreadMetrics' rocksdb_rates).
   struct TickerSensors {
@@ -331,12 +265,6 @@ class StreamThread : private internal::RecordCollector {
   // Counters, readable from other threads.
   std::atomic<int64_t> processed_{0};
   std::atomic<int64_t> deserialization_errors_{0};
-  std::atomic<int64_t> dead_letters_{0};
-  // The producer's message.max.bytes (librdkafka's default until Init reads it).
-  size_t max_message_bytes_ = 1'000'000;
-  std::chrono::steady_clock::time_point next_dead_letter_log_;
-  int64_t unlogged_dead_letters_ = 0;
-  std::atomic<int64_t> production_errors_{0};
   std::atomic<int64_t> commits_{0};
   std::atomic<int64_t> early_commits_{0};
   std::atomic<int64_t> tasks_created_{0};
@@ -346,22 +274,26 @@ class StreamThread : private internal::RecordCollector {
   std::atomic<int64_t> restores_truncated_{0};
 
   mutable absl::Mutex mutex_;
-  std::vector<TaskId> published_tasks_ ABSL_GUARDED_BY(mutex_);
-  std::string published_member_id_ ABSL_GUARDED_BY(mutex_);
   // Set by the rebalance callback; the loop re-reads the member id after the poll returns.
   bool member_id_stale_ = false;
-  int64_t published_dropped_ ABSL_GUARDED_BY(mutex_) = 0;
-  int64_t published_late_ ABSL_GUARDED_BY(mutex_) = 0;
-  int64_t published_punctuations_ ABSL_GUARDED_BY(mutex_) = 0;
-  int64_t published_cache_hits_ ABSL_GUARDED_BY(mutex_) = 0;
-  int64_t published_cache_misses_ ABSL_GUARDED_BY(mutex_) = 0;
-  int64_t published_cache_evictions_ ABSL_GUARDED_BY(mutex_) = 0;
-  int64_t published_cache_bytes_ ABSL_GUARDED_BY(mutex_) = 0;
+  // What snapshot() returns besides the counters above, published by the thread.
+  struct Published {
+    std::vector<TaskId> tasks;
+    std::string member_id;
+    int64_t dropped = 0;
+    int64_t late = 0;
+    int64_t punctuations = 0;
+    int64_t cache_hits = 0;
+    int64_t cache_misses = 0;
+    int64_t cache_evictions = 0;
+    int64_t cache_bytes = 0;
+    std::vector<TaskMetrics> task_metrics;
+    KafkaClientStats consumer_stats;
+    KafkaClientStats producer_stats;
+  };
+  Published published_ ABSL_GUARDED_BY(mutex_);
   absl::Status error_ ABSL_GUARDED_BY(mutex_);
   std::shared_ptr<LeaveBarrier> leave_barrier_ ABSL_GUARDED_BY(mutex_);
-  std::vector<TaskMetrics> published_task_metrics_ ABSL_GUARDED_BY(mutex_);
-  KafkaClientStats consumer_stats_ ABSL_GUARDED_BY(mutex_);
-  KafkaClientStats producer_stats_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace weir::internal

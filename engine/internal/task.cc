@@ -246,22 +246,6 @@ absl::Status Task::CommitRestored(const ChangelogMarker& marker,
   return WriteCommit(marker.offsets, changelog_ends, /*write_ahead_log=*/false);
 }
 
-std::string ChangelogMarker::Encode() const {
-  return Encode64(seq) + Encode64(stream_time) + TaskDb::EncodeOffsets(offsets);
-}
-
-absl::StatusOr<ChangelogMarker> ChangelogMarker::Decode(absl::string_view value) {
-  if (value.size() < 16) {
-    return absl::DataLossError(
-        absl::StrCat("changelog commit marker of ", value.size(), " bytes (needs >= 16)"));
-  }
-  ChangelogMarker marker;
-  marker.seq = static_cast<int64_t>(LoadBigEndian64(value.data()));
-  marker.stream_time = static_cast<int64_t>(LoadBigEndian64(value.data() + 8));
-  WEIR_ASSIGN_OR_RETURN(marker.offsets, TaskDb::DecodeOffsets(value.substr(16)));
-  return marker;
-}
-
 std::vector<std::string> Task::logged_stores() const {
   std::vector<std::string> names;
   for (const auto& [name, store] : context_.stores) {

@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "engine/internal/changelog_marker.h"
 #include "engine/internal/nodes.h"
 #include "engine/internal/task_context.h"
 #include "engine/thread_metrics.h"
@@ -31,23 +32,6 @@
 namespace weir::internal {
 
 class StoreSensors;
-
-// A changelog commit marker: a record without key, value = seq (8 bytes) + task stream time
-// (8 bytes) + the input offsets (TaskDb::EncodeOffsets).
-struct ChangelogMarker {
-  // The key of every commit marker: one fixed key, so that Kafka accepts markers on compacted
-  // changelogs (it refuses keyless records there) and compaction keeps only the latest one,
-  // merging the commits before it into one. A store key equal to it is reserved. Markers of
-  // changelogs written before compaction have no key; both are read as markers.
-  static constexpr absl::string_view kKey = "\xffweir.commit";
-  static bool IsMarker(const std::optional<std::string>& key) { return !key || *key == kKey; }
-
-  int64_t seq = 0;
-  int64_t stream_time = -1;
-  TaskDb::Offsets offsets;
-  std::string Encode() const;
-  static absl::StatusOr<ChangelogMarker> Decode(absl::string_view value);
-};
 
 class Task {
  public:
@@ -110,7 +94,7 @@ class Task {
   // Metrics: sensors, restoration progress, record cache counts and (`with_rocksdb`) the task's
   // RocksDB statistics, which cost a few property reads per store.
   TaskMetrics Metrics(int64_t now_ms, bool with_rocksdb) const;
-  // The task's state came from a standby of this instance (engine/internal/standby_updater.h).
+  // The task's state came from a standby of this instance (engine/internal/state_updater.h).
   void set_from_standby(bool from_standby) { from_standby_ = from_standby; }
   void SetRestoreProgress(int64_t restored, int64_t remaining) {
     records_restored_ = restored;

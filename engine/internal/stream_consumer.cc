@@ -1,0 +1,52 @@
+#include "engine/internal/stream_consumer.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace weir::internal {
+
+absl::StatusOr<ClientProperties> StreamConsumerProperties(
+    const AppConfig& config, const std::string& thread_name, const std::string& group_instance_id,
+    const std::map<std::string, int32_t, std::less<>>& subtopology_of_topic) {
+  std::map<int32_t, std::vector<std::string>> topics_of_subtopology;
+  for (const auto& [topic, sub] : subtopology_of_topic) {
+    topics_of_subtopology[sub].push_back(topic);
+  }
+  std::string co_partitioned;
+  for (const auto& [sub, topics] : topics_of_subtopology) {
+    if (topics.size() > 1 && co_partitioned.empty()) {
+      co_partitioned =
+          absl::StrCat("sub-topology ", sub, " reads ", absl::StrJoin(topics, " and "));
+    }
+  }
+  // Defaults first, then the user's properties, which win.
+  const bool exactly_once = config.processing_guarantee == ProcessingGuarantee::kExactlyOnceV2;
+  ClientProperties properties{.bootstrap_servers = config.bootstrap_servers};
+  properties.common = {
+      {"group.id", config.application_id},
+      {"client.id", absl::StrCat(thread_name, "-consumer")},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"partition.assignment.strategy", "range"},
+      {"isolation.level", exactly_once ? "read_committed" : "read_uncommitted"},
+      // Client statistics (lag, bytes, latency) for the metrics; 0 turns them off.
+      {"statistics.interval.ms", "5000"}};
+  if (!group_instance_id.empty()) properties.common["group.instance.id"] = group_instance_id;
+  for (const auto& [k, v] : config.kafka) properties.common[k] = v;
+  properties.specific = config.consumer;
+  auto strategy = properties.specific.find("partition.assignment.strategy");
+  if (strategy == properties.specific.end()) {
+    strategy = properties.common.find("partition.assignment.strategy");  // the default
+  }
+  if (!co_partitioned.empty() && strategy->second != "range") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "partition.assignment.strategy: ", strategy->second, " may give one task's partitions ",
+        "to different members, but ", co_partitioned, "; use range"));
+  }
+  return properties;
+}
+
+}  // namespace weir::internal

@@ -1,0 +1,27 @@
+// The configuration of a stream thread's group consumer: weir's defaults (Kafka Streams'
+// where they differ from librdkafka's), then the user's `kafka` and `consumer` properties.
+#ifndef WEIR_ENGINE_INTERNAL_STREAM_CONSUMER_H_
+#define WEIR_ENGINE_INTERNAL_STREAM_CONSUMER_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "engine/app_config.h"
+#include "engine/client_config.h"
+
+namespace weir::internal {
+
+// The properties of thread `thread_name`'s consumer, whose sub-topologies read
+// `subtopology_of_topic` (topic -> sub-topology). `group_instance_id` non-empty: a static
+// member. InvalidArgument when the assignor is not `range` but a sub-topology reads several
+// topics: only `range` keeps partition p of each on one member (its task 0_p reads them all).
+absl::StatusOr<ClientProperties> StreamConsumerProperties(
+    const AppConfig& config, const std::string& thread_name, const std::string& group_instance_id,
+    const std::map<std::string, int32_t, std::less<>>& subtopology_of_topic);
+
+}  // namespace weir::internal
+
+#endif  // WEIR_ENGINE_INTERNAL_STREAM_CONSUMER_H_
