@@ -16,6 +16,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "engine/embedded_broker.h"
 #include "common/http_client.h"
 #include "engine/http_server.h"
@@ -456,7 +457,7 @@ TEST(KafkaStreams, NotReadyWhileATaskRestoresReadyAfter) {
   const AppConfig config = Config("ready", 1);
   ASSERT_NO_FATAL_FAILURE(RunOnce(topology, config, "ready-in", 0, 500, 10));
   std::filesystem::remove_all(std::filesystem::path(StateDir()) / "ready");  // a new machine
-  // The restore hook holds the stream thread at the start of the restore until the test has
+  // The restore hook holds the state updater at the start of the restore until the test has
   // looked at the instance's readiness.
   absl::Mutex mutex;
   bool restore_started = false, looked = false;
@@ -498,6 +499,64 @@ TEST(KafkaStreams, NotReadyWhileATaskRestoresReadyAfter) {
   EXPECT_THAT(metrics, HasSubstr("state=\"RUNNING\"} 1"));
   (*streams)->Close();
   EXPECT_EQ(HttpGet(port, "/healthz").status, 503) << "closed";
+}
+
+TEST(KafkaStreams, ARestoringTaskDoesNotHoldUpTheThreadsOtherTasks) {
+  CreateTopics({"held-in", "held-out"}, 2);
+  const Topology topology = Counting("held-in", "held-out", "held-counts");
+  const AppConfig config = Config("held", 1);
+  ASSERT_NO_FATAL_FAILURE(RunOnce(topology, config, "held-in", 0, 1'000, 10));
+  // Which keys each partition holds (the output is keyed and partitioned like the input).
+  std::map<std::string, int32_t> partition_of;
+  for (const Consumed& c : ReadAll("held-out", 2)) partition_of[c.key] = c.partition;
+  ASSERT_EQ(partition_of.size(), 10u);
+  const auto in_partition_1 = std::count_if(partition_of.begin(), partition_of.end(),
+                                            [](const auto& kv) { return kv.second == 1; });
+  ASSERT_TRUE(in_partition_1 > 0 && in_partition_1 < 10) << "both partitions hold keys";
+  // Task 0_0 loses its state (it restores), task 0_1 keeps it (it does not). The restore hook
+  // holds task 0_0's restoration - on the state updater's thread - until the test lets it go.
+  std::filesystem::remove_all(std::filesystem::path(StateDir()) / "held" / "0_0");
+  absl::Mutex mutex;
+  bool restore_started = false, released = false;
+  KafkaStreamsOptions options = EmbeddedOptions();
+  options.on_restore_start = [&](TaskId id, int64_t) {
+    EXPECT_EQ(id.partition, 0) << "only task 0_0 lost its state";
+    absl::MutexLock lock(&mutex);
+    restore_started = true;
+    mutex.Await(absl::Condition(&released));
+  };
+  auto streams = KafkaStreams::Create(topology, config, options);
+  ASSERT_TRUE(streams.ok());
+  auto release = absl::MakeCleanup([&] {
+    absl::MutexLock lock(&mutex);
+    released = true;
+  });
+  ASSERT_TRUE(Started(**streams));
+  {
+    absl::MutexLock lock(&mutex);
+    ASSERT_TRUE(mutex.AwaitWithTimeout(absl::Condition(&restore_started), absl::Seconds(60)))
+        << "task 0_0 did not start restoring";
+  }
+  Produce("held-in", 1'000, 2'000, 10);
+  const auto counts_of = [&](int32_t partition) {
+    std::set<std::string> counts;
+    for (const auto& [key, count] : LastValues("held-out", 2)) {
+      if (partition_of.at(key) == partition) counts.insert(count);
+    }
+    return counts;
+  };
+  // While task 0_0 is held restoring, the same thread processes task 0_1's records.
+  EXPECT_TRUE(WaitFor([&] { return counts_of(1) == std::set<std::string>{"200"}; },
+                      std::chrono::seconds(60)))
+      << "task 0_1 waited for task 0_0's restoration";
+  EXPECT_EQ(counts_of(0), std::set<std::string>{"100"}) << "task 0_0 processed before restoring";
+  EXPECT_FALSE((*streams)->Ready()) << "a task is restoring";
+  std::move(release).Invoke();
+  EXPECT_TRUE(WaitFor([&] { return counts_of(0) == std::set<std::string>{"200"}; },
+                      std::chrono::seconds(60)))
+      << "task 0_0 did not continue from its restored state";
+  EXPECT_TRUE(WaitFor([&] { return (*streams)->Ready(); }, std::chrono::seconds(60)));
+  (*streams)->Close();
 }
 
 TEST(KafkaStreams, AChangelogThatLostWhatTheStateNeedsWipesItLoudly) {

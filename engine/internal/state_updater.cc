@@ -12,7 +12,7 @@ namespace weir::internal {
 namespace {
 
 constexpr int kPollMs = 100;
-constexpr size_t kBatch = 1000;
+constexpr size_t kBatch = 10'000;  // records per poll, as many per RocksDB write at most
 // Changelog records applied per RocksDB write.
 constexpr int64_t kWriteBatchRecords = 10'000;
 constexpr int64_t kRetryOpenMs = 5'000;
