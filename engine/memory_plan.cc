@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "common/status.h"
 #include "engine/client_config.h"
+#include "engine/internal/stream_clients.h"
 
 namespace weir {
 namespace {
@@ -92,12 +93,11 @@ namespace {
 
 // librdkafka's buffers: the consumer's prefetch and the producer's queue, per thread.
 absl::Status AddKafkaClientLines(const AppConfig& config, int64_t threads, MemoryPlan& plan) {
-  ClientProperties consumer{.bootstrap_servers = "localhost:9092"};
-  consumer.common = config.kafka;
-  consumer.specific = config.consumer;
-  ClientProperties producer{.bootstrap_servers = "localhost:9092"};
-  producer.common = config.kafka;
-  producer.specific = config.producer;
+  // The stream threads' own clients' properties: weir's defaults under the user's.
+  WEIR_ASSIGN_OR_RETURN(
+      const ClientProperties consumer,
+      internal::StreamConsumerProperties(config, "plan", "", /*subtopology_of_topic=*/{}));
+  const ClientProperties producer = internal::StreamProducerProperties(config, "plan", "");
   WEIR_ASSIGN_OR_RETURN(const int64_t fetch_kb,
                         KafkaInt(consumer, ClientKind::kConsumer, "queued.max.messages.kbytes"));
   WEIR_ASSIGN_OR_RETURN(const int64_t produce_kb,

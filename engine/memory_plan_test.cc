@@ -44,9 +44,10 @@ TEST(MemoryPlan, UnsharedCachesAndMemtablesMultiplyByTasksAndColumnFamilies) {
   EXPECT_EQ(LineBytes(*plan, "uncommitted state writes"), int64_t{64} * 2 << 20);
   EXPECT_EQ(LineBytes(*plan, "RocksDB block cache"), int64_t{50} * 12 << 20);
   EXPECT_EQ(LineBytes(*plan, "RocksDB memtables"), int64_t{16} * 3 * 4 * 12 << 20);
-  // librdkafka's defaults: 64 MiB of prefetch per consumer, 1 GiB of producer buffer.
+  // librdkafka's prefetch default, 64 MiB per consumer, and weir's producer buffer, the Java
+  // producer's 32 MiB (librdkafka's own is 1 GiB).
   EXPECT_EQ(LineBytes(*plan, "consumer prefetch (librdkafka)"), int64_t{64} * 2 << 20);
-  EXPECT_EQ(LineBytes(*plan, "producer buffer (librdkafka)"), int64_t{1} * 2 << 30);
+  EXPECT_EQ(LineBytes(*plan, "producer buffer (librdkafka)"), int64_t{32} * 2 << 20);
   int64_t sum = 0;
   for (const MemoryPlan::Line& line : plan->lines) sum += line.bytes;
   EXPECT_EQ(plan->total, sum);

@@ -13,7 +13,7 @@
 #include "common/logging.h"
 #include "common/status.h"
 #include "engine/internal/changelog_reader.h"
-#include "engine/internal/stream_consumer.h"
+#include "engine/internal/stream_clients.h"
 #include "engine/kafka_status.h"
 #include "engine/topic_admin.h"
 

@@ -8,6 +8,7 @@
 #include "common/logging.h"
 #include "common/status.h"
 #include "engine/dead_letter.h"
+#include "engine/internal/stream_clients.h"
 #include "engine/kafka_status.h"
 #include "engine/topic_name.h"
 
@@ -31,26 +32,8 @@ ThreadProducer::ThreadProducer(const AppConfig& config, std::string thread_name,
 ThreadProducer::~ThreadProducer() = default;
 
 absl::Status ThreadProducer::Init(const AppConfig& config, const Topology& topology) {
-  const bool exactly_once = config.processing_guarantee == ProcessingGuarantee::kExactlyOnceV2;
-  // Defaults first, then the user's properties, which win.
-  ClientProperties properties{.bootstrap_servers = config.bootstrap_servers};
-  properties.common = {{"client.id", absl::StrCat(name_, "-producer")},
-                       {"partitioner", "murmur2_random"},
-                       {"enable.idempotence", "true"},
-                       // Kafka Streams overrides the producer default the same way.
-                       {"linger.ms", "100"},
-                       {"statistics.interval.ms", "5000"}};
-  if (exactly_once) {
-    properties.common["transactional.id"] =
-        options_.transactional_id.empty() ? absl::StrCat(config.application_id, "-", name_)
-                                          : options_.transactional_id;
-    // Kafka Streams' exactly-once default: a transaction a crashed instance left open (one a
-    // restart cannot fence, its state directory gone with its instance id) holds
-    // read_committed readers back for at most 10 s, not librdkafka's 60.
-    properties.common["transaction.timeout.ms"] = "10000";
-  }
-  for (const auto& [k, v] : config.kafka) properties.common[k] = v;
-  properties.specific = config.producer;
+  const ClientProperties properties =
+      StreamProducerProperties(config, name_, options_.transactional_id);
   WEIR_ASSIGN_OR_RETURN(KafkaConf conf, BuildKafkaConf(properties, ClientKind::kProducer));
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &ThreadProducer::DeliveryCallback);
   rd_kafka_conf_set_stats_cb(conf.get(), &ThreadProducer::StatisticsCallback);

@@ -1,4 +1,4 @@
-#include "engine/internal/stream_consumer.h"
+#include "engine/internal/stream_clients.h"
 
 #include <vector>
 
@@ -46,6 +46,32 @@ absl::StatusOr<ClientProperties> StreamConsumerProperties(
         "partition.assignment.strategy: ", strategy->second, " may give one task's partitions ",
         "to different members, but ", co_partitioned, "; use range"));
   }
+  return properties;
+}
+
+ClientProperties StreamProducerProperties(const AppConfig& config, const std::string& thread_name,
+                                          const std::string& transactional_id) {
+  ClientProperties properties{.bootstrap_servers = config.bootstrap_servers};
+  properties.common = {{"client.id", absl::StrCat(thread_name, "-producer")},
+                       {"partitioner", "murmur2_random"},
+                       {"enable.idempotence", "true"},
+                       // Kafka Streams overrides the producer default the same way.
+                       {"linger.ms", "100"},
+                       // The Java producer's buffer.memory (32 MiB), not librdkafka's 1 GiB: a
+                       // bounded instance by default (`weir plan memory` counts it per thread).
+                       {"queue.buffering.max.kbytes", "32768"},
+                       {"statistics.interval.ms", "5000"}};
+  if (config.processing_guarantee == ProcessingGuarantee::kExactlyOnceV2) {
+    properties.common["transactional.id"] =
+        transactional_id.empty() ? absl::StrCat(config.application_id, "-", thread_name)
+                                 : transactional_id;
+    // Kafka Streams' exactly-once default: a transaction a crashed instance left open (one a
+    // restart cannot fence, its state directory gone with its instance id) holds
+    // read_committed readers back for at most 10 s, not librdkafka's 60.
+    properties.common["transaction.timeout.ms"] = "10000";
+  }
+  for (const auto& [k, v] : config.kafka) properties.common[k] = v;
+  properties.specific = config.producer;
   return properties;
 }
 

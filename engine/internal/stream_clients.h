@@ -1,7 +1,8 @@
-// The configuration of a stream thread's group consumer: weir's defaults (Kafka Streams'
-// where they differ from librdkafka's), then the user's `kafka` and `consumer` properties.
-#ifndef WEIR_ENGINE_INTERNAL_STREAM_CONSUMER_H_
-#define WEIR_ENGINE_INTERNAL_STREAM_CONSUMER_H_
+// The configuration of a stream thread's Kafka clients: weir's defaults (Kafka Streams' and the
+// Java clients' where they differ from librdkafka's), then the user's `kafka` properties, then
+// the client's own (`consumer`, `producer`), which win. The memory plan reads the same.
+#ifndef WEIR_ENGINE_INTERNAL_STREAM_CLIENTS_H_
+#define WEIR_ENGINE_INTERNAL_STREAM_CLIENTS_H_
 
 #include <cstdint>
 #include <functional>
@@ -22,6 +23,11 @@ absl::StatusOr<ClientProperties> StreamConsumerProperties(
     const AppConfig& config, const std::string& thread_name, const std::string& group_instance_id,
     const std::map<std::string, int32_t, std::less<>>& subtopology_of_topic);
 
+// The properties of thread `thread_name`'s producer; under exactly_once_v2 its
+// `transactional_id` (empty: `<application.id>-<thread name>`).
+ClientProperties StreamProducerProperties(const AppConfig& config, const std::string& thread_name,
+                                          const std::string& transactional_id);
+
 }  // namespace weir::internal
 
-#endif  // WEIR_ENGINE_INTERNAL_STREAM_CONSUMER_H_
+#endif  // WEIR_ENGINE_INTERNAL_STREAM_CLIENTS_H_
