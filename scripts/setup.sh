@@ -24,6 +24,8 @@ packages=(
   openjdk-17-jdk-headless
   # a real Prometheus server (and promtool) for the scrape and rules tests
   prometheus
+  # systemd-analyze, which verifies deploy/systemd/weir.service
+  systemd
 )
 
 missing=()

@@ -44,13 +44,43 @@ TEST(Cli, EverySubcommandHelpHasAnExample) {
                                                   {"replay"},
                                                   {"broker"},
                                                   {"config", "show"},
-                                                  {"config", "docs"}}) {
+                                                  {"config", "docs"},
+                                                  {"plan", "memory"},
+                                                  {"plan", "capacity"}}) {
     std::vector<std::string> args = command;
     args.push_back("--help");
     const CommandResult help = Weir(args);
     EXPECT_EQ(help.exit_status, 0) << command[0];
     EXPECT_THAT(help.out, HasSubstr("Example")) << command[0];
   }
+}
+
+TEST(PlanCapacity, TheSeedsWorkedExampleAndWeirsFiguresFromAMeasuredRun) {
+  const std::string results = WriteConfig("capacity-results.json", R"({
+    "workload": {"records": 2000000, "cards": 1000000, "mode": "in-process", "stream_threads": 1},
+    "results": [{"option_set": "config/rocksdb/tuned.yaml", "records_per_s": 4000,
+                 "state_bytes": 200000000}]})");
+  const CommandResult plan =
+      Weir({"plan", "capacity", "--peak-rate", "10000", "--record-size", "512",
+            "--retention-days", "7", "--replication-factor", "3", "--consumers", "4",
+            "--set", "rocksdb.options=config/rocksdb/tuned.yaml", "--results", results,
+            "--cards", "3000000"});
+  ASSERT_EQ(plan.exit_status, 0) << plan.err;
+  for (const char* figure : {"5.12 MB/s", "442 GB/day", "1.33 TB/day", "9.29 TB", "3-4",
+                             "432 GB/day, 1.3 TB/day, 9.1 TB"}) {
+    EXPECT_THAT(plan.out, HasSubstr(figure));
+  }
+  // 10,000 x 1.5 / 4,000 per thread = 4 threads: 2 instances of 2 threads, but at least the
+  // seed's 3; 200 B per card x 3M cards x 2 copies / 3 instances = 400 MB.
+  EXPECT_THAT(plan.out, HasSubstr("stream threads needed"));
+  EXPECT_THAT(plan.out, ::testing::ContainsRegex("instances +threads needed / 2 per instance "
+                                               "\\(2\\), at least the seed's 3 +3"));
+  EXPECT_THAT(plan.out, ::testing::ContainsRegex("state disk per instance .* 381.5 MiB"));
+  EXPECT_THAT(plan.out, HasSubstr("memory per instance"));
+
+  const CommandResult bad = Weir({"plan", "capacity", "--peak-rate", "10000"});
+  EXPECT_EQ(bad.exit_status, 2);
+  EXPECT_THAT(bad.out + bad.err, HasSubstr("--record-size"));
 }
 
 TEST(Cli, NoSubcommandIsAUsageError) {
