@@ -81,16 +81,6 @@ int64_t DirectoryBytes(const std::filesystem::path& dir) {
   return total;
 }
 
-// The resident set now (not the peak), from /proc/self/statm; 0 when unreadable.
-int64_t CurrentRssBytes() {
-  std::FILE* statm = std::fopen("/proc/self/statm", "r");
-  if (statm == nullptr) return 0;
-  long long size = 0, resident = 0;
-  const int read = std::fscanf(statm, "%lld %lld", &size, &resident);
-  std::fclose(statm);
-  return read == 2 ? resident * static_cast<int64_t>(sysconf(_SC_PAGESIZE)) : 0;
-}
-
 // `weir plan memory`'s total for this run: the option set, the record cache of the one thread
 // (driver or stream thread), the tasks, and librdkafka's buffers when the run has clients.
 absl::StatusOr<int64_t> PlannedBytes(const AppConfig& config, const RocksDbOptionSet& set,
@@ -121,7 +111,7 @@ absl::StatusOr<CompareResult> RunOne(const CompareOptions& options, const std::s
                                      const std::filesystem::path& state_dir) {
   WEIR_ASSIGN_OR_RETURN(InProcessWorkload workload, LoadInProcessWorkload(options, set_path));
   const fraud::FraudConfig& fraud_config = workload.fraud_config;
-  CompareResult result{.option_set = set_path, .baseline_rss_bytes = CurrentRssBytes()};
+  CompareResult result{.option_set = set_path, .baseline_rss_bytes = ReadResidentBytes()};
   const Topology topology = fraud::BuildFraudTopology(fraud_config, workload.tokenizer);
   AppConfig plan_config;  // one thread with the run's record cache; the rest as `weir run`'s
   plan_config.num_stream_threads = 1;
@@ -251,7 +241,7 @@ absl::StatusOr<CompareResult> RunOneEndToEnd(const CompareOptions& options,
   WEIR_ASSIGN_OR_RETURN(result.planned_bytes,
                         PlannedBytes(app, set, topology, partitions, /*kafka_clients=*/true));
   // Here the process already holds the embedded broker's log of the whole input.
-  result.baseline_rss_bytes = CurrentRssBytes();
+  result.baseline_rss_bytes = ReadResidentBytes();
   KafkaStreamsOptions streams_options;
   streams_options.create_topic = [&broker](const TopicSpec& t) { return broker->CreateTopic(t); };
   WEIR_ASSIGN_OR_RETURN(std::unique_ptr<KafkaStreams> streams,

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "cli/audit_log.h"
 #include "cli/commands.h"
 #include "cli/shutdown_signal.h"
 #include "common/logging.h"
@@ -132,7 +133,15 @@ Totals Count(const KafkaStreams& streams, TopicOffsetsReader& reader,
   return totals;
 }
 
-absl::Status Run(const RunFlags& flags) {
+// What the audit log's stop entry says about a run.
+struct RunRecord {
+  std::unique_ptr<AuditLog> audit;  // null until the configuration loaded
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  int stop_signal = 0;
+  int64_t dead_letters = 0;
+};
+
+absl::Status RunService(const RunFlags& flags, RunRecord& run) {
   WEIR_ASSIGN_OR_RETURN(AppConfig config, LoadAppConfig(flags.config.path, flags.config.overrides));
   WEIR_ASSIGN_OR_RETURN(fraud::FraudConfig fraud_config,
                         fraud::LoadFraudConfig(config.topology_config));
@@ -148,6 +157,52 @@ absl::Status Run(const RunFlags& flags) {
   const fraud::CardTokenizer tokenizer =
       fraud::CardTokenizer::FromEnvironment(fraud_config.card_token_key_env);
   Topology topology = fraud::BuildFraudTopology(fraud_config, tokenizer);
+  WEIR_ASSIGN_OR_RETURN(run.audit,
+                        AuditLog::Open(config.audit_log.empty()
+                                           ? (std::filesystem::path(config.state_dir) /
+                                              "audit.jsonl")
+                                                 .string()
+                                           : config.audit_log));
+  {
+    // The effective configuration (secrets masked by the schemas' dumps), fingerprinted.
+    WEIR_ASSIGN_OR_RETURN(RocksDbOptionSet rocksdb, LoadRocksDbOptionSet(config.rocksdb_options));
+    const std::string effective =
+        absl::StrCat(AppConfigSchema().Dump(config, {}), "---\n",
+                     fraud::FraudConfigSchema().Dump(fraud_config, {}), "---\n",
+                     RocksDbOptionSetSchema().Dump(rocksdb, {}));
+    char host[256] = "";
+    ::gethostname(host, sizeof(host) - 1);
+    run.audit->Write("start",
+                 {{"version", WeirVersion()},
+                  {"pid", ::getpid()},
+                  {"uid", ::getuid()},
+                  {"host", host},
+                  {"application_id", config.application_id},
+                  {"bootstrap_servers", config.bootstrap_servers.empty()
+                                            ? "(embedded broker)"
+                                            : config.bootstrap_servers},
+                  {"processing_guarantee",
+                   config.processing_guarantee == ProcessingGuarantee::kExactlyOnceV2
+                       ? "exactly_once_v2"
+                       : "at_least_once"},
+                  {"config_file", flags.config.path},
+                  {"config_fingerprint", Sha256Hex(effective)},
+                  {"card_token_key", tokenizer.uses_development_key()
+                                         ? "the development key (" +
+                                               fraud_config.card_token_key_env + " unset)"
+                                         : "from " + fraud_config.card_token_key_env},
+                  {"card_token_key_fingerprint", tokenizer.KeyFingerprint()}});
+  }
+  AuditLog* const audit = run.audit.get();
+  spdlog::info("audit log: {}", audit->path());
+  // Records this instance sent to the dead-letter topic, as the audit log last said.
+  int64_t audited_dead_letters = 0;
+  auto next_dead_letter_audit = std::chrono::steady_clock::now();
+  const auto dead_letters_here = [](const KafkaStreams& streams) {
+    int64_t dead = 0;
+    for (const ThreadSnapshot& t : streams.threads()) dead += t.dead_letters;
+    return dead;
+  };
 
   // The memory plan, before anything starts: worst case, this instance owns a task for every
   // input partition.
@@ -164,10 +219,12 @@ absl::Status Run(const RunFlags& flags) {
   if (config.memory_limit_bytes > 0 || (!partitions.ok() && LastLoginFailure().has_value())) {
     WEIR_RETURN_IF_ERROR(partitions.status());
   }
+  absl::StatusOr<MemoryPlan> planned = absl::UnknownError("no partitions");
   if (partitions.ok()) {
     WEIR_ASSIGN_OR_RETURN(RocksDbOptionSet rocksdb, LoadRocksDbOptionSet(config.rocksdb_options));
-    WEIR_ASSIGN_OR_RETURN(MemoryPlan plan, PlanMemory(config, rocksdb, topology, *partitions,
-                                                      kDefaultProcessOverheadBytes));
+    WEIR_ASSIGN_OR_RETURN(planned, PlanMemory(config, rocksdb, topology, *partitions,
+                                              kDefaultProcessOverheadBytes));
+    const MemoryPlan& plan = *planned;
     if (config.memory_limit_bytes > 0 && plan.container_limit > config.memory_limit_bytes) {
       return absl::InvalidArgumentError(absl::StrCat(
           "key 'memory.limit.bytes': ", FormatBytes(config.memory_limit_bytes),
@@ -188,6 +245,7 @@ absl::Status Run(const RunFlags& flags) {
     spdlog::warn("no memory plan: {}", partitions.status().message());
   }
 
+  const int64_t planned_limit = planned.ok() ? planned->container_limit : 0;
   std::unique_ptr<EmbeddedBroker> broker;
   KafkaStreamsOptions options;
   if (embedded) {
@@ -214,6 +272,7 @@ absl::Status Run(const RunFlags& flags) {
   spdlog::info("topology:\n{}", topology.Describe());
   WEIR_ASSIGN_OR_RETURN(std::unique_ptr<KafkaStreams> streams,
                         KafkaStreams::Create(std::move(topology), config, std::move(options)));
+  streams->SetMemoryPlan(planned_limit);
   // Up before the threads start, so /readyz answers 503 (not a refused connection) meanwhile.
   WEIR_ASSIGN_OR_RETURN(
       std::unique_ptr<HttpServer> http,
@@ -244,6 +303,17 @@ absl::Status Run(const RunFlags& flags) {
     failure = streams->CheckThreads();
     if (!failure.ok()) break;
     streams->CleanUpState();
+    // Dead letters are audited as their count grows, at most once a minute.
+    if (const auto now = std::chrono::steady_clock::now(); now >= next_dead_letter_audit) {
+      const int64_t dead = dead_letters_here(*streams);
+      if (dead != audited_dead_letters) {
+        audit->Write("dead_letters", {{"topic", fraud_config.dlq_topic},
+                                      {"since_start", dead},
+                                      {"since_last_entry", dead - audited_dead_letters}});
+        audited_dead_letters = dead;
+        next_dead_letter_audit = now + std::chrono::minutes(1);
+      }
+    }
     if (flags.progress_interval_s <= 0) continue;
     const Totals totals = Count(*streams, *reader, fraud_config);
     const auto now = std::chrono::steady_clock::now();
@@ -271,6 +341,7 @@ absl::Status Run(const RunFlags& flags) {
   }
   if (signal_number != 0)
     spdlog::info("signal {}: finishing the batch, committing, leaving", signal_number);
+  run.stop_signal = signal_number;
   streams->Close();
   const Totals totals = Count(*streams, *reader, fraud_config);
   spdlog::info(
@@ -279,10 +350,34 @@ absl::Status Run(const RunFlags& flags) {
       totals.processed, totals.late, totals.alerts, fraud_config.alerts_topic, totals.dead_letters,
       fraud_config.dlq_topic);
   http.reset();  // no scrape may run into a destroyed instance
+  run.dead_letters = dead_letters_here(*streams);
   streams.reset();
   reader.reset();
   broker.reset();
   return failure;
+}
+
+// "INVALID_ARGUMENT: key 'x': ..." without the detail lines that may follow.
+std::string FirstLine(const absl::Status& status) {
+  const std::string text = status.ToString();
+  return text.substr(0, text.find('\n'));
+}
+
+// The service, with its stop - for whatever reason - in the audit log.
+absl::Status Run(const RunFlags& flags) {
+  RunRecord run;
+  const absl::Status status = RunService(flags, run);
+  if (run.audit != nullptr) {
+    run.audit->Write(
+        "stop", {{"reason", run.stop_signal != 0 ? absl::StrCat("signal ", run.stop_signal)
+                            : status.ok()        ? std::string("stopped")
+                                                 : FirstLine(status)},
+                 {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(
+                                  std::chrono::steady_clock::now() - run.started)
+                                  .count()},
+                 {"dead_letters", run.dead_letters}});
+  }
+  return status;
 }
 
 }  // namespace

@@ -120,6 +120,11 @@ const config::Schema<AppConfig>& AppConfigSchema() {
                   "Container memory limit the instance must fit in; `weir run` refuses to start, "
                   "showing the arithmetic of `weir plan memory`, when its plan exceeds it. "
                   "0 = unchecked.")
+           .String("audit.log", &C::audit_log,
+                   "Where `weir run` appends its audit trail, one JSON object per line (start and "
+                   "stop, configuration and card-token-key fingerprints, dead-letter counts; "
+                   "docs/runbook.md): a file, `-` for stderr (the journal under systemd), or "
+                   "empty for `<state.dir>/audit.jsonl`.")
            .Enum("processing.guarantee", &C::processing_guarantee,
                  {{"at_least_once", ProcessingGuarantee::kAtLeastOnce},
                   {"exactly_once_v2", ProcessingGuarantee::kExactlyOnceV2}},
@@ -203,5 +208,7 @@ absl::StatusOr<AppConfig> LoadAppConfig(const std::string& path,
   if (provenance_out != nullptr) *provenance_out = std::move(provenance);
   return config;
 }
+
+const char* WeirVersion() { return WEIR_VERSION; }
 
 }  // namespace weir

@@ -69,6 +69,9 @@ struct AppConfig {
   // The container memory limit the instance must fit in; 0 = unchecked. `weir run` refuses to
   // start when the memory plan (`weir plan memory`) exceeds it.
   int64_t memory_limit_bytes = 0;
+  // Where `weir run` appends its audit trail (JSON lines): a file, "-" for stderr, or empty for
+  // `<state.dir>/audit.jsonl`.
+  std::string audit_log;
   // at_least_once or exactly_once_v2.
   ProcessingGuarantee processing_guarantee = ProcessingGuarantee::kAtLeastOnce;
   // Port of the HTTP listener (/metrics, /healthz, /readyz); 0 picks a free port.
@@ -109,6 +112,9 @@ struct AppConfig {
 
 // The declaration of every key of AppConfig.
 const config::Schema<AppConfig>& AppConfigSchema();
+
+// weir's version (the CMake project's), as `weir_client_version_info` and the audit log show it.
+const char* WeirVersion();
 
 // Loads `path` (skipped when empty) over the defaults, applies `overrides` ("key=value"), then
 // checks cross-key rules: application.id usable in topic names, broker topics of the

@@ -111,6 +111,11 @@ class KafkaStreams {
   // Tasks the membership view currently places on another instance than `range` would
   // (non-zero while a rebalance is pending, or with another assignor): placement is a guess.
   int64_t placement_mismatches() const { return placement_mismatches_; }
+  // The container limit of this instance's memory plan (`weir plan memory`), as
+  // weir_client_memory_plan_bytes shows it beside the process's resident set; 0: not planned.
+  // Thread-safe.
+  void SetMemoryPlan(int64_t container_limit_bytes) { memory_plan_bytes_ = container_limit_bytes; }
+  int64_t memory_plan_bytes() const { return memory_plan_bytes_; }
 
  private:
   KafkaStreams(std::shared_ptr<const Topology> topology, AppConfig config,
@@ -143,6 +148,7 @@ class KafkaStreams {
   std::unique_ptr<internal::StateUpdater> state_updater_;
   std::unique_ptr<Membership> membership_;
   std::atomic<int64_t> placement_mismatches_{0};
+  std::atomic<int64_t> memory_plan_bytes_{0};
   int next_thread_index_ = 1;
   // static.membership: this state directory's stable instance id; empty otherwise.
   std::string instance_id_;

@@ -65,6 +65,13 @@ std::optional<MemoryCeiling> ReadMemoryCeiling(const std::string& cgroup_root) {
   return ceiling;
 }
 
+int64_t ReadResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t size = 0, resident = 0;
+  if (!(statm >> size >> resident)) return 0;
+  return resident * static_cast<int64_t>(sysconf(_SC_PAGESIZE));
+}
+
 std::optional<std::string> MemoryPlanWarning(const MemoryPlan& plan, const MemoryCeiling& ceiling) {
   if (plan.container_limit <= ceiling.bytes || plan.lines.empty()) return std::nullopt;
   const MemoryPlan::Line& largest = *std::max_element(

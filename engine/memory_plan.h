@@ -56,6 +56,10 @@ struct MemoryCeiling {
 // nullopt when neither can be read.
 std::optional<MemoryCeiling> ReadMemoryCeiling(const std::string& cgroup_root = "/sys/fs/cgroup");
 
+// This process's resident set now (not its peak), from /proc/self/statm; 0 when unreadable.
+// Thread-safe.
+int64_t ReadResidentBytes();
+
 // A warning when `plan` needs more than `ceiling`, naming its largest line; nullopt when it fits.
 std::optional<std::string> MemoryPlanWarning(const MemoryPlan& plan, const MemoryCeiling& ceiling);
 

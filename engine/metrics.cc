@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "engine/kafka_streams.h"
+#include "engine/memory_plan.h"
 
 namespace weir {
 namespace {
@@ -138,6 +139,12 @@ constexpr MetricDescription kDescriptions[] = {
      "tasks the membership view shows on another instance than `range` predicts (non-zero "
      "during a rebalance, or under another assignor: standbys then miss)",
      "membership topic", "info"},
+    {"weir_process_resident_memory_bytes", "gauge", "client_id", "(weir) process memory",
+     "the process's resident set (/proc/self/statm), to compare with weir_client_memory_plan_bytes",
+     "the process", "info"},
+    {"weir_client_memory_plan_bytes", "gauge", "client_id", "(weir) memory plan",
+     "the container limit of `weir plan memory` for this instance's configuration, which "
+     "`weir run` computes at start; absent when it could not plan", "weir run", "info"},
     // Processor node (stream-processor-node-metrics), the task's sources and sinks together.
     {"weir_processor_node_record_e2e_latency_avg", "gauge", kNode,
      "stream-processor-node-metrics: record-e2e-latency-avg",
@@ -410,7 +417,7 @@ std::string RenderMetrics(const KafkaStreams& streams) {
   b.Add(Family("weir_client_alive_stream_threads"), {{"client_id", client}}, alive);
   b.Add(Family("weir_client_failed_stream_threads_total"), {{"client_id", client}},
         static_cast<double>(streams.failed_threads()));
-  b.Add(Family("weir_client_version_info"), {{"client_id", client}, {"version", WEIR_VERSION}}, 1);
+  b.Add(Family("weir_client_version_info"), {{"client_id", client}, {"version", WeirVersion()}}, 1);
   const std::vector<StandbyTaskView> standbys = streams.standbys();
   b.Add(Family("weir_state_updater_standby_updating_tasks"), {{"client_id", client}},
         static_cast<double>(standbys.size()));
@@ -418,6 +425,12 @@ std::string RenderMetrics(const KafkaStreams& streams) {
         static_cast<double>(streams.standby_records_applied()));
   b.Add(Family("weir_client_placement_mismatched_tasks"), {{"client_id", client}},
         static_cast<double>(streams.placement_mismatches()));
+  b.Add(Family("weir_process_resident_memory_bytes"), {{"client_id", client}},
+        static_cast<double>(ReadResidentBytes()));
+  if (const int64_t plan = streams.memory_plan_bytes(); plan > 0) {
+    b.Add(Family("weir_client_memory_plan_bytes"), {{"client_id", client}},
+          static_cast<double>(plan));
+  }
   for (const StandbyTaskView& standby : standbys) {
     const Labels labels = {{"thread_id", client + "-StateUpdater"},
                            {"task_id", standby.id.ToString()}};

@@ -142,6 +142,38 @@ absl::StatusOr<TaskDb::Offsets> TaskDb::DecodeOffsets(absl::string_view text) {
   return offsets;
 }
 
+namespace {
+
+constexpr char kLayoutVersionKey[] = "layout/version";
+
+// Refuses state in a newer layout; stamps state without a version (new, or written before the
+// layout carried one - the same layout as version 1) with kLayoutVersion.
+absl::Status CheckLayoutVersion(rocksdb::DB& db, const std::string& dir) {
+  std::string stored;
+  const rocksdb::Status read = db.Get(rocksdb::ReadOptions(), kLayoutVersionKey, &stored);
+  if (read.IsNotFound()) {
+    return RocksDbStatus(db.Put(rocksdb::WriteOptions(), kLayoutVersionKey,
+                                std::to_string(TaskDb::kLayoutVersion)),
+                         absl::StrCat("stamping the state layout version in ", dir));
+  }
+  WEIR_RETURN_IF_ERROR(RocksDbStatus(read, absl::StrCat("reading the state layout of ", dir)));
+  int64_t version = 0;
+  if (!absl::SimpleAtoi(stored, &version)) {
+    return absl::DataLossError(
+        absl::StrCat("task state in ", dir, " has an unreadable layout version '", stored, "'"));
+  }
+  if (version > TaskDb::kLayoutVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "task state in ", dir, " has layout version ", version, ", written by a newer weir; this ",
+        "weir reads layout version ", TaskDb::kLayoutVersion, " and will not touch it. Run the ",
+        "newer weir again, or delete the directory so that the task restores from its changelogs ",
+        "(docs/runbook.md, Rolling back)"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<TaskDb>> TaskDb::Open(const std::string& dir,
                                                      const rocksdb::Options& options) {
   absl::MutexLock registry(&open_dirs_mutex);  // held until the directory is registered
@@ -175,6 +207,11 @@ absl::StatusOr<std::unique_ptr<TaskDb>> TaskDb::Open(const std::string& dir,
                        opened.ToString(), "): give each instance its own state.dir"));
     }
     return RocksDbStatus(opened, absl::StrCat("opening task state in ", dir));
+  }
+  if (absl::Status layout = CheckLayoutVersion(*raw, dir); !layout.ok()) {
+    for (rocksdb::ColumnFamilyHandle* handle : handles) raw->DestroyColumnFamilyHandle(handle);
+    delete raw;
+    return layout;
   }
   std::map<std::string, rocksdb::ColumnFamilyHandle*> families;
   for (size_t i = 0; i < names.size(); ++i) families[names[i]] = handles[i];

@@ -67,8 +67,15 @@ class TaskDb {
   // Input offsets: (topic, partition) -> next offset to process.
   using Offsets = std::map<std::pair<std::string, int32_t>, int64_t>;
 
+  // The version of the on-disk layout this weir writes and reads (docs/state-layout.md). It is
+  // stored in every task database (`layout/version` in `default`); raise it with any change an
+  // older weir would misread, so that an older weir refuses the state instead.
+  static constexpr int64_t kLayoutVersion = 1;
+
   // Opens (creating) the task's database in `dir` with every column family it has.
-  // FailedPrecondition when another process holds `dir`.
+  // FailedPrecondition when another process holds `dir`, or when its state was written in a
+  // newer layout than kLayoutVersion (by a newer weir: roll forward, or delete the directory so
+  // that the task restores from its changelogs).
   static absl::StatusOr<std::unique_ptr<TaskDb>> Open(const std::string& dir,
                                                       const rocksdb::Options& options);
   ~TaskDb();

@@ -161,6 +161,42 @@ TEST(TaskDb, AnIteratorSurvivesWritesToItsFamily) {
   EXPECT_EQ(seen.size(), 100u + 50u - 1u + 2'000u);
 }
 
+TEST(TaskDb, StateCarriesItsLayoutVersionAndANewerOneIsRefused) {
+  const std::string dir = FreshDir("layout");
+  {
+    auto db = TaskDb::Open(dir, rocksdb::Options());
+    ASSERT_TRUE(db.ok()) << db.status();
+    EXPECT_EQ((*db)->GetMeta("layout/version"), std::to_string(TaskDb::kLayoutVersion));
+  }
+  // A newer weir stamped it with a later version (written here with RocksDB itself).
+  {
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir, &raw).ok());
+    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), "layout/version",
+                         std::to_string(TaskDb::kLayoutVersion + 1))
+                    .ok());
+    delete raw;
+  }
+  auto refused = TaskDb::Open(dir, rocksdb::Options());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr(dir));
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr(absl::StrCat("layout version ", TaskDb::kLayoutVersion + 1,
+                                     ", written by a newer weir")));
+  // Refused without being held: the directory can be opened again once it is fixed.
+  {
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir, &raw).ok());
+    ASSERT_TRUE(raw->Delete(rocksdb::WriteOptions(), "layout/version").ok());  // pre-version
+    delete raw;
+  }
+  auto reopened = TaskDb::Open(dir, rocksdb::Options());
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ((*reopened)->GetMeta("layout/version"), std::to_string(TaskDb::kLayoutVersion))
+      << "state from before the version was kept is stamped";
+}
+
 TEST(TaskDb, ASecondOpenOfOneDirectoryIsRefused) {
   const std::string dir = FreshDir("lock");
   auto first = TaskDb::Open(dir, rocksdb::Options());

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -28,13 +31,28 @@ std::string ReadTopic(const std::string& bootstrap, const std::string& topic) {
       .out;
 }
 
+// The audit log's entries, one JSON object per line.
+std::vector<nlohmann::json> AuditEntries(const std::string& path) {
+  std::vector<nlohmann::json> entries;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    entries.push_back(nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false));
+  }
+  return entries;
+}
+
 TEST(WeirRun, DetectsFraudOnTheEmbeddedBrokerAndStopsCleanlyOnSigterm) {
   const std::string log = ::testing::TempDir() + "/weir_run_test.log";
+  const std::string audit = ::testing::TempDir() + "/weir_run_test_audit.jsonl";
+  std::filesystem::remove(audit);
+  constexpr char kTokenKey[] = "audit-test-secret-key-0123456789";
+  ASSERT_EQ(::setenv("WEIR_CARD_TOKEN_KEY", kTokenKey, 1), 0);  // the child inherits it
   absl::StatusOr<std::unique_ptr<Subprocess>> weir = Subprocess::Start(
       {WeirBinary(), "run", "--config", "config/weir.yaml", "--set", "commit.interval.ms=100",
-       "--set", "broker.topics=[payments:4, fraud-alerts:4, payments-dlq:4]", "--progress-interval",
-       "0"},
+       "--set", "broker.topics=[payments:4, fraud-alerts:4, payments-dlq:4]", "--set",
+       "audit.log=" + audit, "--progress-interval", "0"},
       log);
+  ::unsetenv("WEIR_CARD_TOKEN_KEY");
   ASSERT_TRUE(weir.ok()) << weir.status();
   std::optional<std::string> bootstrap = (*weir)->ReadLine(std::chrono::seconds(60));
   ASSERT_TRUE(bootstrap.has_value()) << "no bootstrap servers printed; see " << log;
@@ -70,6 +88,51 @@ TEST(WeirRun, DetectsFraudOnTheEmbeddedBrokerAndStopsCleanlyOnSigterm) {
 
   (*weir)->Signal(SIGTERM);
   EXPECT_EQ((*weir)->Wait(std::chrono::seconds(60)), 0) << "see " << log;
+
+  // The audit trail: start with fingerprints, the dead letter, stop with the signal.
+  const std::vector<nlohmann::json> entries = AuditEntries(audit);
+  ASSERT_GE(entries.size(), 2u) << "see " << audit;
+  const nlohmann::json& start = entries.front();
+  const nlohmann::json& stop = entries.back();
+  EXPECT_EQ(start.value("event", ""), "start");
+  EXPECT_THAT(start.value("config_fingerprint", ""), ::testing::MatchesRegex("[0-9a-f]{64}"));
+  EXPECT_THAT(start.value("card_token_key_fingerprint", ""),
+              ::testing::MatchesRegex("[0-9a-f]{16}"));
+  EXPECT_EQ(start.value("card_token_key", ""), "from WEIR_CARD_TOKEN_KEY");
+  EXPECT_EQ(stop.value("event", ""), "stop");
+  EXPECT_EQ(stop.value("reason", ""), "signal 15");
+  EXPECT_EQ(stop.value("dead_letters", -1), 1);
+  EXPECT_TRUE(std::any_of(entries.begin(), entries.end(), [](const nlohmann::json& e) {
+    return e.value("event", "") == "dead_letters" && e.value("since_start", 0) == 1;
+  })) << "no dead_letters entry";
+  const std::string text = testing::ReadFile(audit);
+  EXPECT_THAT(text, Not(HasSubstr(kTokenKey)));
+  EXPECT_THAT(text, Not(HasSubstr("4111111111111111")));
+}
+
+TEST(WeirRun, TheAuditLogNamesTheKeyByAFingerprintThatChangesWithIt) {
+  // Two starts with different keys, each refused right after the audit log opened (a memory
+  // limit too small for the plan): both are audited, start and stop.
+  std::vector<std::string> fingerprints;
+  const std::string audit = ::testing::TempDir() + "/weir_audit_keys.jsonl";
+  std::filesystem::remove(audit);
+  for (const char* key : {"first-key-0123456789abcdef", "second-key-0123456789abcdef"}) {
+    ASSERT_EQ(::setenv("WEIR_CARD_TOKEN_KEY", key, 1), 0);
+    const testing::CommandResult result =
+        RunCommand({WeirBinary(), "run", "--set", "audit.log=" + audit, "--set",
+                    "memory.limit.bytes=1MiB"},
+                   "", std::chrono::seconds(60));
+    ::unsetenv("WEIR_CARD_TOKEN_KEY");
+    EXPECT_EQ(result.exit_status, 2) << result.err;
+  }
+  const std::vector<nlohmann::json> entries = AuditEntries(audit);
+  ASSERT_EQ(entries.size(), 4u) << testing::ReadFile(audit);
+  EXPECT_EQ(entries[1].value("event", ""), "stop");
+  EXPECT_THAT(entries[1].value("reason", ""), HasSubstr("memory.limit.bytes"));
+  EXPECT_NE(entries[0].value("card_token_key_fingerprint", "a"),
+            entries[2].value("card_token_key_fingerprint", "a"));
+  EXPECT_EQ(entries[0].value("config_fingerprint", "a"), entries[2].value("config_fingerprint", "b"))
+      << "the same configuration";
 }
 
 TEST(WeirRun, RefusesAnInvalidFraudConfigNamingTheKey) {

@@ -75,6 +75,12 @@ class CardTokenizer {
   // 32 hex characters: the first 16 bytes of HMAC-SHA256(key, card).
   std::string Token(absl::string_view card) const;
   bool uses_development_key() const { return development_; }
+  // 16 hex characters that name the key without revealing it (the first 8 bytes of its
+  // HMAC-SHA256 of a fixed text that is no card number): for the audit log, to show which key
+  // an instance ran with and when it changed.
+  std::string KeyFingerprint() const {
+    return Token("weir card token key fingerprint").substr(0, 16);
+  }
   // Equal for copies of one tokenizer (one key).
   const void* id() const { return keyed_.get(); }
 
