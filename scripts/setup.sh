@@ -28,6 +28,12 @@ packages=(
   systemd
 )
 
+# Go (to build kustomize) and npm (the manifest validator's packages) for scripts/k8s-tools.sh:
+# Debian's, unless the machine already has the commands (a newer Node's npm conflicts with
+# Debian's npm package).
+command -v go >/dev/null || packages+=(golang-go)
+command -v npm >/dev/null || packages+=(nodejs npm)
+
 missing=()
 for p in "${packages[@]}"; do
   if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then

@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
+scripts/k8s-tools.sh
 # The fuzz targets' clang build runs beside the tests at the lowest priority: it takes the cycles
 # they leave idle (much of the suite waits on brokers and rebalances), not theirs.
 nice -n 19 scripts/fuzz.sh 0 >build/fuzz-build.log 2>&1 &

@@ -1,6 +1,8 @@
 // deploy/: the Prometheus config and alert rules pass promtool (syntax and rule unit tests),
 // every metric the rules and the Grafana dashboard use is one weir exports (engine/metrics.cc),
-// and the systemd unit passes `systemd-analyze verify` with the memory limit the plan gives.
+// the systemd unit passes `systemd-analyze verify` with the memory limit the plan gives, and the
+// Kubernetes manifests build with kustomize, pass the API's schemas and carry the plan's
+// resources (scripts/k8s-tools.sh installs kustomize and the validator).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -12,6 +14,9 @@
 #include <set>
 #include <sstream>
 
+#include <yaml-cpp/yaml.h>
+
+#include "absl/strings/str_split.h"
 #include "engine/metrics.h"
 #include "tests/support/subprocess.h"
 
@@ -125,6 +130,109 @@ TEST(Deploy, TheSystemdUnitVerifiesIsHardenedAndHasThePlansMemoryLimit) {
                           "", std::chrono::seconds(60));
   ASSERT_EQ(plan.exit_status, 0) << plan.err;
   EXPECT_THAT(plan.out, ::testing::HasSubstr("MemoryMax=" + settings["MemoryMax"] + "\n"));
+}
+
+// The one object of `kind` among `docs`; a null node when there is none.
+YAML::Node Find(const std::vector<YAML::Node>& docs, const std::string& kind) {
+  for (const YAML::Node& doc : docs) {
+    if (doc["kind"] && doc["kind"].as<std::string>() == kind) return doc;
+  }
+  return YAML::Node();
+}
+
+class KubernetesManifests : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(KubernetesManifests, BuildPassTheSchemasAndCarryThePlansResources) {
+  const std::string kustomize = "build/tools/bin/kustomize";
+  ASSERT_TRUE(std::filesystem::exists(kustomize) &&
+              std::filesystem::exists("deploy/k8s/validate/node_modules"))
+      << "run scripts/k8s-tools.sh first (kustomize and the validator's packages)";
+  const testing::CommandResult built = testing::RunCommand(
+      {kustomize, "build", std::string("deploy/k8s/") + GetParam()}, "", std::chrono::seconds(60));
+  ASSERT_EQ(built.exit_status, 0) << built.err;
+  const std::string file = ::testing::TempDir() + "/k8s-" +
+                           std::regex_replace(GetParam(), std::regex("/"), "-") + ".yaml";
+  std::ofstream(file) << built.out;
+
+  // Every object against the Kubernetes API's schemas (and the Prometheus Operator's).
+  const testing::CommandResult valid = testing::RunCommand(
+      {"node", "deploy/k8s/validate/validate.js", file}, "", std::chrono::seconds(60));
+  EXPECT_EQ(valid.exit_status, 0) << valid.out << valid.err;
+  EXPECT_THAT(valid.out, ::testing::HasSubstr("5 objects, 0 invalid")) << valid.out;
+
+  const std::vector<YAML::Node> docs = YAML::LoadAll(built.out);
+  const YAML::Node set = Find(docs, "StatefulSet");
+  ASSERT_TRUE(set) << built.out;
+  const YAML::Node pod = set["spec"]["template"]["spec"];
+  const YAML::Node container = pod["containers"][0];
+  // Memory requests = limits, CPU = stream threads: exactly what the plan prints for this many
+  // instances sharing the shipped 12 partitions.
+  const int replicas = set["spec"]["replicas"].as<int>();
+  const testing::CommandResult plan = testing::RunCommand(
+      {testing::WeirBinary(), "plan", "memory", "--config", "config/weir.yaml", "--partitions",
+       "12", "--instances", std::to_string(replicas), "--format", "k8s"},
+      "", std::chrono::seconds(60));
+  ASSERT_EQ(plan.exit_status, 0) << plan.err;
+  const YAML::Node planned = YAML::Load(plan.out)["resources"];
+  for (const char* path : {"requests/cpu", "requests/memory", "limits/memory"}) {
+    const std::vector<std::string> keys = absl::StrSplit(path, '/');
+    EXPECT_EQ(container["resources"][keys[0]][keys[1]].as<std::string>("(absent)"),
+              planned[keys[0]][keys[1]].as<std::string>("(not planned)"))
+        << path;
+  }
+  EXPECT_FALSE(container["resources"]["limits"]["cpu"]) << "a CPU limit only throttles";
+  EXPECT_EQ(container["resources"]["requests"]["memory"].as<std::string>(),
+            container["resources"]["limits"]["memory"].as<std::string>());
+
+  EXPECT_EQ(pod["topologySpreadConstraints"][0]["topologyKey"].as<std::string>(""),
+            "kubernetes.io/hostname");
+  EXPECT_EQ(container["livenessProbe"]["httpGet"]["path"].as<std::string>(""), "/healthz");
+  EXPECT_EQ(container["readinessProbe"]["httpGet"]["path"].as<std::string>(""), "/readyz");
+  EXPECT_GE(container["startupProbe"]["periodSeconds"].as<int>(0) *
+                container["startupProbe"]["failureThreshold"].as<int>(0),
+            1800)
+      << "the startup probe allows 30 minutes";
+  EXPECT_GT(pod["terminationGracePeriodSeconds"].as<int>(0), 90) << "commit (60 s) plus close";
+  EXPECT_TRUE(pod["securityContext"]["runAsNonRoot"].as<bool>(false));
+  EXPECT_EQ(set["spec"]["volumeClaimTemplates"][0]["metadata"]["name"].as<std::string>(""),
+            "state");
+  EXPECT_EQ(container["volumeMounts"][0]["mountPath"].as<std::string>(""), "/var/lib/weir");
+  bool key_from_secret = false;
+  for (const YAML::Node& env : container["env"]) {
+    key_from_secret |= env["name"].as<std::string>() == "WEIR_CARD_TOKEN_KEY" &&
+                       env["valueFrom"]["secretKeyRef"];
+  }
+  EXPECT_TRUE(key_from_secret) << "the card token key comes from a Secret";
+  const YAML::Node service = Find(docs, "Service");
+  ASSERT_TRUE(service);
+  EXPECT_EQ(service["spec"]["clusterIP"].as<std::string>(""), "None") << "headless";
+  EXPECT_EQ(set["spec"]["serviceName"].as<std::string>(""),
+            service["metadata"]["name"].as<std::string>());
+  EXPECT_TRUE(Find(docs, "PodDisruptionBudget"));
+  EXPECT_TRUE(Find(docs, "PodMonitor"));
+  const YAML::Node policy = Find(docs, "NetworkPolicy");
+  ASSERT_TRUE(policy);
+  EXPECT_THAT(YAML::Dump(policy["spec"]["policyTypes"]), ::testing::HasSubstr("Egress"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Kustomizations, KubernetesManifests,
+                         ::testing::Values("base", "overlays/prod"),
+                         [](const ::testing::TestParamInfo<const char*>& info) {
+                           return std::string(info.param).find("prod") != std::string::npos
+                                      ? std::string("prod")
+                                      : std::string("base");
+                         });
+
+TEST(Deploy, TheManifestValidatorRejectsAnInvalidObject) {
+  ASSERT_TRUE(std::filesystem::exists("deploy/k8s/validate/node_modules"))
+      << "run scripts/k8s-tools.sh first";
+  const std::string file = ::testing::TempDir() + "/k8s-invalid.yaml";
+  std::ofstream(file) << "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: x}\n"
+                         "spec: {replicas: three, serviceName: x, selector: {}, template: {}}\n";
+  const testing::CommandResult result = testing::RunCommand(
+      {"node", "deploy/k8s/validate/validate.js", file}, "", std::chrono::seconds(60));
+  EXPECT_EQ(result.exit_status, 1) << result.out;
+  EXPECT_THAT(result.out, ::testing::HasSubstr("spec/replicas must be integer"));
 }
 
 }  // namespace
