@@ -15,7 +15,5 @@ if [ ! -x "$tools/bin/kustomize" ]; then
 fi
 if [ ! -d deploy/k8s/validate/node_modules ]; then
   echo "k8s-tools: installing the manifest validator's packages" >&2
-  # The lock's `resolved` URLs name the registry it was made against; npm takes the configured
-  # one for packages with a matching integrity hash.
   (cd deploy/k8s/validate && npm ci --no-audit --no-fund --loglevel=error)
 fi
