@@ -170,7 +170,8 @@ absl::Status PlanCapacityCommand(const CapacityFlags& flags) {
         static_cast<double>(instances);
     PrintLine("state disk per instance",
               absl::StrCat(ThreeDigits(measured->state_bytes_per_card), " B per card x ",
-                           Grouped(static_cast<double>(flags.cards)), " cards x ", ThreeDigits(copies), " copies / ", instances,
+                           Grouped(static_cast<double>(flags.cards)), " cards x ",
+                           ThreeDigits(copies), " copies / ", instances,
                            " instances"),
               FormatBytes(static_cast<int64_t>(per_instance)));
   } else {
@@ -237,7 +238,8 @@ void AddPlanCommand(CLI::App& app, int* exit_code) {
       ->check(InRange(int64_t{1}, int64_t{100}))
       ->capture_default_str();
   capacity->add_option("--consumers", in.consumers,
-                       "The most consumers one group runs on the topic (partitions for parallelism)")
+                       "The most consumers one group runs on the topic (partitions for "
+                       "parallelism)")
       ->check(InRange(int64_t{1}, int64_t{100'000}))
       ->capture_default_str();
   capacity->add_option("--partition-mb-per-s", in.partition_mb_per_s,

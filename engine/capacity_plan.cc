@@ -90,7 +90,8 @@ absl::StatusOr<MeasuredRun> ReadMeasuredRun(const std::string& path, const std::
 absl::StatusOr<CapacityPlan> PlanCapacity(const CapacityInputs& in,
                                           const std::optional<MeasuredRun>& measured) {
   for (const auto& [value, what] :
-       {std::pair{in.peak_records_per_s, "--peak-rate"}, std::pair{in.record_bytes, "--record-size"},
+       {std::pair{in.peak_records_per_s, "--peak-rate"},
+        std::pair{in.record_bytes, "--record-size"},
         std::pair{in.retention_days, "--retention-days"},
         std::pair{static_cast<double>(in.replication_factor), "--replication-factor"},
         std::pair{static_cast<double>(in.consumers), "--consumers"},
@@ -127,7 +128,8 @@ absl::StatusOr<CapacityPlan> PlanCapacity(const CapacityInputs& in,
        absl::StrCat(plan.partitions_for_throughput)},
       {"partitions for parallelism", "the most consumers in one group",
        absl::StrCat(plan.partitions_for_parallelism)},
-      {"partitions", absl::StrCat("the larger x ", ThreeDigits(in.headroom), " headroom, rounded up"),
+      {"partitions",
+       absl::StrCat("the larger x ", ThreeDigits(in.headroom), " headroom, rounded up"),
        absl::StrCat(plan.partitions)},
       {"instances", absl::StrCat(plan.partitions, " partitions at 1.5-2 per instance"),
        plan.instances_low == plan.instances_high

@@ -105,7 +105,8 @@ TEST(MeasuredRun, ReadsWeirsRunOfBenchKstreams) {
 }
 
 TEST(MeasuredRun, AnythingElseIsRefusedNamingTheFile) {
-  for (const char* text : {"not json", "[]", R"({"results": []})", R"({"runs": [{"system": "x"}]})"}) {
+  for (const char* text :
+       {"not json", "[]", R"({"results": []})", R"({"runs": [{"system": "x"}]})"}) {
     absl::StatusOr<MeasuredRun> run = ReadMeasuredRun("bad.json", text, "");
     ASSERT_FALSE(run.ok()) << text;
     EXPECT_THAT(run.status().message(), HasSubstr("bad.json")) << text;

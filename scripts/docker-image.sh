@@ -23,12 +23,15 @@ fi
 start=$(date +%s)
 docker build -f deploy/Dockerfile --build-arg BASE="$base" -t "$tag" . >&2
 echo "build: $(( $(date +%s) - start )) s"
-echo "image: $(docker image inspect "$tag" --format '{{.Size}}' | awk '{printf "%.0f MB", $1 / 1e6}')" \
-     "(base $(docker image inspect "$base" --format '{{.Size}}' | awk '{printf "%.0f MB", $1 / 1e6}'))"
+megabytes() { docker image inspect "$1" --format '{{.Size}}' | awk '{printf "%.0f MB", $1 / 1e6}'; }
+echo "image: $(megabytes "$tag") (base $(megabytes "$base"))"
 
 name="weir-image-check-$$"
 volume="weir-image-check-$$"
-cleanup() { docker rm -f "$name" >/dev/null 2>&1 || true; docker volume rm "$volume" >/dev/null 2>&1 || true; }
+cleanup() {
+  docker rm -f "$name" >/dev/null 2>&1 || true
+  docker volume rm "$volume" >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
 t0=$(date +%s%N)
 docker run -d --name "$name" --read-only -p "127.0.0.1:$port:9464" -v "$volume:/var/lib/weir" \

@@ -131,7 +131,8 @@ TEST(WeirRun, TheAuditLogNamesTheKeyByAFingerprintThatChangesWithIt) {
   EXPECT_THAT(entries[1].value("reason", ""), HasSubstr("memory.limit.bytes"));
   EXPECT_NE(entries[0].value("card_token_key_fingerprint", "a"),
             entries[2].value("card_token_key_fingerprint", "a"));
-  EXPECT_EQ(entries[0].value("config_fingerprint", "a"), entries[2].value("config_fingerprint", "b"))
+  EXPECT_EQ(entries[0].value("config_fingerprint", "a"),
+            entries[2].value("config_fingerprint", "b"))
       << "the same configuration";
 }
 
