@@ -279,7 +279,7 @@ absl::Status RunService(const RunFlags& flags, RunRecord& run) {
       HttpServer::Start(config.metrics_host, static_cast<int>(config.metrics_port),
                         {.metrics = [&streams] { return RenderMetrics(*streams); },
                          .healthy = [&streams] { return streams->Healthy(); },
-                         .ready = [&streams] { return streams->Ready(); },
+                         .not_ready = [&streams] { return streams->NotReadyReason(); },
                          .tasks = [&streams] { return streams->LocalView().ToJson(); }}));
   spdlog::info("metrics and health on http://{}:{} (/metrics, /healthz, /readyz, /tasks)",
                config.metrics_host, http->port());

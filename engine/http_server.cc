@@ -64,8 +64,9 @@ int HttpServer::Serve(mg_connection* connection, void* opaque) {
     const bool healthy = self->handlers_.healthy();
     Reply(connection, healthy ? 200 : 503, "text/plain", healthy ? "ok\n" : "unhealthy\n");
   } else if (uri == "/readyz") {
-    const bool ready = self->handlers_.ready();
-    Reply(connection, ready ? 200 : 503, "text/plain", ready ? "ready\n" : "not ready\n");
+    const std::string why = self->handlers_.not_ready();
+    Reply(connection, why.empty() ? 200 : 503, "text/plain",
+          why.empty() ? std::string("ready\n") : absl::StrCat("not ready: ", why, "\n"));
   } else if (uri == "/tasks" && self->handlers_.tasks) {
     Reply(connection, 200, "application/json", self->handlers_.tasks());
   } else {

@@ -1,6 +1,6 @@
 // The instance's one HTTP listener (civetweb): `/metrics` (Prometheus text format), `/healthz`
 // (200 while every stream thread is alive, 503 otherwise), `/readyz` (200 once every active
-// task is restored and processing, 503 before) and `/tasks` (the instance's active and standby
+// task is restored and processing, 503 before, saying why) and `/tasks` (the instance's active and standby
 // tasks with their lags, as JSON: docs/standby.md).
 //
 // Concurrency: civetweb serves requests on its own threads (2); the handlers must be safe to
@@ -25,7 +25,8 @@ class HttpServer {
   struct Handlers {
     std::function<std::string()> metrics;  // the /metrics body
     std::function<bool()> healthy;         // /healthz
-    std::function<bool()> ready;           // /readyz
+    // /readyz: "" when ready, else why not (the 503's body).
+    std::function<std::string()> not_ready;
     std::function<std::string()> tasks;    // /tasks: the instance's tasks as JSON
   };
 

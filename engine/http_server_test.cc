@@ -21,7 +21,9 @@ TEST(HttpServer, ServesMetricsHealthAndReadinessWithTheirStatusCodes) {
   auto server = HttpServer::Start("127.0.0.1", 0,
                                   {.metrics = [] { return std::string("weir_up 1\n"); },
                                    .healthy = [&] { return healthy.load(); },
-                                   .ready = [&] { return ready.load(); }});
+                                   .not_ready = [&] {
+                                     return std::string(ready ? "" : "testing");
+                                   }});
   ASSERT_TRUE(server.ok()) << server.status();
   const int port = (*server)->port();
   ASSERT_GT(port, 0);
@@ -30,7 +32,8 @@ TEST(HttpServer, ServesMetricsHealthAndReadinessWithTheirStatusCodes) {
                                ::testing::HasSubstr("text/plain; version=0.0.4"),
                                ::testing::EndsWith("weir_up 1\n")));
   EXPECT_THAT(Get(port, "/healthz"), ::testing::StartsWith("HTTP/1.1 200"));
-  EXPECT_THAT(Get(port, "/readyz"), ::testing::StartsWith("HTTP/1.1 503"));
+  EXPECT_THAT(Get(port, "/readyz"), ::testing::AllOf(::testing::StartsWith("HTTP/1.1 503"),
+                                                     ::testing::EndsWith("not ready: testing\n")));
   ready = true;
   healthy = false;
   EXPECT_THAT(Get(port, "/readyz"), ::testing::StartsWith("HTTP/1.1 200"));

@@ -488,13 +488,26 @@ bool KafkaStreams::Healthy() const {
   return true;
 }
 
-bool KafkaStreams::Ready() const {
-  if (!Healthy()) return false;
-  for (const ThreadSnapshot& thread : threads()) {
-    // A thread cut off from every broker processes nothing: not ready until one answers again.
-    if (!thread.assigned || thread.restoring || thread.metrics.brokers_unreachable()) return false;
+std::string KafkaStreams::NotReadyReason() const {
+  {
+    absl::MutexLock lock(&mutex_);
+    if (threads_.empty()) return "not started";
+    if (closing_) return "shutting down";
   }
-  return true;
+  if (!Healthy()) return "a stream thread is not running (see /healthz and the log)";
+  for (const ThreadSnapshot& thread : threads()) {
+    if (!thread.assigned) {
+      return absl::StrCat(thread.name, " waits for the group to assign it partitions");
+    }
+    if (thread.restoring) {
+      return absl::StrCat(thread.name, " has a task restoring its state from the changelogs");
+    }
+    // A thread cut off from every broker processes nothing: not ready until one answers again.
+    if (thread.metrics.brokers_unreachable()) {
+      return absl::StrCat(thread.name, " reaches no broker");
+    }
+  }
+  return "";
 }
 
 const char* KafkaStreams::StateName(State state) {

@@ -91,8 +91,10 @@ class KafkaStreams {
   // /healthz: every stream thread is running (none died, the instance is not closing).
   bool Healthy() const;
   // /readyz: healthy, and every thread has its assignment with no task restoring and reaches
-  // a broker (its consumer's last statistics show one UP).
-  bool Ready() const;
+  // a broker (its consumer's last statistics show one UP). NotReadyReason says which is
+  // missing ("" when ready).
+  std::string NotReadyReason() const;
+  bool Ready() const { return NotReadyReason().empty(); }
   // Kafka Streams' client states (KafkaStreams.State), named as there by StateName.
   enum class State { kCreated, kRebalancing, kRunning, kNotRunning, kError };
   static const char* StateName(State state);

@@ -101,8 +101,8 @@ constexpr MetricDescription kDescriptions[] = {
               "tasks closed", "rebalance callback", "info"),
     {"weir_thread_blocked_time_seconds_total", "counter", kThread,
      "stream-thread-metrics: blocked-time-ns-total",
-     "seconds (Kafka Streams: ns) the thread spent waiting on Kafka: polls, commits (producer "
-     "flush included), restoration",
+     "seconds (Kafka Streams: ns) the thread spent waiting on Kafka: polls and commits "
+     "(producer flush included); restoration runs in the state updater",
      "stream thread timers (librdkafka has no per-call blocked time)", "info"},
     // Task (stream-task-metrics).
     WEIR_RATE("weir_task_process", kTask, "stream-task-metrics: process",

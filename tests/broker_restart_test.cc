@@ -76,6 +76,8 @@ TEST(BrokerOutage, WithEveryBrokerGoneTheServiceStaysUpNotReadyAndResumes) {
       << "/readyz still answers 200 with every broker gone; see " << log;
   std::printf("not ready %.1f s after the broker stopped\n",
               std::chrono::duration<double>(Clock::now() - stopped_at).count());
+  EXPECT_THAT(HttpGet(port, "/readyz").body, ::testing::HasSubstr("reaches no broker"))
+      << "/readyz says why it is not ready";
   // Out 30 s in all, as the seed's check has it.
   while (Clock::now() - stopped_at < std::chrono::seconds(30)) {
     EXPECT_EQ(HttpGet(port, "/healthz").status, 200) << "the stream threads must not die";

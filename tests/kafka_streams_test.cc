@@ -473,7 +473,7 @@ TEST(KafkaStreams, NotReadyWhileATaskRestoresReadyAfter) {
   auto http = HttpServer::Start("127.0.0.1", 0,
                                 {.metrics = [&] { return RenderMetrics(**streams); },
                                  .healthy = [&] { return (*streams)->Healthy(); },
-                                 .ready = [&] { return (*streams)->Ready(); }});
+                                 .not_ready = [&] { return (*streams)->NotReadyReason(); }});
   ASSERT_TRUE(http.ok()) << http.status();
   const int port = (*http)->port();
   EXPECT_EQ(HttpGet(port, "/readyz").status, 503) << "not started";
@@ -484,7 +484,9 @@ TEST(KafkaStreams, NotReadyWhileATaskRestoresReadyAfter) {
         << "no restoration started: the changelog held nothing to restore?";
   }
   EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
-  EXPECT_EQ(HttpGet(port, "/readyz").status, 503) << "a task is restoring";
+  const auto restoring = HttpGet(port, "/readyz");
+  EXPECT_EQ(restoring.status, 503) << "a task is restoring";
+  EXPECT_THAT(restoring.body, HasSubstr("has a task restoring its state")) << restoring.body;
   EXPECT_THAT(HttpGet(port, "/metrics").body, HasSubstr("weir_client_state{client_id=\"ready-"));
   EXPECT_EQ((*streams)->state(), KafkaStreams::State::kRebalancing);
   {
