@@ -145,7 +145,9 @@ absl::Status RunService(const RunFlags& flags, RunRecord& run) {
   WEIR_ASSIGN_OR_RETURN(AppConfig config, LoadAppConfig(flags.config.path, flags.config.overrides));
   WEIR_ASSIGN_OR_RETURN(fraud::FraudConfig fraud_config,
                         fraud::LoadFraudConfig(config.topology_config));
-  WEIR_RETURN_IF_ERROR(LoadRocksDbOptionSet(config.rocksdb_options).status());
+  // Read once: validated here, fingerprinted for the audit log, planned for memory below.
+  WEIR_ASSIGN_OR_RETURN(const RocksDbOptionSet rocksdb,
+                        LoadRocksDbOptionSet(config.rocksdb_options));
   if (config.application_id.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(flags.config.path,
@@ -165,7 +167,6 @@ absl::Status RunService(const RunFlags& flags, RunRecord& run) {
                                            : config.audit_log));
   {
     // The effective configuration (secrets masked by the schemas' dumps), fingerprinted.
-    WEIR_ASSIGN_OR_RETURN(RocksDbOptionSet rocksdb, LoadRocksDbOptionSet(config.rocksdb_options));
     const std::string effective =
         absl::StrCat(AppConfigSchema().Dump(config, {}), "---\n",
                      fraud::FraudConfigSchema().Dump(fraud_config, {}), "---\n",
@@ -221,7 +222,6 @@ absl::Status RunService(const RunFlags& flags, RunRecord& run) {
   }
   absl::StatusOr<MemoryPlan> planned = absl::UnknownError("no partitions");
   if (partitions.ok()) {
-    WEIR_ASSIGN_OR_RETURN(RocksDbOptionSet rocksdb, LoadRocksDbOptionSet(config.rocksdb_options));
     WEIR_ASSIGN_OR_RETURN(planned, PlanMemory(config, rocksdb, topology, *partitions,
                                               kDefaultProcessOverheadBytes));
     const MemoryPlan& plan = *planned;
