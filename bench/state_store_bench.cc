@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/internal/metered_stores.h"
+#include "engine/metered_stores.h"
 #include "stores/caching_window_store.h"
 #include "stores/key_value_store.h"
 #include "stores/rocksdb_option_set.h"
@@ -186,7 +186,7 @@ void BM_WindowPutMetered(benchmark::State& state) {
   if (!opened.ok()) return state.SkipWithError("store");
   std::unique_ptr<WindowBytesStore> store = *std::move(opened);
   if (metered) {
-    store = std::make_unique<internal::MeteredWindowStore>(std::move(store), [] {
+    store = std::make_unique<MeteredWindowStore>(std::move(store), [] {
       return std::chrono::duration_cast<std::chrono::milliseconds>(
                  std::chrono::system_clock::now().time_since_epoch())
           .count();

@@ -37,13 +37,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "engine/internal/dsl_processors.h"
+#include "engine/dsl_processors.h"
 #include "engine/topology.h"
 #include "engine/windows.h"
 
 namespace weir {
 
-namespace internal {
+namespace dsl {
 
 // What every DSL handle of one builder shares.
 struct BuilderState {
@@ -69,7 +69,7 @@ SerdePtr<T> CarrySerde(const SerdePtr<U>& serde) {
   }
 }
 
-}  // namespace internal
+}  // namespace dsl
 
 // Serdes for a sink.
 template <typename K, typename V>
@@ -114,7 +114,7 @@ class KStream;
 template <typename K, typename V>
 class KTable {
  public:
-  KTable(std::shared_ptr<internal::BuilderState> state, std::string node, std::string store,
+  KTable(std::shared_ptr<dsl::BuilderState> state, std::string node, std::string store,
          SerdePtr<K> key_serde, SerdePtr<V> value_serde)
       : state_(std::move(state)),
         node_(std::move(node)),
@@ -128,7 +128,7 @@ class KTable {
   KStream<K, V> ToStream() const;
 
  private:
-  std::shared_ptr<internal::BuilderState> state_;
+  std::shared_ptr<dsl::BuilderState> state_;
   std::string node_;
   std::string store_;
   SerdePtr<K> key_serde_;
@@ -140,7 +140,7 @@ template <typename K, typename V>
 class TimeWindowedKStream {
  public:
   TimeWindowedKStream(std::function<std::string(const std::string& store)> prepare,
-                      std::shared_ptr<internal::BuilderState> state, SerdePtr<K> key_serde,
+                      std::shared_ptr<dsl::BuilderState> state, SerdePtr<K> key_serde,
                       SerdePtr<V> value_serde, TimeWindows windows)
       : prepare_(std::move(prepare)),
         state_(std::move(state)),
@@ -185,7 +185,7 @@ class TimeWindowedKStream {
     state_->topology.AddProcessor<K, V, Windowed<K>, VA>(
         names.node,
         [=] {
-          return std::make_unique<internal::SlicedWindowAggregateProcessor<K, V, VA>>(
+          return std::make_unique<dsl::SlicedWindowAggregateProcessor<K, V, VA>>(
               windows, retention, store, key_serde, value_serde, initializer, aggregator, merger);
         },
         {names.parent});
@@ -218,7 +218,7 @@ class TimeWindowedKStream {
   template <typename VA>
   KTable<Windowed<K>, VA> Build(
       absl::string_view prefix,
-      typename internal::WindowedAggregateProcessor<K, V, VA>::Combine combine,
+      typename dsl::WindowedAggregateProcessor<K, V, VA>::Combine combine,
       Materialized<VA> materialized) const {
     const Names names = Name<VA>(prefix, materialized);
     if (!names.ok) return {state_, names.node, names.store, nullptr, nullptr};
@@ -231,7 +231,7 @@ class TimeWindowedKStream {
     state_->topology.AddProcessor<K, V, Windowed<K>, VA>(
         names.node,
         [=] {
-          return std::make_unique<internal::WindowedAggregateProcessor<K, V, VA>>(
+          return std::make_unique<dsl::WindowedAggregateProcessor<K, V, VA>>(
               windows, store, key_serde, value_serde, combine);
         },
         {names.parent});
@@ -266,7 +266,7 @@ class TimeWindowedKStream {
   }
 
   std::function<std::string(const std::string&)> prepare_;
-  std::shared_ptr<internal::BuilderState> state_;
+  std::shared_ptr<dsl::BuilderState> state_;
   SerdePtr<K> key_serde_;
   SerdePtr<V> value_serde_;
   TimeWindows windows_;
@@ -276,7 +276,7 @@ class TimeWindowedKStream {
 template <typename K, typename V>
 class KGroupedStream {
  public:
-  KGroupedStream(std::shared_ptr<internal::BuilderState> state, std::string node, bool repartition,
+  KGroupedStream(std::shared_ptr<dsl::BuilderState> state, std::string node, bool repartition,
                  SerdePtr<K> key_serde, SerdePtr<V> value_serde)
       : state_(std::move(state)),
         node_(std::move(node)),
@@ -309,7 +309,7 @@ class KGroupedStream {
   }
 
  private:
-  std::shared_ptr<internal::BuilderState> state_;
+  std::shared_ptr<dsl::BuilderState> state_;
   std::string node_;
   bool repartition_;
   SerdePtr<K> key_serde_;
@@ -319,7 +319,7 @@ class KGroupedStream {
 template <typename K, typename V>
 class KStream {
  public:
-  KStream(std::shared_ptr<internal::BuilderState> state, std::string node, bool repartition,
+  KStream(std::shared_ptr<dsl::BuilderState> state, std::string node, bool repartition,
           SerdePtr<K> key_serde, SerdePtr<V> value_serde)
       : state_(std::move(state)),
         node_(std::move(node)),
@@ -411,14 +411,14 @@ class KStream {
     }
     std::map<std::string, KStream> NoDefaultBranch() const {
       const std::string splitter = parent_.state_->NewName("KSTREAM-BRANCH");
-      std::vector<typename internal::BranchProcessor<K, V>::Branch> branches;
+      std::vector<typename dsl::BranchProcessor<K, V>::Branch> branches;
       for (const auto& [name, predicate] : branches_) {
         branches.push_back({prefix_ + name, predicate});
       }
       Topology& topology = parent_.state_->topology;
       topology.AddProcessor<K, V, K, V>(
           splitter,
-          [branches] { return std::make_unique<internal::BranchProcessor<K, V>>(branches); },
+          [branches] { return std::make_unique<dsl::BranchProcessor<K, V>>(branches); },
           {parent_.node_});
       std::map<std::string, KStream> streams;
       for (const auto& [name, predicate] : branches_) {
@@ -458,8 +458,8 @@ class KStream {
     if (name.empty()) name = state_->NewName("KSTREAM-PROCESSOR");
     state_->topology.AddProcessor<K, V, KOut, VOut>(name, std::move(supplier), {node_});
     for (const std::string& store : stores) state_->topology.ConnectStore(store, {name});
-    return KStream<KOut, VOut>(state_, name, true, internal::CarrySerde<KOut>(key_serde_),
-                               internal::CarrySerde<VOut>(value_serde_));
+    return KStream<KOut, VOut>(state_, name, true, dsl::CarrySerde<KOut>(key_serde_),
+                               dsl::CarrySerde<VOut>(value_serde_));
   }
 
   // Writes the stream to `topic` with the stream's serdes (or `produced`'s).
@@ -495,7 +495,7 @@ class KStream {
 
   static ProcessorSupplier<K, V, K, V> PassThrough() {
     return [] {
-      return std::make_unique<internal::FilterProcessor<K, V>>(
+      return std::make_unique<dsl::FilterProcessor<K, V>>(
           [](const Record<K, V>&) { return true; });
     };
   }
@@ -505,24 +505,24 @@ class KStream {
   KStream AddFilter(absl::string_view prefix, std::function<bool(const Record<K, V>&)> keep) const {
     const std::string node = state_->NewName(prefix);
     state_->topology.AddProcessor<K, V, K, V>(
-        node, [keep] { return std::make_unique<internal::FilterProcessor<K, V>>(keep); }, {node_});
+        node, [keep] { return std::make_unique<dsl::FilterProcessor<K, V>>(keep); }, {node_});
     return WithNode(node);
   }
   template <typename KR, typename VR>
   KStream<KR, VR> AddFlatMap(
       absl::string_view prefix, bool changes_key,
-      typename internal::FlatMapProcessor<K, V, KR, VR>::Function function) const {
+      typename dsl::FlatMapProcessor<K, V, KR, VR>::Function function) const {
     const std::string node = state_->NewName(prefix);
     state_->topology.AddProcessor<K, V, KR, VR>(
         node,
-        [function] { return std::make_unique<internal::FlatMapProcessor<K, V, KR, VR>>(function); },
+        [function] { return std::make_unique<dsl::FlatMapProcessor<K, V, KR, VR>>(function); },
         {node_});
     return KStream<KR, VR>(state_, node, repartition_ || changes_key,
-                           changes_key ? nullptr : internal::CarrySerde<KR>(key_serde_),
-                           internal::CarrySerde<VR>(value_serde_));
+                           changes_key ? nullptr : dsl::CarrySerde<KR>(key_serde_),
+                           dsl::CarrySerde<VR>(value_serde_));
   }
 
-  std::shared_ptr<internal::BuilderState> state_;
+  std::shared_ptr<dsl::BuilderState> state_;
   std::string node_;
   bool repartition_;
   SerdePtr<K> key_serde_;

@@ -39,6 +39,12 @@ enum class PunctuationType {
   kWallClockTime,  // fires as the wall clock passes each interval (even without records)
 };
 
+// Chooses a record's event time from the deserialized record (whose timestamp is the Kafka
+// timestamp) and the task's current stream time (-1 before the first record), like Kafka
+// Streams' TimestampExtractor with its partition time. A negative result drops the record.
+template <typename K, typename V>
+using TimestampExtractor = std::function<int64_t(const Record<K, V>& record, int64_t stream_time)>;
+
 // Handle of a scheduled punctuation; Cancel() stops it. Copyable; all copies share one state.
 class Cancellable {
  public:

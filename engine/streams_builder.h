@@ -14,13 +14,13 @@ namespace weir {
 
 class StreamsBuilder {
  public:
-  StreamsBuilder() : state_(std::make_shared<internal::BuilderState>()) {}
+  StreamsBuilder() : state_(std::make_shared<dsl::BuilderState>()) {}
 
   // A stream of `topic`'s records, deserialized with the serdes. `extractor`, when given,
   // chooses each record's event time (by default, the Kafka timestamp).
   template <typename K, typename V>
   KStream<K, V> Stream(std::vector<std::string> topics, SerdePtr<K> key_serde,
-                       SerdePtr<V> value_serde, internal::TimestampExtractor<K, V> extractor = {}) {
+                       SerdePtr<V> value_serde, TimestampExtractor<K, V> extractor = {}) {
     const std::string node = state_->NewName("KSTREAM-SOURCE");
     state_->topology.AddSource<K, V>(node, std::move(topics), key_serde, value_serde,
                                      std::move(extractor));
@@ -28,7 +28,7 @@ class StreamsBuilder {
   }
   template <typename K, typename V>
   KStream<K, V> Stream(std::string topic, SerdePtr<K> key_serde, SerdePtr<V> value_serde,
-                       internal::TimestampExtractor<K, V> extractor = {}) {
+                       TimestampExtractor<K, V> extractor = {}) {
     return Stream<K, V>(std::vector<std::string>{std::move(topic)}, std::move(key_serde),
                         std::move(value_serde), std::move(extractor));
   }
@@ -41,7 +41,7 @@ class StreamsBuilder {
   }
 
  private:
-  std::shared_ptr<internal::BuilderState> state_;
+  std::shared_ptr<dsl::BuilderState> state_;
 };
 
 }  // namespace weir

@@ -31,7 +31,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "engine/internal/nodes.h"
+#include "engine/node.h"
 #include "engine/processor.h"
 #include "engine/serde.h"
 #include "stores/key_value_store_options.h"
@@ -55,7 +55,7 @@ class Topology {
     std::type_index input_type = typeid(void);
     std::type_index output_type = typeid(void);
     // Makes the node's instance for one task from this spec.
-    std::function<std::unique_ptr<internal::NodeBase>(const NodeSpec& spec)> make;
+    std::function<std::unique_ptr<nodes::NodeBase>(const NodeSpec& spec)> make;
   };
 
   enum class StoreKind { kKeyValue, kWindow };
@@ -75,7 +75,7 @@ class Topology {
   // A source reading `topics`. `extractor` picks the event time; by default the Kafka timestamp.
   template <typename K, typename V>
   Topology& AddSource(std::string name, std::vector<std::string> topics, SerdePtr<K> key_serde,
-                      SerdePtr<V> value_serde, internal::TimestampExtractor<K, V> extractor = {},
+                      SerdePtr<V> value_serde, TimestampExtractor<K, V> extractor = {},
                       bool internal_topics = false);
 
   // A processor fed by `parents`; `supplier` makes one processor per task.
@@ -128,14 +128,14 @@ class Topology {
 template <typename K, typename V>
 Topology& Topology::AddSource(std::string name, std::vector<std::string> topics,
                               SerdePtr<K> key_serde, SerdePtr<V> value_serde,
-                              internal::TimestampExtractor<K, V> extractor, bool internal_topics) {
+                              TimestampExtractor<K, V> extractor, bool internal_topics) {
   NodeSpec spec{.name = name,
                 .kind = NodeKind::kSource,
                 .topics = std::move(topics),
                 .internal_topics = internal_topics,
                 .output_type = typeid(Record<K, V>),
                 .make = [key_serde, value_serde, extractor](const NodeSpec& spec) {
-                  return std::make_unique<internal::SourceNode<K, V>>(spec.name, key_serde,
+                  return std::make_unique<nodes::SourceNode<K, V>>(spec.name, key_serde,
                                                                       value_serde, extractor);
                 }};
   Add(std::move(spec), {});
@@ -150,7 +150,7 @@ Topology& Topology::AddProcessor(std::string name, ProcessorSupplier<KIn, VIn, K
                 .input_type = typeid(Record<KIn, VIn>),
                 .output_type = typeid(Record<KOut, VOut>),
                 .make = [supplier](const NodeSpec& spec) {
-                  return std::make_unique<internal::ProcessorNode<KIn, VIn, KOut, VOut>>(
+                  return std::make_unique<nodes::ProcessorNode<KIn, VIn, KOut, VOut>>(
                       spec.name, supplier(), spec.stores);
                 }};
   Add(std::move(spec), parents);
@@ -167,7 +167,7 @@ Topology& Topology::AddSink(std::string name, std::string topic, SerdePtr<K> key
                 .internal_topics = internal_topic,
                 .input_type = typeid(Record<K, V>),
                 .make = [key_serde, value_serde](const NodeSpec& spec) {
-                  return std::make_unique<internal::SinkNode<K, V>>(
+                  return std::make_unique<nodes::SinkNode<K, V>>(
                       spec.name, spec.topics[0], spec.internal_topics, key_serde, value_serde);
                 }};
   Add(std::move(spec), parents);

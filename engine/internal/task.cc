@@ -4,7 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/check.h"
 #include "common/status.h"
-#include "engine/internal/metered_stores.h"
+#include "engine/metered_stores.h"
 #include "engine/topic_name.h"
 #include "stores/caching_key_value_store.h"
 #include "stores/caching_window_store.h"
@@ -97,13 +97,13 @@ absl::Status Task::Init(const Topology& topology, const Topology::Subtopology& s
     }
     context_.stores.emplace(spec.name, std::move(opened));
   }
-  std::map<int, NodeBase*> by_index;
+  std::map<int, nodes::NodeBase*> by_index;
   for (int index : subtopology.nodes) {
     const Topology::NodeSpec& spec = topology.nodes()[index];
     nodes_.push_back(spec.make(spec));
     by_index[index] = nodes_.back().get();
     if (spec.kind == Topology::NodeKind::kSource) {
-      auto* source = dynamic_cast<SourceNodeBase*>(nodes_.back().get());
+      auto* source = dynamic_cast<nodes::SourceNodeBase*>(nodes_.back().get());
       for (const std::string& topic : spec.topics) {
         const std::string resolved =
             spec.internal_topics ? absl::StrCat(context_.application_id, "-", topic) : topic;

@@ -22,16 +22,18 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "engine/internal/changelog_marker.h"
-#include "engine/internal/nodes.h"
+#include "engine/node.h"
 #include "engine/internal/task_context.h"
 #include "engine/thread_metrics.h"
 #include "engine/topology.h"
 #include "stores/record_cache.h"
 #include "stores/task_db.h"
 
-namespace weir::internal {
+namespace weir {
+class StoreSensors;  // engine/metered_stores.h
+}  // namespace weir
 
-class StoreSensors;
+namespace weir::internal {
 
 class Task {
  public:
@@ -121,8 +123,8 @@ class Task {
   int64_t commit_seq_ = 0;                                 // of the last commit marker sent
   std::map<std::string, const int64_t*> changelog_slots_;  // store -> end slot, this commit
   TaskContext context_;
-  std::vector<std::unique_ptr<NodeBase>> nodes_;
-  std::map<std::string, SourceNodeBase*, std::less<>> source_by_topic_;
+  std::vector<std::unique_ptr<nodes::NodeBase>> nodes_;
+  std::map<std::string, nodes::SourceNodeBase*, std::less<>> source_by_topic_;
   std::vector<std::string> source_topics_;
   bool closed_ = false;
   std::map<std::string, const StoreSensors*> metered_;  // store -> its sensors (debug)

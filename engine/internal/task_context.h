@@ -19,6 +19,10 @@
 #include "engine/thread_metrics.h"
 #include "stores/state_store.h"
 
+namespace weir::nodes {
+class NodeBase;  // engine/node.h
+}  // namespace weir::nodes
+
 namespace weir::internal {
 
 // Where sink nodes send records. The collector picks the partition (Kafka's key hash) unless
@@ -37,10 +41,8 @@ class RecordCollector {
 // Public (engine/thread_metrics.h): the test driver reports them.
 using TaskCounters = ::weir::TaskCounters;
 
-class NodeBase;
-
 struct ScheduledPunctuation {
-  NodeBase* node = nullptr;
+  nodes::NodeBase* node = nullptr;
   PunctuationType type = PunctuationType::kStreamTime;
   int64_t interval_ms = 0;
   int64_t next_ms = 0;

@@ -8,8 +8,8 @@
 //
 // Concurrency: used by the task's thread; Readings() may be called from the same thread only
 // (the stream thread publishes them).
-#ifndef WEIR_ENGINE_INTERNAL_METERED_STORES_H_
-#define WEIR_ENGINE_INTERNAL_METERED_STORES_H_
+#ifndef WEIR_ENGINE_METERED_STORES_H_
+#define WEIR_ENGINE_METERED_STORES_H_
 
 #include <chrono>
 #include <functional>
@@ -22,7 +22,7 @@
 #include "stores/key_value_store.h"
 #include "stores/window_store.h"
 
-namespace weir::internal {
+namespace weir {
 
 // The sensors of one store, one per operation.
 class StoreSensors {
@@ -133,6 +133,6 @@ class MeteredKeyValueStore : public KeyValueBytesStore {
   mutable StoreSensors sensors_;
 };
 
-}  // namespace weir::internal
+}  // namespace weir
 
-#endif  // WEIR_ENGINE_INTERNAL_METERED_STORES_H_
+#endif  // WEIR_ENGINE_METERED_STORES_H_

@@ -1,6 +1,6 @@
-#include "engine/internal/metered_stores.h"
+#include "engine/metered_stores.h"
 
-namespace weir::internal {
+namespace weir {
 
 StoreOperationReadings StoreSensors::Readings(int64_t now_ms) const {
   StoreOperationReadings out;
@@ -9,4 +9,4 @@ StoreOperationReadings StoreSensors::Readings(int64_t now_ms) const {
   return out;
 }
 
-}  // namespace weir::internal
+}  // namespace weir

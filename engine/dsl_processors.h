@@ -1,7 +1,9 @@
-// The processors behind the DSL's operations. Each is an ordinary Processor, so the DSL and the
-// Processor API run through one mechanism.
-#ifndef WEIR_ENGINE_INTERNAL_DSL_PROCESSORS_H_
-#define WEIR_ENGINE_INTERNAL_DSL_PROCESSORS_H_
+// The processors behind the DSL's operations (engine/kstream.h), in namespace weir::dsl. Each is
+// an ordinary Processor built on the public Processor API and stores only, so the DSL and the
+// Processor API run through one mechanism; the DSL's templates instantiate them for the user's
+// types, which is why they are in a header. Not meant to be used directly.
+#ifndef WEIR_ENGINE_DSL_PROCESSORS_H_
+#define WEIR_ENGINE_DSL_PROCESSORS_H_
 
 #include <algorithm>
 #include <functional>
@@ -18,7 +20,7 @@
 #include "stores/key_value_store.h"
 #include "stores/window_store.h"
 
-namespace weir::internal {
+namespace weir::dsl {
 
 // Record<K, V> -> zero or more Record<KOut, VOut>, with the input's timestamp and headers.
 template <typename K, typename V, typename KOut, typename VOut>
@@ -282,6 +284,6 @@ class SlicedWindowAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
   std::string value_;                           // reused
 };
 
-}  // namespace weir::internal
+}  // namespace weir::dsl
 
-#endif  // WEIR_ENGINE_INTERNAL_DSL_PROCESSORS_H_
+#endif  // WEIR_ENGINE_DSL_PROCESSORS_H_

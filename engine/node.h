@@ -1,10 +1,14 @@
-// Node instances: what a task runs. One instance of every node of a sub-topology per task.
+// Node instances: what a task runs. One instance of every node of a sub-topology per task, made
+// by the topology's templates (engine/topology.h) for the user's key and value types, which is
+// why they live in a header. They reach the task that runs them only through NodeBase's
+// out-of-line members (engine/node.cc): the task's state (engine/internal/task_context.h) is
+// not visible here.
 //
 // Typing. Nodes pass typed records by const reference, depth first: a parent calls each child's
 // Input<K, V>::Process in turn. Children are linked when the task is built, by a checked cast
 // from NodeBase to Input<K, V>; the topology has already verified that the types agree.
-#ifndef WEIR_ENGINE_INTERNAL_NODES_H_
-#define WEIR_ENGINE_INTERNAL_NODES_H_
+#ifndef WEIR_ENGINE_NODE_H_
+#define WEIR_ENGINE_NODE_H_
 
 #include <algorithm>
 #include <memory>
@@ -14,11 +18,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/check.h"
-#include "engine/internal/task_context.h"
 #include "engine/processor.h"
+#include "engine/record.h"
 #include "engine/serde.h"
 
 namespace weir::internal {
+struct TaskContext;
+}  // namespace weir::internal
+
+namespace weir::nodes {
 
 class NodeBase {
  public:
@@ -28,13 +36,31 @@ class NodeBase {
   NodeBase& operator=(const NodeBase&) = delete;
 
   const std::string& name() const { return name_; }
-  virtual void Init(TaskContext& task) { task_ = &task; }
+  virtual void Init(internal::TaskContext& task) { task_ = &task; }
   virtual void Close() {}
   // Links `child` downstream. False when `child` does not take this node's output type.
   virtual bool Connect(NodeBase* child) = 0;
 
  protected:
-  TaskContext* task_ = nullptr;
+  // What a node asks of its task (engine/node.cc); valid after Init().
+  int64_t stream_time() const;
+  int64_t system_time_ms() const;
+  // A source's record stamped `timestamp`: false (dropped and counted) when negative; else
+  // advances stream time, records its end-to-end latency and returns true.
+  bool AdmitSourceRecord(int64_t timestamp);
+  // Sends a sink's record to `topic`, recording its end-to-end latency.
+  void Send(const std::string& topic, RawRecord record);
+  Cancellable SchedulePunctuation(int64_t interval_ms, PunctuationType type,
+                                  std::function<void(int64_t)> punctuate);
+  // The task's store called `name`, or null.
+  StateStore* FindStore(absl::string_view name) const;
+  const std::optional<RecordMetadata>& record_metadata_of_task() const;
+  TaskId task_id_of_task() const;
+  const std::string& application_id_of_task() const;
+  void Dropped(DropReason reason);
+
+ private:
+  internal::TaskContext* task_ = nullptr;
 
  private:
   std::string name_;
@@ -88,12 +114,6 @@ class SourceNodeBase : public NodeBase {
   virtual absl::Status ProcessRaw(const RawRecord& raw) = 0;
 };
 
-// Chooses a record's event time from the deserialized record (whose timestamp is the Kafka
-// timestamp) and the task's current stream time (-1 before the first record), like Kafka
-// Streams' TimestampExtractor with its partition time. A negative result drops the record.
-template <typename K, typename V>
-using TimestampExtractor = std::function<int64_t(const Record<K, V>& record, int64_t stream_time)>;
-
 template <typename K, typename V>
 class SourceNode : public SourceNodeBase {
  public:
@@ -122,20 +142,8 @@ class SourceNode : public SourceNodeBase {
     }
     record.timestamp = raw.timestamp;
     record.headers = raw.headers;
-    if (extractor_) record.timestamp = extractor_(record, task_->stream_time);
-    if (record.timestamp < 0) {
-      task_->Dropped(DropReason::kInvalid);
-      return absl::OkStatus();
-    }
-    task_->stream_time = std::max(task_->stream_time, record.timestamp);
-    task_->record_timestamp = record.timestamp;
-    const int64_t now = task_->system_time_ms;
-    // A record stamped ahead of this host's clock (a producer's clock ahead, or a generator
-    // running ahead of real time) is counted; its latency is 0, never negative.
-    if (record.timestamp > now) ++task_->counters.future_records;
-    task_->sensors.e2e_latency_ms.Record(
-        static_cast<double>(std::max<int64_t>(now - record.timestamp, 0)), now);
-    if (task_->record_debug_metrics) task_->sensors.process.Record(1, now);
+    if (extractor_) record.timestamp = extractor_(record, stream_time());
+    if (!AdmitSourceRecord(record.timestamp)) return absl::OkStatus();
     children_.ToAll(record);
     return absl::OkStatus();
   }
@@ -157,7 +165,7 @@ class ProcessorNode : public NodeBase, public Input<KIn, VIn>, public ProcessorC
       : NodeBase(std::move(name)), processor_(std::move(processor)), stores_(std::move(stores)) {}
 
   bool Connect(NodeBase* child) override { return children_.Add(child); }
-  void Init(TaskContext& task) override {
+  void Init(internal::TaskContext& task) override {
     NodeBase::Init(task);
     processor_->Init(*this);
   }
@@ -172,28 +180,20 @@ class ProcessorNode : public NodeBase, public Input<KIn, VIn>, public ProcessorC
   Cancellable Schedule(int64_t interval_ms, PunctuationType type,
                        std::function<void(int64_t)> punctuate) override {
     WEIR_CHECK(interval_ms > 0) << "punctuation interval of " << name();
-    auto cancelled = std::make_shared<bool>(false);
-    const int64_t next =
-        type == PunctuationType::kStreamTime ? 0 : task_->wall_clock() + interval_ms;
-    task_->punctuations.push_back({.node = this,
-                                   .type = type,
-                                   .interval_ms = interval_ms,
-                                   .next_ms = next,
-                                   .callback = std::move(punctuate),
-                                   .cancelled = cancelled});
-    return Cancellable(cancelled);
+    return SchedulePunctuation(interval_ms, type, std::move(punctuate));
   }
   StateStore* GetStateStoreBase(absl::string_view store) override {
     if (std::find(stores_.begin(), stores_.end(), store) == stores_.end()) return nullptr;
-    auto it = task_->stores.find(store);
-    return it == task_->stores.end() ? nullptr : it->second.get();
+    return FindStore(store);
   }
-  const std::optional<RecordMetadata>& record_metadata() const override { return task_->metadata; }
-  int64_t CurrentStreamTimeMs() const override { return task_->stream_time; }
-  int64_t CurrentSystemTimeMs() const override { return task_->system_time_ms; }
-  TaskId task_id() const override { return task_->task_id; }
-  const std::string& application_id() const override { return task_->application_id; }
-  void RecordDropped(DropReason reason) override { task_->Dropped(reason); }
+  const std::optional<RecordMetadata>& record_metadata() const override {
+    return record_metadata_of_task();
+  }
+  int64_t CurrentStreamTimeMs() const override { return stream_time(); }
+  int64_t CurrentSystemTimeMs() const override { return system_time_ms(); }
+  TaskId task_id() const override { return task_id_of_task(); }
+  const std::string& application_id() const override { return application_id_of_task(); }
+  void RecordDropped(DropReason reason) override { Dropped(reason); }
 
  private:
   std::unique_ptr<Processor<KIn, VIn, KOut, VOut>> processor_;
@@ -215,18 +215,15 @@ class SinkNode : public NodeBase, public Input<K, V> {
         value_serde_(std::move(value_serde)) {}
 
   bool Connect(NodeBase*) override { return false; }
-  void Init(TaskContext& task) override {
+  void Init(internal::TaskContext& task) override {
     NodeBase::Init(task);
-    if (internal_) topic_ = absl::StrCat(task.application_id, "-", topic_);
+    if (internal_) topic_ = absl::StrCat(application_id_of_task(), "-", topic_);
   }
   void Process(const Record<K, V>& record) override {
-    const int64_t now = task_->system_time_ms;
-    task_->sensors.sink_e2e_latency_ms.Record(
-        static_cast<double>(std::max<int64_t>(now - record.timestamp, 0)), now);
-    task_->collector->Send(topic_, RawRecord{.key = key_serde_->Serialize(record.key),
-                                             .value = value_serde_->Serialize(record.value),
-                                             .timestamp = record.timestamp,
-                                             .headers = record.headers});
+    Send(topic_, RawRecord{.key = key_serde_->Serialize(record.key),
+                           .value = value_serde_->Serialize(record.value),
+                           .timestamp = record.timestamp,
+                           .headers = record.headers});
   }
 
  private:
@@ -236,6 +233,6 @@ class SinkNode : public NodeBase, public Input<K, V> {
   SerdePtr<V> value_serde_;
 };
 
-}  // namespace weir::internal
+}  // namespace weir::nodes
 
-#endif  // WEIR_ENGINE_INTERNAL_NODES_H_
+#endif  // WEIR_ENGINE_NODE_H_
