@@ -23,6 +23,7 @@
 #include "engine/membership.h"
 #include "engine/memory_plan.h"
 #include "engine/metrics.h"
+#include "engine/query_service.h"
 #include "engine/topic_offsets.h"
 #include "stores/rocksdb_option_set.h"
 #include "topologies/fraud_topology.h"
@@ -273,6 +274,8 @@ absl::Status RunService(const RunFlags& flags, RunRecord& run) {
   WEIR_ASSIGN_OR_RETURN(std::unique_ptr<KafkaStreams> streams,
                         KafkaStreams::Create(std::move(topology), config, std::move(options)));
   streams->SetMemoryPlan(planned_limit);
+  WEIR_ASSIGN_OR_RETURN(const std::string token, HttpAuthToken(config));
+  const QueryService queries(*streams, {.bearer_token = token});
   // Up before the threads start, so /readyz answers 503 (not a refused connection) meanwhile.
   WEIR_ASSIGN_OR_RETURN(
       std::unique_ptr<HttpServer> http,
@@ -280,9 +283,13 @@ absl::Status RunService(const RunFlags& flags, RunRecord& run) {
                         {.metrics = [&streams] { return RenderMetrics(*streams); },
                          .healthy = [&streams] { return streams->Healthy(); },
                          .not_ready = [&streams] { return streams->NotReadyReason(); },
-                         .tasks = [&streams] { return streams->LocalView().ToJson(); }}));
-  spdlog::info("metrics and health on http://{}:{} (/metrics, /healthz, /readyz, /tasks)",
-               config.metrics_host, http->port());
+                         .tasks = [&streams] { return streams->LocalView().ToJson(); },
+                         .state = [&queries](const HttpRequest& r) { return queries.Handle(r); },
+                         .bearer_token = token}));
+  spdlog::info("metrics and health on http://{}:{} (/metrics, /healthz, /readyz, /tasks, "
+               "/state{})",
+               config.metrics_host, http->port(), token.empty() ? "" : "; /tasks and /state "
+               "need the bearer token");
   streams->SetEndpoint(config.application_server.empty()
                            ? AdvertisedEndpoint(config.metrics_host, http->port())
                            : config.application_server);

@@ -63,29 +63,46 @@ void ListeningPorts(const std::string& path, const std::set<std::string>& inodes
 
 }  // namespace
 
-HttpResponse HttpGet(int port, const std::string& target) {
+HttpResponse HttpSend(const HttpCall& call) {
   InitCurl();
   HttpResponse out;
   CURL* curl = curl_easy_init();
-  if (curl == nullptr) return out;
-  const std::string url = absl::StrCat("http://127.0.0.1:", port, target);
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  if (curl == nullptr) {
+    out.error = "curl_easy_init failed";
+    return out;
+  }
+  curl_slist* headers = nullptr;
+  for (const std::string& header : call.headers) headers = curl_slist_append(headers, header.c_str());
+  char error[CURL_ERROR_SIZE] = "";
+  curl_easy_setopt(curl, CURLOPT_URL, call.url.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 30'000L);
-  curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");  // loopback only, whatever the environment says
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(call.timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");  // instances reach each other directly
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  if (call.body.has_value()) {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, call.body->data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(call.body->size()));
+  }
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out.body);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, Append);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &out.headers);
   long status = 0;
-  if (curl_easy_perform(curl) == CURLE_OK &&
-      curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK) {
+  const CURLcode code = curl_easy_perform(curl);
+  if (code == CURLE_OK && curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK) {
     out.status = static_cast<int>(status);
   } else {
     out = HttpResponse{};
+    out.error = error[0] != '\0' ? error : curl_easy_strerror(code);
   }
+  curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
   return out;
+}
+
+HttpResponse HttpGet(int port, const std::string& target) {
+  return HttpSend({.url = absl::StrCat("http://127.0.0.1:", port, target)});
 }
 
 std::string UrlEncode(const std::string& text) {

@@ -1,7 +1,7 @@
-// Loopback HTTP for the tests and benchmarks that read weir's /metrics, /healthz, /readyz and
-// /tasks, and Prometheus' API: a GET through libcurl, and the port a child process listens on.
-// A library of its own (weir::http_client), outside the engine: the service only serves HTTP
-// (engine/http_server.h).
+// HTTP through libcurl: what an instance forwards an interactive query with to the instance
+// holding the key (engine/query_service.h), `weir query`, and the tests and benchmarks reading
+// weir's /metrics, /healthz, /readyz and /tasks and Prometheus' API; and the port a child
+// process listens on. A library of its own (weir::http_client).
 #ifndef WEIR_COMMON_HTTP_CLIENT_H_
 #define WEIR_COMMON_HTTP_CLIENT_H_
 
@@ -10,14 +10,26 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace weir {
 
 struct HttpResponse {
-  int status = 0;  // 0: no connection or no valid response
+  int status = 0;  // 0: no connection or no valid response (`error` says why)
   std::string headers;
   std::string body;  // decoded (chunked transfer undone)
+  std::string error;
 };
+
+struct HttpCall {
+  std::string url;                  // http://host:port/target
+  std::optional<std::string> body;  // set: a POST of it
+  std::vector<std::string> headers;  // "Name: value"
+  std::chrono::milliseconds timeout{30'000};
+};
+
+// Sends `call`, without any proxy. Thread-safe.
+HttpResponse HttpSend(const HttpCall& call);
 
 // GET http://127.0.0.1:<port><target>, with a 30 s limit. Thread-safe.
 HttpResponse HttpGet(int port, const std::string& target);

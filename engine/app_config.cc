@@ -1,5 +1,8 @@
 #include "engine/app_config.h"
 
+#include <cstdlib>
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "engine/client_config.h"
@@ -136,6 +139,11 @@ const config::Schema<AppConfig>& AppConfigSchema() {
            .String("metrics.host", &C::metrics_host,
                    "Address the HTTP listener binds; `0.0.0.0` = every interface, "
                    "`127.0.0.1` = this machine only.")
+           .String("http.auth.token.env", &C::http_auth_token_env,
+                   "Environment variable holding a bearer token (at least 16 characters) that "
+                   "`/tasks` and `/state` (interactive queries, docs/queries.md) then require "
+                   "as `Authorization: Bearer <token>`; every instance of the application needs "
+                   "the same one. Empty: no token.")
            .Enum("metrics.recording.level", &C::metrics_recording_level,
                  {{"info", RecordingLevel::kInfo}, {"debug", RecordingLevel::kDebug}},
                  "Kafka Streams' recording level: `debug` adds task process rates, record cache "
@@ -210,5 +218,17 @@ absl::StatusOr<AppConfig> LoadAppConfig(const std::string& path,
 }
 
 const char* WeirVersion() { return WEIR_VERSION; }
+
+absl::StatusOr<std::string> HttpAuthToken(const AppConfig& config) {
+  if (config.http_auth_token_env.empty()) return "";
+  const char* token = std::getenv(config.http_auth_token_env.c_str());
+  if (token == nullptr || std::strlen(token) < 16) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "http.auth.token.env: environment variable ", config.http_auth_token_env,
+        token == nullptr ? " is not set" : " holds fewer than 16 characters",
+        " (the bearer token /tasks and /state require)"));
+  }
+  return std::string(token);
+}
 
 }  // namespace weir

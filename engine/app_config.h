@@ -78,6 +78,8 @@ struct AppConfig {
   int64_t metrics_port = 9464;
   // Address the HTTP listener binds (0.0.0.0: every interface, for a scraper elsewhere).
   std::string metrics_host = "0.0.0.0";
+  // Environment variable with the bearer token /tasks and /state require; empty: none.
+  std::string http_auth_token_env;
   // Kafka Streams' metrics.recording.level: info, or debug (adds task process rates, record
   // cache hit ratios and store operation latencies).
   RecordingLevel metrics_recording_level = RecordingLevel::kInfo;
@@ -115,6 +117,10 @@ const config::Schema<AppConfig>& AppConfigSchema();
 
 // weir's version (the CMake project's), as `weir_client_version_info` and the audit log show it.
 const char* WeirVersion();
+
+// The bearer token `http.auth.token.env` names, read from the environment: "" when the key is
+// empty; InvalidArgument naming the variable when it is unset or shorter than 16 characters.
+absl::StatusOr<std::string> HttpAuthToken(const AppConfig& config);
 
 // Loads `path` (skipped when empty) over the defaults, applies `overrides` ("key=value"), then
 // checks cross-key rules: application.id usable in topic names, broker topics of the

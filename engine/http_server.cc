@@ -4,23 +4,73 @@
 
 #include <cstring>
 #include <mutex>
+#include <optional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace weir {
 namespace {
 
+const char* Reason(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    default: return "Service Unavailable";
+  }
+}
+
+void Reply(mg_connection* connection, const HttpReply& reply) {
+  const std::string extra =
+      reply.status == 401 ? "WWW-Authenticate: Bearer realm=\"weir\"\r\n"
+      : reply.retry_after_s > 0 ? absl::StrCat("Retry-After: ", reply.retry_after_s, "\r\n")
+                                : "";
+  mg_printf(connection,
+            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
+            "Connection: close\r\n\r\n",
+            reply.status, Reason(reply.status), reply.content_type.c_str(), reply.body.size(),
+            extra.c_str());
+  mg_write(connection, reply.body.data(), reply.body.size());
+}
+
 void Reply(mg_connection* connection, int status, const char* content_type,
            const std::string& body) {
-  mg_printf(connection,
-            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n"
-            "\r\n",
-            status,
-            status == 200   ? "OK"
-            : status == 404 ? "Not Found"
-                            : "Service Unavailable",
-            content_type, body.size());
-  mg_write(connection, body.data(), body.size());
+  Reply(connection, HttpReply{.status = status, .content_type = content_type, .body = body});
+}
+
+// The token compared in time independent of where they differ.
+bool SameToken(absl::string_view given, absl::string_view expected) {
+  unsigned char differ = given.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    differ |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
+  }
+  return differ == 0;
+}
+
+bool Authorized(mg_connection* connection, const std::string& token) {
+  if (token.empty()) return true;
+  const char* header = mg_get_header(connection, "Authorization");
+  constexpr absl::string_view kBearer = "Bearer ";
+  if (header == nullptr || !absl::StartsWith(header, kBearer)) return false;
+  return SameToken(absl::string_view(header).substr(kBearer.size()), token);
+}
+
+// The request body, or nullopt when it is larger than HttpServer::kMaxBodyBytes.
+std::optional<std::string> ReadBody(mg_connection* connection) {
+  std::string body;
+  char buffer[8192];
+  int n = 0;
+  while ((n = mg_read(connection, buffer, sizeof(buffer))) > 0) {
+    body.append(buffer, static_cast<size_t>(n));
+    if (body.size() > HttpServer::kMaxBodyBytes) return std::nullopt;
+  }
+  return body;
 }
 
 }  // namespace
@@ -67,10 +117,28 @@ int HttpServer::Serve(mg_connection* connection, void* opaque) {
     const std::string why = self->handlers_.not_ready();
     Reply(connection, why.empty() ? 200 : 503, "text/plain",
           why.empty() ? std::string("ready\n") : absl::StrCat("not ready: ", why, "\n"));
+  } else if ((uri == "/tasks" || absl::StartsWith(uri, "/state/")) &&
+             !Authorized(connection, self->handlers_.bearer_token)) {
+    Reply(connection, 401, "text/plain", "a bearer token is required (Authorization: Bearer)\n");
   } else if (uri == "/tasks" && self->handlers_.tasks) {
     Reply(connection, 200, "application/json", self->handlers_.tasks());
+  } else if (absl::StartsWith(uri, "/state/") && self->handlers_.state) {
+    std::optional<std::string> body = ReadBody(connection);
+    if (!body.has_value()) {
+      Reply(connection, 413, "text/plain",
+            absl::StrCat("the body is larger than ", HttpServer::kMaxBodyBytes, " bytes\n"));
+      return 1;
+    }
+    const char* forwarded = mg_get_header(connection, "X-Weir-Forwarded-By");
+    Reply(connection, self->handlers_.state(HttpRequest{
+                          .method = request->request_method != nullptr ? request->request_method
+                                                                       : "",
+                          .path = uri,
+                          .body = *std::move(body),
+                          .forwarded_by = forwarded != nullptr ? forwarded : ""}));
   } else {
-    Reply(connection, 404, "text/plain", "try /metrics, /healthz, /readyz or /tasks\n");
+    Reply(connection, 404, "text/plain",
+          "try /metrics, /healthz, /readyz, /tasks or POST /state/<store>/windows\n");
   }
   return 1;  // handled
 }

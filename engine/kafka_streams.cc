@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <random>
 #include <set>
 #include <thread>
@@ -470,6 +471,60 @@ void KafkaStreams::OnView(const std::vector<InstanceView>& view) {
     if (std::find(hosts.begin(), hosts.end(), process_id_) != hosts.end()) targets.insert(task);
   }
   state_updater_->SetTargets(std::move(targets));
+}
+
+absl::StatusOr<KafkaStreams::LocalReading> KafkaStreams::ReadLocal(
+    TaskId id, const QueryableStore& view, const StateQuery& query,
+    absl::Duration timeout) const {
+  if (!started_.load(std::memory_order_acquire)) return absl::UnavailableError("not started");
+  const internal::StoreRead read = [&view, query](StateStore& store) { return view.read(store, query); };
+  absl::Status active = absl::UnavailableError(
+      absl::StrCat("task ", id.ToString(), " is not active on this instance"));
+  internal::StreamThread* owner = nullptr;
+  {
+    absl::MutexLock lock(&mutex_);
+    for (const auto& thread : threads_) {
+      if (thread->HoldsTask(id)) owner = thread.get();
+    }
+  }
+  if (owner != nullptr) {
+    // Answered on the owner's thread; shared with it, since a late answer outlives this wait.
+    auto answer = std::make_shared<std::promise<absl::StatusOr<StoreReading>>>();
+    std::future<absl::StatusOr<StoreReading>> future = answer->get_future();
+    owner->Query(id, view.store, read, [answer](absl::StatusOr<StoreReading> reading) {
+      answer->set_value(std::move(reading));
+    });
+    if (future.wait_for(absl::ToChronoNanoseconds(timeout)) != std::future_status::ready) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          owner->name(), " did not answer within ", absl::FormatDuration(timeout)));
+    }
+    absl::StatusOr<StoreReading> reading = future.get();
+    if (reading.ok()) return LocalReading{.reading = *std::move(reading)};
+    active = reading.status();
+    if (!absl::IsUnavailable(active)) return active;
+  }
+  if (!query.allow_stale || state_updater_ == nullptr) return active;
+  absl::StatusOr<std::pair<StoreReading, int64_t>> standby =
+      state_updater_->QueryStandby(id, view.store, read);
+  if (absl::IsUnavailable(standby.status())) {
+    return absl::UnavailableError(absl::StrCat(active.message(), "; ", standby.status().message()));
+  }
+  if (!standby.ok()) return standby.status();
+  return LocalReading{.reading = std::move(standby->first), .standby = true,
+                      .lag = standby->second};
+}
+
+int32_t KafkaStreams::PartitionsOf(int subtopology) const {
+  if (!started_.load(std::memory_order_acquire)) return 0;
+  for (const SourceTopic& topic : source_topics_) {
+    if (topic.subtopology == subtopology) return topic.partitions;
+  }
+  return 0;
+}
+
+std::string KafkaStreams::endpoint() const {
+  absl::MutexLock lock(&mutex_);
+  return endpoint_;
 }
 
 std::vector<ThreadSnapshot> KafkaStreams::threads() const {

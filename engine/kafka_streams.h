@@ -107,6 +107,23 @@ class KafkaStreams {
   InstanceView LocalView() const;
   // The live instances of the application (this one included), from the membership topic.
   std::vector<InstanceView> ApplicationView() const;
+  // Interactive queries (engine/state_query.h, engine/query_service.h). What this instance reads
+  // for `query` from `view`'s store of task `id`: the active task's, on its stream thread
+  // between two batches; or, with `query.allow_stale` and no active task here that can answer,
+  // a standby's held here, with its lag. Unavailable saying why when neither answers (the task
+  // is elsewhere, restoring, or its thread is rebalancing); DeadlineExceeded after `timeout`.
+  struct LocalReading {
+    StoreReading reading;
+    bool standby = false;
+    int64_t lag = 0;  // a standby's changelog records behind
+  };
+  absl::StatusOr<LocalReading> ReadLocal(TaskId id, const QueryableStore& view,
+                                         const StateQuery& query, absl::Duration timeout) const;
+  // The partitions of `subtopology`'s input topics (0 before Start() or for an unknown one).
+  int32_t PartitionsOf(int subtopology) const;
+  // The endpoint this instance advertises (SetEndpoint, or `application.server`).
+  std::string endpoint() const ABSL_LOCKS_EXCLUDED(mutex_);
+  const Topology& topology() const { return *topology_; }
   // Standby tasks held here, and the changelog records applied to them since the start.
   std::vector<StandbyTaskView> standbys() const;
   int64_t standby_records_applied() const;

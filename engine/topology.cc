@@ -141,6 +141,30 @@ Topology& Topology::ConnectStore(const std::string& store,
   return *this;
 }
 
+Topology& Topology::AddQueryableStore(QueryableStore view) {
+  if (!status_.ok()) return *this;
+  if (view.name.empty() || !view.parse || !view.read) {
+    Fail(absl::StrCat("queryable store '", view.name, "' needs a name, a parse and a read"));
+  } else if (std::none_of(stores_.begin(), stores_.end(),
+                          [&](const StoreSpec& s) { return s.name == view.store; })) {
+    Fail(absl::StrCat("queryable store '", view.name, "': store '", view.store,
+                      "' does not exist"));
+  } else if (FindQueryableStore(view.name, view.kind) != nullptr) {
+    Fail(absl::StrCat("queryable store '", view.name, "' is declared twice"));
+  } else {
+    queryable_.push_back(std::move(view));
+  }
+  return *this;
+}
+
+const QueryableStore* Topology::FindQueryableStore(absl::string_view name,
+                                                   QueryableStore::Kind kind) const {
+  for (const QueryableStore& view : queryable_) {
+    if (view.name == name && view.kind == kind) return &view;
+  }
+  return nullptr;
+}
+
 std::vector<Topology::Subtopology> Topology::Subtopologies() const {
   std::vector<int> parent(nodes_.size());
   std::iota(parent.begin(), parent.end(), 0);

@@ -34,6 +34,7 @@
 #include "engine/node.h"
 #include "engine/processor.h"
 #include "engine/serde.h"
+#include "engine/state_query.h"
 #include "stores/key_value_store_options.h"
 #include "stores/window_store.h"
 
@@ -97,6 +98,9 @@ class Topology {
     return AddKeyValueStore(KeyValueStoreOptions{.name = std::move(name)}, std::move(processors));
   }
   Topology& ConnectStore(const std::string& store, const std::vector<std::string>& processors);
+  // A view of store `view.store` that interactive queries may read (engine/state_query.h); its
+  // name is unique among views of its kind, and its functions are set.
+  Topology& AddQueryableStore(QueryableStore view);
 
   // OK, or the first building mistake (InvalidArgument naming the nodes involved).
   const absl::Status& status() const { return status_; }
@@ -107,6 +111,10 @@ class Topology {
 
   const std::vector<NodeSpec>& nodes() const { return nodes_; }
   const std::vector<StoreSpec>& stores() const { return stores_; }
+  const std::vector<QueryableStore>& queryable_stores() const { return queryable_; }
+  // The view called `name` of `kind`, or null.
+  const QueryableStore* FindQueryableStore(absl::string_view name,
+                                           QueryableStore::Kind kind) const;
   std::vector<Subtopology> Subtopologies() const;
   // Index of the node called `name`, or -1.
   int FindNode(absl::string_view name) const;
@@ -120,6 +128,7 @@ class Topology {
 
   std::vector<NodeSpec> nodes_;
   std::vector<StoreSpec> stores_;
+  std::vector<QueryableStore> queryable_;
   absl::Status status_;
 };
 

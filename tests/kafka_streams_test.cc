@@ -21,6 +21,7 @@
 #include "common/http_client.h"
 #include "engine/http_server.h"
 #include "engine/metrics.h"
+#include "engine/query_service.h"
 #include "engine/streams_builder.h"
 #include "engine/topic_admin.h"
 #include "tests/support/subprocess.h"
@@ -559,6 +560,75 @@ TEST(KafkaStreams, ARestoringTaskDoesNotHoldUpTheThreadsOtherTasks) {
       << "task 0_0 did not continue from its restored state";
   EXPECT_TRUE(WaitFor([&] { return (*streams)->Ready(); }, std::chrono::seconds(60)));
   (*streams)->Close();
+}
+
+// Interactive queries read a task's store on its stream thread; while the task restores, the
+// answer is 503 with the reason - never the partial state - and afterwards the restored one.
+TEST(KafkaStreams, AQueryDuringARestoreGets503ThenTheRestoredState) {
+  CreateTopics({"iq-in", "iq-out"}, 2);
+  Topology topology = Counting("iq-in", "iq-out", "iq-counts");
+  topology.AddQueryableStore(WindowStoreView<std::string, int64_t>(
+      "counts", "iq-counts", 60'000, serdes::String(), serdes::Int64()));
+  ASSERT_TRUE(topology.status().ok()) << topology.status();
+  const AppConfig config = Config("iq", 1);
+  ASSERT_NO_FATAL_FAILURE(RunOnce(topology, config, "iq-in", 0, 1'000, 10));
+  std::map<int32_t, std::string> key_in;  // a key of each partition
+  for (const Consumed& c : ReadAll("iq-out", 2)) key_in[c.partition] = c.key;
+  ASSERT_EQ(key_in.size(), 2u) << "both partitions hold keys";
+  std::filesystem::remove_all(std::filesystem::path(StateDir()) / "iq" / "0_0");
+  absl::Mutex mutex;
+  bool restore_started = false, released = false;
+  KafkaStreamsOptions options = EmbeddedOptions();
+  options.on_restore_start = [&](TaskId, int64_t) {
+    absl::MutexLock lock(&mutex);
+    restore_started = true;
+    mutex.Await(absl::Condition(&released));
+  };
+  auto streams = KafkaStreams::Create(topology, config, options);
+  ASSERT_TRUE(streams.ok());
+  auto release = absl::MakeCleanup([&] {
+    absl::MutexLock lock(&mutex);
+    released = true;
+  });
+  const QueryService service(**streams, {});
+  const auto ask = [&](const std::string& key) {
+    return service.Handle({.method = "POST",
+                           .path = "/state/counts/windows",
+                           .body = nlohmann::json{{"key", key}}.dump()});
+  };
+  EXPECT_EQ(ask(key_in[0]).status, 503) << "before Start()";
+  ASSERT_TRUE(Started(**streams));
+  {
+    absl::MutexLock lock(&mutex);
+    ASSERT_TRUE(mutex.AwaitWithTimeout(absl::Condition(&restore_started), absl::Seconds(60)))
+        << "task 0_0 did not start restoring";
+  }
+  const auto count_in = [](const HttpReply& reply) -> int64_t {
+    const nlohmann::json json = nlohmann::json::parse(reply.body, nullptr, false);
+    if (reply.status != 200 || !json.is_object() || json["windows"].size() != 1) return -1;
+    return json["windows"][0]["value"].get<int64_t>();
+  };
+  // Task 0_1 kept its state: it answers once its thread runs it.
+  HttpReply restored;
+  EXPECT_TRUE(WaitFor([&] { return count_in(restored = ask(key_in[1])) == 100; },
+                      std::chrono::seconds(60)))
+      << restored.status << " " << restored.body;
+  const HttpReply held = ask(key_in[0]);
+  EXPECT_EQ(held.status, 503) << held.body;
+  EXPECT_GT(held.retry_after_s, 0);
+  EXPECT_THAT(held.body, HasSubstr("task 0_0 is restoring its state"));
+  EXPECT_EQ(service.Handle({.method = "POST", .path = "/state/nothing/windows", .body = "{}"})
+                .status,
+            404);
+  EXPECT_EQ(service.Handle({.method = "POST", .path = "/state/counts/windows", .body = "{"})
+                .status,
+            400);
+  std::move(release).Invoke();
+  EXPECT_TRUE(WaitFor([&] { return count_in(restored = ask(key_in[0])) == 100; },
+                      std::chrono::seconds(60)))
+      << restored.status << " " << restored.body;
+  (*streams)->Close();
+  EXPECT_EQ(ask(key_in[1]).status, 503) << "after Close()";
 }
 
 TEST(KafkaStreams, AChangelogThatLostWhatTheStateNeedsWipesItLoudly) {

@@ -14,6 +14,7 @@
 #include "engine/windows.h"
 #include "stores/key_value_store.h"
 #include "topologies/fraud_aggregates.h"
+#include "topologies/fraud_queries.h"
 
 namespace weir::fraud {
 namespace {
@@ -337,6 +338,9 @@ Topology BuildFraudTopology(const FraudConfig& config, const CardTokenizer& toke
                                          serdes::String(), {"detect"})
       .AddSink<std::string, std::string>("dead-letters", config.dlq_topic, serdes::String(),
                                          serdes::String(), {"detect"});
+  for (QueryableStore& view : FraudQueryableStores(config, tokenizer)) {
+    topology.AddQueryableStore(std::move(view));
+  }
   return topology;
 }
 

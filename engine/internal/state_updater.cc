@@ -154,6 +154,22 @@ void StateUpdater::ReleaseFromActive(TaskId id) {
   claimed_.erase(id);
 }
 
+absl::StatusOr<std::pair<StoreReading, int64_t>> StateUpdater::QueryStandby(
+    TaskId id, const std::string& store, const StoreRead& read) {
+  absl::MutexLock lock(&mutex_);
+  auto it = tasks_.find(id);
+  if (it == tasks_.end() || it->second.restoring()) {
+    return absl::UnavailableError(absl::StrCat("no standby of task ", id.ToString(), " here"));
+  }
+  StateStore* found = it->second.task->store(store);
+  if (found == nullptr) {
+    return absl::NotFoundError(absl::StrCat("task ", id.ToString(), " has no store ", store));
+  }
+  absl::StatusOr<StoreReading> reading = read(*found);
+  if (!reading.ok()) return reading.status();
+  return std::pair{*std::move(reading), it->second.lag};
+}
+
 std::vector<StandbyTaskView> StateUpdater::standbys() const {
   absl::MutexLock lock(&mutex_);
   std::vector<StandbyTaskView> views;

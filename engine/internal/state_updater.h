@@ -57,10 +57,14 @@
 #include "engine/internal/changelog_reader.h"
 #include "engine/internal/task.h"
 #include "engine/membership.h"
+#include "engine/state_query.h"
 #include "engine/thread_metrics.h"
 #include "engine/topology.h"
 
 namespace weir::internal {
+
+// An interactive query's read of one store (engine/state_query.h).
+using StoreRead = std::function<absl::StatusOr<StoreReading>(StateStore& store)>;
 
 // Opens the RocksDB instance of a task's state.
 using TaskDbOpener = std::function<absl::StatusOr<std::unique_ptr<TaskDb>>(TaskId)>;
@@ -114,6 +118,12 @@ class StateUpdater : private RecordCollector {
   bool ClaimForActive(TaskId id);
   void ReleaseFromActive(TaskId id);
   std::vector<StandbyTaskView> standbys() const;
+  // Interactive queries allowed a stale answer: `read` against store `store` of the standby of
+  // `id` held here, with the standby's lag (changelog records behind, as of its last refresh).
+  // Unavailable when no standby of `id` is open here. Waits for the batch in hand.
+  absl::StatusOr<std::pair<StoreReading, int64_t>> QueryStandby(TaskId id,
+                                                                const std::string& store,
+                                                                const StoreRead& read);
   // Changelog records applied to standbys.
   int64_t standby_records_applied() const { return standby_records_applied_; }
 

@@ -152,6 +152,7 @@ void StreamThread::Die(absl::Status status) {
 
 void StreamThread::Run() {
   absl::Status status = RunLoop();
+  AnswerQueries(absl::UnavailableError(absl::StrCat(name_, " has stopped")));
   if (!status.ok()) {
     // Leave the group without committing: what is in flight is reprocessed by the next owner.
     if (std::shared_ptr<LeaveBarrier> barrier = TakeLeaveBarrier()) barrier->Arrive();
@@ -181,6 +182,7 @@ absl::Status StreamThread::RunLoop() {
   while (!stop_requested_) {
     // Tasks the state updater has restored (it wakes the poll below when one is ready).
     if (!restoring_.empty()) WEIR_RETURN_IF_ERROR(ResumeRestored());
+    AnswerQueries();
     // One batch per iteration; polling the consumer queue also serves the rebalance callback.
     const auto poll_start = SteadyClock::now();
     const ssize_t count = PollBatch(static_cast<int>(config_.poll_ms));
@@ -218,6 +220,7 @@ absl::Status StreamThread::RunLoop() {
     PublishMetrics(/*force=*/false);
   }
   state_ = ThreadState::kPendingShutdown;
+  AnswerQueries(absl::UnavailableError(absl::StrCat(name_, " is shutting down")));
   spdlog::info("{}: shutting down: committing and leaving the group", name_);
   absl::Status committed = CommitOrWarn();
   if (std::shared_ptr<LeaveBarrier> barrier = TakeLeaveBarrier()) {
@@ -230,6 +233,51 @@ absl::Status StreamThread::RunLoop() {
   CloseAllTasks();
   PublishTasks(/*member_id=*/"");  // out of the group
   return absl::OkStatus();
+}
+
+void StreamThread::Query(TaskId id, std::string store, StoreRead read, QueryDone done) {
+  {
+    absl::MutexLock lock(&mutex_);
+    if (!queries_closed_) {
+      queries_.push_back({id, std::move(store), std::move(read), std::move(done)});
+      if (consumer_queue_ != nullptr) rd_kafka_queue_yield(consumer_queue_.get());
+      return;
+    }
+  }
+  done(absl::UnavailableError(absl::StrCat(name_, " has stopped")));
+}
+
+bool StreamThread::HoldsTask(TaskId id) const {
+  absl::MutexLock lock(&mutex_);
+  return std::binary_search(published_.tasks.begin(), published_.tasks.end(), id);
+}
+
+void StreamThread::AnswerQueries(std::optional<absl::Status> refusal) {
+  std::vector<PendingQuery> queries;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (refusal.has_value()) queries_closed_ = true;
+    if (queries_.empty()) return;
+    queries.swap(queries_);
+  }
+  for (PendingQuery& query : queries) {
+    const std::string task = query.task.ToString();
+    if (refusal.has_value()) {
+      query.done(*refusal);
+    } else if (restoring_.contains(query.task)) {
+      query.done(absl::UnavailableError(
+          absl::StrCat("task ", task, " is restoring its state from the changelogs")));
+    } else if (rebalance_watch_->HoldsCommits()) {
+      query.done(absl::UnavailableError(
+          absl::StrCat("a rebalance is in progress (", name_, " is rejoining the group)")));
+    } else if (auto it = tasks_.find(query.task); it == tasks_.end()) {
+      query.done(absl::UnavailableError(absl::StrCat("task ", task, " is not on ", name_)));
+    } else if (StateStore* store = it->second->store(query.store); store == nullptr) {
+      query.done(absl::NotFoundError(absl::StrCat("task ", task, " has no store ", query.store)));
+    } else {
+      query.done(query.read(*store));
+    }
+  }
 }
 
 absl::Status StreamThread::ProcessMessage(const rd_kafka_message_t& message, int64_t now_ms) {

@@ -121,6 +121,17 @@ class StreamThread {
   }
   void Join();
 
+  // Interactive queries (engine/state_query.h): `read` runs on this thread between two batches
+  // against store `store` of active task `id`, and `done` (also on this thread) gets its result;
+  // or, without `read` running, Unavailable saying why the task cannot answer here: it is not
+  // assigned to this thread, it is restoring, a group join is pending (a rebalance), or the
+  // thread is stopping. The poll wakes for it. Thread-safe.
+  using QueryDone = std::function<void(absl::StatusOr<StoreReading>)>;
+  void Query(TaskId id, std::string store, StoreRead read, QueryDone done);
+
+  // The task is this thread's (processing or restoring) as of its last loop iteration.
+  bool HoldsTask(TaskId id) const;
+
   const std::string& name() const { return name_; }
   ThreadState state() const { return state_; }
   // Why the thread died (kDead); OK otherwise.
@@ -199,6 +210,8 @@ class StreamThread {
   std::string ReadMemberId();
   // The barrier RequestStop() was given, if any (once).
   std::shared_ptr<LeaveBarrier> TakeLeaveBarrier();
+  // Answers the queries Query() queued; with `refusal` set, answers them all with it.
+  void AnswerQueries(std::optional<absl::Status> refusal = std::nullopt);
 
   const AppConfig config_;
   const std::shared_ptr<const Topology> topology_;
@@ -294,6 +307,14 @@ class StreamThread {
   Published published_ ABSL_GUARDED_BY(mutex_);
   absl::Status error_ ABSL_GUARDED_BY(mutex_);
   std::shared_ptr<LeaveBarrier> leave_barrier_ ABSL_GUARDED_BY(mutex_);
+  struct PendingQuery {
+    TaskId task;
+    std::string store;
+    StoreRead read;
+    QueryDone done;
+  };
+  std::vector<PendingQuery> queries_ ABSL_GUARDED_BY(mutex_);
+  bool queries_closed_ ABSL_GUARDED_BY(mutex_) = false;  // the loop ended: refuse at once
 };
 
 }  // namespace weir::internal
