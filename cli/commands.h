@@ -46,6 +46,7 @@ void AddBenchCommand(CLI::App& app, int* exit_code);
 void AddStateCommand(CLI::App& app, int* exit_code);
 void AddPlanCommand(CLI::App& app, int* exit_code);
 void AddStatusCommand(CLI::App& app, int* exit_code);
+void AddQueryCommand(CLI::App& app, int* exit_code);
 
 }  // namespace weir::cli
 

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
       "  weir broker --topic payments:12          start the embedded broker\n"
       "  weir loadgen --set bootstrap.servers=HOST:PORT --rate 5000   synthetic payments\n"
       "  weir config show --config config/weir.yaml   print the effective configuration\n"
+      "  echo CARD | weir query --card -             a card's live windows from an instance\n"
       "Run 'weir <command> --help' for a command's flags and examples. Docs: docs/README.md");
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "Log level: trace, debug, info, warn, error, off")
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
   weir::cli::AddStateCommand(app, &exit_code);
   weir::cli::AddPlanCommand(app, &exit_code);
   weir::cli::AddStatusCommand(app, &exit_code);
+  weir::cli::AddQueryCommand(app, &exit_code);
 
   // CLI11 would call an unknown command a missing one ("A subcommand is required").
   const auto known = [&app](const char* name) {

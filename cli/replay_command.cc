@@ -11,6 +11,7 @@
 #include "common/logging.h"
 #include "common/status.h"
 #include "engine/app_config.h"
+#include "engine/query_service.h"
 #include "engine/test_driver.h"
 #include "topologies/fraud_topology.h"
 
@@ -22,6 +23,9 @@ struct ReplayFlags {
   std::string input;
   std::string output = "-";
   int partitions = 1;
+  std::string query;    // <view>/<windows|key>
+  std::string queries;  // request bodies, one JSON object per line
+  std::string answers = "-";
 };
 
 // The "rule" of an alert the fraud topology wrote (docs/fraud.md: its rule names need no
@@ -35,7 +39,40 @@ std::string RuleOf(absl::string_view alert) {
   return end == absl::string_view::npos ? "?" : std::string(alert.substr(start, end - start));
 }
 
+// Answers each body of `queries` as POST /state/<flags.query> would on a running instance
+// holding this state, one JSON answer per line.
+absl::Status AnswerQueries(const Topology& topology, const TopologyTestDriver& driver,
+                           const ReplayFlags& flags, std::ifstream& queries) {
+  FILE* out = flags.answers == "-" ? stdout : std::fopen(flags.answers.c_str(), "w");
+  if (out == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flags.answers, ": cannot write the answers: ", std::strerror(errno)));
+  }
+  const QueryService service(topology, driver, flags.partitions);
+  std::string body;
+  int64_t line = 0;
+  absl::Status status;
+  while (status.ok() && std::getline(queries, body)) {
+    ++line;
+    if (body.empty()) continue;
+    const HttpReply reply =
+        service.Handle({.method = "POST", .path = absl::StrCat("/state/", flags.query),
+                        .body = body});
+    if (reply.status != 200) {
+      status = absl::InvalidArgumentError(
+          absl::StrCat(flags.queries, ":", line, ": ", reply.status, " ", reply.body));
+    } else {
+      std::fprintf(out, "%s", reply.body.c_str());
+    }
+  }
+  if (out != stdout) std::fclose(out);
+  return status;
+}
+
 absl::Status Replay(const ReplayFlags& flags) {
+  if (flags.query.empty() != flags.queries.empty()) {
+    return absl::InvalidArgumentError("--query and --queries go together");
+  }
   WEIR_ASSIGN_OR_RETURN(AppConfig config, LoadAppConfig(flags.config.path, flags.config.overrides));
   WEIR_ASSIGN_OR_RETURN(fraud::FraudConfig fraud_config,
                         fraud::LoadFraudConfig(config.topology_config));
@@ -51,8 +88,17 @@ absl::Status Replay(const ReplayFlags& flags) {
   }
   const fraud::CardTokenizer tokenizer =
       fraud::CardTokenizer::FromEnvironment(fraud_config.card_token_key_env);
+  const Topology topology = fraud::BuildFraudTopology(fraud_config, tokenizer);
+  std::ifstream queries;
+  if (!flags.query.empty()) {
+    queries.open(flags.queries);
+    if (!queries) {
+      return absl::NotFoundError(
+          absl::StrCat(flags.queries, ": cannot read the queries: ", std::strerror(errno)));
+    }
+  }
   TopologyTestDriver driver(
-      fraud::BuildFraudTopology(fraud_config, tokenizer),
+      topology,
       {.application_id = config.application_id.empty() ? "weir-replay" : config.application_id,
        .partitions = flags.partitions});
   std::map<std::string, int64_t> alerts_by_rule;
@@ -97,6 +143,9 @@ absl::Status Replay(const ReplayFlags& flags) {
                static_cast<long long>(records), seconds, records / std::max(seconds, 1e-9),
                flags.partitions, static_cast<long long>(alerts), by_rule.c_str(),
                static_cast<long long>(driver.Totals().late), static_cast<long long>(dead_letters));
+  if (!flags.query.empty()) {
+    WEIR_RETURN_IF_ERROR(AnswerQueries(topology, driver, flags, queries));
+  }
   if (!latencies_us.empty()) {
     const auto percentile = [&](size_t per_mille) {
       auto at = latencies_us.begin() + static_cast<std::ptrdiff_t>(
@@ -128,6 +177,15 @@ void AddReplayCommand(CLI::App& app, int* exit_code) {
                    "Partitions to spread cards over (Kafka's key hash), one task each")
       ->check(InRange(1, 1000))
       ->capture_default_str();
+  command
+      ->add_option("--query", flags->query,
+                   "After the replay, answer --queries as POST /state/<this> would on a running "
+                   "instance holding the same state, e.g. card-5m/windows (docs/queries.md)")
+      ->check(CLI::IsMember({"card-1m/windows", "card-5m/windows", "card-windows/key"}));
+  command->add_option("--queries", flags->queries,
+                      "Request bodies for --query, one JSON object per line");
+  command->add_option("--answers", flags->answers, "Where --query's answers go; - for stdout")
+      ->capture_default_str();
   command->footer(
       "For backtesting rule changes on history and for golden tests: the same topology as\n"
       "'weir run' (thresholds from the config's topology.config) runs in process through the\n"
@@ -135,7 +193,9 @@ void AddReplayCommand(CLI::App& app, int* exit_code) {
       "rate, alerts by rule, late drops, dead letters) goes to stderr.\n"
       "\nExamples:\n"
       "  weir replay --input payments.jsonl --output alerts.jsonl\n"
-      "  weir replay -i history.jsonl --set topology.config=/tmp/stricter-rules.yaml\n");
+      "  weir replay -i history.jsonl --set topology.config=/tmp/stricter-rules.yaml\n"
+      "  weir replay -i payments.jsonl -o /dev/null --partitions 12 --query card-5m/windows \\\n"
+      "      --queries cards.jsonl --answers windows.jsonl   # cards.jsonl: {\"card\": \"...\"}\n");
   command->callback([flags, exit_code] { ReportOutcome("replay", Replay(*flags), exit_code); });
 }
 

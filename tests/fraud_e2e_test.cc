@@ -25,6 +25,7 @@
 #include "absl/strings/str_split.h"
 #include "common/http_client.h"
 #include "engine/topic_offsets.h"
+#include "tests/support/alerts.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/subprocess.h"
 #include "topologies/fraud_topology.h"
@@ -32,6 +33,7 @@
 namespace weir {
 namespace {
 
+using testing::CardsIn;
 using testing::ReadFile;
 
 using testing::RunCommand;
@@ -44,30 +46,6 @@ constexpr int kPartitions = 4;
 constexpr int kRecords = 20'000;
 constexpr char kApplication[] = "e2e";
 const std::vector<std::string> kStores = {"card-windows"};
-
-// Card numbers in clear in `text`: digit runs of 12-19 digits (or windows of them inside longer
-// runs) that are one of `cards`.
-std::set<std::string> CardsIn(absl::string_view text, const std::set<std::string>& cards) {
-  std::set<std::string> found;
-  size_t i = 0;
-  while (i < text.size()) {
-    if (!absl::ascii_isdigit(text[i])) {
-      ++i;
-      continue;
-    }
-    size_t end = i;
-    while (end < text.size() && absl::ascii_isdigit(text[end])) ++end;
-    const absl::string_view run = text.substr(i, end - i);
-    for (size_t length = 12; length <= 19 && length <= run.size(); ++length) {
-      for (size_t start = 0; start + length <= run.size(); ++start) {
-        const std::string candidate(run.substr(start, length));
-        if (cards.contains(candidate)) found.insert(candidate);
-      }
-    }
-    i = end;
-  }
-  return found;
-}
 
 class FraudEndToEnd : public ::testing::Test {
  protected:
