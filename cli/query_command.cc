@@ -40,11 +40,18 @@ std::string Amount(const nlohmann::json& value) {
   return value.is_number() ? absl::StrFormat("%.2f", value.get<double>()) : "-";
 }
 
+// The first few of `values`, and how many there are when that is not all (--json has them all).
 std::string List(const nlohmann::json& values) {
-  if (!values.is_array()) return "-";
+  constexpr size_t kShown = 4;
+  if (!values.is_array() || values.empty()) return "-";
   std::vector<std::string> out;
-  for (const nlohmann::json& v : values) out.push_back(v.get<std::string>());
-  return out.empty() ? "-" : absl::StrJoin(out, ",");
+  for (const nlohmann::json& v : values) {
+    if (out.size() == kShown) break;
+    out.push_back(v.get<std::string>());
+  }
+  return values.size() <= kShown
+             ? absl::StrJoin(out, ",")
+             : absl::StrCat(values.size(), ": ", absl::StrJoin(out, ","), ",...");
 }
 
 void PrintTable(const nlohmann::json& answer) {

@@ -1,7 +1,8 @@
 // Interactive queries across instances: three `weir run` processes of one application share six
-// partitions on `weir broker`. A card's windows asked from any instance - the one running its
-// partition or another, which forwards the query - equal what `weir replay --query` holds for
-// that card after the same payments. The bearer token is required; no card number reaches any
+// partitions on `weir broker`, with one standby replica. A card's windows asked from any
+// instance - the one running its partition or another, which forwards the query - equal what
+// `weir replay --query` holds for that card after the same payments; with allow_stale the
+// instance keeping the task's standby answers from it. The bearer token is required; no card number reaches any
 // instance's log. Under load it prints the query latency (docs/queries.md quotes it).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -146,6 +147,7 @@ TEST_F(Queries, EveryInstanceAnswersACardsWindowsAsTheReplayHoldsThem) {
         "--set", "metrics.host=127.0.0.1",
         "--set", "metrics.port=0",
         "--set", "http.auth.token.env=WEIR_QUERY_TOKEN",
+        "--set", "num.standby.replicas=1",
         "--set", "consumer.session.timeout.ms=6000",
         "--set", "windowstore.changelog.additional.retention.ms=1000000000000",
         "--set", "state.dir=" + (root_ / absl::StrCat("state-", i)).string()};
@@ -198,6 +200,30 @@ TEST_F(Queries, EveryInstanceAnswersACardsWindowsAsTheReplayHoldsThem) {
   EXPECT_GT(forwarded, 0) << "no query went to another instance";
   std::printf("%d of %d answers came from another instance than the one asked\n", forwarded,
               kInstances * 3 * kCardsAsked);
+
+  // With allow_stale, the instance keeping a task's standby answers from it, saying so; once
+  // the standby has caught up it holds the same windows.
+  const nlohmann::json stale_body = {{"card", cards[0]}, {"allow_stale", true}};
+  int stale_answers = 0;
+  for (int i = 0; i < kInstances; ++i) {
+    HttpResponse response;
+    nlohmann::json answer;
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          response = Ask(ports[i], "/state/card-5m/windows", stale_body.dump());
+          if (response.status != 200) return false;
+          answer = nlohmann::json::parse(response.body);
+          return !answer["stale"].get<bool>() || answer["lag"] == 0;
+        },
+        std::chrono::seconds(60)))
+        << response.status << " " << response.body;
+    if (answer["stale"].get<bool>()) {
+      ++stale_answers;
+      EXPECT_EQ(answer["served_by"], absl::StrCat("127.0.0.1:", ports[i]));
+    }
+    EXPECT_EQ(answer["windows"], expected["card-5m/windows"][0]["windows"]) << "instance " << i;
+  }
+  EXPECT_EQ(stale_answers, 1) << "one instance keeps the card's task as a standby";
 
   // By token, every partition is asked; the answer is the same.
   const std::string token = expected["card-5m/windows"][0]["token"];
