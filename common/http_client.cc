@@ -72,7 +72,9 @@ HttpResponse HttpSend(const HttpCall& call) {
     return out;
   }
   curl_slist* headers = nullptr;
-  for (const std::string& header : call.headers) headers = curl_slist_append(headers, header.c_str());
+  for (const std::string& header : call.headers) {
+    headers = curl_slist_append(headers, header.c_str());
+  }
   char error[CURL_ERROR_SIZE] = "";
   curl_easy_setopt(curl, CURLOPT_URL, call.url.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);

@@ -477,7 +477,9 @@ absl::StatusOr<KafkaStreams::LocalReading> KafkaStreams::ReadLocal(
     TaskId id, const QueryableStore& view, const StateQuery& query,
     absl::Duration timeout) const {
   if (!started_.load(std::memory_order_acquire)) return absl::UnavailableError("not started");
-  const internal::StoreRead read = [&view, query](StateStore& store) { return view.read(store, query); };
+  const internal::StoreRead read = [&view, query](StateStore& store) {
+    return view.read(store, query);
+  };
   absl::Status active = absl::UnavailableError(
       absl::StrCat("task ", id.ToString(), " is not active on this instance"));
   internal::StreamThread* owner = nullptr;

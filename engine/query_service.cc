@@ -91,8 +91,9 @@ HttpReply QueryService::Handle(const HttpRequest& request) const {
     return Error(404, absl::StrCat("no such endpoint: use POST /state/<store>/windows or "
                                    "/state/<store>/key; ", known));
   }
-  const QueryableStore* view = topology.FindQueryableStore(
-      parts[2], parts[3] == "windows" ? QueryableStore::Kind::kWindows : QueryableStore::Kind::kKey);
+  const QueryableStore::Kind kind =
+      parts[3] == "windows" ? QueryableStore::Kind::kWindows : QueryableStore::Kind::kKey;
+  const QueryableStore* view = topology.FindQueryableStore(parts[2], kind);
   if (view == nullptr) {
     return Error(404, absl::StrCat("no queryable store ", parts[2], "/", parts[3], "; ", known));
   }

@@ -2,8 +2,9 @@
 // partitions on `weir broker`, with one standby replica. A card's windows asked from any
 // instance - the one running its partition or another, which forwards the query - equal what
 // `weir replay --query` holds for that card after the same payments; with allow_stale the
-// instance keeping the task's standby answers from it. The bearer token is required; no card number reaches any
-// instance's log. Under load it prints the query latency (docs/queries.md quotes it).
+// instance keeping the task's standby answers from it. The bearer token is required; no card
+// number reaches any instance's log. Under load it prints the query latency (docs/queries.md
+// quotes it). On a real cluster too (ctest -L kafka).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
