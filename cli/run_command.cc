@@ -280,7 +280,7 @@ absl::Status RunService(const RunFlags& flags, RunRecord& run) {
   WEIR_ASSIGN_OR_RETURN(
       std::unique_ptr<HttpServer> http,
       HttpServer::Start(config.metrics_host, static_cast<int>(config.metrics_port),
-                        {.metrics = [&streams] { return RenderMetrics(*streams); },
+                        {.metrics = [&] { return RenderMetrics(*streams, &queries); },
                          .healthy = [&streams] { return streams->Healthy(); },
                          .not_ready = [&streams] { return streams->NotReadyReason(); },
                          .tasks = [&streams] { return streams->LocalView().ToJson(); },

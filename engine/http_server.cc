@@ -81,7 +81,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
   std::call_once(initialised, [] { mg_init_library(0); });
   auto server = std::unique_ptr<HttpServer>(new HttpServer(std::move(handlers)));
   const std::string address = absl::StrCat(host, ":", port);
-  const char* options[] = {"listening_ports",    address.c_str(), "num_threads", "2",
+  const char* options[] = {"listening_ports",    address.c_str(), "num_threads", "8",
                            "request_timeout_ms", "10000",         nullptr};
   mg_callbacks callbacks;
   std::memset(&callbacks, 0, sizeof(callbacks));

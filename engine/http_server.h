@@ -5,9 +5,10 @@
 // queries: docs/queries.md). With a bearer token set, /tasks and /state answer 401 to a request
 // without "Authorization: Bearer <token>".
 //
-// Concurrency: civetweb serves requests on its own threads (2); the handlers must be safe to
-// call from them while the stream threads run. Stop() (or the destructor) returns once no
-// request is in flight.
+// Concurrency: civetweb serves requests on its own threads (8: a query forwarded to another
+// instance holds its thread until that instance answers, and two instances forwarding to each
+// other must not take all of each other's threads); the handlers must be safe to call from them
+// while the stream threads run. Stop() (or the destructor) returns once no request is in flight.
 #ifndef WEIR_ENGINE_HTTP_SERVER_H_
 #define WEIR_ENGINE_HTTP_SERVER_H_
 

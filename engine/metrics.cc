@@ -7,8 +7,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
 #include "engine/kafka_streams.h"
 #include "engine/memory_plan.h"
+#include "engine/query_service.h"
 
 namespace weir {
 namespace {
@@ -145,6 +147,17 @@ constexpr MetricDescription kDescriptions[] = {
     {"weir_client_memory_plan_bytes", "gauge", "client_id", "(weir) memory plan",
      "the container limit of `weir plan memory` for this instance's configuration, which "
      "`weir run` computes at start; absent when it could not plan", "weir run", "info"},
+    // Interactive queries (docs/queries.md).
+    {"weir_state_queries_total", "counter", "client_id,store,code,from",
+     "(weir) interactive queries",
+     "`/state` requests this instance answered, by view (`-`: none matched), HTTP status and "
+     "sender (`client`, or `instance`: forwarded by another instance)",
+     "query service", "info"},
+    {"weir_state_query_latency_avg", "gauge", "client_id", "(weir) interactive query latency",
+     "ms to answer a client's `/state` request (forwarding included), over the last 30-60 s",
+     "query service", "info"},
+    {"weir_state_query_latency_max", "gauge", "client_id", "(weir) interactive query latency",
+     "ms, as above", "query service", "info"},
     // Processor node (stream-processor-node-metrics), the task's sources and sinks together.
     {"weir_processor_node_record_e2e_latency_avg", "gauge", kNode,
      "stream-processor-node-metrics: record-e2e-latency-avg",
@@ -405,7 +418,7 @@ std::string MetricsMarkdownTable() {
   return out;
 }
 
-std::string RenderMetrics(const KafkaStreams& streams) {
+std::string RenderMetrics(const KafkaStreams& streams, const QueryService* queries) {
   const bool debug = streams.config().metrics_recording_level == RecordingLevel::kDebug;
   const std::string client = streams.config().application_id + "-" + streams.process_id();
   Builder b;
@@ -430,6 +443,19 @@ std::string RenderMetrics(const KafkaStreams& streams) {
   if (const int64_t plan = streams.memory_plan_bytes(); plan > 0) {
     b.Add(Family("weir_client_memory_plan_bytes"), {{"client_id", client}},
           static_cast<double>(plan));
+  }
+  if (queries != nullptr) {
+    for (const auto& [counted, count] : queries->counts()) {
+      b.Add(Family("weir_state_queries_total"),
+            {{"client_id", client},
+             {"store", counted.view},
+             {"code", absl::StrCat(counted.status)},
+             {"from", counted.forwarded ? "instance" : "client"}},
+            static_cast<double>(count));
+    }
+    const Sensor::Reading latency = queries->latency_ms(absl::ToUnixMillis(absl::Now()));
+    b.Add(Family("weir_state_query_latency_avg"), {{"client_id", client}}, latency.avg);
+    b.Add(Family("weir_state_query_latency_max"), {{"client_id", client}}, latency.max);
   }
   for (const StandbyTaskView& standby : standbys) {
     const Labels labels = {{"thread_id", client + "-StateUpdater"},

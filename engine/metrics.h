@@ -19,6 +19,7 @@
 namespace weir {
 
 class KafkaStreams;
+class QueryService;
 
 struct MetricDescription {
   const char* name;        // Prometheus family name
@@ -35,8 +36,9 @@ std::span<const MetricDescription> MetricDescriptions();
 // The Markdown table of MetricDescriptions() (docs/metrics.md embeds it).
 std::string MetricsMarkdownTable();
 
-// The Prometheus text exposition (format 0.0.4) of `streams`' metrics now.
-std::string RenderMetrics(const KafkaStreams& streams);
+// The Prometheus text exposition (format 0.0.4) of `streams`' metrics now, with those of the
+// instance's interactive queries when `queries` is given.
+std::string RenderMetrics(const KafkaStreams& streams, const QueryService* queries = nullptr);
 
 }  // namespace weir
 

@@ -75,6 +75,29 @@ HttpReply QueryService::Unavailable(const std::string& reason) const {
 }
 
 HttpReply QueryService::Handle(const HttpRequest& request) const {
+  const auto start = std::chrono::steady_clock::now();
+  std::string view = "-";
+  HttpReply reply = Serve(request, view);
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  const bool forwarded = !request.forwarded_by.empty();
+  absl::MutexLock lock(&stats_mutex_);
+  ++counts_[{view, reply.status, forwarded}];
+  if (!forwarded) latency_.Record(ms, absl::ToUnixMillis(absl::Now()));
+  return reply;
+}
+
+std::map<QueryService::Counted, int64_t> QueryService::counts() const {
+  absl::MutexLock lock(&stats_mutex_);
+  return counts_;
+}
+
+Sensor::Reading QueryService::latency_ms(int64_t now_ms) const {
+  absl::MutexLock lock(&stats_mutex_);
+  return latency_.Read(now_ms);
+}
+
+HttpReply QueryService::Serve(const HttpRequest& request, std::string& view_name) const {
   // /state/<view>/<kind>
   const std::vector<std::string> parts = absl::StrSplit(request.path, '/');
   const Topology& topology = topology_;
@@ -97,6 +120,7 @@ HttpReply QueryService::Handle(const HttpRequest& request) const {
   if (view == nullptr) {
     return Error(404, absl::StrCat("no queryable store ", parts[2], "/", parts[3], "; ", known));
   }
+  view_name = view->name;
   if (request.method != "POST") {
     return Error(405, absl::StrCat(request.path, " takes POST with a JSON body"));
   }

@@ -23,9 +23,11 @@
 #include <map>
 #include <string>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "engine/http_server.h"
 #include "engine/kafka_streams.h"
+#include "engine/sensor.h"
 #include "engine/test_driver.h"
 
 namespace weir {
@@ -48,7 +50,21 @@ class QueryService {
 
   HttpReply Handle(const HttpRequest& request) const;
 
+  // What /metrics shows (weir_state_queries_total, weir_state_query_latency_*): requests by
+  // view ("-" for none), status and who sent them ("client" or "instance", a forwarded one),
+  // and the latency of those from clients. Thread-safe.
+  struct Counted {
+    std::string view;
+    int status = 0;
+    bool forwarded = false;
+    auto operator<=>(const Counted&) const = default;
+  };
+  std::map<Counted, int64_t> counts() const ABSL_LOCKS_EXCLUDED(stats_mutex_);
+  Sensor::Reading latency_ms(int64_t now_ms) const ABSL_LOCKS_EXCLUDED(stats_mutex_);
+
  private:
+  // Handle() without its accounting; `view` gets the view's name once known.
+  HttpReply Serve(const HttpRequest& request, std::string& view) const;
   struct Answer;
   // Task `id` read for `query`: here, or on the instance running it.
   absl::StatusOr<Answer> Ask(const QueryableStore& view, TaskId id, const StateQuery& query,
@@ -63,6 +79,9 @@ class QueryService {
   const int32_t driver_partitions_ = 0;
   const Options options_;
   std::map<std::string, int> subtopology_of_store_;
+  mutable absl::Mutex stats_mutex_;
+  mutable std::map<Counted, int64_t> counts_ ABSL_GUARDED_BY(stats_mutex_);
+  mutable Sensor latency_ ABSL_GUARDED_BY(stats_mutex_);  // one writer at a time: the mutex
 };
 
 }  // namespace weir

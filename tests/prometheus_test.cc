@@ -138,6 +138,12 @@ TEST_F(PrometheusScrape, PrometheusStoresWeirsMetricsAndTheyMatchTheDocs) {
   for (const auto& s : lag) partitions.insert(s["metric"]["partition"].get<std::string>());
   EXPECT_EQ(partitions.size(), static_cast<size_t>(kPartitions)) << "lag for every partition";
 
+  // One interactive query, so that its families have a sample.
+  const HttpResponse query =
+      HttpSend({.url = absl::StrCat("http://127.0.0.1:", metrics_port, "/state/card-5m/windows"),
+                .body = R"({"token": "00000000000000000000000000000000"})"});
+  EXPECT_EQ(query.status, 200) << query.body;
+
   // promtool accepts the exposition, and it agrees with docs/metrics.md.
   const HttpResponse metrics = HttpGet(metrics_port, "/metrics");
   ASSERT_EQ(metrics.status, 200);
@@ -191,6 +197,8 @@ TEST_F(PrometheusScrape, PrometheusStoresWeirsMetricsAndTheyMatchTheDocs) {
     ++samples;
   }
   EXPECT_GT(samples, 50);
+  EXPECT_THAT(metrics.body, ::testing::HasSubstr(
+                                "store=\"card-5m\",code=\"200\",from=\"client\"} 1"));
 }
 
 }  // namespace
