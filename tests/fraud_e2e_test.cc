@@ -54,13 +54,8 @@ class FraudEndToEnd : public ::testing::Test {
     std::error_code ignored;
     std::filesystem::remove_all(root_, ignored);
     std::filesystem::create_directories(root_);
-    std::vector<std::string> topics = {absl::StrCat("payments:", kPartitions), "fraud-alerts:4",
-                                       "payments-dlq:4"};
-    for (const TopicSpec& topic : fraud::FraudInternalTopics(kApplication, kPartitions)) {
-      topics.push_back(absl::StrCat(topic.name, ":", topic.partitions));
-    }
-    absl::StatusOr<testing::BrokerProcess> broker =
-        testing::StartBroker(topics, (root_ / "broker.log").string());
+    absl::StatusOr<testing::BrokerProcess> broker = testing::StartBroker(
+        testing::FraudTopics(kApplication, kPartitions), (root_ / "broker.log").string());
     ASSERT_TRUE(broker.ok()) << broker.status();
     broker_ = std::move(broker->process);
     bootstrap_ = broker->bootstrap;

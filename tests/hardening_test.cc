@@ -49,12 +49,8 @@ class Hardening : public ::testing::Test {
       bootstrap_ = *real;
       return;
     }
-    std::vector<std::string> topics = {"payments:1", "fraud-alerts:1", "payments-dlq:1"};
-    for (const TopicSpec& topic : fraud::FraudInternalTopics(kApplication, 1)) {
-      topics.push_back(absl::StrCat(topic.name, ":", topic.partitions));
-    }
     absl::StatusOr<testing::BrokerProcess> broker =
-        testing::StartBroker(topics, (root_ / "broker.log").string());
+        testing::StartBroker(testing::FraudTopics(kApplication, 1), (root_ / "broker.log").string());
     ASSERT_TRUE(broker.ok()) << broker.status();
     broker_ = std::move(broker->process);
     bootstrap_ = broker->bootstrap;

@@ -4,8 +4,20 @@
 
 #include "absl/strings/str_cat.h"
 #include "tests/support/test_cluster.h"
+#include "topologies/fraud_topology.h"
 
 namespace weir::testing {
+
+std::vector<std::string> FraudTopics(const std::string& application, int partitions) {
+  std::vector<std::string> topics;
+  for (const char* topic : {"payments", "fraud-alerts", "payments-dlq"}) {
+    topics.push_back(absl::StrCat(topic, ":", partitions));
+  }
+  for (const TopicSpec& topic : fraud::FraudInternalTopics(application, partitions)) {
+    topics.push_back(absl::StrCat(topic.name, ":", topic.partitions));
+  }
+  return topics;
+}
 
 absl::StatusOr<BrokerProcess> StartBroker(const std::vector<std::string>& topics,
                                           const std::string& log_path) {

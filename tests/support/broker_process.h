@@ -18,6 +18,11 @@ struct BrokerProcess {
   std::string bootstrap;
 };
 
+// The topics the fraud application `application` needs with `partitions` partitions each:
+// payments, fraud-alerts and payments-dlq, the store's changelog and the membership topic, as
+// "name:partitions" for StartBroker.
+std::vector<std::string> FraudTopics(const std::string& application, int partitions);
+
 // Starts a one-broker embedded cluster with `topics` ("name:partitions"; the embedded broker
 // has no CreateTopics, so changelog topics must be listed too), its log appended to `log_path`.
 // When the test runs against a real cluster, empties that cluster and creates `topics` there.
