@@ -47,23 +47,11 @@ constexpr int kRecords = 20'000;
 constexpr char kApplication[] = "e2e";
 const std::vector<std::string> kStores = {"card-windows"};
 
-class FraudEndToEnd : public ::testing::Test {
+class FraudEndToEnd : public testing::FraudBrokerTest {
  protected:
   void SetUp() override {
-    root_ = std::filesystem::temp_directory_path() / absl::StrCat("weir-e2e-", ::getpid());
-    std::error_code ignored;
-    std::filesystem::remove_all(root_, ignored);
-    std::filesystem::create_directories(root_);
-    absl::StatusOr<testing::BrokerProcess> broker = testing::StartBroker(
-        testing::FraudTopics(kApplication, kPartitions), (root_ / "broker.log").string());
-    ASSERT_TRUE(broker.ok()) << broker.status();
-    broker_ = std::move(broker->process);
-    bootstrap_ = broker->bootstrap;
+    ASSERT_NO_FATAL_FAILURE(StartBrokerIn("e2e", kApplication, kPartitions));
     setenv("WEIR_CARD_TOKEN_KEY", "e2e-secret", 1);  // children inherit it
-  }
-  void TearDown() override {
-    if (broker_ != nullptr) broker_->Signal(SIGTERM);
-    testing::RemoveUnlessFailed(root_);
   }
 
   std::vector<std::string> LoadgenFlags() const {
@@ -92,9 +80,6 @@ class FraudEndToEnd : public ::testing::Test {
     return read.out;
   }
 
-  std::filesystem::path root_;
-  std::unique_ptr<Subprocess> broker_;
-  std::string bootstrap_;
 };
 
 TEST_F(FraudEndToEnd, InjectedFraudIsAllDetectedAndNoCardNumberLeaks) {

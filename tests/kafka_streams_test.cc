@@ -452,6 +452,34 @@ TEST(KafkaStreams, MissingLocalStateIsRestoredFromTheChangelog) {
   (*second)->Close();
 }
 
+// Holds each restoration, on the state updater's thread, until Release(): the restore hook
+// (KafkaStreamsOptions::on_restore_start) blocks in it. Release it before the instance closes.
+class RestoreGate {
+ public:
+  // `check` sees each restoration first (the task, the records to restore).
+  std::function<void(TaskId, int64_t)> Hook(std::function<void(TaskId, int64_t)> check = {}) {
+    return [this, check](TaskId id, int64_t remaining) {
+      if (check) check(id, remaining);
+      absl::MutexLock lock(&mutex_);
+      started_ = true;
+      mutex_.Await(absl::Condition(&released_));
+    };
+  }
+  bool WaitStarted() {
+    absl::MutexLock lock(&mutex_);
+    return mutex_.AwaitWithTimeout(absl::Condition(&started_), absl::Seconds(60));
+  }
+  void Release() {
+    absl::MutexLock lock(&mutex_);
+    released_ = true;
+  }
+
+ private:
+  absl::Mutex mutex_;
+  bool started_ ABSL_GUARDED_BY(mutex_) = false;
+  bool released_ ABSL_GUARDED_BY(mutex_) = false;
+};
+
 TEST(KafkaStreams, NotReadyWhileATaskRestoresReadyAfter) {
   CreateTopics({"ready-in", "ready-out"}, 1);
   const Topology topology = Counting("ready-in", "ready-out", "ready-counts");
@@ -460,17 +488,12 @@ TEST(KafkaStreams, NotReadyWhileATaskRestoresReadyAfter) {
   std::filesystem::remove_all(std::filesystem::path(StateDir()) / "ready");  // a new machine
   // The restore hook holds the state updater at the start of the restore until the test has
   // looked at the instance's readiness.
-  absl::Mutex mutex;
-  bool restore_started = false, looked = false;
+  RestoreGate gate;
   KafkaStreamsOptions options = EmbeddedOptions();
-  options.on_restore_start = [&](TaskId, int64_t remaining) {
-    EXPECT_GT(remaining, 0);
-    absl::MutexLock lock(&mutex);
-    restore_started = true;
-    mutex.Await(absl::Condition(&looked));
-  };
+  options.on_restore_start = gate.Hook([](TaskId, int64_t remaining) { EXPECT_GT(remaining, 0); });
   auto streams = KafkaStreams::Create(topology, config, options);
   ASSERT_TRUE(streams.ok());
+  auto release = absl::MakeCleanup([&] { gate.Release(); });
   auto http = HttpServer::Start("127.0.0.1", 0,
                                 {.metrics = [&] { return RenderMetrics(**streams); },
                                  .healthy = [&] { return (*streams)->Healthy(); },
@@ -479,21 +502,15 @@ TEST(KafkaStreams, NotReadyWhileATaskRestoresReadyAfter) {
   const int port = (*http)->port();
   EXPECT_EQ(HttpGet(port, "/readyz").status, 503) << "not started";
   ASSERT_TRUE(Started(**streams));
-  {
-    absl::MutexLock lock(&mutex);
-    ASSERT_TRUE(mutex.AwaitWithTimeout(absl::Condition(&restore_started), absl::Seconds(60)))
-        << "no restoration started: the changelog held nothing to restore?";
-  }
+  ASSERT_TRUE(gate.WaitStarted())
+      << "no restoration started: the changelog held nothing to restore?";
   EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
   const auto restoring = HttpGet(port, "/readyz");
   EXPECT_EQ(restoring.status, 503) << "a task is restoring";
   EXPECT_THAT(restoring.body, HasSubstr("has a task restoring its state")) << restoring.body;
   EXPECT_THAT(HttpGet(port, "/metrics").body, HasSubstr("weir_client_state{client_id=\"ready-"));
   EXPECT_EQ((*streams)->state(), KafkaStreams::State::kRebalancing);
-  {
-    absl::MutexLock lock(&mutex);
-    looked = true;
-  }
+  std::move(release).Invoke();
   EXPECT_TRUE(
       WaitFor([&] { return HttpGet(port, "/readyz").status == 200; }, std::chrono::seconds(60)));
   EXPECT_EQ((*streams)->state(), KafkaStreams::State::kRunning);
@@ -519,27 +536,15 @@ TEST(KafkaStreams, ARestoringTaskDoesNotHoldUpTheThreadsOtherTasks) {
   // Task 0_0 loses its state (it restores), task 0_1 keeps it (it does not). The restore hook
   // holds task 0_0's restoration - on the state updater's thread - until the test lets it go.
   std::filesystem::remove_all(std::filesystem::path(StateDir()) / "held" / "0_0");
-  absl::Mutex mutex;
-  bool restore_started = false, released = false;
+  RestoreGate gate;
   KafkaStreamsOptions options = EmbeddedOptions();
-  options.on_restore_start = [&](TaskId id, int64_t) {
-    EXPECT_EQ(id.partition, 0) << "only task 0_0 lost its state";
-    absl::MutexLock lock(&mutex);
-    restore_started = true;
-    mutex.Await(absl::Condition(&released));
-  };
+  options.on_restore_start = gate.Hook(
+      [](TaskId id, int64_t) { EXPECT_EQ(id.partition, 0) << "only task 0_0 lost its state"; });
   auto streams = KafkaStreams::Create(topology, config, options);
   ASSERT_TRUE(streams.ok());
-  auto release = absl::MakeCleanup([&] {
-    absl::MutexLock lock(&mutex);
-    released = true;
-  });
+  auto release = absl::MakeCleanup([&] { gate.Release(); });
   ASSERT_TRUE(Started(**streams));
-  {
-    absl::MutexLock lock(&mutex);
-    ASSERT_TRUE(mutex.AwaitWithTimeout(absl::Condition(&restore_started), absl::Seconds(60)))
-        << "task 0_0 did not start restoring";
-  }
+  ASSERT_TRUE(gate.WaitStarted()) << "task 0_0 did not start restoring";
   Produce("held-in", 1'000, 2'000, 10);
   const auto counts_of = [&](int32_t partition) {
     std::set<std::string> counts;
@@ -576,20 +581,12 @@ TEST(KafkaStreams, AQueryDuringARestoreGets503ThenTheRestoredState) {
   for (const Consumed& c : ReadAll("iq-out", 2)) key_in[c.partition] = c.key;
   ASSERT_EQ(key_in.size(), 2u) << "both partitions hold keys";
   std::filesystem::remove_all(std::filesystem::path(StateDir()) / "iq" / "0_0");
-  absl::Mutex mutex;
-  bool restore_started = false, released = false;
+  RestoreGate gate;
   KafkaStreamsOptions options = EmbeddedOptions();
-  options.on_restore_start = [&](TaskId, int64_t) {
-    absl::MutexLock lock(&mutex);
-    restore_started = true;
-    mutex.Await(absl::Condition(&released));
-  };
+  options.on_restore_start = gate.Hook();
   auto streams = KafkaStreams::Create(topology, config, options);
   ASSERT_TRUE(streams.ok());
-  auto release = absl::MakeCleanup([&] {
-    absl::MutexLock lock(&mutex);
-    released = true;
-  });
+  auto release = absl::MakeCleanup([&] { gate.Release(); });
   const QueryService service(**streams, {});
   const auto ask = [&](const std::string& key) {
     return service.Handle({.method = "POST",
@@ -598,11 +595,7 @@ TEST(KafkaStreams, AQueryDuringARestoreGets503ThenTheRestoredState) {
   };
   EXPECT_EQ(ask(key_in[0]).status, 503) << "before Start()";
   ASSERT_TRUE(Started(**streams));
-  {
-    absl::MutexLock lock(&mutex);
-    ASSERT_TRUE(mutex.AwaitWithTimeout(absl::Condition(&restore_started), absl::Seconds(60)))
-        << "task 0_0 did not start restoring";
-  }
+  ASSERT_TRUE(gate.WaitStarted()) << "task 0_0 did not start restoring";
   const auto count_in = [](const HttpReply& reply) -> int64_t {
     const nlohmann::json json = nlohmann::json::parse(reply.body, nullptr, false);
     if (reply.status != 200 || !json.is_object() || json["windows"].size() != 1) return -1;

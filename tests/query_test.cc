@@ -43,25 +43,16 @@ constexpr int kCardsAsked = 40;
 constexpr char kApplication[] = "iq";
 constexpr char kToken[] = "query-test-bearer-token-0123456789";
 
-class Queries : public ::testing::Test {
+class Queries : public testing::FraudBrokerTest {
  protected:
   void SetUp() override {
-    root_ = std::filesystem::temp_directory_path() / absl::StrCat("weir-query-", ::getpid());
-    std::error_code ignored;
-    std::filesystem::remove_all(root_, ignored);
-    std::filesystem::create_directories(root_);
-    absl::StatusOr<testing::BrokerProcess> broker = testing::StartBroker(
-        testing::FraudTopics(kApplication, kPartitions), (root_ / "broker.log").string());
-    ASSERT_TRUE(broker.ok()) << broker.status();
-    broker_ = std::move(broker->process);
-    bootstrap_ = broker->bootstrap;
+    ASSERT_NO_FATAL_FAILURE(StartBrokerIn("query", kApplication, kPartitions));
     setenv("WEIR_CARD_TOKEN_KEY", "query-test-secret", 1);  // children inherit them
     setenv("WEIR_QUERY_TOKEN", kToken, 1);
   }
   void TearDown() override {
     for (auto& instance : instances_) instance->Signal(SIGKILL);
-    if (broker_ != nullptr) broker_->Signal(SIGTERM);
-    testing::RemoveUnlessFailed(root_);
+    FraudBrokerTest::TearDown();
   }
 
   std::vector<std::string> LoadgenFlags() const {
@@ -86,9 +77,6 @@ class Queries : public ::testing::Test {
     return response;
   }
 
-  std::filesystem::path root_;
-  std::unique_ptr<Subprocess> broker_;
-  std::string bootstrap_;
   std::vector<std::unique_ptr<Subprocess>> instances_;
 };
 

@@ -1,5 +1,8 @@
 #include "tests/support/broker_process.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
@@ -7,6 +10,24 @@
 #include "topologies/fraud_topology.h"
 
 namespace weir::testing {
+
+void FraudBrokerTest::StartBrokerIn(const std::string& name, const std::string& application,
+                                    int partitions) {
+  root_ = std::filesystem::temp_directory_path() / absl::StrCat("weir-", name, "-", ::getpid());
+  std::error_code ignored;
+  std::filesystem::remove_all(root_, ignored);
+  std::filesystem::create_directories(root_);
+  absl::StatusOr<BrokerProcess> broker =
+      StartBroker(FraudTopics(application, partitions), (root_ / "broker.log").string());
+  ASSERT_TRUE(broker.ok()) << broker.status();
+  broker_ = std::move(broker->process);
+  bootstrap_ = broker->bootstrap;
+}
+
+void FraudBrokerTest::TearDown() {
+  if (broker_ != nullptr) broker_->Signal(SIGTERM);
+  RemoveUnlessFailed(root_);
+}
 
 std::vector<std::string> FraudTopics(const std::string& application, int partitions) {
   std::vector<std::string> topics;

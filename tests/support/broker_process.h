@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
 #include "absl/status/statusor.h"
 #include "tests/support/subprocess.h"
 
@@ -28,6 +32,20 @@ std::vector<std::string> FraudTopics(const std::string& application, int partiti
 // When the test runs against a real cluster, empties that cluster and creates `topics` there.
 absl::StatusOr<BrokerProcess> StartBroker(const std::vector<std::string>& topics,
                                           const std::string& log_path);
+
+// A test of the fraud application on its own broker, with a scratch directory kept when the
+// test fails.
+class FraudBrokerTest : public ::testing::Test {
+ protected:
+  // Makes an empty `<temp>/weir-<name>-<pid>` (root_) and starts a broker with
+  // FraudTopics(application, partitions) (broker_, bootstrap_); call with ASSERT_NO_FATAL_FAILURE.
+  void StartBrokerIn(const std::string& name, const std::string& application, int partitions);
+  void TearDown() override;  // stops the broker, removes root_ unless the test failed
+
+  std::filesystem::path root_;
+  std::unique_ptr<Subprocess> broker_;  // null on a real cluster
+  std::string bootstrap_;
+};
 
 }  // namespace weir::testing
 
