@@ -218,6 +218,29 @@ TEST_F(Queries, EveryInstanceAnswersACardsWindowsAsTheReplayHoldsThem) {
             expected["card-5m/windows"][0]["windows"]);
   EXPECT_FALSE(nlohmann::json::parse(by_token.body).contains("card"));
 
+  // `weir query`: the card from stdin, the token from http.auth.token.env.
+  const std::string server = absl::StrCat("127.0.0.1:", ports[1]);
+  const testing::CommandResult as_json =
+      RunCommand({WeirBinary(), "query", "--card", "-", "--store", "card-5m", "--json", "--server",
+                  server, "--set", "http.auth.token.env=WEIR_QUERY_TOKEN"},
+                 cards[0] + "\n", std::chrono::seconds(60));
+  ASSERT_EQ(as_json.exit_status, 0) << as_json.err;
+  EXPECT_EQ(nlohmann::json::parse(as_json.out)["windows"],
+            expected["card-5m/windows"][0]["windows"]);
+  const testing::CommandResult table =
+      RunCommand({WeirBinary(), "query", "--card", "-", "--store", "card-1m", "--server", server,
+                  "--set", "http.auth.token.env=WEIR_QUERY_TOKEN"},
+                 cards[0] + "\n", std::chrono::seconds(60));
+  ASSERT_EQ(table.exit_status, 0) << table.err;
+  EXPECT_THAT(table.out, ::testing::HasSubstr(expected["card-1m/windows"][0]["card"]));
+  EXPECT_THAT(table.out, ::testing::HasSubstr("WINDOW START (UTC)"));
+  EXPECT_THAT(table.out + table.err, ::testing::Not(::testing::HasSubstr(cards[0])));
+  const testing::CommandResult no_token =
+      RunCommand({WeirBinary(), "query", "--card", "-", "--server", server}, cards[0] + "\n",
+                 std::chrono::seconds(60));
+  EXPECT_EQ(no_token.exit_status, 2);
+  EXPECT_THAT(no_token.err, ::testing::HasSubstr("needs its bearer token"));
+
   // Without the token: 401, and /tasks too; a bad body: 400 without echoing it.
   EXPECT_EQ(Ask(ports[1], "/state/card-5m/windows", nlohmann::json{{"card", cards[0]}}.dump(),
                 /*with_token=*/false)
