@@ -482,23 +482,26 @@ absl::StatusOr<KafkaStreams::LocalReading> KafkaStreams::ReadLocal(
   };
   absl::Status active = absl::UnavailableError(
       absl::StrCat("task ", id.ToString(), " is not active on this instance"));
-  internal::StreamThread* owner = nullptr;
+  // Answered on the owner's thread; shared with it, since a late answer outlives this wait.
+  auto answer = std::make_shared<std::promise<absl::StatusOr<StoreReading>>>();
+  std::future<absl::StatusOr<StoreReading>> future = answer->get_future();
+  std::string owner;
   {
+    // Queued with the lock held: CheckThreads may replace (destroy) a dead thread.
     absl::MutexLock lock(&mutex_);
     for (const auto& thread : threads_) {
-      if (thread->HoldsTask(id)) owner = thread.get();
+      if (!thread->HoldsTask(id)) continue;
+      owner = thread->name();
+      thread->Query(id, view.store, read, [answer](absl::StatusOr<StoreReading> reading) {
+        answer->set_value(std::move(reading));
+      });
+      break;
     }
   }
-  if (owner != nullptr) {
-    // Answered on the owner's thread; shared with it, since a late answer outlives this wait.
-    auto answer = std::make_shared<std::promise<absl::StatusOr<StoreReading>>>();
-    std::future<absl::StatusOr<StoreReading>> future = answer->get_future();
-    owner->Query(id, view.store, read, [answer](absl::StatusOr<StoreReading> reading) {
-      answer->set_value(std::move(reading));
-    });
+  if (!owner.empty()) {
     if (future.wait_for(absl::ToChronoNanoseconds(timeout)) != std::future_status::ready) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          owner->name(), " did not answer within ", absl::FormatDuration(timeout)));
+      return absl::DeadlineExceededError(
+          absl::StrCat(owner, " did not answer within ", absl::FormatDuration(timeout)));
     }
     absl::StatusOr<StoreReading> reading = future.get();
     if (reading.ok()) return LocalReading{.reading = *std::move(reading)};

@@ -72,6 +72,8 @@ StreamThread::StreamThread(const AppConfig& config, std::shared_ptr<const Topolo
 StreamThread::~StreamThread() {
   RequestStop();
   Join();
+  // A thread that never ran its loop still owes its queries an answer.
+  AnswerQueries(absl::UnavailableError(absl::StrCat(name_, " has stopped")));
 }
 
 absl::Status StreamThread::Init() {
