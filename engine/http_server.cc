@@ -130,12 +130,18 @@ int HttpServer::Serve(mg_connection* connection, void* opaque) {
       return 1;
     }
     const char* forwarded = mg_get_header(connection, "X-Weir-Forwarded-By");
-    Reply(connection, self->handlers_.state(HttpRequest{
-                          .method = request->request_method != nullptr ? request->request_method
-                                                                       : "",
-                          .path = uri,
-                          .body = *std::move(body),
-                          .forwarded_by = forwarded != nullptr ? forwarded : ""}));
+    HttpReply reply;
+    try {
+      reply = self->handlers_.state(HttpRequest{
+          .method = request->request_method != nullptr ? request->request_method : "",
+          .path = uri,
+          .body = *std::move(body),
+          .forwarded_by = forwarded != nullptr ? forwarded : ""});
+    } catch (const std::exception&) {
+      // Not the exception's text: it may quote the request. The service goes on.
+      reply = HttpReply{.status = 500, .body = "{\"error\":\"internal error\"}\n"};
+    }
+    Reply(connection, reply);
   } else {
     Reply(connection, 404, "text/plain",
           "try /metrics, /healthz, /readyz, /tasks or POST /state/<store>/windows\n");

@@ -41,15 +41,21 @@ struct QueryService::Answer {
   }
   static absl::StatusOr<Answer> FromJson(const std::string& body) {
     const nlohmann::json json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+    const absl::Status not_an_answer =
+        absl::InternalError("the instance answered something that is not a query answer");
     if (!json.is_object() || !json.contains("found") || !json.contains("value")) {
-      return absl::InternalError("the instance answered something that is not a query answer");
+      return not_an_answer;
     }
-    return Answer{.found = json.value("found", false),
-                  .value = json["value"],
-                  .task = json.value("task", ""),
-                  .served_by = json.value("served_by", ""),
-                  .stale = json.value("stale", false),
-                  .lag = json.value("lag", int64_t{0})};
+    try {
+      return Answer{.found = json.value("found", false),
+                    .value = json["value"],
+                    .task = json.value("task", ""),
+                    .served_by = json.value("served_by", ""),
+                    .stale = json.value("stale", false),
+                    .lag = json.value("lag", int64_t{0})};
+    } catch (const nlohmann::json::exception&) {
+      return not_an_answer;
+    }
   }
 };
 
@@ -77,7 +83,13 @@ HttpReply QueryService::Unavailable(const std::string& reason) const {
 HttpReply QueryService::Handle(const HttpRequest& request) const {
   const auto start = std::chrono::steady_clock::now();
   std::string view = "-";
-  HttpReply reply = Serve(request, view);
+  HttpReply reply;
+  try {
+    reply = Serve(request, view);
+  } catch (const nlohmann::json::exception&) {
+    // A field of the body with another type than the one read (e.g. "partition": "x").
+    reply = Error(400, "a field of the body has the wrong type");
+  }
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   const bool forwarded = !request.forwarded_by.empty();

@@ -616,6 +616,20 @@ TEST(KafkaStreams, AQueryDuringARestoreGets503ThenTheRestoredState) {
   EXPECT_EQ(service.Handle({.method = "POST", .path = "/state/counts/windows", .body = "{"})
                 .status,
             400);
+  for (const char* body : {R"({"key": "k1", "partition": "x"})", R"({"key": 5, "partition": 0})",
+                           R"({"key": "k1", "partition": 0, "from": "soon"})"}) {
+    EXPECT_EQ(service
+                  .Handle({.method = "POST",
+                           .path = "/state/counts/windows",
+                           .body = body,
+                           .forwarded_by = "127.0.0.1:1"})
+                  .status,
+              400)
+        << "a forwarded body with a field of another type: " << body;
+  }
+  EXPECT_EQ(service.Handle({.method = "POST", .path = "/state/counts/windows",
+                            .body = R"({"key": 7})"}).status,
+            400);
   std::move(release).Invoke();
   EXPECT_TRUE(WaitFor([&] { return count_in(restored = ask(key_in[0])) == 100; },
                       std::chrono::seconds(60)))
