@@ -19,9 +19,19 @@ HttpReply Error(int status, const std::string& message) {
 
 // The internal form a query is forwarded in: the store key, never the input key.
 nlohmann::json ForwardedBody(TaskId id, const StateQuery& query) {
-  return {{"key", query.key},           {"partition", id.partition}, {"from", query.from_ms},
-          {"to", query.to_ms},          {"allow_stale", query.allow_stale},
-          {"subject", query.subject}};
+  return {{"key", query.key},
+          {"partition", id.partition},
+          {"from", query.from_ms},
+          {"to", query.to_ms},
+          {"allow_stale", query.allow_stale}};
+}
+
+std::map<std::string, int> SubtopologyOfStore(const Topology& topology) {
+  std::map<std::string, int> subtopology_of;
+  for (const Topology::Subtopology& sub : topology.Subtopologies()) {
+    for (int store : sub.stores) subtopology_of[topology.stores()[store].name] = sub.id;
+  }
+  return subtopology_of;
 }
 
 }  // namespace
@@ -60,19 +70,17 @@ struct QueryService::Answer {
 };
 
 QueryService::QueryService(const KafkaStreams& streams, Options options)
-    : topology_(streams.topology()), streams_(&streams), options_(std::move(options)) {
-  for (const Topology::Subtopology& sub : topology_.Subtopologies()) {
-    for (int store : sub.stores) subtopology_of_store_[topology_.stores()[store].name] = sub.id;
-  }
-}
+    : topology_(streams.topology()),
+      streams_(&streams),
+      options_(std::move(options)),
+      subtopology_of_store_(SubtopologyOfStore(topology_)) {}
 
 QueryService::QueryService(const Topology& topology, const TopologyTestDriver& driver,
                            int32_t partitions)
-    : topology_(topology), driver_(&driver), driver_partitions_(partitions) {
-  for (const Topology::Subtopology& sub : topology_.Subtopologies()) {
-    for (int store : sub.stores) subtopology_of_store_[topology_.stores()[store].name] = sub.id;
-  }
-}
+    : topology_(topology),
+      driver_(&driver),
+      driver_partitions_(partitions),
+      subtopology_of_store_(SubtopologyOfStore(topology_)) {}
 
 HttpReply QueryService::Unavailable(const std::string& reason) const {
   HttpReply reply = Error(503, reason);
@@ -153,22 +161,13 @@ HttpReply QueryService::Serve(const HttpRequest& request, std::string& view_name
     const StateQuery query{.key = body.value("key", ""),
                            .from_ms = body.value("from", int64_t{0}),
                            .to_ms = body.value("to", std::numeric_limits<int64_t>::max()),
-                           .allow_stale = body.value("allow_stale", false),
-                           .subject = body.value("subject", nlohmann::json::object())};
-    const TaskId id{subtopology, partition};
-    absl::StatusOr<KafkaStreams::LocalReading> local =
-        streams_->ReadLocal(id, *view, query, options_.local_timeout);
-    if (absl::IsUnavailable(local.status()) || absl::IsDeadlineExceeded(local.status())) {
-      return Unavailable(std::string(local.status().message()));
+                           .allow_stale = body.value("allow_stale", false)};
+    absl::StatusOr<Answer> answer = AskHere(*view, {subtopology, partition}, query);
+    if (absl::IsUnavailable(answer.status())) {
+      return Unavailable(std::string(answer.status().message()));
     }
-    if (!local.ok()) return Error(500, std::string(local.status().message()));
-    const Answer answer{.found = local->reading.found,
-                        .value = std::move(local->reading.value),
-                        .task = id.ToString(),
-                        .served_by = streams_->endpoint(),
-                        .stale = local->standby,
-                        .lag = local->lag};
-    return {.body = answer.ToJson().dump() + "\n"};
+    if (!answer.ok()) return Error(500, std::string(answer.status().message()));
+    return {.body = answer->ToJson().dump() + "\n"};
   }
 
   absl::StatusOr<StateQuery> parsed = view->parse(body);
@@ -212,9 +211,9 @@ HttpReply QueryService::Serve(const HttpRequest& request, std::string& view_name
   return {.body = reply.dump() + "\n"};
 }
 
-absl::StatusOr<QueryService::Answer> QueryService::Ask(const QueryableStore& view, TaskId id,
-                                                       const StateQuery& query,
-                                                       const std::string& path) const {
+absl::StatusOr<QueryService::Answer> QueryService::AskHere(const QueryableStore& view,
+                                                           TaskId id,
+                                                           const StateQuery& query) const {
   if (driver_ != nullptr) {
     StateStore* store = driver_->store(id, view.store);
     if (store == nullptr) {
@@ -238,11 +237,18 @@ absl::StatusOr<QueryService::Answer> QueryService::Ask(const QueryableStore& vie
                   .stale = local->standby,
                   .lag = local->lag};
   }
-  if (absl::IsDeadlineExceeded(local.status())) {
+  if (absl::IsDeadlineExceeded(local.status())) {  // a stream thread busy: answer 503 too
     return absl::UnavailableError(std::string(local.status().message()));
   }
-  if (!absl::IsUnavailable(local.status())) return local.status();
-  std::vector<std::string> reasons = {std::string(local.status().message())};
+  return local.status();
+}
+
+absl::StatusOr<QueryService::Answer> QueryService::Ask(const QueryableStore& view, TaskId id,
+                                                       const StateQuery& query,
+                                                       const std::string& path) const {
+  absl::StatusOr<Answer> here = AskHere(view, id, query);
+  if (driver_ != nullptr || !absl::IsUnavailable(here.status())) return here;
+  std::vector<std::string> reasons = {std::string(here.status().message())};
   // Another instance: the one running the task, then (allow_stale) one keeping a standby.
   std::vector<std::string> active, standby;
   for (const InstanceView& instance : streams_->ApplicationView()) {
@@ -261,8 +267,9 @@ absl::StatusOr<QueryService::Answer> QueryService::Ask(const QueryableStore& vie
     reasons.push_back(absl::StrCat("no other instance runs task ", id.ToString(),
                                    " (a rebalance may be moving it)"));
   }
-  active.insert(active.end(), standby.begin(), standby.end());
-  for (const std::string& endpoint : active) {
+  std::vector<std::string> endpoints = std::move(active);
+  endpoints.insert(endpoints.end(), standby.begin(), standby.end());
+  for (const std::string& endpoint : endpoints) {
     absl::StatusOr<Answer> answer = Forward(endpoint, path, id, query);
     if (answer.ok() || !absl::IsUnavailable(answer.status())) return answer;
     reasons.push_back(std::string(answer.status().message()));
@@ -285,7 +292,9 @@ absl::StatusOr<QueryService::Answer> QueryService::Forward(const std::string& en
   if (response.status == 200) return Answer::FromJson(response.body);
   const nlohmann::json error =
       nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
-  const std::string why = error.is_object() ? error.value("error", response.body) : response.body;
+  const std::string why = error.is_object() && error.contains("error") && error["error"].is_string()
+                              ? error["error"].get<std::string>()
+                              : response.body;
   if (response.status == 0) {
     return absl::UnavailableError(absl::StrCat("cannot reach ", endpoint, ": ", response.error));
   }

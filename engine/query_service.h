@@ -66,6 +66,10 @@ class QueryService {
   // Handle() without its accounting; `view` gets the view's name once known.
   HttpReply Serve(const HttpRequest& request, std::string& view) const;
   struct Answer;
+  // Task `id` read for `query` here: from the test driver, or this instance's task or standby
+  // (Unavailable, with the reason, when neither can answer).
+  absl::StatusOr<Answer> AskHere(const QueryableStore& view, TaskId id,
+                                 const StateQuery& query) const;
   // Task `id` read for `query`: here, or on the instance running it.
   absl::StatusOr<Answer> Ask(const QueryableStore& view, TaskId id, const StateQuery& query,
                              const std::string& path) const;
@@ -78,7 +82,7 @@ class QueryService {
   const TopologyTestDriver* const driver_ = nullptr;
   const int32_t driver_partitions_ = 0;
   const Options options_;
-  std::map<std::string, int> subtopology_of_store_;
+  const std::map<std::string, int> subtopology_of_store_;
   mutable absl::Mutex stats_mutex_;
   mutable std::map<Counted, int64_t> counts_ ABSL_GUARDED_BY(stats_mutex_);
   mutable Sensor latency_ ABSL_GUARDED_BY(stats_mutex_);  // one writer at a time: the mutex

@@ -1,5 +1,6 @@
 #include "topologies/fraud_queries.h"
 
+#include <algorithm>
 #include <set>
 #include <string>
 
@@ -13,11 +14,9 @@
 namespace weir::fraud {
 namespace {
 
-bool AllOf(absl::string_view text, bool (*predicate)(unsigned char)) {
-  for (char c : text) {
-    if (!predicate(static_cast<unsigned char>(c))) return false;
-  }
-  return !text.empty();
+bool AllHex(absl::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return absl::ascii_isxdigit(static_cast<unsigned char>(c)); });
 }
 
 // An optional integer field; InvalidArgument naming it when present and not an integer.
@@ -49,9 +48,7 @@ absl::StatusOr<StateQuery> ParseCardQuery(const nlohmann::json& body,
   StateQuery query;
   if (body.contains("card")) {
     const nlohmann::json& card = body["card"];
-    if (!card.is_string() || card.get_ref<const std::string&>().size() < 12 ||
-        card.get_ref<const std::string&>().size() > 19 ||
-        !AllOf(card.get_ref<const std::string&>(), absl::ascii_isdigit)) {
+    if (!card.is_string() || !IsCardNumber(card.get_ref<const std::string&>())) {
       return absl::InvalidArgumentError("\"card\" must be a string of 12-19 digits");
     }
     const std::string& number = card.get_ref<const std::string&>();
@@ -61,7 +58,7 @@ absl::StatusOr<StateQuery> ParseCardQuery(const nlohmann::json& body,
   } else {
     const nlohmann::json& token = body["token"];
     if (!token.is_string() || token.get_ref<const std::string&>().size() != 32 ||
-        !AllOf(token.get_ref<const std::string&>(), absl::ascii_isxdigit)) {
+        !AllHex(token.get_ref<const std::string&>())) {
       return absl::InvalidArgumentError("\"token\" must be 32 hexadecimal characters");
     }
     query.key = absl::AsciiStrToLower(token.get_ref<const std::string&>());

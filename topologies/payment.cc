@@ -191,6 +191,10 @@ void AppendMaskedCard(absl::string_view card, std::string& out) {
   out.append(card.data() + card.size() - 4, 4);
 }
 
+bool IsCardNumber(absl::string_view text) {
+  return text.size() >= 12 && text.size() <= 19 && AllDigits(text);
+}
+
 std::string MaskCard(absl::string_view card) {
   std::string masked;
   AppendMaskedCard(card, masked);
@@ -365,7 +369,7 @@ absl::Status PaymentParser::Parse(absl::string_view json, const CardTokenizer& t
                                    {have_ts, "ts"}}) {
     if (!seen) return Invalid(absl::StrCat("missing field '", name, "'"));
   }
-  if (card.size() < 12 || card.size() > 19 || !AllDigits(card)) {
+  if (!IsCardNumber(card)) {
     return Invalid("field 'card' must be 12-19 digits");
   }
   // Bounded, so that no valid payment makes an alert or a stored aggregate too large to send.

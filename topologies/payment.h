@@ -128,6 +128,9 @@ class CardTokenCache {
 // cache's keyed hash, here for its test vector.
 uint64_t SipHash24(uint64_t k0, uint64_t k1, absl::string_view data);
 
+// A card number as payments must carry it: 12-19 digits (no Luhn check).
+bool IsCardNumber(absl::string_view text);
+
 // "4111111111111111" -> "411111******1111".
 std::string MaskCard(absl::string_view card);
 // Appends MaskCard(card) to `out`.
