@@ -21,7 +21,6 @@ const char* Reason(int status) {
     case 405: return "Method Not Allowed";
     case 413: return "Payload Too Large";
     case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
     default: return "Service Unavailable";
   }
 }
