@@ -7,7 +7,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "engine/client_config.h"
+#include "engine/kafka/client_config.h"
 
 namespace weir::bench {
 

@@ -18,15 +18,16 @@
 #include "absl/strings/str_split.h"
 #include "bench/client_perf.h"
 #include "bench/compare_workload.h"
+#include "bench/measure.h"
 #include "bench/perf_producer.h"
 #include "bench/rocksdb_alone.h"
 #include "common/status.h"
 #include "common/subprocess.h"
-#include "engine/embedded_broker.h"
-#include "engine/kafka_streams.h"
-#include "engine/memory_plan.h"
-#include "engine/partitioner.h"
-#include "engine/test_driver.h"
+#include "engine/kafka/embedded_broker.h"
+#include "engine/kafka/partitioner.h"
+#include "engine/runtime/kafka_streams.h"
+#include "engine/runtime/memory_plan.h"
+#include "engine/runtime/test_driver.h"
 #include "stores/rocksdb_option_set.h"
 #include "stores/store_statistics.h"
 #include "stores/task_db.h"
@@ -71,15 +72,6 @@ TickerTotals Tickers(const KafkaStreams& streams) {
   return t;
 }
 
-
-int64_t DirectoryBytes(const std::filesystem::path& dir) {
-  int64_t total = 0;
-  std::error_code error;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir, error)) {
-    if (entry.is_regular_file(error)) total += static_cast<int64_t>(entry.file_size(error));
-  }
-  return total;
-}
 
 // `weir plan memory`'s total for this run: the option set, the record cache of the one thread
 // (driver or stream thread), the tasks, and librdkafka's buffers when the run has clients.

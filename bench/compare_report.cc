@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/compare.h"
+#include "bench/html_report.h"
 
 namespace weir::bench {
 
@@ -26,22 +27,6 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CompareResult, option_set, records, input_byt
                                    raw_rocksdb_one_value_get_us_per_record, samples)
 
 namespace {
-
-// `text` for HTML text and attribute values: a path may hold <, &, or quotes.
-std::string HtmlEscape(const std::string& text) {
-  std::string out;
-  for (const char c : text) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '\'': out += "&#39;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 // JSON's null (what NaN is written as) as NaN, so that it reads back into a double.
 void NullsToNaN(nlohmann::json& j) {
@@ -150,144 +135,102 @@ std::string ResultsJson(const CompareOptions& options, const std::vector<Compare
 
 namespace {
 
-// An SVG line chart of `value` over processed records, one line per option set.
-std::string Chart(const std::string& title, const std::vector<CompareResult>& results,
+// A chart of `value` over processed records, one series per option set.
+std::string Chart(absl::string_view title, const std::vector<CompareResult>& results,
                   double (*value)(const CompareSample&)) {
-  constexpr double kW = 640, kH = 260, kLeft = 60, kRight = 10, kTop = 30, kBottom = 30;
-  static const char* const kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"};
-  double max_x = 1, max_y = 0;
+  std::vector<ChartSeries> series;
   for (const CompareResult& r : results) {
-    for (const CompareSample& s : r.samples) {
-      max_x = std::max(max_x, static_cast<double>(s.records));
-      max_y = std::max(max_y, value(s));
+    ChartSeries& line =
+        series.emplace_back(ChartSeries{.name = r.option_set, .when_empty = "no reads"});
+    for (const CompareSample& sample : r.samples) {
+      line.points.emplace_back(static_cast<double>(sample.records), value(sample));
     }
   }
-  if (max_y <= 0) max_y = 1;
-  std::string svg = absl::StrFormat(
-      "<svg width='%.0f' height='%.0f' "
-      "font-family='sans-serif' font-size='11'><text x='%.0f' y='18' font-size='13'>%s</text>"
-      "<line x1='%.0f' y1='%.0f' x2='%.0f' y2='%.0f' stroke='#888'/>"
-      "<line x1='%.0f' y1='%.0f' x2='%.0f' y2='%.0f' stroke='#888'/>"
-      "<text x='4' y='%.0f'>%.4g</text><text x='4' y='%.0f'>0</text>"
-      "<text x='%.0f' y='%.0f' text-anchor='end'>%.0f records</text>",
-      kW, kH, kLeft, title, kLeft, kTop, kLeft, kH - kBottom, kLeft, kH - kBottom, kW - kRight,
-      kH - kBottom, kTop + 4, max_y, kH - kBottom, kW - kRight, kH - 8, max_x);
-  for (size_t i = 0; i < results.size(); ++i) {
-    // A sample without a value (a hit ratio over an interval with no reads) breaks the line.
-    std::vector<std::string> lines(1);
-    for (const CompareSample& s : results[i].samples) {
-      if (std::isnan(value(s))) {
-        if (!lines.back().empty()) lines.emplace_back();
-        continue;
-      }
-      const double x = kLeft + (kW - kLeft - kRight) * static_cast<double>(s.records) / max_x;
-      const double y = kH - kBottom - (kH - kTop - kBottom) * value(s) / max_y;
-      absl::StrAppendFormat(&lines.back(), "%.1f,%.1f ", x, y);
-    }
-    const char* colour = kColours[i % 5];
-    bool drawn = false;
-    for (const std::string& points : lines) {
-      if (points.empty()) continue;
-      drawn = true;
-      absl::StrAppendFormat(
-          &svg, "<polyline fill='none' stroke='%s' stroke-width='2' points='%s'/>", colour, points);
-    }
-    absl::StrAppendFormat(&svg, "<text x='%.0f' y='%.0f' fill='%s'>%s%s</text>", kLeft + 10,
-                          kTop + 14 + 14.0 * i, colour, HtmlEscape(results[i].option_set),
-                          drawn ? "" : " (no reads)");
-  }
-  return svg + "</svg>";
+  return SvgChart(title, "records", series);
 }
 
 }  // namespace
 
 std::string ResultsHtml(const CompareOptions& options, const std::vector<CompareResult>& results) {
-  std::string baselines;
-  for (const CompareResult& r : results) {
-    if (options.end_to_end) {
-      if (r.raw_consume_records_per_s <= 0) continue;
-      absl::StrAppendFormat(&baselines, "<li>%s: %.0f records/s; weir %.2fx</li>",
-                            HtmlEscape(r.option_set),
-                            r.raw_consume_records_per_s,
-                            r.records_per_s / r.raw_consume_records_per_s);
-      continue;
-    }
-    if (r.raw_rocksdb_records_per_s <= 0) continue;
-    absl::StrAppendFormat(
-        &baselines,
-        "<li>%s: one value per payment (today's layout) %.0f records/s (its gets %.1f µs per "
-        "record), weir %.2fx; six windows per payment (the first layout) %.0f records/s (its "
-        "gets %.1f µs per record), weir %.2fx</li>",
-        HtmlEscape(r.option_set), r.raw_rocksdb_one_value_records_per_s,
-        r.raw_rocksdb_one_value_get_us_per_record,
-        r.records_per_s / r.raw_rocksdb_one_value_records_per_s, r.raw_rocksdb_records_per_s,
-        r.raw_rocksdb_get_us_per_record, r.records_per_s / r.raw_rocksdb_records_per_s);
-  }
-  if (!baselines.empty()) {
-    baselines = absl::StrCat(
-        "<p>",
-        options.end_to_end
-            ? "A raw librdkafka consumer over the same input, in the same run:"
-            : "RocksDB alone doing the same payments' state reads and writes (one WriteBatch per "
-              "payment, no engine), with the same options, in two layouts:",
-        "</p><ul>", baselines, "</ul>");
-  }
-  std::string rows;
-  for (const CompareResult& r : results) {
-    absl::StrAppendFormat(
-        &rows,
-        "<tr><td>%s</td><td>%.0f</td><td>%.2f</td><td>%.1f</td><td>%.1f</td><td>%s</td>"
-        "<td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.0f</td><td>%.0f</td>"
-        "<td>%.2f</td><td>%.1f</td></tr>",
-        HtmlEscape(r.option_set), r.records_per_s, r.mb_per_s, r.latency_avg_us,
-        options.end_to_end ? r.latency_max_us : r.latency_p99_us,
-        FormatRatio(r.block_cache_data_hit_ratio), r.write_stall_ms, r.bytes_written / 1048576.0,
-        r.memtable_bytes_flushed / 1048576.0,
-        (r.compaction_bytes_read + r.compaction_bytes_written) / 1048576.0,
-        r.peak_rss_bytes / 1048576.0, MemoryBudget(r) / 1048576.0,
-        static_cast<double>(r.peak_rss_bytes) / MemoryBudget(r), r.state_bytes / 1048576.0);
-  }
-  return absl::StrCat(
-      "<!DOCTYPE html><html><head><meta charset='utf-8'><title>weir bench compare</title>"
-      "<style>body{font-family:sans-serif;margin:24px}table{border-collapse:collapse}"
-      "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child{text-align:left}"
-      "</style></head><body><h1>weir bench compare</h1>",
-      absl::StrFormat("<p>weir built as %s.</p>", BuildType()),
+  HtmlReport page("weir bench compare");
+  page.Paragraph(absl::StrFormat("weir built as %s.", BuildType()));
+  page.Paragraph(
       options.end_to_end
-          ? absl::StrFormat("<p>End to end: %d payments (%d cards, seed %d) produced to an "
+          ? absl::StrFormat("End to end: %d payments (%d cards, seed %d) produced to an "
                             "embedded broker, then consumed by the fraud-detection instance "
                             "with %d stream thread(s) and a %d-byte record cache; each option "
                             "set in its own process from an empty state directory. The latency "
-                            "columns are the threads' average and largest maximum per "
-                            "record.</p>",
+                            "columns are the threads' average and largest maximum per record.",
                             options.records, options.cards, options.seed, options.threads,
                             options.cache_max_bytes)
-          : absl::StrFormat("<p>In process: the fraud topology over %d records (%d cards, seed "
+          : absl::StrFormat("In process: the fraud topology over %d records (%d cards, seed "
                             "%d), %d tasks, a %d-byte record cache, a commit every %d records; "
-                            "each option set in its own process from an empty state "
-                            "directory.</p>",
+                            "each option set in its own process from an empty state directory.",
                             options.records, options.cards, options.seed, options.partitions,
-                            options.cache_max_bytes, options.commit_every),
-      "<table><tr><th>option set</th><th>records/s</th><th>MB/s</th><th>avg µs</th>",
-      options.end_to_end ? "<th>max µs</th>" : "<th>p99 µs</th>",
-      "<th>block cache data hit ratio</th><th>write stall ms</th>"
-      "<th>bytes written MB</th><th>memtable flushed MB</th><th>compaction MB</th>"
-      "<th>peak RSS MB</th><th>memory budget MB</th><th>peak RSS / budget</th>"
-      "<th>state MB</th></tr>",
-      rows, "</table>", baselines,
-      "<p>Memory budget: the process's RSS before the first store opened plus "
-      "<code>weir plan memory</code>'s total for the run's configuration (record cache, "
-      "uncommitted writes bound, block caches and memtables by the option set; librdkafka's "
-      "buffers end to end).</p><h2>Along the run</h2><p>",
-      Chart("throughput (records/s)", results,
-            [](const CompareSample& s) { return s.records_per_s; }),
-      "</p><p>",
-      Chart("block cache data hit ratio (per interval)", results,
-            [](const CompareSample& s) { return s.hit_ratio; }),
-      "</p><p>",
-      Chart("write stall (ms, cumulative)", results,
-            [](const CompareSample& s) { return s.stall_ms; }),
-      "</p></body></html>\n");
+                            options.cache_max_bytes, options.commit_every));
+  std::vector<std::vector<std::string>> rows;
+  for (const CompareResult& r : results) {
+    rows.push_back({r.option_set, absl::StrFormat("%.0f", r.records_per_s),
+                    absl::StrFormat("%.2f", r.mb_per_s), absl::StrFormat("%.1f", r.latency_avg_us),
+                    absl::StrFormat("%.1f", options.end_to_end ? r.latency_max_us
+                                                               : r.latency_p99_us),
+                    FormatRatio(r.block_cache_data_hit_ratio),
+                    absl::StrFormat("%.1f", r.write_stall_ms),
+                    absl::StrFormat("%.1f", r.bytes_written / 1048576.0),
+                    absl::StrFormat("%.1f", r.memtable_bytes_flushed / 1048576.0),
+                    absl::StrFormat("%.1f", (r.compaction_bytes_read + r.compaction_bytes_written) /
+                                                1048576.0),
+                    absl::StrFormat("%.0f", r.peak_rss_bytes / 1048576.0),
+                    absl::StrFormat("%.0f", MemoryBudget(r) / 1048576.0),
+                    absl::StrFormat("%.2f",
+                                    static_cast<double>(r.peak_rss_bytes) / MemoryBudget(r)),
+                    absl::StrFormat("%.1f", r.state_bytes / 1048576.0)});
+  }
+  page.Table({"option set", "records/s", "MB/s", "avg µs",
+              options.end_to_end ? "max µs" : "p99 µs",
+              "block cache data hit ratio", "write stall ms", "bytes written MB",
+              "memtable flushed MB", "compaction MB", "peak RSS MB", "memory budget MB",
+              "peak RSS / budget", "state MB"},
+             rows);
+  std::vector<std::string> baselines;
+  for (const CompareResult& r : results) {
+    if (options.end_to_end) {
+      if (r.raw_consume_records_per_s <= 0) continue;
+      baselines.push_back(absl::StrFormat("%s: %.0f records/s; weir %.2fx", r.option_set,
+                                          r.raw_consume_records_per_s,
+                                          r.records_per_s / r.raw_consume_records_per_s));
+      continue;
+    }
+    if (r.raw_rocksdb_records_per_s <= 0) continue;
+    baselines.push_back(absl::StrFormat(
+        "%s: one value per payment (today's layout) %.0f records/s (its gets %.1f µs per "
+        "record), weir %.2fx; six windows per payment (the first layout) %.0f records/s (its "
+        "gets %.1f µs per record), weir %.2fx",
+        r.option_set, r.raw_rocksdb_one_value_records_per_s,
+        r.raw_rocksdb_one_value_get_us_per_record,
+        r.records_per_s / r.raw_rocksdb_one_value_records_per_s, r.raw_rocksdb_records_per_s,
+        r.raw_rocksdb_get_us_per_record, r.records_per_s / r.raw_rocksdb_records_per_s));
+  }
+  if (!baselines.empty()) {
+    page.Paragraph(options.end_to_end
+                       ? "A raw librdkafka consumer over the same input, in the same run:"
+                       : "RocksDB alone doing the same payments' state reads and writes (one "
+                         "WriteBatch per payment, no engine), with the same options, in two "
+                         "layouts:");
+    page.List(baselines);
+  }
+  page.Paragraph(
+      "Memory budget: the process's RSS before the first store opened plus `weir plan memory`'s "
+      "total for the run's configuration (record cache, uncommitted writes bound, block caches "
+      "and memtables by the option set; librdkafka's buffers end to end).");
+  page.Heading("Along the run");
+  page.Svg(Chart("throughput (records/s)", results,
+                 [](const CompareSample& s) { return s.records_per_s; }));
+  page.Svg(Chart("block cache data hit ratio (per interval)", results,
+                 [](const CompareSample& s) { return s.hit_ratio; }));
+  page.Svg(Chart("write stall (ms, cumulative)", results,
+                 [](const CompareSample& s) { return s.stall_ms; }));
+  return page.Render();
 }
 
 }  // namespace weir::bench

@@ -18,15 +18,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/processes.h"
+#include "common/clock.h"
+#include "common/http_client.h"
 #include "common/logging.h"
 #include "common/status.h"
-#include "engine/app_config.h"
-#include "engine/client_config.h"
-#include "common/http_client.h"
-#include "engine/membership.h"
-#include "engine/topic_admin.h"
-#include "engine/topic_name.h"
-#include "engine/topic_offsets.h"
+#include "engine/kafka/client_config.h"
+#include "engine/kafka/topic_admin.h"
+#include "engine/kafka/topic_offsets.h"
+#include "engine/processor/topic_name.h"
+#include "engine/runtime/app_config.h"
+#include "engine/runtime/membership.h"
 #include "topologies/fraud_topology.h"
 
 namespace weir::bench {
@@ -34,12 +35,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr const char* kApplication = kFailoverApplication;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 struct Instance {
   std::unique_ptr<Subprocess> process;
@@ -236,8 +231,11 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
       argv.push_back("--set");
       argv.push_back(setting);
     }
+    const std::string port_file = instance.log + ".port";
+    std::filesystem::remove(port_file);
+    argv.insert(argv.end(), {"--port-file", port_file});
     WEIR_ASSIGN_OR_RETURN(instance.process, Subprocess::StartLogged(argv, instance.log));
-    const std::optional<int> port = WeirHttpPort(instance.log, std::chrono::seconds(60));
+    const std::optional<int> port = ReadPortFile(port_file, std::chrono::seconds(60));
     if (!port.has_value()) {
       return absl::DeadlineExceededError(absl::StrCat(
           "instance ", i, " did not start its HTTP listener within 60 s; see ", instance.log));
@@ -333,7 +331,7 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
   }
   Instance& victim = instances.back();
   report.killed = id_of.back();
-  const int64_t kill_ms = NowMs();
+  const int64_t kill_ms = WallClockMs();
   victim.process->Signal(SIGKILL);
   victim.process->Wait(std::chrono::seconds(10));
   spdlog::info("failover: killed instance {} ({})", options.instances - 1, report.killed);

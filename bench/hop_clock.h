@@ -74,9 +74,6 @@ class HopClock {
   absl::flat_hash_map<std::string, AlertMarks> alerts_ ABSL_GUARDED_BY(mutex_);
 };
 
-// The q-quantile (0..1) of `values` (nearest rank); 0 when empty.
-double Percentile(std::vector<double> values, double q);
-
 }  // namespace weir::bench
 
 #endif  // WEIR_BENCH_HOP_CLOCK_H_

@@ -19,13 +19,16 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "bench/compare.h"
+#include "bench/html_report.h"
+#include "bench/measure.h"
 #include "bench/processes.h"
+#include "common/clock.h"
+#include "common/http_client.h"
 #include "common/logging.h"
 #include "common/status.h"
-#include "engine/app_config.h"
-#include "engine/client_config.h"
-#include "common/http_client.h"
-#include "engine/topic_admin.h"
+#include "engine/kafka/client_config.h"
+#include "engine/kafka/topic_admin.h"
+#include "engine/runtime/app_config.h"
 #include "topologies/payment.h"
 
 namespace weir::bench {
@@ -35,12 +38,6 @@ using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
 constexpr char kTokenKey[] = "weir-bench-kstreams-token-key";
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The loadgen file, each line with the key a producer gives it (its card) and its txn_id.
 struct Payments {
@@ -253,23 +250,6 @@ int64_t PeakRss(pid_t pid) {
   return 0;
 }
 
-int64_t DirectoryBytes(const fs::path& dir) {
-  int64_t bytes = 0;
-  std::error_code error;
-  for (auto it = fs::recursive_directory_iterator(dir, error);
-       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
-    if (it->is_regular_file(error)) bytes += static_cast<int64_t>(it->file_size(error));
-  }
-  return bytes;
-}
-
-double Percentile(std::vector<double> values, double q) {
-  if (values.empty()) return -1;
-  std::sort(values.begin(), values.end());
-  const size_t at = static_cast<size_t>(std::ceil(q * static_cast<double>(values.size()))) - 1;
-  return values[std::min(at, values.size() - 1)];
-}
-
 // Runs a command to completion, its output in `log`.
 absl::Status RunToEnd(const std::vector<std::string>& argv, const std::string& log,
                       std::chrono::minutes timeout) {
@@ -466,7 +446,7 @@ absl::StatusOr<KStreamsRun> RunOne(const KStreamsOptions& options, const std::st
   int64_t first_committed = -1, first_ms = 0, last_ms = 0, last_progress_ms = 0;
   double first_cpu = 0, last_cpu = 0;
   WEIR_RETURN_IF_ERROR(wait_committed(static_cast<int64_t>(catch_up), [&](int64_t committed) {
-    const int64_t now = NowMs();
+    const int64_t now = WallClockMs();
     if (first_committed < 0 && committed > 0) {
       first_committed = committed;
       first_ms = now;
@@ -599,7 +579,7 @@ absl::StatusOr<KStreamsReport> RunKStreams(const KStreamsOptions& options) {
   }
   WEIR_ASSIGN_OR_RETURN(const Broker broker, StartBroker(options, work));
   KStreamsReport report{.options = options};
-  const std::string nonce = absl::StrCat(NowMs() % 100'000'000);
+  const std::string nonce = absl::StrCat(WallClockMs() % 100'000'000);
   absl::Status status;
   for (int threads : options.threads) {
     for (const std::string& system : options.systems) {
@@ -701,44 +681,36 @@ std::string KStreamsJson(const KStreamsReport& report) {
 
 std::string KStreamsHtml(const KStreamsReport& report) {
   const KStreamsOptions& o = report.options;
-  std::string rows;
+  HtmlReport page("weir bench kstreams");
+  page.Paragraph(absl::StrFormat(
+      "%d payments over %d cards (seed %d) from `weir loadgen`, on a real Kafka broker, %d "
+      "partitions (murmur2); each system from empty state on its own topics. Throughput: "
+      "records committed by the consumer group from its first commit to the one covering all "
+      "but the last %d payments, which then arrive at %g/s: the latency columns are those "
+      "alerts' broker append time minus their payment's. weir built as %s; Kafka Streams with "
+      "JVM options `%s` and a %d-byte shared RocksDB cache.",
+      o.records, o.cards, o.seed, o.partitions, o.latency_records, o.latency_rate, BuildType(),
+      absl::StrJoin(o.jvm_options, " "), o.rocksdb_memory_bytes));
+  std::vector<std::vector<std::string>> rows;
   for (const KStreamsRun& r : report.runs) {
-    absl::StrAppendFormat(&rows,
-                          "<tr><td>%s</td><td>%s</td><td>%d</td><td>%.0f</td><td>%.0f</td>"
-                          "<td>%.1f</td><td>%.0f</td><td>%.0f</td><td>%.1f</td><td>%.1f</td>"
-                          "<td>%d</td><td>%d</td></tr>",
-                          r.system, r.version, r.threads, r.records_per_s,
-                          r.records_per_s_per_thread, r.cpu_seconds, r.peak_rss_bytes / 1048576.0,
-                          r.state_bytes / 1048576.0, r.latency_p50_ms, r.latency_p99_ms,
-                          r.alerts.size(), r.dead_letters);
+    rows.push_back({r.system, r.version, absl::StrCat(r.threads),
+                    absl::StrFormat("%.0f", r.records_per_s),
+                    absl::StrFormat("%.0f", r.records_per_s_per_thread),
+                    absl::StrFormat("%.1f", r.cpu_seconds),
+                    absl::StrFormat("%.0f", r.peak_rss_bytes / 1048576.0),
+                    absl::StrFormat("%.0f", r.state_bytes / 1048576.0),
+                    absl::StrFormat("%.1f", r.latency_p50_ms),
+                    absl::StrFormat("%.1f", r.latency_p99_ms), absl::StrCat(r.alerts.size()),
+                    absl::StrCat(r.dead_letters)});
   }
-  std::string differences;
-  for (const std::string& d : report.differences) {
-    absl::StrAppend(&differences, "<li><code>", d, "</code></li>");
-  }
-  return absl::StrCat(
-      "<!DOCTYPE html><html><head><meta charset='utf-8'><title>weir bench kstreams</title>"
-      "<style>body{font-family:sans-serif;margin:24px}table{border-collapse:collapse}"
-      "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child{text-align:left}"
-      "</style></head><body><h1>weir bench kstreams</h1>",
-      absl::StrFormat(
-          "<p>%d payments over %d cards (seed %d) from <code>weir loadgen</code>, on a real "
-          "Kafka broker, %d partitions (murmur2); each system from empty state on its own "
-          "topics. Throughput: records committed by the consumer group from its first commit to "
-          "the one covering all but the last %d payments, which then arrive at %g/s: the "
-          "latency columns are those alerts' broker append time minus their payment's. weir "
-          "built as %s; Kafka Streams with JVM options <code>%s</code> and a %d-byte shared "
-          "RocksDB cache.</p>",
-          o.records, o.cards, o.seed, o.partitions, o.latency_records, o.latency_rate,
-          BuildType(), absl::StrJoin(o.jvm_options, " "), o.rocksdb_memory_bytes),
-      "<table><tr><th>system</th><th>version</th><th>threads</th><th>records/s</th>"
-      "<th>records/s per thread</th><th>CPU s</th><th>peak RSS MB</th><th>state MB</th>"
-      "<th>p50 ms</th><th>p99 ms</th><th>alerts</th><th>dead letters</th></tr>",
-      rows, "</table>",
-      absl::StrFormat("<p>weir/kafka-streams throughput per thread: %.2fx; alerts: %d "
-                      "identical, %d differ.</p>",
-                      report.throughput_ratio, report.identical_alerts, report.differing_alerts),
-      differences.empty() ? "" : absl::StrCat("<ul>", differences, "</ul>"), "</body></html>\n");
+  page.Table({"system", "version", "threads", "records/s", "records/s per thread", "CPU s",
+              "peak RSS MB", "state MB", "p50 ms", "p99 ms", "alerts", "dead letters"},
+             rows);
+  page.Paragraph(absl::StrFormat(
+      "weir/kafka-streams throughput per thread: %.2fx; alerts: %d identical, %d differ.",
+      report.throughput_ratio, report.identical_alerts, report.differing_alerts));
+  page.List(report.differences, /*code=*/true);
+  return page.Render();
 }
 
 }  // namespace weir::bench

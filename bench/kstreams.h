@@ -46,7 +46,8 @@ struct KStreamsOptions {
   int64_t commit_interval_ms = 1'000;
   int64_t latency_records = 20'000;
   double latency_rate = 2'000;
-  // Seed block 18's JVM settings: fixed heap, G1, a pause target.
+  // The usual production JVM settings for a Kafka Streams application: fixed heap, G1, a
+  // 20 ms pause target.
   std::vector<std::string> jvm_options = {"-Xms1g", "-Xmx1g", "-XX:+UseG1GC",
                                           "-XX:MaxGCPauseMillis=20"};
   // > 0: the peer's RocksDB stores share one block cache of this size, memtables charged to it

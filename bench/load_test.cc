@@ -17,13 +17,15 @@
 #include "absl/strings/str_format.h"
 #include "bench/client_perf.h"
 #include "bench/hop_clock.h"
+#include "bench/measure.h"
 #include "bench/perf_producer.h"
+#include "common/clock.h"
 #include "common/logging.h"
 #include "common/status.h"
-#include "engine/embedded_broker.h"
-#include "engine/kafka_status.h"
-#include "engine/kafka_streams.h"
-#include "engine/topic_admin.h"
+#include "engine/kafka/embedded_broker.h"
+#include "engine/kafka/kafka_status.h"
+#include "engine/kafka/topic_admin.h"
+#include "engine/runtime/kafka_streams.h"
 #include "topologies/fraud_config.h"
 #include "topologies/fraud_topology.h"
 #include "topologies/payment_generator.h"
@@ -34,12 +36,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kWarmUp = "warm-up";
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int64_t Processed(const KafkaStreams& streams) {
   int64_t total = 0;
@@ -98,7 +94,7 @@ class AlertTimer {
         }
       }
       if (m == nullptr) continue;
-      const int64_t now = NowMs();
+      const int64_t now = WallClockMs();
       if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->payload != nullptr) {
         const nlohmann::json alert =
             nlohmann::json::parse(static_cast<const char*>(m->payload),
@@ -293,7 +289,8 @@ absl::StatusOr<LoadTestReport> RunLoadTest(AppConfig app, const std::string& fra
                         PerfProducer::Create({.bootstrap_servers = app.bootstrap_servers,
                                               .common = app.kafka,
                                               .specific = {{"batch.size", "65536"},
-                                                           // As weir's own producer (config/weir.yaml).
+                                                           // As weir's own producer
+                                                           // (config/weir.yaml).
                                                            {"linger.ms", "5"},
                                                            {"compression.type", "lz4"},
                                                            {"acks", "all"},
@@ -319,7 +316,7 @@ absl::StatusOr<LoadTestReport> RunLoadTest(AppConfig app, const std::string& fra
   if (load.warmup_records == 0) phases.erase(phases.begin());
   for (const auto& [name, multiple, records, seed] : phases) {
     const double rate = static_cast<double>(load.peak_rate * multiple);
-    const int64_t start_ms = NowMs();
+    const int64_t start_ms = WallClockMs();
     phase_starts_ms.push_back(start_ms);
     WEIR_ASSIGN_OR_RETURN(fraud::PaymentGenerator generator,
                           fraud::PaymentGenerator::Create({.cards = load.cards,

@@ -1,5 +1,6 @@
-// `weir bench load`: the seed's production load test (19.2) with its readiness verdicts (19.3)
-// against a running fraud-detection instance.
+// `weir bench load`: a three-phase production load test (sustained peak, 2x burst, consumer
+// throughput, as with kafka-producer-perf-test and kafka-consumer-perf-test) with
+// production-readiness verdicts, against a running fraud-detection instance (docs/benchmarks.md).
 //
 // Operation, in one process: an instance of the fraud topology (the same KafkaStreams `weir run`
 // runs) on the configured cluster (with topics of the run's own, deleted at the end), or on an
@@ -30,7 +31,7 @@
 #include "absl/status/statusor.h"
 #include "bench/hop_clock.h"
 #include "common/config_schema.h"
-#include "engine/app_config.h"
+#include "engine/runtime/app_config.h"
 
 namespace weir::bench {
 

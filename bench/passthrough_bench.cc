@@ -18,9 +18,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
-#include "engine/embedded_broker.h"
-#include "engine/kafka_streams.h"
-#include "engine/streams_builder.h"
+#include "engine/dsl/streams_builder.h"
+#include "engine/kafka/embedded_broker.h"
+#include "engine/runtime/kafka_streams.h"
 
 namespace weir {
 namespace {

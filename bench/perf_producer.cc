@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
-#include "engine/kafka_status.h"
+#include "engine/kafka/kafka_status.h"
 
 namespace weir::bench {
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/client_config.h"
+#include "engine/kafka/client_config.h"
 
 namespace weir::bench {
 

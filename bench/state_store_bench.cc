@@ -29,9 +29,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/metered_stores.h"
+#include "common/clock.h"
+#include "engine/metrics/metered_stores.h"
 #include "stores/caching_window_store.h"
-#include "stores/key_value_store.h"
+#include "stores/rocksdb_key_value_store.h"
 #include "stores/rocksdb_option_set.h"
 #include "stores/rocksdb_window_store.h"
 #include "stores/task_db.h"
@@ -186,11 +187,7 @@ void BM_WindowPutMetered(benchmark::State& state) {
   if (!opened.ok()) return state.SkipWithError("store");
   std::unique_ptr<WindowBytesStore> store = *std::move(opened);
   if (metered) {
-    store = std::make_unique<MeteredWindowStore>(std::move(store), [] {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-          .count();
-    });
+    store = std::make_unique<MeteredWindowStore>(std::move(store), WallClockMs);
   }
   std::mt19937_64 random(42);
   const std::string value(64, 'v');

@@ -17,9 +17,9 @@
 #include "cli/commands.h"
 #include "common/logging.h"
 #include "common/status.h"
-#include "engine/app_config.h"
-#include "engine/client_config.h"
-#include "engine/embedded_broker.h"
+#include "engine/kafka/client_config.h"
+#include "engine/kafka/embedded_broker.h"
+#include "engine/runtime/app_config.h"
 #include "nlohmann/json.hpp"
 
 namespace weir::cli {
@@ -63,7 +63,8 @@ absl::Status Compare(CompareFlags flags) {
   return absl::OkStatus();
 }
 
-// The seed's lab 16.1 and 16.3 client settings (Java client defaults as the baseline).
+// Producer and consumer tuning as usually recommended for throughput (batching, lz4, large
+// fetches), against the Java client's defaults as the baseline (docs/benchmarks.md).
 const std::map<std::string, std::string> kBaselineProducer = {
     {"batch.size", "16384"}, {"linger.ms", "0"}, {"compression.type", "none"}};
 const std::map<std::string, std::string> kTunedProducer = {
@@ -79,7 +80,7 @@ struct ClientBenchFlags {
   ConfigFlags config;
   std::string topic = "perf-test";
   // The embedded broker keeps at most 5 MiB per partition: 50,000 x 512 bytes over 12
-  // partitions stays well inside it. Against a real cluster use the seed's 1,000,000.
+  // partitions stays well inside it. Against a real cluster use 1,000,000 or more.
   int64_t records = 50'000;
   int64_t record_size = 512;
   double throughput = -1;  // records/s; -1 unthrottled, as kafka-producer-perf-test
@@ -547,7 +548,7 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
 
   auto produce_flags = std::make_shared<ClientBenchFlags>();
   CLI::App* produce = bench->add_subcommand(
-      "produce", "Producer throughput, baseline vs tuned client settings (lab 16.1)");
+      "produce", "Producer throughput, baseline vs tuned client settings");
   AddClientBenchFlags(*produce, *produce_flags);
   produce->add_option("--record-size", produce_flags->record_size, "Bytes per record")
       ->check(InRange(1, 1'000'000))
@@ -577,12 +578,13 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
       ->check(CLI::ExistingFile)
       ->capture_default_str();
   load->footer(
-      "The seed's 19.2 load test against the fraud-detection instance `weir run` runs, in this\n"
+      "A three-phase load test (docs/benchmarks.md) against the fraud-detection instance `weir\n"
+      "run` runs, in this\n"
       "process (on bootstrap.servers, or an embedded broker when it is empty): phase 1 sends\n"
       "generated payments at peak.rate, phase 2 at twice that, then a fresh consumer reads the\n"
       "payments back (consumer throughput). It reports per phase the rate offered and\n"
       "processed, payment-to-alert latency p50/p99 and the most records waiting, and a\n"
-      "PASS/FAIL verdict per readiness check (19.3): burst processed at 2x peak, p99 under\n"
+      "PASS/FAIL verdict per production-readiness check: burst processed at 2x peak, p99 under\n"
       "sla.p99.ms, lag under max.lag.records. Exit status 1 when a check fails.\n\n"
       "Example:\n  weir bench load --load-config config/loadtest.yaml\n");
   load->callback([load_flags, exit_code] {
@@ -591,7 +593,7 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
 
   auto consume_flags = std::make_shared<ClientBenchFlags>();
   CLI::App* consume = bench->add_subcommand(
-      "consume", "Consumer throughput, baseline vs tuned fetch settings (lab 16.3)");
+      "consume", "Consumer throughput, baseline vs tuned fetch settings");
   AddClientBenchFlags(*consume, *consume_flags);
   consume->footer(
       "Like kafka-consumer-perf-test, twice: Baseline (fetch.min.bytes=1) and Tuned\n"

@@ -14,9 +14,9 @@
 #include "cli/shutdown_signal.h"
 #include "common/logging.h"
 #include "common/status.h"
-#include "engine/app_config.h"
-#include "engine/embedded_broker.h"
-#include "engine/topic_offsets.h"
+#include "engine/kafka/embedded_broker.h"
+#include "engine/kafka/topic_offsets.h"
+#include "engine/runtime/app_config.h"
 
 namespace weir::cli {
 namespace {
@@ -39,24 +39,6 @@ constexpr char kLimits[] =
     "    commits are not stored and aborted records are visible to read_committed consumers.\n"
     "  - A consumer group join takes about 3 s.\n"
     "Point real deployments at a real Kafka cluster (bootstrap.servers).\n";
-
-// Writes `text` to `path` atomically, so a script polling for the file never reads half of it.
-absl::Status WriteFileAtomically(const std::string& path, const std::string& text) {
-  const std::string temporary = absl::StrCat(path, ".tmp.", getpid());
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << text;
-    if (!out.flush()) {
-      return absl::InternalError(absl::StrCat(path, ": cannot write: ", std::strerror(errno)));
-    }
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  if (error) {
-    return absl::InternalError(absl::StrCat(path, ": cannot write: ", error.message()));
-  }
-  return absl::OkStatus();
-}
 
 // "payments 12,345 (+2,469/s)" for each topic; the rate is over the last interval.
 std::string ProgressLine(const std::vector<TopicOffsets>& now,

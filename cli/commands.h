@@ -33,6 +33,10 @@ CLI::Validator Positive();
 CLI::Validator NonNegative();
 CLI::Validator InRange(double min, double max);
 
+// Writes `text` to `path` atomically (a temporary file renamed over it), so a script polling for
+// the file never reads half of it: `weir broker --bootstrap-file`, `weir run --port-file`.
+absl::Status WriteFileAtomically(const std::string& path, const std::string& text);
+
 // Prints a flag parsing error as one line naming the (sub)command and pointing at its --help,
 // and returns the exit code for usage errors, 2 (CLI11's own codes are not passed on).
 int ReportUsageError(const CLI::App& app, const CLI::ParseError& error);

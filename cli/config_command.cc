@@ -4,8 +4,8 @@
 #include "bench/load_test.h"
 #include "cli/commands.h"
 #include "common/logging.h"
-#include "engine/app_config.h"
-#include "engine/metrics.h"
+#include "engine/http/metrics.h"
+#include "engine/runtime/app_config.h"
 #include "stores/rocksdb_option_set.h"
 #include "topologies/fraud_config.h"
 

@@ -1,5 +1,11 @@
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 
 #include "absl/strings/ascii.h"
@@ -8,7 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "cli/commands.h"
 #include "common/logging.h"
-#include "engine/client_config.h"
+#include "engine/kafka/client_config.h"
 
 namespace weir::cli {
 
@@ -71,6 +77,23 @@ void ReportOutcome(const char* command, const absl::Status& outcome, int* exit_c
   const absl::Status status = ExplainLoginFailure(outcome);
   spdlog::error("weir {}: {}", command, status.message());
   *exit_code = absl::IsInvalidArgument(status) || absl::IsNotFound(status) ? 2 : 1;
+}
+
+absl::Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  const std::string temporary = absl::StrCat(path, ".tmp.", getpid());
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << text;
+    if (!out.flush()) {
+      return absl::InternalError(absl::StrCat(path, ": cannot write: ", std::strerror(errno)));
+    }
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  if (error) {
+    return absl::InternalError(absl::StrCat(path, ": cannot write: ", error.message()));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace weir::cli

@@ -9,14 +9,17 @@
 #include <optional>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/perf_producer.h"
 #include "cli/commands.h"
 #include "cli/shutdown_signal.h"
+#include "common/clock.h"
 #include "common/logging.h"
 #include "common/status.h"
-#include "engine/app_config.h"
+#include "engine/runtime/app_config.h"
 #include "topologies/fraud_config.h"
 #include "topologies/payment_generator.h"
 
@@ -92,9 +95,9 @@ class KafkaSink : public Sink {
 
 absl::Status WriteTruth(std::FILE* truth, const std::vector<fraud::ExpectedAlert>& alerts) {
   for (const fraud::ExpectedAlert& a : alerts) {
-    if (std::fprintf(truth, "{\"rule\":\"%s\",\"txn_id\":\"%s\",\"card\":\"%s\",\"ts\":%lld}\n",
-                     a.rule.c_str(), a.txn_id.c_str(), a.masked_card.c_str(),
-                     static_cast<long long>(a.ts)) < 0) {
+    const nlohmann::ordered_json line = {
+        {"rule", a.rule}, {"txn_id", a.txn_id}, {"card", a.masked_card}, {"ts", a.ts}};
+    if (std::fprintf(truth, "%s\n", line.dump().c_str()) < 0) {
       return absl::InternalError(
           absl::StrCat("cannot write the ground truth: ", std::strerror(errno)));
     }
@@ -112,11 +115,6 @@ absl::Status Loadgen(const LoadgenFlags& flags) {
         "bootstrap.servers is empty: point it at a broker (e.g. start 'weir broker' and pass "
         "--set bootstrap.servers=<its address>), or write a file with --output");
   }
-  const auto wall_ms = [] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  };
   const double rate = flags.rate >= 0 ? flags.rate : (to_file ? 0 : 1'000);
   // To Kafka without --start-ts, each payment is stamped with its send time, so the stream
   // never runs ahead of the wall clock (and end-to-end latency means what it says).
@@ -132,7 +130,7 @@ absl::Status Loadgen(const LoadgenFlags& flags) {
            .rate = rate > 0 ? rate : 1'000,
            .start_ms = flags.start_ts > 0
                            ? flags.start_ts
-                           : (to_file ? fraud::PaymentGeneratorOptions{}.start_ms : wall_ms())},
+                           : (to_file ? fraud::PaymentGeneratorOptions{}.start_ms : WallClockMs())},
           fraud_config));
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> truth(nullptr, &std::fclose);
   if (!flags.truth.empty()) {
@@ -197,7 +195,7 @@ absl::Status Loadgen(const LoadgenFlags& flags) {
       if (!to_file) sink->Poll(std::chrono::milliseconds(0));
     }
     WEIR_RETURN_IF_ERROR(
-        sink->Send(stamp_send_time ? generator.Next(wall_ms()) : generator.Next()));
+        sink->Send(stamp_send_time ? generator.Next(WallClockMs()) : generator.Next()));
     const std::vector<fraud::ExpectedAlert> completed = generator.TakeExpected();
     expected += static_cast<int64_t>(completed.size());
     if (truth != nullptr) WEIR_RETURN_IF_ERROR(WriteTruth(truth.get(), completed));

@@ -6,12 +6,12 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "cli/capacity_plan.h"
 #include "cli/commands.h"
 #include "common/logging.h"
 #include "common/status.h"
-#include "engine/app_config.h"
-#include "engine/capacity_plan.h"
-#include "engine/memory_plan.h"
+#include "engine/runtime/app_config.h"
+#include "engine/runtime/memory_plan.h"
 #include "stores/rocksdb_option_set.h"
 #include "topologies/fraud_topology.h"
 
@@ -120,12 +120,12 @@ absl::Status PlanCapacityCommand(const CapacityFlags& flags) {
   const CapacityInputs& in = flags.inputs;
   std::printf(
       "capacity plan: %s records/s at peak, %s B per record, %s days' retention, replication "
-      "factor %lld, %lld consumers\n\nKafka (the seed's framework; MB = 10^6 B)\n",
+      "factor %lld, %lld consumers\n\nKafka (the capacity worksheet; MB = 10^6 B)\n",
       Grouped(in.peak_records_per_s).c_str(), Grouped(in.record_bytes).c_str(),
       ThreeDigits(in.retention_days).c_str(), static_cast<long long>(in.replication_factor),
       static_cast<long long>(in.consumers));
   for (const CapacityPlan::Line& line : plan.kafka) PrintLine(line.what, line.formula, line.value);
-  if (!plan.seed_rounding.empty()) std::printf("  %s\n", plan.seed_rounding.c_str());
+  if (!plan.rounded_chain.empty()) std::printf("  %s\n", plan.rounded_chain.c_str());
 
   const int64_t threads = config.num_stream_threads;
   std::printf("\nweir (%s: %lld stream threads per instance, num.standby.replicas %lld, %s)\n",
@@ -144,10 +144,10 @@ absl::Status PlanCapacityCommand(const CapacityFlags& flags) {
     instances = std::max(instances, for_throughput);
     PrintLine("instances",
               absl::StrCat("threads needed / ", threads, " per instance (", for_throughput,
-                           "), at least the seed's ", plan.instances_low),
+                           "), at least the worksheet's ", plan.instances_low),
               absl::StrCat(instances));
   } else {
-    PrintLine("instances", "the seed's lower figure (no --results: no measured throughput)",
+    PrintLine("instances", "the worksheet's lower figure (no --results: no measured throughput)",
               absl::StrCat(instances));
   }
   if (instances * threads > plan.partitions) {
@@ -220,10 +220,11 @@ void AddPlanCommand(CLI::App& app, int* exit_code) {
   CapacityInputs& in = capacity_flags->inputs;
   CLI::App* capacity = command->add_subcommand(
       "capacity",
-      "Plan Kafka storage, partitions and instances for a peak rate (the seed's capacity\n"
-      "framework, MB = 10^6 B, every digit kept), then weir's own: stream threads from a measured\n"
-      "per-thread rate (--results), the memory per instance from `weir plan memory` for that\n"
-      "many instances, and the state on disk per instance from a measured size per card.");
+      "Plan Kafka storage, partitions and instances for a peak rate (the usual capacity\n"
+      "worksheet of docs/capacity.md, MB = 10^6 B, every digit kept), then weir's own: stream\n"
+      "threads from a measured per-thread rate (--results), the memory per instance from `weir\n"
+      "plan memory` for that many instances, and the state on disk per instance from a measured\n"
+      "size per card.");
   AddConfigFlags(*capacity, capacity_flags->config, "config/weir.yaml");
   capacity->add_option("--peak-rate", in.peak_records_per_s, "Peak records per second")
       ->required()
@@ -243,7 +244,7 @@ void AddPlanCommand(CLI::App& app, int* exit_code) {
       ->check(InRange(int64_t{1}, int64_t{100'000}))
       ->capture_default_str();
   capacity->add_option("--partition-mb-per-s", in.partition_mb_per_s,
-                       "Throughput one partition carries (the seed's conservative rule)")
+                       "Throughput one partition carries (the worksheet's conservative rule)")
       ->check(InRange(0.001, 1e6))
       ->capture_default_str();
   capacity->add_option("--headroom", in.headroom, "Growth factor on partitions and threads")

@@ -12,7 +12,7 @@
 #include "common/http_client.h"
 #include "common/logging.h"
 #include "common/status.h"
-#include "engine/app_config.h"
+#include "engine/runtime/app_config.h"
 #include "nlohmann/json.hpp"
 #include "topologies/fraud_topology.h"
 

@@ -10,9 +10,9 @@
 #include "cli/commands.h"
 #include "common/logging.h"
 #include "common/status.h"
-#include "engine/app_config.h"
-#include "engine/query_service.h"
-#include "engine/test_driver.h"
+#include "engine/http/query_service.h"
+#include "engine/runtime/app_config.h"
+#include "engine/runtime/test_driver.h"
 #include "topologies/fraud_topology.h"
 
 namespace weir::cli {

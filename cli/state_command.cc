@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "cli/commands.h"
 #include "common/logging.h"
-#include "engine/app_config.h"
+#include "engine/runtime/app_config.h"
 #include "stores/task_db.h"
 
 namespace weir::cli {

@@ -1,5 +1,5 @@
 // `weir status`: the whole application's view - instances, tasks, standbys and lags - from the
-// membership topic every instance heartbeats on (engine/membership.h).
+// membership topic every instance heartbeats on (engine/runtime/membership.h).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -9,10 +9,11 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/commands.h"
+#include "common/clock.h"
 #include "common/logging.h"
 #include "common/status.h"
-#include "engine/app_config.h"
-#include "engine/membership.h"
+#include "engine/runtime/app_config.h"
+#include "engine/runtime/membership.h"
 #include "nlohmann/json.hpp"
 
 namespace weir::cli {
@@ -23,12 +24,6 @@ struct StatusFlags {
   bool json = false;
   double timeout_s = 10;
 };
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string Lag(int64_t lag) { return lag < 0 ? "?" : absl::StrCat(lag); }
 
@@ -101,7 +96,7 @@ absl::Status Status(const StatusFlags& flags) {
                          std::chrono::steady_clock::now() - start)
                          .count();
   WEIR_RETURN_IF_ERROR(reader->CatchUp(static_cast<int>(std::max<int64_t>(timeout_ms - spent, 1))));
-  const int64_t now = NowMs();
+  const int64_t now = WallClockMs();
   const std::vector<InstanceView> instances = reader->Live(now);
   if (flags.json) {
     nlohmann::json json = nlohmann::json::array();

@@ -129,27 +129,17 @@ std::optional<int> ListeningPort(pid_t pid, std::chrono::milliseconds timeout) {
   }
 }
 
-std::optional<int> WeirHttpPort(const std::string& log, std::chrono::milliseconds timeout) {
-  const std::string kLine = "metrics and health on http://";
+std::optional<int> ReadPortFile(const std::string& path, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
-    std::ifstream in(log);
-    std::string line;
+    std::ifstream in(path);
+    std::string text;
     int port = 0;
-    while (std::getline(in, line)) {
-      const size_t at = line.find(kLine);
-      if (at == std::string::npos) continue;
-      const size_t colon = line.find(':', at + kLine.size());
-      const size_t end = line.find_first_not_of("0123456789", colon + 1);
-      int found = 0;
-      if (colon != std::string::npos &&
-          absl::SimpleAtoi(line.substr(colon + 1, end - colon - 1), &found) && found > 0) {
-        port = found;
-      }
+    if (std::getline(in, text) && absl::SimpleAtoi(text, &port) && port > 0 && port < 65536) {
+      return port;
     }
-    if (port > 0) return port;
     if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // weir is starting
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the child is starting
   }
 }
 

@@ -1,5 +1,5 @@
 // HTTP through libcurl: what an instance forwards an interactive query with to the instance
-// holding the key (engine/query_service.h), `weir query`, and the tests and benchmarks reading
+// holding the key (engine/http/query_service.h), `weir query`, and the tests and benchmarks reading
 // weir's /metrics, /healthz, /readyz and /tasks and Prometheus' API; and the port a child
 // process listens on. A library of its own (weir::http_client).
 #ifndef WEIR_COMMON_HTTP_CLIENT_H_
@@ -46,11 +46,10 @@ std::string UrlEncode(const std::string& text);
 // Reads /proc/<pid>/fd and /proc/<pid>/net/tcp{,6}.
 std::optional<int> ListeningPort(pid_t pid, std::chrono::milliseconds timeout);
 
-// The port of `weir run`'s HTTP listener (`metrics.port=0`) from the line it logs once the
-// listener is up ("metrics and health on http://<host>:<port> ..."), once `log` holds it (within
-// `timeout`); the last such line, so start each run with a log of its own. weir may listen on
-// more ports (its embedded broker's), so not ListeningPort.
-std::optional<int> WeirHttpPort(const std::string& log, std::chrono::milliseconds timeout);
+// The port a child writes to `path` once it listens (`weir run --port-file`: one number and a
+// newline, written whole), once the file holds one (within `timeout`); nullopt otherwise. Remove
+// the file before starting the child: one a killed run left behind names a stale port.
+std::optional<int> ReadPortFile(const std::string& path, std::chrono::milliseconds timeout);
 
 }  // namespace weir
 

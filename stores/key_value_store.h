@@ -6,7 +6,6 @@
 #ifndef WEIR_STORES_KEY_VALUE_STORE_H_
 #define WEIR_STORES_KEY_VALUE_STORE_H_
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -18,7 +17,6 @@
 #include "absl/strings/string_view.h"
 #include "stores/key_value_store_options.h"
 #include "stores/state_store.h"
-#include "stores/task_db.h"
 
 namespace weir {
 
@@ -69,44 +67,6 @@ class InMemoryKeyValueStore : public KeyValueBytesStore {
   mutable Entries::const_iterator last_read_ = entries_.end();
   int64_t observed_ = -1;
   int64_t swept_ = -1;  // observed stream time at the last sweep
-};
-
-// In the task's RocksDB instance: column family `<store>`, key and value as given; changelog
-// records carry the same key and value. Writes reach RocksDB at the task's commit (TaskDb).
-// With a retention, flushes and compactions drop expired entries (TaskDb::ExpireByTimestamp);
-// the observed stream time starts over at each open, so nothing expires before the first write.
-class RocksDbKeyValueStore : public KeyValueBytesStore {
- public:
-  static absl::StatusOr<std::unique_ptr<RocksDbKeyValueStore>> Open(KeyValueStoreOptions options,
-                                                                    TaskDb* db);
-  static absl::StatusOr<std::unique_ptr<RocksDbKeyValueStore>> Open(std::string name, TaskDb* db) {
-    return Open(KeyValueStoreOptions{.name = std::move(name)}, db);
-  }
-
-  const std::string& name() const override { return name_; }
-  absl::Status Flush() override { return absl::OkStatus(); }
-  void Put(absl::string_view key, std::optional<absl::string_view> value) override;
-  std::optional<absl::string_view> Get(absl::string_view key) const override;
-  void Range(absl::string_view from, absl::string_view to, const Visitor& visit) const override;
-  void PrefixScan(absl::string_view prefix, const Visitor& visit) const override;
-  void All(const Visitor& visit) const override;
-
-  bool logged() const override { return true; }
-  void ForEachPendingChange(const ChangeVisitor& visit) const override;
-  absl::Status ApplyChange(absl::string_view key, std::optional<absl::string_view> value) override;
-
- private:
-  RocksDbKeyValueStore(std::string name, TaskDb* db, rocksdb::ColumnFamilyHandle* cf,
-                       std::shared_ptr<std::atomic<int64_t>> observed)
-      : name_(std::move(name)), db_(db), cf_(cf), observed_(std::move(observed)) {}
-  // Visits from `from` while `keep(key)` holds and the visitor wants more.
-  void Scan(absl::string_view from, const std::function<bool(absl::string_view)>& keep,
-            const Visitor& visit) const;
-
-  std::string name_;
-  TaskDb* db_;
-  rocksdb::ColumnFamilyHandle* cf_;
-  std::shared_ptr<std::atomic<int64_t>> observed_;  // null without a retention
 };
 
 }  // namespace weir

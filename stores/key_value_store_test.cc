@@ -3,6 +3,7 @@
 // checked before and after their task commits (reads through the pending batch, then from
 // RocksDB).
 #include "stores/key_value_store.h"
+#include "stores/rocksdb_key_value_store.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

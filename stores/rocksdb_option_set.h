@@ -1,7 +1,7 @@
 // RocksDB option sets: the tunable RocksDB configuration of weir's state stores, read from YAML
 // (config/rocksdb/default.yaml, tuned.yaml, bounded.yaml).
 //
-// Every option the seed's TunedRocksDBConfig names is a typed key here, with Kafka Streams'
+// Every option config/rocksdb/tuned.yaml sets is a typed key here, with Kafka Streams'
 // default (RocksDBStore.openDB) as its default, so an empty file reproduces Kafka Streams.
 // Anything else RocksDB knows passes through as a RocksDB options string (`db_options`,
 // `cf_options`), which RocksDB itself validates at load time.

@@ -4,10 +4,10 @@
 #include <tuple>
 #include <vector>
 
-#include "common/byte_order.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/byte_order.h"
 #include "common/status.h"
 #include "stores/window_key.h"
 

@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "common/byte_order.h"
 #include "absl/strings/str_cat.h"
+#include "common/byte_order.h"
 #include "stores/rocksdb_option_set.h"
 #include "stores/rocksdb_window_store.h"
 

@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <string>
 
-#include "common/byte_order.h"
 #include "absl/strings/string_view.h"
+#include "common/byte_order.h"
 
 namespace weir {
 

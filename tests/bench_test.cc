@@ -1,6 +1,7 @@
 // `weir bench` end to end at tiny sizes: compare runs every set and writes the table,
 // results.json and a self-contained report.html, and names a bad option set before anything
-// runs; produce and consume print the seed's tables for both client configurations.
+// runs; produce and consume print kafka-producer-perf-test's and
+// kafka-consumer-perf-test's tables for both client configurations.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 

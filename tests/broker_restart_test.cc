@@ -1,8 +1,8 @@
 // Broker outages on a real cluster (run only as the `kafka.` twin: it stops and starts the
-// `kafka_cluster` fixture's broker with scripts/kafka.sh). The seed's readiness check "app
-// recovers from broker restart": with every broker gone `weir run` stays up, /readyz answers 503
-// while they are gone and 200 again once they are back, and the payments sent around the
-// outage are all processed, by the same process.
+// `kafka_cluster` fixture's broker with scripts/kafka.sh). The production-readiness check
+// "the application recovers from a broker restart": with every broker gone `weir run` stays up,
+// /readyz answers 503 while they are gone and 200 again once they are back, and the payments sent
+// around the outage are all processed, by the same process.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -13,8 +13,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/http_client.h"
-#include "engine/topic_admin.h"
-#include "engine/topic_offsets.h"
+#include "engine/kafka/topic_admin.h"
+#include "engine/kafka/topic_offsets.h"
 #include "tests/support/alerts.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_cluster.h"
@@ -55,13 +55,14 @@ TEST(BrokerOutage, WithEveryBrokerGoneTheServiceStaysUpNotReadyAndResumes) {
 
   const std::string log = (root / "run.log").string();
   absl::StatusOr<std::unique_ptr<testing::Subprocess>> run = testing::Subprocess::Start(
-      {WeirBinary(), "run", "--progress-interval", "0", "--set", "bootstrap.servers=" + *bootstrap,
+      {WeirBinary(), "run", "--progress-interval", "0", "--port-file", log + ".port", "--set",
+       "bootstrap.servers=" + *bootstrap,
        "--set", "application.id=outage", "--set", "metrics.host=127.0.0.1", "--set",
        "metrics.port=0", "--set", "state.dir=" + (root / "state").string()},
       log);
   ASSERT_TRUE(run.ok()) << run.status();
-  const int port = WeirHttpPort(log, std::chrono::seconds(60)).value_or(0);
-  ASSERT_NE(port, 0) << "weir logged no HTTP port; see " << log;
+  const int port = ReadPortFile(log + ".port", std::chrono::seconds(60)).value_or(0);
+  ASSERT_NE(port, 0) << "weir wrote no --port-file; see " << log;
   ASSERT_TRUE(WaitFor([&] { return committed() == 500; }, std::chrono::seconds(120)))
       << "see " << log;
   ASSERT_TRUE(WaitFor([&] { return HttpGet(port, "/readyz").status == 200; },
@@ -78,7 +79,7 @@ TEST(BrokerOutage, WithEveryBrokerGoneTheServiceStaysUpNotReadyAndResumes) {
               std::chrono::duration<double>(Clock::now() - stopped_at).count());
   EXPECT_THAT(HttpGet(port, "/readyz").body, ::testing::HasSubstr("reaches no broker"))
       << "/readyz says why it is not ready";
-  // Out 30 s in all, as the seed's check has it.
+  // Out 30 s in all, as the readiness check has it (docs/runbook.md).
   while (Clock::now() - stopped_at < std::chrono::seconds(30)) {
     EXPECT_EQ(HttpGet(port, "/healthz").status, 200) << "the stream threads must not die";
     std::this_thread::sleep_for(std::chrono::seconds(1));  // the outage's length, by design
@@ -147,15 +148,16 @@ TEST(BrokerOutage, OneBrokerOfThreeStoppedUnderLoadLosesNoAlert) {
 
   const std::string log = (root / "run.log").string();
   absl::StatusOr<std::unique_ptr<testing::Subprocess>> run = testing::Subprocess::Start(
-      {WeirBinary(), "run", "--progress-interval", "0", "--set", "bootstrap.servers=" + bootstrap,
+      {WeirBinary(), "run", "--progress-interval", "0", "--port-file", log + ".port", "--set",
+       "bootstrap.servers=" + bootstrap,
        "--set", "application.id=outage3", "--set", "replication.factor=3", "--set",
        "windowstore.changelog.additional.retention.ms=1000000000000", "--set",
        "metrics.host=127.0.0.1", "--set", "metrics.port=0", "--set",
        "state.dir=" + (root / "state").string()},
       log);
   ASSERT_TRUE(run.ok()) << run.status();
-  const int port = WeirHttpPort(log, std::chrono::seconds(60)).value_or(0);
-  ASSERT_NE(port, 0) << "weir logged no HTTP port; see " << log;
+  const int port = ReadPortFile(log + ".port", std::chrono::seconds(60)).value_or(0);
+  ASSERT_NE(port, 0) << "weir wrote no --port-file; see " << log;
   ASSERT_TRUE(WaitFor([&] { return HttpGet(port, "/readyz").status == 200; },
                       std::chrono::seconds(90)))
       << "see " << log;

@@ -71,10 +71,10 @@ TEST(PlanCapacity, TheSeedsWorkedExampleAndWeirsFiguresFromAMeasuredRun) {
     EXPECT_THAT(plan.out, HasSubstr(figure));
   }
   // 10,000 x 1.5 / 4,000 per thread = 4 threads: 2 instances of 2 threads, but at least the
-  // seed's 3; 200 B per card x 3M cards x 2 copies / 3 instances = 400 MB.
+  // worksheet's 3; 200 B per card x 3M cards x 2 copies / 3 instances = 400 MB.
   EXPECT_THAT(plan.out, HasSubstr("stream threads needed"));
   EXPECT_THAT(plan.out, ::testing::ContainsRegex("instances +threads needed / 2 per instance "
-                                               "\\(2\\), at least the seed's 3 +3"));
+                                               "\\(2\\), at least the worksheet's 3 +3"));
   EXPECT_THAT(plan.out, ::testing::ContainsRegex("state disk per instance .* 381.5 MiB"));
   EXPECT_THAT(plan.out, HasSubstr("memory per instance"));
 

@@ -1,8 +1,8 @@
 // deploy/: the Prometheus config and alert rules pass promtool (syntax and rule unit tests),
-// every metric the rules and the Grafana dashboard use is one weir exports (engine/metrics.cc),
-// the systemd unit passes `systemd-analyze verify` with the memory limit the plan gives, and the
-// Kubernetes manifests build with kustomize, pass the API's schemas and carry the plan's
-// resources (scripts/k8s-tools.sh installs kustomize and the validator).
+// every metric the rules and the Grafana dashboard use is one weir exports
+// (engine/http/metrics.cc), the systemd unit passes `systemd-analyze verify` with the memory limit
+// the plan gives, and the Kubernetes manifests build with kustomize, pass the API's schemas and
+// carry the plan's resources (scripts/k8s-tools.sh installs kustomize and the validator).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -17,7 +17,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "absl/strings/str_split.h"
-#include "engine/metrics.h"
+#include "engine/http/metrics.h"
 #include "tests/support/subprocess.h"
 
 namespace weir {

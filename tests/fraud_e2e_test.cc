@@ -24,7 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/http_client.h"
-#include "engine/topic_offsets.h"
+#include "engine/kafka/topic_offsets.h"
 #include "tests/support/alerts.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/subprocess.h"
@@ -144,10 +144,13 @@ TEST_F(FraudEndToEnd, InjectedFraudIsAllDetectedAndNoCardNumberLeaks) {
                                   "metrics.recording.level=debug"};
   run.insert(run.end(), run_flags.begin(), run_flags.end());
   const std::filesystem::path log = root_ / "weir.log";
+  const std::filesystem::path port_file = root_ / "weir.port";
+  std::filesystem::remove(port_file);
+  run.insert(run.end(), {"--port-file", port_file.string()});
   absl::StatusOr<std::unique_ptr<Subprocess>> weir = Subprocess::Start(run, log.string());
   ASSERT_TRUE(weir.ok()) << weir.status();
-  const int metrics_port = WeirHttpPort(log.string(), std::chrono::seconds(60)).value_or(0);
-  ASSERT_NE(metrics_port, 0) << "weir logged no HTTP port; see " << log;
+  const int metrics_port = ReadPortFile(port_file.string(), std::chrono::seconds(60)).value_or(0);
+  ASSERT_NE(metrics_port, 0) << "weir wrote no --port-file; see " << log;
   WaitFor(
       [&] { return CommittedRecords(bootstrap_, kApplication, "payments", kPartitions) >= total; },
       std::chrono::seconds(180), std::chrono::milliseconds(100));

@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/http_client.h"
-#include "engine/partitioner.h"
+#include "engine/kafka/partitioner.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_cluster.h"
@@ -276,7 +276,7 @@ TEST(Secrets, NoSecretValueAppearsInAnyOutput) {
 
   const std::string dir = ::testing::TempDir() + "/weir-secrets";
   std::filesystem::remove_all(dir);
-  std::filesystem::remove(dir + ".log");  // WeirHttpPort reads the port this run logs
+  std::filesystem::remove(dir + ".port");  // from an earlier run
   setenv("WEIR_CARD_TOKEN_KEY", token_key.c_str(), 1);
   std::vector<std::string> run = {WeirBinary(),
                                   "--log-level",
@@ -291,15 +291,17 @@ TEST(Secrets, NoSecretValueAppearsInAnyOutput) {
                                   "--set",
                                   "state.dir=" + dir,
                                   "--progress-interval",
-                                  "1"};
+                                  "1",
+                                  "--port-file",
+                                  dir + ".port"};
   run.insert(run.end(), sets.begin(), sets.end());
   absl::StatusOr<std::unique_ptr<Subprocess>> weir = Subprocess::Start(run, dir + ".log");
   unsetenv("WEIR_CARD_TOKEN_KEY");
   ASSERT_TRUE(weir.ok()) << weir.status();
   std::optional<std::string> bootstrap = (*weir)->ReadLine(std::chrono::seconds(60));
   ASSERT_TRUE(bootstrap.has_value());
-  const int port = WeirHttpPort(dir + ".log", std::chrono::seconds(60)).value_or(0);
-  ASSERT_NE(port, 0) << "weir logged no HTTP port; see " << dir << ".log";
+  const int port = ReadPortFile(dir + ".port", std::chrono::seconds(60)).value_or(0);
+  ASSERT_NE(port, 0) << "weir wrote no --port-file; see " << dir << ".log";
   ASSERT_EQ(RunCommand({"kcat", "-b", *bootstrap, "-t", "payments", "-P", "-K|", "-X",
                         "partitioner=murmur2_random"},
                        FivePayments(), std::chrono::seconds(30))

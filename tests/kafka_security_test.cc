@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "engine/topic_offsets.h"
+#include "engine/kafka/topic_offsets.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_cluster.h"
 

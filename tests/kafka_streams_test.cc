@@ -1,7 +1,7 @@
 // The runtime against the embedded broker: stream threads, the consumer group, commits,
 // rebalancing, error handling and exactly-once's protocol flow. One broker serves every test;
 // each test has its own topics and application id. Waits are on conditions with deadlines.
-#include "engine/kafka_streams.h"
+#include "engine/runtime/kafka_streams.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -17,13 +17,13 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "engine/embedded_broker.h"
 #include "common/http_client.h"
-#include "engine/http_server.h"
-#include "engine/metrics.h"
-#include "engine/query_service.h"
-#include "engine/streams_builder.h"
-#include "engine/topic_admin.h"
+#include "engine/dsl/streams_builder.h"
+#include "engine/http/http_server.h"
+#include "engine/http/metrics.h"
+#include "engine/http/query_service.h"
+#include "engine/kafka/embedded_broker.h"
+#include "engine/kafka/topic_admin.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_cluster.h"
 

@@ -18,7 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/http_client.h"
-#include "engine/metrics.h"
+#include "engine/http/metrics.h"
 #include "tests/support/subprocess.h"
 
 namespace weir {
@@ -80,15 +80,16 @@ class PrometheusScrape : public ::testing::Test {
 TEST_F(PrometheusScrape, PrometheusStoresWeirsMetricsAndTheyMatchTheDocs) {
   setenv("WEIR_CARD_TOKEN_KEY", "prometheus-test", 1);
   auto weir = Subprocess::Start(
-      {WeirBinary(), "run", "--progress-interval", "0", "--set",
+      {WeirBinary(), "run", "--progress-interval", "0", "--port-file",
+       (root_ / "weir.port").string(), "--set",
        absl::StrCat("state.dir=", (root_ / "state").string()), "--set", "metrics.host=127.0.0.1",
        "--set", "metrics.port=0", "--set", "commit.interval.ms=1000"},
       (root_ / "weir.log").string());
   ASSERT_TRUE(weir.ok()) << weir.status();
   weir_ = *std::move(weir);
   const int metrics_port =
-      WeirHttpPort((root_ / "weir.log").string(), std::chrono::seconds(60)).value_or(0);
-  ASSERT_NE(metrics_port, 0) << "weir logged no HTTP port; see " << (root_ / "weir.log");
+      ReadPortFile((root_ / "weir.port").string(), std::chrono::seconds(60)).value_or(0);
+  ASSERT_NE(metrics_port, 0) << "weir wrote no --port-file; see " << (root_ / "weir.log");
   const std::optional<std::string> bootstrap = weir_->ReadLine(std::chrono::seconds(60));
   ASSERT_TRUE(bootstrap.has_value()) << "weir run printed no bootstrap servers";
 

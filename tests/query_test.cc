@@ -19,7 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/http_client.h"
-#include "engine/topic_offsets.h"
+#include "engine/kafka/topic_offsets.h"
 #include "tests/support/alerts.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/subprocess.h"
@@ -124,7 +124,7 @@ TEST_F(Queries, EveryInstanceAnswersACardsWindowsAsTheReplayHoldsThem) {
   for (int i = 0; i < kInstances; ++i) {
     const std::string log = (root_ / absl::StrCat("run-", i, ".log")).string();
     std::vector<std::string> run = {
-        WeirBinary(), "run", "--progress-interval", "0",
+        WeirBinary(), "run", "--progress-interval", "0", "--port-file", log + ".port",
         "--set", "bootstrap.servers=" + bootstrap_,
         "--set", absl::StrCat("application.id=", kApplication),
         "--set", "num.stream.threads=1",
@@ -135,10 +135,11 @@ TEST_F(Queries, EveryInstanceAnswersACardsWindowsAsTheReplayHoldsThem) {
         "--set", "consumer.session.timeout.ms=6000",
         "--set", "windowstore.changelog.additional.retention.ms=1000000000000",
         "--set", "state.dir=" + (root_ / absl::StrCat("state-", i)).string()};
+    std::filesystem::remove(log + ".port");
     absl::StatusOr<std::unique_ptr<Subprocess>> started = Subprocess::Start(run, log);
     ASSERT_TRUE(started.ok()) << started.status();
     instances_.push_back(*std::move(started));
-    const int port = WeirHttpPort(log, std::chrono::seconds(60)).value_or(0);
+    const int port = ReadPortFile(log + ".port", std::chrono::seconds(60)).value_or(0);
     ASSERT_NE(port, 0) << "see " << log;
     ports.push_back(port);
   }

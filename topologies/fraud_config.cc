@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
-#include "engine/topic_name.h"
+#include "engine/processor/topic_name.h"
 
 namespace weir::fraud {
 namespace {

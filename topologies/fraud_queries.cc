@@ -6,7 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "engine/windows.h"
+#include "engine/dsl/windows.h"
 #include "stores/key_value_store.h"
 #include "topologies/fraud_aggregates.h"
 #include "topologies/fraud_topology.h"

@@ -14,7 +14,7 @@
 
 #include <vector>
 
-#include "engine/state_query.h"
+#include "engine/processor/state_query.h"
 #include "topologies/fraud_config.h"
 #include "topologies/payment.h"
 

@@ -16,8 +16,8 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/topic_admin.h"
-#include "engine/topology.h"
+#include "engine/kafka/topic_admin.h"
+#include "engine/processor/topology.h"
 #include "topologies/fraud_config.h"
 #include "topologies/payment.h"
 

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "engine/test_driver.h"
+#include "engine/runtime/test_driver.h"
 #include "stores/key_value_store.h"
 
 namespace weir::fraud {

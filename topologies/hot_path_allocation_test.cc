@@ -14,7 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "engine/test_driver.h"
+#include "engine/runtime/test_driver.h"
 #include "topologies/fraud_topology.h"
 #include "topologies/payment.h"
 

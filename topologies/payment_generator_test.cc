@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "engine/test_driver.h"
+#include "engine/runtime/test_driver.h"
 #include "topologies/fraud_topology.h"
 #include "topologies/payment.h"
 

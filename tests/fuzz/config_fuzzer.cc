@@ -12,7 +12,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "engine/app_config.h"
+#include "engine/runtime/app_config.h"
 #include "stores/rocksdb_option_set.h"
 #include "topologies/fraud_config.h"
 

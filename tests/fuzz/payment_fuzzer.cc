@@ -10,7 +10,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/string_view.h"
-#include "engine/dead_letter.h"
+#include "engine/kafka/dead_letter.h"
 #include "tests/fuzz/require.h"
 #include "topologies/payment.h"
 

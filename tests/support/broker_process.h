@@ -1,5 +1,5 @@
 // `weir broker` as a process of its own for tests that kill or restart weir around it (the
-// group offsets they watch for progress: CommittedRecords in engine/topic_offsets.h).
+// group offsets they watch for progress: CommittedRecords in engine/kafka/topic_offsets.h).
 #ifndef WEIR_TESTS_SUPPORT_BROKER_PROCESS_H_
 #define WEIR_TESTS_SUPPORT_BROKER_PROCESS_H_
 

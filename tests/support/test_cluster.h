@@ -15,8 +15,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "engine/client_config.h"
-#include "engine/topic_admin.h"
+#include "engine/kafka/client_config.h"
+#include "engine/kafka/topic_admin.h"
 
 namespace weir::testing {
 

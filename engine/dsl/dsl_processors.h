@@ -1,0 +1,289 @@
+// The processors behind the DSL's operations (engine/dsl/kstream.h), in namespace weir::dsl. Each
+// is an ordinary Processor built on the public Processor API and stores only, so the DSL and the
+// Processor API run through one mechanism; the DSL's templates instantiate them for the user's
+// types, which is why they are in a header. Not meant to be used directly.
+#ifndef WEIR_ENGINE_DSL_DSL_PROCESSORS_H_
+#define WEIR_ENGINE_DSL_DSL_PROCESSORS_H_
+
+#include <algorithm>
+#include <functional>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/byte_order.h"
+#include "common/check.h"
+#include "engine/dsl/windows.h"
+#include "engine/processor/processor.h"
+#include "stores/key_value_store.h"
+#include "stores/window_store.h"
+
+namespace weir::dsl {
+
+// Record<K, V> -> zero or more Record<KOut, VOut>, with the input's timestamp and headers.
+template <typename K, typename V, typename KOut, typename VOut>
+class FlatMapProcessor : public Processor<K, V, KOut, VOut> {
+ public:
+  using Function = std::function<void(const Record<K, V>&, std::vector<std::pair<KOut, VOut>>&)>;
+  explicit FlatMapProcessor(Function function) : function_(std::move(function)) {}
+  void Init(ProcessorContext<KOut, VOut>& context) override { context_ = &context; }
+  void Process(const Record<K, V>& record) override {
+    out_.clear();
+    function_(record, out_);
+    for (auto& [key, value] : out_) {
+      context_->Forward(
+          Record<KOut, VOut>{std::move(key), std::move(value), record.timestamp, record.headers});
+    }
+  }
+
+ private:
+  Function function_;
+  ProcessorContext<KOut, VOut>* context_ = nullptr;
+  std::vector<std::pair<KOut, VOut>> out_;
+};
+
+// Forwards records the predicate accepts, unchanged (filter, peek, merge, toStream).
+template <typename K, typename V>
+class FilterProcessor : public Processor<K, V, K, V> {
+ public:
+  explicit FilterProcessor(std::function<bool(const Record<K, V>&)> keep)
+      : keep_(std::move(keep)) {}
+  void Init(ProcessorContext<K, V>& context) override { context_ = &context; }
+  void Process(const Record<K, V>& record) override {
+    if (keep_(record)) context_->Forward(record);
+  }
+
+ private:
+  std::function<bool(const Record<K, V>&)> keep_;
+  ProcessorContext<K, V>* context_ = nullptr;
+};
+
+// Sends each record to the first branch whose predicate accepts it (Kafka Streams' split()).
+template <typename K, typename V>
+class BranchProcessor : public Processor<K, V, K, V> {
+ public:
+  struct Branch {
+    std::string child;                                  // node name of the branch
+    std::function<bool(const K&, const V&)> predicate;  // empty = default branch
+  };
+  explicit BranchProcessor(std::vector<Branch> branches) : branches_(std::move(branches)) {}
+  void Init(ProcessorContext<K, V>& context) override { context_ = &context; }
+  void Process(const Record<K, V>& record) override {
+    for (const Branch& branch : branches_) {
+      if (!branch.predicate || branch.predicate(record.key, record.value)) {
+        context_->Forward(record, branch.child);
+        return;
+      }
+    }
+  }
+
+ private:
+  std::vector<Branch> branches_;
+  ProcessorContext<K, V>* context_ = nullptr;
+};
+
+// Windowed aggregation (Kafka Streams' KStreamWindowAggregate): for each window containing the
+// record, unless the window is closed (end <= stream time - grace, then the record is dropped for
+// it and counted), reads the aggregate, combines and writes it back. The new value is forwarded
+// at once when the store writes through; behind the record cache it is forwarded when the cache
+// flushes the window (eviction or commit), so consecutive updates reach downstream as one.
+template <typename K, typename V, typename VA>
+class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
+ public:
+  // Combines the record with the window's current aggregate (nullopt for a new window).
+  using Combine = std::function<VA(const K&, const V&, std::optional<VA>)>;
+
+  WindowedAggregateProcessor(TimeWindows windows, std::string store, SerdePtr<K> key_serde,
+                             SerdePtr<VA> aggregate_serde, Combine combine)
+      : windows_(windows),
+        store_name_(std::move(store)),
+        key_serde_(std::move(key_serde)),
+        aggregate_serde_(std::move(aggregate_serde)),
+        combine_(std::move(combine)) {}
+
+  void Init(ProcessorContext<Windowed<K>, VA>& context) override {
+    context_ = &context;
+    store_ = context.template GetStateStore<WindowBytesStore>(store_name_);
+    WEIR_CHECK(store_ != nullptr) << "window store " << store_name_ << " is not connected";
+    forward_on_flush_ =
+        store_->SetFlushListener([this](absl::string_view key, int64_t start,
+                                        std::optional<absl::string_view> value, int64_t timestamp) {
+          if (!value.has_value()) return;  // aggregations never delete
+          Forward(Decode(key_serde_, key, "key"), start, Decode(aggregate_serde_, *value, "value"),
+                  timestamp);
+        });
+  }
+
+  void Process(const Record<K, V>& record) override {
+    const int64_t stream_time = context_->CurrentStreamTimeMs();
+    const std::string key = key_serde_->Serialize(record.key);
+    for (int64_t start : windows_.WindowStartsFor(record.timestamp)) {
+      if (windows_.Closed(start, stream_time)) {
+        context_->RecordDropped();
+        continue;
+      }
+      std::optional<VA> current;
+      if (std::optional<std::string> bytes = store_->Fetch(key, start)) {
+        current = Decode(aggregate_serde_, *bytes, "aggregate");
+      }
+      VA updated = combine_(record.key, record.value, std::move(current));
+      store_->Put(key, start, aggregate_serde_->Serialize(updated));
+      if (!forward_on_flush_) Forward(record.key, start, std::move(updated), record.timestamp);
+    }
+  }
+
+ private:
+  // Bytes weir wrote itself that no longer decode are corruption: a bug, so stop.
+  template <typename T>
+  T Decode(const SerdePtr<T>& serde, absl::string_view bytes, const char* what) const {
+    absl::StatusOr<T> decoded = serde->Deserialize(bytes);
+    WEIR_CHECK(decoded.ok()) << "corrupt " << what << " in " << store_name_ << ": "
+                             << decoded.status();
+    return *std::move(decoded);
+  }
+  void Forward(K key, int64_t start, VA aggregate, int64_t timestamp) {
+    context_->Forward(
+        Record<Windowed<K>, VA>{Windowed<K>{std::move(key), start, start + windows_.size_ms},
+                                std::move(aggregate),
+                                timestamp,
+                                {}});
+  }
+
+  TimeWindows windows_;
+  std::string store_name_;
+  SerdePtr<K> key_serde_;
+  SerdePtr<VA> aggregate_serde_;
+  Combine combine_;
+  ProcessorContext<Windowed<K>, VA>* context_ = nullptr;
+  WindowBytesStore* store_ = nullptr;
+  bool forward_on_flush_ = false;
+};
+
+// Windowed aggregation over slices (Flink's slicing): per key, one value of a key-value store
+// (with a retention) holds the aggregates of the key's slices - spans of gcd(size, advance) -
+// and a window's aggregate is the merger's fold of the slices it covers, from the initializer.
+// A record reads and writes one value per key however many windows contain it. The windows are
+// those WindowedAggregateProcessor keeps, exactly: a window still open now was open whenever a
+// record went into one of its slices (stream time only grows), so none holds a record that was
+// late for it. Every update is forwarded at once (the record cache cannot flush per window
+// what it holds per key).
+//
+// Stored value: the newest slice start (8 bytes big-endian, the store's expiry timestamp), then
+// per slice in start order its start (8 bytes big-endian), the aggregate's size (4 bytes
+// little-endian) and the aggregate's bytes.
+template <typename K, typename V, typename VA>
+class SlicedWindowAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
+ public:
+  using Initializer = std::function<VA()>;
+  using Aggregator = std::function<VA(const K&, const V&, VA)>;
+  using Merger = std::function<VA(const K&, VA, VA)>;
+
+  SlicedWindowAggregateProcessor(TimeWindows windows, int64_t retention_ms, std::string store,
+                                 SerdePtr<K> key_serde, SerdePtr<VA> aggregate_serde,
+                                 Initializer initializer, Aggregator aggregator, Merger merger)
+      : windows_(windows),
+        slice_ms_(std::gcd(windows.size_ms, windows.advance_ms)),
+        retention_ms_(retention_ms),
+        store_name_(std::move(store)),
+        key_serde_(std::move(key_serde)),
+        aggregate_serde_(std::move(aggregate_serde)),
+        initializer_(std::move(initializer)),
+        aggregator_(std::move(aggregator)),
+        merger_(std::move(merger)) {}
+
+  void Init(ProcessorContext<Windowed<K>, VA>& context) override {
+    context_ = &context;
+    store_ = context.template GetStateStore<KeyValueBytesStore>(store_name_);
+    WEIR_CHECK(store_ != nullptr) << "key-value store " << store_name_ << " is not connected";
+  }
+
+  void Process(const Record<K, V>& record) override {
+    const int64_t stream_time = context_->CurrentStreamTimeMs();
+    const std::string key = key_serde_->Serialize(record.key);
+    slices_.clear();
+    if (std::optional<absl::string_view> bytes = store_->Get(key)) Decode(*bytes, stream_time);
+    bool open = false;
+    for (int64_t start : windows_.WindowStartsFor(record.timestamp)) {
+      if (windows_.Closed(start, stream_time)) {
+        context_->RecordDropped();
+        continue;
+      }
+      open = true;
+      VA window = initializer_();
+      for (auto& [slice_start, aggregate] : slices_) {
+        if (slice_start >= start && slice_start < start + windows_.size_ms) {
+          window = merger_(record.key, std::move(window), aggregate);
+        }
+      }
+      Forward(record.key, start, aggregator_(record.key, record.value, std::move(window)),
+              record.timestamp);
+    }
+    if (!open) return;  // late for every window: nothing to keep
+    const int64_t slice = record.timestamp - record.timestamp % slice_ms_;
+    auto at = std::lower_bound(slices_.begin(), slices_.end(), slice,
+                               [](const auto& entry, int64_t s) { return entry.first < s; });
+    if (at == slices_.end() || at->first != slice) at = slices_.emplace(at, slice, initializer_());
+    at->second = aggregator_(record.key, record.value, std::move(at->second));
+    value_.clear();
+    char bytes[8];
+    StoreBigEndian64(bytes, static_cast<uint64_t>(slices_.back().first));
+    value_.append(bytes, 8);
+    for (const auto& [start, aggregate] : slices_) {
+      StoreBigEndian64(bytes, static_cast<uint64_t>(start));
+      value_.append(bytes, 8);
+      const std::string encoded = aggregate_serde_->Serialize(aggregate);
+      AppendLittleEndian(value_, encoded.size(), 4);
+      value_.append(encoded);
+    }
+    store_->Put(key, value_);
+  }
+
+ private:
+  // The slices of `bytes` that some window may still read: those within the retention.
+  void Decode(absl::string_view bytes, int64_t stream_time) {
+    WEIR_CHECK(bytes.size() >= 8) << "corrupt value in " << store_name_;
+    bytes.remove_prefix(8);
+    while (!bytes.empty()) {
+      uint64_t size = 0;
+      WEIR_CHECK(bytes.size() >= 12) << "corrupt value in " << store_name_;
+      const auto start = static_cast<int64_t>(LoadBigEndian64(bytes.data()));
+      bytes.remove_prefix(8);
+      ConsumeLittleEndian(bytes, 4, &size);
+      WEIR_CHECK(bytes.size() >= size) << "corrupt value in " << store_name_;
+      if (start + retention_ms_ > stream_time) {
+        absl::StatusOr<VA> aggregate = aggregate_serde_->Deserialize(bytes.substr(0, size));
+        WEIR_CHECK(aggregate.ok()) << "corrupt aggregate in " << store_name_ << ": "
+                                   << aggregate.status();
+        slices_.emplace_back(start, *std::move(aggregate));
+      }
+      bytes.remove_prefix(size);
+    }
+  }
+  void Forward(K key, int64_t start, VA aggregate, int64_t timestamp) {
+    context_->Forward(
+        Record<Windowed<K>, VA>{Windowed<K>{std::move(key), start, start + windows_.size_ms},
+                                std::move(aggregate),
+                                timestamp,
+                                {}});
+  }
+
+  const TimeWindows windows_;
+  const int64_t slice_ms_;
+  const int64_t retention_ms_;
+  std::string store_name_;
+  SerdePtr<K> key_serde_;
+  SerdePtr<VA> aggregate_serde_;
+  Initializer initializer_;
+  Aggregator aggregator_;
+  Merger merger_;
+  ProcessorContext<Windowed<K>, VA>* context_ = nullptr;
+  KeyValueBytesStore* store_ = nullptr;
+  std::vector<std::pair<int64_t, VA>> slices_;  // the record's key's, in start order
+  std::string value_;                           // reused
+};
+
+}  // namespace weir::dsl
+
+#endif  // WEIR_ENGINE_DSL_DSL_PROCESSORS_H_

@@ -1,0 +1,338 @@
+// The DSL, through the test driver: each case pipes a few records and states what comes out.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "engine/dsl/streams_builder.h"
+#include "engine/runtime/test_driver.h"
+
+namespace weir {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using KV = std::pair<std::string, std::string>;
+
+// Reads `topic` as string pairs.
+std::vector<KV> Strings(TopologyTestDriver& driver, const std::string& topic) {
+  std::vector<KV> out;
+  for (const OutputRecord& r : driver.ReadOutput(topic)) {
+    out.emplace_back(r.record.key.value_or("<null>"), r.record.value.value_or("<null>"));
+  }
+  return out;
+}
+
+Topology BuildOrDie(const StreamsBuilder& builder) {
+  absl::StatusOr<Topology> topology = builder.Build();
+  EXPECT_TRUE(topology.ok()) << topology.status();
+  return topology.ok() ? *std::move(topology) : Topology();
+}
+
+TEST(Dsl, FilterMapValuesPeekTo) {
+  StreamsBuilder builder;
+  std::vector<std::string> peeked;
+  builder.Stream<std::string, std::string>("in", serdes::String(), serdes::String())
+      .Filter([](const std::string&, const std::string& v) { return v.size() > 2; })
+      .MapValues([](const std::string& v) { return v + "!"; })
+      .Peek([&](const std::string& k, const std::string&) { peeked.push_back(k); })
+      .FilterNot([](const std::string& k, const std::string&) { return k == "skip"; })
+      .To("out");
+  TopologyTestDriver driver(BuildOrDie(builder));
+  TestInputTopic<std::string, std::string> in(driver, "in", serdes::String(), serdes::String());
+  ASSERT_TRUE(in.Pipe("a", "hi", 1).ok());
+  ASSERT_TRUE(in.Pipe("b", "hello", 2).ok());
+  ASSERT_TRUE(in.Pipe("skip", "world", 3).ok());
+  ASSERT_TRUE(in.Pipe("c", "hey", 4).ok());
+  EXPECT_THAT(Strings(driver, "out"), ElementsAre(KV{"b", "hello!"}, KV{"c", "hey!"}));
+  EXPECT_THAT(peeked, ElementsAre("b", "skip", "c"));
+}
+
+TEST(Dsl, MapFlatMapSelectKeyKeepTimestampsAndHeaders) {
+  StreamsBuilder builder;
+  auto words = builder.Stream<std::string, std::string>("in", serdes::String(), serdes::String());
+  words
+      .FlatMap([](const std::string& k, const std::string& v) {
+        std::vector<std::pair<std::string, int64_t>> out;
+        for (char c : v) out.emplace_back(k + c, static_cast<int64_t>(c));
+        return out;
+      })
+      .Map([](const std::string& k, int64_t v) { return std::make_pair(k, std::to_string(v)); })
+      .To("codes", Produced<std::string, std::string>::With(serdes::String(), serdes::String()));
+  words.SelectKey([](const std::string&, const std::string& v) { return v; })
+      .To("by-value", Produced<std::string, std::string>::With(serdes::String(), serdes::String()));
+  TopologyTestDriver driver(BuildOrDie(builder));
+  ASSERT_TRUE(
+      driver
+          .PipeRaw("in",
+                   RawRecord{.key = "k", .value = "ab", .timestamp = 42, .headers = {{"h", "1"}}})
+          .ok());
+  std::vector<OutputRecord> codes = driver.ReadOutput("codes");
+  ASSERT_EQ(codes.size(), 2u);
+  EXPECT_EQ(codes[0].record.key, "ka");
+  EXPECT_EQ(codes[0].record.value, "97");
+  EXPECT_EQ(codes[1].record.key, "kb");
+  EXPECT_EQ(codes[1].record.timestamp, 42);
+  EXPECT_THAT(codes[1].record.headers, ElementsAre(Header{"h", "1"}));
+  EXPECT_THAT(Strings(driver, "by-value"), ElementsAre(KV{"ab", "ab"}));
+}
+
+TEST(Dsl, SplitSendsEachRecordToTheFirstMatchingBranch) {
+  StreamsBuilder builder;
+  auto branches =
+      builder.Stream<std::string, std::string>("in", serdes::String(), serdes::String())
+          .Split("route-")
+          .Branch("short", [](const std::string&, const std::string& v) { return v.size() < 3; })
+          .Branch("a", [](const std::string&, const std::string& v) { return v[0] == 'a'; })
+          .DefaultBranch("other");
+  ASSERT_EQ(branches.size(), 3u);
+  branches.at("route-short").To("short");
+  branches.at("route-a").To("a");
+  branches.at("route-other").To("other");
+  TopologyTestDriver driver(BuildOrDie(builder));
+  TestInputTopic<std::string, std::string> in(driver, "in", serdes::String(), serdes::String());
+  for (const char* word : {"ab", "apple", "pear", "a", "axe"})
+    ASSERT_TRUE(in.Pipe(word, word, 0).ok());
+  EXPECT_THAT(Strings(driver, "short"), ElementsAre(KV{"ab", "ab"}, KV{"a", "a"}));
+  EXPECT_THAT(Strings(driver, "a"), ElementsAre(KV{"apple", "apple"}, KV{"axe", "axe"}));
+  EXPECT_THAT(Strings(driver, "other"), ElementsAre(KV{"pear", "pear"}));
+}
+
+TEST(Dsl, MergeCombinesTwoStreams) {
+  StreamsBuilder builder;
+  auto left = builder.Stream<std::string, std::string>("left", serdes::String(), serdes::String());
+  auto right =
+      builder.Stream<std::string, std::string>("right", serdes::String(), serdes::String());
+  left.Merge(right).To("both");
+  TopologyTestDriver driver(BuildOrDie(builder));
+  ASSERT_TRUE(driver.PipeRaw("left", {.key = "l", .value = "1"}).ok());
+  ASSERT_TRUE(driver.PipeRaw("right", {.key = "r", .value = "2"}).ok());
+  EXPECT_THAT(Strings(driver, "both"), ElementsAre(KV{"l", "1"}, KV{"r", "2"}));
+}
+
+// Counts per key in tumbling 60 s windows with 30 s grace; emits "key@start=count".
+class TumblingCount : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    StreamsBuilder builder;
+    builder.Stream<std::string, std::string>("clicks", serdes::String(), serdes::String())
+        .GroupByKey()
+        .WindowedBy(TimeWindows::OfSizeAndGrace(60'000, 30'000))
+        .Count(Materialized<int64_t>::As("clicks-1m"))
+        .ToStream()
+        .MapValues([](const Windowed<std::string>& w, int64_t count) {
+          return absl::StrCat(w.key, "@", w.start, "=", count);
+        })
+        .SelectKey([](const Windowed<std::string>& w, const std::string&) { return w.key; })
+        .To("counts", Produced<std::string, std::string>::With(serdes::String(), serdes::String()));
+    driver_ = std::make_unique<TopologyTestDriver>(BuildOrDie(builder));
+  }
+  void Click(const std::string& user, int64_t ts) {
+    ASSERT_TRUE(driver_->PipeRaw("clicks", {.key = user, .value = "x", .timestamp = ts}).ok());
+  }
+  std::vector<std::string> Counts() {
+    std::vector<std::string> out;
+    for (const KV& kv : Strings(*driver_, "counts")) out.push_back(kv.second);
+    return out;
+  }
+  std::unique_ptr<TopologyTestDriver> driver_;
+};
+
+TEST_F(TumblingCount, CountsPerKeyAndWindow) {
+  Click("ann", 0);
+  Click("ann", 59'999);
+  Click("bob", 30'000);
+  Click("ann", 60'000);
+  EXPECT_THAT(Counts(), ElementsAre("ann@0=1", "ann@0=2", "bob@0=1", "ann@60000=1"));
+  EXPECT_EQ(driver_->Totals().dropped, 0);
+}
+
+TEST_F(TumblingCount, LateRecordsAreDroppedAndCountedAfterGrace) {
+  Click("ann", 10'000);
+  Click("ann", 89'999);  // stream time 89,999: window [0, 60000) still open (grace 30 s)
+  Click("ann", 20'000);  // in time: 60000 > 89999 - 30000
+  Click("ann", 90'000);  // stream time 90,000 closes window [0, 60000)
+  Click("ann", 30'000);  // late: dropped and counted
+  Click("ann", 65'000);  // window [60000, 120000) is open
+  EXPECT_THAT(Counts(),
+              ElementsAre("ann@0=1", "ann@60000=1", "ann@0=2", "ann@60000=2", "ann@60000=3"));
+  EXPECT_EQ(driver_->Totals().dropped, 1);
+}
+
+TEST(Dsl, HoppingWindowsUpdateEveryWindowContainingTheRecord) {
+  StreamsBuilder builder;
+  std::vector<int64_t> starts;
+  builder.Stream<std::string, std::string>("in", serdes::String(), serdes::String())
+      .GroupByKey()
+      .WindowedBy(TimeWindows::OfSizeAndGrace(300'000, 30'000).AdvanceBy(60'000))
+      .Count(Materialized<int64_t>::As("five-minutes"))
+      .ToStream()
+      .Peek([&](const Windowed<std::string>& w, int64_t) { starts.push_back(w.start); });
+  TopologyTestDriver driver(BuildOrDie(builder));
+  ASSERT_TRUE(driver.PipeRaw("in", {.key = "k", .value = "v", .timestamp = 130'000}).ok());
+  EXPECT_THAT(starts, ElementsAre(0, 60'000, 120'000));
+  starts.clear();
+  ASSERT_TRUE(driver.PipeRaw("in", {.key = "k", .value = "v", .timestamp = 400'000}).ok());
+  EXPECT_THAT(starts, ElementsAre(120'000, 180'000, 240'000, 300'000, 360'000));
+}
+
+TEST(TimeWindows, AWindowEndingAtTheCloseTimeIsClosed) {
+  const TimeWindows minute = TimeWindows::OfSizeAndGrace(60'000, 30'000);
+  // [0, 60000) closes at stream time 90,000: end <= stream time - grace.
+  EXPECT_FALSE(minute.Closed(0, 89'999));
+  EXPECT_TRUE(minute.Closed(0, 90'000));
+  EXPECT_FALSE(minute.Closed(60'000, 90'000));
+  EXPECT_TRUE(TimeWindows::OfSizeWithNoGrace(1'000).Closed(0, 1'000));
+}
+
+TEST(Dsl, AggregateAndReduce) {
+  StreamsBuilder builder;
+  auto amounts = builder.Stream<std::string, int64_t>("amounts", serdes::String(), serdes::Int64());
+  std::vector<int64_t> sums;
+  std::vector<int64_t> maxima;
+  const TimeWindows minute = TimeWindows::OfSizeWithNoGrace(60'000);
+  amounts.GroupByKey()
+      .WindowedBy(minute)
+      .Aggregate<int64_t>([] { return 1000; },
+                          [](const std::string&, const int64_t& v, int64_t sum) { return sum + v; },
+                          Materialized<int64_t>::As("sums").WithValueSerde(serdes::Int64()))
+      .ToStream()
+      .Peek([&](const Windowed<std::string>&, int64_t sum) { sums.push_back(sum); });
+  amounts.GroupByKey()
+      .WindowedBy(minute)
+      .Reduce([](const int64_t& a, const int64_t& b) { return std::max(a, b); },
+              Materialized<int64_t>::As("maxima"))
+      .ToStream()
+      .Peek([&](const Windowed<std::string>&, int64_t max) { maxima.push_back(max); });
+  TopologyTestDriver driver(BuildOrDie(builder));
+  TestInputTopic<std::string, int64_t> in(driver, "amounts", serdes::String(), serdes::Int64());
+  for (int64_t v : {5, 9, 2}) ASSERT_TRUE(in.Pipe("card", v, 1'000).ok());
+  EXPECT_THAT(sums, ElementsAre(1005, 1014, 1016));
+  EXPECT_THAT(maxima, ElementsAre(5, 9, 9));
+}
+
+// Hopping sums of the same records, out of order and some late, the plain way (one store entry
+// per window) and over slices (one value per key): the same updates, in the same order, and the
+// same late drops.
+TEST(Dsl, AMergeableAggregateOverSlicesGivesWhatOneEntryPerWindowGives) {
+  struct Run {
+    std::vector<std::string> updates;
+    int64_t dropped = 0;
+    Topology::StoreKind store_kind = Topology::StoreKind::kKeyValue;
+  };
+  const auto run = [](bool sliced) {
+    StreamsBuilder builder;
+    Run out;
+    auto windowed =
+        builder.Stream<std::string, int64_t>("amounts", serdes::String(), serdes::Int64())
+            .GroupByKey()
+            .WindowedBy(TimeWindows::OfSizeAndGrace(300'000, 30'000).AdvanceBy(60'000));
+    const auto init = [] { return int64_t{0}; };
+    const auto add = [](const std::string&, const int64_t& v, int64_t sum) { return sum + v; };
+    const auto materialized = Materialized<int64_t>::As("sums").WithValueSerde(serdes::Int64());
+    KTable<Windowed<std::string>, int64_t> table =
+        sliced ? windowed.Aggregate<int64_t>(
+                     init, add, [](const std::string&, int64_t a, int64_t b) { return a + b; },
+                     materialized)
+               : windowed.Aggregate<int64_t>(init, add, materialized);
+    table.ToStream().Peek([&](const Windowed<std::string>& w, int64_t sum) {
+      out.updates.push_back(absl::StrCat(w.key, "@", w.start, "=", sum));
+    });
+    absl::StatusOr<Topology> topology = builder.Build();
+    EXPECT_TRUE(topology.ok()) << topology.status();
+    out.store_kind = topology->stores().at(0).kind;
+    TopologyTestDriver driver(*topology);
+    TestInputTopic<std::string, int64_t> in(driver, "amounts", serdes::String(), serdes::Int64());
+    uint64_t state = 42;  // a fixed pseudo-random sequence: keys, amounts, times going back
+    int64_t now = 0;
+    for (int i = 0; i < 2'000; ++i) {
+      state = state * 6364136223846793005u + 1442695040888963407u;
+      const uint64_t r = state >> 33;
+      now += static_cast<int64_t>(r % 20'000);
+      const int64_t ts = r % 10 == 0 ? std::max<int64_t>(0, now - static_cast<int64_t>(r % 400'000))
+                                     : now;
+      EXPECT_TRUE(in.Pipe(absl::StrCat("k", r % 7), static_cast<int64_t>(r % 1000), ts).ok());
+    }
+    out.dropped = driver.Totals().dropped;
+    return out;
+  };
+  const Run plain = run(false);
+  const Run sliced = run(true);
+  EXPECT_EQ(plain.store_kind, Topology::StoreKind::kWindow);
+  EXPECT_EQ(sliced.store_kind, Topology::StoreKind::kKeyValue);
+  EXPECT_GT(plain.dropped, 0) << "the input should hold late records";
+  EXPECT_GT(plain.updates.size(), 5'000u);
+  EXPECT_EQ(sliced.dropped, plain.dropped);
+  EXPECT_EQ(sliced.updates, plain.updates);
+}
+
+TEST(Dsl, KeyChangeBeforeGroupingRepartitionsThroughAnInternalTopic) {
+  StreamsBuilder builder;
+  builder.Stream<std::string, std::string>("orders", serdes::String(), serdes::String())
+      .GroupBy([](const std::string&, const std::string& country) { return country; },
+               Grouped<std::string, std::string>::With(serdes::String(), serdes::String()))
+      .WindowedBy(TimeWindows::OfSizeWithNoGrace(60'000))
+      .Count(Materialized<int64_t>::As("per-country"))
+      .ToStream()
+      .To("country-counts",
+          Produced<Windowed<std::string>, int64_t>::With(
+              std::make_shared<TimeWindowedSerde<std::string>>(serdes::String(), 60'000),
+              serdes::Int64()));
+  const Topology topology = BuildOrDie(builder);
+  ASSERT_EQ(topology.Subtopologies().size(), 2u);
+  EXPECT_THAT(topology.Describe(), HasSubstr("(topic: <application.id>-per-country-repartition)"));
+
+  TopologyTestDriver driver(topology, {.application_id = "shop", .partitions = 4});
+  TestInputTopic<std::string, std::string> in(driver, "orders", serdes::String(), serdes::String());
+  // Orders from many customers (spread over 4 partitions) for two countries.
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE(in.Pipe(absl::StrCat("customer-", i), i % 4 == 0 ? "DE" : "FR", 1'000).ok());
+  }
+  TestOutputTopic<Windowed<std::string>, int64_t> out(
+      driver, "country-counts",
+      std::make_shared<TimeWindowedSerde<std::string>>(serdes::String(), 60'000), serdes::Int64());
+  absl::StatusOr<std::vector<Record<Windowed<std::string>, int64_t>>> counts = out.ReadRecords();
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  std::map<std::string, int64_t> final_count;
+  for (const auto& record : *counts) final_count[record.key.key] = record.value;
+  // Every key met in one task, so the last update per country is its total.
+  EXPECT_EQ(final_count["DE"], 10);
+  EXPECT_EQ(final_count["FR"], 30);
+  // The repartition topic is internal: never an output.
+  EXPECT_TRUE(driver.ReadOutput("shop-per-country-repartition").empty());
+}
+
+TEST(Dsl, RepartitionWithoutSerdesFailsNamingTheStore) {
+  StreamsBuilder builder;
+  builder.Stream<std::string, std::string>("in", serdes::String(), serdes::String())
+      .Map([](const std::string& k, const std::string& v) { return std::make_pair(v, k); })
+      .GroupByKey()
+      .WindowedBy(TimeWindows::OfSizeWithNoGrace(1'000))
+      .Count(Materialized<int64_t>::As("swapped"));
+  absl::StatusOr<Topology> topology = builder.Build();
+  ASSERT_FALSE(topology.ok());
+  EXPECT_THAT(topology.status().ToString(),
+              HasSubstr("the repartition before store 'swapped' needs key and value serdes"));
+}
+
+TEST(Dsl, DescribeListsSubtopologiesNodesAndStores) {
+  StreamsBuilder builder;
+  builder.Stream<std::string, std::string>("in", serdes::String(), serdes::String())
+      .Filter([](const std::string&, const std::string&) { return true; })
+      .GroupByKey()
+      .WindowedBy(TimeWindows::OfSizeWithNoGrace(1'000))
+      .Count(Materialized<int64_t>::As("counts"));
+  EXPECT_EQ(BuildOrDie(builder).Describe(),
+            "Topologies:\n"
+            "   Sub-topology: 0\n"
+            "    Source: KSTREAM-SOURCE-0000000000 (topics: [in])\n"
+            "      --> KSTREAM-FILTER-0000000001\n"
+            "    Processor: KSTREAM-FILTER-0000000001 (stores: [])\n"
+            "      --> KSTREAM-AGGREGATE-0000000002\n"
+            "      <-- KSTREAM-SOURCE-0000000000\n"
+            "    Processor: KSTREAM-AGGREGATE-0000000002 (stores: [counts])\n"
+            "      <-- KSTREAM-FILTER-0000000001\n"
+            "\n");
+}
+
+}  // namespace
+}  // namespace weir

@@ -1,0 +1,49 @@
+// The DSL's entry point (Kafka Streams' StreamsBuilder): streams from topics, then Build().
+#ifndef WEIR_ENGINE_DSL_STREAMS_BUILDER_H_
+#define WEIR_ENGINE_DSL_STREAMS_BUILDER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/dsl/kstream.h"
+#include "engine/processor/topology.h"
+
+namespace weir {
+
+class StreamsBuilder {
+ public:
+  StreamsBuilder() : state_(std::make_shared<dsl::BuilderState>()) {}
+
+  // A stream of `topic`'s records, deserialized with the serdes. `extractor`, when given,
+  // chooses each record's event time (by default, the Kafka timestamp).
+  template <typename K, typename V>
+  KStream<K, V> Stream(std::vector<std::string> topics, SerdePtr<K> key_serde,
+                       SerdePtr<V> value_serde, TimestampExtractor<K, V> extractor = {}) {
+    const std::string node = state_->NewName("KSTREAM-SOURCE");
+    state_->topology.AddSource<K, V>(node, std::move(topics), key_serde, value_serde,
+                                     std::move(extractor));
+    return KStream<K, V>(state_, node, false, key_serde, value_serde);
+  }
+  template <typename K, typename V>
+  KStream<K, V> Stream(std::string topic, SerdePtr<K> key_serde, SerdePtr<V> value_serde,
+                       TimestampExtractor<K, V> extractor = {}) {
+    return Stream<K, V>(std::vector<std::string>{std::move(topic)}, std::move(key_serde),
+                        std::move(value_serde), std::move(extractor));
+  }
+
+  // The topology built so far, or the first mistake (InvalidArgument naming what and where).
+  absl::StatusOr<Topology> Build() const {
+    if (!state_->error.ok()) return state_->error;
+    if (!state_->topology.status().ok()) return state_->topology.status();
+    return state_->topology;
+  }
+
+ private:
+  std::shared_ptr<dsl::BuilderState> state_;
+};
+
+}  // namespace weir
+
+#endif  // WEIR_ENGINE_DSL_STREAMS_BUILDER_H_

@@ -1,0 +1,54 @@
+// How a stream thread makes its output, its tasks' state and its input offsets durable together:
+// one strategy per processing guarantee behind one interface.
+//
+//  - at_least_once: flush the producer and wait for every delivery, write the tasks' state with
+//    the offsets it reflects, then commit the offsets to the group. A crash between the steps
+//    repeats records (never loses them): output is durable before the offsets that skip it.
+//  - exactly_once_v2: every record goes into the thread's transaction, opened before the first
+//    record after a commit; a commit sends the offsets into the transaction
+//    (send_offsets_to_transaction with the consumer's group metadata) and commits it, then
+//    writes the tasks' state. Output, changelogs and offsets become visible to read_committed
+//    readers at once, or not at all.
+//
+// Concurrency: used by its stream thread only.
+#ifndef WEIR_ENGINE_RUNTIME_INTERNAL_COMMITTER_H_
+#define WEIR_ENGINE_RUNTIME_INTERNAL_COMMITTER_H_
+
+#include <librdkafka/rdkafka.h>
+
+#include <functional>
+#include <memory>
+
+#include "absl/status/status.h"
+#include "engine/runtime/app_config.h"
+#include "engine/runtime/rebalance_watch.h"
+
+namespace weir::internal {
+
+class Committer {
+ public:
+  // `consumer` and `producer` are the thread's; `watch` hears of commits a rebalance rejects.
+  // All must outlive the committer.
+  static std::unique_ptr<Committer> Create(ProcessingGuarantee guarantee, rd_kafka_t* consumer,
+                                           rd_kafka_t* producer, RebalanceWatch* watch);
+  virtual ~Committer() = default;
+
+  // Once, before the first record is produced (exactly-once: init_transactions, which fences
+  // an earlier producer with the same transactional.id).
+  virtual absl::Status Init() { return absl::OkStatus(); }
+  // Before each record is produced (exactly-once: opens a transaction when none is open).
+  virtual absl::Status BeforeProduce() { return absl::OkStatus(); }
+  // Makes what was produced since the last commit durable with the input `offsets` (the next
+  // offset of each partition processed; may be empty), calling `write_state` - the tasks'
+  // state with the offsets it reflects - at the point the guarantee needs it (see above).
+  // kAborted when a rebalance rejected the offsets: not fatal, the records since the last
+  // commit will be processed again by the partitions' next owner.
+  virtual absl::Status Commit(const rd_kafka_topic_partition_list_t& offsets,
+                              const std::function<absl::Status()>& write_state) = 0;
+  // After a fatal error, before the thread leaves: exactly-once aborts the open transaction.
+  virtual void Abort() {}
+};
+
+}  // namespace weir::internal
+
+#endif  // WEIR_ENGINE_RUNTIME_INTERNAL_COMMITTER_H_

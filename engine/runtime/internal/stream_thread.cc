@@ -1,0 +1,680 @@
+#include "engine/runtime/internal/stream_thread.h"
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <set>
+#include <string_view>
+#include <utility>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "common/status.h"
+#include "engine/kafka/kafka_status.h"
+#include "engine/kafka/topic_admin.h"
+#include "engine/processor/topic_name.h"
+#include "engine/runtime/internal/changelog_reader.h"
+#include "engine/runtime/internal/stream_clients.h"
+
+namespace weir::internal {
+namespace {
+
+constexpr int kQueryTimeoutMs = 60'000;
+
+using SteadyClock = std::chrono::steady_clock;
+
+double Millis(SteadyClock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+int64_t Nanos(SteadyClock::duration d) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+}
+
+// The longest a group join may take (the rebalance timeout librdkafka sends with JoinGroup).
+int64_t MaxPollIntervalMs(const rd_kafka_conf_t* conf) {
+  char value[32];
+  size_t size = sizeof(value);
+  int64_t ms = 300'000;  // librdkafka's default
+  if (rd_kafka_conf_get(conf, "max.poll.interval.ms", value, &size) == RD_KAFKA_CONF_OK) {
+    (void)absl::SimpleAtoi(value, &ms);
+  }
+  return ms;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<StreamThread>> StreamThread::Create(
+    const AppConfig& config, std::shared_ptr<const Topology> topology, std::string thread_name,
+    std::function<int64_t()> wall_clock, StreamThreadHooks hooks) {
+  if (static_cast<bool>(hooks.open_task_db) != (hooks.state_updater != nullptr)) {
+    return absl::InternalError("a stream thread needs both a task state opener and a state "
+                               "updater, or neither");
+  }
+  std::unique_ptr<StreamThread> thread(new StreamThread(config, std::move(topology),
+                                                        std::move(thread_name),
+                                                        std::move(wall_clock), std::move(hooks)));
+  WEIR_RETURN_IF_ERROR(thread->Init());
+  return thread;
+}
+
+StreamThread::StreamThread(const AppConfig& config, std::shared_ptr<const Topology> topology,
+                           std::string name, std::function<int64_t()> wall_clock,
+                           StreamThreadHooks hooks)
+    : config_(config),
+      topology_(std::move(topology)),
+      subtopologies_(topology_->Subtopologies()),
+      name_(std::move(name)),
+      wall_clock_(std::move(wall_clock)),
+      hooks_(std::move(hooks)),
+      cache_(config.statestore_cache_max_bytes) {}
+
+StreamThread::~StreamThread() {
+  RequestStop();
+  Join();
+  // A thread that never ran its loop still owes its queries an answer.
+  AnswerQueries(absl::UnavailableError(absl::StrCat(name_, " has stopped")));
+}
+
+absl::Status StreamThread::Init() {
+  for (const Topology::Subtopology& sub : subtopologies_) {
+    for (int node : sub.nodes) {
+      const Topology::NodeSpec& spec = topology_->nodes()[node];
+      if (spec.kind != Topology::NodeKind::kSource) continue;
+      for (const std::string& topic : spec.topics) {
+        subtopology_of_topic_[spec.internal_topics
+                                  ? InternalTopic(config_.application_id, topic)
+                                  : topic] = sub.id;
+      }
+    }
+  }
+  WEIR_RETURN_IF_ERROR(CreateConsumer());
+  WEIR_ASSIGN_OR_RETURN(
+      producer_,
+      ThreadProducer::Create(
+          config_, *topology_, name_,
+          {.transactional_id = hooks_.transactional_id,
+           .configure_client = hooks_.configure_client,
+           .on_statistics = [this](rd_kafka_t* rk, absl::string_view json) {
+             OnStatistics(rk, json);
+           },
+           .changelogs = static_cast<bool>(hooks_.open_task_db)}));
+  committer_ = Committer::Create(config_.processing_guarantee, consumer_.get(),
+                                 producer_->handle(), rebalance_watch_.get());
+  producer_->set_committer(committer_.get());
+  return absl::OkStatus();
+}
+
+absl::Status StreamThread::CreateConsumer() {
+  WEIR_ASSIGN_OR_RETURN(const ClientProperties properties,
+                        StreamConsumerProperties(config_, name_, hooks_.group_instance_id,
+                                                 subtopology_of_topic_));
+  WEIR_ASSIGN_OR_RETURN(KafkaConf conf, BuildKafkaConf(properties, ClientKind::kConsumer));
+  rd_kafka_conf_set_rebalance_cb(conf.get(), &StreamThread::RebalanceCallback);
+  rebalance_watch_ = std::make_unique<RebalanceWatch>(
+      name_, MaxPollIntervalMs(conf.get()),
+      [] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   SteadyClock::now().time_since_epoch())
+            .count();
+      });
+  rebalance_watch_->Intercept(conf.get());
+  rd_kafka_conf_set_stats_cb(conf.get(), &StreamThread::StatisticsCallback);
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  if (hooks_.configure_client) hooks_.configure_client(conf.get(), ClientKind::kConsumer);
+  WEIR_ASSIGN_OR_RETURN(consumer_, NewKafkaClient(std::move(conf), ClientKind::kConsumer));
+  rd_kafka_poll_set_consumer(consumer_.get());
+  consumer_queue_.reset(rd_kafka_queue_get_consumer(consumer_.get()));
+  batch_.resize(static_cast<size_t>(config_.max_poll_records));
+  return absl::OkStatus();
+}
+
+void StreamThread::Start() {
+  state_ = ThreadState::kRunning;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void StreamThread::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+absl::Status StreamThread::error() const {
+  absl::MutexLock lock(&mutex_);
+  return error_;
+}
+
+void StreamThread::Die(absl::Status status) {
+  spdlog::error("{}: stream thread dies: {}", name_, status.message());
+  {
+    absl::MutexLock lock(&mutex_);
+    error_ = std::move(status);
+  }
+  state_ = ThreadState::kDead;
+}
+
+void StreamThread::Run() {
+  absl::Status status = RunLoop();
+  AnswerQueries(absl::UnavailableError(absl::StrCat(name_, " has stopped")));
+  if (!status.ok()) {
+    // Leave the group without committing: what is in flight is reprocessed by the next owner.
+    if (std::shared_ptr<LeaveBarrier> barrier = TakeLeaveBarrier()) barrier->Arrive();
+    if (fatal_.ok()) fatal_ = status;  // so the revocation below does not commit
+    committer_->Abort();
+    CloseAllTasks();
+    rd_kafka_consumer_close(consumer_.get());
+    Die(std::move(status));
+    return;
+  }
+  state_ = ThreadState::kStopped;
+  spdlog::info("{}: stopped", name_);
+}
+
+absl::Status StreamThread::RunLoop() {
+  WEIR_RETURN_IF_ERROR(committer_->Init());
+  std::vector<std::string> topics;
+  for (const auto& [topic, sub] : subtopology_of_topic_) topics.push_back(topic);
+  PartitionList subscription(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
+  for (const std::string& topic : topics) {
+    rd_kafka_topic_partition_list_add(subscription.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  WEIR_RETURN_IF_ERROR(
+      KafkaStatus(rd_kafka_subscribe(consumer_.get(), subscription.get()), "subscribing"));
+  next_commit_ms_ = wall_clock_() + config_.commit_interval_ms;
+
+  while (!stop_requested_) {
+    // Tasks the state updater has restored (it wakes the poll below when one is ready).
+    if (!restoring_.empty()) WEIR_RETURN_IF_ERROR(ResumeRestored());
+    AnswerQueries();
+    // One batch per iteration; polling the consumer queue also serves the rebalance callback.
+    const auto poll_start = SteadyClock::now();
+    const ssize_t count = PollBatch(static_cast<int>(config_.poll_ms));
+    const auto poll_end = SteadyClock::now();
+    const int64_t now_ms = wall_clock_();
+    poll_sensor_.Record(Millis(poll_end - poll_start), now_ms);
+    blocked_ns_ += Nanos(poll_end - poll_start);
+    if (count > 0) poll_records_sensor_.Record(static_cast<double>(count), now_ms);
+    absl::Status status;
+    for (ssize_t i = 0; i < count; ++i) {
+      if (status.ok()) status = ProcessMessage(*batch_[i], now_ms);
+      if (status.ok()) status = Fatal();
+      rd_kafka_message_destroy(batch_[i]);  // every message, even after a failure
+    }
+    WEIR_RETURN_IF_ERROR(status);
+    if (count > 0) {  // Kafka Streams records process-rate and -latency per loop iteration
+      process_sensor_.Record(static_cast<double>(count), now_ms);
+      process_latency_sensor_.Record(Millis(SteadyClock::now() - poll_end) / count, now_ms);
+    }
+    producer_->Poll();  // delivery reports
+    WEIR_RETURN_IF_ERROR(Fatal());
+    const auto punctuate_start = SteadyClock::now();
+    const int64_t punctuate_ms = wall_clock_();  // once for every task, after the batch
+    int punctuated = 0;
+    for (auto& [id, task] : tasks_) punctuated += task->PunctuateWallClock(punctuate_ms);
+    if (punctuated > 0) {
+      punctuate_sensor_.Record(Millis(SteadyClock::now() - punctuate_start) / punctuated, now_ms);
+    }
+    if ((punctuate_ms >= next_commit_ms_ || UncommittedOverLimit()) &&
+        !rebalance_watch_->HoldsCommits()) {
+      WEIR_RETURN_IF_ERROR(CommitOrWarn());
+    }
+    PublishTasks(std::exchange(member_id_stale_, false) ? std::optional(ReadMemberId())
+                                                        : std::nullopt);
+    PublishMetrics(/*force=*/false);
+  }
+  state_ = ThreadState::kPendingShutdown;
+  AnswerQueries(absl::UnavailableError(absl::StrCat(name_, " is shutting down")));
+  spdlog::info("{}: shutting down: committing and leaving the group", name_);
+  absl::Status committed = CommitOrWarn();
+  if (std::shared_ptr<LeaveBarrier> barrier = TakeLeaveBarrier()) {
+    barrier->ArriveAndWait(absl::Seconds(30));
+  }
+  WEIR_RETURN_IF_ERROR(committed);
+  // Closing the consumer revokes the assignment (OnRevoke closes the tasks) and leaves the group.
+  WEIR_RETURN_IF_ERROR(KafkaStatus(rd_kafka_consumer_close(consumer_.get()), "leaving the group"));
+  WEIR_RETURN_IF_ERROR(Fatal());
+  CloseAllTasks();
+  PublishTasks(/*member_id=*/"");  // out of the group
+  return absl::OkStatus();
+}
+
+void StreamThread::Query(TaskId id, std::string store, StoreRead read, QueryDone done) {
+  {
+    absl::MutexLock lock(&mutex_);
+    if (!queries_closed_) {
+      queries_.push_back({id, std::move(store), std::move(read), std::move(done)});
+      if (consumer_queue_ != nullptr) rd_kafka_queue_yield(consumer_queue_.get());
+      return;
+    }
+  }
+  done(absl::UnavailableError(absl::StrCat(name_, " has stopped")));
+}
+
+bool StreamThread::HoldsTask(TaskId id) const {
+  absl::MutexLock lock(&mutex_);
+  return std::binary_search(published_.tasks.begin(), published_.tasks.end(), id);
+}
+
+void StreamThread::AnswerQueries(std::optional<absl::Status> refusal) {
+  std::vector<PendingQuery> queries;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (refusal.has_value()) queries_closed_ = true;
+    if (queries_.empty()) return;
+    queries.swap(queries_);
+  }
+  for (PendingQuery& query : queries) {
+    const std::string task = query.task.ToString();
+    if (refusal.has_value()) {
+      query.done(*refusal);
+    } else if (restoring_.contains(query.task)) {
+      query.done(absl::UnavailableError(
+          absl::StrCat("task ", task, " is restoring its state from the changelogs")));
+    } else if (rebalance_watch_->HoldsCommits()) {
+      query.done(absl::UnavailableError(
+          absl::StrCat("a rebalance is in progress (", name_, " is rejoining the group)")));
+    } else if (auto it = tasks_.find(query.task); it == tasks_.end()) {
+      query.done(absl::UnavailableError(absl::StrCat("task ", task, " is not on ", name_)));
+    } else if (StateStore* store = it->second->store(query.store); store == nullptr) {
+      query.done(absl::NotFoundError(absl::StrCat("task ", task, " has no store ", query.store)));
+    } else {
+      query.done(query.read(*store));
+    }
+  }
+}
+
+absl::Status StreamThread::ProcessMessage(const rd_kafka_message_t& message, int64_t now_ms) {
+  if (message.err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return absl::OkStatus();
+  if (message.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    // Consumer errors are mostly transient (librdkafka retries); log them and go on.
+    spdlog::warn("{}: consumer: {}", name_, rd_kafka_message_errstr(&message));
+    return absl::OkStatus();
+  }
+  auto assigned = by_handle_.find({message.rkt, message.partition});
+  if (assigned == by_handle_.end()) {
+    const std::string topic = rd_kafka_topic_name(message.rkt);
+    auto owner = task_of_partition_.find({topic, message.partition});
+    auto task = owner == task_of_partition_.end() ? tasks_.end() : tasks_.find(owner->second);
+    if (task == tasks_.end()) {
+      return absl::InternalError(absl::StrCat("record from ", topic, "-", message.partition,
+                                              ", which no processing task of this thread reads"));
+    }
+    auto offset = next_offsets_.find({topic, message.partition});
+    assigned = by_handle_
+                   .emplace(std::pair{message.rkt, message.partition},
+                            Assigned{task->second.get(), &offset->first.first, &offset->second})
+                   .first;
+  }
+  const RecordMetadata where{
+      .topic = *assigned->second.topic, .partition = message.partition, .offset = message.offset};
+  const RawRecord raw = ToRawRecord(message);
+  absl::Status status = assigned->second.task->Process(raw, where, now_ms);
+  *assigned->second.next_offset = where.offset + 1;
+  ++processed_;
+  if (status.ok()) return absl::OkStatus();
+  ++deserialization_errors_;
+  const std::string at = absl::StrCat(where.topic, "-", where.partition, "@", where.offset);
+  if (config_.deserialization_exception_handler == DeserializationHandler::kLogAndFail) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot deserialize record ", at, ": ", status.message(),
+                     " (default.deserialization.exception.handler: log_and_fail)"));
+  }
+  spdlog::warn("{}: skipping record {} that does not deserialize: {}", name_, at, status.message());
+  producer_->SendDeadLetter(raw, where, status);
+  return Fatal();
+}
+
+absl::Status StreamThread::Commit() {
+  const auto start = SteadyClock::now();
+  absl::Status status = CommitOnce();
+  const auto elapsed = SteadyClock::now() - start;
+  blocked_ns_ += Nanos(elapsed);
+  commit_sensor_.Record(Millis(elapsed), wall_clock_());
+  return status;
+}
+
+absl::Status StreamThread::CommitOnce() {
+  for (auto& [id, task] : tasks_) WEIR_RETURN_IF_ERROR(task->Flush());
+  const std::map<TaskId, TaskDb::Offsets> offsets_of_task = OffsetsOfTasks();
+  const auto offsets_of = [&](TaskId id) -> const TaskDb::Offsets& {
+    static const TaskDb::Offsets* const kNone = new TaskDb::Offsets;
+    auto offsets = offsets_of_task.find(id);
+    return offsets == offsets_of_task.end() ? *kNone : offsets->second;
+  };
+  // Changelog records and commit markers, made durable by the committer below.
+  for (auto& [id, task] : tasks_) task->PrepareCommit(offsets_of(id));
+  WEIR_RETURN_IF_ERROR(Fatal());
+  next_commit_ms_ = wall_clock_() + config_.commit_interval_ms;
+  PartitionList offsets(rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets_.size())));
+  for (const auto& [partition, offset] : next_offsets_) {
+    if (offset < 0) continue;
+    rd_kafka_topic_partition_list_add(offsets.get(), partition.first.c_str(), partition.second)
+        ->offset = offset;
+  }
+  WEIR_RETURN_IF_ERROR(committer_->Commit(*offsets, [&]() -> absl::Status {
+    WEIR_RETURN_IF_ERROR(Fatal());  // a delivery failed: do not commit past it
+    // Each task's state with the offsets it reflects, in one RocksDB write.
+    for (auto& [id, task] : tasks_) WEIR_RETURN_IF_ERROR(task->Commit(offsets_of(id)));
+    return absl::OkStatus();
+  }));
+  for (auto& [partition, offset] : next_offsets_) offset = -1;
+  ++commits_;
+  return absl::OkStatus();
+}
+
+std::map<TaskId, TaskDb::Offsets> StreamThread::OffsetsOfTasks() const {
+  std::map<TaskId, TaskDb::Offsets> offsets_of_task;
+  for (const auto& [partition, offset] : next_offsets_) {
+    if (offset < 0) continue;
+    if (auto task = task_of_partition_.find(partition); task != task_of_partition_.end()) {
+      offsets_of_task[task->second][partition] = offset;
+    }
+  }
+  return offsets_of_task;
+}
+
+bool StreamThread::UncommittedOverLimit() {
+  if (config_.statestore_uncommitted_max_bytes <= 0) return false;
+  size_t bytes = 0;
+  for (auto& [id, task] : tasks_) bytes += task->uncommitted_bytes();
+  if (bytes <= static_cast<size_t>(config_.statestore_uncommitted_max_bytes)) return false;
+  ++early_commits_;
+  return true;
+}
+
+absl::Status StreamThread::CommitOrWarn() {
+  absl::Status status = Commit();
+  if (!absl::IsAborted(status)) return status;
+  spdlog::warn("{}: {}; records since the last commit will be processed again", name_,
+               status.message());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Task>> StreamThread::CreateTask(
+    TaskId id, const rd_kafka_topic_partition_list_t* assigned) {
+  // Stateless sub-topologies need no database; without an opener stores live in memory.
+  const bool stateful = hooks_.open_task_db && !subtopologies_[id.subtopology].stores.empty();
+  StateUpdater* const updater = hooks_.state_updater;
+  const bool from_standby = stateful && updater->ClaimForActive(id);
+  auto release = absl::MakeCleanup([&] {
+    if (stateful) updater->ReleaseFromActive(id);
+  });
+  for (int attempt = 0;; ++attempt) {
+    std::unique_ptr<TaskDb> db;
+    if (stateful) {
+      WEIR_ASSIGN_OR_RETURN(db, hooks_.open_task_db(id));
+    }
+    const std::string dir = db != nullptr ? db->dir() : "";
+    WEIR_ASSIGN_OR_RETURN(const bool trusted,
+                          db != nullptr ? InputMatchesState(id, *db, assigned) : true);
+    WEIR_ASSIGN_OR_RETURN(
+        std::unique_ptr<Task> task,
+        Task::Create(*topology_, subtopologies_[id.subtopology], id, config_.application_id,
+                     wall_clock_, producer_.get(), std::move(db), &cache_,
+                     config_.metrics_recording_level == RecordingLevel::kDebug));
+    if (dir.empty() || task->logged_stores().empty()) return task;
+    if (trusted) {
+      task->set_from_standby(from_standby && attempt == 0);
+      WEIR_ASSIGN_OR_RETURN(ChangelogCheck check,
+                            CheckChangelogs(*task, updater->offsets_client(),
+                                            config_.application_id, name_));
+      if (check.usable || attempt > 0) {
+        if (check.truncated) ++restores_truncated_;
+        std::erase_if(check.tails, [](const ChangelogTail& t) { return t.from >= t.high; });
+        std::move(release).Cancel();  // the task holds the state until it closes
+        if (check.tails.empty()) return task;
+        restoring_.insert(id);
+        restoring_any_ = true;  // not ready (/readyz) until every task has restored
+        updater->Restore(std::move(task), std::move(check.tails),
+                         [queue = consumer_queue_.get()] { rd_kafka_queue_yield(queue); });
+        return nullptr;
+      }
+    }
+    // The local state belongs to another log, or the changelog no longer holds what it needs:
+    // start over from empty state and restore what exists.
+    task.reset();
+    WEIR_ASSIGN_OR_RETURN(const bool deleted, TaskDb::DeleteIfUnused(dir));
+    if (!deleted) return absl::InternalError(absl::StrCat("cannot wipe ", dir, ": still in use"));
+    ++states_wiped_;
+  }
+}
+
+absl::StatusOr<bool> StreamThread::InputMatchesState(
+    TaskId id, TaskDb& db, const rd_kafka_topic_partition_list_t* assigned) {
+  // Local state is trusted only if it describes this log: it must not claim input beyond a
+  // partition's end (a recreated topic, another cluster). CheckChangelogs checks the changelogs
+  // the same way.
+  const TaskDb::Offsets stored = db.StoredOffsets();
+  for (int i = 0; i < assigned->cnt; ++i) {
+    const rd_kafka_topic_partition_t& p = assigned->elems[i];
+    auto offset = stored.find({p.topic, p.partition});
+    if (offset == stored.end()) continue;  // another task's partition, or nothing stored
+    int64_t low = 0;
+    int64_t high = 0;
+    WEIR_RETURN_IF_ERROR(QueryWatermarks(hooks_.state_updater->offsets_client(), p.topic,
+                                         p.partition, &low, &high, kQueryTimeoutMs));
+    if (offset->second > high) {
+      spdlog::error(
+          "{}: task {}: the state reflects {}-{} up to offset {} but the partition ends at {}: "
+          "the local state belongs to another log; wiping {} and starting the task from empty "
+          "state",
+          name_, id.ToString(), p.topic, p.partition, offset->second, high, db.dir());
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::Status StreamThread::ResumeRestored() {
+  for (StateUpdater::Returned& restored : hooks_.state_updater->TakeRestored(restoring_)) {
+    const TaskId id = restored.task->id();
+    restoring_.erase(id);
+    restoring_any_ = !restoring_.empty();
+    records_restored_ += restored.records_restored;
+    if (!restored.status.ok()) {
+      CloseTask(std::move(restored.task));
+      return absl::Status(restored.status.code(),
+                          absl::StrCat("restoring task ", id.ToString(), ": ",
+                                       restored.status.message()));
+    }
+    // Resume the task's input where the restored state stands.
+    Task& task = *tasks_.emplace(id, std::move(restored.task)).first->second;
+    const TaskDb::Offsets stored = task.StoredOffsets();
+    PartitionList seek(rd_kafka_topic_partition_list_new(4));
+    PartitionList resume(rd_kafka_topic_partition_list_new(4));
+    for (const auto& [partition, owner] : task_of_partition_) {
+      if (owner != id) continue;
+      rd_kafka_topic_partition_list_add(resume.get(), partition.first.c_str(), partition.second);
+      if (auto at = stored.find(partition); at != stored.end()) {
+        rd_kafka_topic_partition_list_add(seek.get(), partition.first.c_str(), partition.second)
+            ->offset = at->second;
+        next_offsets_.insert_or_assign(partition, at->second);
+        spdlog::info("{}: task {} resumes {}-{} at offset {} from its restored state", name_,
+                     id.ToString(), partition.first, partition.second, at->second);
+      } else {
+        spdlog::info("{}: task {} resumes {}-{} at the group's committed offset (restored "
+                     "state holds no offset)", name_, id.ToString(), partition.first,
+                     partition.second);
+      }
+    }
+    if (seek->cnt > 0) {
+      WEIR_RETURN_IF_ERROR(
+          KafkaStatus(rd_kafka_seek_partitions(consumer_.get(), seek.get(), 10'000),
+                      "seeking to the restored state's offsets"));
+      for (int i = 0; i < seek->cnt; ++i) {
+        const rd_kafka_topic_partition_t& p = seek->elems[i];
+        if (p.err == RD_KAFKA_RESP_ERR__STATE) {
+          // A rebalance is taking the partition away (its revocation is queued for this
+          // thread's next poll); whoever gets it next resumes from the task's state, as an
+          // assignment always does.
+          spdlog::info("{}: task {}: {}-{} is being revoked; not seeking it", name_,
+                       id.ToString(), p.topic, p.partition);
+          continue;
+        }
+        WEIR_RETURN_IF_ERROR(KafkaStatus(p.err, "seeking a restored partition"));
+      }
+    }
+    WEIR_RETURN_IF_ERROR(KafkaStatus(rd_kafka_resume_partitions(consumer_.get(), resume.get()),
+                                     "resuming a restored task's partitions"));
+  }
+  return absl::OkStatus();
+}
+
+void StreamThread::CloseTask(std::unique_ptr<Task> task) {
+  const TaskId id = task->id();
+  task->Close();
+  closed_dropped_ += task->counters().dropped;
+  closed_late_ += task->counters().late;
+  closed_punctuations_ += task->counters().punctuations;
+  ++tasks_closed_;
+  task_closed_sensor_.Record(1, wall_clock_());
+  spdlog::info("{}: task {} closed", name_, id.ToString());
+  task.reset();  // closes its RocksDB instance
+  if (hooks_.state_updater != nullptr) hooks_.state_updater->ReleaseFromActive(id);
+}
+
+void StreamThread::CloseAllTasks() {
+  std::set<TaskId> all(restoring_.begin(), restoring_.end());
+  for (const auto& [id, task] : tasks_) all.insert(id);
+  task_of_partition_.clear();
+  CloseUnassignedTasks(all);
+  next_offsets_.clear();
+  by_handle_.clear();
+}
+
+std::shared_ptr<LeaveBarrier> StreamThread::TakeLeaveBarrier() {
+  absl::MutexLock lock(&mutex_);
+  return std::move(leave_barrier_);
+}
+
+int StreamThread::StatisticsCallback(rd_kafka_t* rk, char* json, size_t json_len, void* opaque) {
+  static_cast<StreamThread*>(opaque)->OnStatistics(rk, absl::string_view(json, json_len));
+  return 0;  // librdkafka frees `json`
+}
+
+void StreamThread::OnStatistics(rd_kafka_t* rk, absl::string_view json) {
+  absl::StatusOr<KafkaClientStats> stats = ParseKafkaStatistics(json);
+  if (!stats.ok()) {
+    spdlog::warn("{}: {}", name_, stats.status().message());
+    return;
+  }
+  absl::MutexLock lock(&mutex_);
+  (rd_kafka_type(rk) == RD_KAFKA_CONSUMER ? published_.consumer_stats
+                                          : published_.producer_stats) = *std::move(stats);
+}
+
+void StreamThread::PublishMetrics(bool force) {
+  const int64_t now = wall_clock_();
+  if (!force && now < next_metrics_ms_) return;
+  next_metrics_ms_ = now + 1'000;
+  std::vector<TaskMetrics> tasks;
+  tasks.reserve(tasks_.size() + restoring_.size());
+  std::erase_if(ticker_sensors_, [&](const auto& entry) { return !tasks_.contains(entry.first); });
+  for (const auto& [id, task] : tasks_) {
+    TaskMetrics& m = tasks.emplace_back(task->Metrics(now, /*with_rocksdb=*/true));
+    if (!m.rocksdb.has_value() || !m.rocksdb->tickers_enabled) continue;
+    const RocksDbTickers& t = m.rocksdb->tickers;
+    const bool first = !ticker_sensors_.contains(id);
+    TickerSensors& sensors = ticker_sensors_[id];
+    const std::pair<const char*, int64_t RocksDbTickers::*> growing[] = {
+        {"bytes_written", &RocksDbTickers::bytes_written},
+        {"bytes_read", &RocksDbTickers::bytes_read},
+        {"memtable_bytes_flushed", &RocksDbTickers::memtable_bytes_flushed},
+        {"compaction_bytes_read", &RocksDbTickers::compaction_bytes_read},
+        {"compaction_bytes_written", &RocksDbTickers::compaction_bytes_written},
+        {"write_stall", &RocksDbTickers::stall_micros}};
+    for (const auto& [name, field] : growing) {
+      Sensor& sensor = sensors.growth[name];
+      if (!first) sensor.Record(static_cast<double>(t.*field - sensors.last.*field), now);
+      m.rocksdb_rates[name] = sensor.Read(now);
+    }
+    sensors.last = t;
+  }
+  if (!restoring_.empty()) {  // restoration progress, from the state updater
+    for (TaskMetrics& m : hooks_.state_updater->RestoringMetrics(restoring_, now)) {
+      tasks.push_back(std::move(m));
+    }
+  }
+  absl::MutexLock lock(&mutex_);
+  published_.task_metrics = std::move(tasks);
+}
+
+std::string StreamThread::ReadMemberId() {
+  char* member_id = rd_kafka_memberid(consumer_.get());
+  std::string member = member_id != nullptr ? member_id : "";
+  if (member_id != nullptr) rd_kafka_mem_free(consumer_.get(), member_id);
+  return member;
+}
+
+void StreamThread::PublishTasks(std::optional<std::string> member) {
+  std::vector<TaskId> ids(restoring_.begin(), restoring_.end());
+  int64_t dropped = closed_dropped_;
+  int64_t late = closed_late_;
+  int64_t punctuations = closed_punctuations_;
+  for (const auto& [id, task] : tasks_) {
+    ids.push_back(id);
+    dropped += task->counters().dropped;
+    late += task->counters().late;
+    punctuations += task->counters().punctuations;
+  }
+  std::sort(ids.begin(), ids.end());
+  absl::MutexLock lock(&mutex_);
+  if (member.has_value() && *member != published_.member_id) {
+    spdlog::info("{}: group member id {} (was {})", name_, *member,
+                 published_.member_id.empty() ? "none" : published_.member_id);
+    published_.member_id = *member;
+  }
+  published_.tasks = std::move(ids);
+  published_.dropped = dropped;
+  published_.late = late;
+  published_.punctuations = punctuations;
+  published_.cache_hits = cache_.hits();
+  published_.cache_misses = cache_.misses();
+  published_.cache_evictions = cache_.evictions();
+  published_.cache_bytes = cache_.size_bytes();
+}
+
+ThreadSnapshot StreamThread::snapshot() const {
+  ThreadSnapshot s{.name = name_,
+                   .state = state_,
+                   .processed = processed_,
+                   .deserialization_errors = deserialization_errors_,
+                   .dead_letters = producer_->dead_letters(),
+                   .production_errors = producer_->production_errors(),
+                   .commits = commits_,
+                   .tasks_created = tasks_created_,
+                   .tasks_closed = tasks_closed_,
+                   .states_wiped = states_wiped_,
+                   .records_restored = records_restored_,
+                   .restores_truncated = restores_truncated_};
+  absl::MutexLock lock(&mutex_);
+  s.tasks = published_.tasks;
+  s.member_id = published_.member_id;
+  s.dropped = published_.dropped;
+  s.late = published_.late;
+  s.punctuations = published_.punctuations;
+  s.cache_hits = published_.cache_hits;
+  s.cache_misses = published_.cache_misses;
+  s.cache_evictions = published_.cache_evictions;
+  s.cache_bytes = published_.cache_bytes;
+  s.assigned = assigned_;
+  s.early_commits = early_commits_;
+  s.restoring = restoring_any_;
+  const int64_t now = wall_clock_();
+  ThreadMetrics& m = s.metrics;
+  m.process = process_sensor_.Read(now);
+  m.process_latency = process_latency_sensor_.Read(now);
+  m.poll = poll_sensor_.Read(now);
+  m.poll_records = poll_records_sensor_.Read(now);
+  m.commit = commit_sensor_.Read(now);
+  m.punctuate = punctuate_sensor_.Read(now);
+  m.task_created = task_created_sensor_.Read(now);
+  m.task_closed = task_closed_sensor_.Read(now);
+  m.blocked_time_ns_total = static_cast<double>(blocked_ns_.load());
+  m.tasks = published_.task_metrics;
+  m.consumer = published_.consumer_stats;
+  m.producer = published_.producer_stats;
+  return s;
+}
+
+}  // namespace weir::internal

@@ -1,0 +1,49 @@
+// What other threads may read about a stream thread (KafkaStreams::threads(), /metrics, /tasks):
+// its state, tasks, counters and metrics, copied out by the thread itself.
+#ifndef WEIR_ENGINE_RUNTIME_THREAD_SNAPSHOT_H_
+#define WEIR_ENGINE_RUNTIME_THREAD_SNAPSHOT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/metrics/thread_metrics.h"
+#include "engine/processor/record.h"
+
+namespace weir {
+
+enum class ThreadState { kCreated, kRunning, kPendingShutdown, kDead, kStopped };
+
+// What other threads may read about a stream thread.
+struct ThreadSnapshot {
+  std::string name;
+  ThreadState state = ThreadState::kCreated;
+  std::vector<TaskId> tasks;
+  int64_t processed = 0;
+  int64_t dropped = 0;  // late or invalid records
+  int64_t late = 0;     // of which late
+  int64_t deserialization_errors = 0;
+  int64_t dead_letters = 0;
+  int64_t production_errors = 0;
+  int64_t commits = 0;
+  int64_t punctuations = 0;
+  int64_t tasks_created = 0;
+  int64_t tasks_closed = 0;
+  int64_t states_wiped = 0;        // local task states found to belong to another log
+  int64_t records_restored = 0;    // changelog records applied to local state
+  int64_t restores_truncated = 0;  // restorations that found the changelog's start beyond the state
+  // The record cache (statestore.cache.max.bytes per thread).
+  int64_t cache_hits = 0;
+  int64_t cache_misses = 0;
+  int64_t cache_evictions = 0;
+  int64_t cache_bytes = 0;
+  int64_t early_commits = 0;  // commits forced by statestore.uncommitted.max.bytes
+  std::string member_id;      // the consumer's group member id (empty before it joins)
+  bool assigned = false;      // the group has given this thread an assignment at least once
+  bool restoring = false;     // a task of this thread is restoring its state
+  ThreadMetrics metrics;      // task and client figures refreshed about once a second
+};
+
+}  // namespace weir
+
+#endif  // WEIR_ENGINE_RUNTIME_THREAD_SNAPSHOT_H_
