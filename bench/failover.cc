@@ -13,6 +13,8 @@
 #include <set>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -460,6 +462,31 @@ std::string FailoverTable(const std::vector<FailoverReport>& reports) {
                           static_cast<long long>(reports[0].records_restored));
   }
   return out;
+}
+
+std::string FailoverJson(const std::vector<FailoverReport>& reports) {
+  nlohmann::json json = nlohmann::json::array();
+  for (const FailoverReport& report : reports) {
+    nlohmann::json moved = nlohmann::json::array();
+    for (const MovedTask& task : report.moved) {
+      moved.push_back({{"task", task.task},
+                       {"from", task.from},
+                       {"to", task.to},
+                       {"standby_on_new_owner", task.standby_on_new_owner},
+                       {"standby_lag", task.standby_lag},
+                       {"restored", task.restored},
+                       {"failover_ms", task.failover_ms}});
+    }
+    json.push_back({{"num_standby_replicas", report.standby_replicas},
+                    {"fill_records", report.fill_records},
+                    {"stream_records", report.stream_records},
+                    {"state_changelog_records", report.state_changelog_records},
+                    {"records_restored", report.records_restored},
+                    {"failover_ms_median", report.failover_ms_median},
+                    {"failover_ms_max", report.failover_ms_max},
+                    {"moved", moved}});
+  }
+  return json.dump(2) + "\n";
 }
 
 }  // namespace weir::bench

@@ -87,6 +87,10 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options);
 // A table of the reports, one block per report, and their comparison.
 std::string FailoverTable(const std::vector<FailoverReport>& reports);
 
+// The reports as a JSON array (`weir bench failover --output`), one object per report with its
+// moved tasks.
+std::string FailoverJson(const std::vector<FailoverReport>& reports);
+
 }  // namespace weir::bench
 
 #endif  // WEIR_BENCH_FAILOVER_H_

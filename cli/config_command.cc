@@ -1,7 +1,7 @@
 // `weir config`: check a configuration and print it, or print the documentation of every key.
 #include <cstdio>
 
-#include "bench/load_test.h"
+#include "bench/load.h"
 #include "cli/commands.h"
 #include "common/logging.h"
 #include "engine/http/metrics.h"

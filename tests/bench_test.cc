@@ -17,14 +17,14 @@
 namespace weir {
 namespace {
 
-using testing::ReadFile;
+using test::ReadFile;
 
 TEST(BenchCompare, RunsEverySetAndWritesTheJsonAndASelfContainedReport) {
   const std::filesystem::path out =
       std::filesystem::temp_directory_path() / absl::StrCat("weir-compare-test-", getpid());
   std::filesystem::remove_all(out);
-  const testing::CommandResult result = testing::RunCommand(
-      {testing::WeirBinary(), "bench", "compare", "--options", "config/rocksdb/default.yaml",
+  const test::CommandResult result = test::RunCommand(
+      {test::WeirBinary(), "bench", "compare", "--options", "config/rocksdb/default.yaml",
        "--options", "config/rocksdb/bounded.yaml", "--records", "3000", "--cards", "500",
        "--commit-every", "1000", "--output", out.string()},
       "", std::chrono::seconds(120));
@@ -71,8 +71,8 @@ TEST(BenchCompare, RunsEverySetAndWritesTheJsonAndASelfContainedReport) {
 TEST(BenchCompare, EndToEndRunsThroughTheBrokerBesideARawConsumer) {
   const std::filesystem::path out =
       std::filesystem::temp_directory_path() / absl::StrCat("weir-compare-e2e-", getpid());
-  const testing::CommandResult result =
-      testing::RunCommand({testing::WeirBinary(), "bench", "compare", "--end-to-end", "--options",
+  const test::CommandResult result =
+      test::RunCommand({test::WeirBinary(), "bench", "compare", "--end-to-end", "--options",
                            "config/rocksdb/default.yaml", "--records", "5000", "--cards", "1000",
                            "--output", out.string()},
                           "", std::chrono::seconds(180));
@@ -92,8 +92,8 @@ TEST(BenchCompare, NamesABadOptionSetBeforeRunningAnything) {
   const std::filesystem::path bad =
       std::filesystem::temp_directory_path() / absl::StrCat("weir-bad-set-", getpid(), ".yaml");
   std::ofstream(bad) << "block_cache_size: lots\n";
-  const testing::CommandResult result = testing::RunCommand(
-      {testing::WeirBinary(), "bench", "compare", "--options", "config/rocksdb/default.yaml",
+  const test::CommandResult result = test::RunCommand(
+      {test::WeirBinary(), "bench", "compare", "--options", "config/rocksdb/default.yaml",
        "--options", bad.string(), "--records", "100"},
       "", std::chrono::seconds(60));
   EXPECT_EQ(result.exit_status, 2);
@@ -103,16 +103,16 @@ TEST(BenchCompare, NamesABadOptionSetBeforeRunningAnything) {
 }
 
 TEST(BenchClients, ProduceAndConsumeReportBaselineAndTuned) {
-  const testing::CommandResult produce = testing::RunCommand(
-      {testing::WeirBinary(), "bench", "produce", "--records", "2000", "--record-size", "100"}, "",
+  const test::CommandResult produce = test::RunCommand(
+      {test::WeirBinary(), "bench", "produce", "--records", "2000", "--record-size", "100"}, "",
       std::chrono::seconds(120));
   ASSERT_EQ(produce.exit_status, 0) << produce.err;
   EXPECT_THAT(produce.out, ::testing::HasSubstr(
                                "| Config    | Records/sec | MB/sec | Avg Latency | P99 Latency |"));
   EXPECT_THAT(produce.out, ::testing::ContainsRegex("\\| Baseline +\\| +[1-9][0-9]* \\|"));
   EXPECT_THAT(produce.out, ::testing::ContainsRegex("\\| Tuned +\\| +[1-9][0-9]* \\|"));
-  const testing::CommandResult consume =
-      testing::RunCommand({testing::WeirBinary(), "bench", "consume", "--records", "2000"}, "",
+  const test::CommandResult consume =
+      test::RunCommand({test::WeirBinary(), "bench", "consume", "--records", "2000"}, "",
                           std::chrono::seconds(120));
   ASSERT_EQ(consume.exit_status, 0) << consume.err;
   EXPECT_THAT(consume.out,
@@ -128,8 +128,8 @@ TEST(BenchLoad, ReportsEveryPhaseAndFailsACheckItCannotMeet) {
   std::ofstream(config) << "peak.rate: 500\nwarmup.records: 500\nsustained.records: 1500\n"
                            "burst.records: 1500\nsla.p99.ms: 60000\nmax.lag.records: 0\n"
                            "cards: 2000\n";
-  const testing::CommandResult result = testing::RunCommand(
-      {testing::WeirBinary(), "bench", "load", "--load-config", config.string()}, "",
+  const test::CommandResult result = test::RunCommand(
+      {test::WeirBinary(), "bench", "load", "--load-config", config.string()}, "",
       std::chrono::seconds(180));
   EXPECT_EQ(result.exit_status, 1) << result.err;
   EXPECT_THAT(result.out, ::testing::ContainsRegex("\\| sustained \\| 1500 \\| 500 \\|"));

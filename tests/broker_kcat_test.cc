@@ -15,9 +15,9 @@
 namespace weir {
 namespace {
 
-using testing::RunCommand;
-using testing::Subprocess;
-using testing::WeirBinary;
+using test::RunCommand;
+using test::Subprocess;
+using test::WeirBinary;
 
 constexpr int kRecords = 10'000;
 constexpr int kKeys = 97;
@@ -38,12 +38,12 @@ TEST(BrokerWithKcat, RoundTripsTenThousandKeyedRecordsInPartitionOrder) {
   // Record i has key "card-<i mod 97>" and value "<i>".
   std::string input;
   for (int i = 0; i < kRecords; ++i) absl::StrAppend(&input, "card-", i % kKeys, ":", i, "\n");
-  const testing::CommandResult produced =
+  const test::CommandResult produced =
       RunCommand({"kcat", "-b", *bootstrap, "-t", "roundtrip", "-P", "-K:", "-X", "acks=all"},
                  input, std::chrono::seconds(60));
   ASSERT_EQ(produced.exit_status, 0) << produced.err;
 
-  const testing::CommandResult consumed =
+  const test::CommandResult consumed =
       RunCommand({"kcat", "-b", *bootstrap, "-t", "roundtrip", "-C", "-o", "beginning", "-e", "-q",
                   "-f", "%p %k %s\\n"},
                  "", std::chrono::seconds(60));
@@ -89,7 +89,7 @@ TEST(BrokerWithKcat, WritesAndRemovesTheBootstrapFile) {
   std::optional<std::string> bootstrap = (*broker)->ReadLine(std::chrono::seconds(30));
   ASSERT_TRUE(bootstrap.has_value());
   // The file is written before the line is printed.
-  const testing::CommandResult cat = RunCommand({"cat", file}, "", std::chrono::seconds(5));
+  const test::CommandResult cat = RunCommand({"cat", file}, "", std::chrono::seconds(5));
   EXPECT_EQ(cat.out, *bootstrap + "\n");
   (*broker)->Signal(SIGINT);
   EXPECT_EQ((*broker)->Wait(std::chrono::seconds(30)), 0);

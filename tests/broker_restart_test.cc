@@ -22,21 +22,21 @@
 namespace weir {
 namespace {
 
-using testing::AlertIdCounts;
-using testing::RunCommand;
-using testing::WaitFor;
-using testing::WeirBinary;
+using test::AlertIdCounts;
+using test::RunCommand;
+using test::WaitFor;
+using test::WeirBinary;
 using Clock = std::chrono::steady_clock;
 
-testing::CommandResult Cluster(const std::string& command) {
-  return RunCommand({"scripts/kafka.sh", command, testing::RealKafkaDir(), "1"}, "",
+test::CommandResult Cluster(const std::string& command) {
+  return RunCommand({"scripts/kafka.sh", command, test::RealKafkaDir(), "1"}, "",
                     std::chrono::seconds(180));
 }
 
 TEST(BrokerOutage, WithEveryBrokerGoneTheServiceStaysUpNotReadyAndResumes) {
-  const std::optional<std::string> bootstrap = testing::RealKafkaBootstrap();
+  const std::optional<std::string> bootstrap = test::RealKafkaBootstrap();
   ASSERT_TRUE(bootstrap.has_value()) << "runs only against a real cluster (ctest -L kafka)";
-  ASSERT_TRUE(testing::ResetRealKafka(*bootstrap, {{.name = "payments", .partitions = 2},
+  ASSERT_TRUE(test::ResetRealKafka(*bootstrap, {{.name = "payments", .partitions = 2},
                                                    {.name = "fraud-alerts", .partitions = 2},
                                                    {.name = "payments-dlq", .partitions = 2}})
                   .ok());
@@ -54,7 +54,7 @@ TEST(BrokerOutage, WithEveryBrokerGoneTheServiceStaysUpNotReadyAndResumes) {
   ASSERT_EQ(loadgen(500, 1).exit_status, 0);
 
   const std::string log = (root / "run.log").string();
-  absl::StatusOr<std::unique_ptr<testing::Subprocess>> run = testing::Subprocess::Start(
+  absl::StatusOr<std::unique_ptr<test::Subprocess>> run = test::Subprocess::Start(
       {WeirBinary(), "run", "--progress-interval", "0", "--port-file", log + ".port", "--set",
        "bootstrap.servers=" + *bootstrap,
        "--set", "application.id=outage", "--set", "metrics.host=127.0.0.1", "--set",
@@ -95,12 +95,12 @@ TEST(BrokerOutage, WithEveryBrokerGoneTheServiceStaysUpNotReadyAndResumes) {
   EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
 
   (*run)->Signal(SIGTERM);
-  EXPECT_EQ((*run)->Wait(std::chrono::seconds(60)), 0) << testing::ReadFile(log);
+  EXPECT_EQ((*run)->Wait(std::chrono::seconds(60)), 0) << test::ReadFile(log);
   if (!HasFailure()) std::filesystem::remove_all(root);
 }
 
 TEST(BrokerOutage, OneBrokerOfThreeStoppedUnderLoadLosesNoAlert) {
-  ASSERT_TRUE(testing::RealKafkaBootstrap().has_value())
+  ASSERT_TRUE(test::RealKafkaBootstrap().has_value())
       << "runs only where real Kafka is (ctest -L kafka)";
   constexpr int kRecords = 60'000;  // 30 s at 2,000/s
   constexpr int64_t kStartTs = 1'732'269'900'000;
@@ -110,7 +110,7 @@ TEST(BrokerOutage, OneBrokerOfThreeStoppedUnderLoadLosesNoAlert) {
   std::filesystem::create_directories(root);
   setenv("WEIR_CARD_TOKEN_KEY", "outage-secret", 1);  // children inherit it
   const std::string cluster = (root / "cluster").string();
-  const testing::CommandResult started =
+  const test::CommandResult started =
       RunCommand({"scripts/kafka.sh", "start", cluster, "--brokers", "3"}, "",
                  std::chrono::seconds(180));
   ASSERT_EQ(started.exit_status, 0) << started.err;
@@ -120,7 +120,7 @@ TEST(BrokerOutage, OneBrokerOfThreeStoppedUnderLoadLosesNoAlert) {
     ~StopCluster() { RunCommand({"scripts/kafka.sh", "stop", dir}, "", std::chrono::seconds(120)); }
   } stop_cluster{cluster};
   {
-    absl::StatusOr<KafkaHandle> admin = testing::AdminClient(bootstrap);
+    absl::StatusOr<KafkaHandle> admin = test::AdminClient(bootstrap);
     ASSERT_TRUE(admin.ok()) << admin.status();
     ASSERT_TRUE(CreateTopics(admin->get(),
                              {{.name = "payments", .partitions = 6},
@@ -143,11 +143,11 @@ TEST(BrokerOutage, OneBrokerOfThreeStoppedUnderLoadLosesNoAlert) {
                 .exit_status,
             0);
   const std::map<std::string, int> expected =
-      AlertIdCounts(testing::ReadFile((root / "expected.jsonl").string()));
+      AlertIdCounts(test::ReadFile((root / "expected.jsonl").string()));
   ASSERT_GT(expected.size(), 50u);
 
   const std::string log = (root / "run.log").string();
-  absl::StatusOr<std::unique_ptr<testing::Subprocess>> run = testing::Subprocess::Start(
+  absl::StatusOr<std::unique_ptr<test::Subprocess>> run = test::Subprocess::Start(
       {WeirBinary(), "run", "--progress-interval", "0", "--port-file", log + ".port", "--set",
        "bootstrap.servers=" + bootstrap,
        "--set", "application.id=outage3", "--set", "replication.factor=3", "--set",
@@ -164,8 +164,8 @@ TEST(BrokerOutage, OneBrokerOfThreeStoppedUnderLoadLosesNoAlert) {
   std::vector<std::string> stream = {WeirBinary(), "loadgen", "--set",
                                      "bootstrap.servers=" + bootstrap};
   stream.insert(stream.end(), generate.begin(), generate.end());
-  absl::StatusOr<std::unique_ptr<testing::Subprocess>> producer =
-      testing::Subprocess::Start(stream, (root / "loadgen.log").string());
+  absl::StatusOr<std::unique_ptr<test::Subprocess>> producer =
+      test::Subprocess::Start(stream, (root / "loadgen.log").string());
   ASSERT_TRUE(producer.ok()) << producer.status();
 
   // 5 s into the stream, broker 2 goes for 30 s.
@@ -183,14 +183,14 @@ TEST(BrokerOutage, OneBrokerOfThreeStoppedUnderLoadLosesNoAlert) {
                 .exit_status,
             0);
   EXPECT_EQ((*producer)->Wait(std::chrono::seconds(120)), 0)
-      << testing::ReadFile((root / "loadgen.log").string());
+      << test::ReadFile((root / "loadgen.log").string());
   EXPECT_TRUE(WaitFor(
       [&] { return CommittedRecords(bootstrap, "outage3", "payments", 6) == kRecords; },
       std::chrono::seconds(120)))
       << "the lag did not recover; see " << log;
   EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
 
-  const testing::CommandResult read =
+  const test::CommandResult read =
       RunCommand({"kcat", "-b", bootstrap, "-C", "-t", "fraud-alerts", "-o", "beginning", "-e",
                   "-q", "-f", "%s\n"},
                  "", std::chrono::seconds(120));
@@ -206,7 +206,7 @@ TEST(BrokerOutage, OneBrokerOfThreeStoppedUnderLoadLosesNoAlert) {
   for (const auto& [id, count] : actual) EXPECT_TRUE(expected.contains(id)) << id;
 
   (*run)->Signal(SIGTERM);
-  EXPECT_EQ((*run)->Wait(std::chrono::seconds(60)), 0) << testing::ReadFile(log);
+  EXPECT_EQ((*run)->Wait(std::chrono::seconds(60)), 0) << test::ReadFile(log);
   if (!HasFailure()) std::filesystem::remove_all(root);
 }
 

@@ -12,11 +12,11 @@
 namespace weir {
 namespace {
 
-using testing::CommandResult;
+using test::CommandResult;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::RunCommand;
-using testing::WeirBinary;
+using test::RunCommand;
+using test::WeirBinary;
 
 CommandResult Weir(std::vector<std::string> args) {
   args.insert(args.begin(), WeirBinary());

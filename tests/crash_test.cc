@@ -40,11 +40,11 @@
 namespace weir {
 namespace {
 
-using testing::AlertIdCounts;
-using testing::RunCommand;
-using testing::Subprocess;
-using testing::WaitFor;
-using testing::WeirBinary;
+using test::AlertIdCounts;
+using test::RunCommand;
+using test::Subprocess;
+using test::WaitFor;
+using test::WeirBinary;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kPartitions = 8;
@@ -78,7 +78,7 @@ std::string Payments() {
 class CrashTest : public ::testing::TestWithParam<const char*> {
  protected:
   void SetUp() override {
-    if (std::string(GetParam()) == "exactly_once_v2" && !testing::RealKafkaBootstrap()) {
+    if (std::string(GetParam()) == "exactly_once_v2" && !test::RealKafkaBootstrap()) {
       GTEST_SKIP() << "exactly-once needs a real cluster: the embedded broker shows aborted "
                       "records to read_committed readers (docs/broker.md); ctest -L kafka";
     }
@@ -104,8 +104,8 @@ class CrashTest : public ::testing::TestWithParam<const char*> {
         topics.push_back(absl::StrCat(topic.name, ":", topic.partitions));
       }
     }
-    absl::StatusOr<testing::BrokerProcess> broker =
-        testing::StartBroker(topics, (root_ / "broker.log").string());
+    absl::StatusOr<test::BrokerProcess> broker =
+        test::StartBroker(topics, (root_ / "broker.log").string());
     ASSERT_TRUE(broker.ok()) << broker.status();
     broker_ = std::move(broker->process);
     bootstrap_ = broker->bootstrap;
@@ -120,7 +120,7 @@ class CrashTest : public ::testing::TestWithParam<const char*> {
   }
   void TearDown() override {
     if (broker_ != nullptr) broker_->Signal(SIGTERM);
-    testing::RemoveUnlessFailed(root_);
+    test::RemoveUnlessFailed(root_);
   }
 
   std::vector<std::string> Flags(const std::string& application) const {
@@ -215,7 +215,7 @@ class CrashTest : public ::testing::TestWithParam<const char*> {
   std::string DumpState(const std::string& application) const {
     std::vector<std::string> argv = {WeirBinary(), "state", "dump"};
     for (const std::string& flag : Flags(application)) argv.push_back(flag);
-    testing::CommandResult dump = RunCommand(argv, "", std::chrono::seconds(60));
+    test::CommandResult dump = RunCommand(argv, "", std::chrono::seconds(60));
     EXPECT_EQ(dump.exit_status, 0) << dump.err;
     const std::string changelog = absl::StrCat("\tdefault\t", absl::BytesToHexString("changelog/"));
     const std::string seq = absl::StrCat("\tdefault\t", absl::BytesToHexString("task/commit-seq"));
@@ -229,7 +229,7 @@ class CrashTest : public ::testing::TestWithParam<const char*> {
 
   // The alerts `application` wrote, as a read_committed consumer sees them.
   std::map<std::string, int> Alerts(const std::string& application) const {
-    const testing::CommandResult read =
+    const test::CommandResult read =
         RunCommand({"kcat", "-b", bootstrap_, "-C", "-t", "fraud-alerts-" + application, "-o",
                     "beginning", "-e", "-q", "-X", "isolation.level=read_committed", "-f", "%s\n"},
                    "", std::chrono::seconds(120));

@@ -23,7 +23,7 @@
 namespace weir {
 namespace {
 
-using testing::ReadFile;
+using test::ReadFile;
 
 std::set<std::string> MetricNamesIn(const std::string& text) {
   static const std::regex name("weir_[a-z0-9_]+");
@@ -46,7 +46,7 @@ TEST(Deploy, PromtoolAcceptsTheConfigAndTheRulesAndTheirUnitTestsPass) {
         std::vector<std::string>{"promtool", "check", "rules", "deploy/prometheus/weir-rules.yml"},
         std::vector<std::string>{"promtool", "test", "rules",
                                  "deploy/prometheus/weir-rules.test.yml"}}) {
-    const testing::CommandResult result = testing::RunCommand(argv, "", std::chrono::seconds(60));
+    const test::CommandResult result = test::RunCommand(argv, "", std::chrono::seconds(60));
     EXPECT_EQ(result.exit_status, 0) << argv[1] << " " << argv[2] << ":\n"
                                      << result.out << result.err;
   }
@@ -101,9 +101,9 @@ TEST(Deploy, TheSystemdUnitVerifiesIsHardenedAndHasThePlansMemoryLimit) {
   const std::string copy = dir + "/weir.service";
   std::ofstream(copy) << std::regex_replace(
       unit, std::regex("/usr/local/bin/weir"),
-      std::filesystem::absolute(testing::WeirBinary()).string());
-  const testing::CommandResult verify =
-      testing::RunCommand({"systemd-analyze", "verify", copy}, "", std::chrono::seconds(60));
+      std::filesystem::absolute(test::WeirBinary()).string());
+  const test::CommandResult verify =
+      test::RunCommand({"systemd-analyze", "verify", copy}, "", std::chrono::seconds(60));
   EXPECT_EQ(verify.exit_status, 0) << verify.err;
   EXPECT_EQ(verify.out + verify.err, "") << "systemd-analyze warns about the unit";
 
@@ -124,8 +124,8 @@ TEST(Deploy, TheSystemdUnitVerifiesIsHardenedAndHasThePlansMemoryLimit) {
       << "the card token key belongs in the EnvironmentFile, not the unit";
 
   // MemoryMax is the memory plan's container limit for the configuration the unit runs.
-  const testing::CommandResult plan =
-      testing::RunCommand({testing::WeirBinary(), "plan", "memory", "--config", "config/weir.yaml",
+  const test::CommandResult plan =
+      test::RunCommand({test::WeirBinary(), "plan", "memory", "--config", "config/weir.yaml",
                            "--format", "systemd"},
                           "", std::chrono::seconds(60));
   ASSERT_EQ(plan.exit_status, 0) << plan.err;
@@ -147,7 +147,7 @@ TEST_P(KubernetesManifests, BuildPassTheSchemasAndCarryThePlansResources) {
   ASSERT_TRUE(std::filesystem::exists(kustomize) &&
               std::filesystem::exists("deploy/k8s/validate/node_modules"))
       << "run scripts/k8s-tools.sh first (kustomize and the validator's packages)";
-  const testing::CommandResult built = testing::RunCommand(
+  const test::CommandResult built = test::RunCommand(
       {kustomize, "build", std::string("deploy/k8s/") + GetParam()}, "", std::chrono::seconds(60));
   ASSERT_EQ(built.exit_status, 0) << built.err;
   const std::string file = ::testing::TempDir() + "/k8s-" +
@@ -155,7 +155,7 @@ TEST_P(KubernetesManifests, BuildPassTheSchemasAndCarryThePlansResources) {
   std::ofstream(file) << built.out;
 
   // Every object against the Kubernetes API's schemas (and the Prometheus Operator's).
-  const testing::CommandResult valid = testing::RunCommand(
+  const test::CommandResult valid = test::RunCommand(
       {"node", "deploy/k8s/validate/validate.js", file}, "", std::chrono::seconds(60));
   EXPECT_EQ(valid.exit_status, 0) << valid.out << valid.err;
   EXPECT_THAT(valid.out, ::testing::HasSubstr("5 objects, 0 invalid")) << valid.out;
@@ -168,8 +168,8 @@ TEST_P(KubernetesManifests, BuildPassTheSchemasAndCarryThePlansResources) {
   // Memory requests = limits, CPU = stream threads: exactly what the plan prints for this many
   // instances sharing the shipped 12 partitions.
   const int replicas = set["spec"]["replicas"].as<int>();
-  const testing::CommandResult plan = testing::RunCommand(
-      {testing::WeirBinary(), "plan", "memory", "--config", "config/weir.yaml", "--partitions",
+  const test::CommandResult plan = test::RunCommand(
+      {test::WeirBinary(), "plan", "memory", "--config", "config/weir.yaml", "--partitions",
        "12", "--instances", std::to_string(replicas), "--format", "k8s"},
       "", std::chrono::seconds(60));
   ASSERT_EQ(plan.exit_status, 0) << plan.err;
@@ -229,7 +229,7 @@ TEST(Deploy, TheManifestValidatorRejectsAnInvalidObject) {
   const std::string file = ::testing::TempDir() + "/k8s-invalid.yaml";
   std::ofstream(file) << "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: x}\n"
                          "spec: {replicas: three, serviceName: x, selector: {}, template: {}}\n";
-  const testing::CommandResult result = testing::RunCommand(
+  const test::CommandResult result = test::RunCommand(
       {"node", "deploy/k8s/validate/validate.js", file}, "", std::chrono::seconds(60));
   EXPECT_EQ(result.exit_status, 1) << result.out;
   EXPECT_THAT(result.out, ::testing::HasSubstr("spec/replicas must be integer"));

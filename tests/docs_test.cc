@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "bench/load_test.h"
+#include "bench/load.h"
 #include "engine/http/metrics.h"
 #include "engine/runtime/app_config.h"
 #include "stores/rocksdb_option_set.h"

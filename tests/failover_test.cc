@@ -26,9 +26,9 @@
 namespace weir {
 namespace {
 
-using testing::AlertIdCounts;
-using testing::RunCommand;
-using testing::WeirBinary;
+using test::AlertIdCounts;
+using test::RunCommand;
+using test::WeirBinary;
 
 constexpr int64_t kRecords = 50'000;
 constexpr double kRate = 2'000;  // 25 s of stream
@@ -69,7 +69,7 @@ TEST_P(Failover, KillingOneOfThreeInstancesLosesNoAlert) {
                        std::chrono::seconds(300))
                 .exit_status,
             0);
-  const std::map<std::string, int> expected = AlertIdCounts(testing::ReadFile(expected_path));
+  const std::map<std::string, int> expected = AlertIdCounts(test::ReadFile(expected_path));
   ASSERT_GT(expected.size(), 50u) << "the workload should raise alerts";
 
   std::string alerts;
@@ -89,13 +89,13 @@ TEST_P(Failover, KillingOneOfThreeInstancesLosesNoAlert) {
                                  .acceptable_recovery_lag = kAcceptableLag};
   options.before_stop = [&alerts, &status](const std::string& bootstrap,
                                            const std::string& alerts_topic) {
-    const testing::CommandResult read =
+    const test::CommandResult read =
         RunCommand({"kcat", "-b", bootstrap, "-C", "-t", alerts_topic, "-o", "beginning", "-e",
                     "-q", "-f", "%s\n"},
                    "", std::chrono::seconds(120));
     EXPECT_EQ(read.exit_status, 0) << read.err;
     alerts = read.out;
-    const testing::CommandResult view = RunCommand(
+    const test::CommandResult view = RunCommand(
         {WeirBinary(), "status", "--json", "--set", absl::StrCat("bootstrap.servers=", bootstrap),
          "--set", absl::StrCat("application.id=", bench::kFailoverApplication)},
         "", std::chrono::seconds(60));
@@ -104,7 +104,7 @@ TEST_P(Failover, KillingOneOfThreeInstancesLosesNoAlert) {
   };
   // On a real cluster (ctest -L kafka): the brokers' group.min.session.timeout.ms is Kafka's
   // 6 s, and the failover must finish within a session timeout + 5 s of the kill.
-  const std::optional<std::string> real = testing::RealKafkaBootstrap();
+  const std::optional<std::string> real = test::RealKafkaBootstrap();
   if (real) {
     options.bootstrap_servers = *real;
     options.session_timeout_ms = 6'000;

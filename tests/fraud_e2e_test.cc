@@ -33,13 +33,13 @@
 namespace weir {
 namespace {
 
-using testing::CardsIn;
-using testing::ReadFile;
+using test::CardsIn;
+using test::ReadFile;
 
-using testing::RunCommand;
-using testing::Subprocess;
-using testing::WaitFor;
-using testing::WeirBinary;
+using test::RunCommand;
+using test::Subprocess;
+using test::WaitFor;
+using test::WeirBinary;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kPartitions = 4;
@@ -47,7 +47,7 @@ constexpr int kRecords = 20'000;
 constexpr char kApplication[] = "e2e";
 const std::vector<std::string> kStores = {"card-windows"};
 
-class FraudEndToEnd : public testing::FraudBrokerTest {
+class FraudEndToEnd : public test::FraudBrokerTest {
  protected:
   void SetUp() override {
     ASSERT_NO_FATAL_FAILURE(StartBrokerIn("e2e", kApplication, kPartitions));
@@ -73,7 +73,7 @@ class FraudEndToEnd : public testing::FraudBrokerTest {
 
   // Everything `topic` holds: key, value and headers of each record, one per line.
   std::string ReadTopic(const std::string& topic) const {
-    testing::CommandResult read = RunCommand({"kcat", "-b", bootstrap_, "-C", "-t", topic, "-o",
+    test::CommandResult read = RunCommand({"kcat", "-b", bootstrap_, "-C", "-t", topic, "-o",
                                               "beginning", "-e", "-q", "-f", "%k\t%s\t%h\n"},
                                              "", std::chrono::seconds(120));
     EXPECT_EQ(read.exit_status, 0) << topic << ": " << read.err;
@@ -94,7 +94,7 @@ TEST_F(FraudEndToEnd, InjectedFraudIsAllDetectedAndNoCardNumberLeaks) {
     to_kafka.push_back(flag);
   }
   ASSERT_EQ(RunCommand(to_file, "", std::chrono::seconds(120)).exit_status, 0);
-  testing::CommandResult produced = RunCommand(to_kafka, "", std::chrono::seconds(300));
+  test::CommandResult produced = RunCommand(to_kafka, "", std::chrono::seconds(300));
   ASSERT_EQ(produced.exit_status, 0) << produced.err;
   EXPECT_THAT(produced.err, ::testing::HasSubstr(absl::StrCat(kRecords, " records sent")));
   EXPECT_THAT(produced.err, ::testing::HasSubstr("ms 99th"));
@@ -211,7 +211,7 @@ TEST_F(FraudEndToEnd, InjectedFraudIsAllDetectedAndNoCardNumberLeaks) {
   }
   std::vector<std::string> dump = {WeirBinary(), "state", "dump"};
   dump.insert(dump.end(), run_flags.begin(), run_flags.end());
-  testing::CommandResult dumped = RunCommand(dump, "", std::chrono::seconds(60));
+  test::CommandResult dumped = RunCommand(dump, "", std::chrono::seconds(60));
   ASSERT_EQ(dumped.exit_status, 0) << dumped.err;
   std::string decoded;  // the dump's hex keys and values, as bytes
   for (absl::string_view line : absl::StrSplit(dumped.out, '\n', absl::SkipEmpty())) {

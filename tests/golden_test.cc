@@ -13,7 +13,7 @@
 namespace weir {
 namespace {
 
-using testing::ReadFile;
+using test::ReadFile;
 
 // Every directory under tests/golden/fraud is a scenario (see its README).
 std::vector<std::string> Scenarios() {
@@ -31,8 +31,8 @@ TEST_P(FraudGolden, ReplayMatchesTheExpectedAlertsAndSummary) {
   const std::string dir = "tests/golden/fraud/" + GetParam();
   setenv("WEIR_CARD_TOKEN_KEY", "golden-key", 1);  // the child inherits it
   const std::string output = ::testing::TempDir() + "/golden-" + GetParam() + ".jsonl";
-  const testing::CommandResult result = testing::RunCommand(
-      {testing::WeirBinary(), "replay", "--input", dir + "/payments.jsonl", "--output", output}, "",
+  const test::CommandResult result = test::RunCommand(
+      {test::WeirBinary(), "replay", "--input", dir + "/payments.jsonl", "--output", output}, "",
       std::chrono::seconds(60));
   ASSERT_EQ(result.exit_status, 0) << result.err;
   EXPECT_EQ(ReadFile(output), ReadFile(dir + "/alerts.jsonl")) << ReadFile(dir + "/story.txt");
@@ -54,8 +54,8 @@ INSTANTIATE_TEST_SUITE_P(Scenarios, FraudGolden, ::testing::ValuesIn(Scenarios()
 TEST(Golden, ThereAreAtLeastFifteenScenarios) { EXPECT_GE(Scenarios().size(), 15u); }
 
 TEST(Golden, ReplayNamesAMissingInput) {
-  const testing::CommandResult result = testing::RunCommand(
-      {testing::WeirBinary(), "replay", "--input", "no/such.jsonl"}, "", std::chrono::seconds(30));
+  const test::CommandResult result = test::RunCommand(
+      {test::WeirBinary(), "replay", "--input", "no/such.jsonl"}, "", std::chrono::seconds(30));
   EXPECT_EQ(result.exit_status, 2);
   EXPECT_THAT(result.err, ::testing::HasSubstr("no/such.jsonl: cannot read the input"));
 }

@@ -23,10 +23,10 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::RunCommand;
-using testing::Subprocess;
-using testing::WaitFor;
-using testing::WeirBinary;
+using test::RunCommand;
+using test::Subprocess;
+using test::WaitFor;
+using test::WeirBinary;
 
 constexpr char kApplication[] = "hardening";
 constexpr char kCard[] = "4111111111111111";
@@ -38,10 +38,10 @@ class Hardening : public ::testing::Test {
     std::error_code ignored;
     std::filesystem::remove_all(root_, ignored);
     std::filesystem::create_directories(root_);
-    if (std::optional<std::string> real = testing::RealKafkaBootstrap(); real.has_value()) {
+    if (std::optional<std::string> real = test::RealKafkaBootstrap(); real.has_value()) {
       // A real broker refuses records over its message.max.bytes (1 MB) unless the topic
       // allows more; weir creates its internal topics itself.
-      const absl::Status reset = testing::ResetRealKafka(
+      const absl::Status reset = test::ResetRealKafka(
           *real, {{.name = "payments", .config = {{"max.message.bytes", "4000000"}}},
                   {.name = "fraud-alerts"},
                   {.name = "payments-dlq"}});
@@ -49,15 +49,15 @@ class Hardening : public ::testing::Test {
       bootstrap_ = *real;
       return;
     }
-    absl::StatusOr<testing::BrokerProcess> broker =
-        testing::StartBroker(testing::FraudTopics(kApplication, 1), (root_ / "broker.log").string());
+    absl::StatusOr<test::BrokerProcess> broker =
+        test::StartBroker(test::FraudTopics(kApplication, 1), (root_ / "broker.log").string());
     ASSERT_TRUE(broker.ok()) << broker.status();
     broker_ = std::move(broker->process);
     bootstrap_ = broker->bootstrap;
   }
   void TearDown() override {
     if (broker_ != nullptr) broker_->Signal(SIGTERM);
-    testing::RemoveUnlessFailed(root_);
+    test::RemoveUnlessFailed(root_);
   }
 
   // `weir run` on the broker with one thread and no commit for 10 minutes: what it processed
@@ -86,7 +86,7 @@ class Hardening : public ::testing::Test {
                                      "metrics.host=127.0.0.1",
                                      "--set",
                                      "metrics.port=0"};
-    if (testing::RealKafkaBootstrap().has_value()) {
+    if (test::RealKafkaBootstrap().has_value()) {
       // A real broker waits for the killed member's session (45 s by default) before the
       // restarted one gets its partitions; its minimum is 6 s.
       for (const char* flag :
@@ -111,7 +111,7 @@ class Hardening : public ::testing::Test {
 
   // Each record of `topic`: value size, then headers, one per line.
   std::vector<std::string> ReadTopic(const std::string& topic) const {
-    const testing::CommandResult read =
+    const test::CommandResult read =
         RunCommand({"kcat", "-b", bootstrap_, "-C", "-t", topic, "-o", "beginning", "-e", "-q",
                     "-X", "fetch.message.max.bytes=4000000", "-f", "%S\t%h\t%s\n"},
                    "", std::chrono::seconds(60));
@@ -181,7 +181,7 @@ TEST_F(Hardening, AnOversizedRecordGoesToTheDeadLetterTopicAndTheServiceGoesOn) 
   ExpectCutToFit(dead[0], static_cast<int64_t>(json.size()));
   ExpectCutToFit(dead[1], static_cast<int64_t>(text.size()));
   EXPECT_EQ(weir->Wait(std::chrono::milliseconds(0)), std::nullopt) << "the service stopped";
-  const std::string log = testing::ReadFile((root_ / "weir-1.log").string());
+  const std::string log = test::ReadFile((root_ / "weir-1.log").string());
   EXPECT_THAT(log, HasSubstr("dead letter to payments-dlq: record payments-0@0"));
   EXPECT_THAT(log, Not(HasSubstr("xxxxxxxx")));  // a dead letter's log line never holds its value
 
@@ -202,13 +202,13 @@ TEST_F(Hardening, AnOversizedRecordGoesToTheDeadLetterTopicAndTheServiceGoesOn) 
 // Loadgen partitions as Java producers and `weir replay --partitions` do (murmur2 of the key),
 // and stamps each payment with its send time, so the stream never runs ahead of the clock.
 TEST_F(Hardening, LoadgenPlacesCardsByMurmur2AndStampsSendTimes) {
-  absl::StatusOr<testing::BrokerProcess> broker =
-      testing::StartBroker({"spread:4"}, (root_ / "broker-spread.log").string());
+  absl::StatusOr<test::BrokerProcess> broker =
+      test::StartBroker({"spread:4"}, (root_ / "broker-spread.log").string());
   ASSERT_TRUE(broker.ok()) << broker.status();
   const int64_t before = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
-  const testing::CommandResult loadgen = RunCommand(
+  const test::CommandResult loadgen = RunCommand(
       {WeirBinary(), "loadgen", "--set", "bootstrap.servers=" + broker->bootstrap, "--topic",
        "spread", "--records", "2000", "--rate", "0", "--progress-interval", "0"},
       "", std::chrono::seconds(60));
@@ -216,7 +216,7 @@ TEST_F(Hardening, LoadgenPlacesCardsByMurmur2AndStampsSendTimes) {
   const int64_t after = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
-  const testing::CommandResult read =
+  const test::CommandResult read =
       RunCommand({"kcat", "-b", broker->bootstrap, "-C", "-t", "spread", "-o", "beginning", "-e",
                   "-q", "-f", "%p %k %s\n"},
                  "", std::chrono::seconds(60));
@@ -257,7 +257,7 @@ TEST(Secrets, NoSecretValueAppearsInAnyOutput) {
 
   std::vector<std::string> show = {WeirBinary(), "config", "show"};
   show.insert(show.end(), sets.begin(), sets.end());
-  const testing::CommandResult shown = RunCommand(show, "", std::chrono::seconds(30));
+  const test::CommandResult shown = RunCommand(show, "", std::chrono::seconds(30));
   ASSERT_EQ(shown.exit_status, 0) << shown.err;
   EXPECT_THAT(shown.out,
               HasSubstr("kafka.sasl.password: '******'  # --set kafka.sasl.password=******"));
@@ -267,7 +267,7 @@ TEST(Secrets, NoSecretValueAppearsInAnyOutput) {
   for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
            {"kafka.sasl.jaas.config", "jaas-3e9f0a"},
            {"kafka.sasl.oauthbearer.client.secret", "secret-91b2c7"}}) {
-    const testing::CommandResult refused = RunCommand(
+    const test::CommandResult refused = RunCommand(
         {WeirBinary(), "config", "show", "--set", key + "=" + value}, "", std::chrono::seconds(30));
     EXPECT_EQ(refused.exit_status, 2) << key;
     EXPECT_THAT(refused.err, HasSubstr(key)) << key;
@@ -329,7 +329,7 @@ TEST(Secrets, NoSecretValueAppearsInAnyOutput) {
   status.insert(status.end(), sets.begin(), sets.end());
   // The membership topic carries the instance's tasks from its next heartbeat on: one taken
   // before the tasks were assigned lists none, so ask until the task shows (30 s bound).
-  testing::CommandResult statused = RunCommand(status, "", std::chrono::seconds(30));
+  test::CommandResult statused = RunCommand(status, "", std::chrono::seconds(30));
   for (const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
        statused.out.find("0_0") == std::string::npos && std::chrono::steady_clock::now() < until;
        statused = RunCommand(status, "", std::chrono::seconds(30))) {
@@ -341,7 +341,7 @@ TEST(Secrets, NoSecretValueAppearsInAnyOutput) {
   seen += statused.out + statused.err;
   (*weir)->Signal(SIGTERM);
   EXPECT_EQ((*weir)->Wait(std::chrono::seconds(60)), 0);
-  const std::string log = testing::ReadFile(dir + ".log");
+  const std::string log = test::ReadFile(dir + ".log");
   EXPECT_THAT(log, HasSubstr("debug"));  // the log really was at its most verbose
   seen += log;
 

@@ -22,12 +22,12 @@
 namespace weir {
 namespace {
 
-using testing::CommandResult;
+using test::CommandResult;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::RunCommand;
-using testing::WaitFor;
-using testing::WeirBinary;
+using test::RunCommand;
+using test::WaitFor;
+using test::WeirBinary;
 using Clock = std::chrono::steady_clock;
 
 constexpr char kWrongPassword[] = "wrong-7f3a91";
@@ -35,10 +35,10 @@ constexpr char kWrongPassword[] = "wrong-7f3a91";
 class SaslSsl : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::optional<std::string> plaintext = testing::RealKafkaBootstrap();
+    std::optional<std::string> plaintext = test::RealKafkaBootstrap();
     ASSERT_TRUE(plaintext.has_value()) << "runs only against a real cluster (ctest -L kafka)";
     plaintext_ = *plaintext;
-    std::ifstream in(testing::RealKafkaDir() + "/sasl_ssl.properties");
+    std::ifstream in(test::RealKafkaDir() + "/sasl_ssl.properties");
     ASSERT_TRUE(in) << "the cluster has no SASL_SSL listener (scripts/kafka.sh start --sasl-ssl)";
     for (std::string line; std::getline(in, line);) {
       const size_t eq = line.find('=');
@@ -49,7 +49,7 @@ class SaslSsl : public ::testing::Test {
     std::filesystem::remove_all(root_);
     std::filesystem::create_directories(root_);
     const absl::Status reset =
-        testing::ResetRealKafka(plaintext_, {{.name = "payments", .partitions = 2},
+        test::ResetRealKafka(plaintext_, {{.name = "payments", .partitions = 2},
                                              {.name = "fraud-alerts", .partitions = 2},
                                              {.name = "payments-dlq", .partitions = 2}});
     ASSERT_TRUE(reset.ok()) << reset;
@@ -93,7 +93,7 @@ TEST_F(SaslSsl, RunLoadgenAndStatusConnectWithPlain) {
   seen += loadgen.out + loadgen.err;
 
   const std::string log = (root_ / "run.log").string();
-  absl::StatusOr<std::unique_ptr<testing::Subprocess>> run = testing::Subprocess::Start(
+  absl::StatusOr<std::unique_ptr<test::Subprocess>> run = test::Subprocess::Start(
       Command({WeirBinary(), "run", "--progress-interval", "0", "--set", "application.id=sasl",
                "--set", "metrics.port=0", "--set", "state.dir=" + (root_ / "state").string()},
               "PLAIN"),
@@ -119,8 +119,8 @@ TEST_F(SaslSsl, RunLoadgenAndStatusConnectWithPlain) {
   EXPECT_THAT(status.out, HasSubstr("\"active\"")) << status.out;
 
   (*run)->Signal(SIGTERM);
-  EXPECT_EQ((*run)->Wait(std::chrono::seconds(60)), 0) << testing::ReadFile(log);
-  seen += testing::ReadFile(log);
+  EXPECT_EQ((*run)->Wait(std::chrono::seconds(60)), 0) << test::ReadFile(log);
+  seen += test::ReadFile(log);
   EXPECT_THAT(seen, Not(HasSubstr(password)));
 }
 

@@ -32,7 +32,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using Clock = std::chrono::steady_clock;
-using testing::WaitFor;
+using test::WaitFor;
 
 // The test's cluster: an embedded broker of this process, or a real Kafka cluster
 // (tests/support/test_cluster.h), emptied before each test.
@@ -49,10 +49,10 @@ std::string StateDir() {
 class BrokerEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
-    if (std::optional<std::string> real = testing::RealKafkaBootstrap(); real.has_value()) {
+    if (std::optional<std::string> real = test::RealKafkaBootstrap(); real.has_value()) {
       cluster = *real;
       // A failed environment would mark the tests skipped, not failed: stop hard instead.
-      if (const absl::Status reset = testing::ResetRealKafka(cluster, {}); !reset.ok()) {
+      if (const absl::Status reset = test::ResetRealKafka(cluster, {}); !reset.ok()) {
         std::fprintf(stderr, "emptying the cluster at %s: %s\n", cluster.c_str(),
                      reset.ToString().c_str());
         std::exit(1);
@@ -256,7 +256,7 @@ void CreateTopics(const std::vector<std::string>& topics, int partitions) {
     if (broker != nullptr) {
       ASSERT_TRUE(broker->CreateTopic({.name = t, .partitions = partitions}).ok());
     } else {
-      absl::StatusOr<KafkaHandle> admin = testing::AdminClient(cluster);
+      absl::StatusOr<KafkaHandle> admin = test::AdminClient(cluster);
       ASSERT_TRUE(admin.ok()) << admin.status();
       const absl::Status created =
           weir::CreateTopics(admin->get(), {{.name = t, .partitions = partitions}}, -1);
@@ -665,7 +665,7 @@ TEST(KafkaStreams, AChangelogThatLostWhatTheStateNeedsWipesItLoudly) {
       int64_t high = 0;
       ASSERT_TRUE(
           QueryWatermarks(producer.get(), "trunc-trunc-counts-changelog", 0, &low, &high).ok());
-      absl::StatusOr<KafkaHandle> admin = testing::AdminClient(cluster);
+      absl::StatusOr<KafkaHandle> admin = test::AdminClient(cluster);
       ASSERT_TRUE(admin.ok()) << admin.status();
       const absl::Status deleted =
           DeleteRecordsBefore(admin->get(), "trunc-trunc-counts-changelog", 0, high - 1);

@@ -24,10 +24,10 @@
 namespace weir {
 namespace {
 
-using testing::RunCommand;
-using testing::Subprocess;
-using testing::WaitFor;
-using testing::WeirBinary;
+using test::RunCommand;
+using test::Subprocess;
+using test::WaitFor;
+using test::WeirBinary;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kPartitions = 12;  // the embedded broker's default for payments
@@ -46,7 +46,7 @@ class PrometheusScrape : public ::testing::Test {
     }
     if (prometheus_ != nullptr) prometheus_->Wait(std::chrono::seconds(30));
     if (weir_ != nullptr) weir_->Wait(std::chrono::seconds(60));
-    testing::RemoveUnlessFailed(root_);
+    test::RemoveUnlessFailed(root_);
   }
 
   // Prometheus' instant query result for `query` (the `data.result` array).
@@ -99,7 +99,7 @@ TEST_F(PrometheusScrape, PrometheusStoresWeirsMetricsAndTheyMatchTheDocs) {
       << "not ready within 60 s; see " << (root_ / "weir.log");
   EXPECT_EQ(HttpGet(metrics_port, "/healthz").status, 200);
 
-  const testing::CommandResult produced = RunCommand(
+  const test::CommandResult produced = RunCommand(
       {WeirBinary(), "loadgen", "--set", absl::StrCat("bootstrap.servers=", *bootstrap),
        "--records", "20000", "--rate", "4000", "--cards", "5000", "--progress-interval", "0"},
       "", std::chrono::seconds(120));
@@ -148,7 +148,7 @@ TEST_F(PrometheusScrape, PrometheusStoresWeirsMetricsAndTheyMatchTheDocs) {
   // promtool accepts the exposition, and it agrees with docs/metrics.md.
   const HttpResponse metrics = HttpGet(metrics_port, "/metrics");
   ASSERT_EQ(metrics.status, 200);
-  const testing::CommandResult check =
+  const test::CommandResult check =
       RunCommand({"promtool", "check", "metrics"}, metrics.body, std::chrono::seconds(60));
   EXPECT_EQ(check.exit_status, 0) << check.out << check.err;
   std::set<std::string> exported;
@@ -161,7 +161,7 @@ TEST_F(PrometheusScrape, PrometheusStoresWeirsMetricsAndTheyMatchTheDocs) {
   std::set<std::string> documented;
   for (const MetricDescription& d : MetricDescriptions()) {
     documented.insert(d.name);
-    if (std::string_view(d.level) == "info") documented_info.insert(d.name);
+    if (d.level == RecordingLevel::kInfo) documented_info.insert(d.name);
   }
   for (const std::string& name : exported) {
     EXPECT_TRUE(documented.contains(name)) << name << " is exported but not in docs/metrics.md";
@@ -177,8 +177,11 @@ TEST_F(PrometheusScrape, PrometheusStoresWeirsMetricsAndTheyMatchTheDocs) {
   EXPECT_FALSE(exported.contains("weir_record_cache_hit_ratio")) << "debug-only at level info";
 
   // Every sample carries exactly the labels its family declares.
-  std::map<std::string, std::string> declared_labels;
-  for (const MetricDescription& d : MetricDescriptions()) declared_labels[d.name] = d.labels;
+  std::map<std::string, std::vector<std::string>> declared_labels;
+  for (const MetricDescription& d : MetricDescriptions()) {
+    const std::span<const char* const> names = LabelNames(d.labels);
+    declared_labels[d.name] = std::vector<std::string>(names.begin(), names.end());
+  }
   static const std::regex sample("^(weir_[a-z0-9_]+)\\{([^}]*)\\}", std::regex::multiline);
   static const std::regex label("([a-z_]+)=\"");
   int samples = 0;
@@ -191,7 +194,7 @@ TEST_F(PrometheusScrape, PrometheusStoresWeirsMetricsAndTheyMatchTheDocs) {
       names.push_back((*l)[1].str());
     }
     ASSERT_TRUE(declared_labels.contains(name)) << name;
-    std::vector<std::string> declared = absl::StrSplit(declared_labels[name], ',');
+    std::vector<std::string> declared = declared_labels[name];
     std::sort(names.begin(), names.end());
     std::sort(declared.begin(), declared.end());
     EXPECT_EQ(names, declared) << "labels of " << name;

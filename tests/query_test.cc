@@ -29,11 +29,11 @@
 namespace weir {
 namespace {
 
-using testing::ReadFile;
-using testing::RunCommand;
-using testing::Subprocess;
-using testing::WaitFor;
-using testing::WeirBinary;
+using test::ReadFile;
+using test::RunCommand;
+using test::Subprocess;
+using test::WaitFor;
+using test::WeirBinary;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kPartitions = 6;
@@ -43,7 +43,7 @@ constexpr int kCardsAsked = 40;
 constexpr char kApplication[] = "iq";
 constexpr char kToken[] = "query-test-bearer-token-0123456789";
 
-class Queries : public testing::FraudBrokerTest {
+class Queries : public test::FraudBrokerTest {
  protected:
   void SetUp() override {
     ASSERT_NO_FATAL_FAILURE(StartBrokerIn("query", kApplication, kPartitions));
@@ -106,7 +106,7 @@ TEST_F(Queries, EveryInstanceAnswersACardsWindowsAsTheReplayHoldsThem) {
   std::map<std::string, std::vector<nlohmann::json>> expected;  // view -> answers, card order
   for (const std::string view : {"card-5m/windows", "card-1m/windows", "card-windows/key"}) {
     const std::string answers = (root_ / absl::StrCat(view.substr(0, 7), ".jsonl")).string();
-    const testing::CommandResult replay = RunCommand(
+    const test::CommandResult replay = RunCommand(
         {WeirBinary(), "replay", "--input", payments, "--output", "/dev/null", "--partitions",
          absl::StrCat(kPartitions), "--query", view, "--queries", bodies, "--answers", answers},
         "", std::chrono::seconds(300));
@@ -221,14 +221,14 @@ TEST_F(Queries, EveryInstanceAnswersACardsWindowsAsTheReplayHoldsThem) {
 
   // `weir query`: the card from stdin, the token from http.auth.token.env.
   const std::string server = absl::StrCat("127.0.0.1:", ports[1]);
-  const testing::CommandResult as_json =
+  const test::CommandResult as_json =
       RunCommand({WeirBinary(), "query", "--card", "-", "--store", "card-5m", "--json", "--server",
                   server, "--set", "http.auth.token.env=WEIR_QUERY_TOKEN"},
                  cards[0] + "\n", std::chrono::seconds(60));
   ASSERT_EQ(as_json.exit_status, 0) << as_json.err;
   EXPECT_EQ(nlohmann::json::parse(as_json.out)["windows"],
             expected["card-5m/windows"][0]["windows"]);
-  const testing::CommandResult table =
+  const test::CommandResult table =
       RunCommand({WeirBinary(), "query", "--card", "-", "--store", "card-1m", "--server", server,
                   "--set", "http.auth.token.env=WEIR_QUERY_TOKEN"},
                  cards[0] + "\n", std::chrono::seconds(60));
@@ -236,7 +236,7 @@ TEST_F(Queries, EveryInstanceAnswersACardsWindowsAsTheReplayHoldsThem) {
   EXPECT_THAT(table.out, ::testing::HasSubstr(expected["card-1m/windows"][0]["card"]));
   EXPECT_THAT(table.out, ::testing::HasSubstr("WINDOW START (UTC)"));
   EXPECT_THAT(table.out + table.err, ::testing::Not(::testing::HasSubstr(cards[0])));
-  const testing::CommandResult no_token =
+  const test::CommandResult no_token =
       RunCommand({WeirBinary(), "query", "--card", "-", "--server", server}, cards[0] + "\n",
                  std::chrono::seconds(60));
   EXPECT_EQ(no_token.exit_status, 2);
@@ -322,7 +322,7 @@ TEST_F(Queries, EveryInstanceAnswersACardsWindowsAsTheReplayHoldsThem) {
   for (int i = 0; i < kInstances; ++i) {
     EXPECT_EQ(instances_[i]->Wait(std::chrono::seconds(60)), 0) << "instance " << i;
     const std::string log = ReadFile((root_ / absl::StrCat("run-", i, ".log")).string());
-    EXPECT_THAT(testing::CardsIn(log, all_cards), ::testing::IsEmpty()) << "instance " << i;
+    EXPECT_THAT(test::CardsIn(log, all_cards), ::testing::IsEmpty()) << "instance " << i;
   }
   instances_.clear();
 }

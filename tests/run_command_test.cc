@@ -19,10 +19,10 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::RunCommand;
-using testing::Subprocess;
-using testing::WaitFor;
-using testing::WeirBinary;
+using test::RunCommand;
+using test::Subprocess;
+using test::WaitFor;
+using test::WeirBinary;
 
 std::string ReadTopic(const std::string& bootstrap, const std::string& topic) {
   return RunCommand({"kcat", "-b", bootstrap, "-t", topic, "-C", "-o", "beginning", "-e", "-q",
@@ -105,7 +105,7 @@ TEST(WeirRun, DetectsFraudOnTheEmbeddedBrokerAndStopsCleanlyOnSigterm) {
   EXPECT_TRUE(std::any_of(entries.begin(), entries.end(), [](const nlohmann::json& e) {
     return e.value("event", "") == "dead_letters" && e.value("since_start", 0) == 1;
   })) << "no dead_letters entry";
-  const std::string text = testing::ReadFile(audit);
+  const std::string text = test::ReadFile(audit);
   EXPECT_THAT(text, Not(HasSubstr(kTokenKey)));
   EXPECT_THAT(text, Not(HasSubstr("4111111111111111")));
 }
@@ -118,7 +118,7 @@ TEST(WeirRun, TheAuditLogNamesTheKeyByAFingerprintThatChangesWithIt) {
   std::filesystem::remove(audit);
   for (const char* key : {"first-key-0123456789abcdef", "second-key-0123456789abcdef"}) {
     ASSERT_EQ(::setenv("WEIR_CARD_TOKEN_KEY", key, 1), 0);
-    const testing::CommandResult result =
+    const test::CommandResult result =
         RunCommand({WeirBinary(), "run", "--set", "audit.log=" + audit, "--set",
                     "memory.limit.bytes=1MiB"},
                    "", std::chrono::seconds(60));
@@ -126,7 +126,7 @@ TEST(WeirRun, TheAuditLogNamesTheKeyByAFingerprintThatChangesWithIt) {
     EXPECT_EQ(result.exit_status, 2) << result.err;
   }
   const std::vector<nlohmann::json> entries = AuditEntries(audit);
-  ASSERT_EQ(entries.size(), 4u) << testing::ReadFile(audit);
+  ASSERT_EQ(entries.size(), 4u) << test::ReadFile(audit);
   EXPECT_EQ(entries[1].value("event", ""), "stop");
   EXPECT_THAT(entries[1].value("reason", ""), HasSubstr("memory.limit.bytes"));
   EXPECT_NE(entries[0].value("card_token_key_fingerprint", "a"),
@@ -139,14 +139,14 @@ TEST(WeirRun, TheAuditLogNamesTheKeyByAFingerprintThatChangesWithIt) {
 TEST(WeirRun, RefusesAnInvalidFraudConfigNamingTheKey) {
   const std::string path = ::testing::TempDir() + "/bad_fraud.yaml";
   RunCommand({"sh", "-c", "echo 'rules.velocity.count: 0' > " + path}, "", std::chrono::seconds(5));
-  const testing::CommandResult result = RunCommand(
+  const test::CommandResult result = RunCommand(
       {WeirBinary(), "run", "--set", "topology.config=" + path}, "", std::chrono::seconds(30));
   EXPECT_EQ(result.exit_status, 2);
   EXPECT_THAT(result.err, HasSubstr("key 'rules.velocity.count': expected an integer in [1,"));
 }
 
 TEST(WeirRun, RefusesToStartWhenTheMemoryPlanExceedsTheLimit) {
-  testing::CommandResult run = RunCommand(
+  test::CommandResult run = RunCommand(
       {WeirBinary(), "run", "--config", "config/weir.yaml", "--set", "memory.limit.bytes=1GiB",
        "--set", "rocksdb.options=config/rocksdb/default.yaml", "--progress-interval", "0"},
       "", std::chrono::seconds(60));
@@ -167,11 +167,11 @@ TEST(WeirRun, WarnsAtStartWhenThePlanExceedsTheHostsMemory) {
       log);
   ASSERT_TRUE(weir.ok()) << weir.status();
   ASSERT_TRUE((*weir)->ReadLine(std::chrono::seconds(60)).has_value()) << "see " << log;
-  WaitFor([&] { return testing::ReadFile(log).find("tasks 0 (") != std::string::npos; },
+  WaitFor([&] { return test::ReadFile(log).find("tasks 0 (") != std::string::npos; },
           std::chrono::seconds(30), std::chrono::milliseconds(50));
   (*weir)->Signal(SIGTERM);
   EXPECT_EQ((*weir)->Wait(std::chrono::seconds(60)), 0) << "see " << log;
-  const std::string text = testing::ReadFile(log);
+  const std::string text = test::ReadFile(log);
   EXPECT_THAT(text, HasSubstr("the memory plan needs "));
   EXPECT_THAT(text, ::testing::ContainsRegex("more than (this host's memory|the cgroup limit)"));
   EXPECT_THAT(text, HasSubstr("its largest line is record cache: 512 GiB x 2 threads"));
@@ -186,7 +186,7 @@ TEST(WeirRun, WarnsAtStartWhenThePlanExceedsTheHostsMemory) {
 
 TEST(WeirRun, RefusesAStateDirItCannotWriteBeforeStartingAnything) {
   const auto start = std::chrono::steady_clock::now();
-  const testing::CommandResult run =
+  const test::CommandResult run =
       RunCommand({WeirBinary(), "run", "--config", "config/weir.yaml", "--set",
                   "state.dir=/etc/passwd/weir-state", "--progress-interval", "0"},
                  "", std::chrono::seconds(30));
@@ -199,11 +199,11 @@ TEST(WeirRun, RefusesAStateDirItCannotWriteBeforeStartingAnything) {
 
 TEST(WeirRun, OnASeparateEmbeddedBrokerWithoutItsTopicsFailsAtOnceNamingTheFlags) {
   const std::string dir = ::testing::TempDir() + "/weir-run-separate-broker";
-  absl::StatusOr<testing::BrokerProcess> broker =
-      testing::StartBroker({"payments:2", "fraud-alerts:2", "payments-dlq:2"}, dir + ".log");
+  absl::StatusOr<test::BrokerProcess> broker =
+      test::StartBroker({"payments:2", "fraud-alerts:2", "payments-dlq:2"}, dir + ".log");
   ASSERT_TRUE(broker.ok()) << broker.status();
   const auto start = std::chrono::steady_clock::now();
-  const testing::CommandResult run =
+  const test::CommandResult run =
       RunCommand({WeirBinary(), "run", "--config", "config/weir.yaml", "--set",
                   "bootstrap.servers=" + broker->bootstrap, "--set", "metrics.port=0", "--set",
                   "state.dir=" + dir, "--progress-interval", "0"},
@@ -218,7 +218,7 @@ TEST(WeirRun, OnASeparateEmbeddedBrokerWithoutItsTopicsFailsAtOnceNamingTheFlags
 
 TEST(WeirStatus, HonoursItsTimeoutAgainstABrokerThatIsNotThere) {
   const auto start = std::chrono::steady_clock::now();
-  const testing::CommandResult status = RunCommand(
+  const test::CommandResult status = RunCommand(
       {WeirBinary(), "status", "--timeout", "3", "--set", "bootstrap.servers=127.0.0.1:1"}, "",
       std::chrono::seconds(30));
   const auto took = std::chrono::steady_clock::now() - start;

@@ -90,21 +90,22 @@ HttpReply QueryService::Unavailable(const std::string& reason) const {
 
 HttpReply QueryService::Handle(const HttpRequest& request) const {
   const auto start = std::chrono::steady_clock::now();
-  std::string view = "-";
-  HttpReply reply;
+  Served served;
   try {
-    reply = Serve(request, view);
+    served = Serve(request);
   } catch (const nlohmann::json::exception&) {
     // A field of the body with another type than the one read (e.g. "partition": "x").
-    reply = Error(400, "a field of the body has the wrong type");
+    served.reply = Error(400, "a field of the body has the wrong type");
   }
+  const HttpReply& reply = served.reply;
+  const std::string& view = served.view;
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   const bool forwarded = !request.forwarded_by.empty();
   absl::MutexLock lock(&stats_mutex_);
   ++counts_[{view, reply.status, forwarded}];
   if (!forwarded) latency_.Record(ms, absl::ToUnixMillis(absl::Now()));
-  return reply;
+  return std::move(served.reply);
 }
 
 std::map<QueryService::Counted, int64_t> QueryService::counts() const {
@@ -117,97 +118,124 @@ Sensor::Reading QueryService::latency_ms(int64_t now_ms) const {
   return latency_.Read(now_ms);
 }
 
-HttpReply QueryService::Serve(const HttpRequest& request, std::string& view_name) const {
-  // /state/<view>/<kind>
-  const std::vector<std::string> parts = absl::StrSplit(request.path, '/');
-  const Topology& topology = topology_;
+QueryService::Routed QueryService::Route(const std::string& path) const {
+  // The endpoints: /state/<view>/<kind>, one per kind of view.
+  static constexpr std::pair<absl::string_view, QueryableStore::Kind> kKinds[] = {
+      {"windows", QueryableStore::Kind::kWindows}, {"key", QueryableStore::Kind::kKey}};
   std::vector<std::string> views;
-  for (const QueryableStore& view : topology.queryable_stores()) {
-    views.push_back(absl::StrCat(view.name, view.kind == QueryableStore::Kind::kWindows
-                                                ? "/windows"
-                                                : "/key"));
+  for (const QueryableStore& view : topology_.queryable_stores()) {
+    for (const auto& [name, kind] : kKinds) {
+      if (view.kind == kind) views.push_back(absl::StrCat(view.name, "/", name));
+    }
   }
   const std::string known =
       views.empty() ? "this topology has no queryable store"
                     : absl::StrCat("the queryable stores are ", absl::StrJoin(views, ", "));
-  if (parts.size() != 4 || (parts[3] != "windows" && parts[3] != "key")) {
-    return Error(404, absl::StrCat("no such endpoint: use POST /state/<store>/windows or "
-                                   "/state/<store>/key; ", known));
+  const std::vector<std::string> parts = absl::StrSplit(path, '/');  // "", "state", view, kind
+  for (const auto& [name, kind] : kKinds) {
+    if (parts.size() != 4 || parts[1] != "state" || parts[3] != name) continue;
+    const QueryableStore* view = topology_.FindQueryableStore(parts[2], kind);
+    if (view == nullptr) {
+      return {.refusal = Error(404, absl::StrCat("no queryable store ", parts[2], "/", name, "; ",
+                                                 known))};
+    }
+    return {.view = view};
   }
-  const QueryableStore::Kind kind =
-      parts[3] == "windows" ? QueryableStore::Kind::kWindows : QueryableStore::Kind::kKey;
-  const QueryableStore* view = topology.FindQueryableStore(parts[2], kind);
-  if (view == nullptr) {
-    return Error(404, absl::StrCat("no queryable store ", parts[2], "/", parts[3], "; ", known));
-  }
-  view_name = view->name;
+  return {.refusal = Error(404, absl::StrCat("no such endpoint: use POST /state/<store>/windows "
+                                             "or /state/<store>/key; ",
+                                             known))};
+}
+
+QueryService::Served QueryService::Serve(const HttpRequest& request) const {
+  Routed routed = Route(request.path);
+  if (routed.view == nullptr) return {.reply = std::move(*routed.refusal)};
+  const QueryableStore& view = *routed.view;
+  Served served{.view = view.name};
   if (request.method != "POST") {
-    return Error(405, absl::StrCat(request.path, " takes POST with a JSON body"));
+    served.reply = Error(405, absl::StrCat(request.path, " takes POST with a JSON body"));
+    return served;
   }
   const nlohmann::json body =
       nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   // The parser's message would quote the body, which may hold a card number: not echoed.
-  if (!body.is_object()) return Error(400, "the body is not a JSON object");
-  const int subtopology = subtopology_of_store_.at(view->store);
+  if (!body.is_object()) {
+    served.reply = Error(400, "the body is not a JSON object");
+    return served;
+  }
+  const int subtopology = subtopology_of_store_.at(view.store);
   const int32_t partitions =
       streams_ != nullptr ? streams_->PartitionsOf(subtopology) : driver_partitions_;
-  if (partitions <= 0) return Unavailable("this instance has not started yet");
-
-  if (!request.forwarded_by.empty() && streams_ != nullptr) {  // another instance's: from here
-    const int32_t partition = body.value("partition", -1);
-    if (partition < 0 || partition >= partitions || !body.contains("key")) {
-      return Error(400, "a forwarded query needs its key and a partition of the input");
-    }
-    const StateQuery query{.key = body.value("key", ""),
-                           .from_ms = body.value("from", int64_t{0}),
-                           .to_ms = body.value("to", std::numeric_limits<int64_t>::max()),
-                           .allow_stale = body.value("allow_stale", false)};
-    absl::StatusOr<Answer> answer = AskHere(*view, {subtopology, partition}, query);
-    if (absl::IsUnavailable(answer.status())) {
-      return Unavailable(std::string(answer.status().message()));
-    }
-    if (!answer.ok()) return Error(500, std::string(answer.status().message()));
-    return {.body = answer->ToJson().dump() + "\n"};
+  if (partitions <= 0) {
+    served.reply = Unavailable("this instance has not started yet");
+  } else if (!request.forwarded_by.empty() && streams_ != nullptr) {
+    served.reply = ServeForwarded(view, subtopology, partitions, body);
+  } else {
+    served.reply = ServeClient(view, subtopology, partitions, body, request.path);
   }
+  return served;
+}
 
-  absl::StatusOr<StateQuery> parsed = view->parse(body);
+HttpReply QueryService::ServeForwarded(const QueryableStore& view, int subtopology,
+                                       int32_t partitions, const nlohmann::json& body) const {
+  // Another instance's: answered from here, never forwarded again.
+  const int32_t partition = body.value("partition", -1);
+  if (partition < 0 || partition >= partitions || !body.contains("key")) {
+    return Error(400, "a forwarded query needs its key and a partition of the input");
+  }
+  const StateQuery query{.key = body.value("key", ""),
+                         .from_ms = body.value("from", int64_t{0}),
+                         .to_ms = body.value("to", std::numeric_limits<int64_t>::max()),
+                         .allow_stale = body.value("allow_stale", false)};
+  absl::StatusOr<Answer> answer = AskHere(view, {subtopology, partition}, query);
+  if (absl::IsUnavailable(answer.status())) {
+    return Unavailable(std::string(answer.status().message()));
+  }
+  if (!answer.ok()) return Error(500, std::string(answer.status().message()));
+  return {.body = answer->ToJson().dump() + "\n"};
+}
+
+HttpReply QueryService::ServeClient(const QueryableStore& view, int subtopology,
+                                    int32_t partitions, const nlohmann::json& body,
+                                    const std::string& path) const {
+  absl::StatusOr<StateQuery> parsed = view.parse(body);
   if (!parsed.ok()) return Error(400, std::string(parsed.status().message()));
   const StateQuery& query = *parsed;
   if (query.from_ms > query.to_ms) return Error(400, "\"from\" is after \"to\"");
+  // The key's partition, or every partition when the query names no key (a token).
   std::vector<int32_t> asked;
   if (query.partition_key.has_value()) {
     asked.push_back(PartitionForKey(*query.partition_key, partitions));
   } else {
     for (int32_t p = 0; p < partitions; ++p) asked.push_back(p);
   }
-  std::optional<Answer> empty;
+  std::optional<Answer> answer;  // the one that found the key, else the first that answered
   std::vector<std::string> unavailable;
   for (int32_t partition : asked) {
-    absl::StatusOr<Answer> answer = Ask(*view, {subtopology, partition}, query, request.path);
-    if (!answer.ok()) {
-      if (!absl::IsUnavailable(answer.status())) {
-        return Error(500, std::string(answer.status().message()));
+    absl::StatusOr<Answer> asked_partition = Ask(view, {subtopology, partition}, query, path);
+    if (!asked_partition.ok()) {
+      if (!absl::IsUnavailable(asked_partition.status())) {
+        return Error(500, std::string(asked_partition.status().message()));
       }
-      unavailable.push_back(std::string(answer.status().message()));
+      unavailable.push_back(std::string(asked_partition.status().message()));
       continue;
     }
-    if (answer->found) {
-      empty = std::move(*answer);
+    if (asked_partition->found) {
+      answer = std::move(*asked_partition);
       unavailable.clear();  // the key lives in one partition: this is the answer
       break;
     }
-    if (!empty.has_value()) empty = std::move(*answer);
+    if (!answer.has_value()) answer = std::move(*asked_partition);
   }
   // Not found in every partition asked: an empty answer only when every one of them answered.
   if (!unavailable.empty()) return Unavailable(absl::StrJoin(unavailable, "; "));
-  nlohmann::json reply = {{"store", view->name}};
+  nlohmann::json reply = {{"store", view.name}};
   reply.update(query.subject);
-  reply["task"] = empty->task;
-  reply["served_by"] = empty->served_by;
-  reply["stale"] = empty->stale;
-  if (empty->stale) reply["lag"] = empty->lag;
-  reply["found"] = empty->found;
-  if (empty->value.is_object()) reply.update(empty->value);
+  reply["task"] = answer->task;
+  reply["served_by"] = answer->served_by;
+  reply["stale"] = answer->stale;
+  if (answer->stale) reply["lag"] = answer->lag;
+  reply["found"] = answer->found;
+  if (answer->value.is_object()) reply.update(answer->value);
   return {.body = reply.dump() + "\n"};
 }
 

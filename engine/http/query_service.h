@@ -21,6 +21,7 @@
 #define WEIR_ENGINE_HTTP_QUERY_SERVICE_H_
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include "absl/synchronization/mutex.h"
@@ -63,9 +64,25 @@ class QueryService {
   Sensor::Reading latency_ms(int64_t now_ms) const ABSL_LOCKS_EXCLUDED(stats_mutex_);
 
  private:
-  // Handle() without its accounting; `view` gets the view's name once known.
-  HttpReply Serve(const HttpRequest& request, std::string& view) const;
   struct Answer;
+  // What a request's path names: a view, or the reply refusing it (404 naming the views).
+  struct Routed {
+    const QueryableStore* view = nullptr;
+    std::optional<HttpReply> refusal;
+  };
+  Routed Route(const std::string& path) const;
+  // Handle() without its accounting: the reply, and the view it was for ("-": none).
+  struct Served {
+    std::string view = "-";
+    HttpReply reply;
+  };
+  Served Serve(const HttpRequest& request) const;
+  // A query another instance forwarded (the store key and partition): answered here.
+  HttpReply ServeForwarded(const QueryableStore& view, int subtopology, int32_t partitions,
+                           const nlohmann::json& body) const;
+  // A client's query: its partition (or every partition, for a token) asked here or forwarded.
+  HttpReply ServeClient(const QueryableStore& view, int subtopology, int32_t partitions,
+                        const nlohmann::json& body, const std::string& path) const;
   // Task `id` read for `query` here: from the test driver, or this instance's task or standby
   // (Unavailable, with the reason, when neither can answer).
   absl::StatusOr<Answer> AskHere(const QueryableStore& view, TaskId id,

@@ -4,7 +4,7 @@
 
 #include "absl/strings/ascii.h"
 
-namespace weir::testing {
+namespace weir::test {
 
 std::map<std::string, int> AlertIdCounts(const std::string& text) {
   static const std::regex id("\"alert_id\":\"([^\"]+)\"");
@@ -37,4 +37,4 @@ std::set<std::string> CardsIn(std::string_view text, const std::set<std::string>
   return found;
 }
 
-}  // namespace weir::testing
+}  // namespace weir::test

@@ -9,7 +9,7 @@
 #include "tests/support/test_cluster.h"
 #include "topologies/fraud_topology.h"
 
-namespace weir::testing {
+namespace weir::test {
 
 void FraudBrokerTest::StartBrokerIn(const std::string& name, const std::string& application,
                                     int partitions) {
@@ -68,4 +68,4 @@ absl::StatusOr<BrokerProcess> StartBroker(const std::vector<std::string>& topics
   return BrokerProcess{*std::move(process), *bootstrap};
 }
 
-}  // namespace weir::testing
+}  // namespace weir::test

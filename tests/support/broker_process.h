@@ -14,7 +14,7 @@
 #include "absl/status/statusor.h"
 #include "tests/support/subprocess.h"
 
-namespace weir::testing {
+namespace weir::test {
 
 struct BrokerProcess {
   // SIGTERM it to stop the broker; null on a real cluster (tests/support/test_cluster.h).
@@ -47,6 +47,6 @@ class FraudBrokerTest : public ::testing::Test {
   std::string bootstrap_;
 };
 
-}  // namespace weir::testing
+}  // namespace weir::test
 
 #endif  // WEIR_TESTS_SUPPORT_BROKER_PROCESS_H_

@@ -10,7 +10,7 @@
 #include <thread>
 
 
-namespace weir::testing {
+namespace weir::test {
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -44,4 +44,4 @@ void RemoveUnlessFailed(const std::filesystem::path& root) {
   if (error) std::printf("could not remove %s: %s\n", root.c_str(), error.message().c_str());
 }
 
-}  // namespace weir::testing
+}  // namespace weir::test

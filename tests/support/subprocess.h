@@ -15,7 +15,7 @@
 
 #include "common/subprocess.h"
 
-namespace weir::testing {
+namespace weir::test {
 
 // Child processes and commands come from common/subprocess.h, as in the benchmarks.
 using ::weir::CommandResult;
@@ -39,6 +39,6 @@ void RemoveUnlessFailed(const std::filesystem::path& root);
 bool WaitFor(const std::function<bool()>& condition, std::chrono::seconds timeout,
              std::chrono::milliseconds interval = std::chrono::milliseconds(20));
 
-}  // namespace weir::testing
+}  // namespace weir::test
 
 #endif  // WEIR_TESTS_SUPPORT_SUBPROCESS_H_

@@ -10,7 +10,7 @@
 #include "absl/strings/strip.h"
 #include "common/status.h"
 
-namespace weir::testing {
+namespace weir::test {
 
 std::string RealKafkaDir() {
   const char* dir = std::getenv("WEIR_TEST_KAFKA_DIR");
@@ -63,4 +63,4 @@ absl::Status ResetRealKafka(const std::string& bootstrap, const std::vector<Topi
   return CreateTopics(admin.get(), topics, -1);
 }
 
-}  // namespace weir::testing
+}  // namespace weir::test

@@ -18,7 +18,7 @@
 #include "engine/kafka/client_config.h"
 #include "engine/kafka/topic_admin.h"
 
-namespace weir::testing {
+namespace weir::test {
 
 // The real cluster's bootstrap servers when this test runs against one; nullopt otherwise.
 // A WEIR_TEST_KAFKA_DIR without a running cluster is a test failure (the fixture failed).
@@ -34,6 +34,6 @@ absl::StatusOr<KafkaHandle> AdminClient(const std::string& bootstrap);
 // cluster at `bootstrap`, then creates `topics`.
 absl::Status ResetRealKafka(const std::string& bootstrap, const std::vector<TopicSpec>& topics);
 
-}  // namespace weir::testing
+}  // namespace weir::test
 
 #endif  // WEIR_TESTS_SUPPORT_TEST_CLUSTER_H_

@@ -20,8 +20,8 @@
 // phase's records to all of them, so the pipeline's latency is not counted as slowness), p99
 // payment-to-alert latency under the SLA, maximum lag under its threshold. Peak, SLA and threshold
 // come from config/loadtest.yaml.
-#ifndef WEIR_BENCH_LOAD_TEST_H_
-#define WEIR_BENCH_LOAD_TEST_H_
+#ifndef WEIR_BENCH_LOAD_H_
+#define WEIR_BENCH_LOAD_H_
 
 #include <array>
 #include <cstdint>
@@ -85,4 +85,4 @@ std::string FormatReport(const LoadTestConfig& load, const LoadTestReport& repor
 
 }  // namespace weir::bench
 
-#endif  // WEIR_BENCH_LOAD_TEST_H_
+#endif  // WEIR_BENCH_LOAD_H_

@@ -1,4 +1,4 @@
-#include "bench/load_test.h"
+#include "bench/load.h"
 
 #include <unistd.h>
 
