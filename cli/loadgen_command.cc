@@ -56,7 +56,11 @@ class Sink {
 
 class FileSink : public Sink {
  public:
+  // Owns `out` unless it is stdout.
   FileSink(std::FILE* out, bench::PerfStats* stats) : out_(out), stats_(stats) {}
+  ~FileSink() override {
+    if (out_ != stdout) std::fclose(out_);
+  }
   absl::Status Send(const fraud::GeneratedPayment& payment) override {
     if (std::fprintf(out_, "%s\n", payment.json.c_str()) < 0) {
       return absl::InternalError(absl::StrCat("cannot write the output: ", std::strerror(errno)));
@@ -105,103 +109,122 @@ absl::Status WriteTruth(std::FILE* truth, const std::vector<fraud::ExpectedAlert
   return absl::OkStatus();
 }
 
-absl::Status Loadgen(const LoadgenFlags& flags) {
-  WEIR_ASSIGN_OR_RETURN(AppConfig config, LoadAppConfig(flags.config.path, flags.config.overrides));
-  WEIR_ASSIGN_OR_RETURN(fraud::FraudConfig fraud_config,
-                        fraud::LoadFraudConfig(config.topology_config));
+// The records/s to send at: --rate, else 1,000/s to Kafka and as fast as possible to a file.
+double Rate(const LoadgenFlags& flags) {
+  return flags.rate >= 0 ? flags.rate : (flags.output.empty() ? 1'000 : 0);
+}
+
+absl::StatusOr<fraud::PaymentGenerator> NewGenerator(const LoadgenFlags& flags,
+                                                     const fraud::FraudConfig& fraud_config) {
   const bool to_file = !flags.output.empty();
-  if (!to_file && config.bootstrap_servers.empty()) {
-    return absl::InvalidArgumentError(
-        "bootstrap.servers is empty: point it at a broker (e.g. start 'weir broker' and pass "
-        "--set bootstrap.servers=<its address>), or write a file with --output");
-  }
-  const double rate = flags.rate >= 0 ? flags.rate : (to_file ? 0 : 1'000);
-  // To Kafka without --start-ts, each payment is stamped with its send time, so the stream
-  // never runs ahead of the wall clock (and end-to-end latency means what it says).
-  const bool stamp_send_time = !to_file && flags.start_ts <= 0;
-  WEIR_ASSIGN_OR_RETURN(
-      fraud::PaymentGenerator generator,
-      fraud::PaymentGenerator::Create(
-          {.cards = flags.cards,
-           .zipf_exponent = flags.zipf,
-           .seed = flags.seed,
-           .fraud_fraction = flags.fraud_fraction,
-           // Event time follows the target rate; unthrottled runs pretend 1,000/s.
-           .rate = rate > 0 ? rate : 1'000,
-           .start_ms = flags.start_ts > 0
-                           ? flags.start_ts
-                           : (to_file ? fraud::PaymentGeneratorOptions{}.start_ms : WallClockMs())},
-          fraud_config));
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> truth(nullptr, &std::fclose);
-  if (!flags.truth.empty()) {
-    truth.reset(std::fopen(flags.truth.c_str(), "w"));
-    if (truth == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(flags.truth, ": cannot write the ground truth: ", std::strerror(errno)));
-    }
-  }
-  bench::PerfStats stats;
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> output(nullptr, &std::fclose);
-  std::unique_ptr<Sink> sink;
-  if (to_file) {
+  const double rate = Rate(flags);
+  return fraud::PaymentGenerator::Create(
+      {.cards = flags.cards,
+       .zipf_exponent = flags.zipf,
+       .seed = flags.seed,
+       .fraud_fraction = flags.fraud_fraction,
+       // Event time follows the target rate; unthrottled runs pretend 1,000/s.
+       .rate = rate > 0 ? rate : 1'000,
+       .start_ms = flags.start_ts > 0
+                       ? flags.start_ts
+                       : (to_file ? fraud::PaymentGeneratorOptions{}.start_ms : WallClockMs())},
+      fraud_config);
+}
+
+// The JSONL file of --output ("-": stdout), or the payments topic on config's brokers.
+absl::StatusOr<std::unique_ptr<Sink>> OpenSink(const LoadgenFlags& flags, const AppConfig& config,
+                                               const fraud::FraudConfig& fraud_config,
+                                               bench::PerfStats* stats) {
+  if (!flags.output.empty()) {
     std::FILE* out = flags.output == "-" ? stdout : std::fopen(flags.output.c_str(), "w");
     if (out == nullptr) {
       return absl::InvalidArgumentError(
           absl::StrCat(flags.output, ": cannot write the output: ", std::strerror(errno)));
     }
-    if (out != stdout) output.reset(out);
-    sink = std::make_unique<FileSink>(out, &stats);
-  } else {
-    const std::string topic = flags.topic.empty() ? fraud_config.payments_topic : flags.topic;
-    // Java producers' partitioner (murmur2 of the key), as weir's own producers and `weir
-    // replay --partitions` use, so a card lands on the partition they expect; and, as Java
-    // producers since Kafka 3.0, idempotence: a retried batch (a leader moving, as on a real
-    // cluster just after a topic is created) can then not overtake the batches after it, so a
-    // card's payments arrive in the order they were made.
-    std::map<std::string, std::string> common = {{"partitioner", "murmur2_random"},
-                                                 {"enable.idempotence", "true"}};
-    for (const auto& [k, v] : config.kafka) common[k] = v;
-    WEIR_ASSIGN_OR_RETURN(
-        std::unique_ptr<bench::PerfProducer> producer,
-        bench::PerfProducer::Create({.bootstrap_servers = config.bootstrap_servers,
-                                     .common = std::move(common),
-                                     .specific = config.producer},
-                                    topic, &stats));
-    sink = std::make_unique<KafkaSink>(std::move(producer));
-    spdlog::info("producing payments to {} at {}", topic, config.bootstrap_servers);
+    return std::make_unique<FileSink>(out, stats);
   }
+  if (config.bootstrap_servers.empty()) {
+    return absl::InvalidArgumentError(
+        "bootstrap.servers is empty: point it at a broker (e.g. start 'weir broker' and pass "
+        "--set bootstrap.servers=<its address>), or write a file with --output");
+  }
+  const std::string topic = flags.topic.empty() ? fraud_config.payments_topic : flags.topic;
+  // Java producers' partitioner (murmur2 of the key), as weir's own producers and `weir replay
+  // --partitions` use, so a card lands on the partition they expect; and, as Java producers
+  // since Kafka 3.0, idempotence: a retried batch (a leader moving, as on a real cluster just
+  // after a topic is created) can then not overtake the batches after it, so a card's payments
+  // arrive in the order they were made.
+  std::map<std::string, std::string> common = {{"partitioner", "murmur2_random"},
+                                               {"enable.idempotence", "true"}};
+  for (const auto& [k, v] : config.kafka) common[k] = v;
+  WEIR_ASSIGN_OR_RETURN(
+      std::unique_ptr<bench::PerfProducer> producer,
+      bench::PerfProducer::Create({.bootstrap_servers = config.bootstrap_servers,
+                                   .common = std::move(common),
+                                   .specific = config.producer},
+                                  topic, stats));
+  spdlog::info("producing payments to {} at {}", topic, config.bootstrap_servers);
+  return std::make_unique<KafkaSink>(std::move(producer));
+}
 
+using File = std::unique_ptr<std::FILE, int (*)(std::FILE*)>;
+
+// The --truth file, or none.
+absl::StatusOr<File> OpenTruth(const LoadgenFlags& flags) {
+  File truth(nullptr, &std::fclose);
+  if (flags.truth.empty()) return truth;
+  truth.reset(std::fopen(flags.truth.c_str(), "w"));
+  if (truth == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flags.truth, ": cannot write the ground truth: ", std::strerror(errno)));
+  }
+  return truth;
+}
+
+// How far a run is: what it has sent, and what the injected patterns it completed expect.
+struct Sent {
+  int64_t expected_alerts = 0;
+  int signal = 0;  // the shutdown signal that stopped it, or 0
+};
+
+// Sends payments at the rate until --records, --duration or a shutdown signal, with a progress
+// line every --progress-interval seconds.
+absl::StatusOr<Sent> Generate(const LoadgenFlags& flags, fraud::PaymentGenerator& generator,
+                              Sink& sink, std::FILE* truth, bench::PerfStats& stats,
+                              Clock::time_point start) {
+  const bool to_file = !flags.output.empty();
+  const double rate = Rate(flags);
+  // To Kafka without --start-ts, each payment is stamped with its send time, so the stream
+  // never runs ahead of the wall clock (and end-to-end latency means what it says).
+  const bool stamp_send_time = !to_file && flags.start_ts <= 0;
   const int64_t records = flags.records > 0 || flags.duration_s > 0 ? flags.records : 100'000;
-  const auto start = Clock::now();
   const std::optional<Clock::time_point> until =
       flags.duration_s > 0
           ? std::optional(start + std::chrono::duration_cast<Clock::duration>(
                                       std::chrono::duration<double>(flags.duration_s)))
           : std::nullopt;
   auto last_report = start;
-  int signal_number = 0;
-  int64_t expected = 0;
-  for (int64_t i = 0; (records <= 0 || i < records) && signal_number == 0; ++i) {
+  Sent sent;
+  for (int64_t i = 0; (records <= 0 || i < records) && sent.signal == 0; ++i) {
     if (rate > 0) {  // throttle: record i leaves at start + i / rate
       const auto due = start + std::chrono::duration_cast<Clock::duration>(
                                    std::chrono::duration<double>(static_cast<double>(i) / rate));
       const auto ahead = std::chrono::duration_cast<std::chrono::milliseconds>(due - Clock::now());
-      if (ahead.count() >= 1) sink->Poll(ahead);
+      if (ahead.count() >= 1) sink.Poll(ahead);
     }
     const auto now = Clock::now();
     if (until.has_value() && now >= *until) break;
     if (i % 1'000 == 0) {
-      signal_number = WaitForShutdownSignal(std::chrono::milliseconds(0));
-      if (!to_file) sink->Poll(std::chrono::milliseconds(0));
+      sent.signal = WaitForShutdownSignal(std::chrono::milliseconds(0));
+      if (!to_file) sink.Poll(std::chrono::milliseconds(0));
     }
     WEIR_RETURN_IF_ERROR(
-        sink->Send(stamp_send_time ? generator.Next(WallClockMs()) : generator.Next()));
+        sink.Send(stamp_send_time ? generator.Next(WallClockMs()) : generator.Next()));
     const std::vector<fraud::ExpectedAlert> completed = generator.TakeExpected();
-    expected += static_cast<int64_t>(completed.size());
-    if (truth != nullptr) WEIR_RETURN_IF_ERROR(WriteTruth(truth.get(), completed));
-    if (flags.progress_interval_s > 0 &&
-        std::chrono::duration<double>(now - last_report).count() >= flags.progress_interval_s) {
-      const double window_s = std::chrono::duration<double>(now - last_report).count();
+    sent.expected_alerts += static_cast<int64_t>(completed.size());
+    if (truth != nullptr) WEIR_RETURN_IF_ERROR(WriteTruth(truth, completed));
+    const double window_s = std::chrono::duration<double>(now - last_report).count();
+    if (flags.progress_interval_s > 0 && window_s >= flags.progress_interval_s) {
       if (to_file) {  // no acknowledgements, so no latency: progress only
         std::fprintf(stderr, "%lld records written.\n", static_cast<long long>(stats.sent()));
       } else {
@@ -210,11 +233,28 @@ absl::Status Loadgen(const LoadgenFlags& flags) {
       last_report = now;
     }
   }
-  if (signal_number != 0)
-    spdlog::info("signal {}: stopping after {} records", signal_number, stats.sent());
+  return sent;
+}
+
+absl::Status Loadgen(const LoadgenFlags& flags) {
+  WEIR_ASSIGN_OR_RETURN(AppConfig config, LoadAppConfig(flags.config.path, flags.config.overrides));
+  WEIR_ASSIGN_OR_RETURN(fraud::FraudConfig fraud_config,
+                        fraud::LoadFraudConfig(config.topology_config));
+  bench::PerfStats stats;
+  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<Sink> sink,
+                        OpenSink(flags, config, fraud_config, &stats));
+  WEIR_ASSIGN_OR_RETURN(fraud::PaymentGenerator generator, NewGenerator(flags, fraud_config));
+  WEIR_ASSIGN_OR_RETURN(File truth, OpenTruth(flags));
+
+  const auto start = Clock::now();
+  WEIR_ASSIGN_OR_RETURN(const Sent sent,
+                        Generate(flags, generator, *sink, truth.get(), stats, start));
+  if (sent.signal != 0) {
+    spdlog::info("signal {}: stopping after {} records", sent.signal, stats.sent());
+  }
   WEIR_RETURN_IF_ERROR(sink->Finish());
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  if (to_file) {
+  if (!flags.output.empty()) {
     stats.PrintWritten(seconds);
   } else {
     stats.PrintTotal(seconds);
@@ -225,7 +265,7 @@ absl::Status Loadgen(const LoadgenFlags& flags) {
                static_cast<long long>(generator.patterns_injected("VELOCITY")),
                static_cast<long long>(generator.patterns_injected("GEO_HOP")),
                static_cast<long long>(generator.patterns_injected("HIGH_SPEND")),
-               static_cast<long long>(expected), flags.truth.empty() ? "" : " (in ",
+               static_cast<long long>(sent.expected_alerts), flags.truth.empty() ? "" : " (in ",
                flags.truth.empty() ? "" : absl::StrCat(flags.truth, ")").c_str());
   return absl::OkStatus();
 }

@@ -99,83 +99,99 @@ KafkaStreams::KafkaStreams(std::shared_ptr<const Topology> topology, AppConfig c
 
 KafkaStreams::~KafkaStreams() { Close(); }
 
-absl::Status KafkaStreams::CreateInternalTopics() {
-  ClientProperties properties{.bootstrap_servers = config_.bootstrap_servers,
-                              .common = config_.kafka,
-                              .specific = config_.admin};
-  WEIR_ASSIGN_OR_RETURN(KafkaConf conf, BuildKafkaConf(properties, ClientKind::kAdmin));
-  WEIR_ASSIGN_OR_RETURN(KafkaHandle admin, NewKafkaClient(std::move(conf), ClientKind::kAdmin));
-  WEIR_ASSIGN_OR_RETURN(auto counts, PartitionCounts(admin.get()));
+namespace {
 
-  std::set<std::string> internal;
-  int32_t partitions = 0;
+using PartitionCountMap = std::map<std::string, int32_t>;
+
+// The sub-topology reading each source topic (an internal one under its full name).
+std::map<std::string, int> SubtopologyOfSourceTopic(const Topology& topology,
+                                                    const std::string& application_id) {
   std::map<std::string, int> subtopology_of_topic;
-  for (const Topology::Subtopology& sub : topology_->Subtopologies()) {
+  for (const Topology::Subtopology& sub : topology.Subtopologies()) {
     for (int index : sub.nodes) {
-      const Topology::NodeSpec& node = topology_->nodes()[index];
+      const Topology::NodeSpec& node = topology.nodes()[index];
       if (node.kind != Topology::NodeKind::kSource) continue;
       for (const std::string& topic : node.topics) {
-        subtopology_of_topic[node.internal_topics ? InternalTopic(config_.application_id, topic)
+        subtopology_of_topic[node.internal_topics ? InternalTopic(application_id, topic)
                                                   : topic] = sub.id;
       }
     }
-    if (!sub.stores.empty()) stateful_subtopologies_.insert(sub.id);
   }
-  for (const Topology::NodeSpec& node : topology_->nodes()) {
-    if (node.kind != Topology::NodeKind::kSource) continue;
+  return subtopology_of_topic;
+}
+
+std::set<int> StatefulSubtopologies(const Topology& topology) {
+  std::set<int> stateful;
+  for (const Topology::Subtopology& sub : topology.Subtopologies()) {
+    if (!sub.stores.empty()) stateful.insert(sub.id);
+  }
+  return stateful;
+}
+
+// The most partitions of an input topic: every internal topic gets as many. NotFound for an
+// input topic the cluster does not have (weir creates internal topics only).
+absl::StatusOr<int32_t> InputPartitions(const Topology& topology, const PartitionCountMap& counts,
+                                        const std::string& bootstrap_servers) {
+  int32_t partitions = 0;
+  for (const Topology::NodeSpec& node : topology.nodes()) {
+    if (node.kind != Topology::NodeKind::kSource || node.internal_topics) continue;
     for (const std::string& topic : node.topics) {
-      if (node.internal_topics) {
-        internal.insert(InternalTopic(config_.application_id, topic));
-        continue;
-      }
       auto it = counts.find(topic);
       if (it == counts.end()) {
         return absl::NotFoundError(
-            absl::StrCat("input topic '", topic, "' does not exist at ", config_.bootstrap_servers,
+            absl::StrCat("input topic '", topic, "' does not exist at ", bootstrap_servers,
                          " (create it first; weir does not auto-create input topics)"));
       }
       partitions = std::max(partitions, it->second);
     }
   }
-  // Changelogs: one per store, as many partitions as the input (a task's changelog partition
-  // is its own partition number), compacted as Kafka Streams' are: a key-value store's by key;
-  // a window store's, and a key-value store's with a retention, also deleted past that
-  // retention plus windowstore.changelog.additional.retention.ms (a window store's keys carry
-  // the window start, so compaction alone would keep every window ever written; an expiring
-  // key-value store's records carry the stream time they were written at).
-  std::map<std::string, std::map<std::string, std::string>> topic_config;
-  if (config_.default_dsl_store == DslStore::kRocksDb) {
-    for (const Topology::StoreSpec& store : topology_->stores()) {
-      const std::string changelog = ChangelogTopic(config_.application_id, store.name);
-      internal.insert(changelog);
-      const int64_t retention_ms =
-          store.kind == Topology::StoreKind::kWindow ? store.window.retention_ms
-                                                     : store.keyvalue.retention_ms;
-      if (retention_ms > 0) {
-        topic_config[changelog] = {
-            {"cleanup.policy", "compact,delete"},
-            {"retention.ms",
-             std::to_string(retention_ms +
-                            config_.windowstore_changelog_additional_retention_ms)}};
-      } else {
-        topic_config[changelog] = {{"cleanup.policy", "compact"}};
-      }
+  return partitions;
+}
+
+// Every internal topic the application needs: the membership topic (one partition), the
+// topology's internal topics and the stores' changelogs, with the input's partition count (a
+// task's changelog partition is its own partition number). Changelogs are compacted as Kafka
+// Streams' are: a key-value store's by key; a window store's, and a key-value store's with a
+// retention, also deleted past that retention plus windowstore.changelog.additional.retention.ms
+// (a window store's keys carry the window start, so compaction alone would keep every window
+// ever written; an expiring key-value store's records carry the stream time they were written
+// at).
+std::vector<TopicSpec> InternalTopicSpecs(const Topology& topology, const AppConfig& config,
+                                          int32_t partitions) {
+  std::vector<TopicSpec> wanted = {
+      {.name = MembershipTopic(config.application_id), .partitions = 1}};
+  std::set<std::string> repartition;
+  for (const Topology::NodeSpec& node : topology.nodes()) {
+    if (node.kind != Topology::NodeKind::kSource || !node.internal_topics) continue;
+    for (const std::string& topic : node.topics) {
+      repartition.insert(InternalTopic(config.application_id, topic));
     }
   }
-  source_topics_.clear();
-  for (const auto& [topic, sub] : subtopology_of_topic) {
-    auto count = counts.find(topic);
-    source_topics_.push_back({.name = topic,
-                              .partitions = count != counts.end() ? count->second : partitions,
-                              .subtopology = sub});
+  for (const std::string& topic : repartition) {
+    wanted.push_back({.name = topic, .partitions = partitions});
   }
-  // Every internal topic has the input's partition count (the membership topic, one): an
-  // existing one that differs would put a task's state or records on another task's partition.
-  std::vector<TopicSpec> wanted = {
-      {.name = MembershipTopic(config_.application_id), .partitions = 1}};
-  for (const std::string& topic : internal) {
-    wanted.push_back({.name = topic, .partitions = partitions, .config = topic_config[topic]});
+  if (config.default_dsl_store != DslStore::kRocksDb) return wanted;
+  for (const Topology::StoreSpec& store : topology.stores()) {
+    const int64_t retention_ms = store.kind == Topology::StoreKind::kWindow
+                                     ? store.window.retention_ms
+                                     : store.keyvalue.retention_ms;
+    TopicSpec& changelog = wanted.emplace_back(TopicSpec{
+        .name = ChangelogTopic(config.application_id, store.name), .partitions = partitions});
+    changelog.config = {{"cleanup.policy", "compact"}};
+    if (retention_ms > 0) {
+      changelog.config = {
+          {"cleanup.policy", "compact,delete"},
+          {"retention.ms",
+           std::to_string(retention_ms + config.windowstore_changelog_additional_retention_ms)}};
+    }
   }
+  return wanted;
+}
+
+// The topics of `wanted` the cluster lacks. FailedPrecondition for one it has with another
+// partition count: it would put a task's state or records on another task's partition.
+absl::StatusOr<std::vector<TopicSpec>> MissingTopics(const std::vector<TopicSpec>& wanted,
+                                                     const PartitionCountMap& counts) {
   std::vector<TopicSpec> missing;
   for (const TopicSpec& spec : wanted) {
     auto existing = counts.find(spec.name);
@@ -190,22 +206,52 @@ absl::Status KafkaStreams::CreateInternalTopics() {
           "application.id"));
     }
   }
-  // An embedded broker in another process (`weir broker`, librdkafka's mock cluster) has no
-  // CreateTopics: an admin request would wait for a broker that can answer it, in vain.
+  return missing;
+}
+
+// An embedded broker in another process (`weir broker`, librdkafka's mock cluster) has no
+// CreateTopics: an admin request would wait for a broker that can answer it, in vain.
+absl::Status EmbeddedBrokerLacks(const std::vector<TopicSpec>& missing,
+                                 const std::string& bootstrap_servers) {
+  std::vector<std::string> flags;
+  for (const TopicSpec& spec : missing) {
+    flags.push_back(absl::StrCat("--topic ", spec.name, ":", spec.partitions));
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the cluster at ", bootstrap_servers,
+      " is an embedded broker (librdkafka's mock cluster), which cannot create topics on "
+      "request, and this application's internal topics are not there. Start `weir broker` "
+      "with them beside your own topics (",
+      absl::StrJoin(flags, " "),
+      "), or leave bootstrap.servers empty and `weir run` starts its own broker"));
+}
+
+}  // namespace
+
+absl::Status KafkaStreams::PrepareCluster() {
+  ClientProperties properties{.bootstrap_servers = config_.bootstrap_servers,
+                              .common = config_.kafka,
+                              .specific = config_.admin};
+  WEIR_ASSIGN_OR_RETURN(KafkaConf conf, BuildKafkaConf(properties, ClientKind::kAdmin));
+  WEIR_ASSIGN_OR_RETURN(KafkaHandle admin, NewKafkaClient(std::move(conf), ClientKind::kAdmin));
+  WEIR_ASSIGN_OR_RETURN(const PartitionCountMap counts, PartitionCounts(admin.get()));
+  WEIR_ASSIGN_OR_RETURN(const int32_t partitions,
+                        InputPartitions(*topology_, counts, config_.bootstrap_servers));
+  source_topics_.clear();
+  for (const auto& [topic, sub] : SubtopologyOfSourceTopic(*topology_, config_.application_id)) {
+    auto count = counts.find(topic);
+    source_topics_.push_back({.name = topic,
+                              .partitions = count != counts.end() ? count->second : partitions,
+                              .subtopology = sub});
+  }
   on_embedded_broker_ = IsMockCluster(admin.get());
+
+  WEIR_ASSIGN_OR_RETURN(
+      const std::vector<TopicSpec> missing,
+      MissingTopics(InternalTopicSpecs(*topology_, config_, partitions), counts));
   if (missing.empty()) return absl::OkStatus();
   if (!options_.create_topic && on_embedded_broker_) {
-    std::vector<std::string> flags;
-    for (const TopicSpec& spec : missing) {
-      flags.push_back(absl::StrCat("--topic ", spec.name, ":", spec.partitions));
-    }
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the cluster at ", config_.bootstrap_servers,
-        " is an embedded broker (librdkafka's mock cluster), which cannot create topics on "
-        "request, and this application's internal topics are not there. Start `weir broker` "
-        "with them beside your own topics (",
-        absl::StrJoin(flags, " "),
-        "), or leave bootstrap.servers empty and `weir run` starts its own broker"));
+    return EmbeddedBrokerLacks(missing, config_.bootstrap_servers);
   }
   for (const TopicSpec& spec : missing) {
     spdlog::info("creating internal topic {} ({} partition{}, replication factor {})", spec.name,
@@ -214,11 +260,8 @@ absl::Status KafkaStreams::CreateInternalTopics() {
                                                 : std::to_string(config_.replication_factor));
     if (options_.create_topic) WEIR_RETURN_IF_ERROR(options_.create_topic(spec));
   }
-  if (!options_.create_topic) {
-    WEIR_RETURN_IF_ERROR(
-        CreateTopics(admin.get(), missing, static_cast<int>(config_.replication_factor)));
-  }
-  return absl::OkStatus();
+  if (options_.create_topic) return absl::OkStatus();
+  return CreateTopics(admin.get(), missing, static_cast<int>(config_.replication_factor));
 }
 
 void KafkaStreams::UseEmbeddedBrokerSettings() {
@@ -269,7 +312,8 @@ absl::StatusOr<std::unique_ptr<TaskDb>> KafkaStreams::OpenTaskDb(TaskId id) cons
 }
 
 absl::Status KafkaStreams::Start() {
-  WEIR_RETURN_IF_ERROR(CreateInternalTopics());
+  stateful_subtopologies_ = StatefulSubtopologies(*topology_);
+  WEIR_RETURN_IF_ERROR(PrepareCluster());
   if (on_embedded_broker_) UseEmbeddedBrokerSettings();
   // The instance's stable id names its static group members and its transactional producers: a
   // restart after kill -9 then fences the dead instance's producers at once, aborting their open

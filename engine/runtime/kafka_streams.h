@@ -140,7 +140,10 @@ class KafkaStreams {
  private:
   KafkaStreams(std::shared_ptr<const Topology> topology, AppConfig config,
                KafkaStreamsOptions options);
-  absl::Status CreateInternalTopics();
+  // Reads the cluster before the threads start: the input topics' partitions (source_topics_),
+  // whether it is an embedded broker (on_embedded_broker_); then creates the internal topics
+  // it lacks (membership, repartition, changelogs) and refuses ones of another partition count.
+  absl::Status PrepareCluster();
   // On the embedded broker: a 3 s group session and a 10 ms fetch wait unless the user set them.
   void UseEmbeddedBrokerSettings();
   // The membership view changed: recompute where this instance keeps standbys.
@@ -162,8 +165,8 @@ class KafkaStreams {
   // Set by Start() once source_topics_, state_updater_ and membership_ are: the HTTP
   // listener, up before Start(), reads them only then.
   std::atomic<bool> started_{false};
-  std::vector<SourceTopic> source_topics_;  // set by Start()
-  std::set<int> stateful_subtopologies_;
+  std::vector<SourceTopic> source_topics_;  // set by Start() (PrepareCluster)
+  std::set<int> stateful_subtopologies_;    // set by Start()
   // Restores active tasks and keeps standbys (null: no stateful RocksDB task).
   std::unique_ptr<internal::StateUpdater> state_updater_;
   std::unique_ptr<Membership> membership_;
@@ -172,7 +175,7 @@ class KafkaStreams {
   int next_thread_index_ = 1;
   // static.membership: this state directory's stable instance id; empty otherwise.
   std::string instance_id_;
-  bool on_embedded_broker_ = false;  // the cluster is librdkafka's mock (CreateInternalTopics)
+  bool on_embedded_broker_ = false;  // the cluster is librdkafka's mock (PrepareCluster)
   // SessionTimeoutMs(config_), for readers on other threads (LocalView) while Start() runs.
   std::atomic<int64_t> session_timeout_ms_;
   mutable absl::Mutex mutex_;
