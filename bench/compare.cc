@@ -173,10 +173,9 @@ absl::StatusOr<CompareResult> RunOne(const CompareOptions& options, const std::s
   double sum = 0;
   for (float l : latencies_us) sum += l;
   result.latency_avg_us = sum / static_cast<double>(latencies_us.size());
-  std::nth_element(latencies_us.begin(), latencies_us.begin() + latencies_us.size() * 99 / 100,
-                   latencies_us.end());
-  result.latency_p99_us = latencies_us[latencies_us.size() * 99 / 100];
-  result.latency_max_us = *std::max_element(latencies_us.begin(), latencies_us.end());
+  std::sort(latencies_us.begin(), latencies_us.end());
+  result.latency_p99_us = PercentileOfSorted(latencies_us, 0.99);
+  result.latency_max_us = latencies_us.back();
   return result;
 }
 

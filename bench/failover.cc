@@ -116,17 +116,299 @@ absl::Status Produce(const FailoverOptions& options, const std::string& bootstra
 // Waits until the application has committed `records` input records.
 absl::Status WaitProcessed(const std::string& bootstrap, int partitions, int64_t records,
                            std::chrono::seconds timeout) {
-  const auto deadline = Clock::now() + timeout;
   int64_t committed = 0;
-  while ((committed = CommittedRecords(bootstrap, kApplication, RunTopic("payments"), partitions)) <
-         records) {
-    if (Clock::now() > deadline) {
-      return absl::DeadlineExceededError(absl::StrCat("the application committed ", committed,
-                                                      " of ", records, " payments in time"));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling group offsets
+  if (WaitFor(
+          [&] {
+            committed = CommittedRecords(bootstrap, kApplication, RunTopic("payments"), partitions);
+            return committed >= records;
+          },
+          timeout, std::chrono::milliseconds(200))) {
+    return absl::OkStatus();
+  }
+  return absl::DeadlineExceededError(
+      absl::StrCat("the application committed ", committed, " of ", records, " payments in time"));
+}
+
+// The stream must outlast the failover: the moved tasks must still receive records once they
+// resume, about two session timeouts after the kill on the embedded broker (see the header),
+// one and a rebalance on a real cluster, plus room.
+absl::Status CheckStreamOutlastsFailover(const FailoverOptions& options) {
+  const double sessions = options.bootstrap_servers.empty() ? 3.0 : 1.5;
+  const double needed_s =
+      options.kill_after_s + sessions * static_cast<double>(options.session_timeout_ms) / 1000 + 5;
+  if (static_cast<double>(options.stream_records) / options.rate >= needed_s) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "the stream of %d payments at %g/s ends %.0f s in, before the failover can show: it must "
+      "last at least --kill-after + %g x session timeout + 5 s = %.0f s (raise --records to %d)",
+      options.stream_records, options.rate,
+      static_cast<double>(options.stream_records) / options.rate, sessions, needed_s,
+      static_cast<int64_t>(needed_s * options.rate)));
+}
+
+// Where the run's topics live: a `weir broker` process started for it, or a real cluster.
+struct Cluster {
+  std::unique_ptr<Subprocess> broker;  // null on a real cluster
+  std::string bootstrap;
+};
+
+// A `weir broker` with every topic, the instances' internal ones too (it has no CreateTopics).
+absl::StatusOr<Cluster> StartBroker(const FailoverOptions& options,
+                                    std::vector<TopicSpec> topics) {
+  const std::filesystem::path dir = options.work_dir;
+  const std::string bootstrap_file = (dir / "bootstrap").string();
+  std::vector<std::string> argv = {options.weir_binary, "broker", "--brokers", "1",
+                                   "--progress-interval", "0", "--bootstrap-file", bootstrap_file};
+  for (const TopicSpec& topic : fraud::FraudInternalTopics(kApplication, options.partitions)) {
+    topics.push_back(topic);
+  }
+  for (const TopicSpec& topic : topics) {
+    argv.push_back("--topic");
+    argv.push_back(absl::StrCat(topic.name, ":", topic.partitions));
+  }
+  Cluster cluster;
+  WEIR_ASSIGN_OR_RETURN(cluster.broker, Subprocess::StartLogged(argv, (dir / "broker.log").string()));
+  const bool written = WaitFor(
+      [&] {
+        std::ifstream in(bootstrap_file);
+        std::getline(in, cluster.bootstrap);
+        return !cluster.bootstrap.empty();
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(50));
+  if (!written) return absl::DeadlineExceededError("the broker wrote no bootstrap file; see broker.log");
+  return cluster;
+}
+
+// A real cluster: a previous run's topics and group go first, then the run's topics are created
+// (the instances create their internal topics themselves).
+absl::StatusOr<Cluster> ResetCluster(const FailoverOptions& options,
+                                     const std::vector<TopicSpec>& topics) {
+  const std::string& bootstrap = options.bootstrap_servers;
+  WEIR_ASSIGN_OR_RETURN(KafkaConf conf,
+                        BuildKafkaConf({.bootstrap_servers = bootstrap}, ClientKind::kAdmin));
+  WEIR_ASSIGN_OR_RETURN(KafkaHandle admin, NewKafkaClient(std::move(conf), ClientKind::kAdmin));
+  WEIR_ASSIGN_OR_RETURN(const auto counts, PartitionCounts(admin.get()));
+  std::vector<std::string> previous;
+  for (const auto& [name, partitions] : counts) {
+    if (absl::StartsWith(name, absl::StrCat(kApplication, "-"))) previous.push_back(name);
+  }
+  WEIR_RETURN_IF_ERROR(DeleteTopics(admin.get(), previous));
+  WEIR_ASSIGN_OR_RETURN(const std::vector<std::string> groups, ListGroups(admin.get()));
+  if (std::find(groups.begin(), groups.end(), kApplication) != groups.end()) {
+    WEIR_RETURN_IF_ERROR(DeleteGroups(admin.get(), {kApplication}));
+  }
+  WEIR_RETURN_IF_ERROR(CreateTopics(admin.get(), topics, -1));
+  spdlog::info("failover: on the cluster at {}, topics {}-*", bootstrap, kApplication);
+  return Cluster{.bootstrap = bootstrap};
+}
+
+// Instance `i`: `weir run` with one stream thread, its HTTP port read back once it listens.
+absl::StatusOr<Instance> StartInstance(const FailoverOptions& options, int i,
+                                       const std::string& bootstrap) {
+  const std::filesystem::path dir = options.work_dir;
+  Instance instance;
+  instance.log = (dir / absl::StrCat("instance-", i, ".log")).string();
+  const std::string port_file = instance.log + ".port";
+  std::vector<std::string> argv = {options.weir_binary, "run",       "--config",
+                                   options.config_path, "--progress-interval", "5",
+                                   "--port-file",       port_file};
+  std::vector<std::string> settings = {
+      absl::StrCat("bootstrap.servers=", bootstrap),
+      absl::StrCat("application.id=", kApplication),
+      absl::StrCat("topology.config=", FraudConfigPath(options)),
+      absl::StrCat("state.dir=", (dir / absl::StrCat("state-", i)).string()),
+      "metrics.host=127.0.0.1",
+      "metrics.port=0",  // the kernel picks it as weir binds it: read back below
+      "num.stream.threads=1",
+      absl::StrCat("num.standby.replicas=", options.standby_replicas),
+      absl::StrCat("acceptable.recovery.lag=", options.acceptable_recovery_lag),
+      absl::StrCat("consumer.session.timeout.ms=", options.session_timeout_ms),
+      "consumer.heartbeat.interval.ms=500",
+      "commit.interval.ms=1000"};
+  settings.insert(settings.end(), options.overrides.begin(), options.overrides.end());
+  for (const std::string& setting : settings) {
+    argv.push_back("--set");
+    argv.push_back(setting);
+  }
+  std::filesystem::remove(port_file);
+  WEIR_ASSIGN_OR_RETURN(instance.process, Subprocess::StartLogged(argv, instance.log));
+  const std::optional<int> port = ReadPortFile(port_file, std::chrono::seconds(60));
+  if (!port.has_value()) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "instance ", i, " did not start its HTTP listener within 60 s; see ", instance.log));
+  }
+  instance.port = *port;
+  return instance;
+}
+
+// Waits until every task is active somewhere and every instance answers; returns their ids.
+absl::StatusOr<std::vector<std::string>> WaitForTasksShared(const FailoverOptions& options,
+                                                            const std::vector<Instance>& instances) {
+  std::vector<std::string> id_of(instances.size());
+  const bool shared = WaitFor(
+      [&] {
+        size_t tasks = 0;
+        for (size_t i = 0; i < instances.size(); ++i) {
+          absl::StatusOr<InstanceView> view = ReadTasks(instances[i]);
+          if (!view.ok()) return false;
+          id_of[i] = view->instance;
+          tasks += view->active.size();
+        }
+        return tasks == static_cast<size_t>(options.partitions);
+      },
+      std::chrono::seconds(90), std::chrono::milliseconds(200));
+  if (!shared) {
+    return absl::DeadlineExceededError(absl::StrCat("the instances did not share the ",
+                                                    options.partitions, " tasks within 90 s; see ",
+                                                    options.work_dir, "/instance-*.log"));
+  }
+  return id_of;
+}
+
+// The fill: payments sent first as fast as possible, processed, and (with standbys) each
+// standby placed and caught up before the stream starts.
+absl::Status Fill(const FailoverOptions& options, const std::string& bootstrap,
+                  const std::vector<Instance>& instances) {
+  if (options.fill_records <= 0) return absl::OkStatus();
+  spdlog::info("failover: filling the state with {} payments", options.fill_records);
+  WEIR_RETURN_IF_ERROR(Produce(options, bootstrap, options.fill_records, 0, 0, options.seed + 1,
+                               (std::filesystem::path(options.work_dir) / "loadgen-fill.log").string(),
+                               nullptr));
+  WEIR_RETURN_IF_ERROR(WaitProcessed(bootstrap, options.partitions, options.fill_records,
+                                     std::chrono::seconds(600)));
+  const int64_t expected = static_cast<int64_t>(options.partitions) * options.standby_replicas;
+  int64_t caught_up = 0;
+  const bool ready = WaitFor(
+      [&] {
+        caught_up = 0;
+        for (const Instance& instance : instances) {
+          absl::StatusOr<InstanceView> view = ReadTasks(instance);
+          if (!view.ok()) continue;
+          for (const StandbyTaskView& standby : view->standby) caught_up += standby.caught_up;
+        }
+        return caught_up >= expected;
+      },
+      std::chrono::seconds(300), std::chrono::milliseconds(200));
+  if (!ready) {
+    return absl::DeadlineExceededError(
+        absl::StrCat(caught_up, " of ", expected, " standbys caught up in 300 s"));
   }
   return absl::OkStatus();
+}
+
+// The view just before the kill: owners and standbys, and what the survivors had restored.
+struct BeforeKill {
+  std::map<std::string, std::string> owner;  // task -> instance
+  int64_t restored_by_survivors = 0;         // since they started
+  std::map<std::pair<std::string, std::string>, StandbyTaskView> standby;  // (task, instance)
+};
+
+absl::StatusOr<BeforeKill> ReadBeforeKill(const std::vector<Instance>& instances) {
+  BeforeKill before;
+  for (const Instance& instance : instances) {
+    WEIR_ASSIGN_OR_RETURN(InstanceView view, ReadTasks(instance));
+    if (&instance != &instances.back()) before.restored_by_survivors += view.records_restored;
+    for (const ActiveTaskView& task : view.active) before.owner[task.id.ToString()] = view.instance;
+    for (const StandbyTaskView& standby : view.standby) {
+      before.standby[{standby.id.ToString(), view.instance}] = standby;
+    }
+  }
+  return before;
+}
+
+// Records the changelogs hold now (0 when they cannot be read).
+int64_t ChangelogRecords(const std::string& bootstrap) {
+  absl::StatusOr<std::unique_ptr<TopicOffsetsReader>> reader =
+      TopicOffsetsReader::Open({.bootstrap_servers = bootstrap});
+  if (!reader.ok()) return 0;
+  absl::StatusOr<std::vector<TopicOffsets>> offsets = (*reader)->Read(std::chrono::seconds(10));
+  if (!offsets.ok()) return 0;
+  int64_t records = 0;
+  for (const TopicOffsets& topic : *offsets) {
+    if (topic.topic.ends_with("-changelog")) records += topic.retained;
+  }
+  return records;
+}
+
+// A task created on a survivor after the kill, as /tasks shows it.
+struct Moved {
+  std::string owner;
+  int64_t first_processed_ms = -1;
+  std::map<std::pair<std::string, int64_t>, int64_t> restored;  // (owner, created) -> records
+};
+
+// Watches the survivors until every task is processing on one of them, each of the killed
+// instance's tasks has processed a record, and the stream has ended; returns what moved.
+absl::StatusOr<std::map<std::string, Moved>> WatchTasksMove(
+    const FailoverOptions& options, const std::vector<Instance>& survivors,
+    const BeforeKill& before, const std::string& killed, int64_t kill_ms, Subprocess& stream) {
+  std::map<std::string, Moved> moved;
+  const auto resumed = [&] {
+    bool all = true;
+    std::set<std::string> active;
+    for (const Instance& survivor : survivors) {
+      absl::StatusOr<InstanceView> view = ReadTasks(survivor);
+      if (!view.ok()) {
+        all = false;
+        continue;
+      }
+      for (const ActiveTaskView& task : view->active) {
+        const std::string id = task.id.ToString();
+        active.insert(id);
+        if (task.created_ms < kill_ms) continue;  // stayed where it was
+        Moved& m = moved[id];
+        m.owner = view->instance;
+        m.restored[{view->instance, task.created_ms}] = task.restored;
+        if (task.first_processed_ms >= 0 &&
+            (m.first_processed_ms < 0 || task.first_processed_ms < m.first_processed_ms)) {
+          m.first_processed_ms = task.first_processed_ms;
+        }
+      }
+    }
+    bool processing = all && active.size() == static_cast<size_t>(options.partitions);
+    for (const auto& [task, owner] : before.owner) {
+      if (owner != killed) continue;
+      auto m = moved.find(task);
+      processing = processing && m != moved.end() && m->second.first_processed_ms >= 0;
+    }
+    return processing && stream.Wait(std::chrono::milliseconds(0)).has_value();
+  };
+  if (!WaitFor(resumed, std::chrono::seconds(180), std::chrono::milliseconds(100))) {
+    return absl::DeadlineExceededError(
+        "the killed instance's tasks did not resume on the survivors within 180 s");
+  }
+  return moved;
+}
+
+// The report's moved tasks and failover times, from what moved and the view before the kill.
+void ReportMoves(const std::map<std::string, Moved>& moved, const BeforeKill& before,
+                 int64_t kill_ms, FailoverReport& report) {
+  std::vector<int64_t> failover_times;
+  for (const auto& [task, m] : moved) {
+    MovedTask task_report{.task = task, .from = before.owner.at(task), .to = m.owner};
+    if (task_report.from == task_report.to) continue;  // revoked and handed back (eager)
+    if (auto standby = before.standby.find({task, m.owner}); standby != before.standby.end()) {
+      task_report.standby_lag = standby->second.lag;
+      task_report.standby_on_new_owner = standby->second.caught_up;
+    }
+    for (const auto& [creation, records] : m.restored) task_report.restored += records;
+    if (m.first_processed_ms >= 0) task_report.failover_ms = m.first_processed_ms - kill_ms;
+    failover_times.push_back(task_report.failover_ms);
+    report.moved.push_back(std::move(task_report));
+  }
+  report.failover_ms_median = Median(failover_times);
+  report.failover_ms_max =
+      failover_times.empty() ? -1 : *std::max_element(failover_times.begin(), failover_times.end());
+}
+
+void StopAll(std::vector<Instance>& survivors, Cluster& cluster) {
+  for (Instance& instance : survivors) instance.process->Signal(SIGTERM);
+  for (Instance& instance : survivors) instance.process->Wait(std::chrono::seconds(60));
+  if (cluster.broker != nullptr) {
+    cluster.broker->Signal(SIGTERM);
+    cluster.broker->Wait(std::chrono::seconds(30));
+  }
 }
 
 }  // namespace
@@ -135,21 +417,7 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
   if (options.instances < 2) {
     return absl::InvalidArgumentError("a failover needs at least 2 instances");
   }
-  // The moved tasks must still receive records once they resume: about two session timeouts
-  // after the kill on the embedded broker (see the header), one and a rebalance on a real
-  // cluster, plus room.
-  const double sessions = options.bootstrap_servers.empty() ? 3.0 : 1.5;
-  const double needed_s =
-      options.kill_after_s + sessions * static_cast<double>(options.session_timeout_ms) / 1000 + 5;
-  if (static_cast<double>(options.stream_records) / options.rate < needed_s) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "the stream of %d payments at %g/s ends %.0f s in, before the failover can show: it "
-        "must last at least --kill-after + %g x session timeout + 5 s = %.0f s (raise --records "
-        "to %d)",
-        options.stream_records, options.rate,
-        static_cast<double>(options.stream_records) / options.rate, sessions, needed_s,
-        static_cast<int64_t>(needed_s * options.rate)));
-  }
+  WEIR_RETURN_IF_ERROR(CheckStreamOutlastsFailover(options));
   const std::filesystem::path dir = options.work_dir;
   std::error_code error;
   std::filesystem::remove_all(dir, error);
@@ -157,146 +425,26 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
   if (error) {
     return absl::InvalidArgumentError(absl::StrCat(dir.string(), ": ", error.message()));
   }
-
   WEIR_RETURN_IF_ERROR(WriteFraudConfig(options));
-  std::vector<TopicSpec> topics = {
+  const std::vector<TopicSpec> topics = {
       {.name = RunTopic("payments"), .partitions = options.partitions},
       {.name = RunTopic("fraud-alerts"), .partitions = options.partitions},
       {.name = RunTopic("payments-dlq"), .partitions = options.partitions}};
-  std::unique_ptr<Subprocess> broker;
-  std::string bootstrap = options.bootstrap_servers;
-  if (bootstrap.empty()) {
-    // An embedded broker, with every topic (it has no CreateTopics).
-    const std::string bootstrap_file = (dir / "bootstrap").string();
-    std::vector<std::string> broker_argv = {options.weir_binary, "broker",        "--brokers",
-                                            "1",                 "--progress-interval", "0",
-                                            "--bootstrap-file",  bootstrap_file};
-    for (const TopicSpec& topic : fraud::FraudInternalTopics(kApplication, options.partitions)) {
-      topics.push_back(topic);
-    }
-    for (const TopicSpec& topic : topics) {
-      broker_argv.push_back("--topic");
-      broker_argv.push_back(absl::StrCat(topic.name, ":", topic.partitions));
-    }
-    WEIR_ASSIGN_OR_RETURN(broker,
-                          Subprocess::StartLogged(broker_argv, (dir / "broker.log").string()));
-    for (const auto deadline = Clock::now() + std::chrono::seconds(30); bootstrap.empty();) {
-      std::ifstream in(bootstrap_file);
-      std::getline(in, bootstrap);
-      if (!bootstrap.empty()) break;
-      if (Clock::now() > deadline) {
-        return absl::DeadlineExceededError("the broker wrote no bootstrap file; see broker.log");
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // waiting for a file
-    }
-  } else {
-    // A real cluster: a previous run's topics and group go first (the instances create their
-    // internal topics themselves).
-    WEIR_ASSIGN_OR_RETURN(KafkaConf conf,
-                          BuildKafkaConf({.bootstrap_servers = bootstrap}, ClientKind::kAdmin));
-    WEIR_ASSIGN_OR_RETURN(KafkaHandle admin, NewKafkaClient(std::move(conf), ClientKind::kAdmin));
-    WEIR_ASSIGN_OR_RETURN(const auto counts, PartitionCounts(admin.get()));
-    std::vector<std::string> previous;
-    for (const auto& [name, partitions] : counts) {
-      if (absl::StartsWith(name, absl::StrCat(kApplication, "-"))) previous.push_back(name);
-    }
-    WEIR_RETURN_IF_ERROR(DeleteTopics(admin.get(), previous));
-    WEIR_ASSIGN_OR_RETURN(const std::vector<std::string> groups, ListGroups(admin.get()));
-    if (std::find(groups.begin(), groups.end(), kApplication) != groups.end()) {
-      WEIR_RETURN_IF_ERROR(DeleteGroups(admin.get(), {kApplication}));
-    }
-    WEIR_RETURN_IF_ERROR(CreateTopics(admin.get(), topics, -1));
-    spdlog::info("failover: on the cluster at {}, topics {}-*", bootstrap, kApplication);
-  }
+  WEIR_ASSIGN_OR_RETURN(Cluster cluster, options.bootstrap_servers.empty()
+                                             ? StartBroker(options, topics)
+                                             : ResetCluster(options, topics));
+  const std::string& bootstrap = cluster.bootstrap;
 
-  std::vector<Instance> instances(options.instances);
+  std::vector<Instance> instances;
   for (int i = 0; i < options.instances; ++i) {
-    Instance& instance = instances[i];
-    instance.log = (dir / absl::StrCat("instance-", i, ".log")).string();
-    std::vector<std::string> argv = {options.weir_binary,   "run", "--config", options.config_path,
-                                     "--progress-interval", "5"};
-    std::vector<std::string> settings = {
-        absl::StrCat("bootstrap.servers=", bootstrap),
-        absl::StrCat("application.id=", kApplication),
-        absl::StrCat("topology.config=", FraudConfigPath(options)),
-        absl::StrCat("state.dir=", (dir / absl::StrCat("state-", i)).string()),
-        "metrics.host=127.0.0.1",
-        "metrics.port=0",  // the kernel picks it as weir binds it: read back below
-        "num.stream.threads=1",
-        absl::StrCat("num.standby.replicas=", options.standby_replicas),
-        absl::StrCat("acceptable.recovery.lag=", options.acceptable_recovery_lag),
-        absl::StrCat("consumer.session.timeout.ms=", options.session_timeout_ms),
-        "consumer.heartbeat.interval.ms=500",
-        "commit.interval.ms=1000"};
-    settings.insert(settings.end(), options.overrides.begin(), options.overrides.end());
-    for (const std::string& setting : settings) {
-      argv.push_back("--set");
-      argv.push_back(setting);
-    }
-    const std::string port_file = instance.log + ".port";
-    std::filesystem::remove(port_file);
-    argv.insert(argv.end(), {"--port-file", port_file});
-    WEIR_ASSIGN_OR_RETURN(instance.process, Subprocess::StartLogged(argv, instance.log));
-    const std::optional<int> port = ReadPortFile(port_file, std::chrono::seconds(60));
-    if (!port.has_value()) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "instance ", i, " did not start its HTTP listener within 60 s; see ", instance.log));
-    }
-    instance.port = *port;
+    WEIR_ASSIGN_OR_RETURN(Instance instance, StartInstance(options, i, bootstrap));
+    instances.push_back(std::move(instance));
   }
-  // Every task active somewhere, every instance answering.
-  std::map<std::string, InstanceView> views;  // by instance id
-  std::vector<std::string> id_of(options.instances);
-  for (const auto deadline = Clock::now() + std::chrono::seconds(90);;) {
-    size_t tasks = 0;
-    bool all = true;
-    for (int i = 0; i < options.instances; ++i) {
-      absl::StatusOr<InstanceView> view = ReadTasks(instances[i]);
-      if (!view.ok()) {
-        all = false;
-        continue;
-      }
-      id_of[i] = view->instance;
-      tasks += view->active.size();
-    }
-    if (all && tasks == static_cast<size_t>(options.partitions)) break;
-    if (Clock::now() > deadline) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("the instances did not share the ", options.partitions,
-                       " tasks within 90 s; see ", dir.string(), "/instance-*.log"));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling /tasks
-  }
+  WEIR_ASSIGN_OR_RETURN(const std::vector<std::string> id_of,
+                        WaitForTasksShared(options, instances));
   spdlog::info("failover: {} instances up, {} standby replicas", options.instances,
                options.standby_replicas);
-
-  FailoverReport report{.standby_replicas = options.standby_replicas,
-                        .fill_records = options.fill_records,
-                        .stream_records = options.stream_records};
-  if (options.fill_records > 0) {
-    spdlog::info("failover: filling the state with {} payments", options.fill_records);
-    WEIR_RETURN_IF_ERROR(Produce(options, bootstrap, options.fill_records, 0, 0, options.seed + 1,
-                                 (dir / "loadgen-fill.log").string(), nullptr));
-    WEIR_RETURN_IF_ERROR(WaitProcessed(bootstrap, options.partitions, options.fill_records,
-                                       std::chrono::seconds(600)));
-    // With standbys: each placed and caught up before the stream starts.
-    const int64_t expected_standbys =
-        static_cast<int64_t>(options.partitions) * options.standby_replicas;
-    for (const auto deadline = Clock::now() + std::chrono::seconds(300);;) {
-      int64_t caught_up = 0;
-      for (const Instance& instance : instances) {
-        absl::StatusOr<InstanceView> view = ReadTasks(instance);
-        if (!view.ok()) continue;
-        for (const StandbyTaskView& standby : view->standby) caught_up += standby.caught_up;
-      }
-      if (caught_up >= expected_standbys) break;
-      if (Clock::now() > deadline) {
-        return absl::DeadlineExceededError(
-            absl::StrCat(caught_up, " of ", expected_standbys, " standbys caught up in 300 s"));
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling /tasks
-    }
-  }
+  WEIR_RETURN_IF_ERROR(Fill(options, bootstrap, instances));
 
   spdlog::info("failover: streaming {} payments at {}/s; killing instance {} after {} s",
                options.stream_records, options.rate, options.instances - 1, options.kill_after_s);
@@ -306,80 +454,21 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
                                (dir / "loadgen-stream.log").string(), &stream));
   std::this_thread::sleep_for(std::chrono::milliseconds(
       static_cast<int64_t>(options.kill_after_s * 1000)));  // the scenario's own timing
-
-  // The view just before the kill: owners and standbys.
-  std::map<std::string, std::string> owner_before;  // task -> instance
-  int64_t restored_before = 0;                      // by the survivors, since they started
-  std::map<std::pair<std::string, std::string>, StandbyTaskView> standby_before;  // (task, inst)
-  for (const Instance& instance : instances) {
-    WEIR_ASSIGN_OR_RETURN(InstanceView view, ReadTasks(instance));
-    if (&instance != &instances.back()) restored_before += view.records_restored;
-    for (const ActiveTaskView& task : view.active) owner_before[task.id.ToString()] = view.instance;
-    for (const StandbyTaskView& standby : view.standby) {
-      standby_before[{standby.id.ToString(), view.instance}] = standby;
-    }
-  }
-  {
-    absl::StatusOr<std::unique_ptr<TopicOffsetsReader>> reader =
-        TopicOffsetsReader::Open({.bootstrap_servers = bootstrap});
-    if (reader.ok()) {
-      absl::StatusOr<std::vector<TopicOffsets>> offsets = (*reader)->Read(std::chrono::seconds(10));
-      if (offsets.ok()) {
-        for (const TopicOffsets& topic : *offsets) {
-          if (topic.topic.ends_with("-changelog")) report.state_changelog_records += topic.retained;
-        }
-      }
-    }
-  }
-  Instance& victim = instances.back();
-  report.killed = id_of.back();
+  WEIR_ASSIGN_OR_RETURN(const BeforeKill before, ReadBeforeKill(instances));
+  FailoverReport report{.standby_replicas = options.standby_replicas,
+                        .fill_records = options.fill_records,
+                        .stream_records = options.stream_records,
+                        .state_changelog_records = ChangelogRecords(bootstrap),
+                        .killed = id_of.back()};
   const int64_t kill_ms = WallClockMs();
-  victim.process->Signal(SIGKILL);
-  victim.process->Wait(std::chrono::seconds(10));
+  instances.back().process->Signal(SIGKILL);
+  instances.back().process->Wait(std::chrono::seconds(10));
   spdlog::info("failover: killed instance {} ({})", options.instances - 1, report.killed);
+  std::vector<Instance> survivors(std::make_move_iterator(instances.begin()),
+                                  std::make_move_iterator(instances.end() - 1));
 
-  // Every task must be processing on a survivor; note each task's creations after the kill.
-  struct Seen {
-    std::string owner;
-    int64_t first_processed_ms = -1;
-    std::map<std::pair<std::string, int64_t>, int64_t> restored;  // (owner, created) -> records
-  };
-  std::map<std::string, Seen> seen;
-  for (const auto deadline = Clock::now() + std::chrono::seconds(180);;) {
-    bool all = true;
-    std::set<std::string> active;
-    for (size_t i = 0; i + 1 < instances.size(); ++i) {
-      absl::StatusOr<InstanceView> view = ReadTasks(instances[i]);
-      if (!view.ok()) {
-        all = false;
-        continue;
-      }
-      for (const ActiveTaskView& task : view->active) {
-        const std::string id = task.id.ToString();
-        active.insert(id);
-        if (task.created_ms < kill_ms) continue;  // stayed where it was
-        Seen& s = seen[id];
-        s.owner = view->instance;
-        s.restored[{view->instance, task.created_ms}] = task.restored;
-        if (task.first_processed_ms >= 0 &&
-            (s.first_processed_ms < 0 || task.first_processed_ms < s.first_processed_ms)) {
-          s.first_processed_ms = task.first_processed_ms;
-        }
-      }
-    }
-    bool processing = all && active.size() == static_cast<size_t>(options.partitions);
-    for (const auto& [task, owner] : owner_before) {
-      if (owner != report.killed) continue;
-      auto s = seen.find(task);
-      processing = processing && s != seen.end() && s->second.first_processed_ms >= 0;
-    }
-    if (processing && stream->Wait(std::chrono::milliseconds(0)).has_value()) break;
-    if (Clock::now() > deadline) {
-      return absl::DeadlineExceededError(
-          "the killed instance's tasks did not resume on the survivors within 180 s");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling /tasks
-  }
+  WEIR_ASSIGN_OR_RETURN(const auto moved,
+                        WatchTasksMove(options, survivors, before, report.killed, kill_ms, *stream));
   if (const int status = stream->Wait(std::chrono::minutes(5)).value_or(-1); status != 0) {
     return absl::InternalError(absl::StrCat("weir loadgen exited with ", status));
   }
@@ -387,40 +476,17 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
                                      options.fill_records + options.stream_records,
                                      std::chrono::seconds(300)));
   // Every restoration on the survivors since the kill, including tasks created and revoked
-  // again between two reads of /tasks (the per-task figures below may miss those).
-  for (size_t i = 0; i + 1 < instances.size(); ++i) {
-    WEIR_ASSIGN_OR_RETURN(InstanceView view, ReadTasks(instances[i]));
+  // again between two reads of /tasks (the per-task figures may miss those).
+  for (const Instance& survivor : survivors) {
+    WEIR_ASSIGN_OR_RETURN(InstanceView view, ReadTasks(survivor));
     report.records_restored += view.records_restored;
   }
-  report.records_restored -= restored_before;
-  report.survivor_metrics = HttpGet(instances.front().port, "/metrics").body;
-
-  std::vector<int64_t> failover_times;
-  for (const auto& [task, s] : seen) {
-    MovedTask moved{.task = task, .from = owner_before[task], .to = s.owner};
-    if (moved.from == moved.to) continue;  // revoked and handed back by an eager rebalance
-    if (auto standby = standby_before.find({task, s.owner}); standby != standby_before.end()) {
-      moved.standby_lag = standby->second.lag;
-      moved.standby_on_new_owner = standby->second.caught_up;
-    }
-    for (const auto& [creation, records] : s.restored) moved.restored += records;
-    if (s.first_processed_ms >= 0) moved.failover_ms = s.first_processed_ms - kill_ms;
-    failover_times.push_back(moved.failover_ms);
-    report.moved.push_back(std::move(moved));
-  }
-  report.failover_ms_median = Median(failover_times);
-  report.failover_ms_max =
-      failover_times.empty() ? -1 : *std::max_element(failover_times.begin(), failover_times.end());
+  report.records_restored -= before.restored_by_survivors;
+  report.survivor_metrics = HttpGet(survivors.front().port, "/metrics").body;
+  ReportMoves(moved, before, kill_ms, report);
 
   if (options.before_stop) options.before_stop(bootstrap, RunTopic("fraud-alerts"));
-  for (size_t i = 0; i + 1 < instances.size(); ++i) instances[i].process->Signal(SIGTERM);
-  for (size_t i = 0; i + 1 < instances.size(); ++i) {
-    instances[i].process->Wait(std::chrono::seconds(60));
-  }
-  if (broker != nullptr) {
-    broker->Signal(SIGTERM);
-    broker->Wait(std::chrono::seconds(30));
-  }
+  StopAll(survivors, cluster);
   return report;
 }
 

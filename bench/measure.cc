@@ -7,10 +7,14 @@
 
 namespace weir::bench {
 
+size_t NearestRankIndex(size_t n, double q) {
+  const double rank = std::ceil(q * static_cast<double>(n));
+  return rank < 1 ? 0 : std::min(static_cast<size_t>(rank) - 1, n - 1);
+}
+
 double Percentile(std::vector<double> values, double q) {
   if (values.empty()) return std::numeric_limits<double>::quiet_NaN();
-  const double rank = std::ceil(q * static_cast<double>(values.size()));
-  const size_t at = rank < 1 ? 0 : std::min(static_cast<size_t>(rank) - 1, values.size() - 1);
+  const size_t at = NearestRankIndex(values.size(), q);
   std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(at), values.end());
   return values[at];
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <vector>
 
 namespace weir::bench {
@@ -13,6 +14,15 @@ namespace weir::bench {
 // compute it: the smallest value with at least q of the values at or below it (the value of
 // rank ceil(q * n)). NaN when `values` is empty (a report shows "nan", JSON null).
 double Percentile(std::vector<double> values, double q);
+
+// The same rule over values already sorted ascending (large samples, no copy): the index of the
+// q-quantile's value among `n` > 0 sorted values.
+size_t NearestRankIndex(size_t n, double q);
+template <typename T>
+double PercentileOfSorted(const std::vector<T>& sorted, double q) {
+  if (sorted.empty()) return std::numeric_limits<double>::quiet_NaN();
+  return static_cast<double>(sorted[NearestRankIndex(sorted.size(), q)]);
+}
 
 // Bytes of the regular files under `dir`, recursively; 0 when it does not exist. Files that
 // vanish during the walk (RocksDB compacting) are skipped.

@@ -22,7 +22,19 @@ TEST(Percentile, IsTheNearestRank) {
   EXPECT_EQ(Percentile({3, 1, 2}, 0.5), 2);
 }
 
-TEST(Percentile, OfNothingIsNaN) { EXPECT_TRUE(std::isnan(Percentile({}, 0.99))); }
+TEST(Percentile, OfNothingIsNaN) {
+  EXPECT_TRUE(std::isnan(Percentile({}, 0.99)));
+  EXPECT_TRUE(std::isnan(PercentileOfSorted(std::vector<float>{}, 0.5)));
+}
+
+TEST(Percentile, OfSortedValuesFollowsTheSameRule) {
+  const std::vector<float> sorted = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+  for (const double q : {0.01, 0.5, 0.51, 0.9, 0.99, 1.0}) {
+    EXPECT_EQ(PercentileOfSorted(sorted, q),
+              Percentile(std::vector<double>(sorted.begin(), sorted.end()), q))
+        << q;
+  }
+}
 
 TEST(DirectoryBytes, AddsTheFilesUnderADirectory) {
   const std::filesystem::path dir =

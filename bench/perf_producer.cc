@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "bench/measure.h"
 #include "common/status.h"
 #include "engine/kafka/kafka_status.h"
 
@@ -39,11 +40,7 @@ void PerfStats::PrintWindow(double seconds) {
 
 PerfStats::Totals PerfStats::Total(double seconds) {
   std::sort(latencies_.begin(), latencies_.end());
-  auto at = [&](double q) -> double {
-    if (latencies_.empty()) return 0;
-    return latencies_[std::min(latencies_.size() - 1,
-                               static_cast<size_t>(q * static_cast<double>(latencies_.size())))];
-  };
+  auto at = [&](double q) { return latencies_.empty() ? 0.0 : PercentileOfSorted(latencies_, q); };
   double sum = 0;
   for (float l : latencies_) sum += l;
   return {.records = sent_,

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bench/measure.h"
 #include "common/clock.h"
 #include "engine/metrics/metered_stores.h"
 #include "stores/caching_window_store.h"
@@ -132,8 +133,8 @@ void Measure(benchmark::State& state, Op op, Commit commit, int64_t commit_every
   state.SetItemsProcessed(state.iterations());
   if (nanos.empty()) return;
   std::sort(nanos.begin(), nanos.end());
-  state.counters["p50_ns"] = static_cast<double>(nanos[nanos.size() / 2]);
-  state.counters["p99_ns"] = static_cast<double>(nanos[nanos.size() * 99 / 100]);
+  state.counters["p50_ns"] = bench::PercentileOfSorted(nanos, 0.5);
+  state.counters["p99_ns"] = bench::PercentileOfSorted(nanos, 0.99);
 }
 
 void BM_RawWriteBatchPut(benchmark::State& state) {

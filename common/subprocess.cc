@@ -249,4 +249,14 @@ absl::StatusOr<std::string> RunForked(const std::function<absl::StatusOr<std::st
   return text.substr(1);
 }
 
+bool WaitFor(const std::function<bool()>& condition, std::chrono::seconds timeout,
+             std::chrono::milliseconds interval) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(interval);  // polling a condition
+  }
+  return true;
+}
+
 }  // namespace weir

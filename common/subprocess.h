@@ -66,6 +66,12 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
 // child could not report names its exit status).
 absl::StatusOr<std::string> RunForked(const std::function<absl::StatusOr<std::string>()>& work);
 
+// Polls `condition` every `interval` until it holds (true) or `timeout` passes (false): the one
+// way tests and benchmarks wait for something another process does. A condition may keep what
+// it last saw (capture by reference) for the message or assertion that follows.
+bool WaitFor(const std::function<bool()>& condition, std::chrono::seconds timeout,
+             std::chrono::milliseconds interval = std::chrono::milliseconds(20));
+
 }  // namespace weir
 
 #endif  // WEIR_COMMON_SUBPROCESS_H_

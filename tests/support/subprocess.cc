@@ -24,16 +24,6 @@ std::string WeirBinary() {
   return path != nullptr ? path : "build/cli/weir";
 }
 
-bool WaitFor(const std::function<bool()>& condition, std::chrono::seconds timeout,
-             std::chrono::milliseconds interval) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(interval);  // polling a condition
-  }
-  return true;
-}
-
 void RemoveUnlessFailed(const std::filesystem::path& root) {
   if (::testing::Test::HasFailure()) {
     std::printf("logs and state kept in %s\n", root.c_str());

@@ -33,11 +33,8 @@ std::string ReadFile(const std::string& path);
 // under `ctest -j2` once left a directory half removed).
 void RemoveUnlessFailed(const std::filesystem::path& root);
 
-// Polls `condition` every `interval` until it holds (true) or `timeout` passes (false): the one
-// way tests wait for something another process does. A condition may keep what it last saw
-// (capture by reference) for the assertion that follows.
-bool WaitFor(const std::function<bool()>& condition, std::chrono::seconds timeout,
-             std::chrono::milliseconds interval = std::chrono::milliseconds(20));
+// The one way tests wait for something another process does (common/subprocess.h).
+using ::weir::WaitFor;
 
 }  // namespace weir::test
 
