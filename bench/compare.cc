@@ -23,6 +23,7 @@
 #include "bench/rocksdb_alone.h"
 #include "common/status.h"
 #include "common/subprocess.h"
+#include "common/subprocess.h"
 #include "engine/kafka/embedded_broker.h"
 #include "engine/kafka/partitioner.h"
 #include "engine/runtime/kafka_streams.h"
@@ -179,16 +180,13 @@ absl::StatusOr<CompareResult> RunOne(const CompareOptions& options, const std::s
   return result;
 }
 
-// One option set end to end, in this (child) process.
-absl::StatusOr<CompareResult> RunOneEndToEnd(const CompareOptions& options,
-                                             const std::string& set_path,
-                                             const std::filesystem::path& state_dir) {
-  WEIR_ASSIGN_OR_RETURN(fraud::FraudConfig fraud_config,
-                        fraud::LoadFraudConfig(options.fraud_config));
+// The end-to-end run's input on an embedded broker: the payments produced first (their bytes
+// counted), then read once by a raw consumer, whose rate is the run's baseline.
+absl::StatusOr<std::unique_ptr<EmbeddedBroker>> ProduceInput(const CompareOptions& options,
+                                                            const fraud::FraudConfig& fraud_config,
+                                                            int32_t partitions,
+                                                            CompareResult& result) {
   WEIR_ASSIGN_OR_RETURN(std::unique_ptr<EmbeddedBroker> broker, EmbeddedBroker::Start(1));
-  // The embedded broker keeps 5 MiB per partition: spread the input wide enough.
-  const int32_t partitions =
-      std::max<int32_t>(options.partitions, static_cast<int32_t>(options.records / 20'000 + 1));
   WEIR_RETURN_IF_ERROR(
       broker->CreateTopic({.name = fraud_config.payments_topic, .partitions = partitions}));
   for (const std::string& topic : {fraud_config.alerts_topic, fraud_config.dlq_topic}) {
@@ -196,36 +194,114 @@ absl::StatusOr<CompareResult> RunOneEndToEnd(const CompareOptions& options,
   }
   WEIR_ASSIGN_OR_RETURN(fraud::PaymentGenerator generator,
                         fraud::PaymentGenerator::Create(GeneratorOptions(options), fraud_config));
-  CompareResult result{.option_set = set_path};
-  {
-    PerfStats stats;
-    WEIR_ASSIGN_OR_RETURN(std::unique_ptr<PerfProducer> producer,
-                          PerfProducer::Create({.bootstrap_servers = broker->bootstrap_servers(),
-                                                .specific = {{"linger.ms", "20"}}},
-                                               fraud_config.payments_topic, &stats));
-    for (int64_t i = 0; i < options.records; ++i) {
-      const fraud::GeneratedPayment p = generator.Next();
-      result.input_bytes += static_cast<int64_t>(p.card.size() + p.json.size());
-      WEIR_RETURN_IF_ERROR(producer->Send(p.card, p.json, p.ts));
-    }
-    WEIR_RETURN_IF_ERROR(producer->Flush());
+  PerfStats stats;
+  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<PerfProducer> producer,
+                        PerfProducer::Create({.bootstrap_servers = broker->bootstrap_servers(),
+                                              .specific = {{"linger.ms", "20"}}},
+                                             fraud_config.payments_topic, &stats));
+  for (int64_t i = 0; i < options.records; ++i) {
+    const fraud::GeneratedPayment p = generator.Next();
+    result.input_bytes += static_cast<int64_t>(p.card.size() + p.json.size());
+    WEIR_RETURN_IF_ERROR(producer->Send(p.card, p.json, p.ts));
   }
+  WEIR_RETURN_IF_ERROR(producer->Flush());
   WEIR_ASSIGN_OR_RETURN(ConsumeTotals raw,
                         ConsumeThroughput({.bootstrap_servers = broker->bootstrap_servers(),
                                            .specific = {{"group.id", "bench-compare-raw"},
                                                         {"enable.auto.commit", "false"}}},
                                           fraud_config.payments_topic, options.records));
   result.raw_consume_records_per_s = static_cast<double>(raw.messages) / raw.seconds;
+  return broker;
+}
 
+// The instance `weir run` would run, with the run's option set, threads and record cache.
+AppConfig EndToEndConfig(const CompareOptions& options, const std::string& set_path,
+                         const std::string& bootstrap, const std::filesystem::path& state_dir) {
   AppConfig app;
   app.application_id = "bench-compare";
-  app.bootstrap_servers = broker->bootstrap_servers();
+  app.bootstrap_servers = bootstrap;
   app.num_stream_threads = options.threads;
   app.state_dir = state_dir.string();
   app.rocksdb_options = set_path;
   app.topology_config = options.fraud_config;
   app.statestore_cache_max_bytes = options.cache_max_bytes;
   app.commit_interval_ms = 1'000;  // state reaches RocksDB during the run, not only at the end
+  return app;
+}
+
+// Watches the instance process the input, sampling throughput, hit ratio and stalls along the
+// way; sets the run's records and seconds (from its first record processed).
+absl::Status SampleUntilProcessed(const CompareOptions& options, KafkaStreams& streams,
+                                  CompareResult& result) {
+  const int64_t sample_every = std::max<int64_t>(options.records / std::max(options.samples, 1), 1);
+  std::optional<Clock::time_point> first;
+  int64_t next_sample = sample_every, last_records = 0;
+  double last_seconds = 0;
+  Progress progress("weir", options.records);
+  TickerTotals last;
+  absl::Status threads;
+  const bool processed = WaitFor(
+      [&] {
+        threads = streams.CheckThreads();
+        if (!threads.ok()) return true;
+        const int64_t done = SumOver(streams.threads(), &ThreadSnapshot::processed);
+        if (done > 0 && !first) first = Clock::now();
+        if (first && (done >= next_sample || done >= options.records)) {
+          const double seconds = std::chrono::duration<double>(Clock::now() - *first).count();
+          const TickerTotals now = Tickers(streams);
+          result.samples.push_back(
+              {.records = done,
+               .seconds = seconds,
+               .records_per_s = seconds > last_seconds
+                                    ? static_cast<double>(done - last_records) /
+                                          (seconds - last_seconds)
+                                    : 0,
+               .hit_ratio = HitRatio(now.hits - last.hits, now.misses - last.misses),
+               .stall_ms = static_cast<double>(now.stall_micros) / 1'000.0});
+          last = now;
+          last_records = done;
+          last_seconds = seconds;
+          next_sample = done + sample_every;
+          progress.Update(done, seconds);
+        }
+        return done >= options.records;
+      },
+      std::chrono::seconds(600));
+  WEIR_RETURN_IF_ERROR(threads);
+  if (!processed) {
+    return absl::DeadlineExceededError("the instance did not process the input in 600 s");
+  }
+  result.records = options.records;
+  result.seconds = std::chrono::duration<double>(Clock::now() - *first).count();
+  return absl::OkStatus();
+}
+
+// Over the threads: the average of their averages, the largest maximum. The threads' sensors
+// keep no percentile, so there is no p99 end to end.
+void ThreadLatencies(const KafkaStreams& streams, int threads, CompareResult& result) {
+  result.latency_avg_us = result.latency_max_us = 0;
+  result.latency_p99_us = std::numeric_limits<double>::quiet_NaN();
+  for (const ThreadSnapshot& thread : streams.threads()) {
+    result.latency_avg_us += thread.metrics.process_latency.avg * 1'000.0 / threads;
+    result.latency_max_us =
+        std::max(result.latency_max_us, thread.metrics.process_latency.max * 1'000.0);
+  }
+}
+
+// One option set end to end, in this (child) process.
+absl::StatusOr<CompareResult> RunOneEndToEnd(const CompareOptions& options,
+                                             const std::string& set_path,
+                                             const std::filesystem::path& state_dir) {
+  WEIR_ASSIGN_OR_RETURN(fraud::FraudConfig fraud_config,
+                        fraud::LoadFraudConfig(options.fraud_config));
+  // The embedded broker keeps 5 MiB per partition: spread the input wide enough.
+  const int32_t partitions =
+      std::max<int32_t>(options.partitions, static_cast<int32_t>(options.records / 20'000 + 1));
+  CompareResult result{.option_set = set_path};
+  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<EmbeddedBroker> broker,
+                        ProduceInput(options, fraud_config, partitions, result));
+
+  const AppConfig app = EndToEndConfig(options, set_path, broker->bootstrap_servers(), state_dir);
   const fraud::CardTokenizer tokenizer("weir-bench-compare");
   const Topology topology = fraud::BuildFraudTopology(fraud_config, tokenizer);
   WEIR_ASSIGN_OR_RETURN(RocksDbOptionSet set, LoadRocksDbOptionSet(set_path));
@@ -238,69 +314,14 @@ absl::StatusOr<CompareResult> RunOneEndToEnd(const CompareOptions& options,
   WEIR_ASSIGN_OR_RETURN(std::unique_ptr<KafkaStreams> streams,
                         KafkaStreams::Create(topology, app, std::move(streams_options)));
   WEIR_RETURN_IF_ERROR(streams->Start());
-  auto processed = [&] {
-    int64_t total = 0;
-    for (const ThreadSnapshot& t : streams->threads()) total += t.processed;
-    return total;
-  };
-  const int64_t sample_every = std::max<int64_t>(options.records / std::max(options.samples, 1), 1);
-  std::optional<Clock::time_point> first;
-  int64_t next_sample = sample_every, last_records = 0;
-  double last_seconds = 0;
-  Progress progress("weir", options.records);
-  TickerTotals last;
-  const auto deadline = Clock::now() + std::chrono::seconds(600);
-  while (Clock::now() < deadline) {
-    WEIR_RETURN_IF_ERROR(streams->CheckThreads());
-    const int64_t done = processed();
-    if (done > 0 && !first) first = Clock::now();
-    if (first && (done >= next_sample || done >= options.records)) {
-      const double seconds = std::chrono::duration<double>(Clock::now() - *first).count();
-      const TickerTotals now = Tickers(*streams);
-      result.samples.push_back(
-          {.records = done,
-           .seconds = seconds,
-           .records_per_s = seconds > last_seconds ? static_cast<double>(done - last_records) /
-                                                         (seconds - last_seconds)
-                                                   : 0,
-           .hit_ratio = HitRatio(now.hits - last.hits, now.misses - last.misses),
-           .stall_ms = static_cast<double>(now.stall_micros) / 1'000.0});
-      last = now;
-      last_records = done;
-      last_seconds = seconds;
-      next_sample = done + sample_every;
-      progress.Update(done, seconds);
-    }
-    if (done >= options.records) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling the instance
-  }
-  if (processed() < options.records) {
-    return absl::DeadlineExceededError("the instance did not process the input in 600 s");
-  }
-  result.records = options.records;
-  result.seconds = std::chrono::duration<double>(Clock::now() - *first).count();
+  WEIR_RETURN_IF_ERROR(SampleUntilProcessed(options, *streams, result));
   // Wait for a commit after the last record (its writes reach RocksDB), then for a metrics
   // publication after it (about every second).
-  auto commits = [&] {
-    int64_t total = 0;
-    for (const ThreadSnapshot& t : streams->threads()) total += t.commits;
-    return total;
-  };
+  const auto commits = [&] { return SumOver(streams->threads(), &ThreadSnapshot::commits); };
   const int64_t commits_at_end = commits();
-  const auto commit_deadline = Clock::now() + std::chrono::seconds(10);
-  while (commits() <= commits_at_end && Clock::now() < commit_deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling the instance
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(1'100));
-  // Over the threads: the average of their averages, the largest maximum. The threads' sensors
-  // keep no percentile, so there is no p99 here.
-  result.latency_avg_us = result.latency_max_us = 0;
-  result.latency_p99_us = std::numeric_limits<double>::quiet_NaN();
-  for (const ThreadSnapshot& thread : streams->threads()) {
-    result.latency_avg_us += thread.metrics.process_latency.avg * 1'000.0 / options.threads;
-    result.latency_max_us =
-        std::max(result.latency_max_us, thread.metrics.process_latency.max * 1'000.0);
-  }
+  WaitFor([&] { return commits() > commits_at_end; }, std::chrono::seconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1'100));  // the metrics' publication
+  ThreadLatencies(*streams, options.threads, result);
   const TickerTotals t = Tickers(*streams);
   streams->Close();
   Finish(t, state_dir, result);

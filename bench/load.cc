@@ -39,9 +39,7 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kWarmUp = "warm-up";
 
 int64_t Processed(const KafkaStreams& streams) {
-  int64_t total = 0;
-  for (const ThreadSnapshot& t : streams.threads()) total += t.processed;
-  return total;
+  return SumOver(streams.threads(), &ThreadSnapshot::processed);
 }
 
 // Reads the alerts topic on its own thread and keeps each alert's payment-to-alert latency.

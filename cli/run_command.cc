@@ -123,14 +123,12 @@ struct Totals {
 
 Totals Count(const KafkaStreams& streams, TopicOffsetsReader& reader,
              const fraud::FraudConfig& fraud_config) {
-  Totals totals;
-  for (const ThreadSnapshot& t : streams.threads()) {
-    totals.processed += t.processed;
-    totals.late += t.late;  // invalid records are counted as dead letters
-    totals.tasks += static_cast<int64_t>(t.tasks.size());
-    totals.hits += t.cache_hits;
-    totals.misses += t.cache_misses;
-  }
+  const std::vector<ThreadSnapshot> threads = streams.threads();
+  Totals totals{.processed = SumOver(threads, &ThreadSnapshot::processed),
+                .late = SumOver(threads, &ThreadSnapshot::late),  // invalid: dead letters
+                .hits = SumOver(threads, &ThreadSnapshot::cache_hits),
+                .misses = SumOver(threads, &ThreadSnapshot::cache_misses)};
+  for (const ThreadSnapshot& t : threads) totals.tasks += static_cast<int64_t>(t.tasks.size());
   if (absl::StatusOr<std::vector<TopicOffsets>> offsets = reader.Read(std::chrono::seconds(5));
       offsets.ok()) {
     for (const TopicOffsets& t : *offsets) {
@@ -291,12 +289,6 @@ absl::StatusOr<std::unique_ptr<HttpServer>> StartHttp(const RunFlags& flags,
   return http;
 }
 
-int64_t DeadLettersHere(const KafkaStreams& streams) {
-  int64_t dead = 0;
-  for (const ThreadSnapshot& t : streams.threads()) dead += t.dead_letters;
-  return dead;
-}
-
 // Audits the records this instance sent to the dead-letter topic as their count grows, at most
 // once a minute.
 class DeadLetterAudit {
@@ -306,7 +298,7 @@ class DeadLetterAudit {
   void Check(const KafkaStreams& streams) {
     const auto now = std::chrono::steady_clock::now();
     if (now < next_) return;
-    const int64_t dead = DeadLettersHere(streams);
+    const int64_t dead = SumOver(streams.threads(), &ThreadSnapshot::dead_letters);
     if (dead == audited_) return;
     audit_.Write("dead_letters", {{"topic", topic_},
                                   {"since_start", dead},
@@ -443,7 +435,7 @@ absl::Status RunService(const RunFlags& flags, RunRecord& run) {
       totals.processed, totals.late, totals.alerts, setup.fraud.alerts_topic,
       totals.dead_letters, setup.fraud.dlq_topic);
   http.reset();  // no scrape may run into a destroyed instance
-  run.dead_letters = DeadLettersHere(*streams);
+  run.dead_letters = SumOver(streams->threads(), &ThreadSnapshot::dead_letters);
   streams.reset();
   reader.reset();
   broker.reset();

@@ -73,6 +73,9 @@ def is_test(path):
     return path.endswith("_test.cc") or path.startswith("tests/")
 
 
+NO_LAYER = "in no layer (add its folder to scripts/check-layers.py and docs/architecture.md)"
+
+
 def violations(sources):
     """sources: {path: text}. Returns the wrong includes as messages."""
     found = []
@@ -80,8 +83,7 @@ def violations(sources):
         own = layer_of(path, LAYERS)
         if own is None:
             if path.split("/")[0] in PROJECT_FOLDERS:
-                found.append(f"{path}: in no layer (add its folder to scripts/check-layers.py "
-                             "and docs/architecture.md)")
+                found.append(f"{path}: {NO_LAYER}")
             continue
         allowed = set(LAYERS[own]) | {own}
         if is_test(path):
@@ -95,8 +97,7 @@ def violations(sources):
             to = layer_of(target, LAYERS)
             if to is None:
                 if target.split("/")[0] in PROJECT_FOLDERS:
-                    found.append(f"{where}: {target} is in no layer (add its folder to "
-                                 "scripts/check-layers.py and docs/architecture.md)")
+                    found.append(f"{where}: {target} is {NO_LAYER}")
                 continue
             if to not in allowed:
                 found.append(f"{where}: {own} may not use {to} "

@@ -203,16 +203,10 @@ int64_t EndOffsets(const std::string& topic, int partitions) {
 }
 
 int64_t Sum(const KafkaStreams& streams, int64_t ThreadSnapshot::*counter) {
-  int64_t total = 0;
-  for (const ThreadSnapshot& t : streams.threads()) total += t.*counter;
-  return total;
+  return SumOver(streams.threads(), counter);
 }
 
-int64_t Processed(const KafkaStreams& streams) {
-  int64_t total = 0;
-  for (const ThreadSnapshot& t : streams.threads()) total += t.processed;
-  return total;
-}
+int64_t Processed(const KafkaStreams& streams) { return Sum(streams, &ThreadSnapshot::processed); }
 
 // Every thread of `streams` owns tasks, `tasks` in all: the group has settled.
 bool Settled(const KafkaStreams& streams, size_t tasks) {

@@ -53,14 +53,35 @@ class StoreSensors {
   std::map<StoreOperation, Sensor> sensors_;
 };
 
-class MeteredWindowStore : public WindowBytesStore {
+// What a metered store passes to the store it wraps unmetered (Store: WindowBytesStore or
+// KeyValueBytesStore): its name, its changelog and its record cache namespace.
+template <typename Store>
+class MeteredStore : public Store {
  public:
-  MeteredWindowStore(std::unique_ptr<WindowBytesStore> inner, std::function<int64_t()> wall_clock)
+  MeteredStore(std::unique_ptr<Store> inner, std::function<int64_t()> wall_clock)
       : inner_(std::move(inner)), sensors_(std::move(wall_clock)) {}
   const std::string& name() const override { return inner_->name(); }
   absl::Status Flush() override {
     return sensors_.Time(StoreOperation::kFlush, [&] { return inner_->Flush(); });
   }
+  bool logged() const override { return inner_->logged(); }
+  void ForEachPendingChange(const typename Store::ChangeVisitor& visit) const override {
+    inner_->ForEachPendingChange(visit);
+  }
+  absl::Status ApplyChange(absl::string_view key, std::optional<absl::string_view> value) override {
+    return inner_->ApplyChange(key, value);
+  }
+  const CacheNamespace* cache_namespace() const override { return inner_->cache_namespace(); }
+  const StoreSensors& sensors() const { return sensors_; }
+
+ protected:
+  std::unique_ptr<Store> inner_;
+  mutable StoreSensors sensors_;
+};
+
+class MeteredWindowStore : public MeteredStore<WindowBytesStore> {
+ public:
+  using MeteredStore::MeteredStore;
   bool Put(absl::string_view key, int64_t window_start,
            std::optional<absl::string_view> value) override {
     return sensors_.Time(StoreOperation::kPut,
@@ -76,33 +97,14 @@ class MeteredWindowStore : public WindowBytesStore {
     sensors_.Time(StoreOperation::kFetch, [&] { inner_->FetchAll(from, to, visit); });
   }
   int64_t observed_stream_time() const override { return inner_->observed_stream_time(); }
-  bool SetFlushListener(FlushListener listener) override {
+  bool SetFlushListener(typename WindowBytesStore::FlushListener listener) override {
     return inner_->SetFlushListener(std::move(listener));
   }
-  bool logged() const override { return inner_->logged(); }
-  void ForEachPendingChange(const ChangeVisitor& visit) const override {
-    inner_->ForEachPendingChange(visit);
-  }
-  absl::Status ApplyChange(absl::string_view key, std::optional<absl::string_view> value) override {
-    return inner_->ApplyChange(key, value);
-  }
-  const CacheNamespace* cache_namespace() const override { return inner_->cache_namespace(); }
-  const StoreSensors& sensors() const { return sensors_; }
-
- private:
-  std::unique_ptr<WindowBytesStore> inner_;
-  mutable StoreSensors sensors_;
 };
 
-class MeteredKeyValueStore : public KeyValueBytesStore {
+class MeteredKeyValueStore : public MeteredStore<KeyValueBytesStore> {
  public:
-  MeteredKeyValueStore(std::unique_ptr<KeyValueBytesStore> inner,
-                       std::function<int64_t()> wall_clock)
-      : inner_(std::move(inner)), sensors_(std::move(wall_clock)) {}
-  const std::string& name() const override { return inner_->name(); }
-  absl::Status Flush() override {
-    return sensors_.Time(StoreOperation::kFlush, [&] { return inner_->Flush(); });
-  }
+  using MeteredStore::MeteredStore;
   void Put(absl::string_view key, std::optional<absl::string_view> value) override {
     sensors_.Time(StoreOperation::kPut, [&] { inner_->Put(key, value); });
   }
@@ -118,19 +120,6 @@ class MeteredKeyValueStore : public KeyValueBytesStore {
   void All(const Visitor& visit) const override {
     sensors_.Time(StoreOperation::kRange, [&] { inner_->All(visit); });
   }
-  bool logged() const override { return inner_->logged(); }
-  void ForEachPendingChange(const ChangeVisitor& visit) const override {
-    inner_->ForEachPendingChange(visit);
-  }
-  absl::Status ApplyChange(absl::string_view key, std::optional<absl::string_view> value) override {
-    return inner_->ApplyChange(key, value);
-  }
-  const CacheNamespace* cache_namespace() const override { return inner_->cache_namespace(); }
-  const StoreSensors& sensors() const { return sensors_; }
-
- private:
-  std::unique_ptr<KeyValueBytesStore> inner_;
-  mutable StoreSensors sensors_;
 };
 
 }  // namespace weir

@@ -44,6 +44,14 @@ struct ThreadSnapshot {
   ThreadMetrics metrics;      // task and client figures refreshed about once a second
 };
 
+// `counter` summed over `threads` (&ThreadSnapshot::processed, ::commits, ...): the instance's.
+inline int64_t SumOver(const std::vector<ThreadSnapshot>& threads,
+                       int64_t ThreadSnapshot::*counter) {
+  int64_t total = 0;
+  for (const ThreadSnapshot& thread : threads) total += thread.*counter;
+  return total;
+}
+
 }  // namespace weir
 
 #endif  // WEIR_ENGINE_RUNTIME_THREAD_SNAPSHOT_H_
