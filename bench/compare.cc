@@ -23,7 +23,6 @@
 #include "bench/rocksdb_alone.h"
 #include "common/status.h"
 #include "common/subprocess.h"
-#include "common/subprocess.h"
 #include "engine/kafka/embedded_broker.h"
 #include "engine/kafka/partitioner.h"
 #include "engine/runtime/kafka_streams.h"

@@ -10,10 +10,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -154,12 +153,12 @@ struct Cluster {
 };
 
 // A `weir broker` with every topic, the instances' internal ones too (it has no CreateTopics).
-absl::StatusOr<Cluster> StartBroker(const FailoverOptions& options,
-                                    std::vector<TopicSpec> topics) {
+absl::StatusOr<Cluster> StartBroker(const FailoverOptions& options, std::vector<TopicSpec> topics) {
   const std::filesystem::path dir = options.work_dir;
   const std::string bootstrap_file = (dir / "bootstrap").string();
-  std::vector<std::string> argv = {options.weir_binary, "broker", "--brokers", "1",
-                                   "--progress-interval", "0", "--bootstrap-file", bootstrap_file};
+  std::vector<std::string> argv = {
+      options.weir_binary,   "broker", "--brokers",        "1",
+      "--progress-interval", "0",      "--bootstrap-file", bootstrap_file};
   for (const TopicSpec& topic : fraud::FraudInternalTopics(kApplication, options.partitions)) {
     topics.push_back(topic);
   }
@@ -168,7 +167,8 @@ absl::StatusOr<Cluster> StartBroker(const FailoverOptions& options,
     argv.push_back(absl::StrCat(topic.name, ":", topic.partitions));
   }
   Cluster cluster;
-  WEIR_ASSIGN_OR_RETURN(cluster.broker, Subprocess::StartLogged(argv, (dir / "broker.log").string()));
+  WEIR_ASSIGN_OR_RETURN(cluster.broker,
+                        Subprocess::StartLogged(argv, (dir / "broker.log").string()));
   const bool written = WaitFor(
       [&] {
         std::ifstream in(bootstrap_file);
@@ -176,7 +176,9 @@ absl::StatusOr<Cluster> StartBroker(const FailoverOptions& options,
         return !cluster.bootstrap.empty();
       },
       std::chrono::seconds(30), std::chrono::milliseconds(50));
-  if (!written) return absl::DeadlineExceededError("the broker wrote no bootstrap file; see broker.log");
+  if (!written) {
+    return absl::DeadlineExceededError("the broker wrote no bootstrap file; see broker.log");
+  }
   return cluster;
 }
 
@@ -210,9 +212,8 @@ absl::StatusOr<Instance> StartInstance(const FailoverOptions& options, int i,
   Instance instance;
   instance.log = (dir / absl::StrCat("instance-", i, ".log")).string();
   const std::string port_file = instance.log + ".port";
-  std::vector<std::string> argv = {options.weir_binary, "run",       "--config",
-                                   options.config_path, "--progress-interval", "5",
-                                   "--port-file",       port_file};
+  std::vector<std::string> argv = {options.weir_binary,   "run", "--config",    options.config_path,
+                                   "--progress-interval", "5",   "--port-file", port_file};
   std::vector<std::string> settings = {
       absl::StrCat("bootstrap.servers=", bootstrap),
       absl::StrCat("application.id=", kApplication),
@@ -243,8 +244,8 @@ absl::StatusOr<Instance> StartInstance(const FailoverOptions& options, int i,
 }
 
 // Waits until every task is active somewhere and every instance answers; returns their ids.
-absl::StatusOr<std::vector<std::string>> WaitForTasksShared(const FailoverOptions& options,
-                                                            const std::vector<Instance>& instances) {
+absl::StatusOr<std::vector<std::string>> WaitForTasksShared(
+    const FailoverOptions& options, const std::vector<Instance>& instances) {
   std::vector<std::string> id_of(instances.size());
   const bool shared = WaitFor(
       [&] {
@@ -272,9 +273,9 @@ absl::Status Fill(const FailoverOptions& options, const std::string& bootstrap,
                   const std::vector<Instance>& instances) {
   if (options.fill_records <= 0) return absl::OkStatus();
   spdlog::info("failover: filling the state with {} payments", options.fill_records);
-  WEIR_RETURN_IF_ERROR(Produce(options, bootstrap, options.fill_records, 0, 0, options.seed + 1,
-                               (std::filesystem::path(options.work_dir) / "loadgen-fill.log").string(),
-                               nullptr));
+  WEIR_RETURN_IF_ERROR(
+      Produce(options, bootstrap, options.fill_records, 0, 0, options.seed + 1,
+              (std::filesystem::path(options.work_dir) / "loadgen-fill.log").string(), nullptr));
   WEIR_RETURN_IF_ERROR(WaitProcessed(bootstrap, options.partitions, options.fill_records,
                                      std::chrono::seconds(600)));
   const int64_t expected = static_cast<int64_t>(options.partitions) * options.standby_replicas;
@@ -299,8 +300,8 @@ absl::Status Fill(const FailoverOptions& options, const std::string& bootstrap,
 
 // The view just before the kill: owners and standbys, and what the survivors had restored.
 struct BeforeKill {
-  std::map<std::string, std::string> owner;  // task -> instance
-  int64_t restored_by_survivors = 0;         // since they started
+  std::map<std::string, std::string> owner;                                // task -> instance
+  int64_t restored_by_survivors = 0;                                       // since they started
   std::map<std::pair<std::string, std::string>, StandbyTaskView> standby;  // (task, instance)
 };
 
@@ -340,9 +341,11 @@ struct Moved {
 
 // Watches the survivors until every task is processing on one of them, each of the killed
 // instance's tasks has processed a record, and the stream has ended; returns what moved.
-absl::StatusOr<std::map<std::string, Moved>> WatchTasksMove(
-    const FailoverOptions& options, const std::vector<Instance>& survivors,
-    const BeforeKill& before, const std::string& killed, int64_t kill_ms, Subprocess& stream) {
+absl::StatusOr<std::map<std::string, Moved>> WatchTasksMove(const FailoverOptions& options,
+                                                            const std::vector<Instance>& survivors,
+                                                            const BeforeKill& before,
+                                                            const std::string& killed,
+                                                            int64_t kill_ms, Subprocess& stream) {
   std::map<std::string, Moved> moved;
   const auto resumed = [&] {
     bool all = true;
@@ -467,8 +470,8 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
   std::vector<Instance> survivors(std::make_move_iterator(instances.begin()),
                                   std::make_move_iterator(instances.end() - 1));
 
-  WEIR_ASSIGN_OR_RETURN(const auto moved,
-                        WatchTasksMove(options, survivors, before, report.killed, kill_ms, *stream));
+  WEIR_ASSIGN_OR_RETURN(const auto moved, WatchTasksMove(options, survivors, before, report.killed,
+                                                         kill_ms, *stream));
   if (const int status = stream->Wait(std::chrono::minutes(5)).value_or(-1); status != 0) {
     return absl::InternalError(absl::StrCat("weir loadgen exited with ", status));
   }

@@ -63,8 +63,8 @@ HtmlReport& HtmlReport::List(const std::vector<std::string>& items, bool code) {
   if (items.empty()) return *this;
   body_ += "<ul>";
   for (const std::string& item : items) {
-    absl::StrAppend(&body_, "<li>", code ? "<code>" : "", HtmlEscape(item),
-                    code ? "</code>" : "", "</li>");
+    absl::StrAppend(&body_, "<li>", code ? "<code>" : "", HtmlEscape(item), code ? "</code>" : "",
+                    "</li>");
   }
   body_ += "</ul>";
   return *this;

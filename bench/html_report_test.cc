@@ -7,7 +7,6 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-
 #include "bench/kstreams.h"
 
 namespace weir::bench {
@@ -29,17 +28,17 @@ TEST(HtmlReport, EscapesEveryTextItIsGiven) {
   const std::string html = page.Render();
   EXPECT_THAT(html, Not(HasSubstr("<script")));
   EXPECT_THAT(html, HasSubstr(absl::StrCat("<title>", kEscaped, "</title>")));
-  EXPECT_THAT(html, HasSubstr(absl::StrCat("<p>before <code>", kEscaped, "</code> after ",
-                                           kEscaped, "</p>")));
+  EXPECT_THAT(html, HasSubstr(absl::StrCat("<p>before <code>", kEscaped, "</code> after ", kEscaped,
+                                           "</p>")));
   EXPECT_THAT(html, HasSubstr("<td>1 &amp; 2</td>"));
   EXPECT_THAT(html, HasSubstr(absl::StrCat("<li><code>", kEscaped, "</code></li>")));
 }
 
 TEST(HtmlReport, AChartBreaksItsLineAtAMissingValue) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  const std::string svg =
-      SvgChart("t", "records", {{.name = "a", .points = {{1, 1}, {2, nan}, {3, 1}}},
-                                {.name = "b", .points = {{1, nan}}}});
+  const std::string svg = SvgChart(
+      "t", "records",
+      {{.name = "a", .points = {{1, 1}, {2, nan}, {3, 1}}}, {.name = "b", .points = {{1, nan}}}});
   size_t polylines = 0;
   for (size_t at = svg.find("<polyline"); at != std::string::npos;
        at = svg.find("<polyline", at + 1)) {

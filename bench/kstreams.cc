@@ -26,6 +26,7 @@
 #include "common/http_client.h"
 #include "common/logging.h"
 #include "common/status.h"
+#include "common/subprocess.h"
 #include "engine/kafka/client_config.h"
 #include "engine/kafka/topic_admin.h"
 #include "engine/runtime/app_config.h"
@@ -388,6 +389,104 @@ absl::StatusOr<std::unique_ptr<Subprocess>> StartSystem(const KStreamsOptions& o
   return Subprocess::StartLogged(argv, log);
 }
 
+// A running system under test: its process and log, and the group commits it makes.
+struct SystemUnderTest {
+  std::string system;
+  std::unique_ptr<Subprocess> process;
+  std::string log;
+  CommitWatcher& watcher;
+
+  // Waits until the group has committed `records`, calling `on_commit` with each new figure.
+  absl::Status WaitCommitted(int64_t records, const std::function<void(int64_t)>& on_commit) {
+    int64_t last = -1;
+    bool exited = false;
+    const bool committed_all = WaitFor(
+        [&] {
+          exited = process->Wait(std::chrono::milliseconds(0)).has_value();
+          if (exited) return true;
+          const int64_t committed = watcher.Committed();
+          if (committed > last) {
+            on_commit(committed);
+            last = committed;
+          }
+          return committed >= records;
+        },
+        std::chrono::minutes(60), std::chrono::milliseconds(100));
+    if (exited) return absl::InternalError(absl::StrCat(system, " exited early; see ", log));
+    if (committed_all) return absl::OkStatus();
+    return absl::DeadlineExceededError(absl::StrCat(
+        system, " committed ", last, " of ", records, " payments in 60 min; see ", log));
+  }
+
+  // SIGTERM, then a clean close: weir exits 0, a JVM 128 + SIGTERM once its shutdown hooks
+  // (the peer's clean close) are done.
+  absl::Status Stop() {
+    process->Signal(SIGTERM);
+    const int clean = system == "weir" ? 0 : 128 + SIGTERM;
+    if (const int status = process->Wait(std::chrono::minutes(2)).value_or(-1); status != clean) {
+      return absl::InternalError(absl::StrCat(system, " did not close cleanly (status ", status,
+                                              "); see ", log));
+    }
+    return absl::OkStatus();
+  }
+};
+
+// The catch-up phase: throughput and CPU from the group's first commit to the one covering
+// every catch-up payment.
+absl::Status TimeCatchUp(SystemUnderTest& sut, int threads, size_t catch_up, KStreamsRun& run) {
+  int64_t first_committed = -1, first_ms = 0, last_ms = 0, last_progress_ms = 0;
+  double first_cpu = 0, last_cpu = 0;
+  WEIR_RETURN_IF_ERROR(sut.WaitCommitted(static_cast<int64_t>(catch_up), [&](int64_t committed) {
+    const int64_t now = WallClockMs();
+    if (first_committed < 0 && committed > 0) {
+      first_committed = committed;
+      first_ms = now;
+      first_cpu = CpuSeconds(sut.process->pid());
+    }
+    last_ms = now;
+    last_cpu = CpuSeconds(sut.process->pid());
+    if (now - last_progress_ms >= 10'000) {
+      spdlog::info("kstreams: {} with {} thread(s): {} of {} committed", sut.system, threads,
+                   committed, catch_up);
+      last_progress_ms = now;
+    }
+  }));
+  run.catch_up_records = static_cast<int64_t>(catch_up) - first_committed;
+  run.catch_up_seconds = static_cast<double>(last_ms - first_ms) / 1000.0;
+  run.cpu_seconds = last_cpu - first_cpu;
+  if (run.catch_up_seconds > 0) {
+    run.records_per_s = static_cast<double>(run.catch_up_records) / run.catch_up_seconds;
+    run.records_per_s_per_thread = run.records_per_s / threads;
+  }
+  return absl::OkStatus();
+}
+
+// The run's alerts by alert_id, and the latency of those whose payment was appended live (alert
+// append time minus payment append time).
+absl::Status ReadAlerts(const KStreamsOptions& options, const std::string& bootstrap,
+                        const RunTopics& topics, const Payments& payments, const Loader& loader,
+                        KStreamsRun& run) {
+  WEIR_ASSIGN_OR_RETURN(std::vector<ReadRecord> alerts,
+                        ReadTopic(bootstrap, topics.alerts, options.partitions));
+  std::vector<double> latencies;
+  for (ReadRecord& alert : alerts) {
+    const nlohmann::json json = nlohmann::json::parse(alert.value, nullptr, false);
+    if (!json.is_object() || !json.contains("alert_id") || !json.contains("txn_id")) {
+      return absl::InternalError(absl::StrCat(run.system, " wrote an alert that is not one: ",
+                                              alert.value.substr(0, 200)));
+    }
+    const auto payment = payments.index_of_txn.find(json["txn_id"].get<std::string>());
+    if (payment != payments.index_of_txn.end() && loader.append_ms(payment->second) > 0) {
+      latencies.push_back(static_cast<double>(alert.timestamp - loader.append_ms(payment->second)));
+    }
+    run.alerts[json["alert_id"].get<std::string>()] = std::move(alert.value);
+  }
+  run.latency_samples = static_cast<int64_t>(latencies.size());
+  run.latency_p50_ms = Percentile(latencies, 0.50);
+  run.latency_p99_ms = Percentile(latencies, 0.99);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<KStreamsRun> RunOne(const KStreamsOptions& options, const std::string& system,
                                    int threads, const std::string& bootstrap,
                                    const Payments& payments, const fs::path& work,
@@ -417,90 +516,20 @@ absl::StatusOr<KStreamsRun> RunOne(const KStreamsOptions& options, const std::st
   WEIR_ASSIGN_OR_RETURN(CommitWatcher watcher,
                         CommitWatcher::Open(bootstrap, topics.prefix, topics.payments,
                                             options.partitions));
-  WEIR_ASSIGN_OR_RETURN(std::unique_ptr<Subprocess> process,
-                        StartSystem(options, system, threads, bootstrap, topics, dir,
-                                    peer_classpath));
-  const std::string log = (dir / "process.log").string();
-  // Waits until the group has committed `records`, calling `on_commit` with each new figure.
-  auto wait_committed = [&](int64_t records, const auto& on_commit) -> absl::Status {
-    const auto deadline = Clock::now() + std::chrono::minutes(60);
-    int64_t last = -1;
-    for (;;) {
-      if (process->Wait(std::chrono::milliseconds(0)).has_value()) {
-        return absl::InternalError(absl::StrCat(system, " exited early; see ", log));
-      }
-      const int64_t committed = watcher.Committed();
-      if (committed > last) {
-        on_commit(committed);
-        last = committed;
-      }
-      if (committed >= records) return absl::OkStatus();
-      if (Clock::now() > deadline) {
-        return absl::DeadlineExceededError(absl::StrCat(system, " committed ", committed, " of ",
-                                                        records, " payments in 60 min; see ",
-                                                        log));
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling group offsets
-    }
-  };
-  int64_t first_committed = -1, first_ms = 0, last_ms = 0, last_progress_ms = 0;
-  double first_cpu = 0, last_cpu = 0;
-  WEIR_RETURN_IF_ERROR(wait_committed(static_cast<int64_t>(catch_up), [&](int64_t committed) {
-    const int64_t now = WallClockMs();
-    if (first_committed < 0 && committed > 0) {
-      first_committed = committed;
-      first_ms = now;
-      first_cpu = CpuSeconds(process->pid());
-    }
-    last_ms = now;
-    last_cpu = CpuSeconds(process->pid());
-    if (now - last_progress_ms >= 10'000) {
-      spdlog::info("kstreams: {} with {} thread(s): {} of {} committed", system, threads,
-                   committed, catch_up);
-      last_progress_ms = now;
-    }
-  }));
-  run.catch_up_records = static_cast<int64_t>(catch_up) - first_committed;
-  run.catch_up_seconds = static_cast<double>(last_ms - first_ms) / 1000.0;
-  run.cpu_seconds = last_cpu - first_cpu;
-  if (run.catch_up_seconds > 0) {
-    run.records_per_s = static_cast<double>(run.catch_up_records) / run.catch_up_seconds;
-    run.records_per_s_per_thread = run.records_per_s / threads;
-  }
+  SystemUnderTest sut{.system = system, .log = (dir / "process.log").string(), .watcher = watcher};
+  WEIR_ASSIGN_OR_RETURN(sut.process, StartSystem(options, system, threads, bootstrap, topics, dir,
+                                                 peer_classpath));
+  WEIR_RETURN_IF_ERROR(TimeCatchUp(sut, threads, catch_up, run));
 
   spdlog::info("kstreams: {} with {} thread(s): {} live payments at {}/s", system, threads, live,
                options.latency_rate);
   WEIR_RETURN_IF_ERROR(
       loader->Produce(payments, topics.payments, catch_up, total, options.latency_rate));
-  WEIR_RETURN_IF_ERROR(wait_committed(static_cast<int64_t>(total), [](int64_t) {}));
-  run.peak_rss_bytes = PeakRss(process->pid());
-  process->Signal(SIGTERM);
-  // A JVM ends with 128 + SIGTERM once its shutdown hooks (the peer's clean close) are done.
-  const int clean = system == "weir" ? 0 : 128 + SIGTERM;
-  if (const int status = process->Wait(std::chrono::minutes(2)).value_or(-1); status != clean) {
-    return absl::InternalError(absl::StrCat(system, " did not close cleanly (status ", status,
-                                            "); see ", log));
-  }
+  WEIR_RETURN_IF_ERROR(sut.WaitCommitted(static_cast<int64_t>(total), [](int64_t) {}));
+  run.peak_rss_bytes = PeakRss(sut.process->pid());
+  WEIR_RETURN_IF_ERROR(sut.Stop());
   run.state_bytes = DirectoryBytes(dir / "state");
-
-  WEIR_ASSIGN_OR_RETURN(std::vector<ReadRecord> alerts,
-                        ReadTopic(bootstrap, topics.alerts, options.partitions));
-  std::vector<double> latencies;
-  for (ReadRecord& alert : alerts) {
-    const nlohmann::json json = nlohmann::json::parse(alert.value, nullptr, false);
-    if (!json.is_object() || !json.contains("alert_id") || !json.contains("txn_id")) {
-      return absl::InternalError(absl::StrCat(system, " wrote an alert that is not one: ",
-                                              alert.value.substr(0, 200)));
-    }
-    const auto payment = payments.index_of_txn.find(json["txn_id"].get<std::string>());
-    if (payment != payments.index_of_txn.end() && loader->append_ms(payment->second) > 0) {
-      latencies.push_back(static_cast<double>(alert.timestamp - loader->append_ms(payment->second)));
-    }
-    run.alerts[json["alert_id"].get<std::string>()] = std::move(alert.value);
-  }
-  run.latency_samples = static_cast<int64_t>(latencies.size());
-  run.latency_p50_ms = Percentile(latencies, 0.50);
-  run.latency_p99_ms = Percentile(latencies, 0.99);
+  WEIR_RETURN_IF_ERROR(ReadAlerts(options, bootstrap, topics, payments, *loader, run));
   run.dead_letters = TopicRecords(bootstrap, topics.dlq, options.partitions);
   spdlog::info("kstreams: {} with {} thread(s): {:.0f} records/s, {} alerts", system, threads,
                run.records_per_s, run.alerts.size());

@@ -46,8 +46,7 @@ int64_t Processed(const KafkaStreams& streams) {
 class AlertTimer {
  public:
   static absl::StatusOr<std::unique_ptr<AlertTimer>> Start(const AppConfig& app,
-                                                           const std::string& topic,
-                                                           HopClock* hops,
+                                                           const std::string& topic, HopClock* hops,
                                                            bool on_embedded_broker) {
     ClientProperties properties{.bootstrap_servers = app.bootstrap_servers, .common = app.kafka};
     properties.specific = {{"group.id", absl::StrCat("weir-bench-load-alerts-", getpid())},
@@ -264,8 +263,7 @@ void DeleteRunTopics(rd_kafka_t* admin, const std::string& application_id) {
   if (deleted.ok()) {
     spdlog::info("deleted this run's {} topics", topics.size());
   } else {
-    spdlog::warn("could not delete this run's topics ({}*): {}", application_id,
-                 deleted.message());
+    spdlog::warn("could not delete this run's topics ({}*): {}", application_id, deleted.message());
   }
 }
 
@@ -453,8 +451,7 @@ absl::StatusOr<LoadTestReport> RunLoadTest(AppConfig app, const std::string& fra
   std::this_thread::sleep_for(std::chrono::seconds(2));  // trailing alerts in flight (linger)
   const std::vector<std::pair<int64_t, double>> latencies = alerts->Latencies();
   alerts.reset();
-  const std::vector<double> judged =
-      TimePhases(report, phase_starts_ms, latencies, hops.Alerts());
+  const std::vector<double> judged = TimePhases(report, phase_starts_ms, latencies, hops.Alerts());
 
   spdlog::info("phase consumer: reading {} payments back", produced.load());
   WEIR_ASSIGN_OR_RETURN(

@@ -41,8 +41,8 @@ struct RawInstance {
 // the timing, and the check that every write landed.
 class AloneRun {
  public:
-  AloneRun(const CompareOptions& options, InProcessWorkload& workload,
-           std::filesystem::path dir, AloneLayout layout)
+  AloneRun(const CompareOptions& options, InProcessWorkload& workload, std::filesystem::path dir,
+           AloneLayout layout)
       : options_(options),
         workload_(workload),
         dir_(std::move(dir)),
@@ -80,10 +80,10 @@ class AloneRun {
       }
       const std::string path = (dir_ / absl::StrCat("0_", t)).string();
       rocksdb::DB* db = nullptr;
-      WEIR_RETURN_IF_ERROR(RocksDbStatus(
-          rocksdb::DB::Open(rocksdb::DBOptions(rocksdb_options), path, descriptors,
-                            &tasks_[t].families, &db),
-          absl::StrCat("opening ", path)));
+      WEIR_RETURN_IF_ERROR(
+          RocksDbStatus(rocksdb::DB::Open(rocksdb::DBOptions(rocksdb_options), path, descriptors,
+                                          &tasks_[t].families, &db),
+                        absl::StrCat("opening ", path)));
       tasks_[t].db.reset(db);
     }
     return absl::OkStatus();
@@ -102,9 +102,8 @@ class AloneRun {
       for (const Access& access : chunk) {
         RawInstance& task = tasks_[access.task];
         batch_.Clear();
-        WEIR_RETURN_IF_ERROR(layout_ == AloneLayout::kSixWindows
-                                 ? SixWindows(task, access.payment)
-                                 : OneValue(task, access.payment));
+        WEIR_RETURN_IF_ERROR(layout_ == AloneLayout::kSixWindows ? SixWindows(task, access.payment)
+                                                                 : OneValue(task, access.payment));
         WEIR_RETURN_IF_ERROR(RocksDbStatus(task.db->Write(no_wal_, &batch_), "writing state"));
       }
       done += n;

@@ -29,9 +29,9 @@ void AddClientBenchFlags(CLI::App& command, ClientBenchFlags& flags) {
 }
 
 // Runs `compare` (bench::CompareProducers or CompareConsumers) and prints its table.
-absl::Status PrintComparison(const ClientBenchFlags& flags,
-                             absl::StatusOr<std::string> (*compare)(
-                                 const AppConfig&, const bench::ClientBenchOptions&)) {
+absl::Status PrintComparison(
+    const ClientBenchFlags& flags,
+    absl::StatusOr<std::string> (*compare)(const AppConfig&, const bench::ClientBenchOptions&)) {
   WEIR_ASSIGN_OR_RETURN(AppConfig config, LoadAppConfig(flags.config.path, flags.config.overrides));
   WEIR_ASSIGN_OR_RETURN(const std::string table, compare(config, flags.options));
   std::fputs(table.c_str(), stdout);
@@ -42,8 +42,8 @@ absl::Status PrintComparison(const ClientBenchFlags& flags,
 
 void AddBenchClientCommands(CLI::App& bench, int* exit_code) {
   auto produce_flags = std::make_shared<ClientBenchFlags>();
-  CLI::App* produce = bench.add_subcommand(
-      "produce", "Producer throughput, baseline vs tuned client settings");
+  CLI::App* produce =
+      bench.add_subcommand("produce", "Producer throughput, baseline vs tuned client settings");
   AddClientBenchFlags(*produce, *produce_flags);
   produce->add_option("--record-size", produce_flags->options.record_size, "Bytes per record")
       ->check(InRange(1, 1'000'000))
@@ -66,8 +66,8 @@ void AddBenchClientCommands(CLI::App& bench, int* exit_code) {
   });
 
   auto consume_flags = std::make_shared<ClientBenchFlags>();
-  CLI::App* consume = bench.add_subcommand(
-      "consume", "Consumer throughput, baseline vs tuned fetch settings");
+  CLI::App* consume =
+      bench.add_subcommand("consume", "Consumer throughput, baseline vs tuned fetch settings");
   AddClientBenchFlags(*consume, *consume_flags);
   consume->footer(
       "Like kafka-consumer-perf-test, twice: Baseline (fetch.min.bytes=1) and Tuned\n"

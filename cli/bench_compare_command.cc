@@ -101,7 +101,6 @@ void AddBenchCompareCommand(CLI::App& bench, int* exit_code) {
       "  weir bench compare --end-to-end --threads 2 --options config/rocksdb/tuned.yaml\n");
   compare->callback(
       [flags, exit_code] { ReportOutcome("bench compare", Compare(*flags), exit_code); });
-
 }
 
 }  // namespace weir::cli

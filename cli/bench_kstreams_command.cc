@@ -31,15 +31,15 @@ absl::Status KStreams(KStreamsFlags flags) {
   if (temporary && report.ok()) std::filesystem::remove_all(flags.options.work_dir, error);
   if (!report.ok()) {
     return absl::Status(report.status().code(),
-                        absl::StrCat(report.status().message(), " (work directory kept: ",
-                                     flags.options.work_dir, ")"));
+                        absl::StrCat(report.status().message(),
+                                     " (work directory kept: ", flags.options.work_dir, ")"));
   }
   const std::string table = bench::KStreamsTable(*report);
   if (!flags.output.empty()) {
-    WEIR_RETURN_IF_ERROR(WriteOutputFiles(flags.output,
-                                          {{"results.json", bench::KStreamsJson(*report)},
-                                           {"report.html", bench::KStreamsHtml(*report)},
-                                           {"table.txt", table}}));
+    WEIR_RETURN_IF_ERROR(
+        WriteOutputFiles(flags.output, {{"results.json", bench::KStreamsJson(*report)},
+                                        {"report.html", bench::KStreamsHtml(*report)},
+                                        {"table.txt", table}}));
   }
   std::fputs(table.c_str(), stdout);
   return absl::OkStatus();

@@ -53,7 +53,6 @@ void AddBenchLoadCommand(CLI::App& bench, int* exit_code) {
   load->callback([load_flags, exit_code] {
     ReportOutcome("bench load", Load(*load_flags, exit_code), exit_code);
   });
-
 }
 
 }  // namespace weir::cli

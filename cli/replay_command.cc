@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bench/measure.h"
 #include "cli/commands.h"
 #include "common/logging.h"
 #include "common/status.h"
@@ -69,6 +70,68 @@ absl::Status AnswerQueries(const Topology& topology, const TopologyTestDriver& d
   return status;
 }
 
+// What a replay counted, and how long each payment took through the topology.
+struct ReplayCounts {
+  int64_t records = 0;
+  int64_t dead_letters = 0;
+  std::map<std::string, int64_t> alerts_by_rule;
+  std::vector<float> latencies_us;
+  double seconds = 0;
+};
+
+// Pipes every payment of `in` (keyed by its card number, as a producer of the payments topic
+// would key it) through `driver`, writing the alerts to `out` as they come.
+absl::StatusOr<ReplayCounts> ReplayPayments(TopologyTestDriver& driver, std::ifstream& in,
+                                            std::FILE* out,
+                                            const fraud::FraudConfig& fraud_config) {
+  ReplayCounts counts;
+  const auto start = std::chrono::steady_clock::now();
+  const auto drain = [&] {
+    for (const OutputRecord& alert : driver.ReadOutput(fraud_config.alerts_topic)) {
+      std::fprintf(out, "%s\n", alert.record.value->c_str());
+      ++counts.alerts_by_rule[RuleOf(*alert.record.value)];
+    }
+    counts.dead_letters += static_cast<int64_t>(driver.ReadOutput(fraud_config.dlq_topic).size());
+  };
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    RawRecord record{.key = fraud::ExtractCard(line).value_or(""), .value = line, .timestamp = 0};
+    const auto piped = std::chrono::steady_clock::now();
+    WEIR_RETURN_IF_ERROR(driver.PipeRaw(fraud_config.payments_topic, std::move(record)));
+    counts.latencies_us.push_back(std::chrono::duration<float, std::micro>(
+                                      std::chrono::steady_clock::now() - piped)
+                                      .count());
+    if (++counts.records % 1'000'000 == 0) {
+      drain();
+      spdlog::info("replayed {} records", counts.records);
+    }
+  }
+  drain();
+  counts.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return counts;
+}
+
+void PrintSummary(const ReplayCounts& counts, const ReplayFlags& flags, int64_t late) {
+  int64_t alerts = 0;
+  std::string by_rule;
+  for (const auto& [rule, count] : counts.alerts_by_rule) {
+    alerts += count;
+    absl::StrAppend(&by_rule, " ", rule, "=", count);
+  }
+  std::fprintf(stderr,
+               "replay: %lld records in %.2f s (%.0f records/s), %d partition(s)\n"
+               "  alerts: %lld%s\n  late (dropped window updates): %lld\n  dead letters: %lld\n",
+               static_cast<long long>(counts.records), counts.seconds,
+               static_cast<double>(counts.records) / std::max(counts.seconds, 1e-9),
+               flags.partitions, static_cast<long long>(alerts), by_rule.c_str(),
+               static_cast<long long>(late), static_cast<long long>(counts.dead_letters));
+  if (counts.latencies_us.empty()) return;
+  const std::vector<double> latencies(counts.latencies_us.begin(), counts.latencies_us.end());
+  std::fprintf(stderr, "  processing per record: p50 %.1f us, p99 %.1f us\n",
+               bench::Percentile(latencies, 0.5), bench::Percentile(latencies, 0.99));
+}
+
 absl::Status Replay(const ReplayFlags& flags) {
   if (flags.query.empty() != flags.queries.empty()) {
     return absl::InvalidArgumentError("--query and --queries go together");
@@ -81,14 +144,6 @@ absl::Status Replay(const ReplayFlags& flags) {
     return absl::NotFoundError(
         absl::StrCat(flags.input, ": cannot read the input: ", std::strerror(errno)));
   }
-  FILE* out = flags.output == "-" ? stdout : std::fopen(flags.output.c_str(), "w");
-  if (out == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(flags.output, ": cannot write the output: ", std::strerror(errno)));
-  }
-  const fraud::CardTokenizer tokenizer =
-      fraud::CardTokenizer::FromEnvironment(fraud_config.card_token_key_env);
-  const Topology topology = fraud::BuildFraudTopology(fraud_config, tokenizer);
   std::ifstream queries;
   if (!flags.query.empty()) {
     queries.open(flags.queries);
@@ -97,65 +152,24 @@ absl::Status Replay(const ReplayFlags& flags) {
           absl::StrCat(flags.queries, ": cannot read the queries: ", std::strerror(errno)));
     }
   }
+  FILE* out = flags.output == "-" ? stdout : std::fopen(flags.output.c_str(), "w");
+  if (out == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flags.output, ": cannot write the output: ", std::strerror(errno)));
+  }
+  const fraud::CardTokenizer tokenizer =
+      fraud::CardTokenizer::FromEnvironment(fraud_config.card_token_key_env);
+  const Topology topology = fraud::BuildFraudTopology(fraud_config, tokenizer);
   TopologyTestDriver driver(
       topology,
       {.application_id = config.application_id.empty() ? "weir-replay" : config.application_id,
        .partitions = flags.partitions});
-  std::map<std::string, int64_t> alerts_by_rule;
-  int64_t records = 0, dead_letters = 0;
-  const auto start = std::chrono::steady_clock::now();
-  const auto drain = [&] {
-    for (const OutputRecord& alert : driver.ReadOutput(fraud_config.alerts_topic)) {
-      std::fprintf(out, "%s\n", alert.record.value->c_str());
-      ++alerts_by_rule[RuleOf(*alert.record.value)];
-    }
-    dead_letters += static_cast<int64_t>(driver.ReadOutput(fraud_config.dlq_topic).size());
-  };
-  std::string line;
-  std::vector<float> latencies_us;  // per payment: the topology's processing of it
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    // Keyed by the card number, as a producer of the payments topic would key it.
-    RawRecord record{.key = fraud::ExtractCard(line).value_or(""), .value = line, .timestamp = 0};
-    const auto piped = std::chrono::steady_clock::now();
-    WEIR_RETURN_IF_ERROR(driver.PipeRaw(fraud_config.payments_topic, std::move(record)));
-    latencies_us.push_back(std::chrono::duration<float, std::micro>(
-                               std::chrono::steady_clock::now() - piped)
-                               .count());
-    if (++records % 1'000'000 == 0) {
-      drain();
-      spdlog::info("replayed {} records", records);
-    }
-  }
-  drain();
+  absl::StatusOr<ReplayCounts> counts = ReplayPayments(driver, in, out, fraud_config);
   if (out != stdout) std::fclose(out);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  int64_t alerts = 0;
-  std::string by_rule;
-  for (const auto& [rule, count] : alerts_by_rule) {
-    alerts += count;
-    absl::StrAppend(&by_rule, " ", rule, "=", count);
-  }
-  std::fprintf(stderr,
-               "replay: %lld records in %.2f s (%.0f records/s), %d partition(s)\n"
-               "  alerts: %lld%s\n  late (dropped window updates): %lld\n  dead letters: %lld\n",
-               static_cast<long long>(records), seconds, records / std::max(seconds, 1e-9),
-               flags.partitions, static_cast<long long>(alerts), by_rule.c_str(),
-               static_cast<long long>(driver.Totals().late), static_cast<long long>(dead_letters));
+  WEIR_RETURN_IF_ERROR(counts.status());
+  PrintSummary(*counts, flags, driver.Totals().late);
   if (!flags.query.empty()) {
     WEIR_RETURN_IF_ERROR(AnswerQueries(topology, driver, flags, queries));
-  }
-  if (!latencies_us.empty()) {
-    const auto percentile = [&](size_t per_mille) {
-      auto at = latencies_us.begin() + static_cast<std::ptrdiff_t>(
-                                           (latencies_us.size() - 1) * per_mille / 1000);
-      std::nth_element(latencies_us.begin(), at, latencies_us.end());
-      return *at;
-    };
-    const float p50 = percentile(500);
-    const float p99 = percentile(990);
-    std::fprintf(stderr, "  processing per record: p50 %.1f us, p99 %.1f us\n", p50, p99);
   }
   return absl::OkStatus();
 }

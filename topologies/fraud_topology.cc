@@ -142,27 +142,56 @@ class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, 
     const int64_t stream_time = context_->CurrentStreamTimeMs();
     crossings_.clear();
     geo_hops_.clear();
+    CardWindows& card = ReadCard(payment, stream_time);
+    // In some window still open: the payment goes into its slice.
+    const bool in_minute = EvaluateMinute(card, payment, stream_time);
+    const bool in_five_minutes = EvaluateFiveMinutes(card, payment, stream_time);
+    if (!in_minute && !in_five_minutes) return;  // late for every window: nothing to keep
+    Slice& slice = card.SliceAt(payment.ts() - payment.ts() % slice_ms_);
+    ++slice.count;
+    slice.sum += payment.amount_cents();
+    slice.max = std::max(slice.max, payment.amount_cents());
+    InsertSorted(slice.countries, payment.country());
+    InsertSorted(slice.merchants, payment.merchant());
+    AlertCrossings(card, payment, record.timestamp);
+    EncodeCardWindows(card, Newest(card), value_);
+    store_->Put(payment.card_token(), value_);
+  }
 
-    // `card` views `stored` and the payment.
+  // How long a card's value must outlive its timestamp (Newest): its newest slice is read until
+  // the last window containing it closes, and an alert's cooldown until every window of its rule
+  // that it can suppress has closed.
+  static int64_t RetentionMs(const FraudConfig& config) {
+    return 2 * std::max(config.card_1m_size_ms, config.card_5m_size_ms) + config.grace_ms;
+  }
+
+ private:
+  // The card's value (card_, viewing the store's bytes and the payment), without what no open
+  // window reads any more.
+  CardWindows& ReadCard(const Payment& payment, int64_t stream_time) {
     const std::optional<absl::string_view> stored = store_->Get(payment.card_token());
-    CardWindows& card = card_;
     if (stored.has_value()) {
       // weir's own state that does not decode is a bug: stop rather than start the card over.
-      WEIR_CHECK(DecodeCardWindows(*stored, card))
+      WEIR_CHECK(DecodeCardWindows(*stored, card_))
           << "corrupt value in store " << kCardWindowsStore;
-      Forget(card, stream_time);
+      Forget(card_, stream_time);
     } else {
-      card.last_alert = {};
-      card.slices.clear();
+      card_.last_alert = {};
+      card_.slices.clear();
     }
+    return card_;
+  }
 
-    bool counted = false;  // in some window still open: the payment goes into its slice
+  // VELOCITY over the payment's one-minute windows (late ones dropped and counted); true when
+  // one of them is still open.
+  bool EvaluateMinute(const CardWindows& card, const Payment& payment, int64_t stream_time) {
+    bool open = false;
     for (int64_t start : minute_.WindowStartsFor(payment.ts())) {
       if (minute_.Closed(start, stream_time)) {
         context_->RecordDropped();
         continue;
       }
-      counted = true;
+      open = true;
       const WindowAggregate before =
           card.Window(start, start + minute_.size_ms, CardWindows::Merge::kCounts);
       const int64_t count = before.count + 1;
@@ -171,12 +200,18 @@ class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, 
             {kVelocity, start, minute_.size_ms, count, before.sum + payment.amount_cents()});
       }
     }
+    return open;
+  }
+
+  // HIGH_SPEND and GEO_HOP over the payment's five-minute windows, likewise.
+  bool EvaluateFiveMinutes(const CardWindows& card, const Payment& payment, int64_t stream_time) {
+    bool open = false;
     for (int64_t start : five_minutes_.WindowStartsFor(payment.ts())) {
       if (five_minutes_.Closed(start, stream_time)) {
         context_->RecordDropped();
         continue;
       }
-      counted = true;
+      open = true;
       const WindowAggregate before =
           card.Window(start, start + five_minutes_.size_ms, CardWindows::Merge::kCountries);
       const int64_t count = before.count + 1;
@@ -195,34 +230,20 @@ class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, 
         geo_hops_.push_back({kGeoHop, start, five_minutes_.size_ms, count, sum});
       }
     }
-    if (!counted) return;  // late for every window: nothing to keep
-    Slice& slice = card.SliceAt(payment.ts() - payment.ts() % slice_ms_);
-    ++slice.count;
-    slice.sum += payment.amount_cents();
-    slice.max = std::max(slice.max, payment.amount_cents());
-    InsertSorted(slice.countries, payment.country());
-    InsertSorted(slice.merchants, payment.merchant());
+    return open;
+  }
 
+  // Crossings are in rule order, each rule's windows oldest first: the first one the cooldown
+  // allows alerts, and its cooldown then suppresses the others.
+  void AlertCrossings(CardWindows& card, const Payment& payment, int64_t timestamp) {
     crossings_.insert(crossings_.end(), geo_hops_.begin(), geo_hops_.end());
-    // Crossings are in rule order, each rule's windows oldest first: the first one the
-    // cooldown allows alerts, and its cooldown then suppresses the others.
     for (const Crossing& crossing : crossings_) {
       if (CoolingDown(card, crossing)) continue;
       card.last_alert[crossing.rule] = crossing.window_start;
-      Alert(payment, crossing, record.timestamp);
+      Alert(payment, crossing, timestamp);
     }
-    EncodeCardWindows(card, Newest(card), value_);
-    store_->Put(payment.card_token(), value_);
   }
 
-  // How long a card's value must outlive its timestamp (Newest): its newest slice is read until
-  // the last window containing it closes, and an alert's cooldown until every window of its rule
-  // that it can suppress has closed.
-  static int64_t RetentionMs(const FraudConfig& config) {
-    return 2 * std::max(config.card_1m_size_ms, config.card_5m_size_ms) + config.grace_ms;
-  }
-
- private:
   // Drops what no open window can read any more: slices whose windows have all closed, and
   // cooldowns every window of whose rule they could suppress has closed. The windows read
   // merge the same slices either way; this keeps the value small.

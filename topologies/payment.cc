@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "absl/base/attributes.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -287,6 +288,80 @@ class PaymentParser {
  public:
   static absl::Status Parse(absl::string_view json, const CardTokenizer& tokenizer, Payment& out,
                             absl::string_view& card);
+
+ private:
+  // Which required fields a payment had (currency is optional).
+  struct Seen {
+    bool txn = false, card = false, amount = false, merchant = false, country = false, ts = false,
+         currency = false;
+  };
+  ABSL_ATTRIBUTE_ALWAYS_INLINE static absl::Status ReadAmount(simdjson::ondemand::value& value,
+                                                              Payment& out) {
+    simdjson::ondemand::json_type type;
+    if (value.type().get(type) != simdjson::SUCCESS ||
+        type != simdjson::ondemand::json_type::number) {
+      return Invalid("field 'amount' must be a number");
+    }
+    const std::string_view raw = value.raw_json_token();
+    std::optional<int64_t> cents =
+        ParseAmountCents(absl::StripAsciiWhitespace(absl::string_view(raw.data(), raw.size())));
+    if (!cents.has_value()) {
+      return Invalid("field 'amount' must be positive with at most 2 decimal places");
+    }
+    out.amount_cents_ = *cents;
+    return absl::OkStatus();
+  }
+  ABSL_ATTRIBUTE_ALWAYS_INLINE static absl::Status ReadTs(simdjson::ondemand::value& value,
+                                                          Payment& out) {
+    int64_t ts = 0;
+    if (value.get_int64().get(ts) != simdjson::SUCCESS || ts < 0) {
+      return Invalid("field 'ts' must be a non-negative integer (epoch ms)");
+    }
+    out.ts_ = ts;
+    return absl::OkStatus();
+  }
+  // Every required field present, the card 12-19 digits, no text field too long.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE static absl::Status CheckFields(const Payment& out,
+                                                               absl::string_view card,
+                                                               const Seen& seen) {
+    for (const auto& [present, name] : {std::pair{seen.txn, "txn_id"},
+                                        {seen.card, "card"},
+                                        {seen.amount, "amount"},
+                                        {seen.merchant, "merchant"},
+                                        {seen.country, "country"},
+                                        {seen.ts, "ts"}}) {
+      if (!present) return Invalid(absl::StrCat("missing field '", name, "'"));
+    }
+    if (!IsCardNumber(card)) {
+      return Invalid("field 'card' must be 12-19 digits");
+    }
+    // Bounded, so that no valid payment makes an alert or a stored aggregate too large to send.
+    for (const auto& [field, name] : {std::pair{Payment::kTxnId, "txn_id"},
+                                      {Payment::kMerchant, "merchant"},
+                                      {Payment::kCountry, "country"},
+                                      {Payment::kCurrency, "currency"}}) {
+      if (out.spans_[field].size > kMaxFieldBytes) {
+        return Invalid(
+            absl::StrCat("field '", name, "' is longer than ", kMaxFieldBytes, " bytes"));
+      }
+    }
+    return absl::OkStatus();
+  }
+  // The card's token, fingerprint and masked form: the only forms of it a payment keeps.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE static void AddCardForms(const CardTokenizer& tokenizer,
+                                                        absl::string_view card, Payment& out) {
+    // One cache per thread, for the tokenizer it last served (a new key starts a new cache).
+    thread_local std::unique_ptr<CardTokenCache> tokens;
+    if (tokens == nullptr || !tokens->Serves(tokenizer)) {
+      tokens = std::make_unique<CardTokenCache>(tokenizer);
+    }
+    out.Set(Payment::kCardToken, tokens->Token(card));
+    out.card_fingerprint_ = Fingerprint(card);
+    const size_t masked_at = out.bytes_.size();
+    AppendMaskedCard(card, out.bytes_);
+    out.spans_[Payment::kMaskedCard] = {static_cast<uint32_t>(masked_at),
+                                        static_cast<uint32_t>(out.bytes_.size() - masked_at)};
+  }
 };
 
 absl::Status PaymentParser::Parse(absl::string_view json, const CardTokenizer& tokenizer,
@@ -305,93 +380,48 @@ absl::Status PaymentParser::Parse(absl::string_view json, const CardTokenizer& t
   if (document.get_object().get(object) != simdjson::SUCCESS) {
     return Invalid("not a JSON object");
   }
-  bool have_txn = false, have_card = false, have_amount = false, have_merchant = false,
-       have_country = false, have_ts = false, have_currency = false;
+  Seen seen;
   for (auto field : object) {
     std::string_view key;
     if (field.unescaped_key().get(key) != simdjson::SUCCESS) return Invalid("not JSON");
     simdjson::ondemand::value value = field.value();
     // The parser's unescaped copy: valid until its next document.
-    const auto string_field = [&](absl::string_view& text, bool& seen) -> absl::Status {
+    const auto string_field = [&](absl::string_view& text, bool& present) -> absl::Status {
       std::string_view unescaped;
       if (value.get_string().get(unescaped) != simdjson::SUCCESS) {
         return Invalid(absl::StrCat("field '", std::string(key), "' must be a string"));
       }
       text = absl::string_view(unescaped.data(), unescaped.size());
-      seen = true;
+      present = true;
       return absl::OkStatus();
     };
     absl::Status status;
     absl::string_view text;
     if (key == "txn_id") {
-      status = string_field(text, have_txn);
+      status = string_field(text, seen.txn);
       if (status.ok()) out.Set(Payment::kTxnId, text);
     } else if (key == "card") {
-      status = string_field(card, have_card);
+      status = string_field(card, seen.card);
     } else if (key == "merchant") {
-      status = string_field(text, have_merchant);
+      status = string_field(text, seen.merchant);
       if (status.ok()) out.Set(Payment::kMerchant, text);
     } else if (key == "country") {
-      status = string_field(text, have_country);
+      status = string_field(text, seen.country);
       if (status.ok()) out.Set(Payment::kCountry, text);
     } else if (key == "currency") {
-      status = string_field(text, have_currency);
+      status = string_field(text, seen.currency);
       if (status.ok()) out.Set(Payment::kCurrency, text);
     } else if (key == "amount") {
-      simdjson::ondemand::json_type type;
-      if (value.type().get(type) != simdjson::SUCCESS ||
-          type != simdjson::ondemand::json_type::number) {
-        return Invalid("field 'amount' must be a number");
-      }
-      const std::string_view raw = value.raw_json_token();
-      std::optional<int64_t> cents =
-          ParseAmountCents(absl::StripAsciiWhitespace(absl::string_view(raw.data(), raw.size())));
-      if (!cents.has_value()) {
-        return Invalid("field 'amount' must be positive with at most 2 decimal places");
-      }
-      out.amount_cents_ = *cents;
-      have_amount = true;
+      status = ReadAmount(value, out);
+      seen.amount = true;
     } else if (key == "ts") {
-      int64_t ts = 0;
-      if (value.get_int64().get(ts) != simdjson::SUCCESS || ts < 0) {
-        return Invalid("field 'ts' must be a non-negative integer (epoch ms)");
-      }
-      out.ts_ = ts;
-      have_ts = true;
+      status = ReadTs(value, out);
+      seen.ts = true;
     }
     if (!status.ok()) return status;
   }
-  for (const auto& [seen, name] : {std::pair{have_txn, "txn_id"},
-                                   {have_card, "card"},
-                                   {have_amount, "amount"},
-                                   {have_merchant, "merchant"},
-                                   {have_country, "country"},
-                                   {have_ts, "ts"}}) {
-    if (!seen) return Invalid(absl::StrCat("missing field '", name, "'"));
-  }
-  if (!IsCardNumber(card)) {
-    return Invalid("field 'card' must be 12-19 digits");
-  }
-  // Bounded, so that no valid payment makes an alert or a stored aggregate too large to send.
-  for (const auto& [field, name] : {std::pair{Payment::kTxnId, "txn_id"},
-                                    {Payment::kMerchant, "merchant"},
-                                    {Payment::kCountry, "country"},
-                                    {Payment::kCurrency, "currency"}}) {
-    if (out.spans_[field].size > kMaxFieldBytes) {
-      return Invalid(absl::StrCat("field '", name, "' is longer than ", kMaxFieldBytes, " bytes"));
-    }
-  }
-  // One cache per thread, for the tokenizer it last served (a new key starts a new cache).
-  thread_local std::unique_ptr<CardTokenCache> tokens;
-  if (tokens == nullptr || !tokens->Serves(tokenizer)) {
-    tokens = std::make_unique<CardTokenCache>(tokenizer);
-  }
-  out.Set(Payment::kCardToken, tokens->Token(card));
-  out.card_fingerprint_ = Fingerprint(card);
-  const size_t masked_at = out.bytes_.size();
-  AppendMaskedCard(card, out.bytes_);
-  out.spans_[Payment::kMaskedCard] = {static_cast<uint32_t>(masked_at),
-                                      static_cast<uint32_t>(out.bytes_.size() - masked_at)};
+  if (absl::Status checked = CheckFields(out, card, seen); !checked.ok()) return checked;
+  AddCardForms(tokenizer, card, out);
   return absl::OkStatus();
 }
 

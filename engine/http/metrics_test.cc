@@ -99,9 +99,9 @@ TEST(RenderMetrics, DebugFamiliesOnlyAtRecordingLevelDebug) {
 
 TEST(RenderMetrics, TheDocsTableNamesTypesLabelsAndLevels) {
   const std::string table = MetricsMarkdownTable();
-  EXPECT_THAT(table, ::testing::HasSubstr(
-                         "| `weir_record_cache_hit_ratio` | gauge | thread_id, task_id, "
-                         "record_cache_id |"));
+  EXPECT_THAT(table,
+              ::testing::HasSubstr("| `weir_record_cache_hit_ratio` | gauge | thread_id, task_id, "
+                                   "record_cache_id |"));
   EXPECT_THAT(table, ::testing::HasSubstr("| `weir_task_restore_total` | counter | thread_id, "
                                           "task_id |"));
   EXPECT_THAT(table, ::testing::ContainsRegex("weir_state_put_rate.*\\| debug \\|"));

@@ -27,8 +27,8 @@ class CommitterTest : public ::testing::TestWithParam<ProcessingGuarantee> {
     for (const char* topic : {"input", "output"}) {
       ASSERT_TRUE(broker_->CreateTopic({.name = topic, .partitions = 1}).ok());
     }
-    consumer_ = NewClient(ClientKind::kConsumer,
-                          {{"group.id", kGroup}, {"enable.auto.commit", "false"}});
+    consumer_ =
+        NewClient(ClientKind::kConsumer, {{"group.id", kGroup}, {"enable.auto.commit", "false"}});
     std::map<std::string, std::string> producer = {{"linger.ms", "1000"}};  // held back
     if (GetParam() == ProcessingGuarantee::kExactlyOnceV2) {
       producer["transactional.id"] = "committer-test-producer";
@@ -42,15 +42,15 @@ class CommitterTest : public ::testing::TestWithParam<ProcessingGuarantee> {
 
   KafkaHandle NewClient(ClientKind kind, std::map<std::string, std::string> specific) {
     absl::StatusOr<KafkaConf> conf = BuildKafkaConf(
-        {.bootstrap_servers = broker_->bootstrap_servers(), .specific = std::move(specific)},
-        kind);
+        {.bootstrap_servers = broker_->bootstrap_servers(), .specific = std::move(specific)}, kind);
     EXPECT_TRUE(conf.ok()) << conf.status();
     if (kind == ClientKind::kProducer) {
       rd_kafka_conf_set_opaque(conf->get(), &delivered_);
-      rd_kafka_conf_set_dr_msg_cb(conf->get(), [](rd_kafka_t*, const rd_kafka_message_t* m,
-                                                 void* delivered) {
-        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) ++*static_cast<std::atomic<int>*>(delivered);
-      });
+      rd_kafka_conf_set_dr_msg_cb(conf->get(),
+                                  [](rd_kafka_t*, const rd_kafka_message_t* m, void* delivered) {
+                                    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+                                      ++*static_cast<std::atomic<int>*>(delivered);
+                                  });
     }
     absl::StatusOr<KafkaHandle> client = NewKafkaClient(*std::move(conf), kind);
     EXPECT_TRUE(client.ok()) << client.status();

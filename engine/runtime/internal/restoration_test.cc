@@ -4,9 +4,6 @@
 // marker - may reach the state, and the marker's offsets and sequence number come with them.
 // The state updater with the embedded broker, in process: a stream thread's hand-over (Restore,
 // the wake, TakeRestored) and taking a task back unfinished (Cancel).
-#include "engine/runtime/internal/changelog_reader.h"
-#include "engine/runtime/internal/state_updater.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -21,6 +18,8 @@
 #include "engine/kafka/embedded_broker.h"
 #include "engine/processor/topic_name.h"
 #include "engine/processor/topology.h"
+#include "engine/runtime/internal/changelog_reader.h"
+#include "engine/runtime/internal/state_updater.h"
 #include "stores/key_value_store.h"
 
 namespace weir::internal {
@@ -92,9 +91,9 @@ class ChangelogApplierTest : public ::testing::Test {
   std::unique_ptr<Task> NewTask(const std::string& dir, RecordCollector* collector) {
     absl::StatusOr<std::unique_ptr<TaskDb>> db = TaskDb::Open((root_ / dir).string(), {});
     EXPECT_TRUE(db.ok()) << db.status();
-    absl::StatusOr<std::unique_ptr<Task>> task =
-        Task::Create(topology_, topology_.Subtopologies()[0], {0, 0}, kApp, [] { return 0; },
-                     collector, *std::move(db));
+    absl::StatusOr<std::unique_ptr<Task>> task = Task::Create(
+        topology_, topology_.Subtopologies()[0], {0, 0}, kApp, [] { return 0; }, collector,
+        *std::move(db));
     EXPECT_TRUE(task.ok()) << task.status();
     return *std::move(task);
   }
@@ -102,8 +101,9 @@ class ChangelogApplierTest : public ::testing::Test {
   // The writer processes `records` (key=value), then commits with input offset `offset`.
   void WriteAndCommit(Task& writer, const std::map<Str, Str>& records, int64_t offset) {
     for (const auto& [key, value] : records) {
-      ASSERT_TRUE(writer.Process({.key = key, .value = value, .timestamp = offset},
-                                 {.topic = "input", .partition = 0, .offset = offset}, 0)
+      ASSERT_TRUE(writer
+                      .Process({.key = key, .value = value, .timestamp = offset},
+                               {.topic = "input", .partition = 0, .offset = offset}, 0)
                       .ok());
     }
     const TaskDb::Offsets offsets = {{{"input", 0}, offset + 1}};
@@ -133,8 +133,8 @@ class ChangelogApplierTest : public ::testing::Test {
 
 TEST_F(ChangelogApplierTest, AppliesACommitOnlyOnceEveryStoresChangelogHoldsItsMarker) {
   std::unique_ptr<Task> writer = NewTask("writer", &collector_);
-  WriteAndCommit(*writer, {{"k1", "one"}}, 10);                  // commit 1
-  WriteAndCommit(*writer, {{"k1", "uno"}, {"k2", "two"}}, 11);   // commit 2
+  WriteAndCommit(*writer, {{"k1", "one"}}, 10);                 // commit 1
+  WriteAndCommit(*writer, {{"k1", "uno"}, {"k2", "two"}}, 11);  // commit 2
   // Each changelog: k1, marker 1, k1, k2, marker 2.
   ASSERT_EQ(collector_.log(ChangelogTopic(kApp, "a")).size(), 5u);
   ASSERT_EQ(collector_.log(ChangelogTopic(kApp, "b")).size(), 5u);
@@ -250,12 +250,12 @@ class StateUpdaterTest : public ChangelogApplierTest {
       const std::string topic = ChangelogTopic(kApp, store);
       ASSERT_TRUE(broker_->CreateTopic({.name = topic, .partitions = 1}).ok());
       for (const MemoryCollector::Sent& sent : collector_.log(topic)) {
-        ASSERT_EQ(rd_kafka_producev(producer->get(), RD_KAFKA_V_TOPIC(topic.c_str()),
-                                    RD_KAFKA_V_PARTITION(0),
-                                    RD_KAFKA_V_KEY(sent.record.key->data(), sent.record.key->size()),
-                                    RD_KAFKA_V_VALUE(const_cast<char*>(sent.record.value->data()),
-                                                     sent.record.value->size()),
-                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+        ASSERT_EQ(rd_kafka_producev(
+                      producer->get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
+                      RD_KAFKA_V_KEY(sent.record.key->data(), sent.record.key->size()),
+                      RD_KAFKA_V_VALUE(const_cast<char*>(sent.record.value->data()),
+                                       sent.record.value->size()),
+                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
                   RD_KAFKA_RESP_ERR_NO_ERROR);
       }
     }
