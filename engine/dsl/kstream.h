@@ -276,44 +276,36 @@ class TimeWindowedKStream {
 template <typename K, typename V>
 class KGroupedStream {
  public:
-  KGroupedStream(std::shared_ptr<dsl::BuilderState> state, std::string node, bool repartition,
-                 SerdePtr<K> key_serde, SerdePtr<V> value_serde)
-      : state_(std::move(state)),
-        node_(std::move(node)),
-        repartition_(repartition),
-        key_serde_(std::move(key_serde)),
-        value_serde_(std::move(value_serde)) {}
+  // `stream`: the stream grouped, with the serdes the grouping uses.
+  explicit KGroupedStream(KStream<K, V> stream) : stream_(std::move(stream)) {}
 
   TimeWindowedKStream<K, V> WindowedBy(TimeWindows windows) const {
     // Called with the store name when the aggregation is built: returns the node the
     // aggregation reads from, after adding the repartition sink and source if needed.
-    auto prepare = [state = state_, node = node_, repartition = repartition_,
-                    key_serde = key_serde_, value_serde = value_serde_](const std::string& store) {
-      if (!repartition) return node;
+    auto prepare = [stream = stream_](const std::string& store) {
+      const std::shared_ptr<dsl::BuilderState>& state = stream.state_;
+      if (!stream.repartition_) return stream.node_;
       const std::string topic = absl::StrCat(store, "-repartition");
-      if (key_serde == nullptr || value_serde == nullptr) {
+      if (stream.key_serde_ == nullptr || stream.value_serde_ == nullptr) {
         state->Fail(absl::StrCat("the repartition before store '", store,
                                  "' needs key and value serdes: the key changed, so pass "
                                  "Grouped::With(key_serde, value_serde) to GroupByKey/GroupBy"));
-        return node;
+        return stream.node_;
       }
       const std::string sink = state->NewName("KSTREAM-SINK");
       const std::string source = state->NewName("KSTREAM-SOURCE");
-      state->topology.AddSink<K, V>(sink, topic, key_serde, value_serde, {node},
-                                    /*internal_topic=*/true);
-      state->topology.AddSource<K, V>(source, {topic}, key_serde, value_serde, {},
-                                      /*internal_topics=*/true);
+      state->topology.AddSink<K, V>(sink, topic, stream.key_serde_, stream.value_serde_,
+                                    {stream.node_}, /*internal_topic=*/true);
+      state->topology.AddSource<K, V>(source, {topic}, stream.key_serde_, stream.value_serde_,
+                                      {}, /*internal_topics=*/true);
       return source;
     };
-    return TimeWindowedKStream<K, V>(prepare, state_, key_serde_, value_serde_, windows);
+    return TimeWindowedKStream<K, V>(prepare, stream_.state_, stream_.key_serde_,
+                                     stream_.value_serde_, windows);
   }
 
  private:
-  std::shared_ptr<dsl::BuilderState> state_;
-  std::string node_;
-  bool repartition_;
-  SerdePtr<K> key_serde_;
-  SerdePtr<V> value_serde_;
+  KStream<K, V> stream_;
 };
 
 template <typename K, typename V>
@@ -476,9 +468,10 @@ class KStream {
   }
 
   KGroupedStream<K, V> GroupByKey(Grouped<K, V> grouped = {}) const {
-    return KGroupedStream<K, V>(
-        state_, node_, repartition_, grouped.key_serde != nullptr ? grouped.key_serde : key_serde_,
-        grouped.value_serde != nullptr ? grouped.value_serde : value_serde_);
+    KStream stream = *this;
+    if (grouped.key_serde != nullptr) stream.key_serde_ = grouped.key_serde;
+    if (grouped.value_serde != nullptr) stream.value_serde_ = grouped.value_serde;
+    return KGroupedStream<K, V>(std::move(stream));
   }
   // Groups by a new key `selector(key, value)`: SelectKey, then GroupByKey.
   template <typename F, typename KR = std::invoke_result_t<F, const K&, const V&>>
@@ -491,6 +484,8 @@ class KStream {
   friend class KStream;
   template <typename K2, typename V2>
   friend class KTable;
+  template <typename K2, typename V2>
+  friend class KGroupedStream;
   friend class StreamsBuilder;
 
   static ProcessorSupplier<K, V, K, V> PassThrough() {
