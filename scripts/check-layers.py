@@ -40,15 +40,7 @@ LAYERS = {
 }
 # A unit test beside the code it tests may also use what is below the top of its area (an
 # engine test may run a topology through the test driver), never a layer above the area.
-TEST_EXTRA = {
-    "common": [],
-    "stores": [],
-    "topologies": [],
-    "bench": [],
-    "cli": [],
-}
-for layer in ENGINE:
-    TEST_EXTRA[layer] = ENGINE
+TEST_EXTRA = {layer: ENGINE for layer in ENGINE}
 # Folders private to a layer: only the layers named may include from them.
 PRIVATE = {
     "engine/runtime/internal": ["engine/runtime"],

@@ -7,13 +7,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
 #include "engine/http/query_service.h"
 #include "engine/runtime/kafka_streams.h"
 #include "engine/runtime/memory_plan.h"
-#include "stores/rocksdb_option_set.h"
 
 namespace weir {
 namespace {

@@ -122,28 +122,28 @@ QueryService::Routed QueryService::Route(const std::string& path) const {
   // The endpoints: /state/<view>/<kind>, one per kind of view.
   static constexpr std::pair<absl::string_view, QueryableStore::Kind> kKinds[] = {
       {"windows", QueryableStore::Kind::kWindows}, {"key", QueryableStore::Kind::kKey}};
-  std::vector<std::string> views;
-  for (const QueryableStore& view : topology_.queryable_stores()) {
-    for (const auto& [name, kind] : kKinds) {
-      if (view.kind == kind) views.push_back(absl::StrCat(view.name, "/", name));
+  // What a refusal names: the views there are (built only when refusing).
+  const auto refuse = [this](absl::string_view why) {
+    std::vector<std::string> views;
+    for (const QueryableStore& view : topology_.queryable_stores()) {
+      for (const auto& [name, kind] : kKinds) {
+        if (view.kind == kind) views.push_back(absl::StrCat(view.name, "/", name));
+      }
     }
-  }
-  const std::string known =
-      views.empty() ? "this topology has no queryable store"
-                    : absl::StrCat("the queryable stores are ", absl::StrJoin(views, ", "));
+    return Routed{.refusal = Error(
+                      404, absl::StrCat(why, "; ",
+                                        views.empty() ? "this topology has no queryable store"
+                                                      : absl::StrCat("the queryable stores are ",
+                                                                     absl::StrJoin(views, ", "))))};
+  };
   const std::vector<std::string> parts = absl::StrSplit(path, '/');  // "", "state", view, kind
   for (const auto& [name, kind] : kKinds) {
     if (parts.size() != 4 || parts[1] != "state" || parts[3] != name) continue;
     const QueryableStore* view = topology_.FindQueryableStore(parts[2], kind);
-    if (view == nullptr) {
-      return {.refusal = Error(404, absl::StrCat("no queryable store ", parts[2], "/", name, "; ",
-                                                 known))};
-    }
+    if (view == nullptr) return refuse(absl::StrCat("no queryable store ", parts[2], "/", name));
     return {.view = view};
   }
-  return {.refusal = Error(404, absl::StrCat("no such endpoint: use POST /state/<store>/windows "
-                                             "or /state/<store>/key; ",
-                                             known))};
+  return refuse("no such endpoint: use POST /state/<store>/windows or /state/<store>/key");
 }
 
 QueryService::Served QueryService::Serve(const HttpRequest& request) const {
