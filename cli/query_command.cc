@@ -109,8 +109,9 @@ absl::Status Query(QueryFlags flags) {
       !flags.server.empty()               ? flags.server
       : !config.application_server.empty() ? config.application_server
                                           : absl::StrCat("127.0.0.1:", config.metrics_port);
+  WEIR_ASSIGN_OR_RETURN(const std::string base_url, ServerUrl(server));
   const std::string kind = flags.store == fraud::kCardWindowsStore ? "key" : "windows";
-  HttpCall call{.url = absl::StrCat("http://", server, "/state/", flags.store, "/", kind),
+  HttpCall call{.url = absl::StrCat(base_url, "/state/", flags.store, "/", kind),
                 .body = body.dump(),
                 .headers = {"Content-Type: application/json"},
                 .timeout = std::chrono::milliseconds(static_cast<int64_t>(flags.timeout_s * 1000))};
@@ -119,7 +120,7 @@ absl::Status Query(QueryFlags flags) {
   const HttpResponse response = HttpSend(call);
   if (response.status == 0) {
     return absl::UnavailableError(absl::StrCat("cannot reach weir at ", server, ": ",
-                                               response.error, " (--server HOST:PORT)"));
+                                               response.error, " (--server HOST:PORT or URL)"));
   }
   const nlohmann::json answer = nlohmann::json::parse(response.body, nullptr, false);
   const std::string error =
@@ -169,8 +170,8 @@ void AddQueryCommand(CLI::App& app, int* exit_code) {
   command->add_flag("--allow-stale", flags->allow_stale,
                     "Let a standby answer when the active task cannot (the answer says its lag)");
   command->add_option("--server", flags->server,
-                      "HOST:PORT of any instance (default: application.server, else "
-                      "127.0.0.1:<metrics.port>)");
+                      "Any instance, as HOST:PORT or http://HOST:PORT (default: "
+                      "application.server, else 127.0.0.1:<metrics.port>)");
   command->add_flag("--json", flags->json, "Print the instance's JSON answer");
   command->add_option("--timeout", flags->timeout_s, "Seconds to wait for the answer")
       ->capture_default_str()

@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 namespace weir {
 namespace {
@@ -105,6 +106,29 @@ HttpResponse HttpSend(const HttpCall& call) {
 
 HttpResponse HttpGet(int port, const std::string& target) {
   return HttpSend({.url = absl::StrCat("http://127.0.0.1:", port, target)});
+}
+
+absl::StatusOr<std::string> ServerUrl(absl::string_view server) {
+  absl::string_view rest = server;
+  std::string scheme = "http";
+  if (const size_t colon = rest.find("://"); colon != absl::string_view::npos) {
+    scheme = std::string(rest.substr(0, colon));
+    rest.remove_prefix(colon + 3);
+    if (scheme != "http" && scheme != "https") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("server '", server, "': scheme ", scheme, " is not http or https"));
+    }
+  }
+  absl::ConsumeSuffix(&rest, "/");
+  const size_t colon = rest.rfind(':');
+  int port = 0;
+  if (rest.find('/') != absl::string_view::npos || colon == absl::string_view::npos ||
+      colon == 0 || !absl::SimpleAtoi(rest.substr(colon + 1), &port) || port <= 0 ||
+      port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "server '", server, "' is not HOST:PORT or http://HOST:PORT (e.g. 127.0.0.1:9464)"));
+  }
+  return absl::StrCat(scheme, "://", rest);
 }
 
 std::string UrlEncode(const std::string& text) {

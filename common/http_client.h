@@ -12,6 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
 namespace weir {
 
 struct HttpResponse {
@@ -33,6 +36,11 @@ HttpResponse HttpSend(const HttpCall& call);
 
 // GET http://127.0.0.1:<port><target>, with a 30 s limit. Thread-safe.
 HttpResponse HttpGet(int port, const std::string& target);
+
+// The base URL of a server given as HOST:PORT or as a URL (http://HOST:PORT, https://..., a
+// trailing slash allowed), without the trailing slash: what every command's --server takes.
+// InvalidArgument, naming what was given, for another scheme, a path, or a missing port.
+absl::StatusOr<std::string> ServerUrl(absl::string_view server);
 
 // `text` percent-encoded for a URL query value.
 std::string UrlEncode(const std::string& text);

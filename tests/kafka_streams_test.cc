@@ -23,6 +23,7 @@
 #include "engine/http/metrics.h"
 #include "engine/http/query_service.h"
 #include "engine/kafka/embedded_broker.h"
+#include "engine/kafka/partitioner.h"
 #include "engine/kafka/topic_admin.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_cluster.h"
@@ -515,6 +516,44 @@ TEST(KafkaStreams, NotReadyWhileATaskRestoresReadyAfter) {
   EXPECT_EQ(HttpGet(port, "/healthz").status, 503) << "closed";
 }
 
+// Statistics come only with a thread's poll: a thread held in its processing (here by the
+// topology; in production by a producer flush or commit to a vanished broker) keeps its last
+// report, "every broker UP". After 3 x statistics.interval.ms without one it is not ready.
+TEST(KafkaStreams, AThreadWhoseStatisticsStopIsNotReady) {
+  CreateTopics({"stale-in"}, 1);
+  absl::Mutex mutex;
+  bool released = false;
+  StreamsBuilder builder;
+  builder.Stream<std::string, std::string>("stale-in", serdes::String(), serdes::String())
+      .Peek([&](const std::string&, const std::string&) {
+        absl::MutexLock lock(&mutex);
+        mutex.Await(absl::Condition(&released));
+      });
+  absl::StatusOr<Topology> topology = builder.Build();
+  ASSERT_TRUE(topology.ok()) << topology.status();
+  AppConfig config = Config("stale", 1);
+  config.consumer["statistics.interval.ms"] = "500";
+  auto streams = KafkaStreams::Create(*topology, config, EmbeddedOptions());
+  ASSERT_TRUE(streams.ok()) << streams.status();
+  auto release = absl::MakeCleanup([&] {
+    absl::MutexLock lock(&mutex);
+    released = true;
+  });
+  ASSERT_TRUE(Started(**streams));
+  ASSERT_TRUE(WaitFor([&] { return (*streams)->threads()[0].metrics.consumer.reported; },
+                      std::chrono::seconds(60)));
+  ASSERT_TRUE(WaitFor([&] { return (*streams)->Ready(); }, std::chrono::seconds(60)));
+  Produce("stale-in", 0, 1, 1);  // the thread now waits in Peek
+  ASSERT_TRUE(WaitFor([&] { return !(*streams)->Ready(); }, std::chrono::seconds(60)))
+      << "a thread that stopped polling stays ready";
+  EXPECT_THAT((*streams)->NotReadyReason(), HasSubstr("delivered no statistics for"));
+  EXPECT_TRUE((*streams)->Healthy()) << "blocked, not dead";
+  std::move(release).Invoke();
+  EXPECT_TRUE(WaitFor([&] { return (*streams)->Ready(); }, std::chrono::seconds(60)))
+      << (*streams)->NotReadyReason();
+  (*streams)->Close();
+}
+
 TEST(KafkaStreams, ARestoringTaskDoesNotHoldUpTheThreadsOtherTasks) {
   CreateTopics({"held-in", "held-out"}, 2);
   const Topology topology = Counting("held-in", "held-out", "held-counts");
@@ -998,6 +1037,61 @@ TEST(KafkaStreams, UndeserializableRecordsGoToTheDeadLetterTopicWithErrorHeaders
   EXPECT_THAT(dead[1].headers, ::testing::Contains(Header{"__streams.errors.offset", "1"}));
   EXPECT_THAT(dead[1].headers,
               ::testing::Contains(::testing::Field(&Header::key, "__streams.errors.message")));
+}
+
+// Keyed records in another partition than murmur2 of their key gives (a producer with another
+// partitioner): counted on their task; `misplaced.records: process` processes them where they
+// are, `dead-letter` sends them to the dead-letter topic as MisplacedKey.
+TEST(KafkaStreams, RecordsInTheWrongPartitionAreCountedThenProcessedOrDeadLettered) {
+  CreateTopics({"placed-in", "placed-out", "placed-dlq"}, 2);
+  {
+    KafkaHandle producer = Producer(cluster);
+    for (int i = 0; i < 5; ++i) {
+      const std::string key = absl::StrCat("card-", i);
+      const int32_t wrong = 1 - PartitionForKey(key, 2);
+      ASSERT_EQ(rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC("placed-in"),
+                                  RD_KAFKA_V_PARTITION(wrong),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                  RD_KAFKA_V_KEY(key.data(), key.size()),
+                                  RD_KAFKA_V_VALUE(const_cast<char*>("x"), 1), RD_KAFKA_V_END),
+                RD_KAFKA_RESP_ERR_NO_ERROR);
+    }
+    ASSERT_EQ(rd_kafka_flush(producer.get(), 60'000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  Produce("placed-in", 0, 20, 20);  // murmur2: in place
+  const auto misplaced = [](const KafkaStreams& streams) {
+    int64_t total = 0;
+    for (const ThreadSnapshot& thread : streams.threads()) {
+      for (const TaskMetrics& task : thread.metrics.tasks) total += task.misplaced_records;
+    }
+    return total;
+  };
+  const Topology topology = PassThrough("placed-in", "placed-out");
+  for (const MisplacedRecords policy : {MisplacedRecords::kProcess, MisplacedRecords::kDeadLetter}) {
+    const bool dead_letter = policy == MisplacedRecords::kDeadLetter;
+    SCOPED_TRACE(dead_letter ? "dead-letter" : "process");
+    AppConfig config = Config(dead_letter ? "placed-dl" : "placed", 1);
+    config.misplaced_records = policy;
+    config.dead_letter_queue_topic = "placed-dlq";
+    auto streams = KafkaStreams::Create(topology, config, EmbeddedOptions());
+    ASSERT_TRUE(streams.ok()) << streams.status();
+    ASSERT_TRUE(Started(**streams));
+    ASSERT_TRUE(WaitFor([&] { return Processed(**streams) == 25 && misplaced(**streams) == 5; },
+                        std::chrono::seconds(60)))
+        << Processed(**streams) << " processed, " << misplaced(**streams) << " misplaced";
+    (*streams)->Close();
+  }
+  // `process` forwarded all 25, `dead-letter` the 20 in place.
+  EXPECT_EQ(ReadAll("placed-out", 2).size(), 45u);
+  const std::vector<Consumed> dead = ReadAll("placed-dlq", 2);
+  ASSERT_EQ(dead.size(), 5u);
+  for (const Consumed& record : dead) {
+    EXPECT_THAT(record.key, ::testing::StartsWith("card-"));
+    EXPECT_NE(record.partition, -1);
+    EXPECT_THAT(record.headers,
+                ::testing::Contains(Header{"__streams.errors.exception", "MisplacedKey"}));
+    EXPECT_THAT(record.headers, ::testing::Contains(Header{"__streams.errors.topic", "placed-in"}));
+  }
 }
 
 // A record the producer refuses (here: larger than its message.max.bytes) follows

@@ -219,7 +219,8 @@ TEST_F(Queries, EveryInstanceAnswersACardsWindowsAsTheReplayHoldsThem) {
             expected["card-5m/windows"][0]["windows"]);
   EXPECT_FALSE(nlohmann::json::parse(by_token.body).contains("card"));
 
-  // `weir query`: the card from stdin, the token from http.auth.token.env.
+  // `weir query`: the card from stdin, the token from http.auth.token.env; the server as
+  // HOST:PORT or as a URL.
   const std::string server = absl::StrCat("127.0.0.1:", ports[1]);
   const test::CommandResult as_json =
       RunCommand({WeirBinary(), "query", "--card", "-", "--store", "card-5m", "--json", "--server",
@@ -229,8 +230,9 @@ TEST_F(Queries, EveryInstanceAnswersACardsWindowsAsTheReplayHoldsThem) {
   EXPECT_EQ(nlohmann::json::parse(as_json.out)["windows"],
             expected["card-5m/windows"][0]["windows"]);
   const test::CommandResult table =
-      RunCommand({WeirBinary(), "query", "--card", "-", "--store", "card-1m", "--server", server,
-                  "--set", "http.auth.token.env=WEIR_QUERY_TOKEN"},
+      RunCommand({WeirBinary(), "query", "--card", "-", "--store", "card-1m", "--server",
+                  absl::StrCat("http://", server, "/"), "--set",
+                  "http.auth.token.env=WEIR_QUERY_TOKEN"},
                  cards[0] + "\n", std::chrono::seconds(60));
   ASSERT_EQ(table.exit_status, 0) << table.err;
   EXPECT_THAT(table.out, ::testing::HasSubstr(expected["card-1m/windows"][0]["card"]));

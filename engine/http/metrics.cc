@@ -118,6 +118,11 @@ constexpr MetricDescription kDescriptions[] = {
      "records whose timestamp was ahead of the wall clock when processed; their e2e latency is "
      "taken as 0 (a producer's clock ahead, or event times generated faster than real time)",
      "source nodes", kInfo},
+    {"weir_task_misplaced_records_total", kCounter, kTask, "(weir) records in the wrong partition",
+     "keyed records read from another partition than Kafka's default partitioner (murmur2) gives "
+     "their key: a producer with another partitioner splits a key's state over tasks "
+     "(`misplaced.records`)",
+     "source topics", kInfo},
     {"weir_task_restore_remaining_records", kGauge, kTask,
      "stream-task-metrics: restore-remaining-records-total",
      "changelog records left to restore (0 once restored)", "restoration", kInfo},
@@ -493,6 +498,8 @@ void AddTask(Builder& b, const std::string& thread, const TaskMetrics& task) {
         static_cast<double>(task.dropped.count));
   b.Add(Family("weir_task_future_records_total"), labels,
         static_cast<double>(task.future_records));
+  b.Add(Family("weir_task_misplaced_records_total"), labels,
+        static_cast<double>(task.misplaced_records));
   b.Add(Family("weir_task_restore_remaining_records"), labels,
         static_cast<double>(task.restore_remaining));
   b.Add(Family("weir_task_restore_total"), labels, static_cast<double>(task.records_restored));

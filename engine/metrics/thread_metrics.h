@@ -47,6 +47,7 @@ struct TaskMetrics {
   Sensor::Reading e2e_latency_ms;       // at the sources: wall clock - record timestamp
   Sensor::Reading sink_e2e_latency_ms;  // at the sinks
   int64_t future_records = 0;           // records stamped ahead of the wall clock
+  int64_t misplaced_records = 0;        // in another partition than murmur2 of the key gives
   int64_t records_restored = 0;         // changelog records applied to the task's state
   int64_t restore_remaining = 0;        // changelog records left to restore (0 once restored)
   int64_t created_ms = 0;               // wall clock when the task was created here
@@ -64,6 +65,7 @@ struct TaskMetrics {
 // From librdkafka's statistics callback (statistics.interval.ms), one client.
 struct KafkaClientStats {
   bool reported = false;
+  int64_t received_ms = 0;  // wall clock when the callback delivered it (0: never)
   std::string client_id;
   int64_t tx_bytes = 0;               // bytes sent to brokers
   int64_t rx_bytes = 0;               // bytes received from brokers
@@ -97,6 +99,11 @@ struct ThreadMetrics {
   // brokers it knows reachable.
   bool brokers_unreachable() const {
     return consumer.reported && consumer.brokers > 0 && consumer.brokers_up == 0;
+  }
+  // Milliseconds since the consumer's last statistics, or 0 before the first. Only the thread's
+  // poll delivers them: a thread blocked on a vanished broker keeps its last ("UP") report.
+  int64_t consumer_statistics_age_ms(int64_t now_ms) const {
+    return consumer.reported ? now_ms - consumer.received_ms : 0;
   }
 };
 

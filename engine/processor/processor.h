@@ -73,6 +73,8 @@ struct TaskCounters {
   int64_t punctuations = 0;
   // Records whose timestamp was ahead of the wall clock (their e2e latency is taken as 0).
   int64_t future_records = 0;
+  // Records in another partition than Kafka's default partitioner gives their key.
+  int64_t misplaced = 0;
 };
 
 // What a processor can do and see. KOut/VOut are the types it forwards.

@@ -167,6 +167,14 @@ const config::Schema<AppConfig>& AppConfigSchema() {
                    "Dead-letter topic (KIP-1034): failed records with `__streams.errors.*` "
                    "headers naming the error and the source topic, partition and offset. Empty = "
                    "none.")
+           .Enum("misplaced.records", &C::misplaced_records,
+                 {{"process", MisplacedRecords::kProcess},
+                  {"dead-letter", MisplacedRecords::kDeadLetter},
+                  {"ignore", MisplacedRecords::kIgnore}},
+                 "A keyed input record in another partition than murmur2 of its key gives (a "
+                 "producer with another partitioner): count it, log it once a minute, and "
+                 "process it where it is, or send it to the dead-letter topic (reason "
+                 "MisplacedKey); ignore skips the check.")
            .Enum("default.production.exception.handler", &C::production_exception_handler,
                  {{"fail", ProductionHandler::kFail}, {"continue", ProductionHandler::kContinue}},
                  "A record the producer rejects or cannot deliver after its retries (any sink "
@@ -214,12 +222,27 @@ absl::StatusOr<AppConfig> LoadAppConfig(const std::string& path,
                                          "'_', '-'), got '",
                                          config.dead_letter_queue_topic, "'"));
   }
+  if (config.misplaced_records == MisplacedRecords::kDeadLetter &&
+      config.dead_letter_queue_topic.empty()) {
+    return config::KeyError(provenance, "misplaced.records", "defaults",
+                            "dead-letter needs errors.dead.letter.queue.topic.name, which is "
+                            "empty: set it, or take process");
+  }
   WEIR_RETURN_IF_ERROR(CheckClientProperties(config, provenance));
   if (provenance_out != nullptr) *provenance_out = std::move(provenance);
   return config;
 }
 
 const char* WeirVersion() { return WEIR_VERSION; }
+
+int64_t ConsumerPropertyMs(const AppConfig& config, const std::string& key, int64_t fallback) {
+  for (const auto* properties : {&config.consumer, &config.kafka}) {
+    if (auto it = properties->find(key); it != properties->end()) {
+      return std::strtoll(it->second.c_str(), nullptr, 10);
+    }
+  }
+  return fallback;
+}
 
 absl::StatusOr<std::string> HttpAuthToken(const AppConfig& config) {
   if (config.http_auth_token_env.empty()) return "";

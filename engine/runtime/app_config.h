@@ -32,6 +32,7 @@ enum class RecordingLevel { kInfo, kDebug };
 enum class DeserializationHandler { kLogAndContinue, kLogAndFail };
 enum class ProductionHandler { kFail, kContinue };
 enum class ThreadErrorPolicy { kShutdownClient, kReplaceThread };
+enum class MisplacedRecords { kProcess, kDeadLetter, kIgnore };
 
 struct AppConfig {
   // Identifies the application: consumer group id, and prefix of internal topic names
@@ -102,6 +103,10 @@ struct AppConfig {
       DeserializationHandler::kLogAndContinue;
   // Dead-letter topic for records that could not be processed; "" = none (logged and counted).
   std::string dead_letter_queue_topic;
+  // A keyed input record in another partition than Kafka's default partitioner (murmur2) puts
+  // its key: process it where it is, send it to the dead-letter topic, or do not check. Either
+  // of the first two counts it and logs it (at most once a minute per thread).
+  MisplacedRecords misplaced_records = MisplacedRecords::kProcess;
   // A record the producer could not deliver after its retries: fail (stop the thread) or
   // continue (log, count, go on).
   ProductionHandler production_exception_handler = ProductionHandler::kFail;
@@ -126,6 +131,20 @@ const char* WeirVersion();
 // The bearer token `http.auth.token.env` names, read from the environment: "" when the key is
 // empty; InvalidArgument naming the variable when it is unset or shorter than 16 characters.
 absl::StatusOr<std::string> HttpAuthToken(const AppConfig& config);
+
+// A consumer's librdkafka property as a number: `consumer.KEY`, else `kafka.KEY`, else
+// `fallback` (the value weir or librdkafka uses when neither is set).
+int64_t ConsumerPropertyMs(const AppConfig& config, const std::string& key, int64_t fallback);
+
+// The group's session timeout (librdkafka's default 45 s).
+inline int64_t SessionTimeoutMs(const AppConfig& config) {
+  return ConsumerPropertyMs(config, "session.timeout.ms", 45'000);
+}
+
+// How often a stream thread's clients report statistics (weir's default 5 s; 0: never).
+inline int64_t StatisticsIntervalMs(const AppConfig& config) {
+  return ConsumerPropertyMs(config, "statistics.interval.ms", 5'000);
+}
 
 // Loads `path` (skipped when empty) over the defaults, applies `overrides` ("key=value"), then
 // checks cross-key rules: application.id usable in topic names, broker topics of the

@@ -289,6 +289,9 @@ absl::StatusOr<std::unique_ptr<internal::StreamThread>> KafkaStreams::NewThread(
   const std::string name =
       absl::StrCat(config_.application_id, "-", process_id_, "-StreamThread-", index);
   internal::StreamThreadHooks hooks{.configure_client = options_.configure_client};
+  for (const SourceTopic& topic : source_topics_) {
+    hooks.source_partitions[topic.name] = topic.partitions;
+  }
   if (state_updater_ != nullptr) {
     hooks.open_task_db = [this](TaskId id) { return OpenTaskDb(id); };
     hooks.state_updater = state_updater_.get();
@@ -594,6 +597,7 @@ std::string KafkaStreams::NotReadyReason() const {
     if (closing_) return "shutting down";
   }
   if (!Healthy()) return "a stream thread is not running (see /healthz and the log)";
+  const int64_t stale_after_ms = 3 * StatisticsIntervalMs(config_);
   for (const ThreadSnapshot& thread : threads()) {
     if (!thread.assigned) {
       return absl::StrCat(thread.name, " waits for the group to assign it partitions");
@@ -604,6 +608,14 @@ std::string KafkaStreams::NotReadyReason() const {
     // A thread cut off from every broker processes nothing: not ready until one answers again.
     if (thread.metrics.brokers_unreachable()) {
       return absl::StrCat(thread.name, " reaches no broker");
+    }
+    // Statistics come only with the thread's poll: three intervals without one, and the last
+    // report (however "UP") no longer tells. A thread blocked on a vanished broker ends here.
+    const int64_t age_ms = thread.metrics.consumer_statistics_age_ms(options_.wall_clock());
+    if (stale_after_ms > 0 && age_ms > stale_after_ms) {
+      return absl::StrCat(thread.name, " reaches no broker, or is blocked: its consumer has ",
+                          "delivered no statistics for ", age_ms / 1000, " s (3 x ",
+                          "statistics.interval.ms)");
     }
   }
   return "";

@@ -41,15 +41,6 @@ std::string MembershipTopic(const std::string& application_id) {
   return absl::StrCat(application_id, "-instances");
 }
 
-int64_t SessionTimeoutMs(const AppConfig& config) {
-  for (const auto* properties : {&config.consumer, &config.kafka}) {
-    if (auto it = properties->find("session.timeout.ms"); it != properties->end()) {
-      return std::strtoll(it->second.c_str(), nullptr, 10);
-    }
-  }
-  return 45'000;
-}
-
 std::string InstanceView::ToJson() const {
   nlohmann::json json = {{"instance", instance},
                          {"endpoint", endpoint},

@@ -132,9 +132,6 @@ class Membership {
   std::vector<InstanceView> view_ ABSL_GUARDED_BY(mutex_);
 };
 
-// The group's session timeout from the consumer properties (librdkafka's default 45 s).
-int64_t SessionTimeoutMs(const AppConfig& config);
-
 }  // namespace weir
 
 #endif  // WEIR_ENGINE_RUNTIME_MEMBERSHIP_H_

@@ -13,6 +13,7 @@
 #include "common/logging.h"
 #include "common/status.h"
 #include "engine/kafka/kafka_status.h"
+#include "engine/kafka/partitioner.h"
 #include "engine/kafka/topic_admin.h"
 #include "engine/processor/topic_name.h"
 #include "engine/runtime/internal/changelog_reader.h"
@@ -300,14 +301,28 @@ absl::Status StreamThread::ProcessMessage(const rd_kafka_message_t& message, int
                                               ", which no processing task of this thread reads"));
     }
     auto offset = next_offsets_.find({topic, message.partition});
+    auto partitions = hooks_.source_partitions.find(topic);
+    const bool check = config_.misplaced_records != MisplacedRecords::kIgnore &&
+                       partitions != hooks_.source_partitions.end() && partitions->second > 1;
     assigned = by_handle_
                    .emplace(std::pair{message.rkt, message.partition},
-                            Assigned{task->second.get(), &offset->first.first, &offset->second})
+                            Assigned{task->second.get(), &offset->first.first, &offset->second,
+                                     check ? partitions->second : 0})
                    .first;
   }
   const RecordMetadata where{
       .topic = *assigned->second.topic, .partition = message.partition, .offset = message.offset};
   const RawRecord raw = ToRawRecord(message);
+  const std::optional<int32_t> expected = Misplaced(assigned->second, raw, where, now_ms);
+  if (expected.has_value() && config_.misplaced_records == MisplacedRecords::kDeadLetter) {
+    *assigned->second.next_offset = where.offset + 1;
+    ++processed_;
+    producer_->SendDeadLetter(raw, where, "MisplacedKey",
+                              absl::StrCat("Kafka's default partitioner (murmur2) puts the key in "
+                                           "partition ", *expected, " of ",
+                                           assigned->second.partitions));
+    return Fatal();
+  }
   absl::Status status = assigned->second.task->Process(raw, where, now_ms);
   *assigned->second.next_offset = where.offset + 1;
   ++processed_;
@@ -320,8 +335,33 @@ absl::Status StreamThread::ProcessMessage(const rd_kafka_message_t& message, int
                      " (default.deserialization.exception.handler: log_and_fail)"));
   }
   spdlog::warn("{}: skipping record {} that does not deserialize: {}", name_, at, status.message());
-  producer_->SendDeadLetter(raw, where, status);
+  producer_->SendDeadLetter(raw, where, "DeserializationException", status.message());
   return Fatal();
+}
+
+std::optional<int32_t> StreamThread::Misplaced(const Assigned& assigned, const RawRecord& raw,
+                                               const RecordMetadata& where, int64_t now_ms) {
+  if (assigned.partitions == 0 || !raw.key.has_value()) return std::nullopt;
+  const int32_t expected = PartitionForKey(*raw.key, assigned.partitions);
+  if (expected == where.partition) return std::nullopt;
+  assigned.task->CountMisplaced(config_.misplaced_records == MisplacedRecords::kDeadLetter);
+  if (now_ms < next_misplaced_log_ms_) {
+    ++unlogged_misplaced_;
+    return expected;
+  }
+  next_misplaced_log_ms_ = now_ms + 60'000;
+  spdlog::warn(
+      "{}: record {}-{}@{} is in the wrong partition: Kafka's default partitioner (murmur2) puts "
+      "its key in partition {}; {}{} (is the producer using another partitioner?)",
+      name_, where.topic, where.partition, where.offset, expected,
+      config_.misplaced_records == MisplacedRecords::kDeadLetter
+          ? "sent to the dead-letter topic (misplaced.records: dead-letter)"
+          : "processed here, its key's state split over tasks (misplaced.records: process)",
+      unlogged_misplaced_ > 0 ? absl::StrCat("; ", unlogged_misplaced_, " more since the last "
+                                             "such line")
+                              : "");
+  unlogged_misplaced_ = 0;
+  return expected;
 }
 
 absl::Status StreamThread::Commit() {
@@ -558,6 +598,7 @@ void StreamThread::OnStatistics(rd_kafka_t* rk, absl::string_view json) {
     spdlog::warn("{}: {}", name_, stats.status().message());
     return;
   }
+  stats->received_ms = wall_clock_();
   absl::MutexLock lock(&mutex_);
   (rd_kafka_type(rk) == RD_KAFKA_CONSUMER ? published_.consumer_stats
                                           : published_.producer_stats) = *std::move(stats);

@@ -96,6 +96,9 @@ struct StreamThreadHooks {
   std::string transactional_id;
   // Called with the consumer's and the producer's configuration before each client is made.
   std::function<void(rd_kafka_conf_t*, ClientKind)> configure_client;
+  // Partitions of each topic the topology reads (internal ones by their full name): a keyed
+  // record is misplaced when murmur2 of its key names another (`misplaced.records`).
+  std::map<std::string, int32_t> source_partitions;
 };
 
 class StreamThread {
@@ -253,11 +256,18 @@ class StreamThread {
     Task* task;
     const std::string* topic;
     int64_t* next_offset;
+    int32_t partitions;  // of the topic, to check keys' placement; 0: not checked
   };
+  // The partition murmur2 of `raw`'s key gives when `raw` sits in another (then counted on its
+  // task and logged, once a minute); nullopt when it is in place, unkeyed or not checked.
+  std::optional<int32_t> Misplaced(const Assigned& assigned, const RawRecord& raw,
+                                   const RecordMetadata& where, int64_t now_ms);
   absl::flat_hash_map<std::pair<const rd_kafka_topic_t*, int32_t>, Assigned> by_handle_;
   absl::Status fatal_;  // set by callbacks; ends the loop
   int64_t next_commit_ms_ = 0;
   int64_t closed_dropped_ = 0;  // counters of tasks already closed
+  int64_t next_misplaced_log_ms_ = 0;
+  int64_t unlogged_misplaced_ = 0;
   int64_t closed_late_ = 0;
   int64_t closed_punctuations_ = 0;
 

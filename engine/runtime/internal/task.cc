@@ -272,6 +272,7 @@ TaskMetrics Task::Metrics(int64_t now_ms, bool with_rocksdb) const {
                 .e2e_latency_ms = context_.sensors.e2e_latency_ms.Read(now_ms),
                 .sink_e2e_latency_ms = context_.sensors.sink_e2e_latency_ms.Read(now_ms),
                 .future_records = context_.counters.future_records,
+                .misplaced_records = context_.counters.misplaced,
                 .records_restored = records_restored_,
                 .restore_remaining = restore_remaining_,
                 .created_ms = created_ms_,

@@ -56,6 +56,12 @@ class Task {
   // stream-time punctuations. `system_time_ms`: the caller's wall clock, read once per batch.
   absl::Status Process(const RawRecord& raw, const RecordMetadata& metadata,
                        int64_t system_time_ms);
+  // Counts a record read from another partition than murmur2 of its key gives; `dropped`: it
+  // goes to the dead-letter topic instead of being processed.
+  void CountMisplaced(bool dropped) {
+    ++context_.counters.misplaced;
+    if (dropped) context_.Dropped(DropReason::kInvalid);
+  }
   // Fires every due wall-clock punctuation at `system_time_ms` (the caller's clock, read once for
   // all its tasks); returns how many fired.
   int PunctuateWallClock(int64_t system_time_ms);

@@ -69,11 +69,10 @@ absl::Status ThreadProducer::Init(const AppConfig& config, const Topology& topol
 }
 
 void ThreadProducer::SendDeadLetter(const RawRecord& raw, const RecordMetadata& where,
-                                    const absl::Status& why) {
+                                    absl::string_view exception, absl::string_view why) {
   if (dead_letter_topic_.empty()) return;
   RawRecord dead = raw;
-  dead.headers =
-      DeadLetterHeaders(std::move(dead.headers), "DeserializationException", why.message(), where);
+  dead.headers = DeadLetterHeaders(std::move(dead.headers), exception, why, where);
   Send(dead_letter_topic_, std::move(dead));
 }
 

@@ -62,8 +62,10 @@ class ThreadProducer : public RecordCollector {
   void Send(const std::string& topic, RawRecord record) override;
   const int64_t* SendToPartition(const std::string& topic, int32_t partition,
                                  RawRecord record) override;
-  // `raw`, read at `where`, did not deserialize: to `dead.letter.queue.topic` when it is set.
-  void SendDeadLetter(const RawRecord& raw, const RecordMetadata& where, const absl::Status& why);
+  // `raw`, read at `where`, cannot be processed (`exception`, e.g. DeserializationException,
+  // and why): to `errors.dead.letter.queue.topic.name` when it is set.
+  void SendDeadLetter(const RawRecord& raw, const RecordMetadata& where,
+                      absl::string_view exception, absl::string_view why);
   // Serves delivery reports.
   void Poll() { rd_kafka_poll(producer_.get(), 0); }
 
