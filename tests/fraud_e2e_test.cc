@@ -23,7 +23,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "common/http_client.h"
+#include "engine/kafka/partitioner.h"
 #include "engine/kafka/topic_offsets.h"
 #include "tests/support/alerts.h"
 #include "tests/support/broker_process.h"
@@ -225,6 +227,100 @@ TEST_F(FraudEndToEnd, InjectedFraudIsAllDetectedAndNoCardNumberLeaks) {
     const std::set<std::string> leaked = CardsIn(text, cards);
     EXPECT_TRUE(leaked.empty()) << what << " holds " << leaked.size() << " card numbers in clear, "
                                 << "e.g. " << (leaked.empty() ? "" : *leaked.begin());
+  }
+}
+
+// kcat's default partitioner (librdkafka's consistent_random): CRC-32 of the key, modulo the
+// partition count. Bitwise; the test reads back where kcat put each record to confirm.
+uint32_t Crc32(absl::string_view bytes) {
+  uint32_t crc = 0xffffffff;
+  for (const unsigned char byte : bytes) {
+    crc ^= byte;
+    for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ (0xedb88320 & (0 - (crc & 1)));
+  }
+  return ~crc;
+}
+
+// Payments a client without murmur2 placed in another partition than their card's (kcat's
+// default partitioner): counted, named in the log, and with `misplaced.records: dead-letter`
+// sent to the dead-letter topic as MisplacedKey - the card number masked there as everywhere.
+TEST_F(FraudEndToEnd, PaymentsInTheWrongPartitionAreCountedNamedAndDeadLettered) {
+  std::string payments;
+  std::set<std::string> cards;
+  std::map<std::string, int32_t> murmur2_partition;
+  for (int64_t n = 4000'0000'0000'0000; cards.size() < 5; ++n) {
+    const std::string card = absl::StrCat(n);
+    const int32_t murmur2 = PartitionForKey(card, kPartitions);
+    if (static_cast<int32_t>(Crc32(card) % kPartitions) == murmur2) continue;
+    cards.insert(card);
+    murmur2_partition[card] = murmur2;
+    absl::StrAppend(&payments, card, "|{\"txn_id\":\"m", cards.size(), "\",\"card\":\"", card,
+                    "\",\"amount\":12.5,\"currency\":\"EUR\",\"merchant\":\"m-1\",",
+                    "\"country\":\"US\",\"ts\":1732269900000}\n");
+  }
+  ASSERT_EQ(RunCommand({"kcat", "-b", bootstrap_, "-t", "payments", "-P", "-K|"}, payments,
+                       std::chrono::seconds(60))
+                .exit_status,
+            0);
+  const test::CommandResult placed =
+      RunCommand({"kcat", "-b", bootstrap_, "-C", "-t", "payments", "-o", "beginning", "-e", "-q",
+                  "-f", "%k %p\n"},
+                 "", std::chrono::seconds(60));
+  for (absl::string_view line : absl::StrSplit(placed.out, '\n', absl::SkipEmpty())) {
+    const std::vector<std::string> fields = absl::StrSplit(line, ' ');
+    ASSERT_EQ(fields.size(), 2u) << line;
+    EXPECT_NE(fields[1], absl::StrCat(murmur2_partition[fields[0]]))
+        << "kcat put a payment where murmur2 would: the test's premise fails";
+  }
+
+  const std::filesystem::path log = root_ / "weir.log";
+  const std::filesystem::path port_file = root_ / "weir.port";
+  absl::StatusOr<std::unique_ptr<Subprocess>> weir = Subprocess::Start(
+      {WeirBinary(), "run", "--progress-interval", "0", "--port-file", port_file.string(),
+       "--set", absl::StrCat("bootstrap.servers=", bootstrap_), "--set",
+       absl::StrCat("application.id=", kApplication), "--set",
+       absl::StrCat("state.dir=", (root_ / "state").string()), "--set", "metrics.host=127.0.0.1",
+       "--set", "metrics.port=0", "--set", "misplaced.records=dead-letter"},
+      log.string());
+  ASSERT_TRUE(weir.ok()) << weir.status();
+  const int port = ReadPortFile(port_file.string(), std::chrono::seconds(60)).value_or(0);
+  ASSERT_NE(port, 0) << "weir wrote no --port-file; see " << log;
+  ASSERT_TRUE(WaitFor(
+      [&] { return CommittedRecords(bootstrap_, kApplication, "payments", kPartitions) == 5; },
+      std::chrono::seconds(120)))
+      << "see " << log;
+  int64_t counted = 0;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        const std::string metrics = HttpGet(port, "/metrics").body;
+        counted = 0;
+        for (absl::string_view line : absl::StrSplit(metrics, '\n')) {
+          double value = 0;
+          if (absl::ConsumePrefix(&line, "weir_task_misplaced_records_total{") &&
+              absl::SimpleAtod(line.substr(line.find("} ") + 2), &value)) {
+            counted += static_cast<int64_t>(value);
+          }
+        }
+        return counted == 5;
+      },
+      std::chrono::seconds(60)))
+      << counted << " counted as misplaced";
+  (*weir)->Signal(SIGTERM);
+  ASSERT_EQ((*weir)->Wait(std::chrono::seconds(60)), 0) << ReadFile(log);
+
+  const std::string written = ReadFile(log);
+  EXPECT_THAT(written, ::testing::ContainsRegex("record payments-[0-9]+@0 is in the wrong "
+                                                "partition: .* puts its key in partition [0-9]"));
+  const std::string dead = ReadTopic("payments-dlq");
+  EXPECT_EQ(std::count(dead.begin(), dead.end(), '\n'), 5) << dead;
+  int misplaced_key = 0;
+  for (absl::string_view line : absl::StrSplit(dead, '\n', absl::SkipEmpty())) {
+    misplaced_key += absl::StrContains(line, "__streams.errors.exception=MisplacedKey");
+  }
+  EXPECT_EQ(misplaced_key, 5) << dead;
+  EXPECT_TRUE(ReadTopic("fraud-alerts").empty());
+  for (const std::string& text : {written, dead}) {
+    EXPECT_TRUE(CardsIn(text, cards).empty()) << "a card number in clear: " << text;
   }
 }
 

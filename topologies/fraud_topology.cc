@@ -307,15 +307,14 @@ class DetectProcessor : public Processor<InputKey, PaymentOrError, std::string, 
   void DeadLetter(const Record<InputKey, PaymentOrError>& record, absl::string_view exception,
                   absl::string_view reason) {
     context_->RecordDropped(DropReason::kInvalid);  // dropped-records, as in Kafka Streams
-    // The record's own headers are kept, masked like its value: a producer may have put a card
-    // number in one.
-    Headers headers = record.headers;
-    for (Header& header : headers) {
-      if (header.value.has_value()) header.value = MaskCardNumbers(*header.value);
-    }
+    RawRecord masked{.key = std::string(record.key.text),
+                     .value = std::string(record.value.text),
+                     .headers = record.headers};
+    MaskCardNumbersIn(masked);
     Record<std::string, std::string> dead{
-        MaskCardNumbers(record.key.text), MaskCardNumbers(record.value.text), record.timestamp,
-        DeadLetterHeaders(std::move(headers), exception, reason, context_->record_metadata())};
+        *std::move(masked.key), *std::move(masked.value), record.timestamp,
+        DeadLetterHeaders(std::move(masked.headers), exception, reason,
+                          context_->record_metadata())};
     context_->Forward(dead, "dead-letters");
   }
 
@@ -362,6 +361,8 @@ Topology BuildFraudTopology(const FraudConfig& config, const CardTokenizer& toke
   for (QueryableStore& view : FraudQueryableStores(config, tokenizer)) {
     topology.AddQueryableStore(std::move(view));
   }
+  // Payments the engine dead-letters itself (in the wrong partition) are masked as these are.
+  topology.SetDeadLetterRedactor(&MaskCardNumbersIn);
   return topology;
 }
 

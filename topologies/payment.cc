@@ -223,6 +223,14 @@ std::string MaskCardNumbers(absl::string_view text) {
   return out;
 }
 
+void MaskCardNumbersIn(RawRecord& record) {
+  if (record.key.has_value()) record.key = MaskCardNumbers(*record.key);
+  if (record.value.has_value()) record.value = MaskCardNumbers(*record.value);
+  for (Header& header : record.headers) {
+    if (header.value.has_value()) header.value = MaskCardNumbers(*header.value);
+  }
+}
+
 void AppendCents(int64_t cents, std::string& out) {
   absl::StrAppend(&out, cents / 100, ".", absl::Dec(cents % 100, absl::kZeroPad2));
 }

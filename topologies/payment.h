@@ -16,7 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-
+#include "engine/processor/record.h"
 
 namespace weir::fraud {
 
@@ -141,6 +141,9 @@ void AppendMaskedCard(absl::string_view card, std::string& out);
 // numbers: input keys, dead letters, log lines. Other long numbers are masked too: over-masking
 // beats leaking.
 std::string MaskCardNumbers(absl::string_view text);
+// MaskCardNumbers over a record's key, value and header values: a dead letter's, since a
+// producer may have put a card number in any of them.
+void MaskCardNumbersIn(RawRecord& record);
 
 // The longest txn_id, merchant, country or currency a payment may have.
 inline constexpr size_t kMaxFieldBytes = 256;

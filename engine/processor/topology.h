@@ -102,6 +102,16 @@ class Topology {
   // (engine/processor/state_query.h); its name is unique among views of its kind, and its functions
   // are set.
   Topology& AddQueryableStore(QueryableStore view);
+  // Rewrites the input records the engine itself dead-letters (undeserializable, misplaced)
+  // before they are sent: a topology whose input holds secrets (card numbers) masks them there
+  // as its own dead letters do. Default: the record as read.
+  Topology& SetDeadLetterRedactor(std::function<void(RawRecord&)> redact) {
+    redact_dead_letter_ = std::move(redact);
+    return *this;
+  }
+  const std::function<void(RawRecord&)>& dead_letter_redactor() const {
+    return redact_dead_letter_;
+  }
 
   // OK, or the first building mistake (InvalidArgument naming the nodes involved).
   const absl::Status& status() const { return status_; }
@@ -130,6 +140,7 @@ class Topology {
   std::vector<NodeSpec> nodes_;
   std::vector<StoreSpec> stores_;
   std::vector<QueryableStore> queryable_;
+  std::function<void(RawRecord&)> redact_dead_letter_;
   absl::Status status_;
 };
 

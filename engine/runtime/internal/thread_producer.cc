@@ -40,6 +40,7 @@ absl::Status ThreadProducer::Init(const AppConfig& config, const Topology& topol
   rd_kafka_conf_set_opaque(conf.get(), this);
   if (options_.configure_client) options_.configure_client(conf.get(), ClientKind::kProducer);
   WEIR_ASSIGN_OR_RETURN(producer_, NewKafkaClient(std::move(conf), ClientKind::kProducer));
+  redact_dead_letter_ = topology.dead_letter_redactor();
   // Ask for the leaders of every topic this thread writes now, not on its first commit: there,
   // the first produce to each changelog waited for metadata, stalling the thread 0.5-0.7 s
   // (`weir bench load`'s first commit). rd_kafka_topic_new queries an unknown topic's leader.
@@ -72,6 +73,7 @@ void ThreadProducer::SendDeadLetter(const RawRecord& raw, const RecordMetadata& 
                                     absl::string_view exception, absl::string_view why) {
   if (dead_letter_topic_.empty()) return;
   RawRecord dead = raw;
+  if (redact_dead_letter_) redact_dead_letter_(dead);
   dead.headers = DeadLetterHeaders(std::move(dead.headers), exception, why, where);
   Send(dead_letter_topic_, std::move(dead));
 }

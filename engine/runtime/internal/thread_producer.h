@@ -93,6 +93,7 @@ class ThreadProducer : public RecordCollector {
   const std::string dead_letter_topic_;  // empty: dead letters are dropped (counted)
   const std::string name_;
   const Options options_;
+  std::function<void(RawRecord&)> redact_dead_letter_;  // the topology's (Topology)
   KafkaHandle producer_;
   struct TopicDeleter {
     void operator()(rd_kafka_topic_t* topic) const { rd_kafka_topic_destroy(topic); }
