@@ -17,7 +17,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "bench/processes.h"
 #include "common/clock.h"
 #include "common/http_client.h"
@@ -405,13 +407,81 @@ void ReportMoves(const std::map<std::string, Moved>& moved, const BeforeKill& be
       failover_times.empty() ? -1 : *std::max_element(failover_times.begin(), failover_times.end());
 }
 
-void StopAll(std::vector<Instance>& survivors, Cluster& cluster) {
+// The sum of `family` over every series in a /metrics text.
+double SumOfMetric(const std::string& metrics, const std::string& family) {
+  double total = 0;
+  for (absl::string_view line : absl::StrSplit(metrics, '\n')) {
+    if (!absl::StartsWith(line, family + "{") && !absl::StartsWith(line, family + " ")) continue;
+    double value = 0;
+    if (absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &value)) total += value;
+  }
+  return total;
+}
+
+// Stops the last instance for pause_s (SIGSTOP), resumes it, and waits until every instance is
+// alive and ready and the paused one owns tasks again: it rejoined rather than died.
+absl::Status PauseLast(const FailoverOptions& options, std::vector<Instance>& instances,
+                       FailoverReport& report) {
+  Instance& paused = instances.back();
+  paused.process->Signal(SIGSTOP);
+  spdlog::info("failover: stopped instance {} (SIGSTOP) for {} s", instances.size() - 1,
+               options.pause_s);
+  std::this_thread::sleep_for(std::chrono::milliseconds(
+      static_cast<int64_t>(options.pause_s * 1000)));  // the scenario's own timing
+  paused.process->Signal(SIGCONT);
+  const int64_t resumed_ms = WallClockMs();
+  std::string why;
+  const auto rejoined = [&] {
+    size_t tasks = 0;
+    for (size_t i = 0; i < instances.size(); ++i) {
+      if (instances[i].process->Wait(std::chrono::milliseconds(0)).has_value()) {
+        why = absl::StrCat("instance ", i, " exited; see ", instances[i].log);
+        return false;
+      }
+      const HttpResponse ready = HttpGet(instances[i].port, "/readyz");
+      if (ready.status != 200) {
+        why = absl::StrCat("instance ", i, " not ready: ", ready.body);
+        return false;
+      }
+      absl::StatusOr<InstanceView> view = ReadTasks(instances[i]);
+      if (!view.ok()) return false;
+      if (i + 1 == instances.size() && view->active.empty()) {
+        why = "the paused instance owns no task";
+        return false;
+      }
+      tasks += view->active.size();
+    }
+    why = absl::StrCat(tasks, " of ", options.partitions, " tasks running");
+    return tasks == static_cast<size_t>(options.partitions);
+  };
+  if (!WaitFor(rejoined, std::chrono::seconds(180), std::chrono::milliseconds(200))) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("180 s after the paused instance resumed: ", why));
+  }
+  report.rejoin_ms = WallClockMs() - resumed_ms;
+  report.task_migrations = static_cast<int64_t>(
+      SumOfMetric(HttpGet(paused.port, "/metrics").body, "weir_thread_task_migrations_total"));
+  spdlog::info("failover: every instance ready {} ms after the resume ({} task migrations "
+               "survived)", report.rejoin_ms, report.task_migrations);
+  return absl::OkStatus();
+}
+
+// SIGTERM to every instance; an error naming the first that does not exit 0 (or exited before).
+absl::Status StopAll(std::vector<Instance>& survivors, Cluster& cluster) {
   for (Instance& instance : survivors) instance.process->Signal(SIGTERM);
-  for (Instance& instance : survivors) instance.process->Wait(std::chrono::seconds(60));
+  absl::Status status;
+  for (Instance& instance : survivors) {
+    const std::optional<int> exit = instance.process->Wait(std::chrono::seconds(60));
+    if (exit != 0 && status.ok()) {
+      status = absl::InternalError(absl::StrCat("an instance exited with ", exit.value_or(-1),
+                                                " on SIGTERM; see ", instance.log));
+    }
+  }
   if (cluster.broker != nullptr) {
     cluster.broker->Signal(SIGTERM);
     cluster.broker->Wait(std::chrono::seconds(30));
   }
+  return status;
 }
 
 }  // namespace
@@ -463,6 +533,19 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
                         .stream_records = options.stream_records,
                         .state_changelog_records = ChangelogRecords(bootstrap),
                         .killed = id_of.back()};
+  if (options.pause_s > 0) {
+    WEIR_RETURN_IF_ERROR(PauseLast(options, instances, report));
+    if (const int status = stream->Wait(std::chrono::minutes(5)).value_or(-1); status != 0) {
+      return absl::InternalError(absl::StrCat("weir loadgen exited with ", status));
+    }
+    WEIR_RETURN_IF_ERROR(WaitProcessed(bootstrap, options.partitions,
+                                       options.fill_records + options.stream_records,
+                                       std::chrono::seconds(300)));
+    report.survivor_metrics = HttpGet(instances.back().port, "/metrics").body;
+    if (options.before_stop) options.before_stop(bootstrap, RunTopic("fraud-alerts"));
+    WEIR_RETURN_IF_ERROR(StopAll(instances, cluster));
+    return report;
+  }
   const int64_t kill_ms = WallClockMs();
   instances.back().process->Signal(SIGKILL);
   instances.back().process->Wait(std::chrono::seconds(10));
@@ -489,7 +572,7 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
   ReportMoves(moved, before, kill_ms, report);
 
   if (options.before_stop) options.before_stop(bootstrap, RunTopic("fraud-alerts"));
-  StopAll(survivors, cluster);
+  WEIR_RETURN_IF_ERROR(StopAll(survivors, cluster));
   return report;
 }
 

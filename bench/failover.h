@@ -49,6 +49,10 @@ struct FailoverOptions {
   double rate = 2'000;              // payments/s in the stream phase (also their spacing)
   int64_t start_ts = 0;             // event time of the stream's first payment; 0 = now
   double kill_after_s = 6;
+  // > 0: instead of killing the last instance, stop it (SIGSTOP) for this long - a long pause
+  // or a network blip - then resume it (SIGCONT). Every instance must then run and be ready
+  // again, the paused one owning tasks (FailoverReport::rejoin_ms).
+  double pause_s = 0;
   int64_t cards = 20'000;
   uint64_t seed = 1;
   int64_t session_timeout_ms = 6'000;
@@ -80,6 +84,11 @@ struct FailoverReport {
   int64_t failover_ms_median = -1;
   int64_t failover_ms_max = -1;
   std::string survivor_metrics;  // the first survivor's /metrics once everything is processed
+  // Pause trial (FailoverOptions::pause_s): resume -> every instance ready, the paused one
+  // owning tasks again; and the task migrations its threads survived (Kafka Streams'
+  // TaskMigratedException: fenced producer or stale generation).
+  int64_t rejoin_ms = -1;
+  int64_t task_migrations = 0;
 };
 
 absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options);

@@ -151,7 +151,6 @@ TEST(BrokerOutage, OneBrokerOfThreeStoppedUnderLoadLosesNoAlert) {
       {WeirBinary(), "run", "--progress-interval", "0", "--port-file", log + ".port", "--set",
        "bootstrap.servers=" + bootstrap,
        "--set", "application.id=outage3", "--set", "replication.factor=3", "--set",
-       "windowstore.changelog.additional.retention.ms=1000000000000", "--set",
        "metrics.host=127.0.0.1", "--set", "metrics.port=0", "--set",
        "state.dir=" + (root / "state").string()},
       log);

@@ -133,9 +133,6 @@ class CrashTest : public ::testing::TestWithParam<const char*> {
             "--set", "statestore.cache.max.bytes=32KiB", "--set",
             absl::StrCat("processing.guarantee=", GetParam()), "--set",
             absl::StrCat("topology.config=", (root_ / ("fraud-" + application + ".yaml")).string()),
-            // The payments are from 2024: on a real cluster, window changelogs would otherwise
-            // be deleted by retention (event time) as they arrive.
-            "--set", "windowstore.changelog.additional.retention.ms=1000000000000",
             // The embedded broker completes a rebalance only when the killed member times out.
             "--set", "consumer.session.timeout.ms=6000", "--set",
             "consumer.heartbeat.interval.ms=500"};

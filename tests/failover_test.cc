@@ -108,9 +108,6 @@ TEST_P(Failover, KillingOneOfThreeInstancesLosesNoAlert) {
   if (real) {
     options.bootstrap_servers = *real;
     options.session_timeout_ms = 6'000;
-    // The payments' event time is in 2024: a real broker's time retention would delete the
-    // window changelogs' records at once (docs/kafka.md, "What weir creates").
-    options.overrides.push_back("windowstore.changelog.additional.retention.ms=1000000000000");
   }
   absl::StatusOr<bench::FailoverReport> report = bench::RunFailover(options);
   ASSERT_TRUE(report.ok()) << report.status() << " (logs kept in " << root_ << ")";
@@ -187,6 +184,97 @@ TEST_P(Failover, KillingOneOfThreeInstancesLosesNoAlert) {
 INSTANTIATE_TEST_SUITE_P(Standbys, Failover, ::testing::Values(1, 0),
                          [](const ::testing::TestParamInfo<int>& info) {
                            return absl::StrCat("Replicas", info.param);
+                         });
+
+// The pause trial on a real cluster (ctest -L kafka): one of three instances stopped with
+// SIGSTOP for 12 s - past its 6 s session timeout and exactly-once's 10 s transaction timeout,
+// as a long pause or a network blip - under load, then resumed. Its producers are fenced and
+// its group generation is gone: like Kafka Streams (TaskMigratedException) it must close its
+// tasks without committing, make new producers and rejoin, not exit. Every instance must be
+// ready again within session timeout + 10 s of the resume, and the alerts must be exactly
+// those of an uninterrupted replay: each exactly once under exactly_once_v2 (read_committed),
+// each at least once under at_least_once. The parameter: processing.guarantee.
+class Pause : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(Pause, AnInstancePausedPastItsSessionRejoinsAndTheOutputHolds) {
+  const std::optional<std::string> real = test::RealKafkaBootstrap();
+  if (!real) GTEST_SKIP() << "fencing and exactly-once need a real cluster (ctest -L kafka)";
+  const bool exactly_once = std::string(GetParam()) == "exactly_once_v2";
+  const std::filesystem::path root = std::filesystem::temp_directory_path() /
+                                     absl::StrCat("weir-pause-", ::getpid(), "-", GetParam());
+  std::filesystem::remove_all(root);
+  std::filesystem::create_directories(root);
+  setenv("WEIR_CARD_TOKEN_KEY", "pause-secret", 1);  // children inherit it
+  constexpr int64_t kStream = 70'000;  // 35 s at 2,000/s: outlasts the pause and the rejoin
+  const std::string payments = (root / "payments.jsonl").string();
+  const std::string expected_path = (root / "expected.jsonl").string();
+  ASSERT_EQ(RunCommand({WeirBinary(), "loadgen", "--records", absl::StrCat(kStream), "--rate",
+                        absl::StrCat(kRate), "--cards", absl::StrCat(kCards), "--seed",
+                        absl::StrCat(kSeed), "--start-ts", absl::StrCat(kStartTs), "--output",
+                        payments, "--progress-interval", "0"},
+                       "", std::chrono::seconds(120))
+                .exit_status,
+            0);
+  ASSERT_EQ(RunCommand({WeirBinary(), "replay", "--input", payments, "--output", expected_path}, "",
+                       std::chrono::seconds(300))
+                .exit_status,
+            0);
+  const std::map<std::string, int> expected = AlertIdCounts(test::ReadFile(expected_path));
+  ASSERT_GT(expected.size(), 50u) << "the workload should raise alerts";
+
+  std::string alerts;
+  bench::FailoverOptions options{.weir_binary = WeirBinary(),
+                                 .bootstrap_servers = *real,
+                                 .overrides = {absl::StrCat("processing.guarantee=", GetParam())},
+                                 .work_dir = (root / "run").string(),
+                                 .instances = 3,
+                                 .partitions = 12,
+                                 .standby_replicas = 1,
+                                 .stream_records = kStream,
+                                 .rate = kRate,
+                                 .start_ts = kStartTs,
+                                 .kill_after_s = 4,
+                                 .pause_s = 12,
+                                 .cards = kCards,
+                                 .seed = kSeed,
+                                 .session_timeout_ms = 6'000};
+  options.before_stop = [&alerts](const std::string& bootstrap, const std::string& topic) {
+    const test::CommandResult read =
+        RunCommand({"kcat", "-b", bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-q",
+                    "-X", "isolation.level=read_committed", "-f", "%s\n"},
+                   "", std::chrono::seconds(120));
+    EXPECT_EQ(read.exit_status, 0) << read.err;
+    alerts = read.out;
+  };
+  absl::StatusOr<bench::FailoverReport> report = bench::RunFailover(options);
+  ASSERT_TRUE(report.ok()) << report.status() << " (logs kept in " << root << ")";
+  std::printf("every instance ready %lld ms after the resume; %lld task migrations survived\n",
+              static_cast<long long>(report->rejoin_ms),
+              static_cast<long long>(report->task_migrations));
+  EXPECT_LE(report->rejoin_ms, options.session_timeout_ms + 10'000);
+  EXPECT_GE(report->task_migrations, 1) << "the pause fenced nothing: the trial tested nothing";
+
+  const std::map<std::string, int> actual = AlertIdCounts(alerts);
+  int missing = 0;
+  int64_t duplicates = 0;
+  for (const auto& [id, count] : expected) missing += actual.contains(id) ? 0 : 1;
+  for (const auto& [id, count] : actual) {
+    duplicates += count - 1;
+    EXPECT_TRUE(expected.contains(id)) << "an alert the replay did not raise: " << id;
+  }
+  std::printf("alerts: %zu expected, %zu distinct delivered, %d missing, %lld duplicates\n",
+              expected.size(), actual.size(), missing, static_cast<long long>(duplicates));
+  EXPECT_EQ(missing, 0);
+  if (exactly_once) {
+    EXPECT_EQ(duplicates, 0) << "exactly_once_v2 delivered an alert twice";
+  }
+  if (!HasFailure()) std::filesystem::remove_all(root);
+}
+
+INSTANTIATE_TEST_SUITE_P(Guarantees, Pause,
+                         ::testing::Values("exactly_once_v2", "at_least_once"),
+                         [](const ::testing::TestParamInfo<const char*>& info) {
+                           return std::string(info.param);
                          });
 
 }  // namespace

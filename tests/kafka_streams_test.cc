@@ -95,10 +95,6 @@ AppConfig Config(const std::string& application_id, int threads) {
   // The embedded broker completes a rebalance only when departed members time out: keep the
   // session short so group changes settle in seconds (Kafka's default is 45 s).
   config.consumer = {{"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "500"}};
-  // The records are stamped 1970 (Produce): a real broker's retention, which goes by record
-  // timestamp, would otherwise delete changelogs under a restoring task. 10^12 ms (31 years)
-  // was not enough: the broker's check every 30 s deleted one under a test in CI.
-  config.windowstore_changelog_additional_retention_ms = 1'000'000'000'000'000;
   return config;
 }
 
@@ -712,6 +708,9 @@ TEST(KafkaStreams, AChangelogThatLostWhatTheStateNeedsWipesItLoudly) {
   ASSERT_TRUE(
       WaitFor([&] { return (*second)->threads()[0].tasks.size() == 1; }, std::chrono::seconds(60)));
   EXPECT_GE(Sum(**second, &ThreadSnapshot::restores_truncated), 1);
+  EXPECT_TRUE(WaitFor([&] { return Sum(**second, &ThreadSnapshot::restores_lost_state) == 1; },
+                      std::chrono::seconds(60)))
+      << "no whole commit was left: the restore lost live state, and must say so";
   EXPECT_EQ(Sum(**second, &ThreadSnapshot::states_wiped), 1);
   // The filler holds no commit marker: nothing is applied, the state starts empty and input
   // resumes from the group's committed offsets.

@@ -133,7 +133,6 @@ TEST_F(Queries, EveryInstanceAnswersACardsWindowsAsTheReplayHoldsThem) {
         "--set", "http.auth.token.env=WEIR_QUERY_TOKEN",
         "--set", "num.standby.replicas=1",
         "--set", "consumer.session.timeout.ms=6000",
-        "--set", "windowstore.changelog.additional.retention.ms=1000000000000",
         "--set", "state.dir=" + (root_ / absl::StrCat("state-", i)).string()};
     std::filesystem::remove(log + ".port");
     absl::StatusOr<std::unique_ptr<Subprocess>> started = Subprocess::Start(run, log);

@@ -102,6 +102,21 @@ constexpr MetricDescription kDescriptions[] = {
               "tasks created", "rebalance callback", kInfo),
     WEIR_RATE("weir_thread_task_closed", kThread, "stream-thread-metrics: task-closed",
               "tasks closed", "rebalance callback", kInfo),
+    {"weir_thread_restores_truncated_total", kCounter, kThread,
+     "(weir) restores from a changelog broker retention had cut",
+     "restores into fresh state whose changelog no longer started at offset 0 (normal for stores "
+     "with a retention once it has passed)",
+     "state restoration", kInfo},
+    {"weir_thread_restores_lost_state_total", kCounter, kThread,
+     "(weir) restores that lacked live state",
+     "of those, restores where what retention had deleted may still have been live state (stream "
+     "time moved less than the stores' retention since): the state lacks it",
+     "state restoration", kInfo},
+    {"weir_thread_task_migrations_total", kCounter, kThread, "(weir) task migrations survived",
+     "times the thread's producer was fenced or its group generation went stale (a pause past "
+     "transaction.timeout.ms or session.timeout.ms) and it closed its tasks without committing, "
+     "made a new producer and rejoined (Kafka Streams' TaskMigratedException)",
+     "stream thread", kInfo},
     {"weir_thread_blocked_time_seconds_total", kCounter, kThread,
      "stream-thread-metrics: blocked-time-ns-total",
      "seconds (Kafka Streams: ns) the thread spent waiting on Kafka: polls and commits "
@@ -487,6 +502,12 @@ void AddThread(Builder& b, const ThreadSnapshot& t) {
   b.Add(Rate("weir_thread_task_closed"), thread, m.task_closed.count_rate,
         static_cast<double>(m.task_closed.count));
   b.Add(Family("weir_thread_blocked_time_seconds_total"), thread, m.blocked_time_ns_total / 1e9);
+  b.Add(Family("weir_thread_restores_truncated_total"), thread,
+        static_cast<double>(t.restores_truncated));
+  b.Add(Family("weir_thread_restores_lost_state_total"), thread,
+        static_cast<double>(t.restores_lost_state));
+  b.Add(Family("weir_thread_task_migrations_total"), thread,
+        static_cast<double>(t.tasks_migrated));
 }
 
 void AddTask(Builder& b, const std::string& thread, const TaskMetrics& task) {

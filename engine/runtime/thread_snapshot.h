@@ -32,6 +32,12 @@ struct ThreadSnapshot {
   int64_t states_wiped = 0;        // local task states found to belong to another log
   int64_t records_restored = 0;    // changelog records applied to local state
   int64_t restores_truncated = 0;  // restorations that found the changelog's start beyond the state
+  // of which the deleted records may still have been live state (Task::LostState)
+  int64_t restores_lost_state = 0;
+  // Task migrations survived: the thread's producer was fenced or its group generation went
+  // stale, and it closed its tasks, made a new producer and rejoined (Kafka Streams'
+  // TaskMigratedException).
+  int64_t tasks_migrated = 0;
   // The record cache (statestore.cache.max.bytes per thread).
   int64_t cache_hits = 0;
   int64_t cache_misses = 0;

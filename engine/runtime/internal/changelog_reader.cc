@@ -47,9 +47,9 @@ absl::StatusOr<ChangelogCheck> CheckChangelogs(Task& task, rd_kafka_t* offsets,
         check.usable = false;
         return check;
       }
-      spdlog::error(
-          "{}: task {}: changelog {}-{} starts at offset {}, not 0: records before it are gone "
-          "(broker retention); the restored state lacks them",
+      spdlog::warn(
+          "{}: task {}: changelog {}-{} starts at offset {}, not 0: broker retention deleted the "
+          "records before it; restoring from there, then judging whether they were still live",
           who, task.id().ToString(), tail.topic, partition, low);
       check.truncated = true;
       tail.from = low;

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <thread>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "engine/kafka/kafka_status.h"
@@ -12,6 +13,7 @@ namespace {
 
 constexpr int kFlushTimeoutMs = 60'000;
 constexpr int kCommitTimeoutMs = 60'000;
+constexpr char kTaskMigratedPayload[] = "weir.task-migrated";
 
 class AtLeastOnce final : public Committer {
  public:
@@ -76,14 +78,13 @@ class ExactlyOnce final : public Committer {
     WEIR_RETURN_IF_ERROR(BeforeProduce());
     if (offsets.cnt > 0) {
       rd_kafka_consumer_group_metadata_t* group = rd_kafka_consumer_group_metadata(consumer_);
-      absl::Status sent = KafkaStatus(
-          rd_kafka_send_offsets_to_transaction(producer_, &offsets, group, kCommitTimeoutMs),
-          "sending offsets to the transaction");
+      rd_kafka_error_t* error =
+          rd_kafka_send_offsets_to_transaction(producer_, &offsets, group, kCommitTimeoutMs);
       rd_kafka_consumer_group_metadata_destroy(group);
-      WEIR_RETURN_IF_ERROR(sent);
+      WEIR_RETURN_IF_ERROR(Check(error, "sending offsets to the transaction"));
     }
-    WEIR_RETURN_IF_ERROR(KafkaStatus(rd_kafka_commit_transaction(producer_, kCommitTimeoutMs),
-                                     "committing the transaction"));
+    WEIR_RETURN_IF_ERROR(Check(rd_kafka_commit_transaction(producer_, kCommitTimeoutMs),
+                               "committing the transaction"));
     in_transaction_ = false;
     return write_state();
   }
@@ -96,12 +97,47 @@ class ExactlyOnce final : public Committer {
   }
 
  private:
+  // `error` as a status; one the transaction must be aborted for (the offsets' generation is
+  // stale: a rebalance went on without this member) or a fencing is a task migration.
+  absl::Status Check(rd_kafka_error_t* error, const char* context) {
+    if (error == nullptr) return absl::OkStatus();
+    const bool abortable = rd_kafka_error_txn_requires_abort(error);
+    absl::Status status = KafkaStatus(error, context);  // destroys `error`
+    if (abortable) {
+      Abort();
+      return TaskMigratedError(status);
+    }
+    return ProducerFenced(producer_) ? TaskMigratedError(status) : status;
+  }
+
   rd_kafka_t* const consumer_;
   rd_kafka_t* const producer_;
   bool in_transaction_ = false;
 };
 
 }  // namespace
+
+absl::Status TaskMigratedError(const absl::Status& cause) {
+  absl::Status status(cause.code(), cause.message());
+  status.SetPayload(kTaskMigratedPayload, absl::Cord("1"));
+  return status;
+}
+
+bool IsTaskMigrated(const absl::Status& status) {
+  return status.GetPayload(kTaskMigratedPayload).has_value();
+}
+
+bool ProducerFenced(rd_kafka_t* producer) {
+  char reason[512];
+  switch (rd_kafka_fatal_error(producer, reason, sizeof(reason))) {
+    case RD_KAFKA_RESP_ERR__FENCED:
+    case RD_KAFKA_RESP_ERR_PRODUCER_FENCED:
+    case RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH:
+      return true;
+    default:
+      return false;
+  }
+}
 
 std::unique_ptr<Committer> Committer::Create(ProcessingGuarantee guarantee, rd_kafka_t* consumer,
                                              rd_kafka_t* producer, RebalanceWatch* watch) {

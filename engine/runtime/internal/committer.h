@@ -49,6 +49,16 @@ class Committer {
   virtual void Abort() {}
 };
 
+// Kafka Streams' TaskMigratedException: the group or the transaction coordinator moved on
+// without this thread - its producer fenced (a transaction past transaction.timeout.ms was
+// aborted, or a newer producer took its transactional.id), or its offsets refused for a stale
+// generation (a pause past session.timeout.ms). Not fatal: the thread closes its tasks without
+// committing, makes a new producer and rejoins the group. `cause` says what happened.
+absl::Status TaskMigratedError(const absl::Status& cause);
+bool IsTaskMigrated(const absl::Status& status);
+// Whether `producer`'s fatal error, if it has one, is a fencing (then it must be replaced).
+bool ProducerFenced(rd_kafka_t* producer);
+
 }  // namespace weir::internal
 
 #endif  // WEIR_ENGINE_RUNTIME_INTERNAL_COMMITTER_H_

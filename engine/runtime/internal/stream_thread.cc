@@ -91,6 +91,12 @@ absl::Status StreamThread::Init() {
     }
   }
   WEIR_RETURN_IF_ERROR(CreateConsumer());
+  return CreateProducer();
+}
+
+absl::Status StreamThread::CreateProducer() {
+  committer_.reset();
+  producer_.reset();  // a fenced one first: its transactional.id is the new one's
   WEIR_ASSIGN_OR_RETURN(
       producer_,
       ThreadProducer::Create(
@@ -105,6 +111,46 @@ absl::Status StreamThread::Init() {
                                  producer_->handle(), rebalance_watch_.get());
   producer_->set_committer(committer_.get());
   return absl::OkStatus();
+}
+
+bool StreamThread::TaskMigrated(const absl::Status& status) const {
+  if (status.ok() || stop_requested_) return false;
+  return IsTaskMigrated(status) ||
+         (config_.processing_guarantee == ProcessingGuarantee::kExactlyOnceV2 &&
+          ProducerFenced(producer_->handle()));
+}
+
+absl::Status StreamThread::Rejoin(const absl::Status& cause) {
+  ++tasks_migrated_;
+  spdlog::warn("{}: {}: the group or the transaction coordinator went on without this thread "
+               "(paused past session.timeout.ms or transaction.timeout.ms?); closing its tasks "
+               "without committing, making a new producer and rejoining",
+               name_, cause.message());
+  // The partitions the consumer holds are given up and taken again, so their tasks start over
+  // from their state's last commit: the group may still count this member (only its
+  // transaction timed out). If it does not, the next poll revokes them as lost and the
+  // consumer rejoins. `fatal_` set: nothing commits on the way.
+  rd_kafka_topic_partition_list_t* held = nullptr;
+  WEIR_RETURN_IF_ERROR(
+      KafkaStatus(rd_kafka_assignment(consumer_.get(), &held), "reading the assignment"));
+  PartitionList assignment(held);
+  fatal_ = cause;
+  if (!ProducerFenced(producer_->handle())) committer_->Abort();
+  if (assignment->cnt > 0) {
+    RebalanceCallback(consumer_.get(), RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS, assignment.get(),
+                      this);
+  }
+  CloseAllTasks();  // restoring ones too
+  uncommitted_revoked_.clear();
+  fatal_ = absl::OkStatus();
+  WEIR_RETURN_IF_ERROR(CreateProducer());
+  WEIR_RETURN_IF_ERROR(committer_->Init());
+  next_commit_ms_ = wall_clock_() + config_.commit_interval_ms;
+  if (assignment->cnt > 0) {
+    RebalanceCallback(consumer_.get(), RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS, assignment.get(),
+                      this);
+  }
+  return Fatal();
 }
 
 absl::Status StreamThread::CreateConsumer() {
@@ -171,6 +217,48 @@ void StreamThread::Run() {
   spdlog::info("{}: stopped", name_);
 }
 
+absl::Status StreamThread::Iterate() {
+  // Tasks the state updater has restored (it wakes the poll below when one is ready).
+  if (!restoring_.empty()) WEIR_RETURN_IF_ERROR(ResumeRestored());
+  AnswerQueries();
+  // One batch per iteration; polling the consumer queue also serves the rebalance callback.
+  const auto poll_start = SteadyClock::now();
+  const ssize_t count = PollBatch(static_cast<int>(config_.poll_ms));
+  const auto poll_end = SteadyClock::now();
+  const int64_t now_ms = wall_clock_();
+  poll_sensor_.Record(Millis(poll_end - poll_start), now_ms);
+  blocked_ns_ += Nanos(poll_end - poll_start);
+  if (count > 0) poll_records_sensor_.Record(static_cast<double>(count), now_ms);
+  absl::Status status;
+  for (ssize_t i = 0; i < count; ++i) {
+    if (status.ok()) status = ProcessMessage(*batch_[i], now_ms);
+    if (status.ok()) status = Fatal();
+    rd_kafka_message_destroy(batch_[i]);  // every message, even after a failure
+  }
+  WEIR_RETURN_IF_ERROR(status);
+  if (count > 0) {  // Kafka Streams records process-rate and -latency per loop iteration
+    process_sensor_.Record(static_cast<double>(count), now_ms);
+    process_latency_sensor_.Record(Millis(SteadyClock::now() - poll_end) / count, now_ms);
+  }
+  producer_->Poll();  // delivery reports
+  WEIR_RETURN_IF_ERROR(Fatal());
+  const auto punctuate_start = SteadyClock::now();
+  const int64_t punctuate_ms = wall_clock_();  // once for every task, after the batch
+  int punctuated = 0;
+  for (auto& [id, task] : tasks_) punctuated += task->PunctuateWallClock(punctuate_ms);
+  if (punctuated > 0) {
+    punctuate_sensor_.Record(Millis(SteadyClock::now() - punctuate_start) / punctuated, now_ms);
+  }
+  if ((punctuate_ms >= next_commit_ms_ || UncommittedOverLimit()) &&
+      !rebalance_watch_->HoldsCommits()) {
+    WEIR_RETURN_IF_ERROR(CommitOrWarn());
+  }
+  PublishTasks(std::exchange(member_id_stale_, false) ? std::optional(ReadMemberId())
+                                                      : std::nullopt);
+  PublishMetrics(/*force=*/false);
+  return absl::OkStatus();
+}
+
 absl::Status StreamThread::RunLoop() {
   WEIR_RETURN_IF_ERROR(committer_->Init());
   std::vector<std::string> topics;
@@ -184,44 +272,9 @@ absl::Status StreamThread::RunLoop() {
   next_commit_ms_ = wall_clock_() + config_.commit_interval_ms;
 
   while (!stop_requested_) {
-    // Tasks the state updater has restored (it wakes the poll below when one is ready).
-    if (!restoring_.empty()) WEIR_RETURN_IF_ERROR(ResumeRestored());
-    AnswerQueries();
-    // One batch per iteration; polling the consumer queue also serves the rebalance callback.
-    const auto poll_start = SteadyClock::now();
-    const ssize_t count = PollBatch(static_cast<int>(config_.poll_ms));
-    const auto poll_end = SteadyClock::now();
-    const int64_t now_ms = wall_clock_();
-    poll_sensor_.Record(Millis(poll_end - poll_start), now_ms);
-    blocked_ns_ += Nanos(poll_end - poll_start);
-    if (count > 0) poll_records_sensor_.Record(static_cast<double>(count), now_ms);
-    absl::Status status;
-    for (ssize_t i = 0; i < count; ++i) {
-      if (status.ok()) status = ProcessMessage(*batch_[i], now_ms);
-      if (status.ok()) status = Fatal();
-      rd_kafka_message_destroy(batch_[i]);  // every message, even after a failure
-    }
+    absl::Status status = Iterate();
+    if (TaskMigrated(status)) status = Rejoin(status);
     WEIR_RETURN_IF_ERROR(status);
-    if (count > 0) {  // Kafka Streams records process-rate and -latency per loop iteration
-      process_sensor_.Record(static_cast<double>(count), now_ms);
-      process_latency_sensor_.Record(Millis(SteadyClock::now() - poll_end) / count, now_ms);
-    }
-    producer_->Poll();  // delivery reports
-    WEIR_RETURN_IF_ERROR(Fatal());
-    const auto punctuate_start = SteadyClock::now();
-    const int64_t punctuate_ms = wall_clock_();  // once for every task, after the batch
-    int punctuated = 0;
-    for (auto& [id, task] : tasks_) punctuated += task->PunctuateWallClock(punctuate_ms);
-    if (punctuated > 0) {
-      punctuate_sensor_.Record(Millis(SteadyClock::now() - punctuate_start) / punctuated, now_ms);
-    }
-    if ((punctuate_ms >= next_commit_ms_ || UncommittedOverLimit()) &&
-        !rebalance_watch_->HoldsCommits()) {
-      WEIR_RETURN_IF_ERROR(CommitOrWarn());
-    }
-    PublishTasks(std::exchange(member_id_stale_, false) ? std::optional(ReadMemberId())
-                                                        : std::nullopt);
-    PublishMetrics(/*force=*/false);
   }
   state_ = ThreadState::kPendingShutdown;
   AnswerQueries(absl::UnavailableError(absl::StrCat(name_, " is shutting down")));
@@ -459,10 +512,16 @@ absl::StatusOr<std::unique_ptr<Task>> StreamThread::CreateTask(
                             CheckChangelogs(*task, updater->offsets_client(),
                                             config_.application_id, name_));
       if (check.usable || attempt > 0) {
-        if (check.truncated) ++restores_truncated_;
+        if (check.truncated) {
+          ++restores_truncated_;
+          task->set_restore_truncated();
+        }
         std::erase_if(check.tails, [](const ChangelogTail& t) { return t.from >= t.high; });
         std::move(release).Cancel();  // the task holds the state until it closes
-        if (check.tails.empty()) return task;
+        if (check.tails.empty()) {
+          JudgeRestore(*task);
+          return task;
+        }
         restoring_.insert(id);
         restoring_any_ = true;  // not ready (/readyz) until every task has restored
         updater->Restore(std::move(task), std::move(check.tails),
@@ -505,6 +564,16 @@ absl::StatusOr<bool> StreamThread::InputMatchesState(
   return true;
 }
 
+void StreamThread::JudgeRestore(const Task& task) {
+  const std::string lost = task.LostState();
+  if (lost.empty()) return;
+  ++restores_lost_state_;
+  spdlog::error("{}: task {}: broker retention deleted changelog records this restore needed "
+                "({}); the restored state lacks them (weir_thread_restores_lost_state_total; "
+                "docs/runbook.md, \"State lost to changelog retention\")",
+                name_, task.id().ToString(), lost);
+}
+
 absl::Status StreamThread::ResumeRestored() {
   for (StateUpdater::Returned& restored : hooks_.state_updater->TakeRestored(restoring_)) {
     const TaskId id = restored.task->id();
@@ -517,6 +586,7 @@ absl::Status StreamThread::ResumeRestored() {
                           absl::StrCat("restoring task ", id.ToString(), ": ",
                                        restored.status.message()));
     }
+    JudgeRestore(*restored.task);
     // Resume the task's input where the restored state stands.
     Task& task = *tasks_.emplace(id, std::move(restored.task)).first->second;
     const TaskDb::Offsets stored = task.StoredOffsets();
@@ -687,7 +757,9 @@ ThreadSnapshot StreamThread::snapshot() const {
                    .tasks_closed = tasks_closed_,
                    .states_wiped = states_wiped_,
                    .records_restored = records_restored_,
-                   .restores_truncated = restores_truncated_};
+                   .restores_truncated = restores_truncated_,
+                   .restores_lost_state = restores_lost_state_,
+                   .tasks_migrated = tasks_migrated_};
   absl::MutexLock lock(&mutex_);
   s.tasks = published_.tasks;
   s.member_id = published_.member_id;

@@ -175,6 +175,19 @@ class StreamThread {
   static void RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                 rd_kafka_topic_partition_list_t* partitions, void* opaque);
   absl::Status OnAssign(rd_kafka_topic_partition_list_t* partitions);
+  // The producer and the committer (again after a fencing).
+  absl::Status CreateProducer();
+  // One loop iteration: a batch polled and processed, punctuations, a commit when due.
+  absl::Status Iterate();
+  // Whether `status` is a task migration (committer.h: TaskMigratedError) rather than fatal.
+  bool TaskMigrated(const absl::Status& status) const;
+  // Recovers from a task migration as Kafka Streams does: closes every task without
+  // committing, replaces the producer (fencing leaves it unusable), and takes the consumer's
+  // partitions again from the tasks' last commits. An error only if that fails.
+  absl::Status Rejoin(const absl::Status& cause);
+  // After a restore from a changelog retention had cut (Task::LostState): logs and counts a
+  // loss of live state.
+  void JudgeRestore(const Task& task);
   // Commits (unless the partitions are `lost`), then closes the tasks left without partitions.
   absl::Status OnRevoke(rd_kafka_topic_partition_list_t* partitions, bool lost);
 
@@ -295,6 +308,8 @@ class StreamThread {
   std::atomic<int64_t> states_wiped_{0};
   std::atomic<int64_t> records_restored_{0};
   std::atomic<int64_t> restores_truncated_{0};
+  std::atomic<int64_t> restores_lost_state_{0};
+  std::atomic<int64_t> tasks_migrated_{0};  // Rejoin()s
 
   mutable absl::Mutex mutex_;
   // Set by the rebalance callback; the loop re-reads the member id after the poll returns.

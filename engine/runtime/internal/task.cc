@@ -61,6 +61,14 @@ absl::Status Task::Init(const Topology& topology, const Topology::Subtopology& s
     const Topology::StoreSpec& spec = topology.stores()[store];
     // Kafka Streams' cache namespace: `<task>-<store>`.
     const std::string ns = absl::StrCat(context_.task_id.ToString(), "-", spec.name);
+    const int64_t retention_ms = spec.kind == Topology::StoreKind::kWindow
+                                     ? spec.window.retention_ms + spec.window.window_size_ms
+                                     : spec.keyvalue.retention_ms;
+    if (retention_ms == 0 || longest_retention_ms_ < 0) {
+      longest_retention_ms_ = -1;  // kept forever: any deletion loses live state
+    } else {
+      longest_retention_ms_ = std::max(longest_retention_ms_, retention_ms);
+    }
     std::unique_ptr<StateStore> opened;
     if (spec.kind == Topology::StoreKind::kKeyValue) {
       std::unique_ptr<KeyValueBytesStore> kv;
@@ -177,7 +185,13 @@ absl::Status Task::Flush() {
 void Task::PrepareCommit(const TaskDb::Offsets& offsets) {
   changelog_slots_.clear();
   if (db_ == nullptr) return;
-  const int64_t timestamp = std::max<int64_t>(context_.stream_time, 0);
+  // Stamped with the time they are written, not the records' event time: the broker deletes a
+  // changelog record by its timestamp (retention.ms, for stores with a retention), and a
+  // backfill's event times lie in the past - their state would be deleted as it was written,
+  // and a restore would come back without it. The retention then runs from the write: nothing
+  // goes before retention + windowstore.changelog.additional.retention.ms of wall time, by
+  // which the store expired it too unless stream time stood still (docs/state-layout.md).
+  const int64_t timestamp = context_.wall_clock();
   bool changed = false;
   for (const auto& [name, store] : context_.stores) {
     const std::string topic = ChangelogTopic(context_.application_id, name);
@@ -243,7 +257,23 @@ absl::Status Task::CommitRestored(const ChangelogMarker& marker,
                                   const std::map<std::string, int64_t>& changelog_ends) {
   commit_seq_ = marker.seq;
   context_.stream_time = marker.stream_time;
+  if (first_restored_stream_time_ < 0) first_restored_stream_time_ = marker.stream_time;
   return WriteCommit(marker.offsets, changelog_ends, /*write_ahead_log=*/false);
+}
+
+std::string Task::LostState() const {
+  if (!restore_truncated_) return "";
+  if (first_restored_stream_time_ < 0) {
+    return "no whole commit is left after the deleted head: the state starts empty";
+  }
+  if (longest_retention_ms_ < 0) {
+    return "a store keeps its entries without retention, so the deleted head held live ones";
+  }
+  const int64_t moved = context_.stream_time - first_restored_stream_time_;
+  if (moved >= longest_retention_ms_) return "";
+  return absl::StrCat("stream time moved ", moved, " ms over what is left, less than the ",
+                      "stores' retention (", longest_retention_ms_, " ms): entries written ",
+                      "before it may still have been live");
 }
 
 std::vector<std::string> Task::logged_stores() const {

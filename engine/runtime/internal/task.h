@@ -89,6 +89,15 @@ class Task {
   absl::Status CommitRestored(const ChangelogMarker& marker,
                               const std::map<std::string, int64_t>& changelog_ends);
   absl::Status FinishRestore() { return db_ == nullptr ? absl::OkStatus() : db_->FlushMemtables(); }
+  // A restore into fresh state whose changelog starts past offset 0 (broker retention deleted
+  // its head) calls this first; LostState() then judges what was deleted once it is restored.
+  void set_restore_truncated() { restore_truncated_ = true; }
+  // After a truncated restore, whether what retention deleted may still have been live state:
+  // every deleted record was written before the first restored commit, at a stream time of at
+  // most that commit's, so it had expired in its store too once stream time has since moved on
+  // by the longest store retention (a window store's plus its window size). Empty when the
+  // restore was whole or the deletion lost nothing live; otherwise why, for the log.
+  std::string LostState() const;
   // Bytes of state writes waiting for the next commit (0 in memory).
   size_t uncommitted_bytes() { return db_ == nullptr ? 0 : db_->pending_bytes(); }
   int64_t commit_seq() const { return commit_seq_; }
@@ -140,6 +149,9 @@ class Task {
   int64_t created_ms_ = 0;
   int64_t first_processed_ms_ = -1;
   bool from_standby_ = false;
+  int64_t longest_retention_ms_ = 0;  // of the task's stores; 0: one keeps entries forever
+  bool restore_truncated_ = false;
+  int64_t first_restored_stream_time_ = -1;  // of the first commit a restore applied
 };
 
 }  // namespace weir::internal
