@@ -252,7 +252,10 @@ TEST_P(Pause, AnInstancePausedPastItsSessionRejoinsAndTheOutputHolds) {
               static_cast<long long>(report->rejoin_ms),
               static_cast<long long>(report->task_migrations));
   EXPECT_LE(report->rejoin_ms, options.session_timeout_ms + 10'000);
-  EXPECT_GE(report->task_migrations, 1) << "the pause fenced nothing: the trial tested nothing";
+  if (exactly_once) {
+    // At at_least_once the paused member just finds its partitions lost and rejoins.
+    EXPECT_GE(report->task_migrations, 1) << "the pause fenced nothing: the trial tested nothing";
+  }
 
   const std::map<std::string, int> actual = AlertIdCounts(alerts);
   int missing = 0;

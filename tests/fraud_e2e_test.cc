@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -322,6 +323,77 @@ TEST_F(FraudEndToEnd, PaymentsInTheWrongPartitionAreCountedNamedAndDeadLettered)
   for (const std::string& text : {written, dead}) {
     EXPECT_TRUE(CardsIn(text, cards).empty()) << "a card number in clear: " << text;
   }
+}
+
+// The full-disk trial: state.dir on a 24 MiB tmpfs the test mounts (root only; skipped
+// otherwise), state.dir.min.free.bytes 16 MiB, more payments than fit. The instance must stop
+// consuming before the volume fills and say why (log, /readyz, metric), stay alive, and resume
+// by itself once the volume is enlarged (remounted at 256 MiB), as a volume claim expanded
+// under a running pod; every payment then processed, no abort.
+TEST_F(FraudEndToEnd, AFillingDiskStopsConsumptionUntilThereIsRoomAgain) {
+  const std::filesystem::path volume = root_ / "volume";
+  std::filesystem::create_directories(volume);
+  const test::CommandResult mounted = RunCommand(
+      {"mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", volume.string()}, "",
+      std::chrono::seconds(30));
+  if (mounted.exit_status != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs (needs root): " << mounted.err;
+  }
+  const absl::Cleanup unmount = [&] {
+    RunCommand({"umount", "-l", volume.string()}, "", std::chrono::seconds(30));
+  };
+  constexpr int kPayments = 300'000;
+  const test::CommandResult produced = RunCommand(
+      {WeirBinary(), "loadgen", "--set", absl::StrCat("bootstrap.servers=", bootstrap_),
+       "--records", absl::StrCat(kPayments), "--rate", "0", "--cards", "150000", "--seed", "3",
+       "--progress-interval", "0"},
+      "", std::chrono::seconds(300));
+  ASSERT_EQ(produced.exit_status, 0) << produced.err;
+
+  const std::filesystem::path log = root_ / "weir.log";
+  const std::filesystem::path port_file = root_ / "weir.port";
+  absl::StatusOr<std::unique_ptr<Subprocess>> weir = Subprocess::Start(
+      {WeirBinary(), "run", "--progress-interval", "0", "--port-file", port_file.string(),
+       "--set", absl::StrCat("bootstrap.servers=", bootstrap_), "--set",
+       absl::StrCat("application.id=", kApplication), "--set",
+       absl::StrCat("state.dir=", (volume / "state").string()), "--set",
+       "state.dir.min.free.bytes=16MiB", "--set", "metrics.host=127.0.0.1", "--set",
+       "metrics.port=0"},
+      log.string());
+  ASSERT_TRUE(weir.ok()) << weir.status();
+  const int port = ReadPortFile(port_file.string(), std::chrono::seconds(60)).value_or(0);
+  ASSERT_NE(port, 0) << "weir wrote no --port-file; see " << log;
+  const auto committed = [&] {
+    return CommittedRecords(bootstrap_, kApplication, "payments", kPartitions);
+  };
+  HttpResponse ready;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        ready = HttpGet(port, "/readyz");
+        return absl::StrContains(ready.body, "stopped consuming");
+      },
+      std::chrono::seconds(180)))
+      << "never stopped for disk space; committed " << committed() << "; see " << log;
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_THAT(ready.body, ::testing::HasSubstr("under state.dir.min.free.bytes (16 MiB)"));
+  EXPECT_THAT(HttpGet(port, "/metrics").body,
+              ::testing::ContainsRegex("weir_thread_paused_for_disk\\{[^}]*\\} 1"));
+  EXPECT_LT(committed(), kPayments) << "the volume held everything: the trial tested nothing";
+  EXPECT_THAT(ReadFile(log), ::testing::HasSubstr("stopped consuming (partitions paused"));
+  EXPECT_FALSE((*weir)->Wait(std::chrono::milliseconds(0)).has_value()) << "weir run exited";
+
+  // The volume enlarged: consumption resumes by itself and every payment is processed.
+  ASSERT_EQ(RunCommand({"mount", "-o", "remount,size=256m", volume.string()}, "",
+                       std::chrono::seconds(30))
+                .exit_status,
+            0);
+  EXPECT_TRUE(WaitFor([&] { return committed() == kPayments; }, std::chrono::seconds(300)))
+      << committed() << " of " << kPayments << " committed; see " << log;
+  EXPECT_TRUE(WaitFor([&] { return HttpGet(port, "/readyz").status == 200; },
+                      std::chrono::seconds(60)));
+  EXPECT_THAT(ReadFile(log), ::testing::HasSubstr("free again: consuming"));
+  (*weir)->Signal(SIGTERM);
+  EXPECT_EQ((*weir)->Wait(std::chrono::seconds(60)), 0) << ReadFile(log);
 }
 
 }  // namespace

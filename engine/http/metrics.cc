@@ -117,6 +117,13 @@ constexpr MetricDescription kDescriptions[] = {
      "transaction.timeout.ms or session.timeout.ms) and it closed its tasks without committing, "
      "made a new producer and rejoined (Kafka Streams' TaskMigratedException)",
      "stream thread", kInfo},
+    {"weir_thread_paused_for_disk", kGauge, kThread, "(weir) consumption stopped for disk space",
+     "1 while the thread's partitions are paused because state.dir's filesystem has less free "
+     "space than state.dir.min.free.bytes (until 64 MiB more is free), else 0",
+     "stream thread, every second", kInfo},
+    {"weir_thread_state_dir_free_bytes", kGauge, kThread, "(weir) free space on state.dir",
+     "bytes available to weir on state.dir's filesystem (statvfs), at the thread's last check",
+     "stream thread, every second", kInfo},
     {"weir_thread_blocked_time_seconds_total", kCounter, kThread,
      "stream-thread-metrics: blocked-time-ns-total",
      "seconds (Kafka Streams: ns) the thread spent waiting on Kafka: polls and commits "
@@ -508,6 +515,11 @@ void AddThread(Builder& b, const ThreadSnapshot& t) {
         static_cast<double>(t.restores_lost_state));
   b.Add(Family("weir_thread_task_migrations_total"), thread,
         static_cast<double>(t.tasks_migrated));
+  b.Add(Family("weir_thread_paused_for_disk"), thread, t.paused_for_disk ? 1 : 0);
+  if (t.state_dir_free_bytes >= 0) {
+    b.Add(Family("weir_thread_state_dir_free_bytes"), thread,
+          static_cast<double>(t.state_dir_free_bytes));
+  }
 }
 
 void AddTask(Builder& b, const std::string& thread, const TaskMetrics& task) {

@@ -72,6 +72,11 @@ const config::Schema<AppConfig>& AppConfigSchema() {
                 "`exactly_once_v2`, 100 (as in Kafka Streams).")
            .Path("state.dir", &C::state_dir,
                  "Root of local state: `<state.dir>/<application.id>/<task>/`.")
+           .Bytes("state.dir.min.free.bytes", &C::state_dir_min_free_bytes, 0, int64_t{1} << 50,
+                  "Free space to keep on state.dir's filesystem: below it the stream threads "
+                  "stop consuming (partitions paused, group membership kept, /readyz 503 saying "
+                  "why) until a quarter more (at most 64 MiB more) is free; RocksDB never gets "
+                  "to fill the volume. 0: never stop.")
            .Int("state.cleanup.delay.ms", &C::state_cleanup_delay_ms, 0, int64_t{1} << 40,
                 "How long a task directory under `state.dir` that no thread of this instance "
                 "owns (and no other process holds) may stay before it is deleted (Kafka "

@@ -10,6 +10,7 @@
 #ifndef WEIR_ENGINE_RUNTIME_APP_CONFIG_H_
 #define WEIR_ENGINE_RUNTIME_APP_CONFIG_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -49,6 +50,10 @@ struct AppConfig {
   std::string state_dir = "/tmp/weir";
   // How long a task directory this instance does not own may stay before it is deleted.
   int64_t state_cleanup_delay_ms = 600'000;
+  // Free space `state.dir`'s filesystem must keep: below it the stream threads stop consuming
+  // (their partitions paused, group membership kept, not ready) until StateDirResumeBytes is
+  // free. 0: never stop.
+  int64_t state_dir_min_free_bytes = int64_t{256} << 20;
   // `host:port` other instances and `weir status` reach this instance's HTTP listener at;
   // empty: metrics.host:metrics.port, with the host name when metrics.host is 0.0.0.0.
   std::string application_server;
@@ -131,6 +136,13 @@ const char* WeirVersion();
 // The bearer token `http.auth.token.env` names, read from the environment: "" when the key is
 // empty; InvalidArgument naming the variable when it is unset or shorter than 16 characters.
 absl::StatusOr<std::string> HttpAuthToken(const AppConfig& config);
+
+// The free space on state.dir at which stream threads that stopped for state.dir.min.free.bytes
+// consume again: a quarter more, at most 64 MiB more (compactions free and take space in bursts).
+inline int64_t StateDirResumeBytes(const AppConfig& config) {
+  return config.state_dir_min_free_bytes +
+         std::min(config.state_dir_min_free_bytes / 4, int64_t{64} << 20);
+}
 
 // A consumer's librdkafka property as a number: `consumer.KEY`, else `kafka.KEY`, else
 // `fallback` (the value weir or librdkafka uses when neither is set).

@@ -20,6 +20,7 @@
 #include "engine/processor/topic_name.h"
 #include "engine/runtime/internal/state_updater.h"
 #include "engine/runtime/internal/stream_thread.h"
+#include "engine/runtime/memory_plan.h"
 #include "stores/rocksdb_option_set.h"
 #include "stores/task_db.h"
 
@@ -604,6 +605,12 @@ std::string KafkaStreams::NotReadyReason() const {
     }
     if (thread.restoring) {
       return absl::StrCat(thread.name, " has a task restoring its state from the changelogs");
+    }
+    if (thread.paused_for_disk) {
+      return absl::StrCat(thread.name, " stopped consuming: ", config_.state_dir, " has ",
+                          FormatBytes(thread.state_dir_free_bytes),
+                          " free, under state.dir.min.free.bytes (",
+                          FormatBytes(config_.state_dir_min_free_bytes), ")");
     }
     // A thread cut off from every broker processes nothing: not ready until one answers again.
     if (thread.metrics.brokers_unreachable()) {

@@ -47,6 +47,9 @@ struct ThreadSnapshot {
   std::string member_id;      // the consumer's group member id (empty before it joins)
   bool assigned = false;      // the group has given this thread an assignment at least once
   bool restoring = false;     // a task of this thread is restoring its state
+  // Consumption stopped: state.dir's free space fell under state.dir.min.free.bytes.
+  bool paused_for_disk = false;
+  int64_t state_dir_free_bytes = -1;  // at the thread's last check (every second); -1: none
   ThreadMetrics metrics;      // task and client figures refreshed about once a second
 };
 

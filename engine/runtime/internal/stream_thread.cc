@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <limits>
 #include <set>
 #include <string_view>
@@ -18,6 +19,7 @@
 #include "engine/processor/topic_name.h"
 #include "engine/runtime/internal/changelog_reader.h"
 #include "engine/runtime/internal/stream_clients.h"
+#include "engine/runtime/memory_plan.h"
 
 namespace weir::internal {
 namespace {
@@ -95,10 +97,19 @@ absl::Status StreamThread::Init() {
 }
 
 absl::Status StreamThread::CreateProducer() {
+  std::unique_ptr<ThreadProducer> fenced;
+  {
+    absl::MutexLock lock(&mutex_);  // snapshot() reads the producer's counters
+    if (producer_ != nullptr) {
+      earlier_dead_letters_ += producer_->dead_letters();
+      earlier_production_errors_ += producer_->production_errors();
+    }
+    fenced = std::move(producer_);
+  }
   committer_.reset();
-  producer_.reset();  // a fenced one first: its transactional.id is the new one's
+  fenced.reset();  // first: its transactional.id is the new one's
   WEIR_ASSIGN_OR_RETURN(
-      producer_,
+      std::unique_ptr<ThreadProducer> producer,
       ThreadProducer::Create(
           config_, *topology_, name_,
           {.transactional_id = hooks_.transactional_id,
@@ -107,6 +118,10 @@ absl::Status StreamThread::CreateProducer() {
              OnStatistics(rk, json);
            },
            .changelogs = static_cast<bool>(hooks_.open_task_db)}));
+  {
+    absl::MutexLock lock(&mutex_);
+    producer_ = std::move(producer);
+  }
   committer_ = Committer::Create(config_.processing_guarantee, consumer_.get(),
                                  producer_->handle(), rebalance_watch_.get());
   producer_->set_committer(committer_.get());
@@ -256,7 +271,50 @@ absl::Status StreamThread::Iterate() {
   PublishTasks(std::exchange(member_id_stale_, false) ? std::optional(ReadMemberId())
                                                       : std::nullopt);
   PublishMetrics(/*force=*/false);
+  return WatchDisk(now_ms);
+}
+
+absl::Status StreamThread::WatchDisk(int64_t now_ms) {
+  if (config_.state_dir_min_free_bytes == 0 || !hooks_.open_task_db || now_ms < next_disk_ms_) {
+    return absl::OkStatus();
+  }
+  next_disk_ms_ = now_ms + 1'000;
+  std::error_code error;
+  const std::filesystem::space_info space = std::filesystem::space(config_.state_dir, error);
+  if (error) return absl::OkStatus();  // not there yet: the first task creates it
+  const int64_t free = static_cast<int64_t>(space.available);
+  state_dir_free_bytes_ = free;
+  const int64_t reserve = config_.state_dir_min_free_bytes;
+  if (!paused_for_disk_ && free < reserve) {
+    spdlog::error("{}: {} has {} free, under state.dir.min.free.bytes ({}): stopped consuming "
+                  "(partitions paused, group membership kept) until {} is free "
+                  "(docs/runbook.md, \"Disk full\")",
+                  name_, config_.state_dir, FormatBytes(free),
+                  FormatBytes(reserve),
+                  FormatBytes(StateDirResumeBytes(config_)));
+    paused_for_disk_ = true;
+    return PauseProcessing(/*pause=*/true);
+  }
+  if (paused_for_disk_ && free >= StateDirResumeBytes(config_)) {
+    spdlog::info("{}: {} has {} free again: consuming", name_, config_.state_dir,
+                 FormatBytes(free));
+    paused_for_disk_ = false;
+    return PauseProcessing(/*pause=*/false);
+  }
   return absl::OkStatus();
+}
+
+absl::Status StreamThread::PauseProcessing(bool pause) {
+  PartitionList partitions(rd_kafka_topic_partition_list_new(8));
+  for (const auto& [partition, id] : task_of_partition_) {
+    if (restoring_.contains(id)) continue;  // paused until restored, then resumed by the loop
+    rd_kafka_topic_partition_list_add(partitions.get(), partition.first.c_str(),
+                                      partition.second);
+  }
+  if (partitions->cnt == 0) return absl::OkStatus();
+  return KafkaStatus(pause ? rd_kafka_pause_partitions(consumer_.get(), partitions.get())
+                           : rd_kafka_resume_partitions(consumer_.get(), partitions.get()),
+                     pause ? "pausing for disk space" : "resuming after disk space returned");
 }
 
 absl::Status StreamThread::RunLoop() {
@@ -624,8 +682,11 @@ absl::Status StreamThread::ResumeRestored() {
         WEIR_RETURN_IF_ERROR(KafkaStatus(p.err, "seeking a restored partition"));
       }
     }
-    WEIR_RETURN_IF_ERROR(KafkaStatus(rd_kafka_resume_partitions(consumer_.get(), resume.get()),
-                                     "resuming a restored task's partitions"));
+    if (!paused_for_disk_) {
+      WEIR_RETURN_IF_ERROR(KafkaStatus(rd_kafka_resume_partitions(consumer_.get(),
+                                                                  resume.get()),
+                                       "resuming a restored task's partitions"));
+    }
   }
   return absl::OkStatus();
 }
@@ -750,8 +811,6 @@ ThreadSnapshot StreamThread::snapshot() const {
                    .state = state_,
                    .processed = processed_,
                    .deserialization_errors = deserialization_errors_,
-                   .dead_letters = producer_->dead_letters(),
-                   .production_errors = producer_->production_errors(),
                    .commits = commits_,
                    .tasks_created = tasks_created_,
                    .tasks_closed = tasks_closed_,
@@ -761,6 +820,9 @@ ThreadSnapshot StreamThread::snapshot() const {
                    .restores_lost_state = restores_lost_state_,
                    .tasks_migrated = tasks_migrated_};
   absl::MutexLock lock(&mutex_);
+  s.dead_letters = earlier_dead_letters_ + (producer_ ? producer_->dead_letters() : 0);
+  s.production_errors =
+      earlier_production_errors_ + (producer_ ? producer_->production_errors() : 0);
   s.tasks = published_.tasks;
   s.member_id = published_.member_id;
   s.dropped = published_.dropped;
@@ -773,6 +835,8 @@ ThreadSnapshot StreamThread::snapshot() const {
   s.assigned = assigned_;
   s.early_commits = early_commits_;
   s.restoring = restoring_any_;
+  s.paused_for_disk = paused_for_disk_;
+  s.state_dir_free_bytes = state_dir_free_bytes_;
   const int64_t now = wall_clock_();
   ThreadMetrics& m = s.metrics;
   m.process = process_sensor_.Read(now);

@@ -179,6 +179,11 @@ class StreamThread {
   absl::Status CreateProducer();
   // One loop iteration: a batch polled and processed, punctuations, a commit when due.
   absl::Status Iterate();
+  // Once a second: stops consuming when state.dir's free space falls under
+  // state.dir.min.free.bytes, resumes once StateDirResumeBytes is free.
+  absl::Status WatchDisk(int64_t now_ms);
+  // Pauses (or resumes) every assigned partition whose task is not restoring.
+  absl::Status PauseProcessing(bool pause);
   // Whether `status` is a task migration (committer.h: TaskMigratedError) rather than fatal.
   bool TaskMigrated(const absl::Status& status) const;
   // Recovers from a task migration as Kafka Streams does: closes every task without
@@ -310,6 +315,12 @@ class StreamThread {
   std::atomic<int64_t> restores_truncated_{0};
   std::atomic<int64_t> restores_lost_state_{0};
   std::atomic<int64_t> tasks_migrated_{0};  // Rejoin()s
+  std::atomic<bool> paused_for_disk_{false};
+  std::atomic<int64_t> state_dir_free_bytes_{-1};  // at the last check; -1: not checked
+  int64_t next_disk_ms_ = 0;
+  // Counters of producers a fencing replaced; producer_ itself changes under mutex_.
+  int64_t earlier_dead_letters_ ABSL_GUARDED_BY(mutex_) = 0;
+  int64_t earlier_production_errors_ ABSL_GUARDED_BY(mutex_) = 0;
 
   mutable absl::Mutex mutex_;
   // Set by the rebalance callback; the loop re-reads the member id after the poll returns.

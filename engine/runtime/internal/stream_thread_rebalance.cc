@@ -70,10 +70,12 @@ absl::Status StreamThread::OnAssign(rd_kafka_topic_partition_list_t* partitions)
       if (task != nullptr) tasks_.emplace(id, std::move(task));
     }
     int64_t resume = -1;
-    if (restoring_.contains(id)) {
-      // Held until its state is restored; ResumeRestored() then seeks and resumes it.
+    if (restoring_.contains(id) || paused_for_disk_) {
+      // Held until its state is restored (ResumeRestored() then seeks and resumes it), or until
+      // state.dir has room again (WatchDisk).
       rd_kafka_topic_partition_list_add(to_pause_.get(), topic.c_str(), partition);
-    } else {
+    }
+    if (!restoring_.contains(id)) {
       // Local state knows exactly which input it reflects: resume there, not at the group's
       // committed offset (which may be behind it, or ahead after a crash).
       const TaskDb::Offsets stored = tasks_.at(id)->StoredOffsets();
