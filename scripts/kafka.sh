@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A real Apache Kafka (KRaft) on loopback, for tests and benchmarks:
 #
-#   scripts/kafka.sh start DIR [--brokers N] [--sasl-ssl]
+#   scripts/kafka.sh start DIR [--brokers N] [--sasl-ssl] [--version V]
 #   scripts/kafka.sh stop DIR                 stop every broker of DIR's cluster (SIGTERM, then
 #                                             SIGKILL after 60 s)
 #   scripts/kafka.sh status DIR               0 when every broker answers metadata requests
@@ -9,8 +9,8 @@
 #   scripts/kafka.sh start-broker DIR ID      start it again and wait until it is back
 #
 # `start` resolves the broker (org.apache.kafka:kafka_2.13, version pinned in
-# scripts/kafka/pom.xml) through Maven into the local Maven repository (network on first use
-# only), formats N combined broker+controller KRaft nodes in DIR (default 1; 3 makes a cluster
+# scripts/kafka/pom.xml, or --version, e.g. 3.9.1; written to DIR/version) through Maven into the
+# local Maven repository (network on first use only), formats N combined broker+controller KRaft nodes in DIR (default 1; 3 makes a cluster
 # whose internal topics have replication factor 3 and min.insync.replicas 2), starts them on free
 # loopback ports, waits until all N answer metadata requests and prints the bootstrap servers as
 # its last line (also written to DIR/bootstrap). `--sasl-ssl` adds a SASL_SSL listener per broker
@@ -36,19 +36,28 @@ command="$1"
 dir="$2"
 shift 2
 
-# The broker's runtime classpath, resolved once per pom and cached beside it in DIR.
+pinned_version() {
+  sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/kafka/pom.xml"
+}
+
+# The cluster's broker version: what `start --version` wrote to DIR/version, else the pom's.
+version() {
+  cat "$dir/version" 2>/dev/null || pinned_version
+}
+
+# The broker's runtime classpath, resolved once per pom and version and cached in DIR.
 classpath() {
-  local cache="$dir/classpath"
+  local cache="$dir/classpath" v
+  v="$(version)"
   if [ ! -s "$cache" ] || [ "$here/kafka/pom.xml" -nt "$cache" ]; then
     command -v mvn >/dev/null || die "Maven (mvn) is missing: run scripts/setup.sh"
     command -v java >/dev/null || die "Java is missing: run scripts/setup.sh"
-    local offline=(-o)
     # Offline when the local repository already has everything; online on first use.
-    mvn -q -B "${offline[@]}" -f "$here/kafka/pom.xml" dependency:build-classpath \
+    mvn -q -B -o -f "$here/kafka/pom.xml" -Dkafka.version="$v" dependency:build-classpath \
       -Dmdep.outputFile="$cache" >/dev/null 2>&1 ||
-      mvn -q -B -f "$here/kafka/pom.xml" dependency:build-classpath \
+      mvn -q -B -f "$here/kafka/pom.xml" -Dkafka.version="$v" dependency:build-classpath \
         -Dmdep.outputFile="$cache" >"$dir/maven.log" 2>&1 ||
-      die "Maven could not resolve the broker (see $dir/maven.log)"
+      die "Maven could not resolve Apache Kafka $v (see $dir/maven.log)"
   fi
   cat "$cache"
 }
@@ -97,7 +106,8 @@ start_node() {
   local heap="${KAFKA_HEAP:--Xms512m -Xmx512m}"
   # shellcheck disable=SC2086  # the heap options are words
   nohup java $heap -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
-    -Dlog4j2.configurationFile="$dir/log4j2.properties" -Dkafka.logs.dir="$node" \
+    -Dlog4j2.configurationFile="$dir/log4j2.properties" \
+    -Dlog4j.configuration="file:$dir/log4j.properties" -Dkafka.logs.dir="$node" \
     -cp "$(classpath)" kafka.Kafka "$node/server.properties" >"$node/stdout.log" 2>&1 &
   echo $! >"$node/pid"
 }
@@ -121,14 +131,17 @@ stop_node() {
 }
 
 cmd_start() {
-  local brokers=1 sasl_ssl=0
+  local brokers=1 sasl_ssl=0 wanted
+  wanted="$(pinned_version)"
   while [ $# -gt 0 ]; do
     case "$1" in
       --brokers) brokers="$2"; shift 2 ;;
       --sasl-ssl) sasl_ssl=1; shift ;;
+      --version) wanted="$2"; shift 2 ;;
       *) usage ;;
     esac
   done
+  case "$wanted" in 3.[7-9].* | 4.*) ;; *) die "--version: Kafka 3.7 to 4.x (KRaft), not $wanted" ;; esac
   case "$brokers" in 1 | 3) ;; *) die "--brokers must be 1 or 3, not $brokers" ;; esac
   command -v kcat >/dev/null || die "kcat is missing: run scripts/setup.sh"
   if [ -f "$dir/bootstrap" ] && cmd_status >/dev/null 2>&1; then
@@ -137,6 +150,7 @@ cmd_start() {
   rm -rf "$dir"
   mkdir -p "$dir"
   dir="$(cd "$dir" && pwd)"
+  echo "$wanted" >"$dir/version"
   local cp
   cp="$(classpath)"
 
@@ -152,6 +166,15 @@ logger.kafka.name = kafka
 logger.kafka.level = INFO
 logger.state.name = state.change.logger
 logger.state.level = WARN
+EOF
+  # Kafka 3.x logs through log4j 1 (reload4j).
+  cat >"$dir/log4j.properties" <<'EOF'
+log4j.rootLogger=INFO, file
+log4j.appender.file=org.apache.log4j.FileAppender
+log4j.appender.file.File=${kafka.logs.dir}/server.log
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.state.change.logger=WARN
 EOF
 
   local scram_password="" tls_password=""
@@ -226,6 +249,7 @@ EOF
     local scram=()
     [ $sasl_ssl -eq 1 ] && scram=(--add-scram "SCRAM-SHA-512=[name=\"weir\",password=\"$scram_password\"]")
     java -cp "$cp" -Dlog4j2.configurationFile="$dir/log4j2.properties" \
+      -Dlog4j.configuration="file:$dir/log4j.properties" \
       -Dkafka.logs.dir="$node" kafka.tools.StorageTool format -t "$cluster_id" \
       -c "$node/server.properties" "${scram[@]}" >"$node/format.log" 2>&1 ||
       die "formatting broker $i failed: see $node/format.log"
@@ -247,8 +271,7 @@ sasl.password=$scram_password
 ssl.ca.location=$dir/tls/ca.pem
 EOF
   fi
-  echo "kafka.sh: Apache Kafka $(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' \
-    "$here/kafka/pom.xml"), $brokers broker(s) in $dir" >&2
+  echo "kafka.sh: Apache Kafka $(version), $brokers broker(s) in $dir" >&2
   echo "$bootstrap"
 }
 

@@ -28,6 +28,7 @@ MetricsSnapshot Everything() {
   ThreadSnapshot& t = s.threads.emplace_back();
   t.name = "app-1-StreamThread-1";
   t.state = ThreadState::kRunning;
+  t.state_dir_free_bytes = int64_t{1} << 30;  // rendered once the thread has looked
   TaskMetrics& task = t.metrics.tasks.emplace_back();
   task.id = {0, 3};
   task.process = task.dropped = task.e2e_latency_ms = task.sink_e2e_latency_ms = Seen();

@@ -17,6 +17,13 @@ std::string RealKafkaDir() {
   return dir != nullptr ? dir : "";
 }
 
+std::string RealKafkaVersion() {
+  std::ifstream in(RealKafkaDir() + "/version");
+  std::string version;
+  std::getline(in, version);
+  return version;
+}
+
 std::optional<std::string> RealKafkaBootstrap() {
   const std::string dir = RealKafkaDir();
   if (dir.empty()) return std::nullopt;

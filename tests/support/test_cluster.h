@@ -27,6 +27,10 @@ std::optional<std::string> RealKafkaBootstrap();
 // The directory scripts/kafka.sh runs the real cluster in ("" when there is none).
 std::string RealKafkaDir();
 
+// The real cluster's Apache Kafka version (scripts/kafka.sh's DIR/version), e.g. "3.9.1"; ""
+// when there is none.
+std::string RealKafkaVersion();
+
 // An admin client for `bootstrap`.
 absl::StatusOr<KafkaHandle> AdminClient(const std::string& bootstrap);
 
