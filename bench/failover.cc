@@ -135,14 +135,15 @@ absl::Status WaitProcessed(const std::string& bootstrap, int partitions, int64_t
 // one and a rebalance on a real cluster, plus room.
 absl::Status CheckStreamOutlastsFailover(const FailoverOptions& options) {
   const double sessions = options.bootstrap_servers.empty() ? 3.0 : 1.5;
-  const double needed_s =
-      options.kill_after_s + sessions * static_cast<double>(options.session_timeout_ms) / 1000 + 5;
+  const double needed_s = options.kill_after_s + options.pause_s +
+                          sessions * static_cast<double>(options.session_timeout_ms) / 1000 + 5;
   if (static_cast<double>(options.stream_records) / options.rate >= needed_s) {
     return absl::OkStatus();
   }
   return absl::InvalidArgumentError(absl::StrFormat(
       "the stream of %d payments at %g/s ends %.0f s in, before the failover can show: it must "
-      "last at least --kill-after + %g x session timeout + 5 s = %.0f s (raise --records to %d)",
+      "last at least --kill-after + --pause + %g x session timeout + 5 s = %.0f s (raise "
+      "--records to %d)",
       options.stream_records, options.rate,
       static_cast<double>(options.stream_records) / options.rate, sessions, needed_s,
       static_cast<int64_t>(needed_s * options.rate)));
@@ -407,6 +408,16 @@ void ReportMoves(const std::map<std::string, Moved>& moved, const BeforeKill& be
       failover_times.empty() ? -1 : *std::max_element(failover_times.begin(), failover_times.end());
 }
 
+// The stream's end: `weir loadgen` done, and every payment processed and committed.
+absl::Status AwaitStream(const FailoverOptions& options, const std::string& bootstrap,
+                         Subprocess& stream) {
+  if (const int status = stream.Wait(std::chrono::minutes(5)).value_or(-1); status != 0) {
+    return absl::InternalError(absl::StrCat("weir loadgen exited with ", status));
+  }
+  return WaitProcessed(bootstrap, options.partitions,
+                       options.fill_records + options.stream_records, std::chrono::seconds(300));
+}
+
 // The sum of `family` over every series in a /metrics text.
 double SumOfMetric(const std::string& metrics, const std::string& family) {
   double total = 0;
@@ -535,12 +546,7 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
                         .killed = id_of.back()};
   if (options.pause_s > 0) {
     WEIR_RETURN_IF_ERROR(PauseLast(options, instances, report));
-    if (const int status = stream->Wait(std::chrono::minutes(5)).value_or(-1); status != 0) {
-      return absl::InternalError(absl::StrCat("weir loadgen exited with ", status));
-    }
-    WEIR_RETURN_IF_ERROR(WaitProcessed(bootstrap, options.partitions,
-                                       options.fill_records + options.stream_records,
-                                       std::chrono::seconds(300)));
+    WEIR_RETURN_IF_ERROR(AwaitStream(options, bootstrap, *stream));
     report.survivor_metrics = HttpGet(instances.back().port, "/metrics").body;
     if (options.before_stop) options.before_stop(bootstrap, RunTopic("fraud-alerts"));
     WEIR_RETURN_IF_ERROR(StopAll(instances, cluster));
@@ -555,12 +561,7 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
 
   WEIR_ASSIGN_OR_RETURN(const auto moved, WatchTasksMove(options, survivors, before, report.killed,
                                                          kill_ms, *stream));
-  if (const int status = stream->Wait(std::chrono::minutes(5)).value_or(-1); status != 0) {
-    return absl::InternalError(absl::StrCat("weir loadgen exited with ", status));
-  }
-  WEIR_RETURN_IF_ERROR(WaitProcessed(bootstrap, options.partitions,
-                                     options.fill_records + options.stream_records,
-                                     std::chrono::seconds(300)));
+  WEIR_RETURN_IF_ERROR(AwaitStream(options, bootstrap, *stream));
   // Every restoration on the survivors since the kill, including tasks created and revoked
   // again between two reads of /tasks (the per-task figures may miss those).
   for (const Instance& survivor : survivors) {
@@ -579,6 +580,15 @@ absl::StatusOr<FailoverReport> RunFailover(const FailoverOptions& options) {
 std::string FailoverTable(const std::vector<FailoverReport>& reports) {
   std::string out;
   for (const FailoverReport& report : reports) {
+    if (report.rejoin_ms >= 0) {
+      absl::StrAppendFormat(&out,
+                            "\nnum.standby.replicas=%d: paused %s; every instance ready %lld ms "
+                            "after it resumed, %lld task migrations survived\n",
+                            report.standby_replicas, report.killed,
+                            static_cast<long long>(report.rejoin_ms),
+                            static_cast<long long>(report.task_migrations));
+      continue;
+    }
     absl::StrAppendFormat(&out,
                           "\nnum.standby.replicas=%d: killed %s with %lld changelog records of "
                           "state in the cluster\n",
@@ -636,6 +646,8 @@ std::string FailoverJson(const std::vector<FailoverReport>& reports) {
                     {"records_restored", report.records_restored},
                     {"failover_ms_median", report.failover_ms_median},
                     {"failover_ms_max", report.failover_ms_max},
+                    {"rejoin_ms", report.rejoin_ms},
+                    {"task_migrations", report.task_migrations},
                     {"moved", moved}});
   }
   return json.dump(2) + "\n";

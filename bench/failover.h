@@ -76,7 +76,7 @@ struct FailoverReport {
   int64_t fill_records = 0;
   int64_t stream_records = 0;
   int64_t state_changelog_records = 0;  // changelog records of every task at the kill
-  std::string killed;                   // instance id
+  std::string killed;                   // instance id (the paused one in a pause trial)
   std::vector<MovedTask> moved;
   // Changelog records the survivors restored after the kill (their instance counters: every
   // restoration, also of a task created and revoked between two reads of /tasks).

@@ -82,6 +82,12 @@ void AddBenchFailoverCommand(CLI::App& bench, int* exit_code) {
   failover->add_option("--kill-after", o.kill_after_s, "Seconds into the stream of the kill")
       ->check(Positive())
       ->capture_default_str();
+  failover
+      ->add_option("--pause", o.pause_s,
+                   "Instead of killing the last instance, stop it (SIGSTOP) for this many "
+                   "seconds, then resume it: every instance must be ready again (a long pause, "
+                   "a network blip; past the session timeout it is fenced and must rejoin)")
+      ->check(CLI::NonNegativeNumber);
   failover->add_option("--cards", o.cards, "Card population")
       ->check(Positive())
       ->capture_default_str();
@@ -113,7 +119,9 @@ void AddBenchFailoverCommand(CLI::App& bench, int* exit_code) {
       "--session-timeout-ms (Kafka's default: 6000).\n\n"
       "Examples:\n"
       "  weir bench failover --fill 200000 --records 30000 --output /tmp/failover.json\n"
-      "  weir bench failover --bootstrap-servers 127.0.0.1:9092 --records 60000\n");
+      "  weir bench failover --bootstrap-servers 127.0.0.1:9092 --records 60000\n"
+      "  weir bench failover --bootstrap-servers 127.0.0.1:9092 --records 70000 --pause 12 \\\n"
+      "      --set processing.guarantee=exactly_once_v2\n");
   failover->callback(
       [flags, exit_code] { ReportOutcome("bench failover", Failover(*flags), exit_code); });
 }
