@@ -470,10 +470,14 @@ absl::Status PauseLast(const FailoverOptions& options, std::vector<Instance>& in
         absl::StrCat("180 s after the paused instance resumed: ", why));
   }
   report.rejoin_ms = WallClockMs() - resumed_ms;
-  report.task_migrations = static_cast<int64_t>(
-      SumOfMetric(HttpGet(paused.port, "/metrics").body, "weir_thread_task_migrations_total"));
-  spdlog::info("failover: every instance ready {} ms after the resume ({} task migrations "
-               "survived)", report.rejoin_ms, report.task_migrations);
+  const std::string metrics = HttpGet(paused.port, "/metrics").body;
+  report.assignments_lost =
+      static_cast<int64_t>(SumOfMetric(metrics, "weir_thread_assignments_lost_total"));
+  report.task_migrations =
+      static_cast<int64_t>(SumOfMetric(metrics, "weir_thread_task_migrations_total"));
+  spdlog::info("failover: every instance ready {} ms after the resume (assignments lost {}, "
+               "task migrations {})", report.rejoin_ms, report.assignments_lost,
+               report.task_migrations);
   return absl::OkStatus();
 }
 
@@ -583,9 +587,11 @@ std::string FailoverTable(const std::vector<FailoverReport>& reports) {
     if (report.rejoin_ms >= 0) {
       absl::StrAppendFormat(&out,
                             "\nnum.standby.replicas=%d: paused %s; every instance ready %lld ms "
-                            "after it resumed, %lld task migrations survived\n",
+                            "after it resumed; it recovered from %lld lost assignments and %lld "
+                            "task migrations\n",
                             report.standby_replicas, report.killed,
                             static_cast<long long>(report.rejoin_ms),
+                            static_cast<long long>(report.assignments_lost),
                             static_cast<long long>(report.task_migrations));
       continue;
     }
@@ -647,6 +653,7 @@ std::string FailoverJson(const std::vector<FailoverReport>& reports) {
                     {"failover_ms_median", report.failover_ms_median},
                     {"failover_ms_max", report.failover_ms_max},
                     {"rejoin_ms", report.rejoin_ms},
+                    {"assignments_lost", report.assignments_lost},
                     {"task_migrations", report.task_migrations},
                     {"moved", moved}});
   }

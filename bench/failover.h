@@ -85,9 +85,11 @@ struct FailoverReport {
   int64_t failover_ms_max = -1;
   std::string survivor_metrics;  // the first survivor's /metrics once everything is processed
   // Pause trial (FailoverOptions::pause_s): resume -> every instance ready, the paused one
-  // owning tasks again; and the task migrations its threads survived (Kafka Streams'
-  // TaskMigratedException: fenced producer or stale generation).
+  // owning tasks again; and what its threads recovered from: assignments the group had taken
+  // away, and task migrations (Kafka Streams' TaskMigratedException: a fenced producer or a
+  // stale generation).
   int64_t rejoin_ms = -1;
+  int64_t assignments_lost = 0;
   int64_t task_migrations = 0;
 };
 

@@ -117,6 +117,11 @@ constexpr MetricDescription kDescriptions[] = {
      "transaction.timeout.ms or session.timeout.ms) and it closed its tasks without committing, "
      "made a new producer and rejoined (Kafka Streams' TaskMigratedException)",
      "stream thread", kInfo},
+    {"weir_thread_assignments_lost_total", kCounter, kThread, "(weir) assignments lost",
+     "times the group took the thread's partitions away while it was not looking (a pause past "
+     "session.timeout.ms): it closed their tasks without committing, aborted its open "
+     "transaction under exactly_once_v2, and rejoined",
+     "rebalance callback", kInfo},
     {"weir_thread_paused_for_disk", kGauge, kThread, "(weir) consumption stopped for disk space",
      "1 while the thread's partitions are paused because state.dir's filesystem has less free "
      "space than state.dir.min.free.bytes (until 64 MiB more is free), else 0",
@@ -515,6 +520,8 @@ void AddThread(Builder& b, const ThreadSnapshot& t) {
         static_cast<double>(t.restores_lost_state));
   b.Add(Family("weir_thread_task_migrations_total"), thread,
         static_cast<double>(t.tasks_migrated));
+  b.Add(Family("weir_thread_assignments_lost_total"), thread,
+        static_cast<double>(t.assignments_lost));
   b.Add(Family("weir_thread_paused_for_disk"), thread, t.paused_for_disk ? 1 : 0);
   if (t.state_dir_free_bytes >= 0) {
     b.Add(Family("weir_thread_state_dir_free_bytes"), thread,

@@ -38,6 +38,9 @@ struct ThreadSnapshot {
   // stale, and it closed its tasks, made a new producer and rejoined (Kafka Streams'
   // TaskMigratedException).
   int64_t tasks_migrated = 0;
+  // Assignments the group took away while this thread was not looking (a pause past
+  // session.timeout.ms): its tasks closed without committing, its open transaction aborted.
+  int64_t assignments_lost = 0;
   // The record cache (statestore.cache.max.bytes per thread).
   int64_t cache_hits = 0;
   int64_t cache_misses = 0;

@@ -818,7 +818,8 @@ ThreadSnapshot StreamThread::snapshot() const {
                    .records_restored = records_restored_,
                    .restores_truncated = restores_truncated_,
                    .restores_lost_state = restores_lost_state_,
-                   .tasks_migrated = tasks_migrated_};
+                   .tasks_migrated = tasks_migrated_,
+                   .assignments_lost = assignments_lost_};
   absl::MutexLock lock(&mutex_);
   s.dead_letters = earlier_dead_letters_ + (producer_ ? producer_->dead_letters() : 0);
   s.production_errors =

@@ -107,6 +107,11 @@ absl::Status StreamThread::OnRevoke(rd_kafka_topic_partition_list_t* partitions,
     // The group already gave these partitions to someone else: committing would be rejected.
     spdlog::warn("{}: {} partitions lost; records since the last commit will be processed again",
                  name_, partitions->cnt);
+    // Under exactly_once_v2 the open transaction holds output of those records, which their
+    // new owners produce again: committing it later (with the next assignment's offsets)
+    // would deliver it twice. Abort it, as Kafka Streams resets its producer on lost tasks.
+    committer_->Abort();
+    ++assignments_lost_;
   } else {
     spdlog::info("{}: {} partitions revoked: committing and closing their tasks", name_,
                  partitions->cnt);
