@@ -130,12 +130,21 @@ absl::Status StreamThread::CreateProducer() {
 
 bool StreamThread::TaskMigrated(const absl::Status& status) const {
   if (status.ok() || stop_requested_) return false;
-  return IsTaskMigrated(status) ||
-         (config_.processing_guarantee == ProcessingGuarantee::kExactlyOnceV2 &&
-          ProducerFenced(producer_->handle()));
+  if (IsTaskMigrated(status)) return true;
+  // Under exactly_once_v2 any failure of the producer - fenced, its transaction failed (a
+  // pause let its records time out), a fatal error - loses nothing when the tasks start over
+  // from their last commit with a new producer: the transaction's output is never visible.
+  if (config_.processing_guarantee != ProcessingGuarantee::kExactlyOnceV2) return false;
+  char reason[512];
+  return rd_kafka_fatal_error(producer_->handle(), reason, sizeof(reason)) !=
+             RD_KAFKA_RESP_ERR_NO_ERROR ||
+         !producer_->error().ok();
 }
 
 absl::Status StreamThread::Rejoin(const absl::Status& cause) {
+  // One that comes back before any commit succeeds is no migration but a failure that starting
+  // over cannot cure (a record the producer refuses every time): the thread dies of it.
+  if (++migrations_since_commit_ > 3) return cause;
   ++tasks_migrated_;
   spdlog::warn("{}: {}: the group or the transaction coordinator went on without this thread "
                "(paused past session.timeout.ms or transaction.timeout.ms?); closing its tasks "
@@ -535,6 +544,7 @@ bool StreamThread::UncommittedOverLimit() {
 
 absl::Status StreamThread::CommitOrWarn() {
   absl::Status status = Commit();
+  if (status.ok()) migrations_since_commit_ = 0;
   if (!absl::IsAborted(status)) return status;
   spdlog::warn("{}: {}; records since the last commit will be processed again", name_,
                status.message());
