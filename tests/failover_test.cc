@@ -38,6 +38,28 @@ constexpr int64_t kCards = 5'000;
 constexpr int64_t kAcceptableLag = 10'000;
 
 
+// What an uninterrupted run raises over the stream the bench produces (`records` payments of
+// the constants above): the same payments through `weir replay`, alert_id -> count, in
+// `expected`. Files go to `dir`.
+void ExpectedAlerts(const std::filesystem::path& dir, int64_t records,
+                    std::map<std::string, int>* expected) {
+  const std::string payments = (dir / "payments.jsonl").string();
+  const std::string expected_path = (dir / "expected.jsonl").string();
+  ASSERT_EQ(RunCommand({WeirBinary(), "loadgen", "--records", absl::StrCat(records), "--rate",
+                        absl::StrCat(kRate), "--cards", absl::StrCat(kCards), "--seed",
+                        absl::StrCat(kSeed), "--start-ts", absl::StrCat(kStartTs), "--output",
+                        payments, "--progress-interval", "0"},
+                       "", std::chrono::seconds(120))
+                .exit_status,
+            0);
+  ASSERT_EQ(RunCommand({WeirBinary(), "replay", "--input", payments, "--output", expected_path}, "",
+                       std::chrono::seconds(300))
+                .exit_status,
+            0);
+  *expected = AlertIdCounts(test::ReadFile(expected_path));
+  ASSERT_GT(expected->size(), 50u) << "the workload should raise alerts";
+}
+
 class Failover : public ::testing::TestWithParam<int> {
  protected:
   void SetUp() override {
@@ -55,22 +77,8 @@ class Failover : public ::testing::TestWithParam<int> {
 
 TEST_P(Failover, KillingOneOfThreeInstancesLosesNoAlert) {
   const int replicas = GetParam();
-  // What an uninterrupted run raises: the same payments through `weir replay`.
-  const std::string payments = (root_ / "payments.jsonl").string();
-  const std::string expected_path = (root_ / "expected.jsonl").string();
-  ASSERT_EQ(RunCommand({WeirBinary(), "loadgen", "--records", absl::StrCat(kRecords), "--rate",
-                        absl::StrCat(kRate), "--cards", absl::StrCat(kCards), "--seed",
-                        absl::StrCat(kSeed), "--start-ts", absl::StrCat(kStartTs), "--output",
-                        payments, "--progress-interval", "0"},
-                       "", std::chrono::seconds(120))
-                .exit_status,
-            0);
-  ASSERT_EQ(RunCommand({WeirBinary(), "replay", "--input", payments, "--output", expected_path}, "",
-                       std::chrono::seconds(300))
-                .exit_status,
-            0);
-  const std::map<std::string, int> expected = AlertIdCounts(test::ReadFile(expected_path));
-  ASSERT_GT(expected.size(), 50u) << "the workload should raise alerts";
+  std::map<std::string, int> expected;
+  ASSERT_NO_FATAL_FAILURE(ExpectedAlerts(root_, kRecords, &expected));
 
   std::string alerts;
   std::string status;  // `weir status --json` once everything is processed
@@ -206,21 +214,8 @@ TEST_P(Pause, AnInstancePausedPastItsSessionRejoinsAndTheOutputHolds) {
   std::filesystem::create_directories(root);
   setenv("WEIR_CARD_TOKEN_KEY", "pause-secret", 1);  // children inherit it
   constexpr int64_t kStream = 70'000;  // 35 s at 2,000/s: outlasts the pause and the rejoin
-  const std::string payments = (root / "payments.jsonl").string();
-  const std::string expected_path = (root / "expected.jsonl").string();
-  ASSERT_EQ(RunCommand({WeirBinary(), "loadgen", "--records", absl::StrCat(kStream), "--rate",
-                        absl::StrCat(kRate), "--cards", absl::StrCat(kCards), "--seed",
-                        absl::StrCat(kSeed), "--start-ts", absl::StrCat(kStartTs), "--output",
-                        payments, "--progress-interval", "0"},
-                       "", std::chrono::seconds(120))
-                .exit_status,
-            0);
-  ASSERT_EQ(RunCommand({WeirBinary(), "replay", "--input", payments, "--output", expected_path}, "",
-                       std::chrono::seconds(300))
-                .exit_status,
-            0);
-  const std::map<std::string, int> expected = AlertIdCounts(test::ReadFile(expected_path));
-  ASSERT_GT(expected.size(), 50u) << "the workload should raise alerts";
+  std::map<std::string, int> expected;
+  ASSERT_NO_FATAL_FAILURE(ExpectedAlerts(root, kStream, &expected));
 
   std::string alerts;
   bench::FailoverOptions options{.weir_binary = WeirBinary(),

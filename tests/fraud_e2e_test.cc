@@ -74,6 +74,26 @@ class FraudEndToEnd : public test::FraudBrokerTest {
             "0"};
   }
 
+  // `weir run` of kApplication on the broker with its state in `state`, `overrides` as --set
+  // flags, logging to root_/weir.log; `port` its HTTP listener's.
+  void StartRun(const std::filesystem::path& state, const std::vector<std::string>& overrides,
+                std::unique_ptr<Subprocess>* weir, int* port) const {
+    const std::filesystem::path port_file = root_ / "weir.port";
+    std::vector<std::string> argv = {
+        WeirBinary(), "run", "--progress-interval", "0", "--port-file", port_file.string(),
+        "--set", absl::StrCat("bootstrap.servers=", bootstrap_), "--set",
+        absl::StrCat("application.id=", kApplication), "--set",
+        absl::StrCat("state.dir=", state.string()), "--set", "metrics.host=127.0.0.1", "--set",
+        "metrics.port=0"};
+    for (const std::string& o : overrides) argv.insert(argv.end(), {"--set", o});
+    absl::StatusOr<std::unique_ptr<Subprocess>> started =
+        Subprocess::Start(argv, (root_ / "weir.log").string());
+    ASSERT_TRUE(started.ok()) << started.status();
+    *weir = *std::move(started);
+    *port = ReadPortFile(port_file.string(), std::chrono::seconds(60)).value_or(0);
+    ASSERT_NE(*port, 0) << "weir wrote no --port-file; see " << root_ / "weir.log";
+  }
+
   // Everything `topic` holds: key, value and headers of each record, one per line.
   std::string ReadTopic(const std::string& topic) const {
     test::CommandResult read = RunCommand({"kcat", "-b", bootstrap_, "-C", "-t", topic, "-o",
@@ -275,17 +295,10 @@ TEST_F(FraudEndToEnd, PaymentsInTheWrongPartitionAreCountedNamedAndDeadLettered)
   }
 
   const std::filesystem::path log = root_ / "weir.log";
-  const std::filesystem::path port_file = root_ / "weir.port";
-  absl::StatusOr<std::unique_ptr<Subprocess>> weir = Subprocess::Start(
-      {WeirBinary(), "run", "--progress-interval", "0", "--port-file", port_file.string(),
-       "--set", absl::StrCat("bootstrap.servers=", bootstrap_), "--set",
-       absl::StrCat("application.id=", kApplication), "--set",
-       absl::StrCat("state.dir=", (root_ / "state").string()), "--set", "metrics.host=127.0.0.1",
-       "--set", "metrics.port=0", "--set", "misplaced.records=dead-letter"},
-      log.string());
-  ASSERT_TRUE(weir.ok()) << weir.status();
-  const int port = ReadPortFile(port_file.string(), std::chrono::seconds(60)).value_or(0);
-  ASSERT_NE(port, 0) << "weir wrote no --port-file; see " << log;
+  std::unique_ptr<Subprocess> weir;
+  int port = 0;
+  ASSERT_NO_FATAL_FAILURE(StartRun(root_ / "state", {"misplaced.records=dead-letter"}, &weir,
+                                   &port));
   ASSERT_TRUE(WaitFor(
       [&] { return CommittedRecords(bootstrap_, kApplication, "payments", kPartitions) == 5; },
       std::chrono::seconds(120)))
@@ -306,8 +319,8 @@ TEST_F(FraudEndToEnd, PaymentsInTheWrongPartitionAreCountedNamedAndDeadLettered)
       },
       std::chrono::seconds(60)))
       << counted << " counted as misplaced";
-  (*weir)->Signal(SIGTERM);
-  ASSERT_EQ((*weir)->Wait(std::chrono::seconds(60)), 0) << ReadFile(log);
+  weir->Signal(SIGTERM);
+  ASSERT_EQ(weir->Wait(std::chrono::seconds(60)), 0) << ReadFile(log);
 
   const std::string written = ReadFile(log);
   EXPECT_THAT(written, ::testing::ContainsRegex("record payments-[0-9]+@0 is in the wrong "
@@ -351,18 +364,10 @@ TEST_F(FraudEndToEnd, AFillingDiskStopsConsumptionUntilThereIsRoomAgain) {
   ASSERT_EQ(produced.exit_status, 0) << produced.err;
 
   const std::filesystem::path log = root_ / "weir.log";
-  const std::filesystem::path port_file = root_ / "weir.port";
-  absl::StatusOr<std::unique_ptr<Subprocess>> weir = Subprocess::Start(
-      {WeirBinary(), "run", "--progress-interval", "0", "--port-file", port_file.string(),
-       "--set", absl::StrCat("bootstrap.servers=", bootstrap_), "--set",
-       absl::StrCat("application.id=", kApplication), "--set",
-       absl::StrCat("state.dir=", (volume / "state").string()), "--set",
-       "state.dir.min.free.bytes=16MiB", "--set", "metrics.host=127.0.0.1", "--set",
-       "metrics.port=0"},
-      log.string());
-  ASSERT_TRUE(weir.ok()) << weir.status();
-  const int port = ReadPortFile(port_file.string(), std::chrono::seconds(60)).value_or(0);
-  ASSERT_NE(port, 0) << "weir wrote no --port-file; see " << log;
+  std::unique_ptr<Subprocess> weir;
+  int port = 0;
+  ASSERT_NO_FATAL_FAILURE(
+      StartRun(volume / "state", {"state.dir.min.free.bytes=16MiB"}, &weir, &port));
   const auto committed = [&] {
     return CommittedRecords(bootstrap_, kApplication, "payments", kPartitions);
   };
@@ -380,7 +385,7 @@ TEST_F(FraudEndToEnd, AFillingDiskStopsConsumptionUntilThereIsRoomAgain) {
               ::testing::ContainsRegex("weir_thread_paused_for_disk\\{[^}]*\\} 1"));
   EXPECT_LT(committed(), kPayments) << "the volume held everything: the trial tested nothing";
   EXPECT_THAT(ReadFile(log), ::testing::HasSubstr("stopped consuming (partitions paused"));
-  EXPECT_FALSE((*weir)->Wait(std::chrono::milliseconds(0)).has_value()) << "weir run exited";
+  EXPECT_FALSE(weir->Wait(std::chrono::milliseconds(0)).has_value()) << "weir run exited";
 
   // The volume enlarged: consumption resumes by itself and every payment is processed.
   ASSERT_EQ(RunCommand({"mount", "-o", "remount,size=256m", volume.string()}, "",
@@ -392,8 +397,8 @@ TEST_F(FraudEndToEnd, AFillingDiskStopsConsumptionUntilThereIsRoomAgain) {
   EXPECT_TRUE(WaitFor([&] { return HttpGet(port, "/readyz").status == 200; },
                       std::chrono::seconds(60)));
   EXPECT_THAT(ReadFile(log), ::testing::HasSubstr("free again: consuming"));
-  (*weir)->Signal(SIGTERM);
-  EXPECT_EQ((*weir)->Wait(std::chrono::seconds(60)), 0) << ReadFile(log);
+  weir->Signal(SIGTERM);
+  EXPECT_EQ(weir->Wait(std::chrono::seconds(60)), 0) << ReadFile(log);
 }
 
 }  // namespace
