@@ -6,6 +6,21 @@
 
 namespace weir::internal {
 
+Header ChangelogMarker::EpochHeader(int64_t epoch) {
+  std::string value(8, '\0');
+  StoreBigEndian64(value.data(), static_cast<uint64_t>(epoch));
+  return Header{.key = std::string(kEpochHeader), .value = std::move(value)};
+}
+
+int64_t ChangelogMarker::EpochOf(const Headers& headers) {
+  for (const Header& h : headers) {
+    if (h.key == kEpochHeader && h.value && h.value->size() == 8) {
+      return static_cast<int64_t>(LoadBigEndian64(h.value->data()));
+    }
+  }
+  return 0;
+}
+
 std::string ChangelogMarker::Encode() const {
   std::string value(16, '\0');
   StoreBigEndian64(value.data(), static_cast<uint64_t>(seq));

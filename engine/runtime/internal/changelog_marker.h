@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "engine/processor/record.h"
 #include "stores/task_db.h"
 
 namespace weir::internal {
@@ -25,6 +26,18 @@ struct ChangelogMarker {
   static constexpr absl::string_view kKey = "\xffweir.commit";
   static bool IsMarker(const std::optional<std::string>& key) { return !key || *key == kKey; }
 
+  // Every changelog record a task sends, its markers included, carries the header kEpochHeader:
+  // its writer's epoch (8 bytes big-endian), which each activation of the task draws above every
+  // epoch its state has seen (Task::PrepareCommit). A task's legitimate writers follow one
+  // another, so their epochs only grow along the log; a record whose epoch is below one already
+  // read in the same log comes from an owner the group has replaced - a member paused past its
+  // session timeout that wakes and commits, under at_least_once - and readers drop it
+  // (ChangelogApplier). Records without the header (written before it) have epoch 0.
+  static constexpr absl::string_view kEpochHeader = "weir.epoch";
+  static Header EpochHeader(int64_t epoch);
+  static int64_t EpochOf(const Headers& headers);
+
+  int64_t epoch = 0;  // from the record's header, not its value
   int64_t seq = 0;
   int64_t stream_time = -1;
   TaskDb::Offsets offsets;

@@ -99,51 +99,65 @@ absl::Status ChangelogApplier::Add(const std::string& store, RawRecord record, i
     return absl::InternalError(
         absl::StrCat("task ", task_.id().ToString(), " has no logged store ", store));
   }
+  StoreLog& in = log->second;
+  // A writer the group replaced (changelog_marker.h): its records are stale, marker or not.
+  const int64_t epoch = ChangelogMarker::EpochOf(record.headers);
+  in.epoch = std::max(in.epoch, task_.commit_epoch());
+  if (epoch < in.epoch) {
+    ++stale_;
+    return absl::OkStatus();
+  }
+  in.epoch = epoch;
   if (!ChangelogMarker::IsMarker(record.key)) {
-    log->second.open.push_back(std::move(record));
+    in.open.push_back(std::move(record));
     ++buffered_;
     return absl::OkStatus();
   }
   WEIR_ASSIGN_OR_RETURN(ChangelogMarker marker, ChangelogMarker::Decode(record.value.value_or("")));
-  log->second.commits.push_back(Commit{.marker = std::move(marker),
-                                       .records = std::exchange(log->second.open, {}),
-                                       .next_offset = offset + 1});
+  marker.epoch = epoch;
+  in.commits.push_back(Commit{.marker = std::move(marker),
+                              .records = std::exchange(in.open, {}),
+                              .next_offset = offset + 1});
   return absl::OkStatus();
 }
 
 absl::StatusOr<int64_t> ChangelogApplier::Apply(int64_t batch_records,
                                                 const std::function<void(int64_t)>& on_write) {
-  int64_t done = task_.commit_seq();
+  // Commits in (writer epoch, sequence number) order: a new owner numbers its commits on from
+  // the last one it restored, in a higher epoch.
+  using Order = std::pair<int64_t, int64_t>;
+  const auto order = [](const Commit& c) { return Order{c.marker.epoch, c.marker.seq}; };
+  const Order done{task_.commit_epoch(), task_.commit_seq()};
   // The last commit every store's changelog holds in full (a store with nothing read stands at
   // the state's own commit).
-  int64_t last_common = std::numeric_limits<int64_t>::max();
+  Order last_common{std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::max()};
   for (auto& [store, log] : logs_) {
-    while (!log.commits.empty() && log.commits.front().marker.seq <= done) {
+    while (!log.commits.empty() && order(log.commits.front()) <= done) {
       buffered_ -= static_cast<int64_t>(log.commits.front().records.size());  // applied before
       log.commits.pop_front();
     }
     last_common = std::min(
-        last_common, log.commits.empty() ? done : std::max(done, log.commits.back().marker.seq));
+        last_common, log.commits.empty() ? done : std::max(done, order(log.commits.back())));
   }
   int64_t applied = 0;
   int64_t since_write = 0;
   std::map<std::string, int64_t> ends;
   std::optional<ChangelogMarker> last_marker;
-  // Commits in sequence order. A compacted changelog keeps only the latest of the markers
-  // compaction reached, so sequence numbers may jump: go from one held commit to the next.
-  const auto next_held = [this](int64_t after) {
-    int64_t next = std::numeric_limits<int64_t>::max();
+  // A compacted changelog keeps only the latest of the markers compaction reached, so sequence
+  // numbers may jump: go from one held commit to the next.
+  const auto next_held = [&](const Order& after) {
+    Order next{std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::max()};
     for (const auto& [store, log] : logs_) {
-      if (!log.commits.empty() && log.commits.front().marker.seq > after) {
-        next = std::min(next, log.commits.front().marker.seq);
+      if (!log.commits.empty() && order(log.commits.front()) > after) {
+        next = std::min(next, order(log.commits.front()));
       }
     }
     return next;
   };
-  for (int64_t seq = next_held(done); seq <= last_common; seq = next_held(seq)) {
+  for (Order at = next_held(done); at <= last_common; at = next_held(at)) {
     for (auto& [store, log] : logs_) {
       // A store whose changelog was read from a later start has no entry for early commits.
-      if (log.commits.empty() || log.commits.front().marker.seq != seq) continue;
+      if (log.commits.empty() || order(log.commits.front()) != at) continue;
       Commit& commit = log.commits.front();
       for (const RawRecord& r : commit.records) {
         WEIR_RETURN_IF_ERROR(task_.ApplyChangelogRecord(store, *r.key, r.value));
@@ -155,7 +169,7 @@ absl::StatusOr<int64_t> ChangelogApplier::Apply(int64_t batch_records,
       last_marker = std::move(commit.marker);
       log.commits.pop_front();
     }
-    if (last_marker.has_value() && (since_write >= batch_records || seq == last_common)) {
+    if (last_marker.has_value() && (since_write >= batch_records || at == last_common)) {
       WEIR_RETURN_IF_ERROR(task_.CommitRestored(*last_marker, ends));
       applied += since_write;
       if (on_write) on_write(since_write);

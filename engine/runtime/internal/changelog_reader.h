@@ -4,13 +4,15 @@
 // through a ChangelogApplier.
 //
 // A task's changelogs carry its commits: each commit's changed entries, then a commit marker (a
-// record without key: sequence number, stream time, input offsets) sent to every logged store's
-// changelog. The applier applies whole commits only, and only those that every store's
-// changelog holds up to its marker: a crash may have delivered one commit's markers to some
-// changelogs and not others, and a reader may simply not have fetched them all yet. Each RocksDB
-// write carries the last marker applied (its input offsets become the state's) and each
-// store's next changelog offset, so a task that later becomes active resumes its input exactly
-// where the restored state stands.
+// record with a reserved key: sequence number, stream time, input offsets) sent to every logged
+// store's changelog, all tagged with their writer's epoch. Records of a writer the group has
+// replaced - an epoch below one already read in that changelog - are dropped as they are read.
+// The applier applies whole commits only, and only those that every store's changelog holds up
+// to its marker: a crash may have delivered one commit's markers to some changelogs and not
+// others, and a reader may simply not have fetched them all yet. Each RocksDB write carries the
+// last marker applied (its input offsets become the state's) and each store's next changelog
+// offset, so a task that later becomes active resumes its input exactly where the restored
+// state stands.
 //
 // Concurrency: a ChangelogApplier belongs to the thread that owns its task.
 #ifndef WEIR_ENGINE_RUNTIME_INTERNAL_CHANGELOG_READER_H_
@@ -88,6 +90,8 @@ class ChangelogApplier {
                                 const std::function<void(int64_t)>& on_write = {});
   // Records read but not yet applied.
   int64_t buffered() const { return buffered_; }
+  // Records dropped as a replaced writer's (changelog_marker.h).
+  int64_t stale() const { return stale_; }
 
  private:
   struct Commit {
@@ -98,11 +102,13 @@ class ChangelogApplier {
   struct StoreLog {
     std::deque<Commit> commits;   // whole commits read, oldest first
     std::vector<RawRecord> open;  // records after the last marker read
+    int64_t epoch = 0;            // the highest writer epoch read (or the state's)
   };
 
   Task& task_;
   std::map<std::string, StoreLog> logs_;
   int64_t buffered_ = 0;
+  int64_t stale_ = 0;
 };
 
 }  // namespace weir::internal

@@ -21,11 +21,17 @@ class AtLeastOnce final : public Committer {
       : consumer_(consumer), producer_(producer), watch_(watch) {}
 
   absl::Status Commit(const rd_kafka_topic_partition_list_t& offsets,
+                      const std::function<absl::Status()>& delivered,
                       const std::function<absl::Status()>& write_state) override {
     WEIR_RETURN_IF_ERROR(
         KafkaStatus(rd_kafka_flush(producer_, kFlushTimeoutMs), "flushing the producer"));
-    WEIR_RETURN_IF_ERROR(write_state());  // fails first if a delivery failed
-    if (offsets.cnt == 0) return absl::OkStatus();
+    WEIR_RETURN_IF_ERROR(delivered());
+    if (offsets.cnt > 0) WEIR_RETURN_IF_ERROR(CommitOffsets(offsets));
+    return write_state();
+  }
+
+ private:
+  absl::Status CommitOffsets(const rd_kafka_topic_partition_list_t& offsets) {
     rd_kafka_resp_err_t err = rd_kafka_commit(consumer_, &offsets, 0);
     // The group coordinator moved or is loading its offsets (a broker stopped or restarted):
     // retriable, as Kafka's clients treat it, until the commit timeout.
@@ -49,7 +55,6 @@ class AtLeastOnce final : public Committer {
     return KafkaStatus(err, "committing offsets");
   }
 
- private:
   rd_kafka_t* const consumer_;
   rd_kafka_t* const producer_;
   RebalanceWatch* const watch_;
@@ -73,6 +78,7 @@ class ExactlyOnce final : public Committer {
   }
 
   absl::Status Commit(const rd_kafka_topic_partition_list_t& offsets,
+                      const std::function<absl::Status()>& /*delivered: the transaction's*/,
                       const std::function<absl::Status()>& write_state) override {
     if (!in_transaction_ && offsets.cnt == 0) return absl::OkStatus();
     WEIR_RETURN_IF_ERROR(BeforeProduce());

@@ -200,6 +200,77 @@ TEST_F(ChangelogApplierTest, WritesInBatchesAndReportsEachWrite) {
   EXPECT_EQ(restored->commit_seq(), 5);
 }
 
+// A member paused past its session timeout (the zombie) wakes and commits after the group gave
+// its task to a new owner, which restored the zombie's last commit and numbered its own commits
+// on from it. Both write the same changelogs.
+class ReplacedWriterTest : public ChangelogApplierTest {
+ protected:
+  void SetUp() override {
+    ChangelogApplierTest::SetUp();
+    zombie_ = NewTask("zombie", &collector_);
+    WriteAndCommit(*zombie_, {{"k1", "one"}}, 10);  // logs 0-1
+    owner_ = NewTask("owner", &collector_);
+    ChangelogApplier restore(*owner_);
+    Feed(restore, "a", 0, 2);
+    Feed(restore, "b", 0, 2);
+    ASSERT_TRUE(restore.Apply(100).ok());
+    WriteAndCommit(*owner_, {{"k1", "uno"}, {"k2", "two"}}, 11);  // logs 2-4, commit 2
+    WriteAndCommit(*zombie_, {{"k1", "zombie"}, {"k3", "z"}}, 11);  // logs 5-7, commit 2
+    WriteAndCommit(*owner_, {{"k2", "deux"}}, 12);                  // logs 8-9, commit 3
+    ASSERT_GT(owner_->commit_epoch(), zombie_->commit_epoch());
+  }
+
+  // Feeds both stores' changelog records at `indices`, in that order, to a fresh task's
+  // applier and applies them.
+  std::unique_ptr<Task> Restore(const std::vector<size_t>& indices, int64_t* stale) {
+    std::unique_ptr<Task> restored = NewTask("restored", nullptr);
+    ChangelogApplier applier(*restored);
+    for (const char* store : {"a", "b"}) {
+      for (size_t i : indices) Feed(applier, store, i, i + 1);
+    }
+    absl::StatusOr<int64_t> applied = applier.Apply(100);
+    EXPECT_TRUE(applied.ok()) << applied.status();
+    *stale = applier.stale();
+    return restored;
+  }
+
+  std::unique_ptr<Task> zombie_;
+  std::unique_ptr<Task> owner_;
+};
+
+TEST_F(ReplacedWriterTest, ItsRecordsAmongTheNewOwnersAreDropped) {
+  int64_t stale = 0;
+  // The zombie's commit lands in the middle of the owner's first one.
+  std::unique_ptr<Task> restored = Restore({0, 1, 2, 5, 6, 7, 3, 4, 8, 9}, &stale);
+  EXPECT_EQ(Get(*restored, "a", "k1"), "uno") << "not the zombie's value";
+  EXPECT_EQ(Get(*restored, "b", "k2"), "deux!");
+  EXPECT_EQ(Get(*restored, "a", "k3"), std::nullopt) << "a key only the zombie wrote";
+  EXPECT_EQ(stale, 6) << "the zombie's two records and marker, in each of two changelogs";
+  EXPECT_EQ(restored->commit_seq(), 3);
+  EXPECT_EQ(restored->commit_epoch(), owner_->commit_epoch());
+  EXPECT_EQ((restored->StoredOffsets()), (TaskDb::Offsets{{{"input", 0}, 13}}));
+}
+
+TEST_F(ReplacedWriterTest, ItsCommitBeforeTheNewOwnersFirstIsOverwrittenNotMistakenForIt) {
+  int64_t stale = 0;
+  // The zombie wrote before the owner's first commit: the same sequence number comes twice,
+  // and the owner's, in a higher epoch, must not be taken for one already applied.
+  std::unique_ptr<Task> restored = Restore({0, 1, 5, 6, 7, 2, 3, 4, 8, 9}, &stale);
+  EXPECT_EQ(Get(*restored, "a", "k1"), "uno");
+  EXPECT_EQ(Get(*restored, "a", "k2"), "deux");
+  EXPECT_EQ(stale, 0) << "nothing of a higher epoch was read before the zombie's records";
+  EXPECT_EQ(restored->commit_seq(), 3);
+  EXPECT_EQ(restored->commit_epoch(), owner_->commit_epoch());
+}
+
+TEST_F(ReplacedWriterTest, TheEpochSurvivesAReopen) {
+  const int64_t epoch = owner_->commit_epoch();
+  owner_.reset();
+  std::unique_ptr<Task> reopened = NewTask("owner", nullptr);
+  EXPECT_EQ(reopened->commit_epoch(), epoch);
+  EXPECT_EQ(reopened->commit_seq(), 3);
+}
+
 TEST_F(ChangelogApplierTest, AMarkerThatIsNotOneIsDataLoss) {
   std::unique_ptr<Task> restored = NewTask("restored", nullptr);
   ChangelogApplier applier(*restored);

@@ -402,6 +402,11 @@ void StateUpdater::ApplyTo(TaskId id) {
   if (finished.ok()) {
     spdlog::info("task {}: restored {} records to commit {}", id.ToString(), updating.applied,
                  task.commit_seq());
+    if (updating.applier->stale() > 0) {
+      spdlog::warn("task {}: dropped {} changelog records written by an owner the group had "
+                   "already replaced (a member paused past its session timeout)",
+                   id.ToString(), updating.applier->stale());
+    }
   }
   HandBack(it, std::move(finished));
 }

@@ -511,12 +511,15 @@ absl::Status StreamThread::CommitOnce() {
     rd_kafka_topic_partition_list_add(offsets.get(), partition.first.c_str(), partition.second)
         ->offset = offset;
   }
-  WEIR_RETURN_IF_ERROR(committer_->Commit(*offsets, [&]() -> absl::Status {
-    WEIR_RETURN_IF_ERROR(Fatal());  // a delivery failed: do not commit past it
-    // Each task's state with the offsets it reflects, in one RocksDB write.
-    for (auto& [id, task] : tasks_) WEIR_RETURN_IF_ERROR(task->Commit(offsets_of(id)));
-    return absl::OkStatus();
-  }));
+  // Fatal(): a delivery failed, so nothing may be committed past it.
+  WEIR_RETURN_IF_ERROR(committer_->Commit(
+      *offsets, [&] { return Fatal(); },
+      [&]() -> absl::Status {
+        WEIR_RETURN_IF_ERROR(Fatal());
+        // Each task's state with the offsets it reflects, in one RocksDB write.
+        for (auto& [id, task] : tasks_) WEIR_RETURN_IF_ERROR(task->Commit(offsets_of(id)));
+        return absl::OkStatus();
+      }));
   for (auto& [partition, offset] : next_offsets_) offset = -1;
   ++commits_;
   return absl::OkStatus();

@@ -315,8 +315,8 @@ class StreamThread {
   std::atomic<int64_t> restores_truncated_{0};
   std::atomic<int64_t> restores_lost_state_{0};
   std::atomic<int64_t> tasks_migrated_{0};  // Rejoin()s
-  std::atomic<int64_t> assignments_lost_{0};
-  int migrations_since_commit_ = 0;  // Rejoin()s since the last commit that succeeded  // revocations of partitions the group had moved
+  std::atomic<int64_t> assignments_lost_{0};  // revocations of partitions the group had moved
+  int migrations_since_commit_ = 0;           // Rejoin()s since the last commit that succeeded
   std::atomic<bool> paused_for_disk_{false};
   std::atomic<int64_t> state_dir_free_bytes_{-1};  // at the last check; -1: not checked
   int64_t next_disk_ms_ = 0;

@@ -1,5 +1,7 @@
 #include "engine/runtime/internal/task.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/byte_order.h"
 #include "common/check.h"
@@ -17,6 +19,7 @@ namespace {
 
 constexpr absl::string_view kStreamTimeKey = "task/stream-time";
 constexpr absl::string_view kCommitSeqKey = "task/commit-seq";
+constexpr absl::string_view kCommitEpochKey = "task/commit-epoch";
 
 std::string ChangelogKey(absl::string_view store) { return absl::StrCat("changelog/", store); }
 
@@ -47,6 +50,7 @@ absl::StatusOr<std::unique_ptr<Task>> Task::Create(
   if (task->db_ != nullptr) {
     task->context_.stream_time = Decode64(task->db_->GetMeta(kStreamTimeKey)).value_or(-1);
     task->commit_seq_ = Decode64(task->db_->GetMeta(kCommitSeqKey)).value_or(0);
+    task->commit_epoch_ = Decode64(task->db_->GetMeta(kCommitEpochKey)).value_or(0);
   }
   task->context_.record_debug_metrics = debug_metrics;
   WEIR_RETURN_IF_ERROR(task->Init(topology, subtopology, cache, debug_metrics));
@@ -192,6 +196,12 @@ void Task::PrepareCommit(const TaskDb::Offsets& offsets) {
   // goes before retention + windowstore.changelog.additional.retention.ms of wall time, by
   // which the store expired it too unless stream time stood still (docs/state-layout.md).
   const int64_t timestamp = context_.wall_clock();
+  // This activation's writer epoch, drawn at its first write: above every epoch the state has
+  // applied (a restore or a standby brought in the last owner's), and at least the wall clock,
+  // so that two owners that both restored the same last commit - the first paused before it
+  // wrote anything - still differ. changelog_marker.h says what readers do with it.
+  if (writer_epoch_ < 0) writer_epoch_ = std::max(commit_epoch_ + 1, timestamp);
+  const Header epoch = ChangelogMarker::EpochHeader(writer_epoch_);
   bool changed = false;
   for (const auto& [name, store] : context_.stores) {
     const std::string topic = ChangelogTopic(context_.application_id, name);
@@ -201,13 +211,15 @@ void Task::PrepareCommit(const TaskDb::Offsets& offsets) {
           topic, context_.task_id.partition,
           RawRecord{.key = std::string(key),
                     .value = value ? std::optional<std::string>(std::string(*value)) : std::nullopt,
-                    .timestamp = timestamp});
+                    .timestamp = timestamp,
+                    .headers = {epoch}});
     });
   }
   if (!changed) return;
   // A marker to every logged store, changed or not, all with the same sequence number: each
   // changelog then carries every commit, and restoration can bring all stores to one commit.
   ++commit_seq_;
+  commit_epoch_ = writer_epoch_;
   const std::string marker =
       ChangelogMarker{.seq = commit_seq_, .stream_time = context_.stream_time, .offsets = offsets}
           .Encode();
@@ -215,7 +227,7 @@ void Task::PrepareCommit(const TaskDb::Offsets& offsets) {
     changelog_slots_[name] = context_.collector->SendToPartition(
         ChangelogTopic(context_.application_id, name), context_.task_id.partition,
         RawRecord{.key = std::string(ChangelogMarker::kKey), .value = marker,
-                  .timestamp = timestamp});
+                  .timestamp = timestamp, .headers = {epoch}});
   }
 }
 
@@ -236,6 +248,7 @@ absl::Status Task::WriteCommit(const TaskDb::Offsets& offsets,
   // with, or records dropped before the crash would be accepted after it.
   db_->PutMeta(kStreamTimeKey, Encode64(context_.stream_time));
   db_->PutMeta(kCommitSeqKey, Encode64(commit_seq_));
+  db_->PutMeta(kCommitEpochKey, Encode64(commit_epoch_));
   for (const auto& [store, end] : changelog_ends) db_->PutMeta(ChangelogKey(store), Encode64(end));
   return db_->Commit(offsets, write_ahead_log);
 }
@@ -256,6 +269,7 @@ absl::Status Task::ApplyChangelogRecord(absl::string_view store, absl::string_vi
 absl::Status Task::CommitRestored(const ChangelogMarker& marker,
                                   const std::map<std::string, int64_t>& changelog_ends) {
   commit_seq_ = marker.seq;
+  commit_epoch_ = marker.epoch;
   context_.stream_time = marker.stream_time;
   if (first_restored_stream_time_ < 0) first_restored_stream_time_ = marker.stream_time;
   return WriteCommit(marker.offsets, changelog_ends, /*write_ahead_log=*/false);

@@ -101,6 +101,8 @@ class Task {
   // Bytes of state writes waiting for the next commit (0 in memory).
   size_t uncommitted_bytes() { return db_ == nullptr ? 0 : db_->pending_bytes(); }
   int64_t commit_seq() const { return commit_seq_; }
+  // The writer epoch of the last commit sent or applied (changelog_marker.h).
+  int64_t commit_epoch() const { return commit_epoch_; }
   // Names of the stores that log their changes.
   std::vector<std::string> logged_stores() const;
   // The input offsets the task's durable state reflects; empty in memory or for new state.
@@ -137,6 +139,8 @@ class Task {
 
   std::unique_ptr<TaskDb> db_;                             // before the stores, which use it
   int64_t commit_seq_ = 0;                                 // of the last commit marker sent
+  int64_t commit_epoch_ = 0;                               // its writer's epoch
+  int64_t writer_epoch_ = -1;                              // this activation's, once it writes
   std::map<std::string, const int64_t*> changelog_slots_;  // store -> end slot, this commit
   TaskContext context_;
   std::vector<std::unique_ptr<nodes::NodeBase>> nodes_;
