@@ -243,7 +243,7 @@ void StreamThread::Run() {
 
 absl::Status StreamThread::Iterate() {
   // Tasks the state updater has restored (it wakes the poll below when one is ready).
-  if (!restoring_.empty()) WEIR_RETURN_IF_ERROR(ResumeRestored());
+  if (!restoring_.empty() || !unseeked_.empty()) WEIR_RETURN_IF_ERROR(ResumeRestored());
   AnswerQueries();
   // One batch per iteration; polling the consumer queue also serves the rebalance callback.
   const auto poll_start = SteadyClock::now();
@@ -646,6 +646,14 @@ void StreamThread::JudgeRestore(const Task& task) {
 }
 
 absl::Status StreamThread::ResumeRestored() {
+  if (!unseeked_.empty()) {
+    // Partitions a rebalance in progress kept from being seeked: seek them now if they are
+    // still assigned (a revocation since took the others).
+    std::map<std::pair<std::string, int32_t>, int64_t> retry = std::exchange(unseeked_, {});
+    std::erase_if(retry,
+                  [&](const auto& entry) { return !task_of_partition_.contains(entry.first); });
+    WEIR_RETURN_IF_ERROR(SeekAndResume(retry, {}));
+  }
   for (StateUpdater::Returned& restored : hooks_.state_updater->TakeRestored(restoring_)) {
     const TaskId id = restored.task->id();
     restoring_.erase(id);
@@ -661,47 +669,63 @@ absl::Status StreamThread::ResumeRestored() {
     // Resume the task's input where the restored state stands.
     Task& task = *tasks_.emplace(id, std::move(restored.task)).first->second;
     const TaskDb::Offsets stored = task.StoredOffsets();
-    PartitionList seek(rd_kafka_topic_partition_list_new(4));
-    PartitionList resume(rd_kafka_topic_partition_list_new(4));
+    std::map<std::pair<std::string, int32_t>, int64_t> seek;
+    std::vector<std::pair<std::string, int32_t>> unpositioned;
     for (const auto& [partition, owner] : task_of_partition_) {
       if (owner != id) continue;
-      rd_kafka_topic_partition_list_add(resume.get(), partition.first.c_str(), partition.second);
       if (auto at = stored.find(partition); at != stored.end()) {
-        rd_kafka_topic_partition_list_add(seek.get(), partition.first.c_str(), partition.second)
-            ->offset = at->second;
+        seek[partition] = at->second;
         next_offsets_.insert_or_assign(partition, at->second);
         spdlog::info("{}: task {} resumes {}-{} at offset {} from its restored state", name_,
                      id.ToString(), partition.first, partition.second, at->second);
       } else {
+        unpositioned.push_back(partition);
         spdlog::info("{}: task {} resumes {}-{} at the group's committed offset (restored "
                      "state holds no offset)", name_, id.ToString(), partition.first,
                      partition.second);
       }
     }
-    if (seek->cnt > 0) {
-      WEIR_RETURN_IF_ERROR(
-          KafkaStatus(rd_kafka_seek_partitions(consumer_.get(), seek.get(), 10'000),
-                      "seeking to the restored state's offsets"));
-      for (int i = 0; i < seek->cnt; ++i) {
-        const rd_kafka_topic_partition_t& p = seek->elems[i];
-        if (p.err == RD_KAFKA_RESP_ERR__STATE) {
-          // A rebalance is taking the partition away (its revocation is queued for this
-          // thread's next poll); whoever gets it next resumes from the task's state, as an
-          // assignment always does.
-          spdlog::info("{}: task {}: {}-{} is being revoked; not seeking it", name_,
-                       id.ToString(), p.topic, p.partition);
-          continue;
-        }
-        WEIR_RETURN_IF_ERROR(KafkaStatus(p.err, "seeking a restored partition"));
-      }
-    }
-    if (!paused_for_disk_) {
-      WEIR_RETURN_IF_ERROR(KafkaStatus(rd_kafka_resume_partitions(consumer_.get(),
-                                                                  resume.get()),
-                                       "resuming a restored task's partitions"));
-    }
+    WEIR_RETURN_IF_ERROR(SeekAndResume(seek, unpositioned));
   }
   return absl::OkStatus();
+}
+
+absl::Status StreamThread::SeekAndResume(
+    const std::map<std::pair<std::string, int32_t>, int64_t>& seek,
+    const std::vector<std::pair<std::string, int32_t>>& unpositioned) {
+  PartitionList resume(rd_kafka_topic_partition_list_new(static_cast<int>(seek.size() + 1)));
+  for (const auto& [topic, partition] : unpositioned) {
+    rd_kafka_topic_partition_list_add(resume.get(), topic.c_str(), partition);
+  }
+  if (!seek.empty()) {
+    PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(seek.size())));
+    for (const auto& [partition, offset] : seek) {
+      rd_kafka_topic_partition_list_add(list.get(), partition.first.c_str(), partition.second)
+          ->offset = offset;
+    }
+    WEIR_RETURN_IF_ERROR(KafkaStatus(rd_kafka_seek_partitions(consumer_.get(), list.get(), 10'000),
+                                     "seeking to the restored state's offsets"));
+    for (int i = 0; i < list->cnt; ++i) {
+      const rd_kafka_topic_partition_t& p = list->elems[i];
+      if (p.err == RD_KAFKA_RESP_ERR__STATE) {
+        // A rebalance is under way. The partition stays paused: resumed unseeked, it would
+        // fetch from the group's committed offset, which may lie behind the restored state
+        // (a crash between the changelog and the group commit), and records the state
+        // already holds would be applied twice. Retried on the next iteration if the
+        // partition is still assigned then; whoever gets it otherwise resumes from the
+        // task's state, as an assignment always does.
+        spdlog::info("{}: {}-{} is being rebalanced; not seeking it yet", name_, p.topic,
+                     p.partition);
+        unseeked_[{p.topic, p.partition}] = p.offset;
+        continue;
+      }
+      WEIR_RETURN_IF_ERROR(KafkaStatus(p.err, "seeking a restored partition"));
+      rd_kafka_topic_partition_list_add(resume.get(), p.topic, p.partition);
+    }
+  }
+  if (paused_for_disk_ || resume->cnt == 0) return absl::OkStatus();
+  return KafkaStatus(rd_kafka_resume_partitions(consumer_.get(), resume.get()),
+                     "resuming a restored task's partitions");
 }
 
 void StreamThread::CloseTask(std::unique_ptr<Task> task) {
@@ -723,6 +747,7 @@ void StreamThread::CloseAllTasks() {
   task_of_partition_.clear();
   CloseUnassignedTasks(all);
   next_offsets_.clear();
+  unseeked_.clear();
   by_handle_.clear();
 }
 

@@ -209,6 +209,11 @@ class StreamThread {
   // Takes back the tasks the state updater has restored and resumes their partitions where
   // their state stands; a restoration that failed is fatal.
   absl::Status ResumeRestored();
+  // Seeks each partition of `seek` to its offset and resumes it with `unpositioned` ones (which
+  // start at the group's committed offset); a partition a rebalance keeps from seeking stays
+  // paused in unseeked_.
+  absl::Status SeekAndResume(const std::map<std::pair<std::string, int32_t>, int64_t>& seek,
+                             const std::vector<std::pair<std::string, int32_t>>& unpositioned);
   // Closes `task` (taken out of tasks_ or back from the state updater) and lets a standby here
   // take its state.
   void CloseTask(std::unique_ptr<Task> task);
@@ -268,6 +273,9 @@ class StreamThread {
   // processed (and delivered the output of) up to. If the next assignment gives one back, the
   // thread resumes there instead of reprocessing from the group's older commit.
   std::map<std::pair<std::string, int32_t>, int64_t> uncommitted_revoked_;
+  // Restored tasks' partitions a rebalance kept from being seeked, with their offsets: paused
+  // until seeked (ResumeRestored).
+  std::map<std::pair<std::string, int32_t>, int64_t> unseeked_;
   // The per-record lookup, by librdkafka's topic handle: no topic string is built per record.
   // Filled as records arrive, emptied whenever the assignment changes.
   struct Assigned {

@@ -138,6 +138,7 @@ absl::Status StreamThread::OnRevoke(rd_kafka_topic_partition_list_t* partitions,
     affected.insert(owner->second);
     task_of_partition_.erase(owner);
     next_offsets_.erase(key);
+    unseeked_.erase(key);
   }
   CloseUnassignedTasks(affected);
   return committed;
