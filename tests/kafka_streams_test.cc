@@ -908,15 +908,37 @@ TEST_P(Stickiness, AThirdInstanceJoiningTwoMovesOnlyWhatItTakes) {
     stop = true;
     producer.join();
   };
+  auto lost = [&] {
+    int64_t total = 0;
+    for (const auto& streams : instances) total += streams->threads()[0].assignments_lost;
+    return total;
+  };
   start(0);
   start(1);
   ASSERT_FALSE(HasFatalFailure());
-  const std::vector<std::set<TaskId>> before = settled(6);
-  ASSERT_EQ(before.size(), 2u);
-  const int64_t created_before = created(0) + created(1);
-
-  start(2);
-  const std::vector<std::set<TaskId>> after = settled(4);
+  // librdkafka 2.0.2 cannot be kept from one case: a commit issued in the instant between its
+  // learning of the rebalance from a heartbeat and its JoinGroup leaving goes out behind the
+  // JoinGroup, is refused for its generation, and librdkafka declares the assignment lost
+  // (engine/runtime/rebalance_watch.h). A join where that happened says nothing about the
+  // assignor: the third instance leaves and joins again, up to three times in all.
+  std::vector<std::set<TaskId>> before;
+  std::vector<std::set<TaskId>> after;
+  int64_t created_before = 0;
+  for (int attempt = 1;; ++attempt) {
+    before = settled(6);
+    ASSERT_EQ(before.size(), 2u);
+    created_before = created(0) + created(1);
+    const int64_t lost_before = lost();
+    start(2);
+    ASSERT_FALSE(HasFatalFailure());
+    after = settled(4);
+    if (lost() == lost_before || attempt == 3) break;
+    std::printf("%s: attempt %d: an assignment was lost to librdkafka's commit race; the third "
+                "instance leaves and joins again\n",
+                strategy.c_str(), attempt);
+    instances.back()->Close();
+    instances.pop_back();
+  }
   // Every member commits again once the rebalance is over (none is left holding its commits).
   std::vector<int64_t> commits_settled;
   for (const auto& streams : instances) commits_settled.push_back(streams->threads()[0].commits);

@@ -520,6 +520,18 @@ absl::Status StreamThread::CommitOnce() {
         for (auto& [id, task] : tasks_) WEIR_RETURN_IF_ERROR(task->Commit(offsets_of(id)));
         return absl::OkStatus();
       }));
+  if (spdlog::should_log(spdlog::level::debug)) {
+    std::string committed;
+    for (int i = 0; i < offsets->cnt; ++i) {
+      absl::StrAppend(&committed, " ", offsets->elems[i].topic, "-", offsets->elems[i].partition,
+                      "@", offsets->elems[i].offset);
+    }
+    std::string states;
+    for (const auto& [id, task] : tasks_) {
+      absl::StrAppend(&states, " ", id.ToString(), ":", task->commit_seq());
+    }
+    spdlog::debug("{}: committed{}; task commits{}", name_, committed, states);
+  }
   for (auto& [partition, offset] : next_offsets_) offset = -1;
   ++commits_;
   return absl::OkStatus();
