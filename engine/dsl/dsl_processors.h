@@ -18,6 +18,7 @@
 #include "engine/dsl/windows.h"
 #include "engine/processor/processor.h"
 #include "stores/key_value_store.h"
+#include "stores/value_and_timestamp.h"
 #include "stores/window_store.h"
 
 namespace weir::dsl {
@@ -89,6 +90,8 @@ class BranchProcessor : public Processor<K, V, K, V> {
 // it and counted), reads the aggregate, combines and writes it back. The new value is forwarded
 // at once when the store writes through; behind the record cache it is forwarded when the cache
 // flushes the window (eviction or commit), so consecutive updates reach downstream as one.
+// Stored value: ValueAndTimestamp (stores/value_and_timestamp.h) - the aggregate with the
+// largest timestamp of its records, which its updates carry downstream, as in Kafka Streams.
 template <typename K, typename V, typename VA>
 class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
  public:
@@ -109,10 +112,12 @@ class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
     WEIR_CHECK(store_ != nullptr) << "window store " << store_name_ << " is not connected";
     forward_on_flush_ =
         store_->SetFlushListener([this](absl::string_view key, int64_t start,
-                                        std::optional<absl::string_view> value, int64_t timestamp) {
+                                        std::optional<absl::string_view> value,
+                                        int64_t /*cached: the stored timestamp counts*/) {
           if (!value.has_value()) return;  // aggregations never delete
-          Forward(Decode(key_serde_, key, "key"), start, Decode(aggregate_serde_, *value, "value"),
-                  timestamp);
+          const ValueAndTimestamp stored = DecodeStored(*value);
+          Forward(Decode(key_serde_, key, "key"), start,
+                  Decode(aggregate_serde_, stored.value, "value"), stored.timestamp);
         });
   }
 
@@ -125,12 +130,16 @@ class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
         continue;
       }
       std::optional<VA> current;
+      int64_t timestamp = record.timestamp;  // the aggregate's: the largest of its records'
       if (std::optional<std::string> bytes = store_->Fetch(key, start)) {
-        current = Decode(aggregate_serde_, *bytes, "aggregate");
+        const ValueAndTimestamp stored = DecodeStored(*bytes);
+        current = Decode(aggregate_serde_, stored.value, "aggregate");
+        timestamp = std::max(timestamp, stored.timestamp);
       }
       VA updated = combine_(record.key, record.value, std::move(current));
-      store_->Put(key, start, aggregate_serde_->Serialize(updated));
-      if (!forward_on_flush_) Forward(record.key, start, std::move(updated), record.timestamp);
+      store_->Put(key, start,
+                  ValueAndTimestamp::Encode(aggregate_serde_->Serialize(updated), timestamp));
+      if (!forward_on_flush_) Forward(record.key, start, std::move(updated), timestamp);
     }
   }
 
@@ -142,6 +151,12 @@ class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
     WEIR_CHECK(decoded.ok()) << "corrupt " << what << " in " << store_name_ << ": "
                              << decoded.status();
     return *std::move(decoded);
+  }
+  ValueAndTimestamp DecodeStored(absl::string_view bytes) const {
+    std::optional<ValueAndTimestamp> stored = ValueAndTimestamp::Decode(bytes);
+    WEIR_CHECK(stored.has_value()) << "corrupt aggregate in " << store_name_ << ": "
+                                   << bytes.size() << " bytes, not a timestamp and a value";
+    return *stored;
   }
   void Forward(K key, int64_t start, VA aggregate, int64_t timestamp) {
     context_->Forward(
@@ -171,8 +186,10 @@ class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
 // what it holds per key).
 //
 // Stored value: the newest slice start (8 bytes big-endian, the store's expiry timestamp), then
-// per slice in start order its start (8 bytes big-endian), the aggregate's size (4 bytes
-// little-endian) and the aggregate's bytes.
+// per slice in start order its start and the largest timestamp of its records (8 bytes
+// big-endian each), the aggregate's size (4 bytes little-endian) and the aggregate's bytes. A
+// window's update carries the largest timestamp of the slices it covers and the record's, as
+// Kafka Streams' timestamped window stores give it.
 template <typename K, typename V, typename VA>
 class SlicedWindowAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
  public:
@@ -212,28 +229,35 @@ class SlicedWindowAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
       }
       open = true;
       VA window = initializer_();
-      for (auto& [slice_start, aggregate] : slices_) {
-        if (slice_start >= start && slice_start < start + windows_.size_ms) {
-          window = merger_(record.key, std::move(window), aggregate);
+      int64_t timestamp = record.timestamp;
+      for (const Slice& slice : slices_) {
+        if (slice.start >= start && slice.start < start + windows_.size_ms) {
+          window = merger_(record.key, std::move(window), slice.aggregate);
+          timestamp = std::max(timestamp, slice.timestamp);
         }
       }
       Forward(record.key, start, aggregator_(record.key, record.value, std::move(window)),
-              record.timestamp);
+              timestamp);
     }
     if (!open) return;  // late for every window: nothing to keep
     const int64_t slice = record.timestamp - record.timestamp % slice_ms_;
     auto at = std::lower_bound(slices_.begin(), slices_.end(), slice,
-                               [](const auto& entry, int64_t s) { return entry.first < s; });
-    if (at == slices_.end() || at->first != slice) at = slices_.emplace(at, slice, initializer_());
-    at->second = aggregator_(record.key, record.value, std::move(at->second));
+                               [](const Slice& entry, int64_t s) { return entry.start < s; });
+    if (at == slices_.end() || at->start != slice) {
+      at = slices_.insert(at, Slice{slice, record.timestamp, initializer_()});
+    }
+    at->aggregate = aggregator_(record.key, record.value, std::move(at->aggregate));
+    at->timestamp = std::max(at->timestamp, record.timestamp);
     value_.clear();
     char bytes[8];
-    StoreBigEndian64(bytes, static_cast<uint64_t>(slices_.back().first));
+    StoreBigEndian64(bytes, static_cast<uint64_t>(slices_.back().start));
     value_.append(bytes, 8);
-    for (const auto& [start, aggregate] : slices_) {
-      StoreBigEndian64(bytes, static_cast<uint64_t>(start));
+    for (const Slice& each : slices_) {
+      StoreBigEndian64(bytes, static_cast<uint64_t>(each.start));
       value_.append(bytes, 8);
-      const std::string encoded = aggregate_serde_->Serialize(aggregate);
+      StoreBigEndian64(bytes, static_cast<uint64_t>(each.timestamp));
+      value_.append(bytes, 8);
+      const std::string encoded = aggregate_serde_->Serialize(each.aggregate);
       AppendLittleEndian(value_, encoded.size(), 4);
       value_.append(encoded);
     }
@@ -247,16 +271,17 @@ class SlicedWindowAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
     bytes.remove_prefix(8);
     while (!bytes.empty()) {
       uint64_t size = 0;
-      WEIR_CHECK(bytes.size() >= 12) << "corrupt value in " << store_name_;
+      WEIR_CHECK(bytes.size() >= 20) << "corrupt value in " << store_name_;
       const auto start = static_cast<int64_t>(LoadBigEndian64(bytes.data()));
-      bytes.remove_prefix(8);
+      const auto timestamp = static_cast<int64_t>(LoadBigEndian64(bytes.data() + 8));
+      bytes.remove_prefix(16);
       ConsumeLittleEndian(bytes, 4, &size);
       WEIR_CHECK(bytes.size() >= size) << "corrupt value in " << store_name_;
       if (start + retention_ms_ > stream_time) {
         absl::StatusOr<VA> aggregate = aggregate_serde_->Deserialize(bytes.substr(0, size));
         WEIR_CHECK(aggregate.ok()) << "corrupt aggregate in " << store_name_ << ": "
                                    << aggregate.status();
-        slices_.emplace_back(start, *std::move(aggregate));
+        slices_.push_back(Slice{start, timestamp, *std::move(aggregate)});
       }
       bytes.remove_prefix(size);
     }
@@ -280,8 +305,13 @@ class SlicedWindowAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
   Merger merger_;
   ProcessorContext<Windowed<K>, VA>* context_ = nullptr;
   KeyValueBytesStore* store_ = nullptr;
-  std::vector<std::pair<int64_t, VA>> slices_;  // the record's key's, in start order
-  std::string value_;                           // reused
+  struct Slice {
+    int64_t start = 0;
+    int64_t timestamp = 0;  // the largest of its records'
+    VA aggregate;
+  };
+  std::vector<Slice> slices_;  // the record's key's, in start order
+  std::string value_;          // reused
 };
 
 }  // namespace weir::dsl

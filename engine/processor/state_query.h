@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/processor/serde.h"
 #include "stores/state_store.h"
+#include "stores/value_and_timestamp.h"
 #include "stores/window_store.h"
 
 namespace weir {
@@ -114,7 +115,16 @@ QueryableStore WindowStoreView(std::string name, std::string store, int64_t wind
             absl::Status status;
             windows->Fetch(query.key, query.from_ms, query.to_ms,
                            [&](absl::string_view, int64_t start, absl::string_view bytes) {
-                             absl::StatusOr<V> value = value_serde->Deserialize(bytes);
+                             // The DSL keeps each aggregate with its timestamp.
+                             std::optional<ValueAndTimestamp> stored =
+                                 ValueAndTimestamp::Decode(bytes);
+                             if (!stored.has_value()) {
+                               status = absl::DataLossError(absl::StrCat(
+                                   "a value of ", bytes.size(), " bytes in window store ",
+                                   store.name(), " holds no timestamp"));
+                               return;
+                             }
+                             absl::StatusOr<V> value = value_serde->Deserialize(stored->value);
                              if (!value.ok()) {
                                status = value.status();
                                return;

@@ -1,0 +1,142 @@
+package dev.weir.peer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.Grouped;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Materialized;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.TimeWindows;
+import org.apache.kafka.streams.kstream.Windowed;
+import org.apache.kafka.streams.test.TestRecord;
+
+/**
+ * The oracle of weir's DSL (docs/dsl.md, "The oracle"): runs scenario files through Kafka
+ * Streams' own TopologyTestDriver, record cache off, and prints every output record in the
+ * order the driver produced it. weir's tests/dsl_oracle_test.cc builds the same-named
+ * topologies with weir's DSL, runs the same scenarios through weir's test driver and compares
+ * the two outputs line for line.
+ *
+ * <p>Scenario file: lines of tab-separated fields, '#' starts a comment.
+ * <pre>
+ * topology NAME                  one of the names in build() below
+ * pipe TOPIC KEY VALUE TIMESTAMP  a record (KEY or VALUE \N: null)
+ * </pre>
+ * Output, per scenario: "== FILE", then per output record "TOPIC KEY VALUE TIMESTAMP" (tabs),
+ * then "== end". Every topology reads String/String topics and writes String/String to "out".
+ */
+public final class DslOracle {
+  static final String NULL = "\\N";
+  static final Serde<String> S = Serdes.String();
+
+  private DslOracle() {}
+
+  public static void main(String[] args) throws IOException {
+    if (args.length == 0) {
+      System.err.println("usage: DslOracle SCENARIO...  (see the class comment for the format)");
+      System.exit(2);
+    }
+    StringBuilder out = new StringBuilder();
+    for (String file : args) {
+      out.append("== ").append(file).append('\n');
+      run(Path.of(file), Files.readAllLines(Path.of(file)), out);
+      out.append("== end\n");
+    }
+    System.out.print(out);
+  }
+
+  static String field(String s) {
+    return s.equals(NULL) ? null : s;
+  }
+
+  static String render(String s) {
+    return s == null ? NULL : s;
+  }
+
+  static void run(Path file, List<String> lines, StringBuilder out) {
+    String name = null;
+    for (String line : lines) {
+      String[] f = line.split("\t", -1);
+      if (f[0].equals("topology")) name = f[1];
+    }
+    if (name == null) throw new IllegalArgumentException(file + ": no 'topology' line");
+    Properties props = new Properties();
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "dsl-oracle");
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+    props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
+    try (TopologyTestDriver driver = new TopologyTestDriver(build(name), props)) {
+      Map<String, TestInputTopic<String, String>> inputs = new HashMap<>();
+      TestOutputTopic<String, String> output =
+          driver.createOutputTopic("out", S.deserializer(), S.deserializer());
+      int number = 0;
+      for (String line : lines) {
+        ++number;
+        if (line.isEmpty() || line.startsWith("#") || line.startsWith("topology\t")) continue;
+        String[] f = line.split("\t", -1);
+        if (!f[0].equals("pipe") || f.length != 5) {
+          throw new IllegalArgumentException(file + ":" + number + ": not 'pipe TOPIC KEY VALUE TS'");
+        }
+        TestInputTopic<String, String> input = inputs.computeIfAbsent(
+            f[1], t -> driver.createInputTopic(t, S.serializer(), S.serializer()));
+        input.pipeInput(new TestRecord<>(field(f[2]), field(f[3]), null, Long.parseLong(f[4])));
+        for (TestRecord<String, String> r : output.readRecordsToList()) {
+          out.append("out\t").append(render(r.key())).append('\t').append(render(r.value()))
+              .append('\t').append(r.timestamp()).append('\n');
+        }
+      }
+    }
+  }
+
+  static String windowKey(Windowed<String> w) {
+    return w.key() + "@" + w.window().start();
+  }
+
+  /** The topologies by name; tests/dsl_oracle_test.cc has weir's twin of each. */
+  static Topology build(String name) {
+    StreamsBuilder b = new StreamsBuilder();
+    KStream<String, String> in = b.stream("in", Consumed.with(S, S));
+    switch (name) {
+      case "filter-map" -> in.filter((k, v) -> !v.startsWith("x"))
+          .mapValues(v -> v + "!")
+          .selectKey((k, v) -> v.substring(0, 1))
+          .to("out", Produced.with(S, S));
+      case "windowed-count" -> in.groupByKey()
+          .windowedBy(TimeWindows.ofSizeAndGrace(Duration.ofMillis(10_000), Duration.ofMillis(5_000)))
+          .count()
+          .toStream((w, v) -> windowKey(w))
+          .mapValues(v -> Long.toString(v))
+          .to("out", Produced.with(S, S));
+      // -sliced: weir's twin aggregates through its slicing form; Kafka Streams has one form.
+      case "hopping-sum", "hopping-sum-sliced" -> in.groupBy((k, v) -> v.substring(0, 1), Grouped.with(S, S))
+          .windowedBy(TimeWindows.ofSizeAndGrace(Duration.ofMillis(10_000), Duration.ofMillis(2_000))
+              .advanceBy(Duration.ofMillis(5_000)))
+          .aggregate(() -> 0L, (k, v, sum) -> sum + v.length(),
+              Materialized.with(S, Serdes.Long()))
+          .toStream((w, v) -> windowKey(w))
+          .mapValues(v -> Long.toString(v))
+          .to("out", Produced.with(S, S));
+      case "windowed-reduce" -> in.groupByKey()
+          .windowedBy(TimeWindows.ofSizeWithNoGrace(Duration.ofMillis(5_000)))
+          .reduce((a, v) -> a + "+" + v)
+          .toStream((w, v) -> windowKey(w))
+          .to("out", Produced.with(S, S));
+      default -> throw new IllegalArgumentException("no topology named " + name);
+    }
+    return b.build();
+  }
+}

@@ -1,0 +1,225 @@
+// The DSL's oracle: Kafka Streams itself. Each scenario (tests/dsl_oracle/*.scenario, and random
+// ones from a fixed seed) names a topology and lists the records to pipe. Kafka Streams' own
+// TopologyTestDriver runs it (bench/peers/kafka-streams, DslOracle: one JVM for every
+// scenario, record cache off); weir's test driver runs weir's twin of the same-named topology
+// (Twin() below); every output record - topic, key, value, timestamp, in order - must be equal.
+//
+// Scenario format (DslOracle.java has it too): tab-separated lines, '#' comments;
+//   topology NAME
+//   pipe TOPIC KEY VALUE TIMESTAMP     (KEY or VALUE \N: null)
+// WEIR_DSL_ORACLE_RANDOM=N runs N random scenarios per topology instead of the suite's 50. The
+// random scenarios stay in the temporary directory when the test fails, to be shrunk into
+// hand-written ones.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "engine/dsl/streams_builder.h"
+#include "engine/runtime/test_driver.h"
+#include "tests/support/subprocess.h"
+
+namespace weir {
+namespace {
+
+constexpr char kNull[] = "\\N";
+const std::vector<std::string> kTopologies = {"filter-map", "windowed-count", "hopping-sum",
+                                              "hopping-sum-sliced", "windowed-reduce"};
+
+using Str = std::string;
+
+Str WindowKey(const Windowed<Str>& w) { return absl::StrCat(w.key, "@", w.start); }
+
+// weir's twin of DslOracle.build(name).
+absl::StatusOr<Topology> Twin(const Str& name) {
+  StreamsBuilder builder;
+  const auto s = serdes::String();
+  KStream<Str, Str> in = builder.Stream<Str, Str>("in", s, s);
+  const auto out = Produced<Str, Str>::With(s, s);
+  if (name == "filter-map") {
+    in.Filter([](const Str&, const Str& v) { return !absl::StartsWith(v, "x"); })
+        .MapValues([](const Str& v) { return v + "!"; })
+        .SelectKey([](const Str&, const Str& v) { return v.substr(0, 1); })
+        .To("out", out);
+  } else if (name == "windowed-count") {
+    in.GroupByKey()
+        .WindowedBy(TimeWindows::OfSizeAndGrace(10'000, 5'000))
+        .Count(Materialized<int64_t>::As("counts"))
+        .ToStream()
+        .SelectKey([](const Windowed<Str>& w, int64_t) { return WindowKey(w); })
+        .MapValues([](int64_t v) { return std::to_string(v); })
+        .To("out", out);
+  } else if (name == "hopping-sum" || name == "hopping-sum-sliced") {
+    // -sliced: the same windows through weir's slicing form (the merger adds two sums), which
+    // must give Kafka Streams' results as they are.
+    const auto windowed =
+        in.GroupBy([](const Str&, const Str& v) { return v.substr(0, 1); },
+                   Grouped<Str, Str>::With(s, s))
+            .WindowedBy(TimeWindows::OfSizeAndGrace(10'000, 2'000).AdvanceBy(5'000));
+    const auto initializer = [] { return int64_t{0}; };
+    const auto add = [](const Str&, const Str& v, int64_t sum) {
+      return sum + static_cast<int64_t>(v.size());
+    };
+    const auto sums = Materialized<int64_t>::As("sums").WithValueSerde(serdes::Int64());
+    (name == "hopping-sum"
+         ? windowed.Aggregate<int64_t>(initializer, add, sums)
+         : windowed.Aggregate<int64_t>(
+               initializer, add, [](const Str&, int64_t a, int64_t b) { return a + b; }, sums))
+        .ToStream()
+        .SelectKey([](const Windowed<Str>& w, int64_t) { return WindowKey(w); })
+        .MapValues([](int64_t v) { return std::to_string(v); })
+        .To("out", out);
+  } else if (name == "windowed-reduce") {
+    in.GroupByKey()
+        .WindowedBy(TimeWindows::OfSizeWithNoGrace(5'000))
+        .Reduce([](const Str& a, const Str& v) { return a + "+" + v; },
+                Materialized<Str>::As("reduced"))
+        .ToStream()
+        .SelectKey([](const Windowed<Str>& w, const Str&) { return WindowKey(w); })
+        .To("out", out);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("no topology named ", name));
+  }
+  return builder.Build();
+}
+
+std::optional<Str> Field(const Str& s) {
+  return s == kNull ? std::nullopt : std::optional<Str>(s);
+}
+
+// weir's output lines for `scenario` (the text of a scenario file), as DslOracle prints them.
+absl::StatusOr<std::vector<Str>> RunWeir(const Str& scenario) {
+  Str name;
+  std::vector<std::vector<Str>> pipes;
+  for (absl::string_view line : absl::StrSplit(scenario, '\n', absl::SkipEmpty())) {
+    if (absl::StartsWith(line, "#")) continue;
+    std::vector<Str> f = absl::StrSplit(line, '\t');
+    if (f[0] == "topology" && f.size() == 2) {
+      name = f[1];
+    } else if (f[0] == "pipe" && f.size() == 5) {
+      pipes.push_back(std::move(f));
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("not a scenario line: ", line));
+    }
+  }
+  absl::StatusOr<Topology> topology = Twin(name);
+  if (!topology.ok()) return topology.status();
+  TopologyTestDriver driver(*topology);
+  std::vector<Str> lines;
+  for (const std::vector<Str>& p : pipes) {
+    absl::Status piped =
+        driver.PipeRaw(p[1], RawRecord{.key = Field(p[2]), .value = Field(p[3]),
+                                       .timestamp = std::stoll(p[4])});
+    if (!piped.ok()) return piped;
+    for (const OutputRecord& r : driver.ReadOutput("out")) {
+      lines.push_back(absl::StrCat("out\t", r.record.key.value_or(kNull), "\t",
+                                   r.record.value.value_or(kNull), "\t", r.record.timestamp));
+    }
+  }
+  return lines;
+}
+
+// A random scenario for `topology`: keys from a small set so they collide, values of 1-3
+// letters (some starting with x, which filter-map drops), timestamps moving forward with
+// disorder within and beyond the grace periods, and jumps.
+Str RandomScenario(const Str& topology, std::mt19937_64& random) {
+  Str out = absl::StrCat("topology\t", topology, "\n");
+  const int records = 5 + static_cast<int>(random() % 26);
+  int64_t ts = static_cast<int64_t>(random() % 20'000);
+  for (int i = 0; i < records; ++i) {
+    const Str key(1, "abcd"[random() % 4]);
+    Str value;
+    for (int n = 1 + static_cast<int>(random() % 3); n > 0; --n) value += "xyzw"[random() % 4];
+    absl::StrAppend(&out, "pipe\tin\t", key, "\t", value, "\t", ts, "\n");
+    const int64_t step = static_cast<int64_t>(random() % 16'000) - 7'000;  // -7 s .. +9 s
+    ts = std::max<int64_t>(0, ts + step + (random() % 10 == 0 ? 30'000 : 0));
+  }
+  return out;
+}
+
+TEST(DslOracle, WeirMatchesKafkaStreamsOnEveryScenario) {
+  const char* peer = std::getenv("WEIR_KSTREAMS_PEER_DIR");
+  if (peer == nullptr) GTEST_SKIP() << "WEIR_KSTREAMS_PEER_DIR unset (ctest sets it)";
+  ASSERT_TRUE(std::filesystem::exists(std::filesystem::path(peer) / "weir-kstreams-peer.jar"))
+      << "the Kafka Streams peer is not built in " << peer << " (ctest -R kstreams_peer)";
+  const std::filesystem::path dir =
+      std::filesystem::path(::testing::TempDir()) / absl::StrCat("dsl-oracle-", ::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+
+  std::vector<std::filesystem::path> files;
+  int hand_written = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("tests/dsl_oracle")) {
+    if (entry.path().extension() != ".scenario") continue;
+    files.push_back(entry.path());
+    ++hand_written;
+  }
+  std::sort(files.begin(), files.end());
+  const char* random_env = std::getenv("WEIR_DSL_ORACLE_RANDOM");
+  const int random_each = random_env != nullptr ? std::atoi(random_env) : 50;
+  std::mt19937_64 random(20261207);
+  for (const Str& topology : kTopologies) {
+    for (int i = 0; i < random_each; ++i) {
+      const std::filesystem::path file = dir / absl::StrCat(topology, "-", i, ".scenario");
+      std::ofstream(file) << RandomScenario(topology, random);
+      files.push_back(file);
+    }
+  }
+
+  std::vector<Str> argv = {"java", "-cp",
+                           absl::StrCat(peer, "/weir-kstreams-peer.jar:", peer, "/lib/*"),
+                           "dev.weir.peer.DslOracle"};
+  for (const auto& file : files) argv.push_back(file.string());
+  const test::CommandResult java = test::RunCommand(argv, "", std::chrono::seconds(600));
+  ASSERT_EQ(java.exit_status, 0) << java.err.substr(0, 4000);
+
+  // DslOracle's output by scenario file.
+  std::map<Str, std::vector<Str>> expected;
+  Str current;
+  for (absl::string_view line : absl::StrSplit(java.out, '\n', absl::SkipEmpty())) {
+    if (absl::StartsWith(line, "== end")) continue;
+    if (absl::StartsWith(line, "== ")) {
+      current = Str(line.substr(3));
+      expected[current];
+      continue;
+    }
+    expected[current].emplace_back(line);
+  }
+  ASSERT_EQ(expected.size(), files.size()) << "DslOracle skipped scenarios";
+
+  int differences = 0;
+  std::map<Str, int> by_topology;
+  for (const auto& file : files) {
+    const Str text = test::ReadFile(file.string());
+    absl::StatusOr<std::vector<Str>> actual = RunWeir(text);
+    ASSERT_TRUE(actual.ok()) << file << ": " << actual.status();
+    const std::vector<Str>& want = expected[file.string()];
+    const size_t at = text.find("topology\t");
+    ++by_topology[text.substr(at + 9, text.find('\n', at) - at - 9)];
+    if (*actual == want) continue;
+    if (++differences > 5) continue;
+    ADD_FAILURE() << file << ":\n" << text << "Kafka Streams:\n"
+                  << absl::StrJoin(want, "\n") << "\nweir:\n"
+                  << absl::StrJoin(*actual, "\n");
+  }
+  std::printf("dsl_oracle: %zu scenarios compared (%d hand-written, %d random per topology), "
+              "%d differences\n",
+              files.size(), hand_written, random_each, differences);
+  for (const auto& [topology, count] : by_topology) {
+    std::printf("  %s: %d\n", topology.c_str(), count);
+  }
+  EXPECT_EQ(differences, 0);
+  test::RemoveUnlessFailed(dir);
+}
+
+}  // namespace
+}  // namespace weir
