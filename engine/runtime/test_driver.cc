@@ -125,6 +125,7 @@ absl::Status TopologyTestDriver::Impl::Commit() {
     }
     WEIR_RETURN_IF_ERROR(task->Flush());
     task->PrepareCommit(offsets);
+    task->SealCommit();
     WEIR_RETURN_IF_ERROR(task->Commit(offsets));
   }
   return Drain();  // what cache flushes forwarded to internal topics

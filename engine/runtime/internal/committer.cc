@@ -21,16 +21,20 @@ class AtLeastOnce final : public Committer {
       : consumer_(consumer), producer_(producer), watch_(watch) {}
 
   absl::Status Commit(const rd_kafka_topic_partition_list_t& offsets,
-                      const std::function<absl::Status()>& delivered,
-                      const std::function<absl::Status()>& write_state) override {
-    WEIR_RETURN_IF_ERROR(
-        KafkaStatus(rd_kafka_flush(producer_, kFlushTimeoutMs), "flushing the producer"));
-    WEIR_RETURN_IF_ERROR(delivered());
+                      const Steps& steps) override {
+    WEIR_RETURN_IF_ERROR(Flush(steps));
+    steps.seal();
+    WEIR_RETURN_IF_ERROR(Flush(steps));
     if (offsets.cnt > 0) WEIR_RETURN_IF_ERROR(CommitOffsets(offsets));
-    return write_state();
+    return steps.write_state();
   }
 
  private:
+  absl::Status Flush(const Steps& steps) {
+    WEIR_RETURN_IF_ERROR(
+        KafkaStatus(rd_kafka_flush(producer_, kFlushTimeoutMs), "flushing the producer"));
+    return steps.delivered();
+  }
   absl::Status CommitOffsets(const rd_kafka_topic_partition_list_t& offsets) {
     rd_kafka_resp_err_t err = rd_kafka_commit(consumer_, &offsets, 0);
     // The group coordinator moved or is loading its offsets (a broker stopped or restarted):
@@ -78,10 +82,10 @@ class ExactlyOnce final : public Committer {
   }
 
   absl::Status Commit(const rd_kafka_topic_partition_list_t& offsets,
-                      const std::function<absl::Status()>& /*delivered: the transaction's*/,
-                      const std::function<absl::Status()>& write_state) override {
+                      const Steps& steps) override {
     if (!in_transaction_ && offsets.cnt == 0) return absl::OkStatus();
     WEIR_RETURN_IF_ERROR(BeforeProduce());
+    steps.seal();  // in the transaction: visible with the rest, or not at all
     if (offsets.cnt > 0) {
       rd_kafka_consumer_group_metadata_t* group = rd_kafka_consumer_group_metadata(consumer_);
       rd_kafka_error_t* error =
@@ -92,7 +96,7 @@ class ExactlyOnce final : public Committer {
     WEIR_RETURN_IF_ERROR(Check(rd_kafka_commit_transaction(producer_, kCommitTimeoutMs),
                                "committing the transaction"));
     in_transaction_ = false;
-    return write_state();
+    return steps.write_state();
   }
 
   void Abort() override {

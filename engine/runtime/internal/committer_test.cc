@@ -68,11 +68,14 @@ class CommitterTest : public ::testing::TestWithParam<ProcessingGuarantee> {
     }
   }
 
-  // Commits `offsets` with every delivery reported good.
+  // Commits `offsets` with every delivery reported good; `seal` counts the seals.
   absl::Status Commit(const rd_kafka_topic_partition_list_t& offsets,
                       const std::function<absl::Status()>& write_state) {
-    return committer_->Commit(offsets, [] { return absl::OkStatus(); }, write_state);
+    return committer_->Commit(offsets, {.delivered = [] { return absl::OkStatus(); },
+                                        .seal = [this] { ++seals_; },
+                                        .write_state = write_state});
   }
+  int seals_ = 0;
 
   // The group's committed offset of input-0 (RD_KAFKA_OFFSET_INVALID: none).
   int64_t Committed() {
@@ -103,6 +106,7 @@ TEST_P(CommitterTest, TheStateIsWrittenOnceTheOutputIsDelivered) {
   });
   ASSERT_TRUE(committed.ok()) << committed;
   EXPECT_EQ(writes, 1);
+  EXPECT_EQ(seals_, 1);
   EXPECT_EQ(delivered_at_write, 3) << "every record delivered before the state is written";
 }
 
@@ -135,6 +139,23 @@ INSTANTIATE_TEST_SUITE_P(Guarantees, CommitterTest,
 
 using AtLeastOnceCommitter = CommitterTest;
 
+// At least once, the commit markers (sealing) go out only once every earlier record is
+// delivered: a marker ahead of an undelivered alert would let a restore skip its record.
+TEST_P(AtLeastOnceCommitter, SealsOnlyOnceTheOutputIsDelivered) {
+  Produce(3);
+  int delivered_at_seal = -1;
+  ASSERT_TRUE(committer_
+                  ->Commit(*offsets_, {.delivered = [] { return absl::OkStatus(); },
+                                       .seal =
+                                           [&] {
+                                             rd_kafka_poll(producer_.get(), 0);
+                                             delivered_at_seal = delivered_.load();
+                                           },
+                                       .write_state = [] { return absl::OkStatus(); }})
+                  .ok());
+  EXPECT_EQ(delivered_at_seal, 3);
+}
+
 // At least once: offsets go to the group once the output is delivered, and before the state
 // (a member the group replaced then keeps none of its rejected commit).
 TEST_P(AtLeastOnceCommitter, CommitsTheOffsetsAfterTheOutputAndBeforeTheState) {
@@ -157,10 +178,13 @@ TEST_P(AtLeastOnceCommitter, CommitsTheOffsetsAfterTheOutputAndBeforeTheState) {
 TEST_P(AtLeastOnceCommitter, AFailedDeliveryCommitsNeitherOffsetsNorState) {
   Produce(1);
   int writes = 0;
+  int seals = 0;
   const absl::Status committed = committer_->Commit(
-      *offsets_, [] { return absl::UnavailableError("delivery failed"); },
-      [&] { return ++writes, absl::OkStatus(); });
+      *offsets_, {.delivered = [] { return absl::UnavailableError("delivery failed"); },
+                  .seal = [&] { ++seals; },
+                  .write_state = [&] { return ++writes, absl::OkStatus(); }});
   EXPECT_TRUE(absl::IsUnavailable(committed)) << committed;
+  EXPECT_EQ(seals, 0) << "no commit marker may follow output that was not delivered";
   EXPECT_EQ(writes, 0);
   EXPECT_EQ(Committed(), RD_KAFKA_OFFSET_INVALID);
 }

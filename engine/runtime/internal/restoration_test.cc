@@ -108,6 +108,7 @@ class ChangelogApplierTest : public ::testing::Test {
     }
     const TaskDb::Offsets offsets = {{{"input", 0}, offset + 1}};
     writer.PrepareCommit(offsets);
+    writer.SealCommit();
     ASSERT_TRUE(writer.Commit(offsets).ok());
   }
 

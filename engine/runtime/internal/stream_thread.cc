@@ -501,7 +501,7 @@ absl::Status StreamThread::CommitOnce() {
     auto offsets = offsets_of_task.find(id);
     return offsets == offsets_of_task.end() ? *kNone : offsets->second;
   };
-  // Changelog records and commit markers, made durable by the committer below.
+  // Changelog records, then (sealing) commit markers, made durable by the committer below.
   for (auto& [id, task] : tasks_) task->PrepareCommit(offsets_of(id));
   WEIR_RETURN_IF_ERROR(Fatal());
   next_commit_ms_ = wall_clock_() + config_.commit_interval_ms;
@@ -511,15 +511,17 @@ absl::Status StreamThread::CommitOnce() {
     rd_kafka_topic_partition_list_add(offsets.get(), partition.first.c_str(), partition.second)
         ->offset = offset;
   }
-  // Fatal(): a delivery failed, so nothing may be committed past it.
   WEIR_RETURN_IF_ERROR(committer_->Commit(
-      *offsets, [&] { return Fatal(); },
-      [&]() -> absl::Status {
-        WEIR_RETURN_IF_ERROR(Fatal());
-        // Each task's state with the offsets it reflects, in one RocksDB write.
-        for (auto& [id, task] : tasks_) WEIR_RETURN_IF_ERROR(task->Commit(offsets_of(id)));
-        return absl::OkStatus();
-      }));
+      *offsets,
+      {// Fatal(): a delivery failed, so nothing may be committed past it.
+       .delivered = [&] { return Fatal(); },
+       .seal = [&] { for (auto& [id, task] : tasks_) task->SealCommit(); },
+       .write_state = [&]() -> absl::Status {
+         WEIR_RETURN_IF_ERROR(Fatal());
+         // Each task's state with the offsets it reflects, in one RocksDB write.
+         for (auto& [id, task] : tasks_) WEIR_RETURN_IF_ERROR(task->Commit(offsets_of(id)));
+         return absl::OkStatus();
+       }}));
   if (spdlog::should_log(spdlog::level::debug)) {
     std::string committed;
     for (int i = 0; i < offsets->cnt; ++i) {

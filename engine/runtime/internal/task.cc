@@ -188,6 +188,7 @@ absl::Status Task::Flush() {
 
 void Task::PrepareCommit(const TaskDb::Offsets& offsets) {
   changelog_slots_.clear();
+  pending_marker_.reset();
   if (db_ == nullptr) return;
   // Stamped with the time they are written, not the records' event time: the broker deletes a
   // changelog record by its timestamp (retention.ms, for stores with a retention), and a
@@ -216,19 +217,27 @@ void Task::PrepareCommit(const TaskDb::Offsets& offsets) {
     });
   }
   if (!changed) return;
-  // A marker to every logged store, changed or not, all with the same sequence number: each
-  // changelog then carries every commit, and restoration can bring all stores to one commit.
   ++commit_seq_;
   commit_epoch_ = writer_epoch_;
-  const std::string marker =
-      ChangelogMarker{.seq = commit_seq_, .stream_time = context_.stream_time, .offsets = offsets}
-          .Encode();
+  pending_marker_ = RawRecord{
+      .key = std::string(ChangelogMarker::kKey),
+      .value = ChangelogMarker{.seq = commit_seq_, .stream_time = context_.stream_time,
+                               .offsets = offsets}
+                   .Encode(),
+      .timestamp = timestamp,
+      .headers = {epoch}};
+}
+
+void Task::SealCommit() {
+  if (!pending_marker_.has_value()) return;
+  // A marker to every logged store, changed or not, all with the same sequence number: each
+  // changelog then carries every commit, and restoration can bring all stores to one commit.
   for (const std::string& name : logged_stores()) {
     changelog_slots_[name] = context_.collector->SendToPartition(
         ChangelogTopic(context_.application_id, name), context_.task_id.partition,
-        RawRecord{.key = std::string(ChangelogMarker::kKey), .value = marker,
-                  .timestamp = timestamp, .headers = {epoch}});
+        *pending_marker_);
   }
+  pending_marker_.reset();
 }
 
 absl::Status Task::Commit(const TaskDb::Offsets& offsets) {

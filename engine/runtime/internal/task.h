@@ -68,13 +68,16 @@ class Task {
   // Flushes every store: record cache entries go to the stores (and, for DSL aggregations,
   // downstream), so that PrepareCommit sees them.
   absl::Status Flush();
-  // Commit, in two steps around the producer's flush (or transaction commit):
-  // PrepareCommit sends the stores' pending changes to their changelogs (partition = the task's),
-  // then a commit marker - a record without key whose value is the commit's sequence number
-  // and `offsets` - so that restoration applies whole commits only; Commit then makes the state
-  // durable together with `offsets`, the next input offsets it reflects, and each changelog's
-  // end (one atomic write in the task's RocksDB instance; nothing to do in memory).
+  // Commit, in three steps around the producer's flushes (or transaction commit):
+  // PrepareCommit sends the stores' pending changes to their changelogs (partition = the task's);
+  // SealCommit, once those and every output record before them are delivered, sends a commit
+  // marker to each - a record with a reserved key whose value is the commit's sequence number
+  // and `offsets` - so that restoration applies whole commits only, and only commits whose
+  // output reached Kafka; Commit then makes the state durable together with `offsets`, the next
+  // input offsets it reflects, and each changelog's end (one atomic write in the task's RocksDB
+  // instance; nothing to do in memory).
   void PrepareCommit(const TaskDb::Offsets& offsets);
+  void SealCommit();
   absl::Status Commit(const TaskDb::Offsets& offsets);
 
   // Restoration: the next changelog offset the local state has applied for `store` (0 if none).
@@ -142,6 +145,7 @@ class Task {
   int64_t commit_epoch_ = 0;                               // its writer's epoch
   int64_t writer_epoch_ = -1;                              // this activation's, once it writes
   std::map<std::string, const int64_t*> changelog_slots_;  // store -> end slot, this commit
+  std::optional<RawRecord> pending_marker_;                // this commit's, until sealed
   TaskContext context_;
   std::vector<std::unique_ptr<nodes::NodeBase>> nodes_;
   std::map<std::string, nodes::SourceNodeBase*, std::less<>> source_by_topic_;
