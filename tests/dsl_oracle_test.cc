@@ -32,8 +32,9 @@ namespace weir {
 namespace {
 
 constexpr char kNull[] = "\\N";
-const std::vector<std::string> kTopologies = {"filter-map", "windowed-count", "hopping-sum",
-                                              "hopping-sum-sliced", "windowed-reduce"};
+const std::vector<std::string> kTopologies = {
+    "filter-map",         "windowed-count",  "hopping-sum", "hopping-sum-sliced",
+    "windowed-reduce",    "flatmap-split-merge", "regroup-count"};
 
 using Str = std::string;
 
@@ -85,6 +86,30 @@ absl::StatusOr<Topology> Twin(const Str& name) {
                 Materialized<Str>::As("reduced"))
         .ToStream()
         .SelectKey([](const Windowed<Str>& w, const Str&) { return WindowKey(w); })
+        .To("out", out);
+  } else if (name == "flatmap-split-merge") {
+    // One record per letter of the value, keyed by key + letter; letters x go one way, the
+    // rest another, each mapped, then merged again.
+    auto letters = in.FlatMap([](const Str& k, const Str& v) {
+      std::vector<std::pair<Str, Str>> out;
+      for (char c : v) out.emplace_back(k + c, v);
+      return out;
+    });
+    auto branches = letters.Split("b-")
+                        .Branch("x", [](const Str& k, const Str&) { return k.back() == 'x'; })
+                        .DefaultBranch("rest");
+    branches.at("b-x")
+        .MapValues([](const Str& v) { return "x:" + v; })
+        .Merge(branches.at("b-rest").MapValues([](const Str& v) { return "o:" + v; }))
+        .To("out", out);
+  } else if (name == "regroup-count") {
+    // Counted per value in tumbling 5 s windows with 1 s grace, after a repartition.
+    in.GroupBy([](const Str&, const Str& v) { return v; }, Grouped<Str, Str>::With(s, s))
+        .WindowedBy(TimeWindows::OfSizeAndGrace(5'000, 1'000))
+        .Count(Materialized<int64_t>::As("by-value"))
+        .ToStream()
+        .SelectKey([](const Windowed<Str>& w, int64_t) { return WindowKey(w); })
+        .MapValues([](int64_t v) { return std::to_string(v); })
         .To("out", out);
   } else {
     return absl::InvalidArgumentError(absl::StrCat("no topology named ", name));

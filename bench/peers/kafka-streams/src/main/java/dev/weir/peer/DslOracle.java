@@ -4,22 +4,26 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.kstream.Branched;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Grouped;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Materialized;
+import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.TimeWindows;
 import org.apache.kafka.streams.kstream.Windowed;
@@ -134,6 +138,26 @@ public final class DslOracle {
           .windowedBy(TimeWindows.ofSizeWithNoGrace(Duration.ofMillis(5_000)))
           .reduce((a, v) -> a + "+" + v)
           .toStream((w, v) -> windowKey(w))
+          .to("out", Produced.with(S, S));
+      case "flatmap-split-merge" -> {
+        Map<String, KStream<String, String>> branches = in
+            .flatMap((k, v) -> {
+              List<KeyValue<String, String>> out = new ArrayList<>();
+              for (char c : v.toCharArray()) out.add(KeyValue.pair(k + c, v));
+              return out;
+            })
+            .split(Named.as("b-"))
+            .branch((k, v) -> k.endsWith("x"), Branched.as("x"))
+            .defaultBranch(Branched.as("rest"));
+        branches.get("b-x").mapValues(v -> "x:" + v)
+            .merge(branches.get("b-rest").mapValues(v -> "o:" + v))
+            .to("out", Produced.with(S, S));
+      }
+      case "regroup-count" -> in.groupBy((k, v) -> v, Grouped.with(S, S))
+          .windowedBy(TimeWindows.ofSizeAndGrace(Duration.ofMillis(5_000), Duration.ofMillis(1_000)))
+          .count()
+          .toStream((w, v) -> windowKey(w))
+          .mapValues(v -> Long.toString(v))
           .to("out", Produced.with(S, S));
       default -> throw new IllegalArgumentException("no topology named " + name);
     }
