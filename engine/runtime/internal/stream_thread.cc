@@ -416,6 +416,15 @@ absl::Status StreamThread::ProcessMessage(const rd_kafka_message_t& message, int
     const std::string topic = rd_kafka_topic_name(message.rkt);
     auto owner = task_of_partition_.find({topic, message.partition});
     auto task = owner == task_of_partition_.end() ? tasks_.end() : tasks_.find(owner->second);
+    if (task == tasks_.end() && owner != task_of_partition_.end() &&
+        restoring_.contains(owner->second)) {
+      // Fetched between the assignment and the pause of a restoring task's partition: not
+      // processed now. ResumeRestored seeks the partition where the restored state stands, or,
+      // when that holds no offset, back to the first record dropped here.
+      auto [stray, added] = strays_.try_emplace(owner->first, message.offset);
+      if (!added) stray->second = std::min(stray->second, message.offset);
+      return absl::OkStatus();
+    }
     if (task == tasks_.end()) {
       return absl::InternalError(absl::StrCat("record from ", topic, "-", message.partition,
                                               ", which no processing task of this thread reads"));
@@ -692,12 +701,18 @@ absl::Status StreamThread::ResumeRestored() {
         next_offsets_.insert_or_assign(partition, at->second);
         spdlog::info("{}: task {} resumes {}-{} at offset {} from its restored state", name_,
                      id.ToString(), partition.first, partition.second, at->second);
+      } else if (auto stray = strays_.find(partition); stray != strays_.end()) {
+        seek[partition] = stray->second;
+        spdlog::info("{}: task {} resumes {}-{} at offset {}, the first record fetched before "
+                     "its restore", name_, id.ToString(), partition.first, partition.second,
+                     stray->second);
       } else {
         unpositioned.push_back(partition);
         spdlog::info("{}: task {} resumes {}-{} at the group's committed offset (restored "
                      "state holds no offset)", name_, id.ToString(), partition.first,
                      partition.second);
       }
+      strays_.erase(partition);
     }
     WEIR_RETURN_IF_ERROR(SeekAndResume(seek, unpositioned));
   }
@@ -762,6 +777,7 @@ void StreamThread::CloseAllTasks() {
   CloseUnassignedTasks(all);
   next_offsets_.clear();
   unseeked_.clear();
+  strays_.clear();
   by_handle_.clear();
 }
 

@@ -276,6 +276,9 @@ class StreamThread {
   // Restored tasks' partitions a rebalance kept from being seeked, with their offsets: paused
   // until seeked (ResumeRestored).
   std::map<std::pair<std::string, int32_t>, int64_t> unseeked_;
+  // Restoring tasks' partitions with records fetched before their pause took hold: the first
+  // such offset (ProcessMessage drops them; ResumeRestored may seek back to it).
+  std::map<std::pair<std::string, int32_t>, int64_t> strays_;
   // The per-record lookup, by librdkafka's topic handle: no topic string is built per record.
   // Filled as records arrive, emptied whenever the assignment changes.
   struct Assigned {

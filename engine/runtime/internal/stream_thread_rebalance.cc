@@ -139,6 +139,7 @@ absl::Status StreamThread::OnRevoke(rd_kafka_topic_partition_list_t* partitions,
     task_of_partition_.erase(owner);
     next_offsets_.erase(key);
     unseeked_.erase(key);
+    strays_.erase(key);
   }
   CloseUnassignedTasks(affected);
   return committed;
