@@ -31,14 +31,83 @@
 namespace weir {
 namespace {
 
-constexpr char kNull[] = "\\N";
-const std::vector<std::string> kTopologies = {
-    "filter-map",         "windowed-count",  "hopping-sum", "hopping-sum-sliced",
-    "windowed-reduce",    "flatmap-split-merge", "regroup-count"};
-
 using Str = std::string;
+constexpr char kNull[] = "\\N";
+const std::vector<Str> kTopologies = {
+    "filter-map",        "windowed-count",      "hopping-sum",       "hopping-sum-sliced",
+    "windowed-reduce",   "flatmap-split-merge", "regroup-count",     "table-filter-map",
+    "stream-count",      "regroup-reduce",      "stream-table-join", "stream-table-left-join",
+    "totable-left-join", "aggregate-join"};
+
+// The topologies that see null keys and values, and those that read the table topic "tin".
+bool WithNulls(const Str& topology) {
+  return topology == "table-filter-map" || topology == "stream-count" ||
+         topology == "regroup-reduce" || absl::StrContains(topology, "join");
+}
+bool ReadsTin(const Str& topology) {
+  return topology == "table-filter-map" || absl::StrContains(topology, "join");
+}
+
 
 Str WindowKey(const Windowed<Str>& w) { return absl::StrCat(w.key, "@", w.start); }
+
+using NullableStr = std::optional<Str>;
+
+// The twins of the topologies with tables, whose input may hold null keys and values: weir
+// reads them as std::optional. False when `name` is none of them.
+bool TableTwin(const Str& name, StreamsBuilder& builder) {
+  const auto s = serdes::String();
+  const auto ns = serdes::Optional(s);
+  auto in = builder.Stream<NullableStr, NullableStr>("in", ns, ns);
+  const auto out_value = Produced<NullableStr, Str>::With(ns, s);
+  const auto render = [](const NullableStr& v) { return v.value_or("null"); };
+  if (name == "table-filter-map") {
+    builder.Table<Str, Str>("tin", s, s)
+        .Filter([](const Str&, const Str& v) { return !absl::StartsWith(v, "x"); })
+        .MapValues([](const Str& v) { return v + "!"; })
+        .ToStream()
+        .To("out", Produced<Str, NullableStr>::With(s, ns));
+  } else if (name == "stream-count") {
+    in.GroupByKey()
+        .Count()
+        .ToStream()
+        .MapValues([](const std::optional<int64_t>& v) { return std::to_string(*v); })
+        .To("out", Produced<Str, Str>::With(s, s));
+  } else if (name == "regroup-reduce") {
+    in.GroupBy(
+          [](const NullableStr&, const NullableStr& v) {
+            return v.has_value() ? NullableStr(v->substr(0, 1)) : std::nullopt;
+          },
+          Grouped<NullableStr, NullableStr>::With(ns, ns))
+        .Reduce([](const Str& a, const Str& v) { return a + "+" + v; })
+        .ToStream()
+        .To("out", Produced<Str, NullableStr>::With(s, ns));
+  } else if (name == "stream-table-join") {
+    in.Join(builder.Table<Str, Str>("tin", s, s),
+            [](const Str& v, const Str& t) { return v + "/" + t; })
+        .To("out", out_value);
+  } else if (name == "stream-table-left-join") {
+    in.LeftJoin(builder.Table<Str, Str>("tin", s, s),
+                [render](const Str& v, const NullableStr& t) { return v + "/" + render(t); })
+        .To("out", out_value);
+  } else if (name == "totable-left-join") {
+    // The table of a stream, filtered: the join reads it through the filter.
+    auto table = builder.Stream<NullableStr, NullableStr>("tin", ns, ns)
+                     .ToTable()
+                     .Filter([](const Str&, const Str& v) { return !absl::StartsWith(v, "x"); });
+    in.LeftJoin(table,
+                [render](const Str& v, const NullableStr& t) { return v + "/" + render(t); })
+        .To("out", out_value);
+  } else if (name == "aggregate-join") {
+    // Counts of "tin"'s records per key, joined.
+    auto counts = builder.Stream<NullableStr, NullableStr>("tin", ns, ns).GroupByKey().Count();
+    in.Join(counts, [](const Str& v, int64_t c) { return absl::StrCat(v, "#", c); })
+        .To("out", out_value);
+  } else {
+    return false;
+  }
+  return true;
+}
 
 // weir's twin of DslOracle.build(name).
 absl::StatusOr<Topology> Twin(const Str& name) {
@@ -56,8 +125,8 @@ absl::StatusOr<Topology> Twin(const Str& name) {
         .WindowedBy(TimeWindows::OfSizeAndGrace(10'000, 5'000))
         .Count(Materialized<int64_t>::As("counts"))
         .ToStream()
-        .SelectKey([](const Windowed<Str>& w, int64_t) { return WindowKey(w); })
-        .MapValues([](int64_t v) { return std::to_string(v); })
+        .SelectKey([](const Windowed<Str>& w, const auto&) { return WindowKey(w); })
+        .MapValues([](const std::optional<int64_t>& v) { return std::to_string(*v); })
         .To("out", out);
   } else if (name == "hopping-sum" || name == "hopping-sum-sliced") {
     // -sliced: the same windows through weir's slicing form (the merger adds two sums), which
@@ -76,8 +145,8 @@ absl::StatusOr<Topology> Twin(const Str& name) {
          : windowed.Aggregate<int64_t>(
                initializer, add, [](const Str&, int64_t a, int64_t b) { return a + b; }, sums))
         .ToStream()
-        .SelectKey([](const Windowed<Str>& w, int64_t) { return WindowKey(w); })
-        .MapValues([](int64_t v) { return std::to_string(v); })
+        .SelectKey([](const Windowed<Str>& w, const auto&) { return WindowKey(w); })
+        .MapValues([](const std::optional<int64_t>& v) { return std::to_string(*v); })
         .To("out", out);
   } else if (name == "windowed-reduce") {
     in.GroupByKey()
@@ -85,7 +154,8 @@ absl::StatusOr<Topology> Twin(const Str& name) {
         .Reduce([](const Str& a, const Str& v) { return a + "+" + v; },
                 Materialized<Str>::As("reduced"))
         .ToStream()
-        .SelectKey([](const Windowed<Str>& w, const Str&) { return WindowKey(w); })
+        .SelectKey([](const Windowed<Str>& w, const auto&) { return WindowKey(w); })
+        .MapValues([](const std::optional<Str>& v) { return *v; })
         .To("out", out);
   } else if (name == "flatmap-split-merge") {
     // One record per letter of the value, keyed by key + letter; letters x go one way, the
@@ -108,10 +178,10 @@ absl::StatusOr<Topology> Twin(const Str& name) {
         .WindowedBy(TimeWindows::OfSizeAndGrace(5'000, 1'000))
         .Count(Materialized<int64_t>::As("by-value"))
         .ToStream()
-        .SelectKey([](const Windowed<Str>& w, int64_t) { return WindowKey(w); })
-        .MapValues([](int64_t v) { return std::to_string(v); })
+        .SelectKey([](const Windowed<Str>& w, const auto&) { return WindowKey(w); })
+        .MapValues([](const std::optional<int64_t>& v) { return std::to_string(*v); })
         .To("out", out);
-  } else {
+  } else if (!TableTwin(name, builder)) {
     return absl::InvalidArgumentError(absl::StrCat("no topology named ", name));
   }
   return builder.Build();
@@ -161,10 +231,17 @@ Str RandomScenario(const Str& topology, std::mt19937_64& random) {
   const int records = 5 + static_cast<int>(random() % 26);
   int64_t ts = static_cast<int64_t>(random() % 20'000);
   for (int i = 0; i < records; ++i) {
-    const Str key(1, "abcd"[random() % 4]);
+    Str key(1, "abcd"[random() % 4]);
     Str value;
     for (int n = 1 + static_cast<int>(random() % 3); n > 0; --n) value += "xyzw"[random() % 4];
-    absl::StrAppend(&out, "pipe\tin\t", key, "\t", value, "\t", ts, "\n");
+    Str topic = "in";
+    if (WithNulls(topology)) {
+      // Half the records update the table topic; one in ten keys and values is null.
+      if (ReadsTin(topology) && random() % 2 == 0) topic = "tin";
+      if (random() % 10 == 0) key = kNull;
+      if (random() % 10 == 0) value = kNull;
+    }
+    absl::StrAppend(&out, "pipe\t", topic, "\t", key, "\t", value, "\t", ts, "\n");
     const int64_t step = static_cast<int64_t>(random() % 16'000) - 7'000;  // -7 s .. +9 s
     ts = std::max<int64_t>(0, ts + step + (random() % 10 == 0 ? 30'000 : 0));
   }

@@ -231,8 +231,8 @@ Topology Counting(const std::string& in, const std::string& out, const std::stri
       .WindowedBy(TimeWindows::OfSizeWithNoGrace(60'000))
       .Count(Materialized<int64_t>::As(store))
       .ToStream()
-      .SelectKey([](const Windowed<std::string>& w, int64_t) { return w.key; })
-      .MapValues([](int64_t count) { return std::to_string(count); })
+      .SelectKey([](const Windowed<std::string>& w, const auto&) { return w.key; })
+      .MapValues([](const std::optional<int64_t>& count) { return std::to_string(*count); })
       .To(out, Produced<std::string, std::string>::With(serdes::String(), serdes::String()));
   absl::StatusOr<Topology> topology = builder.Build();
   EXPECT_TRUE(topology.ok()) << topology.status();

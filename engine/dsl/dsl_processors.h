@@ -15,6 +15,7 @@
 
 #include "common/byte_order.h"
 #include "common/check.h"
+#include "engine/dsl/table_processors.h"
 #include "engine/dsl/windows.h"
 #include "engine/processor/processor.h"
 #include "stores/key_value_store.h"
@@ -88,12 +89,13 @@ class BranchProcessor : public Processor<K, V, K, V> {
 // Windowed aggregation (Kafka Streams' KStreamWindowAggregate): for each window containing the
 // record, unless the window is closed (end <= stream time - grace, then the record is dropped for
 // it and counted), reads the aggregate, combines and writes it back. The new value is forwarded
-// at once when the store writes through; behind the record cache it is forwarded when the cache
-// flushes the window (eviction or commit), so consecutive updates reach downstream as one.
+// at once when the store writes through, with the aggregate it replaced; behind the record cache
+// it is forwarded when the cache flushes the window (eviction or commit), so consecutive updates
+// reach downstream as one, without the old aggregate.
 // Stored value: ValueAndTimestamp (stores/value_and_timestamp.h) - the aggregate with the
 // largest timestamp of its records, which its updates carry downstream, as in Kafka Streams.
 template <typename K, typename V, typename VA>
-class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
+class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, Change<VA>> {
  public:
   // Combines the record with the window's current aggregate (nullopt for a new window).
   using Combine = std::function<VA(const K&, const V&, std::optional<VA>)>;
@@ -106,7 +108,7 @@ class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
         aggregate_serde_(std::move(aggregate_serde)),
         combine_(std::move(combine)) {}
 
-  void Init(ProcessorContext<Windowed<K>, VA>& context) override {
+  void Init(ProcessorContext<Windowed<K>, Change<VA>>& context) override {
     context_ = &context;
     store_ = context.template GetStateStore<WindowBytesStore>(store_name_);
     WEIR_CHECK(store_ != nullptr) << "window store " << store_name_ << " is not connected";
@@ -117,7 +119,8 @@ class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
           if (!value.has_value()) return;  // aggregations never delete
           const ValueAndTimestamp stored = DecodeStored(*value);
           Forward(Decode(key_serde_, key, "key"), start,
-                  Decode(aggregate_serde_, stored.value, "value"), stored.timestamp);
+                  Change<VA>{Decode(aggregate_serde_, stored.value, "value"), std::nullopt},
+                  stored.timestamp);
         });
   }
 
@@ -136,10 +139,12 @@ class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
         current = Decode(aggregate_serde_, stored.value, "aggregate");
         timestamp = std::max(timestamp, stored.timestamp);
       }
-      VA updated = combine_(record.key, record.value, std::move(current));
+      VA updated = combine_(record.key, record.value, current);
       store_->Put(key, start,
                   ValueAndTimestamp::Encode(aggregate_serde_->Serialize(updated), timestamp));
-      if (!forward_on_flush_) Forward(record.key, start, std::move(updated), timestamp);
+      if (!forward_on_flush_) {
+        Forward(record.key, start, Change<VA>{std::move(updated), std::move(current)}, timestamp);
+      }
     }
   }
 
@@ -158,12 +163,10 @@ class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
                                    << bytes.size() << " bytes, not a timestamp and a value";
     return *stored;
   }
-  void Forward(K key, int64_t start, VA aggregate, int64_t timestamp) {
-    context_->Forward(
-        Record<Windowed<K>, VA>{Windowed<K>{std::move(key), start, start + windows_.size_ms},
-                                std::move(aggregate),
-                                timestamp,
-                                {}});
+  void Forward(K key, int64_t start, Change<VA> change, int64_t timestamp) {
+    context_->Forward(Record<Windowed<K>, Change<VA>>{
+        Windowed<K>{std::move(key), start, start + windows_.size_ms}, std::move(change), timestamp,
+        {}});
   }
 
   TimeWindows windows_;
@@ -171,7 +174,7 @@ class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
   SerdePtr<K> key_serde_;
   SerdePtr<VA> aggregate_serde_;
   Combine combine_;
-  ProcessorContext<Windowed<K>, VA>* context_ = nullptr;
+  ProcessorContext<Windowed<K>, Change<VA>>* context_ = nullptr;
   WindowBytesStore* store_ = nullptr;
   bool forward_on_flush_ = false;
 };
@@ -183,7 +186,7 @@ class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
 // those WindowedAggregateProcessor keeps, exactly: a window still open now was open whenever a
 // record went into one of its slices (stream time only grows), so none holds a record that was
 // late for it. Every update is forwarded at once (the record cache cannot flush per window
-// what it holds per key).
+// what it holds per key), without the old aggregate.
 //
 // Stored value: the newest slice start (8 bytes big-endian, the store's expiry timestamp), then
 // per slice in start order its start and the largest timestamp of its records (8 bytes
@@ -191,7 +194,7 @@ class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
 // window's update carries the largest timestamp of the slices it covers and the record's, as
 // Kafka Streams' timestamped window stores give it.
 template <typename K, typename V, typename VA>
-class SlicedWindowAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
+class SlicedWindowAggregateProcessor : public Processor<K, V, Windowed<K>, Change<VA>> {
  public:
   using Initializer = std::function<VA()>;
   using Aggregator = std::function<VA(const K&, const V&, VA)>;
@@ -210,7 +213,7 @@ class SlicedWindowAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
         aggregator_(std::move(aggregator)),
         merger_(std::move(merger)) {}
 
-  void Init(ProcessorContext<Windowed<K>, VA>& context) override {
+  void Init(ProcessorContext<Windowed<K>, Change<VA>>& context) override {
     context_ = &context;
     store_ = context.template GetStateStore<KeyValueBytesStore>(store_name_);
     WEIR_CHECK(store_ != nullptr) << "key-value store " << store_name_ << " is not connected";
@@ -236,7 +239,8 @@ class SlicedWindowAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
           timestamp = std::max(timestamp, slice.timestamp);
         }
       }
-      Forward(record.key, start, aggregator_(record.key, record.value, std::move(window)),
+      Forward(record.key, start,
+              Change<VA>{aggregator_(record.key, record.value, std::move(window)), std::nullopt},
               timestamp);
     }
     if (!open) return;  // late for every window: nothing to keep
@@ -286,12 +290,10 @@ class SlicedWindowAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
       bytes.remove_prefix(size);
     }
   }
-  void Forward(K key, int64_t start, VA aggregate, int64_t timestamp) {
-    context_->Forward(
-        Record<Windowed<K>, VA>{Windowed<K>{std::move(key), start, start + windows_.size_ms},
-                                std::move(aggregate),
-                                timestamp,
-                                {}});
+  void Forward(K key, int64_t start, Change<VA> change, int64_t timestamp) {
+    context_->Forward(Record<Windowed<K>, Change<VA>>{
+        Windowed<K>{std::move(key), start, start + windows_.size_ms}, std::move(change), timestamp,
+        {}});
   }
 
   const TimeWindows windows_;
@@ -303,7 +305,7 @@ class SlicedWindowAggregateProcessor : public Processor<K, V, Windowed<K>, VA> {
   Initializer initializer_;
   Aggregator aggregator_;
   Merger merger_;
-  ProcessorContext<Windowed<K>, VA>* context_ = nullptr;
+  ProcessorContext<Windowed<K>, Change<VA>>* context_ = nullptr;
   KeyValueBytesStore* store_ = nullptr;
   struct Slice {
     int64_t start = 0;

@@ -119,8 +119,8 @@ class TumblingCount : public ::testing::Test {
         .WindowedBy(TimeWindows::OfSizeAndGrace(60'000, 30'000))
         .Count(Materialized<int64_t>::As("clicks-1m"))
         .ToStream()
-        .MapValues([](const Windowed<std::string>& w, int64_t count) {
-          return absl::StrCat(w.key, "@", w.start, "=", count);
+        .MapValues([](const Windowed<std::string>& w, const std::optional<int64_t>& count) {
+          return absl::StrCat(w.key, "@", w.start, "=", *count);
         })
         .SelectKey([](const Windowed<std::string>& w, const std::string&) { return w.key; })
         .To("counts", Produced<std::string, std::string>::With(serdes::String(), serdes::String()));
@@ -166,7 +166,7 @@ TEST(Dsl, HoppingWindowsUpdateEveryWindowContainingTheRecord) {
       .WindowedBy(TimeWindows::OfSizeAndGrace(300'000, 30'000).AdvanceBy(60'000))
       .Count(Materialized<int64_t>::As("five-minutes"))
       .ToStream()
-      .Peek([&](const Windowed<std::string>& w, int64_t) { starts.push_back(w.start); });
+      .Peek([&](const Windowed<std::string>& w, const auto&) { starts.push_back(w.start); });
   TopologyTestDriver driver(BuildOrDie(builder));
   ASSERT_TRUE(driver.PipeRaw("in", {.key = "k", .value = "v", .timestamp = 130'000}).ok());
   EXPECT_THAT(starts, ElementsAre(0, 60'000, 120'000));
@@ -196,13 +196,13 @@ TEST(Dsl, AggregateAndReduce) {
                           [](const std::string&, const int64_t& v, int64_t sum) { return sum + v; },
                           Materialized<int64_t>::As("sums").WithValueSerde(serdes::Int64()))
       .ToStream()
-      .Peek([&](const Windowed<std::string>&, int64_t sum) { sums.push_back(sum); });
+      .Peek([&](const Windowed<std::string>&, const auto& sum) { sums.push_back(*sum); });
   amounts.GroupByKey()
       .WindowedBy(minute)
       .Reduce([](const int64_t& a, const int64_t& b) { return std::max(a, b); },
               Materialized<int64_t>::As("maxima"))
       .ToStream()
-      .Peek([&](const Windowed<std::string>&, int64_t max) { maxima.push_back(max); });
+      .Peek([&](const Windowed<std::string>&, const auto& max) { maxima.push_back(*max); });
   TopologyTestDriver driver(BuildOrDie(builder));
   TestInputTopic<std::string, int64_t> in(driver, "amounts", serdes::String(), serdes::Int64());
   for (int64_t v : {5, 9, 2}) ASSERT_TRUE(in.Pipe("card", v, 1'000).ok());
@@ -234,8 +234,8 @@ TEST(Dsl, AMergeableAggregateOverSlicesGivesWhatOneEntryPerWindowGives) {
                      init, add, [](const std::string&, int64_t a, int64_t b) { return a + b; },
                      materialized)
                : windowed.Aggregate<int64_t>(init, add, materialized);
-    table.ToStream().Peek([&](const Windowed<std::string>& w, int64_t sum) {
-      out.updates.push_back(absl::StrCat(w.key, "@", w.start, "=", sum));
+    table.ToStream().Peek([&](const Windowed<std::string>& w, const auto& sum) {
+      out.updates.push_back(absl::StrCat(w.key, "@", w.start, "=", *sum));
     });
     absl::StatusOr<Topology> topology = builder.Build();
     EXPECT_TRUE(topology.ok()) << topology.status();
@@ -274,9 +274,9 @@ TEST(Dsl, KeyChangeBeforeGroupingRepartitionsThroughAnInternalTopic) {
       .Count(Materialized<int64_t>::As("per-country"))
       .ToStream()
       .To("country-counts",
-          Produced<Windowed<std::string>, int64_t>::With(
+          Produced<Windowed<std::string>, std::optional<int64_t>>::With(
               std::make_shared<TimeWindowedSerde<std::string>>(serdes::String(), 60'000),
-              serdes::Int64()));
+              serdes::Optional(serdes::Int64())));
   const Topology topology = BuildOrDie(builder);
   ASSERT_EQ(topology.Subtopologies().size(), 2u);
   EXPECT_THAT(topology.Describe(), HasSubstr("(topic: <application.id>-per-country-repartition)"));
@@ -332,6 +332,58 @@ TEST(Dsl, DescribeListsSubtopologiesNodesAndStores) {
             "    Processor: KSTREAM-AGGREGATE-0000000002 (stores: [counts])\n"
             "      <-- KSTREAM-FILTER-0000000001\n"
             "\n");
+}
+
+TEST(Dsl, NullKeysAndValuesAreStdOptionalAndReachTheSinkAsNull) {
+  StreamsBuilder builder;
+  const auto ns = serdes::Optional(serdes::String());
+  builder.Stream<std::optional<std::string>, std::optional<std::string>>("in", ns, ns)
+      .MapValues([](const std::optional<std::string>& v) { return v ? std::optional(*v + "!") : v; })
+      .To("out");
+  TopologyTestDriver driver(BuildOrDie(builder));
+  ASSERT_TRUE(driver.PipeRaw("in", {.key = std::nullopt, .value = "v", .timestamp = 1}).ok());
+  ASSERT_TRUE(driver.PipeRaw("in", {.key = "k", .value = std::nullopt, .timestamp = 2}).ok());
+  EXPECT_THAT(Strings(driver, "out"), ElementsAre(KV{"<null>", "v!"}, KV{"k", "<null>"}));
+}
+
+TEST(Dsl, ATableKeepsTheLatestValueAndDropsNullKeys) {
+  StreamsBuilder builder;
+  const auto s = serdes::String();
+  KTable<std::string, std::string> table =
+      builder.Table<std::string, std::string>("tin", s, s, Materialized<std::string>::As("rows"));
+  table.ToStream().To("out", Produced<std::string, std::optional<std::string>>::With(
+                                 s, serdes::Optional(s)));
+  TopologyTestDriver driver(BuildOrDie(builder));
+  ASSERT_TRUE(driver.PipeRaw("tin", {.key = "a", .value = "1", .timestamp = 1}).ok());
+  ASSERT_TRUE(driver.PipeRaw("tin", {.key = std::nullopt, .value = "2", .timestamp = 2}).ok());
+  ASSERT_TRUE(driver.PipeRaw("tin", {.key = "b", .value = "3", .timestamp = 3}).ok());
+  ASSERT_TRUE(driver.PipeRaw("tin", {.key = "a", .value = std::nullopt, .timestamp = 4}).ok());
+  EXPECT_THAT(Strings(driver, "out"),
+              ElementsAre(KV{"a", "1"}, KV{"b", "3"}, KV{"a", "<null>"}));
+  EXPECT_EQ(driver.Totals().dropped, 1);
+  auto* rows = dynamic_cast<KeyValueBytesStore*>(driver.store(TaskId{0, 0}, "rows"));
+  ASSERT_NE(rows, nullptr);
+  EXPECT_FALSE(rows->Get("a").has_value());
+  std::optional<absl::string_view> b = rows->Get("b");
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(ValueAndTimestamp::Decode(*b)->value, "3");
+  EXPECT_EQ(ValueAndTimestamp::Decode(*b)->timestamp, 3);
+}
+
+TEST(Dsl, JoiningATableWithoutAStoreFailsNamingBoth) {
+  StreamsBuilder builder;
+  const auto s = serdes::String();
+  auto in = builder.Stream<std::string, std::string>("in", s, s);
+  auto windowed = in.GroupByKey()
+                      .WindowedBy(TimeWindows::OfSizeWithNoGrace(1'000))
+                      .Count(Materialized<int64_t>::As("counts"));
+  builder.Stream<Windowed<std::string>, std::string>(
+             "w", std::make_shared<TimeWindowedSerde<std::string>>(s, 1'000), s)
+      .Join(windowed, [](const std::string& v, int64_t c) { return absl::StrCat(v, c); });
+  absl::StatusOr<Topology> topology = builder.Build();
+  ASSERT_FALSE(topology.ok());
+  EXPECT_THAT(topology.status().message(), HasSubstr("reads table KSTREAM-AGGREGATE"));
+  EXPECT_THAT(topology.status().message(), HasSubstr("no store to read"));
 }
 
 }  // namespace

@@ -37,103 +37,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "engine/dsl/builder_state.h"
 #include "engine/dsl/dsl_processors.h"
+#include "engine/dsl/ktable.h"
 #include "engine/dsl/windows.h"
 #include "engine/processor/topology.h"
 
 namespace weir {
 
-namespace dsl {
-
-// What every DSL handle of one builder shares.
-struct BuilderState {
-  Topology topology;
-  absl::Status error;  // the first DSL mistake the topology itself cannot see
-  int next_index = 0;
-  void Fail(std::string message) {
-    if (error.ok()) error = absl::InvalidArgumentError(std::move(message));
-  }
-  // Kafka Streams' generated names: PREFIX-0000000007.
-  std::string NewName(absl::string_view prefix) {
-    return absl::StrFormat("%s-%010d", prefix, next_index++);
-  }
-};
-
-// Serde of T when the stream's old serde can stand for it (same type), else null.
-template <typename T, typename U>
-SerdePtr<T> CarrySerde(const SerdePtr<U>& serde) {
-  if constexpr (std::is_same_v<T, U>) {
-    return serde;
-  } else {
-    return nullptr;
-  }
-}
-
-}  // namespace dsl
-
-// Serdes for a sink.
-template <typename K, typename V>
-struct Produced {
-  SerdePtr<K> key_serde;
-  SerdePtr<V> value_serde;
-  static Produced With(SerdePtr<K> key, SerdePtr<V> value) { return {key, value}; }
-};
-
-// Serdes (and a name) for grouping, used when the grouping repartitions.
-template <typename K, typename V>
-struct Grouped {
-  SerdePtr<K> key_serde;
-  SerdePtr<V> value_serde;
-  static Grouped With(SerdePtr<K> key, SerdePtr<V> value) { return {key, value}; }
-};
-
-// The store behind an aggregation: its name and the aggregate's serde (Kafka Streams'
-// Materialized). Retention defaults to window size + grace.
-template <typename VA>
-struct Materialized {
-  std::string store_name;
-  SerdePtr<VA> value_serde;
-  int64_t retention_ms = 0;
-  static Materialized As(std::string name) { return {std::move(name), nullptr, 0}; }
-  Materialized WithValueSerde(SerdePtr<VA> serde) const {
-    Materialized copy = *this;
-    copy.value_serde = std::move(serde);
-    return copy;
-  }
-  Materialized WithRetention(int64_t retention) const {
-    Materialized copy = *this;
-    copy.retention_ms = retention;
-    return copy;
-  }
-};
-
-template <typename K, typename V>
-class KStream;
-
-// A table of windowed aggregates; ToStream() turns its updates back into a stream.
-template <typename K, typename V>
-class KTable {
- public:
-  KTable(std::shared_ptr<dsl::BuilderState> state, std::string node, std::string store,
-         SerdePtr<K> key_serde, SerdePtr<V> value_serde)
-      : state_(std::move(state)),
-        node_(std::move(node)),
-        store_(std::move(store)),
-        key_serde_(std::move(key_serde)),
-        value_serde_(std::move(value_serde)) {}
-
-  const std::string& store_name() const { return store_; }
-
-  // Every update of the table as a record.
-  KStream<K, V> ToStream() const;
-
- private:
-  std::shared_ptr<dsl::BuilderState> state_;
-  std::string node_;
-  std::string store_;
-  SerdePtr<K> key_serde_;
-  SerdePtr<V> value_serde_;
-};
 
 // A grouped stream in time windows: aggregate per key and window.
 template <typename K, typename V>
@@ -182,7 +93,7 @@ class TimeWindowedKStream {
     const SerdePtr<K> key_serde = key_serde_;
     const SerdePtr<VA> value_serde = materialized.value_serde;
     const std::string store = names.store;
-    state_->topology.AddProcessor<K, V, Windowed<K>, VA>(
+    state_->topology.AddProcessor<K, V, Windowed<K>, Change<VA>>(
         names.node,
         [=] {
           return std::make_unique<dsl::SlicedWindowAggregateProcessor<K, V, VA>>(
@@ -228,7 +139,7 @@ class TimeWindowedKStream {
     const SerdePtr<K> key_serde = key_serde_;
     const SerdePtr<VA> value_serde = materialized.value_serde;
     const std::string store = names.store;
-    state_->topology.AddProcessor<K, V, Windowed<K>, VA>(
+    state_->topology.AddProcessor<K, V, Windowed<K>, Change<VA>>(
         names.node,
         [=] {
           return std::make_unique<dsl::WindowedAggregateProcessor<K, V, VA>>(
@@ -272,39 +183,90 @@ class TimeWindowedKStream {
   TimeWindows windows_;
 };
 
-// A stream grouped by key, ready for windowing and aggregation.
+// A stream grouped by key, ready for aggregation, in windows or not.
 template <typename K, typename V>
 class KGroupedStream {
  public:
+  using KU = Unwrapped<K>;  // the key without its std::optional, if it has one
+  using VU = Unwrapped<V>;
+
   // `stream`: the stream grouped, with the serdes the grouping uses.
   explicit KGroupedStream(KStream<K, V> stream) : stream_(std::move(stream)) {}
 
   TimeWindowedKStream<K, V> WindowedBy(TimeWindows windows) const {
-    // Called with the store name when the aggregation is built: returns the node the
-    // aggregation reads from, after adding the repartition sink and source if needed.
-    auto prepare = [stream = stream_](const std::string& store) {
-      const std::shared_ptr<dsl::BuilderState>& state = stream.state_;
-      if (!stream.repartition_) return stream.node_;
-      const std::string topic = absl::StrCat(store, "-repartition");
-      if (stream.key_serde_ == nullptr || stream.value_serde_ == nullptr) {
-        state->Fail(absl::StrCat("the repartition before store '", store,
-                                 "' needs key and value serdes: the key changed, so pass "
-                                 "Grouped::With(key_serde, value_serde) to GroupByKey/GroupBy"));
-        return stream.node_;
-      }
-      const std::string sink = state->NewName("KSTREAM-SINK");
-      const std::string source = state->NewName("KSTREAM-SOURCE");
-      state->topology.AddSink<K, V>(sink, topic, stream.key_serde_, stream.value_serde_,
-                                    {stream.node_}, /*internal_topic=*/true);
-      state->topology.AddSource<K, V>(source, {topic}, stream.key_serde_, stream.value_serde_,
-                                      {}, /*internal_topics=*/true);
-      return source;
-    };
-    return TimeWindowedKStream<K, V>(prepare, stream_.state_, stream_.key_serde_,
-                                     stream_.value_serde_, windows);
+    return TimeWindowedKStream<K, V>(
+        [stream = stream_](const std::string& store) { return stream.RepartitionFor(store); },
+        stream_.state_, stream_.key_serde_, stream_.value_serde_, windows);
+  }
+
+  // Non-windowed aggregation into a table of the latest aggregate per key (Kafka Streams'
+  // KGroupedStream aggregate, in a timestamped key-value store with a changelog). Records with a
+  // null key or value are dropped and counted; a std::optional key or value is unwrapped, so
+  // the functions see the values that are there. Each update carries the largest timestamp of
+  // the key's records.
+  template <typename VA>
+  KTable<KU, VA> Aggregate(std::function<VA()> initializer,
+                           std::function<VA(const KU&, const VU&, VA)> aggregator,
+                           Materialized<VA> materialized) const {
+    return Build<VA>(
+        "KSTREAM-AGGREGATE",
+        [initializer, aggregator](const KU& key, const VU& value, std::optional<VA> current) {
+          return aggregator(key, value, current.has_value() ? *std::move(current) : initializer());
+        },
+        std::move(materialized));
+  }
+  KTable<KU, int64_t> Count(Materialized<int64_t> materialized = Materialized<int64_t>{}) const {
+    if (materialized.value_serde == nullptr) materialized.value_serde = serdes::Int64();
+    return Build<int64_t>(
+        "KSTREAM-AGGREGATE",
+        [](const KU&, const VU&, std::optional<int64_t> count) { return count.value_or(0) + 1; },
+        std::move(materialized));
+  }
+  // Combines values per key; a key's first value is its start.
+  KTable<KU, VU> Reduce(std::function<VU(const VU& aggregate, const VU& value)> reducer,
+                        Materialized<VU> materialized = Materialized<VU>{}) const {
+    if (materialized.value_serde == nullptr) {
+      materialized.value_serde = UnwrappedSerde(stream_.value_serde_);
+    }
+    return Build<VU>(
+        "KSTREAM-REDUCE",
+        [reducer](const KU&, const VU& value, std::optional<VU> current) {
+          return current.has_value() ? reducer(*current, value) : value;
+        },
+        std::move(materialized));
   }
 
  private:
+  template <typename VA>
+  KTable<KU, VA> Build(absl::string_view prefix,
+                       typename dsl::StreamAggregateProcessor<K, V, VA>::Combine combine,
+                       Materialized<VA> materialized) const {
+    const std::shared_ptr<dsl::BuilderState>& state = stream_.state_;
+    const std::string node = state->NewName(prefix);
+    std::string store = materialized.store_name;
+    if (store.empty()) store = state->NewName(absl::StrCat(prefix, "-STATE-STORE"));
+    const std::string parent = stream_.RepartitionFor(store);
+    const SerdePtr<KU> key_serde = UnwrappedSerde(stream_.key_serde_);
+    const SerdePtr<VA> value_serde = materialized.value_serde;
+    if (key_serde == nullptr || value_serde == nullptr) {
+      state->Fail(absl::StrCat("aggregation into store '", store, "' needs ",
+                               key_serde == nullptr ? "a key serde (Grouped::With)"
+                                                    : "a value serde (Materialized::"
+                                                      "WithValueSerde)"));
+      return KTable<KU, VA>(state, node, store, nullptr, nullptr);
+    }
+    state->topology.AddProcessor<K, V, KU, Change<VA>>(
+        node,
+        [=] {
+          return std::make_unique<dsl::StreamAggregateProcessor<K, V, VA>>(store, key_serde,
+                                                                           value_serde, combine);
+        },
+        {parent});
+    state->topology.AddKeyValueStore(KeyValueStoreOptions{.name = store}, {node});
+    return KTable<KU, VA>(state, node, store, key_serde, value_serde,
+                          dsl::StoreGetter<KU, VA>(store, key_serde, value_serde), {store});
+  }
+
   KStream<K, V> stream_;
 };
 
@@ -454,6 +416,71 @@ class KStream {
                                dsl::CarrySerde<VOut>(value_serde_));
   }
 
+  // A new value from `mapper(value)` or `mapper(key, value)`, which returns a vector: one record
+  // per element, each with the key kept.
+  template <typename F>
+  auto FlatMapValues(F mapper) const {
+    if constexpr (std::is_invocable_v<F, const K&, const V&>) {
+      using VR = typename std::invoke_result_t<F, const K&, const V&>::value_type;
+      return AddFlatMap<K, VR>("KSTREAM-FLATMAPVALUES", false,
+                               [mapper](const Record<K, V>& r, std::vector<std::pair<K, VR>>& out) {
+                                 for (auto& v : mapper(r.key, r.value)) out.emplace_back(r.key, v);
+                               });
+    } else {
+      using VR = typename std::invoke_result_t<F, const V&>::value_type;
+      return AddFlatMap<K, VR>("KSTREAM-FLATMAPVALUES", false,
+                               [mapper](const Record<K, V>& r, std::vector<std::pair<K, VR>>& out) {
+                                 for (auto& v : mapper(r.value)) out.emplace_back(r.key, v);
+                               });
+    }
+  }
+  // Calls `action(key, value)` for each record; the stream ends here.
+  void Foreach(std::function<void(const K&, const V&)> action) const {
+    AddFilter("KSTREAM-FOREACH", [action](const Record<K, V>& r) {
+      action(r.key, r.value);
+      return false;
+    });
+  }
+
+  // The stream read as a table: each record is an update of its key's row, a null value deletes
+  // it, a null key is dropped and counted (Kafka Streams' toTable). Repartitions first when the
+  // key changed.
+  KTable<Unwrapped<K>, Unwrapped<V>> ToTable(
+      Materialized<Unwrapped<V>> materialized = Materialized<Unwrapped<V>>{}) const {
+    using KU = Unwrapped<K>;
+    using VU = Unwrapped<V>;
+    const std::string node = state_->NewName("KSTREAM-TOTABLE");
+    std::string store = materialized.store_name;
+    if (store.empty()) store = state_->NewName("KSTREAM-TOTABLE-STATE-STORE");
+    const std::string parent = RepartitionFor(store);
+    const SerdePtr<KU> key_serde = UnwrappedSerde(key_serde_);
+    const SerdePtr<VU> value_serde = materialized.value_serde != nullptr
+                                         ? materialized.value_serde
+                                         : UnwrappedSerde(value_serde_);
+    return dsl::AddTableSource<K, V>(state_, node, parent, store, key_serde, value_serde);
+  }
+
+  // Each record joined with `table`'s value for its key as the table stands when the record is
+  // processed: `joiner(value, table_value)` for records that find one (Kafka Streams'
+  // KStream#join(KTable)). Records with a null key or value are dropped and counted. The stream
+  // is repartitioned first when its key changed; stream and table must be co-partitioned.
+  template <typename VT, typename F,
+            typename VR = std::invoke_result_t<F, const Unwrapped<V>&, const VT&>>
+  KStream<K, VR> Join(const KTable<Unwrapped<K>, VT>& table, F joiner) const {
+    return AddTableJoin<VT, VR>(table, false,
+                                [joiner](const Unwrapped<V>& value, const std::optional<VT>& row) {
+                                  return joiner(value, *row);
+                                });
+  }
+  // The same for every record with a value: `joiner(value, table_value)`, where table_value is a
+  // std::optional<VT>, null when the table has no row for the key (or the key is null).
+  template <typename VT, typename F,
+            typename VR =
+                std::invoke_result_t<F, const Unwrapped<V>&, const std::optional<VT>&>>
+  KStream<K, VR> LeftJoin(const KTable<Unwrapped<K>, VT>& table, F joiner) const {
+    return AddTableJoin<VT, VR>(table, true, joiner);
+  }
+
   // Writes the stream to `topic` with the stream's serdes (or `produced`'s).
   void To(std::string topic, Produced<K, V> produced = {}) const {
     const SerdePtr<K> key = produced.key_serde != nullptr ? produced.key_serde : key_serde_;
@@ -487,6 +514,51 @@ class KStream {
   template <typename K2, typename V2>
   friend class KGroupedStream;
   friend class StreamsBuilder;
+
+  // The node an operation with a store reads from: this stream's, or, when the key changed, a
+  // source reading back the internal topic `<store>-repartition` this stream is written to
+  // first (fails the builder without serdes for it).
+  std::string RepartitionFor(const std::string& store) const {
+    if (!repartition_) return node_;
+    const std::string topic = absl::StrCat(store, "-repartition");
+    if (key_serde_ == nullptr || value_serde_ == nullptr) {
+      state_->Fail(absl::StrCat("the repartition before store '", store,
+                                "' needs key and value serdes: the key changed, so pass "
+                                "Grouped::With(key_serde, value_serde) to GroupByKey/GroupBy"));
+      return node_;
+    }
+    const std::string sink = state_->NewName("KSTREAM-SINK");
+    const std::string source = state_->NewName("KSTREAM-SOURCE");
+    state_->topology.AddSink<K, V>(sink, topic, key_serde_, value_serde_, {node_},
+                                   /*internal_topic=*/true);
+    state_->topology.AddSource<K, V>(source, {topic}, key_serde_, value_serde_, {},
+                                     /*internal_topics=*/true);
+    return source;
+  }
+
+  template <typename VT, typename VR>
+  KStream<K, VR> AddTableJoin(
+      const KTable<Unwrapped<K>, VT>& table, bool left,
+      typename dsl::StreamTableJoinProcessor<K, V, VT, VR>::Joiner joiner) const {
+    const std::string node = state_->NewName("KSTREAM-JOIN");
+    if (!table.getter_) {
+      state_->Fail(absl::StrCat("the join ", node, " reads table ", table.node_,
+                                ", which has no store to read (a windowed aggregation)"));
+      return KStream<K, VR>(state_, node, repartition_, key_serde_, nullptr);
+    }
+    const std::string parent = RepartitionFor(node);
+    state_->topology.AddProcessor<K, V, K, VR>(
+        node,
+        [getter = table.getter_, left, joiner] {
+          return std::make_unique<dsl::StreamTableJoinProcessor<K, V, VT, VR>>(getter, left,
+                                                                              joiner);
+        },
+        {parent});
+    for (const std::string& store : table.getter_stores_) {
+      state_->topology.ConnectStore(store, {node});
+    }
+    return KStream<K, VR>(state_, node, false, key_serde_, nullptr);
+  }
 
   static ProcessorSupplier<K, V, K, V> PassThrough() {
     return [] {
@@ -525,10 +597,20 @@ class KStream {
 };
 
 template <typename K, typename V>
-KStream<K, V> KTable<K, V>::ToStream() const {
+KStream<K, std::optional<V>> KTable<K, V>::ToStream() const {
   const std::string node = state_->NewName("KTABLE-TOSTREAM");
-  state_->topology.AddProcessor<K, V, K, V>(node, KStream<K, V>::PassThrough(), {node_});
-  return KStream<K, V>(state_, node, false, key_serde_, value_serde_);
+  using Out = std::optional<V>;
+  state_->topology.AddProcessor<K, Change<V>, K, Out>(
+      node,
+      [] {
+        return std::make_unique<dsl::FlatMapProcessor<K, Change<V>, K, Out>>(
+            [](const Record<K, Change<V>>& r, std::vector<std::pair<K, Out>>& out) {
+              out.emplace_back(r.key, r.value.new_value);
+            });
+      },
+      {node_});
+  return KStream<K, Out>(state_, node, false, key_serde_,
+                         value_serde_ != nullptr ? serdes::Optional(value_serde_) : nullptr);
 }
 
 }  // namespace weir

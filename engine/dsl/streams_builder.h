@@ -1,4 +1,5 @@
-// The DSL's entry point (Kafka Streams' StreamsBuilder): streams from topics, then Build().
+// The DSL's entry point (Kafka Streams' StreamsBuilder): streams and tables from topics, then
+// Build().
 #ifndef WEIR_ENGINE_DSL_STREAMS_BUILDER_H_
 #define WEIR_ENGINE_DSL_STREAMS_BUILDER_H_
 
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "engine/dsl/kstream.h"
 #include "engine/processor/topology.h"
 
@@ -31,6 +33,23 @@ class StreamsBuilder {
                        TimestampExtractor<K, V> extractor = {}) {
     return Stream<K, V>(std::vector<std::string>{std::move(topic)}, std::move(key_serde),
                         std::move(value_serde), std::move(extractor));
+  }
+
+  // A table of `topic`'s records (Kafka Streams' StreamsBuilder#table): each record updates its
+  // key's row, a null value deletes it, a null key is dropped and counted. The table is kept in
+  // a key-value store (`materialized`'s name, or `<topic>-STATE-STORE-<n>`) with a changelog.
+  template <typename K, typename V>
+  KTable<K, V> Table(std::string topic, SerdePtr<K> key_serde, SerdePtr<V> value_serde,
+                     Materialized<V> materialized = Materialized<V>{}) {
+    const std::string source = state_->NewName("KSTREAM-SOURCE");
+    const std::string node = state_->NewName("KTABLE-SOURCE");
+    std::string store = materialized.store_name;
+    if (store.empty()) store = state_->NewName(absl::StrCat(topic, "-STATE-STORE"));
+    if (materialized.value_serde != nullptr) value_serde = materialized.value_serde;
+    state_->topology.AddSource<std::optional<K>, std::optional<V>>(
+        source, {std::move(topic)}, serdes::Optional(key_serde), serdes::Optional(value_serde));
+    return dsl::AddTableSource<std::optional<K>, std::optional<V>>(state_, node, source, store,
+                                                                   key_serde, value_serde);
   }
 
   // The topology built so far, or the first mistake (InvalidArgument naming what and where).

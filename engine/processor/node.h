@@ -105,6 +105,25 @@ class Forwarder {
   std::vector<Child> children_;
 };
 
+// Null bytes become std::nullopt for a std::optional type and empty bytes for the serde of any
+// other (engine/processor/serde.h, "Null keys and values").
+template <typename T>
+absl::Status DeserializeNullable(const Serde<T>& serde, const std::optional<std::string>& bytes,
+                                 T& out) {
+  if constexpr (Nullable<T>::kOptional) {
+    if (!bytes.has_value()) {
+      out.reset();
+      return absl::OkStatus();
+    }
+  }
+  return serde.DeserializeInto(bytes.has_value() ? absl::string_view(*bytes) : "", out);
+}
+template <typename T>
+std::optional<std::string> SerializeNullable(const Serde<T>& serde, const T& value) {
+  if (IsNull(value)) return std::nullopt;
+  return serde.Serialize(value);
+}
+
 // A source: bytes from a topic in, typed records out.
 class SourceNodeBase : public NodeBase {
  public:
@@ -131,13 +150,10 @@ class SourceNode : public SourceNodeBase {
     // Into the previous record's key and value (their buffers reused); they may view `raw`,
     // which outlives the record's processing: no copy of the bytes.
     Record<K, V>& record = record_;
-    if (absl::Status key = key_serde_->DeserializeInto(raw.key ? absl::string_view(*raw.key) : "",
-                                                      record.key);
-        !key.ok()) {
+    if (absl::Status key = DeserializeNullable(*key_serde_, raw.key, record.key); !key.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("key: ", key.message()));
     }
-    if (absl::Status value = value_serde_->DeserializeInto(
-            raw.value ? absl::string_view(*raw.value) : "", record.value);
+    if (absl::Status value = DeserializeNullable(*value_serde_, raw.value, record.value);
         !value.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("value: ", value.message()));
     }
@@ -221,8 +237,8 @@ class SinkNode : public NodeBase, public Input<K, V> {
     if (internal_) topic_ = InternalTopic(application_id_of_task(), topic_);
   }
   void Process(const Record<K, V>& record) override {
-    Send(topic_, RawRecord{.key = key_serde_->Serialize(record.key),
-                           .value = value_serde_->Serialize(record.value),
+    Send(topic_, RawRecord{.key = SerializeNullable(*key_serde_, record.key),
+                           .value = SerializeNullable(*value_serde_, record.value),
                            .timestamp = record.timestamp,
                            .headers = record.headers});
   }

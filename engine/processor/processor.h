@@ -62,6 +62,7 @@ class Cancellable {
 enum class DropReason {
   kLate,     // its window had closed (end <= stream time - grace)
   kInvalid,  // unusable: no valid timestamp, or not a valid payload (sent to a dead-letter topic)
+  kNull,     // a null key or value an operation cannot use (an aggregation's, a join's)
 };
 
 // A task's record counters since it was created.

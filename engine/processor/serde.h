@@ -17,7 +17,9 @@
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -61,6 +63,82 @@ SerdePtr<int32_t> Int32();
 SerdePtr<nlohmann::json> Json();
 
 }  // namespace serdes
+
+// Null keys and values. A Kafka record's key or value may be null (a table's tombstone); a
+// stream or table whose type is std::optional<T> carries that null as std::nullopt, one whose
+// type is T has none (a source hands the serde empty bytes instead, so a serde that rejects
+// them sends the record to the deserialization error handler). Nullable<T> tells the two apart.
+template <typename T>
+struct Nullable {
+  using type = T;
+  static constexpr bool kOptional = false;
+};
+template <typename T>
+struct Nullable<std::optional<T>> {
+  using type = T;
+  static constexpr bool kOptional = true;
+};
+// T without its std::optional, if it has one.
+template <typename T>
+using Unwrapped = typename Nullable<T>::type;
+template <typename T>
+bool IsNull(const T& value) {
+  if constexpr (Nullable<T>::kOptional) {
+    return !value.has_value();
+  } else {
+    (void)value;
+    return false;
+  }
+}
+// The value inside `value`, which is not null.
+template <typename T>
+const Unwrapped<T>& Unwrap(const T& value) {
+  if constexpr (Nullable<T>::kOptional) {
+    return *value;
+  } else {
+    return value;
+  }
+}
+
+// The serde of std::optional<T>: T's serde for values that are there. Null is no bytes but a
+// null key or value, which sources and sinks write themselves: Serialize is never called with
+// std::nullopt by weir (it gives empty bytes).
+template <typename T>
+class OptionalSerde : public Serde<std::optional<T>> {
+ public:
+  explicit OptionalSerde(SerdePtr<T> inner) : inner_(std::move(inner)) {}
+  std::string Serialize(const std::optional<T>& value) const override {
+    return value.has_value() ? inner_->Serialize(*value) : std::string();
+  }
+  absl::StatusOr<std::optional<T>> Deserialize(absl::string_view bytes) const override {
+    absl::StatusOr<T> value = inner_->Deserialize(bytes);
+    if (!value.ok()) return value.status();
+    return std::optional<T>(*std::move(value));
+  }
+  const SerdePtr<T>& inner() const { return inner_; }
+
+ private:
+  SerdePtr<T> inner_;
+};
+
+namespace serdes {
+// Keys or values that may be null (std::nullopt), with `inner` for the rest.
+template <typename T>
+SerdePtr<std::optional<T>> Optional(SerdePtr<T> inner) {
+  return std::make_shared<OptionalSerde<T>>(std::move(inner));
+}
+}  // namespace serdes
+
+// The serde of T for a serde of T or of std::optional<T> (an OptionalSerde); null if neither.
+template <typename T>
+SerdePtr<Unwrapped<T>> UnwrappedSerde(const SerdePtr<T>& serde) {
+  if constexpr (Nullable<T>::kOptional) {
+    auto optional = std::dynamic_pointer_cast<const OptionalSerde<Unwrapped<T>>>(serde);
+    return optional != nullptr ? optional->inner() : nullptr;
+  } else {
+    return serde;
+  }
+}
 
 // Serde for any type nlohmann::json can convert (to_json / from_json), as JSON text.
 template <typename T>

@@ -22,6 +22,7 @@ import org.apache.kafka.streams.kstream.Branched;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Grouped;
 import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.KTable;
 import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
@@ -159,6 +160,38 @@ public final class DslOracle {
           .toStream((w, v) -> windowKey(w))
           .mapValues(v -> Long.toString(v))
           .to("out", Produced.with(S, S));
+      // The topologies with tables; their input holds null keys and values.
+      case "table-filter-map" -> b.table("tin", Consumed.with(S, S))
+          .filter((k, v) -> !v.startsWith("x"))
+          .mapValues(v -> v + "!")
+          .toStream()
+          .to("out", Produced.with(S, S));
+      case "stream-count" -> in.groupByKey()
+          .count()
+          .toStream()
+          .mapValues(v -> Long.toString(v))
+          .to("out", Produced.with(S, S));
+      case "regroup-reduce" -> in.groupBy((k, v) -> v == null ? null : v.substring(0, 1),
+              Grouped.with(S, S))
+          .reduce((a, v) -> a + "+" + v)
+          .toStream()
+          .to("out", Produced.with(S, S));
+      case "stream-table-join" -> in.join(b.table("tin", Consumed.with(S, S)),
+              (v, t) -> v + "/" + t)
+          .to("out", Produced.with(S, S));
+      case "stream-table-left-join" -> in.leftJoin(b.table("tin", Consumed.with(S, S)),
+              (v, t) -> v + "/" + t)
+          .to("out", Produced.with(S, S));
+      case "totable-left-join" -> {
+        KTable<String, String> table = b.stream("tin", Consumed.with(S, S))
+            .toTable()
+            .filter((k, v) -> !v.startsWith("x"));
+        in.leftJoin(table, (v, t) -> v + "/" + t).to("out", Produced.with(S, S));
+      }
+      case "aggregate-join" -> {
+        KTable<String, Long> counts = b.stream("tin", Consumed.with(S, S)).groupByKey().count();
+        in.join(counts, (v, c) -> v + "#" + c).to("out", Produced.with(S, S));
+      }
       default -> throw new IllegalArgumentException("no topology named " + name);
     }
     return b.build();

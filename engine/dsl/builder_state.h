@@ -1,0 +1,87 @@
+// What the DSL's handles (engine/dsl/kstream.h, engine/dsl/ktable.h) share: the builder's state,
+// and the options operations take (Kafka Streams' Produced, Grouped, Materialized).
+#ifndef WEIR_ENGINE_DSL_BUILDER_STATE_H_
+#define WEIR_ENGINE_DSL_BUILDER_STATE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+#include "engine/processor/serde.h"
+#include "engine/processor/topology.h"
+
+namespace weir {
+
+namespace dsl {
+
+// What every DSL handle of one builder shares.
+struct BuilderState {
+  Topology topology;
+  absl::Status error;  // the first DSL mistake the topology itself cannot see
+  int next_index = 0;
+  void Fail(std::string message) {
+    if (error.ok()) error = absl::InvalidArgumentError(std::move(message));
+  }
+  // Kafka Streams' generated names: PREFIX-0000000007.
+  std::string NewName(absl::string_view prefix) {
+    return absl::StrFormat("%s-%010d", prefix, next_index++);
+  }
+};
+
+// Serde of T when the stream's old serde can stand for it (same type), else null.
+template <typename T, typename U>
+SerdePtr<T> CarrySerde(const SerdePtr<U>& serde) {
+  if constexpr (std::is_same_v<T, U>) {
+    return serde;
+  } else {
+    return nullptr;
+  }
+}
+
+}  // namespace dsl
+
+// Serdes for a sink.
+template <typename K, typename V>
+struct Produced {
+  SerdePtr<K> key_serde;
+  SerdePtr<V> value_serde;
+  static Produced With(SerdePtr<K> key, SerdePtr<V> value) { return {key, value}; }
+};
+
+// Serdes (and a name) for grouping, used when the grouping repartitions.
+template <typename K, typename V>
+struct Grouped {
+  SerdePtr<K> key_serde;
+  SerdePtr<V> value_serde;
+  static Grouped With(SerdePtr<K> key, SerdePtr<V> value) { return {key, value}; }
+};
+
+// The store behind a table or an aggregation: its name and its values' serde (Kafka Streams'
+// Materialized); an empty name is generated. Retention is for windowed stores' (window size +
+// grace by default).
+template <typename VA>
+struct Materialized {
+  std::string store_name;
+  SerdePtr<VA> value_serde;
+  int64_t retention_ms = 0;
+  static Materialized As(std::string name) { return {std::move(name), nullptr, 0}; }
+  Materialized WithValueSerde(SerdePtr<VA> serde) const {
+    Materialized copy = *this;
+    copy.value_serde = std::move(serde);
+    return copy;
+  }
+  Materialized WithRetention(int64_t retention) const {
+    Materialized copy = *this;
+    copy.retention_ms = retention;
+    return copy;
+  }
+};
+
+}  // namespace weir
+
+#endif  // WEIR_ENGINE_DSL_BUILDER_STATE_H_
