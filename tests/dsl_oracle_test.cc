@@ -37,15 +37,18 @@ const std::vector<Str> kTopologies = {
     "filter-map",        "windowed-count",      "hopping-sum",       "hopping-sum-sliced",
     "windowed-reduce",   "flatmap-split-merge", "regroup-count",     "table-filter-map",
     "stream-count",      "regroup-reduce",      "stream-table-join", "stream-table-left-join",
-    "totable-left-join", "aggregate-join"};
+    "totable-left-join", "aggregate-join",      "table-table-join",  "table-table-left-join",
+    "table-table-outer-join", "table-groupby-count", "table-groupby-reduce",
+    "join-groupby-aggregate", "table-filter-groupby"};
 
-// The topologies that see null keys and values, and those that read the table topic "tin".
-bool WithNulls(const Str& topology) {
-  return topology == "table-filter-map" || topology == "stream-count" ||
-         topology == "regroup-reduce" || absl::StrContains(topology, "join");
-}
-bool ReadsTin(const Str& topology) {
-  return topology == "table-filter-map" || absl::StrContains(topology, "join");
+// The topics a topology reads: a random record goes to one of them.
+std::vector<Str> InputTopics(const Str& topology) {
+  if (absl::StartsWith(topology, "table-table") || topology == "join-groupby-aggregate") {
+    return {"tin", "tin2"};
+  }
+  if (absl::StartsWith(topology, "table-")) return {"tin"};
+  if (absl::StrContains(topology, "join")) return {"in", "tin"};
+  return {"in"};
 }
 
 
@@ -103,10 +106,80 @@ bool TableTwin(const Str& name, StreamsBuilder& builder) {
     auto counts = builder.Stream<NullableStr, NullableStr>("tin", ns, ns).GroupByKey().Count();
     in.Join(counts, [](const Str& v, int64_t c) { return absl::StrCat(v, "#", c); })
         .To("out", out_value);
+  } else if (name == "table-table-join") {
+    builder.Table<Str, Str>("tin", s, s)
+        .Join(builder.Table<Str, Str>("tin2", s, s),
+              [](const Str& x, const Str& y) { return x + "/" + y; })
+        .ToStream()
+        .To("out", Produced<Str, NullableStr>::With(s, ns));
+  } else if (name == "table-table-left-join") {
+    builder.Table<Str, Str>("tin", s, s)
+        .LeftJoin(builder.Table<Str, Str>("tin2", s, s),
+                  [render](const Str& x, const NullableStr& y) { return x + "/" + render(y); })
+        .ToStream()
+        .To("out", Produced<Str, NullableStr>::With(s, ns));
+  } else if (name == "table-table-outer-join") {
+    builder.Table<Str, Str>("tin", s, s)
+        .OuterJoin(builder.Table<Str, Str>("tin2", s, s),
+                   [render](const NullableStr& x, const NullableStr& y) {
+                     return render(x) + "/" + render(y);
+                   })
+        .ToStream()
+        .To("out", Produced<Str, NullableStr>::With(s, ns));
+  } else if (name == "table-groupby-count") {
+    builder.Table<Str, Str>("tin", s, s)
+        .GroupBy([](const Str&, const Str& v) { return std::make_pair(v.substr(0, 1), v); })
+        .Count()
+        .ToStream()
+        .MapValues([](const std::optional<int64_t>& v) {
+          return v.has_value() ? NullableStr(std::to_string(*v)) : std::nullopt;
+        })
+        .To("out", Produced<Str, NullableStr>::With(s, ns));
+  } else if (name == "table-groupby-reduce") {
+    builder.Table<Str, Str>("tin", s, s)
+        .GroupBy([](const Str& k, const Str& v) { return std::make_pair(v.substr(0, 1), k + v); })
+        .Reduce([](const Str& a, const Str& v) { return a + "+" + v; },
+                [](const Str& a, const Str& v) { return a + "-" + v; })
+        .ToStream()
+        .To("out", Produced<Str, NullableStr>::With(s, ns));
+  } else if (name == "join-groupby-aggregate") {
+    builder.Table<Str, Str>("tin", s, s)
+        .Filter([](const Str&, const Str& v) { return !absl::StartsWith(v, "x"); })
+        .LeftJoin(builder.Table<Str, Str>("tin2", s, s),
+                  [](const Str& x, const NullableStr& y) { return x + y.value_or(""); })
+        .GroupBy([](const Str&, const Str& v) { return std::make_pair(v.substr(0, 1), v); },
+                 Grouped<Str, Str>::With(s, s))
+        .Aggregate<int64_t>(
+            [] { return int64_t{0}; },
+            [](const Str&, const Str& v, int64_t sum) { return sum + static_cast<int64_t>(v.size()); },
+            [](const Str&, const Str& v, int64_t sum) { return sum - static_cast<int64_t>(v.size()); },
+            Materialized<int64_t>::As("sums").WithValueSerde(serdes::Int64()))
+        .ToStream()
+        .MapValues([](const std::optional<int64_t>& v) {
+          return v.has_value() ? NullableStr(std::to_string(*v)) : std::nullopt;
+        })
+        .To("out", Produced<Str, NullableStr>::With(s, ns));
+  } else if (name == "table-filter-groupby") {
+    auto kept = builder.Table<Str, Str>("tin", s, s).Filter(
+        [](const Str&, const Str& v) { return !absl::StartsWith(v, "x"); });
+    kept.ToStream().To("out", Produced<Str, NullableStr>::With(s, ns));
+    kept.GroupBy([](const Str&, const Str& v) { return std::make_pair(v.substr(0, 1), v); })
+        .Count()
+        .ToStream()
+        .MapValues([](const std::optional<int64_t>& v) {
+          return v.has_value() ? NullableStr(absl::StrCat("#", *v)) : std::nullopt;
+        })
+        .To("out", Produced<Str, NullableStr>::With(s, ns));
   } else {
     return false;
   }
   return true;
+}
+
+// Whether a topology's random input holds null keys and values (those written with tables).
+bool WithNulls(const Str& topology) {
+  return InputTopics(topology) != std::vector<Str>{"in"} || topology == "stream-count" ||
+         topology == "regroup-reduce";
 }
 
 // weir's twin of DslOracle.build(name).
@@ -234,10 +307,10 @@ Str RandomScenario(const Str& topology, std::mt19937_64& random) {
     Str key(1, "abcd"[random() % 4]);
     Str value;
     for (int n = 1 + static_cast<int>(random() % 3); n > 0; --n) value += "xyzw"[random() % 4];
-    Str topic = "in";
+    const std::vector<Str> topics = InputTopics(topology);
+    const Str topic = topics[random() % topics.size()];
     if (WithNulls(topology)) {
-      // Half the records update the table topic; one in ten keys and values is null.
-      if (ReadsTin(topology) && random() % 2 == 0) topic = "tin";
+      // One in ten keys and values is null.
       if (random() % 10 == 0) key = kNull;
       if (random() % 10 == 0) value = kNull;
     }

@@ -89,9 +89,9 @@ class BranchProcessor : public Processor<K, V, K, V> {
 // Windowed aggregation (Kafka Streams' KStreamWindowAggregate): for each window containing the
 // record, unless the window is closed (end <= stream time - grace, then the record is dropped for
 // it and counted), reads the aggregate, combines and writes it back. The new value is forwarded
-// at once when the store writes through, with the aggregate it replaced; behind the record cache
-// it is forwarded when the cache flushes the window (eviction or commit), so consecutive updates
-// reach downstream as one, without the old aggregate.
+// at once when the store writes through; behind the record cache it is forwarded when the cache
+// flushes the window (eviction or commit), so consecutive updates reach downstream as one. No
+// old aggregate is forwarded (nothing in the DSL reads a windowed table's old values).
 // Stored value: ValueAndTimestamp (stores/value_and_timestamp.h) - the aggregate with the
 // largest timestamp of its records, which its updates carry downstream, as in Kafka Streams.
 template <typename K, typename V, typename VA>
@@ -139,11 +139,11 @@ class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, Change<VA
         current = Decode(aggregate_serde_, stored.value, "aggregate");
         timestamp = std::max(timestamp, stored.timestamp);
       }
-      VA updated = combine_(record.key, record.value, current);
+      VA updated = combine_(record.key, record.value, std::move(current));
       store_->Put(key, start,
                   ValueAndTimestamp::Encode(aggregate_serde_->Serialize(updated), timestamp));
       if (!forward_on_flush_) {
-        Forward(record.key, start, Change<VA>{std::move(updated), std::move(current)}, timestamp);
+        Forward(record.key, start, Change<VA>{std::move(updated), std::nullopt}, timestamp);
       }
     }
   }

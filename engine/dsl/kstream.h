@@ -255,16 +255,18 @@ class KGroupedStream {
                                                       "WithValueSerde)"));
       return KTable<KU, VA>(state, node, store, nullptr, nullptr);
     }
+    auto flag = std::make_shared<bool>(false);
     state->topology.AddProcessor<K, V, KU, Change<VA>>(
         node,
-        [=] {
-          return std::make_unique<dsl::StreamAggregateProcessor<K, V, VA>>(store, key_serde,
-                                                                           value_serde, combine);
+        [=, send_old = dsl::SendOldValues(flag)] {
+          return std::make_unique<dsl::StreamAggregateProcessor<K, V, VA>>(
+              store, key_serde, value_serde, combine, send_old);
         },
         {parent});
     state->topology.AddKeyValueStore(KeyValueStoreOptions{.name = store}, {node});
     return KTable<KU, VA>(state, node, store, key_serde, value_serde,
-                          dsl::StoreGetter<KU, VA>(store, key_serde, value_serde), {store});
+                          dsl::StoreGetter<KU, VA>(store, key_serde, value_serde), {store},
+                          {flag});
   }
 
   KStream<K, V> stream_;

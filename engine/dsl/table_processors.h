@@ -2,17 +2,22 @@
 // them, in namespace weir::dsl: table sources, table filters and mappers, non-windowed
 // aggregation and stream-table joins. A table's processors pass its updates as
 // Record<K, Change<V>>, Kafka Streams' Change: the new value and the old one, either of which
-// may be null (a tombstone deletes). Not meant to be used directly.
+// may be null (a tombstone deletes). As in Kafka Streams, a table's processor forwards the old
+// value only when an operation downstream needs it (a table's GroupBy, a left or outer join of
+// tables) and asked for it before the topology was built: its `send_old` flag, set by
+// KTable::EnableSendingOldValues. Not meant to be used directly.
 #ifndef WEIR_ENGINE_DSL_TABLE_PROCESSORS_H_
 #define WEIR_ENGINE_DSL_TABLE_PROCESSORS_H_
 
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 
+#include "common/byte_order.h"
 #include "common/check.h"
 #include "engine/processor/processor.h"
 #include "stores/key_value_store.h"
@@ -29,6 +34,10 @@ struct Change {
 };
 
 namespace dsl {
+
+// Whether a table's processor forwards old values; set while the topology is built, read when
+// its processors run.
+using SendOldValues = std::shared_ptr<const bool>;
 
 template <typename V>
 struct Timestamped {
@@ -110,10 +119,12 @@ class TableSourceProcessor
  public:
   using K = Unwrapped<KIn>;
   using V = Unwrapped<VIn>;
-  TableSourceProcessor(std::string store, SerdePtr<K> key_serde, SerdePtr<V> value_serde)
+  TableSourceProcessor(std::string store, SerdePtr<K> key_serde, SerdePtr<V> value_serde,
+                       SendOldValues send_old)
       : store_name_(std::move(store)),
         key_serde_(std::move(key_serde)),
-        value_serde_(std::move(value_serde)) {}
+        value_serde_(std::move(value_serde)),
+        send_old_(std::move(send_old)) {}
 
   void Init(ProcessorContext<K, Change<V>>& context) override {
     context_ = &context;
@@ -131,7 +142,7 @@ class TableSourceProcessor
     std::optional<Timestamped<V>> old = table_.Get(key);
     table_.Put(key, value, record.timestamp);
     std::optional<V> old_value;
-    if (old.has_value()) old_value = std::move(old->value);
+    if (old.has_value() && *send_old_) old_value = std::move(old->value);
     context_->Forward(Record<K, Change<V>>{
         key, Change<V>{std::move(value), std::move(old_value)}, record.timestamp, record.headers});
   }
@@ -140,6 +151,7 @@ class TableSourceProcessor
   std::string store_name_;
   SerdePtr<K> key_serde_;
   SerdePtr<V> value_serde_;
+  SendOldValues send_old_;
   ProcessorContext<K, Change<V>>* context_ = nullptr;
   TableStore<K, V> table_;
 };
@@ -147,27 +159,31 @@ class TableSourceProcessor
 // A table derived value by value (Kafka Streams' KTableFilter and KTableMapValues, not
 // materialized): `function(key, value)` gives the derived value or null (filtered out), applied
 // to the new and the old value of each update. A filtered-out update is forwarded as a
-// tombstone, as Kafka Streams does when nothing downstream asks for old values.
+// tombstone; when old values are sent, one whose old and new values are both filtered out is
+// not forwarded at all, as in Kafka Streams.
 template <typename K, typename V, typename VR>
 class TableDeriveProcessor : public Processor<K, Change<V>, K, Change<VR>> {
  public:
   using Function = std::function<std::optional<VR>(const K&, const V&)>;
-  explicit TableDeriveProcessor(Function function) : function_(std::move(function)) {}
+  TableDeriveProcessor(Function function, SendOldValues send_old)
+      : function_(std::move(function)), send_old_(std::move(send_old)) {}
   void Init(ProcessorContext<K, Change<VR>>& context) override { context_ = &context; }
   void Process(const Record<K, Change<V>>& record) override {
     Change<VR> change;
     if (record.value.new_value.has_value()) {
       change.new_value = function_(record.key, *record.value.new_value);
     }
-    if (record.value.old_value.has_value()) {
+    if (*send_old_ && record.value.old_value.has_value()) {
       change.old_value = function_(record.key, *record.value.old_value);
     }
+    if (*send_old_ && !change.new_value.has_value() && !change.old_value.has_value()) return;
     context_->Forward(
         Record<K, Change<VR>>{record.key, std::move(change), record.timestamp, record.headers});
   }
 
  private:
   Function function_;
+  SendOldValues send_old_;
   ProcessorContext<K, Change<VR>>* context_ = nullptr;
 };
 
@@ -183,11 +199,12 @@ class StreamAggregateProcessor : public Processor<KIn, VIn, Unwrapped<KIn>, Chan
   // Combines the record with the key's aggregate (nullopt for a new key).
   using Combine = std::function<VA(const K&, const V&, std::optional<VA>)>;
   StreamAggregateProcessor(std::string store, SerdePtr<K> key_serde, SerdePtr<VA> aggregate_serde,
-                           Combine combine)
+                           Combine combine, SendOldValues send_old)
       : store_name_(std::move(store)),
         key_serde_(std::move(key_serde)),
         aggregate_serde_(std::move(aggregate_serde)),
-        combine_(std::move(combine)) {}
+        combine_(std::move(combine)),
+        send_old_(std::move(send_old)) {}
 
   void Init(ProcessorContext<K, Change<VA>>& context) override {
     context_ = &context;
@@ -209,6 +226,7 @@ class StreamAggregateProcessor : public Processor<KIn, VIn, Unwrapped<KIn>, Chan
     }
     VA updated = combine_(key, Unwrap(record.value), old_value);
     table_.Put(key, updated, timestamp);
+    if (!*send_old_) old_value.reset();
     context_->Forward(Record<K, Change<VA>>{
         key, Change<VA>{std::move(updated), std::move(old_value)}, timestamp, {}});
   }
@@ -218,6 +236,7 @@ class StreamAggregateProcessor : public Processor<KIn, VIn, Unwrapped<KIn>, Chan
   SerdePtr<K> key_serde_;
   SerdePtr<VA> aggregate_serde_;
   Combine combine_;
+  SendOldValues send_old_;
   ProcessorContext<K, Change<VA>>* context_ = nullptr;
   TableStore<K, VA> table_;
 };
@@ -264,6 +283,220 @@ class StreamTableJoinProcessor : public Processor<KIn, VIn, KIn, VR> {
   Joiner joiner_;
   ProcessorContext<KIn, VR>* context_ = nullptr;
   ValueGetter<K, VT> getter_;
+};
+
+// One side of a join of two tables (Kafka Streams' KTableKTableInnerJoin, LeftJoin, RightJoin
+// and OuterJoin): each update of this side's table looks up the other table's value of the key
+// and forwards the joined update with the larger of the two timestamps. A join adds one for each
+// side and merges their outputs. `joiner(this_value, other_value)`, either maybe null, is the
+// user's joiner with its arguments in this side's order.
+enum class TableJoinSide {
+  kInner,  // needs the other side's value
+  kLeft,   // this side is the join's outer side: joins with a missing other value
+  kRight,  // the other side is the outer one: needs its value, joins a missing value of this one
+  kOuter,  // both are outer
+};
+template <typename K, typename VThis, typename VOther, typename VR>
+class TableTableJoinProcessor : public Processor<K, Change<VThis>, K, Change<VR>> {
+ public:
+  using Joiner = std::function<VR(const std::optional<VThis>&, const std::optional<VOther>&)>;
+  TableTableJoinProcessor(TableJoinSide side, ValueGetterSupplier<K, VOther> other,
+                          Joiner joiner, SendOldValues send_old)
+      : side_(side),
+        other_supplier_(std::move(other)),
+        joiner_(std::move(joiner)),
+        send_old_(std::move(send_old)) {}
+
+  void Init(ProcessorContext<K, Change<VR>>& context) override {
+    context_ = &context;
+    other_ = other_supplier_(
+        [&context](absl::string_view name) { return context.GetStateStoreBase(name); });
+  }
+  void Process(const Record<K, Change<VThis>>& record) override {
+    const Change<VThis>& change = record.value;
+    std::optional<Timestamped<VOther>> found = other_(record.key);
+    std::optional<VOther> other;
+    int64_t timestamp = record.timestamp;
+    if (found.has_value()) {
+      timestamp = std::max(timestamp, found->timestamp);
+      other = std::move(found->value);
+    } else if (side_ == TableJoinSide::kInner || side_ == TableJoinSide::kRight) {
+      return;
+    } else if (!change.new_value.has_value() && !change.old_value.has_value()) {
+      return;
+    }
+    Change<VR> joined;
+    if (Joins(change.new_value, other)) joined.new_value = joiner_(change.new_value, other);
+    if (*send_old_ && Joins(change.old_value, other)) {
+      joined.old_value = joiner_(change.old_value, other);
+    }
+    context_->Forward(
+        Record<K, Change<VR>>{record.key, std::move(joined), timestamp, record.headers});
+  }
+
+ private:
+  // Whether this side's `value` joins with `other` (present unless this side is outer).
+  bool Joins(const std::optional<VThis>& value, const std::optional<VOther>& other) const {
+    switch (side_) {
+      case TableJoinSide::kInner:
+      case TableJoinSide::kLeft:
+        return value.has_value();
+      case TableJoinSide::kRight:
+        return true;
+      case TableJoinSide::kOuter:
+        return value.has_value() || other.has_value();
+    }
+    return false;
+  }
+
+  TableJoinSide side_;
+  ValueGetterSupplier<K, VOther> other_supplier_;
+  Joiner joiner_;
+  SendOldValues send_old_;
+  ProcessorContext<K, Change<VR>>* context_ = nullptr;
+  ValueGetter<K, VOther> other_;
+};
+
+// A table's rows re-keyed for a GroupBy (Kafka Streams' KTableRepartitionMap): the selector maps
+// the old and the new row each to a (key, value) pair, and a pair with a null key or value is
+// left out. When both pairs have the same key, one Change carries both (the aggregation
+// subtracts, then adds); otherwise the old pair's removal goes first, then the new pair's
+// addition, each to its key.
+template <typename K, typename V, typename KR, typename VR>
+class TableGroupByProcessor : public Processor<K, Change<V>, Unwrapped<KR>, Change<Unwrapped<VR>>> {
+ public:
+  using KU = Unwrapped<KR>;
+  using VU = Unwrapped<VR>;
+  using Selector = std::function<std::pair<KR, VR>(const K&, const V&)>;
+  explicit TableGroupByProcessor(Selector selector) : selector_(std::move(selector)) {}
+  void Init(ProcessorContext<KU, Change<VU>>& context) override { context_ = &context; }
+  void Process(const Record<K, Change<V>>& record) override {
+    std::optional<std::pair<KR, VR>> added;
+    std::optional<std::pair<KR, VR>> removed;
+    if (record.value.new_value.has_value()) added = Select(record.key, *record.value.new_value);
+    if (record.value.old_value.has_value()) removed = Select(record.key, *record.value.old_value);
+    if (added.has_value() && removed.has_value() &&
+        Unwrap(added->first) == Unwrap(removed->first)) {
+      Forward(record, added->first, Change<VU>{Unwrap(added->second), Unwrap(removed->second)});
+      return;
+    }
+    if (removed.has_value()) {
+      Forward(record, removed->first, Change<VU>{std::nullopt, Unwrap(removed->second)});
+    }
+    if (added.has_value()) {
+      Forward(record, added->first, Change<VU>{Unwrap(added->second), std::nullopt});
+    }
+  }
+
+ private:
+  std::optional<std::pair<KR, VR>> Select(const K& key, const V& value) const {
+    std::pair<KR, VR> pair = selector_(key, value);
+    if (IsNull(pair.first) || IsNull(pair.second)) return std::nullopt;
+    return pair;
+  }
+  void Forward(const Record<K, Change<V>>& record, const KR& key, Change<VU> change) {
+    context_->Forward(
+        Record<KU, Change<VU>>{Unwrap(key), std::move(change), record.timestamp, record.headers});
+  }
+
+  Selector selector_;
+  ProcessorContext<KU, Change<VU>>* context_ = nullptr;
+};
+
+// Aggregation of a grouped table (Kafka Streams' KTableAggregate and KTableReduce): each update
+// first subtracts its old value from the key's aggregate, then adds its new one, and the result
+// is kept with the largest timestamp of what made it. `remove` and `add` take the aggregate that
+// is there (null for a new key: `add` then starts from the initializer, or a reduce from the
+// value itself). An aggregate both steps leave null is deleted.
+template <typename K, typename V, typename VA>
+class TableAggregateProcessor : public Processor<K, Change<V>, K, Change<VA>> {
+ public:
+  using Step = std::function<VA(const K&, const V&, std::optional<VA>)>;
+  TableAggregateProcessor(std::string store, SerdePtr<K> key_serde, SerdePtr<VA> aggregate_serde,
+                          Step add, Step remove, SendOldValues send_old)
+      : store_name_(std::move(store)),
+        key_serde_(std::move(key_serde)),
+        aggregate_serde_(std::move(aggregate_serde)),
+        add_(std::move(add)),
+        remove_(std::move(remove)),
+        send_old_(std::move(send_old)) {}
+
+  void Init(ProcessorContext<K, Change<VA>>& context) override {
+    context_ = &context;
+    table_ = TableStore<K, VA>(context.template GetStateStore<KeyValueBytesStore>(store_name_),
+                               store_name_, key_serde_, aggregate_serde_);
+  }
+  void Process(const Record<K, Change<V>>& record) override {
+    std::optional<Timestamped<VA>> old = table_.Get(record.key);
+    std::optional<VA> old_value;
+    if (old.has_value()) old_value = old->value;
+    std::optional<VA> aggregate = old_value;
+    int64_t timestamp = record.timestamp;
+    if (record.value.old_value.has_value() && aggregate.has_value()) {
+      aggregate = remove_(record.key, *record.value.old_value, std::move(aggregate));
+      timestamp = std::max(timestamp, old->timestamp);
+    }
+    if (record.value.new_value.has_value()) {
+      const bool existed = aggregate.has_value();
+      aggregate = add_(record.key, *record.value.new_value, std::move(aggregate));
+      if (existed) timestamp = std::max(timestamp, old->timestamp);
+    }
+    table_.Put(record.key, aggregate, timestamp);
+    if (!*send_old_) old_value.reset();
+    context_->Forward(Record<K, Change<VA>>{
+        record.key, Change<VA>{std::move(aggregate), std::move(old_value)}, timestamp, {}});
+  }
+
+ private:
+  std::string store_name_;
+  SerdePtr<K> key_serde_;
+  SerdePtr<VA> aggregate_serde_;
+  Step add_;
+  Step remove_;
+  SendOldValues send_old_;
+  ProcessorContext<K, Change<VA>>* context_ = nullptr;
+  TableStore<K, VA> table_;
+};
+
+// A Change<V> in a repartition topic: one byte saying which values are there (bit 0 the new,
+// bit 1 the old), the new value's size (4 bytes little-endian) and bytes, then the old value's
+// bytes. Only weir reads it.
+template <typename V>
+class ChangeSerde : public Serde<Change<V>> {
+ public:
+  explicit ChangeSerde(SerdePtr<V> inner) : inner_(std::move(inner)) {}
+  std::string Serialize(const Change<V>& change) const override {
+    std::string out(1, static_cast<char>((change.new_value ? 1 : 0) | (change.old_value ? 2 : 0)));
+    const std::string added = change.new_value ? inner_->Serialize(*change.new_value) : "";
+    AppendLittleEndian(out, added.size(), 4);
+    out += added;
+    if (change.old_value) out += inner_->Serialize(*change.old_value);
+    return out;
+  }
+  absl::StatusOr<Change<V>> Deserialize(absl::string_view bytes) const override {
+    uint64_t size = 0;
+    if (bytes.empty()) return absl::InvalidArgumentError("an empty change");
+    const auto flags = static_cast<uint8_t>(bytes[0]);
+    bytes.remove_prefix(1);
+    if (!ConsumeLittleEndian(bytes, 4, &size) || size > bytes.size()) {
+      return absl::InvalidArgumentError("a change's new value is cut short");
+    }
+    Change<V> change;
+    if (flags & 1) {
+      absl::StatusOr<V> value = inner_->Deserialize(bytes.substr(0, size));
+      if (!value.ok()) return value.status();
+      change.new_value = *std::move(value);
+    }
+    if (flags & 2) {
+      absl::StatusOr<V> value = inner_->Deserialize(bytes.substr(size));
+      if (!value.ok()) return value.status();
+      change.old_value = *std::move(value);
+    }
+    return change;
+  }
+
+ private:
+  SerdePtr<V> inner_;
 };
 
 }  // namespace dsl

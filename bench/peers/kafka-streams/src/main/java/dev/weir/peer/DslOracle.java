@@ -192,6 +192,51 @@ public final class DslOracle {
         KTable<String, Long> counts = b.stream("tin", Consumed.with(S, S)).groupByKey().count();
         in.join(counts, (v, c) -> v + "#" + c).to("out", Produced.with(S, S));
       }
+      case "table-table-join" -> b.table("tin", Consumed.with(S, S))
+          .join(b.table("tin2", Consumed.with(S, S)), (x, y) -> x + "/" + y)
+          .toStream()
+          .to("out", Produced.with(S, S));
+      case "table-table-left-join" -> b.table("tin", Consumed.with(S, S))
+          .leftJoin(b.table("tin2", Consumed.with(S, S)), (x, y) -> x + "/" + y)
+          .toStream()
+          .to("out", Produced.with(S, S));
+      case "table-table-outer-join" -> b.table("tin", Consumed.with(S, S))
+          .outerJoin(b.table("tin2", Consumed.with(S, S)), (x, y) -> x + "/" + y)
+          .toStream()
+          .to("out", Produced.with(S, S));
+      case "table-groupby-count" -> b.table("tin", Consumed.with(S, S))
+          .groupBy((k, v) -> KeyValue.pair(v.substring(0, 1), v), Grouped.with(S, S))
+          .count()
+          .toStream()
+          .mapValues(v -> v == null ? null : Long.toString(v))
+          .to("out", Produced.with(S, S));
+      case "table-groupby-reduce" -> b.table("tin", Consumed.with(S, S))
+          .groupBy((k, v) -> KeyValue.pair(v.substring(0, 1), k + v), Grouped.with(S, S))
+          .reduce((a, v) -> a + "+" + v, (a, v) -> a + "-" + v)
+          .toStream()
+          .to("out", Produced.with(S, S));
+      // A join of filtered tables feeding an aggregation: letters' total length per first letter.
+      case "join-groupby-aggregate" -> b.table("tin", Consumed.with(S, S))
+          .filter((k, v) -> !v.startsWith("x"))
+          .leftJoin(b.table("tin2", Consumed.with(S, S)), (x, y) -> x + (y == null ? "" : y))
+          .groupBy((k, v) -> KeyValue.pair(v.substring(0, 1), v), Grouped.with(S, S))
+          .aggregate(() -> 0L, (k, v, sum) -> sum + v.length(), (k, v, sum) -> sum - v.length(),
+              Materialized.with(S, Serdes.Long()))
+          .toStream()
+          .mapValues(v -> v == null ? null : Long.toString(v))
+          .to("out", Produced.with(S, S));
+      // A filtered table read twice: its updates, and counted by a regrouping, which asks it
+      // for old values (an update filtered out before and after is then not forwarded).
+      case "table-filter-groupby" -> {
+        KTable<String, String> kept = b.table("tin", Consumed.with(S, S))
+            .filter((k, v) -> !v.startsWith("x"));
+        kept.toStream().to("out", Produced.with(S, S));
+        kept.groupBy((k, v) -> KeyValue.pair(v.substring(0, 1), v), Grouped.with(S, S))
+            .count()
+            .toStream()
+            .mapValues(v -> v == null ? null : "#" + v)
+            .to("out", Produced.with(S, S));
+      }
       default -> throw new IllegalArgumentException("no topology named " + name);
     }
     return b.build();
