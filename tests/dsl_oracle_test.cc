@@ -39,7 +39,8 @@ const std::vector<Str> kTopologies = {
     "stream-count",      "regroup-reduce",      "stream-table-join", "stream-table-left-join",
     "totable-left-join", "aggregate-join",      "table-table-join",  "table-table-left-join",
     "table-table-outer-join", "table-groupby-count", "table-groupby-reduce",
-    "join-groupby-aggregate", "table-filter-groupby"};
+    "join-groupby-aggregate", "table-filter-groupby", "stream-stream-join",
+    "stream-stream-left-join", "stream-stream-outer-join", "stream-stream-outer-join-asymmetric"};
 
 // The topics a topology reads: a random record goes to one of them.
 std::vector<Str> InputTopics(const Str& topology) {
@@ -47,6 +48,7 @@ std::vector<Str> InputTopics(const Str& topology) {
     return {"tin", "tin2"};
   }
   if (absl::StartsWith(topology, "table-")) return {"tin"};
+  if (absl::StartsWith(topology, "stream-stream")) return {"in", "in2"};
   if (absl::StrContains(topology, "join")) return {"in", "tin"};
   return {"in"};
 }
@@ -170,6 +172,27 @@ bool TableTwin(const Str& name, StreamsBuilder& builder) {
           return v.has_value() ? NullableStr(absl::StrCat("#", *v)) : std::nullopt;
         })
         .To("out", Produced<Str, NullableStr>::With(s, ns));
+  } else if (absl::StartsWith(name, "stream-stream")) {
+    auto in2 = builder.Stream<NullableStr, NullableStr>("in2", ns, ns);
+    JoinWindows windows = JoinWindows::OfTimeDifferenceAndGrace(3'000, 2'000);
+    if (absl::EndsWith(name, "-asymmetric")) windows = windows.After(1'000);
+    if (name == "stream-stream-join") {
+      in.Join(in2, [](const Str& x, const Str& y) { return x + "/" + y; }, windows)
+          .To("out", out_value);
+    } else if (name == "stream-stream-left-join") {
+      in.LeftJoin(
+            in2, [render](const Str& x, const NullableStr& y) { return x + "/" + render(y); },
+            windows)
+          .To("out", out_value);
+    } else {
+      in.OuterJoin(
+            in2,
+            [render](const NullableStr& x, const NullableStr& y) {
+              return render(x) + "/" + render(y);
+            },
+            windows)
+          .To("out", out_value);
+    }
   } else {
     return false;
   }

@@ -61,6 +61,18 @@ struct Grouped {
   static Grouped With(SerdePtr<K> key, SerdePtr<V> value) { return {key, value}; }
 };
 
+// Serdes for the stores of a join of two streams (Kafka Streams' StreamJoined): the key's, this
+// stream's values' and the other stream's values'. Those left out follow the streams.
+template <typename K, typename V, typename VO>
+struct StreamJoined {
+  SerdePtr<K> key_serde;
+  SerdePtr<V> value_serde;
+  SerdePtr<VO> other_value_serde;
+  static StreamJoined With(SerdePtr<K> key, SerdePtr<V> value, SerdePtr<VO> other_value) {
+    return {key, value, other_value};
+  }
+};
+
 // The store behind a table or an aggregation: its name and its values' serde (Kafka Streams'
 // Materialized); an empty name is generated. Retention is for windowed stores' (window size +
 // grace by default).

@@ -40,6 +40,7 @@
 #include "engine/dsl/builder_state.h"
 #include "engine/dsl/dsl_processors.h"
 #include "engine/dsl/ktable.h"
+#include "engine/dsl/stream_join_processors.h"
 #include "engine/dsl/windows.h"
 #include "engine/processor/topology.h"
 
@@ -483,6 +484,48 @@ class KStream {
     return AddTableJoin<VT, VR>(table, true, joiner);
   }
 
+  // Windowed joins with another stream of the same key (Kafka Streams' KStream#join with
+  // JoinWindows; engine/dsl/stream_join_processors.h has the steps): a record joins each record
+  // of the other stream with its key within the windows, the result at the larger timestamp.
+  // Join: `joiner(value, other_value)`. LeftJoin: also this stream's records that found no
+  // partner by the time their window closed, `joiner(value, std::nullopt)` (other_value is a
+  // std::optional<VO>). OuterJoin: both streams' unmatched records (both arguments
+  // std::optional). Both streams are repartitioned first when their key changed; null keys
+  // and values are dropped and counted, except a null key on an outer side, joined with nothing
+  // at once.
+  template <typename VO, typename F, typename VR = std::invoke_result_t<
+                                         F, const Unwrapped<V>&, const Unwrapped<VO>&>>
+  KStream<K, VR> Join(const KStream<K, VO>& other, F joiner, JoinWindows windows,
+                      StreamJoined<Unwrapped<K>, Unwrapped<V>, Unwrapped<VO>> joined = {}) const {
+    return AddStreamJoin<VO, VR>(
+        other, windows, false, false,
+        [joiner](const std::optional<Unwrapped<V>>& v, const std::optional<Unwrapped<VO>>& o) {
+          return joiner(*v, *o);
+        },
+        joined);
+  }
+  template <typename VO, typename F,
+            typename VR = std::invoke_result_t<F, const Unwrapped<V>&,
+                                               const std::optional<Unwrapped<VO>>&>>
+  KStream<K, VR> LeftJoin(const KStream<K, VO>& other, F joiner, JoinWindows windows,
+                          StreamJoined<Unwrapped<K>, Unwrapped<V>, Unwrapped<VO>> joined = {})
+      const {
+    return AddStreamJoin<VO, VR>(
+        other, windows, true, false,
+        [joiner](const std::optional<Unwrapped<V>>& v, const std::optional<Unwrapped<VO>>& o) {
+          return joiner(*v, o);
+        },
+        joined);
+  }
+  template <typename VO, typename F,
+            typename VR = std::invoke_result_t<F, const std::optional<Unwrapped<V>>&,
+                                               const std::optional<Unwrapped<VO>>&>>
+  KStream<K, VR> OuterJoin(const KStream<K, VO>& other, F joiner, JoinWindows windows,
+                           StreamJoined<Unwrapped<K>, Unwrapped<V>, Unwrapped<VO>> joined = {})
+      const {
+    return AddStreamJoin<VO, VR>(other, windows, true, true, joiner, joined);
+  }
+
   // Writes the stream to `topic` with the stream's serdes (or `produced`'s).
   void To(std::string topic, Produced<K, V> produced = {}) const {
     const SerdePtr<K> key = produced.key_serde != nullptr ? produced.key_serde : key_serde_;
@@ -536,6 +579,82 @@ class KStream {
     state_->topology.AddSource<K, V>(source, {topic}, key_serde_, value_serde_, {},
                                      /*internal_topics=*/true);
     return source;
+  }
+
+  template <typename VO, typename VR>
+  KStream<K, VR> AddStreamJoin(
+      const KStream<K, VO>& other, JoinWindows windows, bool left_outer, bool right_outer,
+      std::function<VR(const std::optional<Unwrapped<V>>&, const std::optional<Unwrapped<VO>>&)>
+          joiner,
+      StreamJoined<Unwrapped<K>, Unwrapped<V>, Unwrapped<VO>> joined) const {
+    using KU = Unwrapped<K>;
+    using VU = Unwrapped<V>;
+    using VOU = Unwrapped<VO>;
+    const std::string this_node = state_->NewName("KSTREAM-JOINTHIS");
+    const std::string other_node = state_->NewName("KSTREAM-JOINOTHER");
+    const std::string merge = state_->NewName("KSTREAM-MERGE");
+    dsl::StreamJoinOptions options{.windows = windows,
+                                   .this_store = this_node + "-store",
+                                   .other_store = other_node + "-store"};
+    if (left_outer) options.outer_store = state_->NewName("KSTREAM-OUTERSHARED") + "-store";
+    if (joined.key_serde == nullptr) joined.key_serde = UnwrappedSerde(key_serde_);
+    if (joined.value_serde == nullptr) joined.value_serde = UnwrappedSerde(value_serde_);
+    if (joined.other_value_serde == nullptr) {
+      joined.other_value_serde = UnwrappedSerde(other.value_serde_);
+    }
+    if (joined.key_serde == nullptr || joined.value_serde == nullptr ||
+        joined.other_value_serde == nullptr) {
+      state_->Fail(absl::StrCat("the join ", merge,
+                                " needs serdes for its stores' keys and both streams' values: "
+                                "pass StreamJoined::With"));
+      return KStream<K, VR>(state_, merge, false, key_serde_, nullptr);
+    }
+    const std::string this_parent = RepartitionFor(this_node);
+    const std::string other_parent = other.RepartitionFor(other_node);
+    auto trackers = std::make_shared<dsl::JoinTimeTrackers>();
+    const SerdePtr<KU> key_serde = joined.key_serde;
+    const SerdePtr<VU> this_serde = joined.value_serde;
+    const SerdePtr<VOU> other_serde = joined.other_value_serde;
+    dsl::StreamJoinOptions other_options = options;
+    other_options.left_side = false;
+    other_options.outer = right_outer;
+    std::swap(other_options.this_store, other_options.other_store);
+    options.outer = left_outer;
+    Topology& topology = state_->topology;
+    topology.AddProcessor<K, V, K, VR>(
+        this_node,
+        [=] {
+          return std::make_unique<dsl::StreamStreamJoinProcessor<K, V, VO, VR>>(
+              options, key_serde, this_serde, other_serde, joiner, trackers);
+        },
+        {this_parent});
+    auto reversed = [joiner](const std::optional<VOU>& o, const std::optional<VU>& v) {
+      return joiner(v, o);
+    };
+    topology.AddProcessor<K, VO, K, VR>(
+        other_node,
+        [=] {
+          return std::make_unique<dsl::StreamStreamJoinProcessor<K, VO, V, VR>>(
+              other_options, key_serde, other_serde, this_serde, reversed, trackers);
+        },
+        {other_parent});
+    topology.AddProcessor<K, VR, K, VR>(
+        merge,
+        [] {
+          return std::make_unique<dsl::FilterProcessor<K, VR>>(
+              [](const Record<K, VR>&) { return true; });
+        },
+        {this_node, other_node});
+    for (const std::string& store : {options.this_store, options.other_store}) {
+      topology.AddKeyValueStore(
+          KeyValueStoreOptions{.name = store, .retention_ms = windows.retention_ms()},
+          {this_node, other_node});
+    }
+    if (left_outer) {
+      topology.AddKeyValueStore(KeyValueStoreOptions{.name = options.outer_store},
+                                {this_node, other_node});
+    }
+    return KStream<K, VR>(state_, merge, false, key_serde_, nullptr);
   }
 
   template <typename VT, typename VR>

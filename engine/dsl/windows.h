@@ -94,6 +94,36 @@ struct TimeWindows {
   }
 };
 
+// The windows of a join of two streams (Kafka Streams' JoinWindows): a record at t joins the
+// other stream's records of the same key within [t - before, t + after]. Records stay in the
+// join's stores for before + after + grace; a left or outer join emits a record that found no
+// partner once its window has closed (stream time past t + after + grace).
+struct JoinWindows {
+  int64_t before_ms = 0;
+  int64_t after_ms = 0;
+  int64_t grace_ms = 0;
+
+  static JoinWindows OfTimeDifferenceAndGrace(int64_t difference_ms, int64_t grace_ms) {
+    return {.before_ms = difference_ms, .after_ms = difference_ms, .grace_ms = grace_ms};
+  }
+  static JoinWindows OfTimeDifferenceWithNoGrace(int64_t difference_ms) {
+    return OfTimeDifferenceAndGrace(difference_ms, 0);
+  }
+  // The same windows reaching `ms` back (Before) or forward (After) from the left record.
+  JoinWindows Before(int64_t ms) const {
+    JoinWindows windows = *this;
+    windows.before_ms = ms;
+    return windows;
+  }
+  JoinWindows After(int64_t ms) const {
+    JoinWindows windows = *this;
+    windows.after_ms = ms;
+    return windows;
+  }
+  int64_t size_ms() const { return before_ms + after_ms; }
+  int64_t retention_ms() const { return size_ms() + grace_ms; }
+};
+
 // A key with the window it belongs to.
 template <typename K>
 struct Windowed {
