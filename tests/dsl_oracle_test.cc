@@ -40,7 +40,8 @@ const std::vector<Str> kTopologies = {
     "totable-left-join", "aggregate-join",      "table-table-join",  "table-table-left-join",
     "table-table-outer-join", "table-groupby-count", "table-groupby-reduce",
     "join-groupby-aggregate", "table-filter-groupby", "stream-stream-join",
-    "stream-stream-left-join", "stream-stream-outer-join", "stream-stream-outer-join-asymmetric"};
+    "stream-stream-left-join", "stream-stream-outer-join", "stream-stream-outer-join-asymmetric",
+    "session-count", "session-reduce"};
 
 // The topics a topology reads: a random record goes to one of them.
 std::vector<Str> InputTopics(const Str& topology) {
@@ -193,6 +194,31 @@ bool TableTwin(const Str& name, StreamsBuilder& builder) {
             windows)
           .To("out", out_value);
     }
+  } else if (name == "session-count" || name == "session-reduce") {
+    const auto session_key = [](const Windowed<Str>& w, const auto&) {
+      return absl::StrCat(w.key, "@", w.start, "-", w.end);
+    };
+    if (name == "session-count") {
+      in.GroupByKey()
+          .WindowedBy(SessionWindows::OfInactivityGapAndGrace(3'000, 2'000))
+          .Count()
+          .ToStream()
+          .SelectKey(session_key)
+          .MapValues([](const std::optional<int64_t>& v) {
+            return v.has_value() ? NullableStr(std::to_string(*v)) : std::nullopt;
+          })
+          .To("out", Produced<Str, NullableStr>::With(s, ns));
+    } else {
+      in.GroupByKey()
+          .WindowedBy(SessionWindows::OfInactivityGapWithNoGrace(2'000))
+          .Reduce([](const NullableStr& a, const NullableStr& v) { return NullableStr(*a + "+" + *v); })
+          .ToStream()
+          .SelectKey(session_key)
+          .MapValues([](const std::optional<NullableStr>& v) {
+            return v.has_value() ? *v : std::nullopt;
+          })
+          .To("out", Produced<Str, NullableStr>::With(s, ns));
+    }
   } else {
     return false;
   }
@@ -202,7 +228,7 @@ bool TableTwin(const Str& name, StreamsBuilder& builder) {
 // Whether a topology's random input holds null keys and values (those written with tables).
 bool WithNulls(const Str& topology) {
   return InputTopics(topology) != std::vector<Str>{"in"} || topology == "stream-count" ||
-         topology == "regroup-reduce";
+         topology == "regroup-reduce" || topology == "session-count";
 }
 
 // weir's twin of DslOracle.build(name).

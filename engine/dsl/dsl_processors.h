@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <numeric>
 #include <optional>
 #include <string>
@@ -314,6 +315,152 @@ class SlicedWindowAggregateProcessor : public Processor<K, V, Windowed<K>, Chang
   };
   std::vector<Slice> slices_;  // the record's key's, in start order
   std::string value_;          // reused
+};
+
+// Session aggregation (Kafka Streams' KStreamSessionWindowAggregate): a record with a null key is
+// dropped and counted. Otherwise the key's sessions that end at or after t - gap and start at or
+// before t + gap (oldest end first) are merged with a new session [t, t]; unless the merged
+// session ends before stream time - grace - gap (the record is late: dropped and counted), the
+// merged sessions are removed - each forwarded as a tombstone at its end - and the merged one,
+// with the record aggregated into the merger's fold of theirs, is written and forwarded at its
+// end. A session's value is never null: the aggregator gets the record's value as the stream
+// has it.
+//
+// The store is a key-value store: key size (4 bytes big-endian), key, session end and start (8
+// bytes big-endian each), so one key's sessions sort by end, then start; value: the end (the
+// store's expiry timestamp), then the aggregate. Sessions ending before the newest end written
+// minus the retention are not read, as Kafka Streams' segmented stores do not read them.
+template <typename KIn, typename V, typename VA>
+class SessionWindowAggregateProcessor
+    : public Processor<KIn, V, Windowed<Unwrapped<KIn>>, Change<VA>> {
+ public:
+  using K = Unwrapped<KIn>;
+  // The fold starts from initializer(), which may be null (a reduce: the first value or session
+  // stands alone); the aggregator adds a record, the merger a session.
+  using Initializer = std::function<std::optional<VA>()>;
+  using Aggregator = std::function<VA(const K&, const V&, std::optional<VA>)>;
+  using Merger = std::function<VA(const K&, std::optional<VA>, VA)>;
+
+  SessionWindowAggregateProcessor(SessionWindows windows, int64_t retention_ms, std::string store,
+                                  SerdePtr<K> key_serde, SerdePtr<VA> aggregate_serde,
+                                  Initializer initializer, Aggregator aggregator, Merger merger,
+                                  SendOldValues send_old)
+      : windows_(windows),
+        retention_ms_(retention_ms),
+        store_name_(std::move(store)),
+        key_serde_(std::move(key_serde)),
+        aggregate_serde_(std::move(aggregate_serde)),
+        initializer_(std::move(initializer)),
+        aggregator_(std::move(aggregator)),
+        merger_(std::move(merger)),
+        send_old_(std::move(send_old)) {}
+
+  void Init(ProcessorContext<Windowed<K>, Change<VA>>& context) override {
+    context_ = &context;
+    store_ = context.template GetStateStore<KeyValueBytesStore>(store_name_);
+    WEIR_CHECK(store_ != nullptr) << "key-value store " << store_name_ << " is not connected";
+  }
+
+  void Process(const Record<KIn, V>& record) override {
+    if (IsNull(record.key)) {
+      context_->RecordDropped(DropReason::kNull);
+      return;
+    }
+    const K& key = Unwrap(record.key);
+    const int64_t timestamp = record.timestamp;
+    observed_time_ = std::max(observed_time_, timestamp);
+    const int64_t close_time = observed_time_ - windows_.grace_ms - windows_.gap_ms;
+    key_bytes_ = key_serde_->Serialize(key);
+
+    struct Session {
+      std::string store_key;
+      int64_t start;
+      int64_t end;
+      VA aggregate;
+    };
+    std::vector<Session> merged;
+    const int64_t earliest_end =
+        std::max(timestamp - windows_.gap_ms, observed_end_ - retention_ms_ + 1);
+    const int64_t latest_start = timestamp + windows_.gap_ms;
+    store_->Range(StoreKey(std::max<int64_t>(0, earliest_end), 0),
+                  StoreKey(std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::max()),
+                  [&](absl::string_view store_key, absl::string_view value) {
+                    const size_t at = store_key.size() - 16;
+                    const auto end = static_cast<int64_t>(LoadBigEndian64(store_key.data() + at));
+                    const auto start =
+                        static_cast<int64_t>(LoadBigEndian64(store_key.data() + at + 8));
+                    if (start > latest_start) return true;
+                    merged.push_back({std::string(store_key), start, end, DecodeAggregate(value)});
+                    return true;
+                  });
+    std::optional<VA> aggregate = initializer_();
+    int64_t start = timestamp;
+    int64_t end = timestamp;
+    for (Session& session : merged) {
+      aggregate = merger_(key, std::move(aggregate), session.aggregate);
+      start = std::min(start, session.start);
+      end = std::max(end, session.end);
+    }
+    if (end < close_time) {
+      context_->RecordDropped(DropReason::kLate);
+      return;
+    }
+    if (start != timestamp || end != timestamp) {
+      for (Session& session : merged) {
+        observed_end_ = std::max(observed_end_, session.end);
+        store_->Delete(session.store_key);
+        std::optional<VA> old;
+        if (*send_old_) old = std::move(session.aggregate);
+        Forward(key, session.start, session.end, Change<VA>{std::nullopt, std::move(old)});
+      }
+    }
+    VA updated = aggregator_(key, record.value, std::move(aggregate));
+    observed_end_ = std::max(observed_end_, end);
+    std::string value = ValueAndTimestamp::Encode(aggregate_serde_->Serialize(updated), end);
+    store_->Put(StoreKey(end, start), value);
+    Forward(key, start, end, Change<VA>{std::move(updated), std::nullopt});
+  }
+
+ private:
+  std::string StoreKey(int64_t end, int64_t start) const {
+    std::string out(4, '\0');
+    const auto size = static_cast<uint32_t>(key_bytes_.size());
+    for (int i = 0; i < 4; ++i) out[i] = static_cast<char>(size >> (24 - 8 * i));
+    out += key_bytes_;
+    char bytes[8];
+    StoreBigEndian64(bytes, static_cast<uint64_t>(end));
+    out.append(bytes, 8);
+    StoreBigEndian64(bytes, static_cast<uint64_t>(start));
+    out.append(bytes, 8);
+    return out;
+  }
+  VA DecodeAggregate(absl::string_view value) const {
+    std::optional<ValueAndTimestamp> stored = ValueAndTimestamp::Decode(value);
+    WEIR_CHECK(stored.has_value()) << "corrupt session in " << store_name_;
+    absl::StatusOr<VA> aggregate = aggregate_serde_->Deserialize(stored->value);
+    WEIR_CHECK(aggregate.ok()) << "corrupt session in " << store_name_ << ": "
+                               << aggregate.status();
+    return *std::move(aggregate);
+  }
+  void Forward(const K& key, int64_t start, int64_t end, Change<VA> change) {
+    context_->Forward(
+        Record<Windowed<K>, Change<VA>>{Windowed<K>{key, start, end}, std::move(change), end, {}});
+  }
+
+  SessionWindows windows_;
+  int64_t retention_ms_;
+  std::string store_name_;
+  SerdePtr<K> key_serde_;
+  SerdePtr<VA> aggregate_serde_;
+  Initializer initializer_;
+  Aggregator aggregator_;
+  Merger merger_;
+  SendOldValues send_old_;
+  ProcessorContext<Windowed<K>, Change<VA>>* context_ = nullptr;
+  KeyValueBytesStore* store_ = nullptr;
+  int64_t observed_time_ = -1;  // the largest record timestamp seen
+  int64_t observed_end_ = -1;   // the largest session end written or removed
+  std::string key_bytes_;       // reused
 };
 
 }  // namespace weir::dsl

@@ -184,6 +184,108 @@ class TimeWindowedKStream {
   TimeWindows windows_;
 };
 
+// A grouped stream in session windows: aggregate per key and session. Sessions are kept in a
+// key-value store with a changelog, for gap + grace (or the Materialized retention).
+template <typename K, typename V>
+class SessionWindowedKStream {
+ public:
+  using KU = Unwrapped<K>;
+  SessionWindowedKStream(std::function<std::string(const std::string& store)> prepare,
+                         std::shared_ptr<dsl::BuilderState> state, SerdePtr<K> key_serde,
+                         SerdePtr<V> value_serde, SessionWindows windows)
+      : prepare_(std::move(prepare)),
+        state_(std::move(state)),
+        key_serde_(UnwrappedSerde(key_serde)),
+        value_serde_(std::move(value_serde)),
+        windows_(windows) {}
+
+  // `aggregator(key, value, aggregate)` folds a record into its session, from initializer();
+  // `merger(key, a, b)` combines two sessions a record bridges. The value is the stream's own
+  // (a std::optional stays one).
+  template <typename VA>
+  KTable<Windowed<KU>, VA> Aggregate(std::function<VA()> initializer,
+                                     std::function<VA(const KU&, const V&, VA)> aggregator,
+                                     std::function<VA(const KU&, VA, VA)> merger,
+                                     Materialized<VA> materialized) const {
+    return Build<VA>(
+        [initializer] { return std::optional<VA>(initializer()); },
+        [aggregator](const KU& key, const V& value, std::optional<VA> aggregate) {
+          return aggregator(key, value, *std::move(aggregate));
+        },
+        [merger](const KU& key, std::optional<VA> aggregate, VA session) {
+          return merger(key, *std::move(aggregate), std::move(session));
+        },
+        std::move(materialized));
+  }
+  KTable<Windowed<KU>, int64_t> Count(
+      Materialized<int64_t> materialized = Materialized<int64_t>{}) const {
+    if (materialized.value_serde == nullptr) materialized.value_serde = serdes::Int64();
+    return Aggregate<int64_t>(
+        [] { return int64_t{0}; }, [](const KU&, const V&, int64_t n) { return n + 1; },
+        [](const KU&, int64_t a, int64_t b) { return a + b; }, std::move(materialized));
+  }
+  // Combines a session's values with `reducer(aggregate, value)`: its first value stands
+  // alone, and the sessions a record bridges are combined in order with the same reducer.
+  KTable<Windowed<KU>, V> Reduce(std::function<V(const V&, const V&)> reducer,
+                                 Materialized<V> materialized = Materialized<V>{}) const {
+    if (materialized.value_serde == nullptr) materialized.value_serde = value_serde_;
+    auto fold = [reducer](const KU&, const V& value, std::optional<V> aggregate) {
+      return aggregate.has_value() ? reducer(*aggregate, value) : value;
+    };
+    return Build<V>([] { return std::optional<V>(); }, fold,
+                    [fold](const KU& key, std::optional<V> aggregate, V session) {
+                      return fold(key, session, std::move(aggregate));
+                    },
+                    std::move(materialized));
+  }
+
+ private:
+  template <typename VA>
+  KTable<Windowed<KU>, VA> Build(
+      typename dsl::SessionWindowAggregateProcessor<K, V, VA>::Initializer initializer,
+      typename dsl::SessionWindowAggregateProcessor<K, V, VA>::Aggregator aggregator,
+      typename dsl::SessionWindowAggregateProcessor<K, V, VA>::Merger merger,
+      Materialized<VA> materialized) const {
+    const std::string node = state_->NewName("KSTREAM-AGGREGATE");
+    std::string store = materialized.store_name;
+    if (store.empty()) store = state_->NewName("KSTREAM-AGGREGATE-STATE-STORE");
+    const std::string parent = prepare_(store);
+    const SerdePtr<VA> aggregate_serde = materialized.value_serde;
+    if (key_serde_ == nullptr || aggregate_serde == nullptr) {
+      state_->Fail(absl::StrCat("session aggregation into store '", store, "' needs ",
+                                key_serde_ == nullptr ? "a key serde (Grouped::With)"
+                                                      : "a value serde (Materialized::"
+                                                        "WithValueSerde)"));
+      return KTable<Windowed<KU>, VA>(state_, node, store, nullptr, nullptr);
+    }
+    const int64_t retention = materialized.retention_ms > 0 ? materialized.retention_ms
+                                                            : windows_.gap_ms + windows_.grace_ms;
+    const SessionWindows windows = windows_;
+    const SerdePtr<KU> key_serde = key_serde_;
+    auto flag = std::make_shared<bool>(false);
+    state_->topology.AddProcessor<K, V, Windowed<KU>, Change<VA>>(
+        node,
+        [=, send_old = dsl::SendOldValues(flag)] {
+          return std::make_unique<dsl::SessionWindowAggregateProcessor<K, V, VA>>(
+              windows, retention, store, key_serde, aggregate_serde, initializer, aggregator,
+              merger, send_old);
+        },
+        {parent});
+    state_->topology.AddKeyValueStore(KeyValueStoreOptions{.name = store, .retention_ms = retention},
+                                      {node});
+    return KTable<Windowed<KU>, VA>(state_, node, store,
+                                    std::make_shared<SessionWindowedSerde<KU>>(key_serde_),
+                                    aggregate_serde, {}, {}, {flag});
+  }
+
+ private:
+  std::function<std::string(const std::string&)> prepare_;
+  std::shared_ptr<dsl::BuilderState> state_;
+  SerdePtr<KU> key_serde_;
+  SerdePtr<V> value_serde_;
+  SessionWindows windows_;
+};
+
 // A stream grouped by key, ready for aggregation, in windows or not.
 template <typename K, typename V>
 class KGroupedStream {
@@ -196,6 +298,12 @@ class KGroupedStream {
 
   TimeWindowedKStream<K, V> WindowedBy(TimeWindows windows) const {
     return TimeWindowedKStream<K, V>(
+        [stream = stream_](const std::string& store) { return stream.RepartitionFor(store); },
+        stream_.state_, stream_.key_serde_, stream_.value_serde_, windows);
+  }
+
+  SessionWindowedKStream<K, V> WindowedBy(SessionWindows windows) const {
+    return SessionWindowedKStream<K, V>(
         [stream = stream_](const std::string& store) { return stream.RepartitionFor(store); },
         stream_.state_, stream_.key_serde_, stream_.value_serde_, windows);
   }

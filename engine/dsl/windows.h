@@ -124,6 +124,21 @@ struct JoinWindows {
   int64_t retention_ms() const { return size_ms() + grace_ms; }
 };
 
+// Session windows (Kafka Streams' SessionWindows): a key's records no more than the inactivity
+// gap apart form one session [first, last]; a record that bridges two sessions merges them. A
+// record is late, and dropped, when the session it would make ends before stream time minus
+// grace minus gap.
+struct SessionWindows {
+  int64_t gap_ms = 0;
+  int64_t grace_ms = 0;
+  static SessionWindows OfInactivityGapAndGrace(int64_t gap_ms, int64_t grace_ms) {
+    return {.gap_ms = gap_ms, .grace_ms = grace_ms};
+  }
+  static SessionWindows OfInactivityGapWithNoGrace(int64_t gap_ms) {
+    return OfInactivityGapAndGrace(gap_ms, 0);
+  }
+};
+
 // A key with the window it belongs to.
 template <typename K>
 struct Windowed {
@@ -155,6 +170,31 @@ class TimeWindowedSerde : public Serde<Windowed<K>> {
  private:
   SerdePtr<K> inner_;
   int64_t window_size_ms_;
+};
+
+// Kafka's SessionWindowedSerde layout: the key's bytes, then the session's end and start as 8
+// bytes big-endian each.
+template <typename K>
+class SessionWindowedSerde : public Serde<Windowed<K>> {
+ public:
+  explicit SessionWindowedSerde(SerdePtr<K> inner) : inner_(std::move(inner)) {}
+  std::string Serialize(const Windowed<K>& value) const override {
+    return inner_->Serialize(value.key) + serdes::Int64()->Serialize(value.end) +
+           serdes::Int64()->Serialize(value.start);
+  }
+  absl::StatusOr<Windowed<K>> Deserialize(absl::string_view bytes) const override {
+    if (bytes.size() < 16) return absl::InvalidArgumentError("session key shorter than 16 bytes");
+    absl::StatusOr<K> key = inner_->Deserialize(bytes.substr(0, bytes.size() - 16));
+    if (!key.ok()) return key.status();
+    absl::StatusOr<int64_t> end = serdes::Int64()->Deserialize(bytes.substr(bytes.size() - 16, 8));
+    absl::StatusOr<int64_t> start = serdes::Int64()->Deserialize(bytes.substr(bytes.size() - 8));
+    if (!end.ok()) return end.status();
+    if (!start.ok()) return start.status();
+    return Windowed<K>{*std::move(key), *start, *end};
+  }
+
+ private:
+  SerdePtr<K> inner_;
 };
 
 }  // namespace weir

@@ -27,6 +27,7 @@ import org.apache.kafka.streams.kstream.KTable;
 import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.SessionWindows;
 import org.apache.kafka.streams.kstream.StreamJoined;
 import org.apache.kafka.streams.kstream.TimeWindows;
 import org.apache.kafka.streams.kstream.Windowed;
@@ -116,6 +117,10 @@ public final class DslOracle {
 
   static Duration ms(long millis) {
     return Duration.ofMillis(millis);
+  }
+
+  static String sessionKey(Windowed<String> w) {
+    return w.key() + "@" + w.window().start() + "-" + w.window().end();
   }
 
   static String windowKey(Windowed<String> w) {
@@ -261,6 +266,19 @@ public final class DslOracle {
       case "stream-stream-outer-join-asymmetric" -> in.outerJoin(b.stream("in2", Consumed.with(S, S)),
               (x, y) -> x + "/" + y,
               JoinWindows.ofTimeDifferenceAndGrace(ms(3_000), ms(2_000)).after(ms(1_000)), SSS)
+          .to("out", Produced.with(S, S));
+      // Sessions of 3 s inactivity, 2 s grace (counted, with null keys and values), and of 2 s
+      // without grace (reduced).
+      case "session-count" -> in.groupByKey()
+          .windowedBy(SessionWindows.ofInactivityGapAndGrace(ms(3_000), ms(2_000)))
+          .count()
+          .toStream((w, v) -> sessionKey(w))
+          .mapValues(v -> v == null ? null : Long.toString(v))
+          .to("out", Produced.with(S, S));
+      case "session-reduce" -> in.groupByKey()
+          .windowedBy(SessionWindows.ofInactivityGapWithNoGrace(ms(2_000)))
+          .reduce((a, v) -> a + "+" + v)
+          .toStream((w, v) -> sessionKey(w))
           .to("out", Produced.with(S, S));
       default -> throw new IllegalArgumentException("no topology named " + name);
     }
