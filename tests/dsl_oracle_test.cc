@@ -41,7 +41,8 @@ const std::vector<Str> kTopologies = {
     "table-table-outer-join", "table-groupby-count", "table-groupby-reduce",
     "join-groupby-aggregate", "table-filter-groupby", "stream-stream-join",
     "stream-stream-left-join", "stream-stream-outer-join", "stream-stream-outer-join-asymmetric",
-    "session-count", "session-reduce"};
+    "session-count", "session-reduce", "windowed-count-suppress", "session-suppress",
+    "table-suppress-time-limit", "count-suppress-time-limit"};
 
 // The topics a topology reads: a random record goes to one of them.
 std::vector<Str> InputTopics(const Str& topology) {
@@ -67,6 +68,9 @@ bool TableTwin(const Str& name, StreamsBuilder& builder) {
   auto in = builder.Stream<NullableStr, NullableStr>("in", ns, ns);
   const auto out_value = Produced<NullableStr, Str>::With(ns, s);
   const auto render = [](const NullableStr& v) { return v.value_or("null"); };
+  const auto count_text = [](const std::optional<int64_t>& v) {
+    return v.has_value() ? NullableStr(std::to_string(*v)) : std::nullopt;
+  };
   if (name == "table-filter-map") {
     builder.Table<Str, Str>("tin", s, s)
         .Filter([](const Str&, const Str& v) { return !absl::StartsWith(v, "x"); })
@@ -219,6 +223,40 @@ bool TableTwin(const Str& name, StreamsBuilder& builder) {
           })
           .To("out", Produced<Str, NullableStr>::With(s, ns));
     }
+  } else if (name == "windowed-count-suppress") {
+    in.GroupByKey()
+        .WindowedBy(TimeWindows::OfSizeAndGrace(10'000, 5'000))
+        .Count()
+        .Suppress(Suppressed::UntilWindowCloses(BufferConfig::Unbounded()))
+        .ToStream()
+        .SelectKey([](const Windowed<NullableStr>& w, const auto&) {
+          return absl::StrCat(*w.key, "@", w.start);
+        })
+        .MapValues(count_text)
+        .To("out", Produced<Str, NullableStr>::With(s, ns));
+  } else if (name == "session-suppress") {
+    in.GroupByKey()
+        .WindowedBy(SessionWindows::OfInactivityGapAndGrace(3'000, 2'000))
+        .Count()
+        .Suppress(Suppressed::UntilWindowCloses(BufferConfig::Unbounded()))
+        .ToStream()
+        .SelectKey([](const Windowed<Str>& w, const auto&) {
+          return absl::StrCat(w.key, "@", w.start, "-", w.end);
+        })
+        .MapValues(count_text)
+        .To("out", Produced<Str, NullableStr>::With(s, ns));
+  } else if (name == "table-suppress-time-limit") {
+    builder.Table<Str, Str>("tin", s, s)
+        .Suppress(Suppressed::UntilTimeLimit(4'000, BufferConfig::MaxRecords(3)))
+        .ToStream()
+        .To("out", Produced<Str, NullableStr>::With(s, ns));
+  } else if (name == "count-suppress-time-limit") {
+    in.GroupByKey()
+        .Count()
+        .Suppress(Suppressed::UntilTimeLimit(2'000, BufferConfig::Unbounded()))
+        .ToStream()
+        .MapValues(count_text)
+        .To("out", Produced<Str, NullableStr>::With(s, ns));
   } else {
     return false;
   }
@@ -228,7 +266,9 @@ bool TableTwin(const Str& name, StreamsBuilder& builder) {
 // Whether a topology's random input holds null keys and values (those written with tables).
 bool WithNulls(const Str& topology) {
   return InputTopics(topology) != std::vector<Str>{"in"} || topology == "stream-count" ||
-         topology == "regroup-reduce" || topology == "session-count";
+         topology == "regroup-reduce" || topology == "session-count" ||
+         topology == "session-suppress" || topology == "count-suppress-time-limit" ||
+         topology == "windowed-count-suppress";
 }
 
 // weir's twin of DslOracle.build(name).

@@ -4,6 +4,7 @@
 #define WEIR_ENGINE_DSL_BUILDER_STATE_H_
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -70,6 +71,56 @@ struct StreamJoined {
   SerdePtr<VO> other_value_serde;
   static StreamJoined With(SerdePtr<K> key, SerdePtr<V> value, SerdePtr<VO> other_value) {
     return {key, value, other_value};
+  }
+};
+
+// The buffer of a suppression (Kafka Streams' Suppressed.BufferConfig): at most `max_records`
+// keys and `max_bytes` bytes (each key's serialized key and update, plus 24 bytes); when full,
+// it emits its oldest entries early, or stops the instance (ShutDownWhenFull).
+struct BufferConfig {
+  int64_t max_records = std::numeric_limits<int64_t>::max();
+  int64_t max_bytes = std::numeric_limits<int64_t>::max();
+  bool shut_down_when_full = false;
+
+  static BufferConfig Unbounded() { return {.shut_down_when_full = true}; }
+  static BufferConfig MaxRecords(int64_t records) { return BufferConfig{}.WithMaxRecords(records); }
+  static BufferConfig MaxBytes(int64_t bytes) { return BufferConfig{}.WithMaxBytes(bytes); }
+  BufferConfig WithMaxRecords(int64_t records) const {
+    BufferConfig copy = *this;
+    copy.max_records = records;
+    return copy;
+  }
+  BufferConfig WithMaxBytes(int64_t bytes) const {
+    BufferConfig copy = *this;
+    copy.max_bytes = bytes;
+    return copy;
+  }
+  BufferConfig EmitEarlyWhenFull() const {
+    BufferConfig copy = *this;
+    copy.shut_down_when_full = false;
+    return copy;
+  }
+  BufferConfig ShutDownWhenFull() const {
+    BufferConfig copy = *this;
+    copy.shut_down_when_full = true;
+    return copy;
+  }
+};
+
+// How KTable::Suppress holds back a table's updates (Kafka Streams' Suppressed):
+// UntilWindowCloses - one final result per window of a windowed table, when stream time passes
+// the window's end plus its grace (the buffer must not emit early: Unbounded() or
+// ShutDownWhenFull()); UntilTimeLimit - a key's latest update, `time_limit_ms` of stream time
+// after the key's first update was buffered.
+struct Suppressed {
+  bool until_window_closes = false;
+  int64_t time_limit_ms = 0;
+  BufferConfig buffer;
+  static Suppressed UntilWindowCloses(BufferConfig buffer) {
+    return {.until_window_closes = true, .buffer = buffer};
+  }
+  static Suppressed UntilTimeLimit(int64_t time_limit_ms, BufferConfig buffer) {
+    return {.time_limit_ms = time_limit_ms, .buffer = buffer};
   }
 };
 

@@ -89,10 +89,12 @@ class BranchProcessor : public Processor<K, V, K, V> {
 
 // Windowed aggregation (Kafka Streams' KStreamWindowAggregate): for each window containing the
 // record, unless the window is closed (end <= stream time - grace, then the record is dropped for
-// it and counted), reads the aggregate, combines and writes it back. The new value is forwarded
-// at once when the store writes through; behind the record cache it is forwarded when the cache
-// flushes the window (eviction or commit), so consecutive updates reach downstream as one. No
-// old aggregate is forwarded (nothing in the DSL reads a windowed table's old values).
+// it and counted; stream time is the largest timestamp this processor has seen), reads the
+// aggregate, combines and writes it back. A null key (a std::optional one) is dropped and
+// counted. The new value is forwarded at once when the store writes through; behind the record
+// cache it is forwarded when the cache flushes the window (eviction or commit), so consecutive
+// updates reach downstream as one. No old aggregate is forwarded (nothing in the DSL reads a
+// windowed table's old values).
 // Stored value: ValueAndTimestamp (stores/value_and_timestamp.h) - the aggregate with the
 // largest timestamp of its records, which its updates carry downstream, as in Kafka Streams.
 template <typename K, typename V, typename VA>
@@ -126,7 +128,14 @@ class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, Change<VA
   }
 
   void Process(const Record<K, V>& record) override {
-    const int64_t stream_time = context_->CurrentStreamTimeMs();
+    if (IsNull(record.key)) {  // a std::optional key that is null: nothing to aggregate under
+      context_->RecordDropped(DropReason::kNull);
+      return;
+    }
+    // The aggregation's own stream time, as Kafka Streams keeps it: records dropped before it
+    // (null keys, filters) do not close its windows.
+    observed_ = std::max(observed_, record.timestamp);
+    const int64_t stream_time = observed_;
     const std::string key = key_serde_->Serialize(record.key);
     for (int64_t start : windows_.WindowStartsFor(record.timestamp)) {
       if (windows_.Closed(start, stream_time)) {
@@ -178,6 +187,7 @@ class WindowedAggregateProcessor : public Processor<K, V, Windowed<K>, Change<VA
   ProcessorContext<Windowed<K>, Change<VA>>* context_ = nullptr;
   WindowBytesStore* store_ = nullptr;
   bool forward_on_flush_ = false;
+  int64_t observed_ = -1;  // the largest timestamp of the records it processed
 };
 
 // Windowed aggregation over slices (Flink's slicing): per key, one value of a key-value store
@@ -221,7 +231,14 @@ class SlicedWindowAggregateProcessor : public Processor<K, V, Windowed<K>, Chang
   }
 
   void Process(const Record<K, V>& record) override {
-    const int64_t stream_time = context_->CurrentStreamTimeMs();
+    if (IsNull(record.key)) {  // a std::optional key that is null: nothing to aggregate under
+      context_->RecordDropped(DropReason::kNull);
+      return;
+    }
+    // The aggregation's own stream time, as Kafka Streams keeps it: records dropped before it
+    // (null keys, filters) do not close its windows.
+    observed_ = std::max(observed_, record.timestamp);
+    const int64_t stream_time = observed_;
     const std::string key = key_serde_->Serialize(record.key);
     slices_.clear();
     if (std::optional<absl::string_view> bytes = store_->Get(key)) Decode(*bytes, stream_time);
@@ -315,6 +332,7 @@ class SlicedWindowAggregateProcessor : public Processor<K, V, Windowed<K>, Chang
   };
   std::vector<Slice> slices_;  // the record's key's, in start order
   std::string value_;          // reused
+  int64_t observed_ = -1;      // the largest timestamp of the records it processed
 };
 
 // Session aggregation (Kafka Streams' KStreamSessionWindowAggregate): a record with a null key is

@@ -386,5 +386,43 @@ TEST(Dsl, JoiningATableWithoutAStoreFailsNamingBoth) {
   EXPECT_THAT(topology.status().message(), HasSubstr("no store to read"));
 }
 
+TEST(Dsl, AFullSuppressionBufferThatMustNotEmitEarlyStopsTheTask) {
+  StreamsBuilder builder;
+  const auto s = serdes::String();
+  builder.Table<std::string, std::string>("tin", s, s)
+      .Suppress(Suppressed::UntilTimeLimit(60'000, BufferConfig::MaxRecords(1).ShutDownWhenFull()))
+      .ToStream()
+      .To("out", Produced<std::string, std::optional<std::string>>::With(s, serdes::Optional(s)));
+  TopologyTestDriver driver(BuildOrDie(builder));
+  ASSERT_TRUE(driver.PipeRaw("tin", {.key = "a", .value = "1", .timestamp = 1}).ok());
+  const absl::Status full = driver.PipeRaw("tin", {.key = "b", .value = "2", .timestamp = 2});
+  EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(full.message(), HasSubstr("2/1 records"));
+  EXPECT_THAT(full.message(), HasSubstr("ShutDownWhenFull"));
+}
+
+TEST(Dsl, SuppressingUntilWindowsCloseNeedsWindowsAndAStrictBuffer) {
+  const auto s = serdes::String();
+  {
+    StreamsBuilder builder;
+    builder.Table<std::string, std::string>("tin", s, s).Suppress(
+        Suppressed::UntilWindowCloses(BufferConfig::Unbounded()));
+    absl::StatusOr<Topology> topology = builder.Build();
+    ASSERT_FALSE(topology.ok());
+    EXPECT_THAT(topology.status().message(), HasSubstr("needs a table of windowed aggregates"));
+  }
+  {
+    StreamsBuilder builder;
+    builder.Stream<std::string, std::string>("in", s, s)
+        .GroupByKey()
+        .WindowedBy(TimeWindows::OfSizeWithNoGrace(1'000))
+        .Count()
+        .Suppress(Suppressed::UntilWindowCloses(BufferConfig::MaxRecords(10)));
+    absl::StatusOr<Topology> topology = builder.Build();
+    ASSERT_FALSE(topology.ok());
+    EXPECT_THAT(topology.status().message(), HasSubstr("must not emit early"));
+  }
+}
+
 }  // namespace
 }  // namespace weir

@@ -103,11 +103,14 @@ class TimeWindowedKStream {
         {names.parent});
     state_->topology.AddKeyValueStore(
         KeyValueStoreOptions{.name = store, .retention_ms = retention}, {names.node});
-    return {state_, names.node, store,
-            std::make_shared<TimeWindowedSerde<K>>(key_serde_, windows_.size_ms), value_serde};
+    return KTable<Windowed<K>, VA>(
+               state_, names.node, store,
+               std::make_shared<TimeWindowedSerde<K>>(key_serde_, windows_.size_ms), value_serde)
+        .WithWindowGrace(windows_.grace_ms);
   }
   // Counts records per key and window.
-  KTable<Windowed<K>, int64_t> Count(Materialized<int64_t> materialized) const {
+  KTable<Windowed<K>, int64_t> Count(
+      Materialized<int64_t> materialized = Materialized<int64_t>{}) const {
     if (materialized.value_serde == nullptr) materialized.value_serde = serdes::Int64();
     return Build<int64_t>(
         "KSTREAM-AGGREGATE",
@@ -116,7 +119,7 @@ class TimeWindowedKStream {
   }
   // Combines values per key and window; the first value of a window is its start.
   KTable<Windowed<K>, V> Reduce(std::function<V(const V& aggregate, const V& value)> reducer,
-                                Materialized<V> materialized) const {
+                                Materialized<V> materialized = Materialized<V>{}) const {
     if (materialized.value_serde == nullptr) materialized.value_serde = value_serde_;
     return Build<V>(
         "KSTREAM-REDUCE",
@@ -150,8 +153,10 @@ class TimeWindowedKStream {
     state_->topology.AddWindowStore(
         {.name = store, .retention_ms = retention, .window_size_ms = windows_.size_ms},
         {names.node});
-    return {state_, names.node, store,
-            std::make_shared<TimeWindowedSerde<K>>(key_serde_, windows_.size_ms), value_serde};
+    return KTable<Windowed<K>, VA>(
+               state_, names.node, store,
+               std::make_shared<TimeWindowedSerde<K>>(key_serde_, windows_.size_ms), value_serde)
+        .WithWindowGrace(windows_.grace_ms);
   }
 
   struct Names {
@@ -275,7 +280,10 @@ class SessionWindowedKStream {
                                       {node});
     return KTable<Windowed<KU>, VA>(state_, node, store,
                                     std::make_shared<SessionWindowedSerde<KU>>(key_serde_),
-                                    aggregate_serde, {}, {}, {flag});
+                                    aggregate_serde, {}, {}, {flag})
+        // A session stays open for the gap after its end, then the grace: Kafka Streams
+        // suppresses its final result until both have passed.
+        .WithWindowGrace(windows_.grace_ms + windows_.gap_ms);
   }
 
  private:

@@ -155,6 +155,56 @@ class KTable {
                                                        grouped.value_serde);
   }
 
+  // The table's updates held back (Kafka Streams' KTable#suppress; engine/dsl/table_processors.h,
+  // SuppressProcessor): UntilWindowCloses gives one final result per window of a windowed
+  // aggregation, once its grace has passed; UntilTimeLimit a key's latest update, a time after
+  // its first. The buffer is a key-value store with a changelog. The suppressed table cannot be
+  // joined.
+  KTable Suppress(Suppressed suppressed) const {
+    const std::string node = state_->NewName("KTABLE-SUPPRESS");
+    const std::string store = state_->NewName("KTABLE-SUPPRESS-STATE-STORE");
+    typename dsl::SuppressProcessor<K, V>::Options options{
+        .hold_ms = suppressed.time_limit_ms,
+        .max_records = suppressed.buffer.max_records,
+        .max_bytes = suppressed.buffer.max_bytes,
+        .shut_down_when_full = suppressed.buffer.shut_down_when_full};
+    if (suppressed.until_window_closes) {
+      if (!grace_ms_.has_value()) {
+        state_->Fail(absl::StrCat("Suppressed::UntilWindowCloses at ", node, " needs a table of ",
+                                  "windowed aggregates; ", node_, " is not one"));
+      }
+      if (!suppressed.buffer.shut_down_when_full) {
+        state_->Fail(absl::StrCat("Suppressed::UntilWindowCloses at ", node, " must not emit ",
+                                  "early: pass BufferConfig::Unbounded() or ShutDownWhenFull()"));
+      }
+      options.window_end_time = true;
+      options.hold_ms = grace_ms_.value_or(0);
+      options.drop_tombstones = true;
+    }
+    if (key_serde_ == nullptr || value_serde_ == nullptr) {
+      state_->Fail(absl::StrCat("the suppression ", node, " needs the table's key and value "
+                                "serdes for its buffer: materialize the table with them"));
+      return *this;
+    }
+    state_->topology.AddProcessor<K, Change<V>, K, Change<V>>(
+        node,
+        [options, store, key_serde = key_serde_, value_serde = value_serde_] {
+          return std::make_unique<dsl::SuppressProcessor<K, V>>(options, store, key_serde,
+                                                               value_serde);
+        },
+        {node_});
+    state_->topology.AddKeyValueStore(KeyValueStoreOptions{.name = store}, {node});
+    return KTable(state_, node, "", key_serde_, value_serde_, {}, {}, send_old_);
+  }
+
+  // The same table, known to hold windowed aggregates with `grace_ms` of grace (what
+  // Suppressed::UntilWindowCloses waits for). The DSL's windowed aggregations return it so.
+  KTable WithWindowGrace(int64_t grace_ms) const {
+    KTable copy = *this;
+    copy.grace_ms_ = grace_ms;
+    return copy;
+  }
+
   // Makes this table's processor, and those of the tables it derives from, forward each
   // update's old value (Kafka Streams' enableSendingOldValues): what a GroupBy's subtraction
   // and outer joins need.
@@ -273,8 +323,10 @@ class KTable {
     }
     std::vector<std::shared_ptr<bool>> flags = {flag};
     flags.insert(flags.end(), send_old_.begin(), send_old_.end());
-    return KTable<K, VR>(state_, node, "", key_serde_, std::move(value_serde), std::move(getter),
-                         getter_stores_, std::move(flags));
+    KTable<K, VR> derived(state_, node, "", key_serde_, std::move(value_serde),
+                          std::move(getter), getter_stores_, std::move(flags));
+    derived.grace_ms_ = grace_ms_;
+    return derived;
   }
 
   std::shared_ptr<dsl::BuilderState> state_;
@@ -285,6 +337,7 @@ class KTable {
   dsl::ValueGetterSupplier<K, V> getter_;
   std::vector<std::string> getter_stores_;
   std::vector<std::shared_ptr<bool>> send_old_;
+  std::optional<int64_t> grace_ms_;  // windowed aggregates' grace, when the table holds them
 };
 
 // A table's rows grouped by a new key (KTable::GroupBy), ready for aggregation. Every update of

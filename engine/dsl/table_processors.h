@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,7 @@
 
 #include "common/byte_order.h"
 #include "common/check.h"
+#include "engine/dsl/windows.h"
 #include "engine/processor/processor.h"
 #include "stores/key_value_store.h"
 #include "stores/value_and_timestamp.h"
@@ -458,9 +460,9 @@ class TableAggregateProcessor : public Processor<K, Change<V>, K, Change<VA>> {
   TableStore<K, VA> table_;
 };
 
-// A Change<V> in a repartition topic: one byte saying which values are there (bit 0 the new,
-// bit 1 the old), the new value's size (4 bytes little-endian) and bytes, then the old value's
-// bytes. Only weir reads it.
+// A Change<V> in a repartition topic or a suppression buffer: one byte saying which values are
+// there (bit 0 the new, bit 1 the old), the new value's size (4 bytes little-endian) and bytes,
+// then the old value's bytes. Only weir reads it.
 template <typename V>
 class ChangeSerde : public Serde<Change<V>> {
  public:
@@ -498,6 +500,123 @@ class ChangeSerde : public Serde<Change<V>> {
  private:
   SerdePtr<V> inner_;
 };
+
+// Holds back a table's updates (Kafka Streams' KTableSuppressProcessor): each update replaces its
+// key's entry in a buffer ordered by (time, serialized key), where the time is the window's end
+// (until the window closes) or the record's timestamp of the key's first buffered update (a
+// time limit). After each update, entries whose time is at or before stream time minus
+// `hold_ms` (the grace, or the time limit) are forwarded oldest first - the latest update of
+// the key, with its timestamp - then a buffer over its bounds emits its oldest early or stops
+// the instance. Tombstones of a final-results suppression are not forwarded. The buffer is
+// kept in a key-value store with a changelog: serialized key -> time (8 bytes big-endian), the
+// update's timestamp (8 bytes big-endian), the update (ChangeSerde).
+template <typename K, typename V>
+class SuppressProcessor : public Processor<K, Change<V>, K, Change<V>> {
+ public:
+  struct Options {
+    bool window_end_time = false;  // buffer by window end (else by record time)
+    int64_t hold_ms = 0;
+    int64_t max_records = 0;
+    int64_t max_bytes = 0;
+    bool shut_down_when_full = false;
+    bool drop_tombstones = false;
+  };
+  SuppressProcessor(Options options, std::string store, SerdePtr<K> key_serde,
+                    SerdePtr<V> value_serde)
+      : options_(options),
+        store_name_(std::move(store)),
+        key_serde_(std::move(key_serde)),
+        change_serde_(std::move(value_serde)) {}
+
+  void Init(ProcessorContext<K, Change<V>>& context) override {
+    context_ = &context;
+    store_ = context.template GetStateStore<KeyValueBytesStore>(store_name_);
+    WEIR_CHECK(store_ != nullptr) << "key-value store " << store_name_ << " is not connected";
+    store_->All([this](absl::string_view key, absl::string_view value) {
+      WEIR_CHECK(value.size() >= 16) << "corrupt entry in " << store_name_;
+      const auto time = static_cast<int64_t>(LoadBigEndian64(value.data()));
+      buffer_[{time, std::string(key)}] = Entry{std::string(value)};
+      index_[std::string(key)] = time;
+      bytes_ += Size(key, value);
+      return true;
+    });
+  }
+
+  void Process(const Record<K, Change<V>>& record) override {
+    observed_ = std::max(observed_, record.timestamp);
+    std::string key = key_serde_->Serialize(record.key);
+    int64_t time = record.timestamp;
+    if constexpr (IsWindowed<K>::value) {
+      if (options_.window_end_time) time = record.key.end;
+    }
+    // A key already buffered keeps its place (Kafka Streams' non-resetting buffer).
+    if (auto at = index_.find(key); at != index_.end()) {
+      time = at->second;
+      bytes_ -= Size(key, buffer_.at({time, key}).value);
+    }
+    std::string value(16, '\0');
+    StoreBigEndian64(value.data(), static_cast<uint64_t>(time));
+    StoreBigEndian64(value.data() + 8, static_cast<uint64_t>(record.timestamp));
+    value += change_serde_.Serialize(record.value);
+    bytes_ += Size(key, value);
+    store_->Put(key, value);
+    index_[key] = time;
+    buffer_[{time, std::move(key)}] = Entry{std::move(value)};
+
+    const int64_t expiry = observed_ - options_.hold_ms;
+    while (!buffer_.empty() && buffer_.begin()->first.first <= expiry) EmitOldest();
+    if (!OverCapacity()) return;
+    if (options_.shut_down_when_full) {
+      context_->Fail(absl::ResourceExhaustedError(absl::StrCat(
+          "the suppression buffer ", store_name_, " is full: ", buffer_.size(), "/",
+          options_.max_records, " records, ", bytes_, "/", options_.max_bytes,
+          " bytes (BufferConfig::ShutDownWhenFull)")));
+      return;
+    }
+    while (OverCapacity()) EmitOldest();
+  }
+
+ private:
+  struct Entry {
+    std::string value;  // as stored
+  };
+  static int64_t Size(absl::string_view key, absl::string_view value) {
+    return static_cast<int64_t>(key.size() + value.size()) + 24;
+  }
+  bool OverCapacity() const {
+    return static_cast<int64_t>(buffer_.size()) > options_.max_records ||
+           bytes_ > options_.max_bytes;
+  }
+  void EmitOldest() {
+    auto oldest = buffer_.begin();
+    const std::string& key = oldest->first.second;
+    const absl::string_view value = oldest->second.value;
+    const auto timestamp = static_cast<int64_t>(LoadBigEndian64(value.data() + 8));
+    absl::StatusOr<Change<V>> change = change_serde_.Deserialize(value.substr(16));
+    absl::StatusOr<K> decoded = key_serde_->Deserialize(key);
+    // Bytes weir wrote itself that no longer decode are corruption: a bug, so stop.
+    WEIR_CHECK(change.ok() && decoded.ok()) << "corrupt entry in " << store_name_;
+    bytes_ -= Size(key, value);
+    store_->Delete(key);
+    index_.erase(key);
+    buffer_.erase(oldest);
+    if (options_.drop_tombstones && !change->new_value.has_value()) return;
+    context_->Forward(
+        Record<K, Change<V>>{*std::move(decoded), *std::move(change), timestamp, {}});
+  }
+
+  Options options_;
+  std::string store_name_;
+  SerdePtr<K> key_serde_;
+  ChangeSerde<V> change_serde_;
+  ProcessorContext<K, Change<V>>* context_ = nullptr;
+  KeyValueBytesStore* store_ = nullptr;
+  std::map<std::pair<int64_t, std::string>, Entry> buffer_;  // by (time, serialized key)
+  std::map<std::string, int64_t> index_;                     // serialized key -> its time
+  int64_t bytes_ = 0;
+  int64_t observed_ = -1;
+};
+
 
 }  // namespace dsl
 }  // namespace weir

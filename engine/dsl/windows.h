@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <type_traits>
 #include <vector>
 
 #include "engine/processor/serde.h"
@@ -147,6 +148,11 @@ struct Windowed {
   int64_t end = 0;
   bool operator==(const Windowed&) const = default;
 };
+
+template <typename T>
+struct IsWindowed : std::false_type {};
+template <typename K>
+struct IsWindowed<Windowed<K>> : std::true_type {};
 
 // Kafka's TimeWindowedSerde layout: the key's bytes, then the window start as 8 bytes
 // big-endian. The end is start + window size, which the serde is given.

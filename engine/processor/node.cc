@@ -65,4 +65,8 @@ const std::string& NodeBase::application_id_of_task() const { return task_->appl
 
 void NodeBase::Dropped(DropReason reason) { task_->Dropped(reason); }
 
+void NodeBase::FailTask(absl::Status status) {
+  if (task_->failure.ok()) task_->failure = std::move(status);
+}
+
 }  // namespace weir::nodes

@@ -59,6 +59,7 @@ class NodeBase {
   TaskId task_id_of_task() const;
   const std::string& application_id_of_task() const;
   void Dropped(DropReason reason);
+  void FailTask(absl::Status status);
 
  private:
   internal::TaskContext* task_ = nullptr;
@@ -211,6 +212,7 @@ class ProcessorNode : public NodeBase, public Input<KIn, VIn>, public ProcessorC
   TaskId task_id() const override { return task_id_of_task(); }
   const std::string& application_id() const override { return application_id_of_task(); }
   void RecordDropped(DropReason reason) override { Dropped(reason); }
+  void Fail(absl::Status status) override { FailTask(std::move(status)); }
 
  private:
   std::unique_ptr<Processor<KIn, VIn, KOut, VOut>> processor_;

@@ -117,6 +117,11 @@ class ProcessorContext {
   // Counts a record this processor dropped: the task's dropped-records metric. Late records
   // (for a closed window) are counted apart as well.
   virtual void RecordDropped(DropReason reason = DropReason::kLate) = 0;
+  // Stops the task's stream thread, and with it the instance, with `status` once the record in
+  // flight is processed (Kafka Streams: a StreamsException from a processor). For conditions
+  // the processor's configuration says must not be survived, e.g. a suppression buffer full
+  // under BufferConfig::ShutDownWhenFull. The first failure is kept.
+  virtual void Fail(absl::Status status) = 0;
 };
 
 template <typename KIn, typename VIn, typename KOut, typename VOut>

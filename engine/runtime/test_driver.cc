@@ -99,6 +99,7 @@ absl::Status TopologyTestDriver::Impl::Drain() {
     absl::Status status = task->Process(
         record, RecordMetadata{.topic = topic, .partition = partition, .offset = offset},
         wall_clock_ms_);
+    if (status.ok()) status = task->failure();
     if (!status.ok() && first_error.ok()) {
       first_error = absl::Status(
           status.code(), absl::StrCat(topic, "-", partition, "@", offset, ": ", status.message()));

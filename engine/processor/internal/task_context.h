@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "common/sensor.h"
 #include "engine/processor/processor.h"
 #include "engine/processor/record.h"
@@ -71,6 +72,7 @@ struct TaskContext {
   TaskCounters counters;  // public (processor.h): the test driver reports them
   TaskSensors sensors;
   bool record_debug_metrics = false;  // metrics.recording.level: debug
+  absl::Status failure;               // the first a processor reported (ProcessorContext::Fail)
 
   // A late or invalid record the task drops (Kafka Streams' dropped-records).
   void Dropped(DropReason reason) {

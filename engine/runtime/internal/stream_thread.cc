@@ -455,6 +455,12 @@ absl::Status StreamThread::ProcessMessage(const rd_kafka_message_t& message, int
   absl::Status status = assigned->second.task->Process(raw, where, now_ms);
   *assigned->second.next_offset = where.offset + 1;
   ++processed_;
+  if (const absl::Status& failure = assigned->second.task->failure(); !failure.ok()) {
+    return absl::Status(failure.code(),
+                        absl::StrCat("task ", assigned->second.task->id().ToString(), " stopped at ",
+                                     where.topic, "-", where.partition, "@", where.offset, ": ",
+                                     failure.message()));
+  }
   if (status.ok()) return absl::OkStatus();
   ++deserialization_errors_;
   const std::string at = absl::StrCat(where.topic, "-", where.partition, "@", where.offset);

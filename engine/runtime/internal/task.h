@@ -126,6 +126,8 @@ class Task {
 
   int64_t stream_time() const { return context_.stream_time; }
   const TaskCounters& counters() const { return context_.counters; }
+  // What a processor stopped the task with (ProcessorContext::Fail); OK while none has.
+  const absl::Status& failure() const { return context_.failure; }
   StateStore* store(absl::string_view name) const;
 
  private:

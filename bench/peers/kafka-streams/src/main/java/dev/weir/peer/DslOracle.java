@@ -29,6 +29,7 @@ import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.SessionWindows;
 import org.apache.kafka.streams.kstream.StreamJoined;
+import org.apache.kafka.streams.kstream.Suppressed;
 import org.apache.kafka.streams.kstream.TimeWindows;
 import org.apache.kafka.streams.kstream.Windowed;
 import org.apache.kafka.streams.test.TestRecord;
@@ -279,6 +280,32 @@ public final class DslOracle {
           .windowedBy(SessionWindows.ofInactivityGapWithNoGrace(ms(2_000)))
           .reduce((a, v) -> a + "+" + v)
           .toStream((w, v) -> sessionKey(w))
+          .to("out", Produced.with(S, S));
+      // Suppression: final results of tumbling windows and of sessions, and a time limit on a
+      // table (with a 3-record buffer that emits early) and on a count.
+      case "windowed-count-suppress" -> in.groupByKey()
+          .windowedBy(TimeWindows.ofSizeAndGrace(ms(10_000), ms(5_000)))
+          .count()
+          .suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded()))
+          .toStream((w, v) -> windowKey(w))
+          .mapValues(v -> v == null ? null : Long.toString(v))
+          .to("out", Produced.with(S, S));
+      case "session-suppress" -> in.groupByKey()
+          .windowedBy(SessionWindows.ofInactivityGapAndGrace(ms(3_000), ms(2_000)))
+          .count()
+          .suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded()))
+          .toStream((w, v) -> sessionKey(w))
+          .mapValues(v -> v == null ? null : Long.toString(v))
+          .to("out", Produced.with(S, S));
+      case "table-suppress-time-limit" -> b.table("tin", Consumed.with(S, S))
+          .suppress(Suppressed.untilTimeLimit(ms(4_000), Suppressed.BufferConfig.maxRecords(3)))
+          .toStream()
+          .to("out", Produced.with(S, S));
+      case "count-suppress-time-limit" -> in.groupByKey()
+          .count()
+          .suppress(Suppressed.untilTimeLimit(ms(2_000), Suppressed.BufferConfig.unbounded()))
+          .toStream()
+          .mapValues(v -> v == null ? null : Long.toString(v))
           .to("out", Produced.with(S, S));
       default -> throw new IllegalArgumentException("no topology named " + name);
     }
