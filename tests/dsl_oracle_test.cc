@@ -42,7 +42,8 @@ const std::vector<Str> kTopologies = {
     "join-groupby-aggregate", "table-filter-groupby", "stream-stream-join",
     "stream-stream-left-join", "stream-stream-outer-join", "stream-stream-outer-join-asymmetric",
     "session-count", "session-reduce", "windowed-count-suppress", "session-suppress",
-    "table-suppress-time-limit", "count-suppress-time-limit"};
+    "table-suppress-time-limit", "count-suppress-time-limit", "stream-globaltable-join",
+    "stream-globaltable-left-join"};
 
 // The topics a topology reads: a random record goes to one of them.
 std::vector<Str> InputTopics(const Str& topology) {
@@ -51,6 +52,7 @@ std::vector<Str> InputTopics(const Str& topology) {
   }
   if (absl::StartsWith(topology, "table-")) return {"tin"};
   if (absl::StartsWith(topology, "stream-stream")) return {"in", "in2"};
+  if (absl::StartsWith(topology, "stream-globaltable")) return {"in", "gin"};
   if (absl::StrContains(topology, "join")) return {"in", "tin"};
   return {"in"};
 }
@@ -257,6 +259,19 @@ bool TableTwin(const Str& name, StreamsBuilder& builder) {
         .ToStream()
         .MapValues(count_text)
         .To("out", Produced<Str, NullableStr>::With(s, ns));
+  } else if (absl::StartsWith(name, "stream-globaltable")) {
+    auto global = builder.GlobalTable<Str, Str>("gin", s, s);
+    const auto by_length = [](const NullableStr&, const Str& v) {
+      return Str(1, "abcd"[v.size()]);
+    };
+    if (name == "stream-globaltable-join") {
+      in.Join(global, by_length, [](const Str& v, const Str& g) { return v + "/" + g; })
+          .To("out", out_value);
+    } else {
+      in.LeftJoin(global, by_length,
+                  [render](const Str& v, const NullableStr& g) { return v + "/" + render(g); })
+          .To("out", out_value);
+    }
   } else {
     return false;
   }

@@ -642,6 +642,27 @@ class KStream {
     return AddStreamJoin<VO, VR>(other, windows, true, true, joiner, joined);
   }
 
+  // Each record joined with the global table's value for the key `selector(key, value)` gives
+  // (Kafka Streams' KStream#join(GlobalKTable, KeyValueMapper, ValueJoiner)): the table as this
+  // instance's global thread holds it when the record is processed; no co-partitioning and no
+  // repartition. Join: `joiner(value, table_value)` for records that find one; LeftJoin: every
+  // record with a value, `joiner(value, table_value)` with a std::optional table value. A
+  // selector may return a std::optional key: null joins with nothing.
+  template <typename KG, typename VG, typename S, typename F,
+            typename VR = std::invoke_result_t<F, const Unwrapped<V>&, const VG&>>
+  KStream<K, VR> Join(const GlobalKTable<KG, VG>& table, S selector, F joiner) const {
+    return AddGlobalJoin<KG, VG, VR>(
+        table, selector, false,
+        [joiner](const Unwrapped<V>& value, const std::optional<VG>& row) {
+          return joiner(value, *row);
+        });
+  }
+  template <typename KG, typename VG, typename S, typename F,
+            typename VR = std::invoke_result_t<F, const Unwrapped<V>&, const std::optional<VG>&>>
+  KStream<K, VR> LeftJoin(const GlobalKTable<KG, VG>& table, S selector, F joiner) const {
+    return AddGlobalJoin<KG, VG, VR>(table, selector, true, joiner);
+  }
+
   // Writes the stream to `topic` with the stream's serdes (or `produced`'s).
   void To(std::string topic, Produced<K, V> produced = {}) const {
     const SerdePtr<K> key = produced.key_serde != nullptr ? produced.key_serde : key_serde_;
@@ -695,6 +716,27 @@ class KStream {
     state_->topology.AddSource<K, V>(source, {topic}, key_serde_, value_serde_, {},
                                      /*internal_topics=*/true);
     return source;
+  }
+
+  template <typename KG, typename VG, typename VR, typename S>
+  KStream<K, VR> AddGlobalJoin(
+      const GlobalKTable<KG, VG>& table, S selector, bool left,
+      typename dsl::StreamTableJoinProcessor<K, V, KG, VG, VR>::Joiner joiner) const {
+    const std::string node = state_->NewName("KSTREAM-JOIN");
+    state_->topology.AddProcessor<K, V, K, VR>(
+        node,
+        [getter = table.getter_, selector, left, joiner] {
+          return std::make_unique<dsl::StreamTableJoinProcessor<K, V, KG, VG, VR>>(
+              getter,
+              [selector](const K& key, const Unwrapped<V>& value) -> std::optional<KG> {
+                auto table_key = selector(key, value);
+                if (IsNull(table_key)) return std::nullopt;
+                return Unwrap(table_key);
+              },
+              left, joiner);
+        },
+        {node_});
+    return KStream<K, VR>(state_, node, repartition_, key_serde_, nullptr);
   }
 
   template <typename VO, typename VR>
@@ -776,7 +818,8 @@ class KStream {
   template <typename VT, typename VR>
   KStream<K, VR> AddTableJoin(
       const KTable<Unwrapped<K>, VT>& table, bool left,
-      typename dsl::StreamTableJoinProcessor<K, V, VT, VR>::Joiner joiner) const {
+      typename dsl::StreamTableJoinProcessor<K, V, Unwrapped<K>, VT, VR>::Joiner joiner) const {
+    using KU = Unwrapped<K>;
     const std::string node = state_->NewName("KSTREAM-JOIN");
     if (!table.getter_) {
       state_->Fail(absl::StrCat("the join ", node, " reads table ", table.node_,
@@ -787,8 +830,12 @@ class KStream {
     state_->topology.AddProcessor<K, V, K, VR>(
         node,
         [getter = table.getter_, left, joiner] {
-          return std::make_unique<dsl::StreamTableJoinProcessor<K, V, VT, VR>>(getter, left,
-                                                                              joiner);
+          return std::make_unique<dsl::StreamTableJoinProcessor<K, V, KU, VT, VR>>(
+              getter,
+              [](const K& key, const Unwrapped<V>&) {
+                return IsNull(key) ? std::nullopt : std::optional<KU>(Unwrap(key));
+              },
+              left, joiner);
         },
         {parent});
     for (const std::string& store : table.getter_stores_) {

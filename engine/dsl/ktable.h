@@ -37,6 +37,8 @@ template <typename K, typename V>
 class KStream;
 template <typename K, typename V>
 class KGroupedTable;
+template <typename K, typename V>
+class GlobalKTable;
 
 template <typename K, typename V>
 class KTable {
@@ -439,6 +441,24 @@ class KGroupedTable {
   std::string node_;
   SerdePtr<K> key_serde_;
   SerdePtr<V> value_serde_;
+};
+
+// A table every instance holds whole (Kafka Streams' GlobalKTable): all partitions of its topic,
+// kept by the instance's global stream thread (engine/runtime/internal/global_thread.h) in a
+// global store and read by KStream::Join/LeftJoin with a key selector. Its store has no
+// changelog: the topic is its log. Made by StreamsBuilder::GlobalTable.
+template <typename K, typename V>
+class GlobalKTable {
+ public:
+  GlobalKTable(std::string store, dsl::ValueGetterSupplier<K, V> getter)
+      : store_(std::move(store)), getter_(std::move(getter)) {}
+  const std::string& store_name() const { return store_; }
+
+ private:
+  template <typename K2, typename V2>
+  friend class KStream;
+  std::string store_;
+  dsl::ValueGetterSupplier<K, V> getter_;
 };
 
 namespace dsl {

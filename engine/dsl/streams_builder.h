@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/dsl/kstream.h"
 #include "engine/processor/topology.h"
+#include "stores/value_and_timestamp.h"
 
 namespace weir {
 
@@ -50,6 +51,40 @@ class StreamsBuilder {
         source, {std::move(topic)}, serdes::Optional(key_serde), serdes::Optional(value_serde));
     return dsl::AddTableSource<std::optional<K>, std::optional<V>>(state_, node, source, store,
                                                                    key_serde, value_serde);
+  }
+
+  // A global table of `topic` (Kafka Streams' StreamsBuilder#globalTable): every instance holds
+  // all its partitions in a global store (`materialized`'s name, or `<topic>-STATE-STORE-<n>`),
+  // filled before any record is processed and kept current by the instance's global thread. A
+  // null key is skipped, a null value deletes; a key or value that does not deserialize is
+  // skipped and counted.
+  template <typename K, typename V>
+  GlobalKTable<K, V> GlobalTable(std::string topic, SerdePtr<K> key_serde, SerdePtr<V> value_serde,
+                                 Materialized<V> materialized = Materialized<V>{}) {
+    std::string store = materialized.store_name;
+    if (store.empty()) store = state_->NewName(absl::StrCat(topic, "-STATE-STORE"));
+    if (materialized.value_serde != nullptr) value_serde = materialized.value_serde;
+    state_->topology.AddGlobalStore(Topology::GlobalStoreSpec{
+        .store = store,
+        .topic = std::move(topic),
+        .apply = [key_serde, value_serde](const RawRecord& record,
+                                          KeyValueBytesStore& table) -> absl::Status {
+          if (!record.key.has_value()) return absl::OkStatus();
+          absl::StatusOr<K> key = key_serde->Deserialize(*record.key);
+          if (!key.ok()) return absl::InvalidArgumentError(absl::StrCat("key: ", key.status().message()));
+          const std::string key_bytes = key_serde->Serialize(*key);
+          if (!record.value.has_value()) {
+            table.Put(key_bytes, std::nullopt);
+            return absl::OkStatus();
+          }
+          absl::StatusOr<V> value = value_serde->Deserialize(*record.value);
+          if (!value.ok()) {
+            return absl::InvalidArgumentError(absl::StrCat("value: ", value.status().message()));
+          }
+          table.Put(key_bytes, ValueAndTimestamp::Encode(*record.value, record.timestamp));
+          return absl::OkStatus();
+        }});
+    return GlobalKTable<K, V>(store, dsl::StoreGetter<K, V>(store, key_serde, value_serde));
   }
 
   // The topology built so far, or the first mistake (InvalidArgument naming what and where).

@@ -243,20 +243,27 @@ class StreamAggregateProcessor : public Processor<KIn, VIn, Unwrapped<KIn>, Chan
   TableStore<K, VA> table_;
 };
 
-// A stream joined with a table (Kafka Streams' KStreamKTableJoin): each stream record looks up
-// the table's value for its key as the table stands when the record is processed. A record with
-// a null value, or a null key in an inner join, is dropped and counted; an inner join forwards
-// only records that found a value, a left join every record, with the value or null. The result
-// keeps the stream record's key, timestamp and headers.
-template <typename KIn, typename VIn, typename VT, typename VR>
+// A stream joined with a table or a global table (Kafka Streams' KStreamKTableJoin): each stream
+// record looks up the table's value for the key `mapper(key, value)` gives (a table's: the
+// record's key) as the table stands when the record is processed. A record with a null value
+// is dropped and counted, and so is one whose table key is null - except, in a left join, a
+// record whose own key is null, which joins with nothing. An inner join forwards only records
+// that found a value, a left join every record, with the value or null. The result keeps the
+// stream record's key, timestamp and headers.
+template <typename KIn, typename VIn, typename KT, typename VT, typename VR>
 class StreamTableJoinProcessor : public Processor<KIn, VIn, KIn, VR> {
  public:
-  using K = Unwrapped<KIn>;
   using V = Unwrapped<VIn>;
+  // The table's key for a record; null: none.
+  using KeyMapper = std::function<std::optional<KT>(const KIn&, const V&)>;
   // The joiner: the stream's value and the table's (null only in a left join).
   using Joiner = std::function<VR(const V&, const std::optional<VT>&)>;
-  StreamTableJoinProcessor(ValueGetterSupplier<K, VT> getter, bool left, Joiner joiner)
-      : getter_supplier_(std::move(getter)), left_(left), joiner_(std::move(joiner)) {}
+  StreamTableJoinProcessor(ValueGetterSupplier<KT, VT> getter, KeyMapper mapper, bool left,
+                           Joiner joiner)
+      : getter_supplier_(std::move(getter)),
+        mapper_(std::move(mapper)),
+        left_(left),
+        joiner_(std::move(joiner)) {}
 
   void Init(ProcessorContext<KIn, VR>& context) override {
     context_ = &context;
@@ -264,27 +271,34 @@ class StreamTableJoinProcessor : public Processor<KIn, VIn, KIn, VR> {
         [&context](absl::string_view name) { return context.GetStateStoreBase(name); });
   }
   void Process(const Record<KIn, VIn>& record) override {
-    if (IsNull(record.value) || (IsNull(record.key) && !left_)) {
+    if (IsNull(record.value)) {
+      context_->RecordDropped(DropReason::kNull);
+      return;
+    }
+    const V& value = Unwrap(record.value);
+    const std::optional<KT> table_key = mapper_(record.key, value);
+    if (!table_key.has_value() && !(left_ && IsNull(record.key))) {
       context_->RecordDropped(DropReason::kNull);
       return;
     }
     std::optional<VT> table;
-    if (!IsNull(record.key)) {
-      if (std::optional<Timestamped<VT>> found = getter_(Unwrap(record.key))) {
+    if (table_key.has_value()) {
+      if (std::optional<Timestamped<VT>> found = getter_(*table_key)) {
         table = std::move(found->value);
       }
     }
     if (!table.has_value() && !left_) return;
-    context_->Forward(Record<KIn, VR>{record.key, joiner_(Unwrap(record.value), table),
-                                      record.timestamp, record.headers});
+    context_->Forward(
+        Record<KIn, VR>{record.key, joiner_(value, table), record.timestamp, record.headers});
   }
 
  private:
-  ValueGetterSupplier<K, VT> getter_supplier_;
+  ValueGetterSupplier<KT, VT> getter_supplier_;
+  KeyMapper mapper_;
   bool left_;
   Joiner joiner_;
   ProcessorContext<KIn, VR>* context_ = nullptr;
-  ValueGetter<K, VT> getter_;
+  ValueGetter<KT, VT> getter_;
 };
 
 // One side of a join of two tables (Kafka Streams' KTableKTableInnerJoin, LeftJoin, RightJoin

@@ -55,6 +55,10 @@ StateStore* NodeBase::FindStore(absl::string_view name) const {
   return it == task_->stores.end() ? nullptr : it->second.get();
 }
 
+StateStore* NodeBase::FindGlobalStore(absl::string_view name) const {
+  return task_->global_store ? task_->global_store(name) : nullptr;
+}
+
 const std::optional<RecordMetadata>& NodeBase::record_metadata_of_task() const {
   return task_->metadata;
 }

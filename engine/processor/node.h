@@ -55,6 +55,8 @@ class NodeBase {
                                   std::function<void(int64_t)> punctuate);
   // The task's store called `name`, or null.
   StateStore* FindStore(absl::string_view name) const;
+  // The instance's global store called `name`, or null.
+  StateStore* FindGlobalStore(absl::string_view name) const;
   const std::optional<RecordMetadata>& record_metadata_of_task() const;
   TaskId task_id_of_task() const;
   const std::string& application_id_of_task() const;
@@ -201,7 +203,9 @@ class ProcessorNode : public NodeBase, public Input<KIn, VIn>, public ProcessorC
     return SchedulePunctuation(interval_ms, type, std::move(punctuate));
   }
   StateStore* GetStateStoreBase(absl::string_view store) override {
-    if (std::find(stores_.begin(), stores_.end(), store) == stores_.end()) return nullptr;
+    if (std::find(stores_.begin(), stores_.end(), store) == stores_.end()) {
+      return FindGlobalStore(store);
+    }
     return FindStore(store);
   }
   const std::optional<RecordMetadata>& record_metadata() const override {

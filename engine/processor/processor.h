@@ -97,8 +97,8 @@ class ProcessorContext {
   virtual Cancellable Schedule(int64_t interval_ms, PunctuationType type,
                                std::function<void(int64_t timestamp)> punctuate) = 0;
 
-  // The store named `name` connected to this processor, or nullptr when there is none or it is
-  // not a `Store`.
+  // The store named `name` connected to this processor, or a global store of that name
+  // (read-only); nullptr when there is none or it is not a `Store`.
   template <typename Store>
   Store* GetStateStore(absl::string_view name) {
     return dynamic_cast<Store*>(GetStateStoreBase(name));

@@ -141,6 +141,30 @@ Topology& Topology::ConnectStore(const std::string& store,
   return *this;
 }
 
+Topology& Topology::AddGlobalStore(GlobalStoreSpec spec) {
+  if (!status_.ok()) return *this;
+  const auto named = [&](const auto& s) { return s.name == spec.store; };
+  const bool taken = std::any_of(stores_.begin(), stores_.end(), named) ||
+                     std::any_of(global_stores_.begin(), global_stores_.end(),
+                                 [&](const GlobalStoreSpec& g) { return g.store == spec.store; });
+  if (spec.store.empty() || spec.topic.empty() || !spec.apply) {
+    Fail(absl::StrCat("global store '", spec.store, "' needs a name, a topic and an apply"));
+  } else if (taken) {
+    Fail(absl::StrCat("global store '", spec.store, "': a store of that name exists"));
+  } else {
+    for (const NodeSpec& node : nodes_) {
+      if (node.kind == NodeKind::kSource &&
+          std::find(node.topics.begin(), node.topics.end(), spec.topic) != node.topics.end()) {
+        Fail(absl::StrCat("global store '", spec.store, "' reads topic '", spec.topic,
+                          "', which source '", node.name, "' reads too"));
+        return *this;
+      }
+    }
+    global_stores_.push_back(std::move(spec));
+  }
+  return *this;
+}
+
 Topology& Topology::AddQueryableStore(QueryableStore view) {
   if (!status_.ok()) return *this;
   if (view.name.empty() || !view.parse || !view.read) {

@@ -35,10 +35,15 @@
 #include "engine/processor/processor.h"
 #include "engine/processor/serde.h"
 #include "engine/processor/state_query.h"
+#include "stores/key_value_store.h"
 #include "stores/key_value_store_options.h"
 #include "stores/window_store.h"
 
 namespace weir {
+
+// The instance's global stores by name (null for none of that name): what tasks' processors
+// read them through.
+using GlobalStoreFinder = std::function<StateStore*(absl::string_view name)>;
 
 class Topology {
  public:
@@ -65,6 +70,19 @@ class Topology {
     StoreKind kind = StoreKind::kKeyValue;
     WindowStoreOptions window;        // a window store's
     KeyValueStoreOptions keyvalue;    // a key-value store's
+  };
+
+  // A global store (Kafka Streams' global state store, behind a GlobalKTable): every instance
+  // keeps all of `topic`'s records in it. A global stream thread fills it before any stream
+  // thread processes a record and keeps it current; any processor of any task may read it
+  // (ProcessorContext::GetStateStore) without being connected to it, and none may write it. It
+  // has no changelog: the topic is its log.
+  struct GlobalStoreSpec {
+    std::string store;
+    std::string topic;
+    // Applies one record of `topic` to the store: InvalidArgument (nothing written) for a
+    // record whose key or value does not deserialize.
+    std::function<absl::Status(const RawRecord& record, KeyValueBytesStore& store)> apply;
   };
 
   struct Subtopology {
@@ -98,6 +116,9 @@ class Topology {
     return AddKeyValueStore(KeyValueStoreOptions{.name = std::move(name)}, std::move(processors));
   }
   Topology& ConnectStore(const std::string& store, const std::vector<std::string>& processors);
+  // A global store; its store name is unique among all stores, and its topic is read by no
+  // source.
+  Topology& AddGlobalStore(GlobalStoreSpec spec);
   // A view of store `view.store` that interactive queries may read
   // (engine/processor/state_query.h); its name is unique among views of its kind, and its functions
   // are set.
@@ -123,6 +144,7 @@ class Topology {
   const std::vector<NodeSpec>& nodes() const { return nodes_; }
   const std::vector<StoreSpec>& stores() const { return stores_; }
   const std::vector<QueryableStore>& queryable_stores() const { return queryable_; }
+  const std::vector<GlobalStoreSpec>& global_stores() const { return global_stores_; }
   // The view called `name` of `kind`, or null.
   const QueryableStore* FindQueryableStore(absl::string_view name,
                                            QueryableStore::Kind kind) const;
@@ -140,6 +162,7 @@ class Topology {
   std::vector<NodeSpec> nodes_;
   std::vector<StoreSpec> stores_;
   std::vector<QueryableStore> queryable_;
+  std::vector<GlobalStoreSpec> global_stores_;
   std::function<void(RawRecord&)> redact_dead_letter_;
   absl::Status status_;
 };

@@ -18,6 +18,7 @@
 #include "engine/kafka/kafka_status.h"
 #include "engine/kafka/topic_admin.h"
 #include "engine/processor/topic_name.h"
+#include "engine/runtime/internal/global_thread.h"
 #include "engine/runtime/internal/state_updater.h"
 #include "engine/runtime/internal/stream_thread.h"
 #include "engine/runtime/memory_plan.h"
@@ -289,7 +290,8 @@ absl::StatusOr<std::unique_ptr<internal::StreamThread>> KafkaStreams::NewThread(
   const int64_t index = next_thread_index_++;
   const std::string name =
       absl::StrCat(config_.application_id, "-", process_id_, "-StreamThread-", index);
-  internal::StreamThreadHooks hooks{.configure_client = options_.configure_client};
+  internal::StreamThreadHooks hooks{.configure_client = options_.configure_client,
+                                    .global_stores = GlobalStores()};
   for (const SourceTopic& topic : source_topics_) {
     hooks.source_partitions[topic.name] = topic.partitions;
   }
@@ -337,6 +339,27 @@ absl::Status KafkaStreams::Start() {
     absl::MutexLock lock(&mutex_);
     if (endpoint_.empty()) endpoint_ = config_.application_server;
   }
+  if (!topology_->global_stores().empty()) {
+    // Every global store holds its topic to the end before any stream thread processes.
+    std::function<absl::StatusOr<std::unique_ptr<TaskDb>>()> open_db;
+    if (config_.default_dsl_store == DslStore::kRocksDb) {
+      open_db = [this]() -> absl::StatusOr<std::unique_ptr<TaskDb>> {
+        WEIR_ASSIGN_OR_RETURN(rocksdb::Options options,
+                              BuildRocksDbOptions(*rocksdb_options_, *rocksdb_shared_));
+        return TaskDb::Open((std::filesystem::path(config_.state_dir) / config_.application_id /
+                             "global")
+                                .string(),
+                            options);
+      };
+    }
+    WEIR_ASSIGN_OR_RETURN(global_thread_,
+                          internal::GlobalStreamThread::Create(config_, topology_, open_db));
+    bootstrapping_ = true;
+    const absl::Status bootstrapped = global_thread_->Bootstrap();
+    bootstrapping_ = false;
+    WEIR_RETURN_IF_ERROR(bootstrapped);
+    global_thread_->Start();
+  }
   if (config_.default_dsl_store == DslStore::kRocksDb && !stateful_subtopologies_.empty()) {
     WEIR_ASSIGN_OR_RETURN(
         state_updater_,
@@ -344,7 +367,8 @@ absl::Status KafkaStreams::Start() {
             config_, topology_,
             {.open_task_db = [this](TaskId id) { return OpenTaskDb(id); },
              .wall_clock = options_.wall_clock,
-             .on_restore_start = options_.on_restore_start}));
+             .on_restore_start = options_.on_restore_start,
+             .global_stores = GlobalStores()}));
     state_updater_->Start();
   }
   WEIR_ASSIGN_OR_RETURN(
@@ -365,7 +389,18 @@ absl::Status KafkaStreams::Start() {
   return absl::OkStatus();
 }
 
+GlobalStoreFinder KafkaStreams::GlobalStores() const {
+  if (global_thread_ == nullptr) return {};
+  internal::GlobalStreamThread* thread = global_thread_.get();
+  return [thread](absl::string_view name) { return thread->Find(name); };
+}
+
 absl::Status KafkaStreams::CheckThreads() {
+  if (global_thread_ != nullptr) {
+    if (absl::Status error = global_thread_->snapshot().error; !error.ok()) {
+      return absl::Status(error.code(), absl::StrCat("the global thread died: ", error.message()));
+    }
+  }
   absl::MutexLock lock(&mutex_);
   for (auto& thread : threads_) {
     if (thread->state() != ThreadState::kDead) continue;
@@ -432,6 +467,7 @@ void KafkaStreams::Close() {
   // (controlling) thread changes threads_.
   for (auto& thread : threads_) thread->Join();
   if (state_updater_ != nullptr) state_updater_->Stop();
+  if (global_thread_ != nullptr) global_thread_->Stop();
   if (membership_ != nullptr) membership_->Stop();  // the last heartbeat says `leaving`
 }
 
@@ -592,6 +628,12 @@ bool KafkaStreams::Healthy() const {
 }
 
 std::string KafkaStreams::NotReadyReason() const {
+  if (bootstrapping_) {
+    return "the global thread is reading the global stores' topics to their end (bootstrap)";
+  }
+  if (global_thread_ != nullptr && !global_thread_->snapshot().error.ok()) {
+    return "the global thread died (see the log)";
+  }
   {
     absl::MutexLock lock(&mutex_);
     if (threads_.empty()) return "not started";

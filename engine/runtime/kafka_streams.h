@@ -44,6 +44,7 @@ struct RocksDbOptionSet;
 struct SharedResources;
 class TaskDb;
 namespace internal {
+class GlobalStreamThread;
 class StateUpdater;
 class StreamThread;
 }  // namespace internal
@@ -149,6 +150,8 @@ class KafkaStreams {
   // The membership view changed: recompute where this instance keeps standbys.
   void OnView(const std::vector<InstanceView>& view);
   absl::StatusOr<std::unique_ptr<internal::StreamThread>> NewThread();
+  // The global thread's stores for tasks' processors (empty: none).
+  GlobalStoreFinder GlobalStores() const;
 
   // Opens a task's RocksDB instance in `<state.dir>/<application.id>/<task>`.
   absl::StatusOr<std::unique_ptr<TaskDb>> OpenTaskDb(TaskId id) const;
@@ -169,6 +172,9 @@ class KafkaStreams {
   std::set<int> stateful_subtopologies_;    // set by Start()
   // Restores active tasks and keeps standbys (null: no stateful RocksDB task).
   std::unique_ptr<internal::StateUpdater> state_updater_;
+  // Keeps the global stores (null: the topology has none); bootstrapped before the threads.
+  std::unique_ptr<internal::GlobalStreamThread> global_thread_;
+  std::atomic<bool> bootstrapping_{false};
   std::unique_ptr<Membership> membership_;
   std::atomic<int64_t> placement_mismatches_{0};
   std::atomic<int64_t> memory_plan_bytes_{0};

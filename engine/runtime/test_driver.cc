@@ -29,6 +29,10 @@ class TopologyTestDriver::Impl : private internal::RecordCollector {
   // Topic -> partition -> the task reading it.
   std::map<std::string, std::map<int32_t, internal::Task*>, std::less<>> readers_;
   std::map<std::pair<std::string, int32_t>, int64_t> next_offset_;
+  // Global stores (in memory), and their specs by topic: a record piped to a global topic
+  // updates its store at once, as Kafka Streams' driver does.
+  std::map<std::string, std::unique_ptr<KeyValueBytesStore>, std::less<>> globals_;
+  std::map<std::string, Topology::GlobalStoreSpec, std::less<>> global_topics_;
   std::deque<std::pair<std::string, RawRecord>> pending_;
   std::map<std::string, std::vector<OutputRecord>, std::less<>> outputs_;
   int32_t round_robin_ = 0;
@@ -49,6 +53,14 @@ TopologyTestDriver::Impl::Impl(const Topology& topology, TestDriverOptions optio
   WEIR_CHECK(options_.partitions > 0) << "partitions must be positive";
   if (options_.cache_max_bytes > 0)
     cache_ = std::make_unique<RecordCache>(options_.cache_max_bytes);
+  for (const Topology::GlobalStoreSpec& spec : topology.global_stores()) {
+    globals_[spec.store] = std::make_unique<InMemoryKeyValueStore>(spec.store);
+    global_topics_[spec.topic] = spec;
+  }
+  const GlobalStoreFinder global_stores = [this](absl::string_view name) -> StateStore* {
+    auto it = globals_.find(name);
+    return it == globals_.end() ? nullptr : it->second.get();
+  };
   for (const Topology::Subtopology& sub : topology.Subtopologies()) {
     for (int32_t partition = 0; partition < options_.partitions; ++partition) {
       const TaskId id{sub.id, partition};
@@ -60,7 +72,8 @@ TopologyTestDriver::Impl::Impl(const Topology& topology, TestDriverOptions optio
       }
       absl::StatusOr<std::unique_ptr<internal::Task>> task = internal::Task::Create(
           topology, sub, id, options_.application_id, [this] { return wall_clock_ms_; },
-          static_cast<internal::RecordCollector*>(this), std::move(db), cache_.get());
+          static_cast<internal::RecordCollector*>(this), std::move(db), cache_.get(),
+          /*debug_metrics=*/false, global_stores);
       WEIR_CHECK(task.ok()) << task.status();
       tasks_.push_back(*std::move(task));
       for (const std::string& topic : tasks_.back()->source_topics()) {
@@ -81,6 +94,9 @@ int32_t TopologyTestDriver::Impl::PartitionOf(const RawRecord& record) {
 }
 
 absl::Status TopologyTestDriver::Impl::PipeRaw(const std::string& topic, RawRecord record) {
+  if (auto global = global_topics_.find(topic); global != global_topics_.end()) {
+    return global->second.apply(record, *globals_.at(global->second.store));
+  }
   if (!readers_.contains(topic)) {
     return absl::NotFoundError(absl::StrCat("the topology does not read topic '", topic, "'"));
   }

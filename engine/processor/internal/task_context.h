@@ -73,6 +73,8 @@ struct TaskContext {
   TaskSensors sensors;
   bool record_debug_metrics = false;  // metrics.recording.level: debug
   absl::Status failure;               // the first a processor reported (ProcessorContext::Fail)
+  // The instance's global stores by name (Topology::AddGlobalStore); unset: none.
+  std::function<StateStore*(absl::string_view name)> global_store;
 
   // A late or invalid record the task drops (Kafka Streams' dropped-records).
   void Dropped(DropReason reason) {

@@ -203,7 +203,8 @@ absl::StatusOr<StateUpdater::Updating> StateUpdater::OpenStandby(TaskId id) {
     WEIR_ASSIGN_OR_RETURN(
         standby.task,
         Task::Create(*topology_, subtopologies_[id.subtopology], id, config_.application_id,
-                     options_.wall_clock, static_cast<RecordCollector*>(this), std::move(db)));
+                     options_.wall_clock, static_cast<RecordCollector*>(this), std::move(db),
+                     nullptr, false, options_.global_stores));
     WEIR_ASSIGN_OR_RETURN(ChangelogCheck check,
                           CheckChangelogs(*standby.task, offsets_client_.get(),
                                           config_.application_id, "standby"));

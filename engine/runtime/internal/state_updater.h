@@ -78,6 +78,8 @@ class StateUpdater : private RecordCollector {
     // Called on the updater's thread, without its lock, when it starts reading a restoring
     // task's changelogs, with the records to restore (tests hold it to observe a restore).
     std::function<void(TaskId, int64_t remaining)> on_restore_start;
+    // The instance's global stores, for the processors of the tasks it creates.
+    GlobalStoreFinder global_stores;
   };
 
   // A task handed back: restored (status OK), failed (its state stays at its last whole

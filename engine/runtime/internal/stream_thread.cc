@@ -604,7 +604,8 @@ absl::StatusOr<std::unique_ptr<Task>> StreamThread::CreateTask(
         std::unique_ptr<Task> task,
         Task::Create(*topology_, subtopologies_[id.subtopology], id, config_.application_id,
                      wall_clock_, producer_.get(), std::move(db), &cache_,
-                     config_.metrics_recording_level == RecordingLevel::kDebug));
+                     config_.metrics_recording_level == RecordingLevel::kDebug,
+                     hooks_.global_stores));
     if (dir.empty() || task->logged_stores().empty()) return task;
     if (trusted) {
       task->set_from_standby(from_standby && attempt == 0);

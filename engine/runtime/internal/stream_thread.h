@@ -99,6 +99,8 @@ struct StreamThreadHooks {
   // Partitions of each topic the topology reads (internal ones by their full name): a keyed
   // record is misplaced when murmur2 of its key names another (`misplaced.records`).
   std::map<std::string, int32_t> source_partitions;
+  // The instance's global stores (internal/global_thread.h), for its tasks' processors.
+  GlobalStoreFinder global_stores;
 };
 
 class StreamThread {

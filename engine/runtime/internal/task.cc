@@ -39,9 +39,11 @@ std::optional<int64_t> Decode64(const std::optional<std::string>& bytes) {
 absl::StatusOr<std::unique_ptr<Task>> Task::Create(
     const Topology& topology, const Topology::Subtopology& subtopology, TaskId id,
     std::string application_id, std::function<int64_t()> wall_clock, RecordCollector* collector,
-    std::unique_ptr<TaskDb> db, RecordCache* cache, bool debug_metrics) {
+    std::unique_ptr<TaskDb> db, RecordCache* cache, bool debug_metrics,
+    GlobalStoreFinder global_stores) {
   std::unique_ptr<Task> task(new Task());
   task->db_ = std::move(db);
+  task->context_.global_store = std::move(global_stores);
   task->context_.task_id = id;
   task->context_.application_id = std::move(application_id);
   task->context_.wall_clock = std::move(wall_clock);

@@ -43,7 +43,7 @@ class Task {
       const Topology& topology, const Topology::Subtopology& subtopology, TaskId id,
       std::string application_id, std::function<int64_t()> wall_clock, RecordCollector* collector,
       std::unique_ptr<TaskDb> db = nullptr, RecordCache* cache = nullptr,
-      bool debug_metrics = false);
+      bool debug_metrics = false, GlobalStoreFinder global_stores = {});
   ~Task();
   Task(const Task&) = delete;
   Task& operator=(const Task&) = delete;

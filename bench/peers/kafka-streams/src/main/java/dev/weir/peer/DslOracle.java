@@ -55,11 +55,15 @@ public final class DslOracle {
 
   private DslOracle() {}
 
+  static Path stateDir;
+
   public static void main(String[] args) throws IOException {
     if (args.length == 0) {
       System.err.println("usage: DslOracle SCENARIO...  (see the class comment for the format)");
       System.exit(2);
     }
+    // A state directory of this run's own: two runs at once must not share RocksDB stores.
+    stateDir = Files.createTempDirectory("dsl-oracle-");
     StringBuilder out = new StringBuilder();
     for (String file : args) {
       out.append("== ").append(file).append('\n');
@@ -67,6 +71,9 @@ public final class DslOracle {
       out.append("== end\n");
     }
     System.out.print(out);
+    try (java.util.stream.Stream<Path> paths = Files.walk(stateDir)) {
+      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
   }
 
   static String field(String s) {
@@ -88,6 +95,7 @@ public final class DslOracle {
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "dsl-oracle");
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
     props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
+    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
     // Stream-stream outer joins emit unmatched records at every record, not at most once per
     // second of the driver's wall clock (docs/dsl.md, "Intended differences").
     props.put(StreamsConfig.InternalConfig.EMIT_INTERVAL_MS_KSTREAMS_OUTER_JOIN_SPURIOUS_RESULTS_FIX, 0L);
@@ -306,6 +314,15 @@ public final class DslOracle {
           .suppress(Suppressed.untilTimeLimit(ms(2_000), Suppressed.BufferConfig.unbounded()))
           .toStream()
           .mapValues(v -> v == null ? null : Long.toString(v))
+          .to("out", Produced.with(S, S));
+      // A stream joined with a global table on the key its value's length names (1 -> b).
+      case "stream-globaltable-join" -> in.join(b.globalTable("gin", Consumed.with(S, S)),
+              (k, v) -> v == null ? null : String.valueOf("abcd".charAt(v.length())),
+              (v, g) -> v + "/" + g)
+          .to("out", Produced.with(S, S));
+      case "stream-globaltable-left-join" -> in.leftJoin(b.globalTable("gin", Consumed.with(S, S)),
+              (k, v) -> v == null ? null : String.valueOf("abcd".charAt(v.length())),
+              (v, g) -> v + "/" + g)
           .to("out", Produced.with(S, S));
       default -> throw new IllegalArgumentException("no topology named " + name);
     }
