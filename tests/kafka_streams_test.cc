@@ -778,6 +778,59 @@ TEST(KafkaStreams, GracefulShutdownCommitsSoARestartReprocessesNothing) {
   EXPECT_EQ(values.size(), 2'000u);
 }
 
+// A stream joined with a global table: "k<i>" -> "g<i>" for 1,000 keys, read to its end before
+// any stream record is processed.
+Topology GlobalJoin(const std::string& in, const std::string& global, const std::string& out) {
+  StreamsBuilder builder;
+  const auto s = serdes::String();
+  auto table = builder.GlobalTable<std::string, std::string>(global, s, s,
+                                                             Materialized<std::string>::As("g"));
+  builder.Stream<std::string, std::string>(in, s, s)
+      .Join(table, [](const std::string& key, const std::string&) { return key; },
+            [](const std::string& v, const std::string& g) { return v + "/" + g; })
+      .To(out, Produced<std::string, std::string>::With(s, s));
+  absl::StatusOr<Topology> topology = builder.Build();
+  EXPECT_TRUE(topology.ok()) << topology.status();
+  return topology.ok() ? *std::move(topology) : Topology();
+}
+
+TEST(KafkaStreams, AGlobalTableIsReadWholeBeforeProcessingThenFromItsCheckpoint) {
+  CreateTopics({"global-in", "global-out"}, 2);
+  CreateTopics({"global-table"}, 3);
+  Produce("global-table", 0, 1'000);
+  AppConfig config = Config("global", 1);
+  {
+    auto first = KafkaStreams::Create(GlobalJoin("global-in", "global-table", "global-out"),
+                                      config, EmbeddedOptions());
+    ASSERT_TRUE(first.ok()) << first.status();
+    ASSERT_TRUE(Started(**first));
+    ASSERT_TRUE((*first)->global_thread().has_value());
+    // Start() returns after the bootstrap: every key is there before the first stream record.
+    EXPECT_TRUE((*first)->global_thread()->bootstrapped);
+    EXPECT_EQ((*first)->global_thread()->bootstrap_records, 1'000);
+    Produce("global-in", 0, 200);
+    ASSERT_TRUE(
+        WaitFor([&] { return EndOffsets("global-out", 2) >= 200; }, std::chrono::seconds(60)));
+    // Updates after the bootstrap are applied as they come.
+    Produce("global-table", 1'000, 1'100);
+    ASSERT_TRUE(WaitFor([&] { return (*first)->global_thread()->records_applied >= 1'100; },
+                        std::chrono::seconds(60)));
+    (*first)->Close();
+  }
+  for (const Consumed& c : ReadAll("global-out", 2)) {
+    // Key k<i> (i < 200) was joined with the table's g value for k<i>: "<i>/<i>".
+    EXPECT_EQ(c.value, absl::StrCat(c.key.substr(1), "/", c.key.substr(1))) << c.key;
+  }
+  Produce("global-table", 1'100, 1'150);
+  auto second = KafkaStreams::Create(GlobalJoin("global-in", "global-table", "global-out"),
+                                     config, EmbeddedOptions());
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_TRUE(Started(**second));
+  // From the checkpoint: only what was produced while the instance was down.
+  EXPECT_EQ((*second)->global_thread()->bootstrap_records, 50);
+  (*second)->Close();
+}
+
 TEST(KafkaStreams, ASecondInstanceJoinsAndLeavesWithoutLosingRecords) {
   CreateTopics({"scale-in", "scale-out"}, 4);
   auto first = KafkaStreams::Create(PassThrough("scale-in", "scale-out"), Config("scale", 1),

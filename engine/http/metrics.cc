@@ -169,6 +169,19 @@ constexpr MetricDescription kDescriptions[] = {
      "stream-state-updater-metrics: restore-records (standbys)",
      "changelog records applied to this instance's standby tasks since the start",
      "state updater", kInfo},
+    {"weir_global_thread_records_applied_total", kCounter, kClient,
+     "GlobalStreamThread's process-total",
+     "records of the global tables' topics applied to the global stores since the start",
+     "global thread", kInfo},
+    {"weir_global_thread_bootstrap_records", kGauge, kClient, "(weir) global bootstrap",
+     "records the start-up bootstrap read: those produced since the global stores' checkpoint",
+     "global thread", kInfo},
+    {"weir_global_thread_records_skipped_total", kCounter, kClient,
+     "dropped-records (global thread)",
+     "global records whose key or value did not deserialize (skipped and logged)",
+     "global thread", kInfo},
+    {"weir_global_thread_records_lag", kGauge, kClient, "(weir) global lag",
+     "records the global stores trail their topics' ends by", "global thread", kInfo},
     {"weir_client_placement_mismatched_tasks", kGauge, kClient,
      "(weir) standby placement check",
      "tasks the membership view shows on another instance than `range` predicts (non-zero "
@@ -463,6 +476,16 @@ void AddClient(Builder& b, const MetricsSnapshot& s) {
         static_cast<double>(s.standby_records_applied));
   b.Add(Family("weir_client_placement_mismatched_tasks"), client,
         static_cast<double>(s.placement_mismatches));
+  if (s.global_thread.has_value()) {
+    const GlobalThreadStatus& g = *s.global_thread;
+    b.Add(Family("weir_global_thread_records_applied_total"), client,
+          static_cast<double>(g.records_applied));
+    b.Add(Family("weir_global_thread_bootstrap_records"), client,
+          static_cast<double>(g.bootstrap_records));
+    b.Add(Family("weir_global_thread_records_skipped_total"), client,
+          static_cast<double>(g.records_skipped));
+    b.Add(Family("weir_global_thread_records_lag"), client, static_cast<double>(g.lag));
+  }
   b.Add(Family("weir_process_resident_memory_bytes"), client,
         static_cast<double>(s.resident_bytes));
   if (s.memory_plan_bytes > 0) {
@@ -732,7 +755,8 @@ std::string RenderMetrics(const KafkaStreams& streams, const QueryService* queri
       .resident_bytes = ReadResidentBytes(),
       .memory_plan_bytes = streams.memory_plan_bytes(),
       .threads = streams.threads(),
-      .standbys = streams.standbys()};
+      .standbys = streams.standbys(),
+      .global_thread = streams.global_thread()};
   if (queries != nullptr) {
     snapshot.queries = MetricsSnapshot::Queries{
         .counts = queries->counts(),

@@ -72,6 +72,7 @@ struct MetricsSnapshot {
   int64_t memory_plan_bytes = 0;  // 0: no plan
   std::vector<ThreadSnapshot> threads;
   std::vector<StandbyTaskView> standbys;
+  std::optional<GlobalThreadStatus> global_thread;  // when the topology has global stores
   struct Queries {
     std::map<QueryService::Counted, int64_t> counts;
     Sensor::Reading latency_ms;

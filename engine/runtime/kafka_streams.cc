@@ -523,6 +523,16 @@ std::vector<StandbyTaskView> KafkaStreams::standbys() const {
   return state_updater_ != nullptr ? state_updater_->standbys() : std::vector<StandbyTaskView>{};
 }
 
+std::optional<GlobalThreadStatus> KafkaStreams::global_thread() const {
+  if (global_thread_ == nullptr) return std::nullopt;
+  const internal::GlobalStreamThread::Snapshot s = global_thread_->snapshot();
+  return GlobalThreadStatus{.bootstrapped = s.bootstrapped,
+                            .records_applied = s.records_applied,
+                            .bootstrap_records = s.bootstrap_records,
+                            .records_skipped = s.records_skipped,
+                            .lag = s.lag};
+}
+
 int64_t KafkaStreams::standby_records_applied() const {
   if (!started_.load(std::memory_order_acquire)) return 0;
   return state_updater_ != nullptr ? state_updater_->standby_records_applied() : 0;

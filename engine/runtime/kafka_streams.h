@@ -24,6 +24,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -129,6 +130,8 @@ class KafkaStreams {
   // Standby tasks held here, and the changelog records applied to them since the start.
   std::vector<StandbyTaskView> standbys() const;
   int64_t standby_records_applied() const;
+  // The global thread's progress; nullopt when the topology has no global store.
+  std::optional<GlobalThreadStatus> global_thread() const;
   // Tasks the membership view currently places on another instance than `range` would
   // (non-zero while a rebalance is pending, or with another assignor): placement is a guess.
   int64_t placement_mismatches() const { return placement_mismatches_; }

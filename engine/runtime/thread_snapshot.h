@@ -64,6 +64,15 @@ inline int64_t SumOver(const std::vector<ThreadSnapshot>& threads,
   return total;
 }
 
+// What the instance's global stream thread has done (engine/runtime/internal/global_thread.h).
+struct GlobalThreadStatus {
+  bool bootstrapped = false;
+  int64_t records_applied = 0;    // since the start, the bootstrap's included
+  int64_t bootstrap_records = 0;  // read by the bootstrap: those produced since the checkpoint
+  int64_t records_skipped = 0;    // keys or values that did not deserialize
+  int64_t lag = 0;                // records behind the global topics' ends
+};
+
 }  // namespace weir
 
 #endif  // WEIR_ENGINE_RUNTIME_THREAD_SNAPSHOT_H_

@@ -159,11 +159,8 @@ absl::StatusOr<bool> GlobalStreamThread::PollOnce(int timeout_ms) {
     auto spec = by_topic_.find(topic);
     if (spec != by_topic_.end()) {
       const RawRecord record = ToRawRecord(*m);
-      absl::Status status;
-      {
-        absl::MutexLock lock(&mutex_);
-        status = spec->second->apply(record, *stores_.at(spec->second->store));
-      }
+      // The shared store takes the mutex for each of its calls.
+      const absl::Status status = spec->second->apply(record, *stores_.at(spec->second->store));
       if (status.ok()) {
         ++applied;
       } else if (absl::IsInvalidArgument(status)) {
