@@ -424,5 +424,60 @@ TEST(Dsl, SuppressingUntilWindowsCloseNeedsWindowsAndAStrictBuffer) {
   }
 }
 
+// docs/dsl.md's worked examples, as written there.
+TEST(Dsl, TheWorkedExamplesOfDslMdBuild) {
+  StreamsBuilder builder;
+  const auto s = serdes::String();
+  KTable<std::string, std::string> merchants = builder.Table<std::string, std::string>(
+      "merchants", s, s, Materialized<std::string>::As("merchants"));
+  GlobalKTable<std::string, std::string> countries =
+      builder.GlobalTable<std::string, std::string>("countries", s, s);
+  builder.Stream<std::string, std::string>("payments", s, s)
+      .LeftJoin(merchants, [](const std::string& payment, const std::optional<std::string>& m) {
+        return payment + "|" + m.value_or("unknown");
+      })
+      .Join(countries, [](const std::string&, const std::string& v) { return v.substr(0, 2); },
+            [](const std::string& v, const std::string& country) { return v + "|" + country; })
+      .To("enriched", Produced<std::string, std::string>::With(s, s));
+
+  builder.Stream<std::string, std::string>("clicks", s, s)
+      .GroupByKey()
+      .WindowedBy(SessionWindows::OfInactivityGapAndGrace(30'000, 10'000))
+      .Count()
+      .Suppress(Suppressed::UntilWindowCloses(BufferConfig::Unbounded()))
+      .ToStream()
+      .To("sessions", Produced<Windowed<std::string>, std::optional<int64_t>>::With(
+                          std::make_shared<SessionWindowedSerde<std::string>>(s),
+                          serdes::Optional(serdes::Int64())));
+
+  auto orders = builder.Stream<std::string, std::string>("orders", s, s);
+  auto shipments = builder.Stream<std::string, std::string>("shipments", s, s);
+  orders
+      .LeftJoin(shipments,
+                [](const std::string& order, const std::optional<std::string>& shipment) {
+                  return shipment ? order + " shipped" : order + " not shipped";
+                },
+                JoinWindows::OfTimeDifferenceAndGrace(3'600'000, 60'000).Before(0))
+      .To("order-status", Produced<std::string, std::string>::With(s, s));
+
+  builder.Table<std::string, std::string>("stores", s, s)
+      .GroupBy([](const std::string& id, const std::string& region) {
+        return std::make_pair(region, id);
+      })
+      .Count()
+      .ToStream()
+      .To("stores-per-region", Produced<std::string, std::optional<int64_t>>::With(
+                                   s, serdes::Optional(serdes::Int64())));
+  Topology topology = BuildOrDie(builder);
+
+  // Enrichment end to end: a merchant, a country, a payment.
+  TopologyTestDriver driver(topology);
+  ASSERT_TRUE(driver.PipeRaw("merchants", {.key = "p1", .value = "acme", .timestamp = 1}).ok());
+  ASSERT_TRUE(driver.PipeRaw("countries", {.key = "DE", .value = "Germany", .timestamp = 1}).ok());
+  ASSERT_TRUE(driver.PipeRaw("payments", {.key = "p1", .value = "DE-42", .timestamp = 2}).ok());
+  ASSERT_TRUE(driver.PipeRaw("payments", {.key = "p2", .value = "FR-7", .timestamp = 3}).ok());
+  EXPECT_THAT(Strings(driver, "enriched"), ElementsAre(KV{"p1", "DE-42|acme|Germany"}));
+}
+
 }  // namespace
 }  // namespace weir
