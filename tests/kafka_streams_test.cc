@@ -831,6 +831,26 @@ TEST(KafkaStreams, AGlobalTableIsReadWholeBeforeProcessingThenFromItsCheckpoint)
   (*second)->Close();
 }
 
+TEST(KafkaStreams, JoinedTopicsOfDifferentPartitionCountsAreRefusedNamingBoth) {
+  CreateTopics({"copart-stream"}, 2);
+  CreateTopics({"copart-table"}, 3);
+  StreamsBuilder builder;
+  const auto s = serdes::String();
+  builder.Stream<std::string, std::string>("copart-stream", s, s)
+      .Join(builder.Table<std::string, std::string>("copart-table", s, s),
+            [](const std::string& v, const std::string& t) { return v + t; })
+      .To("copart-out", Produced<std::string, std::string>::With(s, s));
+  absl::StatusOr<Topology> topology = builder.Build();
+  ASSERT_TRUE(topology.ok()) << topology.status();
+  auto streams = KafkaStreams::Create(*topology, Config("copart", 1), EmbeddedOptions());
+  ASSERT_TRUE(streams.ok()) << streams.status();
+  const absl::Status started = (*streams)->Start();
+  EXPECT_EQ(started.code(), absl::StatusCode::kFailedPrecondition) << started;
+  EXPECT_THAT(started.message(), HasSubstr("'copart-stream' (2 partitions)"));
+  EXPECT_THAT(started.message(), HasSubstr("'copart-table' (3 partitions)"));
+  (*streams)->Close();
+}
+
 TEST(KafkaStreams, ASecondInstanceJoinsAndLeavesWithoutLosingRecords) {
   CreateTopics({"scale-in", "scale-out"}, 4);
   auto first = KafkaStreams::Create(PassThrough("scale-in", "scale-out"), Config("scale", 1),

@@ -477,6 +477,13 @@ TEST(Dsl, TheWorkedExamplesOfDslMdBuild) {
   ASSERT_TRUE(driver.PipeRaw("payments", {.key = "p1", .value = "DE-42", .timestamp = 2}).ok());
   ASSERT_TRUE(driver.PipeRaw("payments", {.key = "p2", .value = "FR-7", .timestamp = 3}).ok());
   EXPECT_THAT(Strings(driver, "enriched"), ElementsAre(KV{"p1", "DE-42|acme|Germany"}));
+  // The global store appears as Kafka Streams describes one.
+  EXPECT_THAT(topology.Describe(),
+              HasSubstr("for global store (will not generate tasks)\n"
+                        "    Source: KSTREAM-SOURCE-0000000002 (topics: [countries])\n"
+                        "      --> KTABLE-SOURCE-0000000003\n"
+                        "    Processor: KTABLE-SOURCE-0000000003 (stores: "
+                        "[countries-STATE-STORE-0000000004])\n"));
 }
 
 }  // namespace

@@ -812,6 +812,7 @@ class KStream {
       topology.AddKeyValueStore(KeyValueStoreOptions{.name = options.outer_store},
                                 {this_node, other_node});
     }
+    topology.CoPartition({this_node, other_node});
     return KStream<K, VR>(state_, merge, false, key_serde_, nullptr);
   }
 
@@ -841,6 +842,7 @@ class KStream {
     for (const std::string& store : table.getter_stores_) {
       state_->topology.ConnectStore(store, {node});
     }
+    state_->topology.CoPartition({node, table.node_});
     return KStream<K, VR>(state_, node, false, key_serde_, nullptr);
   }
 

@@ -261,6 +261,7 @@ class KTable {
         {this_node, other_node});
     for (const std::string& store : other.getter_stores_) topology.ConnectStore(store, {this_node});
     for (const std::string& store : getter_stores_) topology.ConnectStore(store, {other_node});
+    topology.CoPartition({this_node, other_node});
 
     // The joined table's value of a key: both sides read, joined as this side's updates are.
     dsl::ValueGetterSupplier<K, VR> getter = [this_getter = getter_, other_getter = other.getter_,

@@ -61,12 +61,16 @@ class StreamsBuilder {
   template <typename K, typename V>
   GlobalKTable<K, V> GlobalTable(std::string topic, SerdePtr<K> key_serde, SerdePtr<V> value_serde,
                                  Materialized<V> materialized = Materialized<V>{}) {
+    const std::string source = state_->NewName("KSTREAM-SOURCE");
+    const std::string processor = state_->NewName("KTABLE-SOURCE");
     std::string store = materialized.store_name;
     if (store.empty()) store = state_->NewName(absl::StrCat(topic, "-STATE-STORE"));
     if (materialized.value_serde != nullptr) value_serde = materialized.value_serde;
     state_->topology.AddGlobalStore(Topology::GlobalStoreSpec{
         .store = store,
         .topic = std::move(topic),
+        .source_name = source,
+        .processor_name = processor,
         .apply = [key_serde, value_serde](const RawRecord& record,
                                           KeyValueBytesStore& table) -> absl::Status {
           if (!record.key.has_value()) return absl::OkStatus();

@@ -141,6 +141,35 @@ Topology& Topology::ConnectStore(const std::string& store,
   return *this;
 }
 
+Topology& Topology::CoPartition(std::vector<std::string> nodes) {
+  if (!status_.ok()) return *this;
+  for (const std::string& node : nodes) {
+    if (FindNode(node) < 0) {
+      Fail(absl::StrCat("co-partitioning names node '", node, "', which does not exist"));
+      return *this;
+    }
+  }
+  copartition_groups_.push_back(std::move(nodes));
+  return *this;
+}
+
+std::set<std::string> Topology::InputTopicsOf(int node) const {
+  std::set<std::string> topics;
+  std::vector<int> todo = {node};
+  std::set<int> seen;
+  while (!todo.empty()) {
+    const int at = todo.back();
+    todo.pop_back();
+    if (!seen.insert(at).second) continue;
+    const NodeSpec& spec = nodes_[at];
+    if (spec.kind == NodeKind::kSource && !spec.internal_topics) {
+      topics.insert(spec.topics.begin(), spec.topics.end());
+    }
+    todo.insert(todo.end(), spec.parents.begin(), spec.parents.end());
+  }
+  return topics;
+}
+
 Topology& Topology::AddGlobalStore(GlobalStoreSpec spec) {
   if (!status_.ok()) return *this;
   const auto named = [&](const auto& s) { return s.name == spec.store; };
@@ -262,6 +291,15 @@ std::string Topology::Describe() const {
       if (!node.parents.empty()) absl::StrAppend(&text, "      <-- ", names(node.parents), "\n");
     }
     absl::StrAppend(&text, "\n");
+  }
+  // Kafka Streams numbers global stores' sub-topologies after the others.
+  int id = static_cast<int>(Subtopologies().size());
+  for (const GlobalStoreSpec& global : global_stores_) {
+    absl::StrAppend(&text, "   Sub-topology: ", id++, " for global store (will not generate tasks)\n",
+                    "    Source: ", global.source_name, " (topics: [", global.topic, "])\n",
+                    "      --> ", global.processor_name, "\n", "    Processor: ",
+                    global.processor_name, " (stores: [", global.store, "])\n",
+                    "      --> none\n", "      <-- ", global.source_name, "\n\n");
   }
   return text;
 }

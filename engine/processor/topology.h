@@ -26,6 +26,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <typeindex>
 #include <vector>
@@ -80,6 +81,9 @@ class Topology {
   struct GlobalStoreSpec {
     std::string store;
     std::string topic;
+    // The names Describe() gives the source reading `topic` and the processor updating `store`.
+    std::string source_name;
+    std::string processor_name;
     // Applies one record of `topic` to the store: InvalidArgument (nothing written) for a
     // record whose key or value does not deserialize.
     std::function<absl::Status(const RawRecord& record, KeyValueBytesStore& store)> apply;
@@ -116,6 +120,16 @@ class Topology {
     return AddKeyValueStore(KeyValueStoreOptions{.name = std::move(name)}, std::move(processors));
   }
   Topology& ConnectStore(const std::string& store, const std::vector<std::string>& processors);
+  // Declares that what reaches `nodes` must be co-partitioned (the two sides of a join): the
+  // input topics that feed them, through any chain of processors, must have as many partitions
+  // each, or the instance refuses to start, naming them. Repartition topics always have the
+  // input's largest count.
+  Topology& CoPartition(std::vector<std::string> nodes);
+  // The input (not internal) topics whose records reach `node`.
+  std::set<std::string> InputTopicsOf(int node) const;
+  const std::vector<std::vector<std::string>>& copartition_groups() const {
+    return copartition_groups_;
+  }
   // A global store; its store name is unique among all stores, and its topic is read by no
   // source.
   Topology& AddGlobalStore(GlobalStoreSpec spec);
@@ -163,6 +177,7 @@ class Topology {
   std::vector<StoreSpec> stores_;
   std::vector<QueryableStore> queryable_;
   std::vector<GlobalStoreSpec> global_stores_;
+  std::vector<std::vector<std::string>> copartition_groups_;
   std::function<void(RawRecord&)> redact_dead_letter_;
   absl::Status status_;
 };

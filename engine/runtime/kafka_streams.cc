@@ -150,6 +150,31 @@ absl::StatusOr<int32_t> InputPartitions(const Topology& topology, const Partitio
   return partitions;
 }
 
+// FailedPrecondition naming two input topics a join reads with different partition counts: a
+// key's records would be in different tasks, and the join would miss them.
+absl::Status CheckCoPartitioned(const Topology& topology, const PartitionCountMap& counts) {
+  for (const std::vector<std::string>& group : topology.copartition_groups()) {
+    std::string first;
+    int32_t first_count = 0;
+    for (const std::string& node : group) {
+      for (const std::string& topic : topology.InputTopicsOf(topology.FindNode(node))) {
+        auto count = counts.find(topic);
+        if (count == counts.end()) continue;  // InputPartitions names it
+        if (first.empty()) {
+          first = topic;
+          first_count = count->second;
+        } else if (count->second != first_count) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "topics '", first, "' (", first_count, " partitions) and '", topic, "' (",
+              count->second, " partitions) are joined (", absl::StrJoin(group, " and "),
+              ") but not co-partitioned: give them as many partitions, or repartition one"));
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 // Every internal topic the application needs: the membership topic (one partition), the
 // topology's internal topics and the stores' changelogs, with the input's partition count (a
 // task's changelog partition is its own partition number). Changelogs are compacted as Kafka
@@ -239,6 +264,7 @@ absl::Status KafkaStreams::PrepareCluster() {
   WEIR_ASSIGN_OR_RETURN(const PartitionCountMap counts, PartitionCounts(admin.get()));
   WEIR_ASSIGN_OR_RETURN(const int32_t partitions,
                         InputPartitions(*topology_, counts, config_.bootstrap_servers));
+  WEIR_RETURN_IF_ERROR(CheckCoPartitioned(*topology_, counts));
   source_topics_.clear();
   for (const auto& [topic, sub] : SubtopologyOfSourceTopic(*topology_, config_.application_id)) {
     auto count = counts.find(topic);
