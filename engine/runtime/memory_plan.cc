@@ -99,8 +99,10 @@ std::string FormatBytes(int64_t bytes) {
 
 namespace {
 
-// librdkafka's buffers: the consumer's prefetch and the producer's queue, per thread.
-absl::Status AddKafkaClientLines(const AppConfig& config, int64_t threads, MemoryPlan& plan) {
+// librdkafka's buffers: the consumer's prefetch and the producer's queue, per thread, and the
+// global thread's consumer when there is one.
+absl::Status AddKafkaClientLines(const AppConfig& config, int64_t threads, bool global,
+                                 MemoryPlan& plan) {
   // The stream threads' own clients' properties: weir's defaults under the user's.
   WEIR_ASSIGN_OR_RETURN(
       const ClientProperties consumer,
@@ -114,6 +116,12 @@ absl::Status AddKafkaClientLines(const AppConfig& config, int64_t threads, Memor
                         absl::StrCat("queued.max.messages.kbytes ", FormatBytes(fetch_kb << 10),
                                      " x ", threads, " threads"),
                         (fetch_kb << 10) * threads});
+  if (global) {
+    plan.lines.push_back({"global thread's consumer prefetch (librdkafka)",
+                          absl::StrCat("queued.max.messages.kbytes ", FormatBytes(fetch_kb << 10),
+                                       " x 1"),
+                          fetch_kb << 10});
+  }
   plan.lines.push_back({"producer buffer (librdkafka)",
                         absl::StrCat("queue.buffering.max.kbytes ", FormatBytes(produce_kb << 10),
                                      " x ", threads, " threads (an upper bound)"),
@@ -175,7 +183,28 @@ absl::StatusOr<MemoryPlan> PlanMemory(const AppConfig& config, const RocksDbOpti
                       "(cache_index_and_filter_blocks: false) and grow with the state.\n");
     }
   }
-  if (kafka_clients) WEIR_RETURN_IF_ERROR(AddKafkaClientLines(config, threads, plan));
+  // The global stores: one more RocksDB instance (or their whole topics in memory).
+  const int64_t globals = static_cast<int64_t>(topology.global_stores().size());
+  if (globals > 0 && config.default_dsl_store == DslStore::kRocksDb) {
+    if (!rocksdb.share_block_cache) {
+      plan.lines.push_back({"RocksDB block cache (global stores)",
+                            "x 1 (the global stores' RocksDB instance)",
+                            rocksdb.block_cache_size});
+    }
+    if (!rocksdb.share_block_cache || rocksdb.write_buffer_manager_size == 0) {
+      plan.lines.push_back({"RocksDB memtables (global stores)",
+                            absl::StrCat(FormatBytes(rocksdb.write_buffer_size), " x ",
+                                         rocksdb.max_write_buffer_number, " x ", globals,
+                                         " global stores (an upper bound)"),
+                            rocksdb.write_buffer_size * rocksdb.max_write_buffer_number * globals});
+    }
+  } else if (globals > 0) {
+    absl::StrAppend(&plan.notes, "The ", globals, " global store(s) are in memory: each holds ",
+                    "its whole topic, which the plan cannot know.\n");
+  }
+  if (kafka_clients) {
+    WEIR_RETURN_IF_ERROR(AddKafkaClientLines(config, threads, globals > 0, plan));
+  }
   for (const MemoryPlan::Line& line : plan.lines) plan.total += line.bytes;
   plan.container_limit = plan.total + overhead_bytes;
   absl::StrAppend(&plan.notes, "Container limit = total + ", FormatBytes(overhead_bytes),

@@ -57,6 +57,29 @@ TEST(MemoryPlan, UnsharedCachesAndMemtablesMultiplyByTasksAndColumnFamilies) {
   EXPECT_THAT(plan->ToText(), HasSubstr("container memory limit"));
 }
 
+TEST(MemoryPlan, GlobalStoresAddTheirRocksDbInstanceAndAConsumer) {
+  Topology topology = OneWindowStore();
+  for (const char* name : {"g1", "g2"}) {
+    topology.AddGlobalStore({.store = name,
+                             .topic = std::string(name) + "-topic",
+                             .apply = [](const RawRecord&, KeyValueBytesStore&) {
+                               return absl::OkStatus();
+                             }});
+  }
+  ASSERT_TRUE(topology.status().ok()) << topology.status();
+  AppConfig config;
+  config.num_stream_threads = 2;
+  absl::StatusOr<MemoryPlan> plan = PlanMemory(config, RocksDbOptionSet{}, topology, 12, 0);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(LineBytes(*plan, "RocksDB block cache (global stores)"), int64_t{50} << 20);
+  EXPECT_EQ(LineBytes(*plan, "RocksDB memtables (global stores)"), int64_t{16} * 3 * 2 << 20);
+  EXPECT_EQ(LineBytes(*plan, "global thread's consumer prefetch (librdkafka)"), int64_t{64} << 20);
+  config.default_dsl_store = DslStore::kInMemory;
+  plan = PlanMemory(config, RocksDbOptionSet{}, topology, 12, 0);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_THAT(plan->notes, HasSubstr("2 global store(s) are in memory"));
+}
+
 TEST(MemoryPlan, ABoundedOptionSetCapsCachesAndMemtablesAtTheSharedCache) {
   AppConfig config;
   config.num_stream_threads = 1;
