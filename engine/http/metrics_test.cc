@@ -45,6 +45,8 @@ MetricsSnapshot Everything() {
   }
   t.metrics.consumer.records_lag[{"payments", 3}] = 7;
   s.standbys.push_back({.id = {0, 4}, .lag = 2, .applied = 9});
+  s.global_thread = GlobalThreadStatus{
+      .bootstrapped = true, .records_applied = 7, .bootstrap_records = 5, .records_skipped = 1};
   s.queries = MetricsSnapshot::Queries{.counts = {{{"card-5m/windows", 200, false}, 4}},
                                        .latency_ms = Seen()};
   return s;
