@@ -486,5 +486,21 @@ TEST(Dsl, TheWorkedExamplesOfDslMdBuild) {
                         "[countries-STATE-STORE-0000000004])\n"));
 }
 
+TEST(Dsl, RepartitionWritesToAnInternalTopicAndReadsItBack) {
+  StreamsBuilder builder;
+  const auto s = serdes::String();
+  builder.Stream<std::string, std::string>("in", s, s)
+      .SelectKey([](const std::string&, const std::string& v) { return v; })
+      .Repartition(Grouped<std::string, std::string>::With(s, s))
+      .To("out", Produced<std::string, std::string>::With(s, s));
+  const Topology topology = BuildOrDie(builder);
+  EXPECT_THAT(topology.Describe(),
+              HasSubstr("(topic: <application.id>-KSTREAM-REPARTITION-0000000002-repartition)"));
+  EXPECT_EQ(topology.Subtopologies().size(), 2u);
+  TopologyTestDriver driver(topology);
+  ASSERT_TRUE(driver.PipeRaw("in", {.key = "k", .value = "v", .timestamp = 1}).ok());
+  EXPECT_THAT(Strings(driver, "out"), ElementsAre(KV{"v", "v"}));
+}
+
 }  // namespace
 }  // namespace weir

@@ -663,6 +663,19 @@ class KStream {
     return AddGlobalJoin<KG, VG, VR>(table, selector, true, joiner);
   }
 
+  // The stream written to the internal topic `<application.id>-<name>-repartition` and read
+  // back (Kafka Streams' KStream#repartition): its records spread by key over as many
+  // partitions as the input's largest topic, in a new sub-topology. Needs the stream's serdes
+  // (or `grouped`'s).
+  KStream Repartition(Grouped<K, V> grouped = {}) const {
+    KStream stream = *this;
+    if (grouped.key_serde != nullptr) stream.key_serde_ = grouped.key_serde;
+    if (grouped.value_serde != nullptr) stream.value_serde_ = grouped.value_serde;
+    stream.repartition_ = true;
+    return stream.WithNode(stream.RepartitionFor(state_->NewName("KSTREAM-REPARTITION")),
+                           /*repartition=*/false);
+  }
+
   // Writes the stream to `topic` with the stream's serdes (or `produced`'s).
   void To(std::string topic, Produced<K, V> produced = {}) const {
     const SerdePtr<K> key = produced.key_serde != nullptr ? produced.key_serde : key_serde_;
@@ -852,8 +865,9 @@ class KStream {
           [](const Record<K, V>&) { return true; });
     };
   }
-  KStream WithNode(std::string node) const {
-    return KStream(state_, std::move(node), repartition_, key_serde_, value_serde_);
+  KStream WithNode(std::string node) const { return WithNode(std::move(node), repartition_); }
+  KStream WithNode(std::string node, bool repartition) const {
+    return KStream(state_, std::move(node), repartition, key_serde_, value_serde_);
   }
   KStream AddFilter(absl::string_view prefix, std::function<bool(const Record<K, V>&)> keep) const {
     const std::string node = state_->NewName(prefix);
