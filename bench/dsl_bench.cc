@@ -1,0 +1,195 @@
+// The DSL's stateful operators on one thread, through the test driver with RocksDB stores (the
+// tuned option set), each beside a "RocksDB alone" baseline doing the same reads and writes on
+// the same kind of store with no engine around them (docs/benchmarks.md, "The DSL"):
+//   BM_StreamTableJoin/keys/cache   a stream joined with a table of `keys` rows, with the record
+//                                   cache off (0) or on (1): one table read per record
+//   BM_StreamTableJoinAlone/keys    the same reads and the joiner, on a RocksDbKeyValueStore
+//   BM_SessionCount/keys            session counts: one range read and one write per record
+//   BM_SessionCountAlone/keys       the same range read and write on the store
+// Every benchmark commits every 10,000 records, as a stream thread would. Run from the
+// repository root (it reads config/rocksdb/tuned.yaml). The suite's smoke run takes the 1,000
+// key variants only.
+#include <benchmark/benchmark.h>
+
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "engine/dsl/streams_builder.h"
+#include "engine/runtime/test_driver.h"
+#include "stores/rocksdb_key_value_store.h"
+#include "stores/rocksdb_option_set.h"
+#include "stores/task_db.h"
+
+namespace weir {
+namespace {
+
+constexpr int64_t kCommitEvery = 10'000;
+
+std::string FreshDir(const std::string& name) {
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("weir-dsl-bench-" + name)).string();
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+absl::StatusOr<std::unique_ptr<TaskDb>> OpenDb(const std::string& name) {
+  absl::StatusOr<RocksDbOptionSet> set = LoadRocksDbOptionSet("config/rocksdb/tuned.yaml");
+  if (!set.ok()) return set.status();
+  absl::StatusOr<rocksdb::Options> options = BuildRocksDbOptions(*set, MakeSharedResources(*set));
+  if (!options.ok()) return options.status();
+  return TaskDb::Open(FreshDir(name), *options);
+}
+
+std::string Key(int64_t i) { return absl::StrCat("card-", i); }
+
+TestDriverOptions DriverOptions(const std::string& name, bool cache) {
+  TestDriverOptions options;
+  options.open_task_db = [name](TaskId id) { return OpenDb(name + "-" + id.ToString()); };
+  options.cache_max_bytes = cache ? int64_t{64} << 20 : 0;
+  return options;
+}
+
+// Pipes `count` records, committing and draining the output as a stream thread would.
+void Fail(benchmark::State& state, const absl::Status& status) {
+  state.SkipWithError(std::string(status.message()).c_str());
+}
+
+void BM_StreamTableJoin(benchmark::State& state) {
+  const int64_t keys = state.range(0);
+  const auto s = serdes::String();
+  StreamsBuilder builder;
+  builder.Stream<std::string, std::string>("payments", s, s)
+      .Join(builder.Table<std::string, std::string>("limits", s, s,
+                                                    Materialized<std::string>::As("limits")),
+            [](const std::string& payment, const std::string& limit) {
+              return payment + "|" + limit;
+            })
+      .To("out", Produced<std::string, std::string>::With(s, s));
+  absl::StatusOr<Topology> topology = builder.Build();
+  if (!topology.ok()) return Fail(state, topology.status());
+  TopologyTestDriver driver(*topology, DriverOptions("join", state.range(1) != 0));
+  for (int64_t i = 0; i < keys; ++i) {
+    if (absl::Status piped = driver.PipeRaw("limits", {.key = Key(i), .value = "5000.00"});
+        !piped.ok()) {
+      return Fail(state, piped);
+    }
+    if (i % kCommitEvery == 0 && !driver.Commit().ok()) return Fail(state, absl::InternalError("commit"));
+  }
+  if (absl::Status committed = driver.Commit(); !committed.ok()) return Fail(state, committed);
+  std::mt19937_64 random(7);
+  int64_t n = 0;
+  for (auto _ : state) {
+    const std::string key = Key(static_cast<int64_t>(random() % keys));
+    if (absl::Status piped =
+            driver.PipeRaw("payments", {.key = key, .value = "12.50", .timestamp = n});
+        !piped.ok()) {
+      return Fail(state, piped);
+    }
+    if (++n % kCommitEvery == 0) {
+      if (absl::Status committed = driver.Commit(); !committed.ok()) return Fail(state, committed);
+      benchmark::DoNotOptimize(driver.ReadOutput("out"));
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_StreamTableJoinAlone(benchmark::State& state) {
+  const int64_t keys = state.range(0);
+  absl::StatusOr<std::unique_ptr<TaskDb>> db = OpenDb("join-alone");
+  if (!db.ok()) return Fail(state, db.status());
+  absl::StatusOr<std::unique_ptr<RocksDbKeyValueStore>> store =
+      RocksDbKeyValueStore::Open("limits", db->get());
+  if (!store.ok()) return Fail(state, store.status());
+  for (int64_t i = 0; i < keys; ++i) {
+    (*store)->Put(Key(i), ValueAndTimestamp::Encode("5000.00", 0));
+    if (i % kCommitEvery == 0 && !(*db)->Commit({}).ok()) return Fail(state, absl::InternalError("commit"));
+  }
+  if (absl::Status committed = (*db)->Commit({}); !committed.ok()) return Fail(state, committed);
+  std::mt19937_64 random(7);
+  int64_t n = 0;
+  for (auto _ : state) {
+    const std::string key = Key(static_cast<int64_t>(random() % keys));
+    std::optional<absl::string_view> row = (*store)->Get(key);
+    if (row.has_value()) {
+      std::string joined = absl::StrCat("12.50|", ValueAndTimestamp::Decode(*row)->value);
+      benchmark::DoNotOptimize(joined);
+    }
+    if (++n % kCommitEvery == 0) {
+      if (absl::Status committed = (*db)->Commit({}); !committed.ok()) return Fail(state, committed);
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_SessionCount(benchmark::State& state) {
+  const int64_t keys = state.range(0);
+  const auto s = serdes::String();
+  StreamsBuilder builder;
+  builder.Stream<std::string, std::string>("clicks", s, s)
+      .GroupByKey()
+      .WindowedBy(SessionWindows::OfInactivityGapAndGrace(60'000, 10'000))
+      .Count()
+      .ToStream()
+      .To("out", Produced<Windowed<std::string>, std::optional<int64_t>>::With(
+                     std::make_shared<SessionWindowedSerde<std::string>>(s),
+                     serdes::Optional(serdes::Int64())));
+  absl::StatusOr<Topology> topology = builder.Build();
+  if (!topology.ok()) return Fail(state, topology.status());
+  TopologyTestDriver driver(*topology, DriverOptions("session", false));
+  std::mt19937_64 random(7);
+  int64_t n = 0;
+  for (auto _ : state) {
+    const std::string key = Key(static_cast<int64_t>(random() % keys));
+    // One click per key every ~keys ms: sessions grow, and some expire.
+    if (absl::Status piped = driver.PipeRaw("clicks", {.key = key, .value = "c", .timestamp = n});
+        !piped.ok()) {
+      return Fail(state, piped);
+    }
+    if (++n % kCommitEvery == 0) {
+      if (absl::Status committed = driver.Commit(); !committed.ok()) return Fail(state, committed);
+      benchmark::DoNotOptimize(driver.ReadOutput("out"));
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_SessionCountAlone(benchmark::State& state) {
+  const int64_t keys = state.range(0);
+  absl::StatusOr<std::unique_ptr<TaskDb>> db = OpenDb("session-alone");
+  if (!db.ok()) return Fail(state, db.status());
+  absl::StatusOr<std::unique_ptr<RocksDbKeyValueStore>> store =
+      RocksDbKeyValueStore::Open("sessions", db->get());
+  if (!store.ok()) return Fail(state, store.status());
+  std::mt19937_64 random(7);
+  int64_t n = 0;
+  for (auto _ : state) {
+    // The session store's reads and writes: the key's sessions near n, then the merged one.
+    const std::string key = Key(static_cast<int64_t>(random() % keys));
+    const std::string prefix = absl::StrCat(key, "/");
+    int64_t count = 0;
+    std::string found;
+    (*store)->Range(prefix, prefix + "\xff", [&](absl::string_view k, absl::string_view) {
+      found.assign(k.data(), k.size());
+      ++count;
+      return true;
+    });
+    if (!found.empty()) (*store)->Delete(found);
+    (*store)->Put(absl::StrCat(prefix, n), ValueAndTimestamp::Encode(std::to_string(count + 1), n));
+    if (++n % kCommitEvery == 0) {
+      if (absl::Status committed = (*db)->Commit({}); !committed.ok()) return Fail(state, committed);
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+BENCHMARK(BM_StreamTableJoin)->ArgsProduct({{1'000, 1'000'000}, {0, 1}})->ArgNames({"keys", "cache"});
+BENCHMARK(BM_StreamTableJoinAlone)->Arg(1'000)->Arg(1'000'000)->ArgName("keys");
+BENCHMARK(BM_SessionCount)->Arg(1'000)->Arg(100'000)->ArgName("keys");
+BENCHMARK(BM_SessionCountAlone)->Arg(1'000)->Arg(100'000)->ArgName("keys");
+
+}  // namespace
+}  // namespace weir
+
+BENCHMARK_MAIN();
