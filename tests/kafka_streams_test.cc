@@ -815,6 +815,12 @@ TEST(KafkaStreams, AGlobalTableIsReadWholeBeforeProcessingThenFromItsCheckpoint)
     Produce("global-table", 1'000, 1'100);
     ASSERT_TRUE(WaitFor([&] { return (*first)->global_thread()->records_applied >= 1'100; },
                         std::chrono::seconds(60)));
+    // The global thread's metric families, with their figures.
+    const std::string metrics = RenderMetrics(**first, nullptr);
+    EXPECT_THAT(metrics, HasSubstr("weir_global_thread_bootstrap_records{client_id="));
+    EXPECT_THAT(metrics, HasSubstr("weir_global_thread_records_skipped_total{"));
+    EXPECT_THAT(metrics, HasSubstr("weir_global_thread_records_lag{"));
+    EXPECT_THAT(metrics, ::testing::ContainsRegex("weir_global_thread_records_applied_total\\{[^}]*\\} 1100"));
     (*first)->Close();
   }
   for (const Consumed& c : ReadAll("global-out", 2)) {
