@@ -458,7 +458,11 @@ TEST(DslOracle, WeirMatchesKafkaStreamsOnEveryScenario) {
                            absl::StrCat(peer, "/weir-kstreams-peer.jar:", peer, "/lib/*"),
                            "dev.weir.peer.DslOracle"};
   for (const auto& file : files) argv.push_back(file.string());
-  const test::CommandResult java = test::RunCommand(argv, "", std::chrono::seconds(600));
+  // A scenario takes Kafka Streams 10-20 ms (a driver with RocksDB stores each): 1,000 random
+  // ones per topology take many minutes.
+  const auto deadline = std::max<std::chrono::milliseconds>(
+      std::chrono::seconds(600), std::chrono::milliseconds(100) * files.size());
+  const test::CommandResult java = test::RunCommand(argv, "", deadline);
   ASSERT_EQ(java.exit_status, 0) << java.err.substr(0, 4000);
 
   // DslOracle's output by scenario file.
