@@ -441,16 +441,7 @@ class SessionWindowAggregateProcessor
 
  private:
   std::string StoreKey(int64_t end, int64_t start) const {
-    std::string out(4, '\0');
-    const auto size = static_cast<uint32_t>(key_bytes_.size());
-    for (int i = 0; i < 4; ++i) out[i] = static_cast<char>(size >> (24 - 8 * i));
-    out += key_bytes_;
-    char bytes[8];
-    StoreBigEndian64(bytes, static_cast<uint64_t>(end));
-    out.append(bytes, 8);
-    StoreBigEndian64(bytes, static_cast<uint64_t>(start));
-    out.append(bytes, 8);
-    return out;
+    return KeyThenTwoNumbers(key_bytes_, static_cast<uint64_t>(end), static_cast<uint64_t>(start));
   }
   VA DecodeAggregate(absl::string_view value) const {
     std::optional<ValueAndTimestamp> stored = ValueAndTimestamp::Decode(value);

@@ -37,6 +37,7 @@
 
 #include "common/byte_order.h"
 #include "common/check.h"
+#include "engine/dsl/table_processors.h"
 #include "engine/dsl/windows.h"
 #include "engine/processor/processor.h"
 #include "stores/key_value_store.h"
@@ -77,19 +78,10 @@ inline int64_t WrappingAdd(int64_t a, int64_t b) {
   return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
 }
 
-// Keys of a side's store: key size (4 bytes big-endian), key, timestamp and sequence number (8
-// bytes big-endian each), so one key's records sort by time, then arrival.
+// Keys of a side's store: key, timestamp and sequence number (KeyThenTwoNumbers), so one key's
+// records sort by time, then arrival.
 inline std::string JoinStoreKey(absl::string_view key, int64_t timestamp, uint64_t sequence) {
-  std::string out(4, '\0');
-  const auto size = static_cast<uint32_t>(key.size());
-  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>(size >> (24 - 8 * i));
-  out.append(key.data(), key.size());
-  char bytes[8];
-  StoreBigEndian64(bytes, static_cast<uint64_t>(timestamp));
-  out.append(bytes, 8);
-  StoreBigEndian64(bytes, sequence);
-  out.append(bytes, 8);
-  return out;
+  return KeyThenTwoNumbers(key, static_cast<uint64_t>(timestamp), sequence);
 }
 
 // Keys of the outer store: timestamp (8 bytes big-endian), side (1 left, 0 right), key; the

@@ -41,6 +41,19 @@ namespace dsl {
 // its processors run.
 using SendOldValues = std::shared_ptr<const bool>;
 
+// A store key that sorts one key's entries by two numbers: the key's size (4 bytes big-endian),
+// the key, then `first` and `second` (8 bytes big-endian each). The session store's (end,
+// start) and the stream-stream join stores' (timestamp, sequence).
+inline std::string KeyThenTwoNumbers(absl::string_view key, uint64_t first, uint64_t second) {
+  std::string out(4 + key.size() + 16, '\0');
+  const auto size = static_cast<uint32_t>(key.size());
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>(size >> (24 - 8 * i));
+  std::copy(key.begin(), key.end(), out.begin() + 4);
+  StoreBigEndian64(out.data() + 4 + key.size(), first);
+  StoreBigEndian64(out.data() + 12 + key.size(), second);
+  return out;
+}
+
 template <typename V>
 struct Timestamped {
   V value;

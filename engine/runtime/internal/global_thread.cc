@@ -16,7 +16,6 @@ namespace weir::internal {
 namespace {
 
 constexpr int kPollMs = 100;
-constexpr size_t kBatch = 1000;
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -136,7 +135,7 @@ absl::Status GlobalStreamThread::Bootstrap() {
 }
 
 absl::StatusOr<bool> GlobalStreamThread::PollOnce(int timeout_ms) {
-  std::vector<rd_kafka_message_t*> batch(kBatch);
+  std::vector<rd_kafka_message_t*>& batch = batch_;
   const ssize_t count = ConsumeBatch(queue_, timeout_ms, batch);
   if (count < 0) {
     return KafkaStatus(rd_kafka_last_error(), "polling the global topics");

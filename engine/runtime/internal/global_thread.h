@@ -92,6 +92,7 @@ class GlobalStreamThread {
   mutable absl::Mutex snapshot_mutex_;
   Snapshot snapshot_;
   int64_t last_skip_log_ms_ = 0;
+  std::vector<rd_kafka_message_t*> batch_ = std::vector<rd_kafka_message_t*>(1000);  // reused
 };
 
 }  // namespace weir::internal
