@@ -4,8 +4,15 @@
 //   BM_StreamTableJoin/keys/cache   a stream joined with a table of `keys` rows, with the record
 //                                   cache off (0) or on (1): one table read per record
 //   BM_StreamTableJoinAlone/keys    the same reads and the joiner, on a RocksDbKeyValueStore
+//   BM_GlobalTableJoin/keys         a stream joined with a global table of `keys` rows (RocksDB,
+//                                   never cached, as Kafka Streams' global stores): one read per
+//                                   record; its baseline is BM_StreamTableJoinAlone
 //   BM_SessionCount/keys            session counts: one range read and one write per record
 //   BM_SessionCountAlone/keys       the same range read and write on the store
+//   BM_StreamStreamJoin/keys        two streams joined within 1 s, their records alternating:
+//                                   one write to the record's side and one range read of the
+//                                   other side per record
+//   BM_StreamStreamJoinAlone/keys   the same write and range read on two stores
 // Every benchmark commits every 10,000 records, as a stream thread would. Run from the
 // repository root (it reads config/rocksdb/tuned.yaml). The suite's smoke run takes the 1,000
 // key variants only.
@@ -17,6 +24,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/dsl/streams_builder.h"
+#include "engine/dsl/table_processors.h"
 #include "engine/runtime/test_driver.h"
 #include "stores/rocksdb_key_value_store.h"
 #include "stores/rocksdb_option_set.h"
@@ -123,6 +131,112 @@ void BM_StreamTableJoinAlone(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+void BM_GlobalTableJoin(benchmark::State& state) {
+  const int64_t keys = state.range(0);
+  const auto s = serdes::String();
+  StreamsBuilder builder;
+  builder.Stream<std::string, std::string>("payments", s, s)
+      .Join(builder.GlobalTable<std::string, std::string>("limits", s, s),
+            [](const std::string& key, const std::string&) { return key; },
+            [](const std::string& payment, const std::string& limit) {
+              return payment + "|" + limit;
+            })
+      .To("out", Produced<std::string, std::string>::With(s, s));
+  absl::StatusOr<Topology> topology = builder.Build();
+  if (!topology.ok()) return Fail(state, topology.status());
+  TestDriverOptions options = DriverOptions("global-join", false);
+  options.open_global_db = [] { return OpenDb("global-join-global"); };
+  TopologyTestDriver driver(*topology, options);
+  for (int64_t i = 0; i < keys; ++i) {
+    if (absl::Status piped = driver.PipeRaw("limits", {.key = Key(i), .value = "5000.00"});
+        !piped.ok()) {
+      return Fail(state, piped);
+    }
+    if (i % kCommitEvery == 0 && !driver.Commit().ok()) return Fail(state, absl::InternalError("commit"));
+  }
+  if (absl::Status committed = driver.Commit(); !committed.ok()) return Fail(state, committed);
+  std::mt19937_64 random(7);
+  int64_t n = 0;
+  for (auto _ : state) {
+    const std::string key = Key(static_cast<int64_t>(random() % keys));
+    if (absl::Status piped =
+            driver.PipeRaw("payments", {.key = key, .value = "12.50", .timestamp = n});
+        !piped.ok()) {
+      return Fail(state, piped);
+    }
+    if (++n % kCommitEvery == 0) {
+      if (absl::Status committed = driver.Commit(); !committed.ok()) return Fail(state, committed);
+      benchmark::DoNotOptimize(driver.ReadOutput("out"));
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_StreamStreamJoin(benchmark::State& state) {
+  const int64_t keys = state.range(0);
+  const auto s = serdes::String();
+  StreamsBuilder builder;
+  builder.Stream<std::string, std::string>("views", s, s)
+      .Join(builder.Stream<std::string, std::string>("clicks", s, s),
+            [](const std::string& view, const std::string& click) { return view + "|" + click; },
+            JoinWindows::OfTimeDifferenceWithNoGrace(1'000))
+      .To("out", Produced<std::string, std::string>::With(s, s));
+  absl::StatusOr<Topology> topology = builder.Build();
+  if (!topology.ok()) return Fail(state, topology.status());
+  TopologyTestDriver driver(*topology, DriverOptions("stream-join", false));
+  std::mt19937_64 random(7);
+  int64_t n = 0;
+  for (auto _ : state) {
+    // One record per ms, alternating sides: a key's records meet about 2,000 / keys partners.
+    const std::string key = Key(static_cast<int64_t>(random() % keys));
+    if (absl::Status piped = driver.PipeRaw(n % 2 == 0 ? "views" : "clicks",
+                                            {.key = key, .value = "v", .timestamp = n});
+        !piped.ok()) {
+      return Fail(state, piped);
+    }
+    if (++n % kCommitEvery == 0) {
+      if (absl::Status committed = driver.Commit(); !committed.ok()) return Fail(state, committed);
+      benchmark::DoNotOptimize(driver.ReadOutput("out"));
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_StreamStreamJoinAlone(benchmark::State& state) {
+  const int64_t keys = state.range(0);
+  absl::StatusOr<std::unique_ptr<TaskDb>> db = OpenDb("stream-join-alone");
+  if (!db.ok()) return Fail(state, db.status());
+  std::unique_ptr<RocksDbKeyValueStore> sides[2];
+  for (int side = 0; side < 2; ++side) {
+    absl::StatusOr<std::unique_ptr<RocksDbKeyValueStore>> store =
+        RocksDbKeyValueStore::Open(side == 0 ? "views" : "clicks", db->get());
+    if (!store.ok()) return Fail(state, store.status());
+    sides[side] = *std::move(store);
+  }
+  std::mt19937_64 random(7);
+  int64_t n = 0;
+  for (auto _ : state) {
+    // The join's reads and writes: the other side's records of the key within 1 s, the joined
+    // values, then the record into its side (by key, time and sequence).
+    const std::string key = Key(static_cast<int64_t>(random() % keys));
+    const int side = static_cast<int>(n % 2);
+    sides[1 - side]->Range(
+        dsl::KeyThenTwoNumbers(key, static_cast<uint64_t>(std::max<int64_t>(0, n - 1'000)), 0),
+        dsl::KeyThenTwoNumbers(key, static_cast<uint64_t>(n + 1'000), UINT64_MAX),
+        [&](absl::string_view, absl::string_view value) {
+          std::string joined = absl::StrCat("v|", ValueAndTimestamp::Decode(value)->value);
+          benchmark::DoNotOptimize(joined);
+          return true;
+        });
+    sides[side]->Put(dsl::KeyThenTwoNumbers(key, static_cast<uint64_t>(n), static_cast<uint64_t>(n)),
+                     ValueAndTimestamp::Encode("v", n));
+    if (++n % kCommitEvery == 0) {
+      if (absl::Status committed = (*db)->Commit({}); !committed.ok()) return Fail(state, committed);
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 void BM_SessionCount(benchmark::State& state) {
   const int64_t keys = state.range(0);
   const auto s = serdes::String();
@@ -186,6 +300,9 @@ void BM_SessionCountAlone(benchmark::State& state) {
 
 BENCHMARK(BM_StreamTableJoin)->ArgsProduct({{1'000, 1'000'000}, {0, 1}})->ArgNames({"keys", "cache"});
 BENCHMARK(BM_StreamTableJoinAlone)->Arg(1'000)->Arg(1'000'000)->ArgName("keys");
+BENCHMARK(BM_GlobalTableJoin)->Arg(1'000)->Arg(1'000'000)->ArgName("keys");
+BENCHMARK(BM_StreamStreamJoin)->Arg(1'000)->Arg(100'000)->ArgName("keys");
+BENCHMARK(BM_StreamStreamJoinAlone)->Arg(1'000)->Arg(100'000)->ArgName("keys");
 BENCHMARK(BM_SessionCount)->Arg(1'000)->Arg(100'000)->ArgName("keys");
 BENCHMARK(BM_SessionCountAlone)->Arg(1'000)->Arg(100'000)->ArgName("keys");
 

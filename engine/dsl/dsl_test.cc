@@ -314,6 +314,97 @@ TEST(Dsl, RepartitionWithoutSerdesFailsNamingTheStore) {
               HasSubstr("the repartition before store 'swapped' needs key and value serdes"));
 }
 
+// Numbers each key's values (a fixed-key processor with no store: per task, in memory).
+class NumberValues : public FixedKeyProcessor<std::string, std::string, std::string> {
+ public:
+  void Init(FixedKeyProcessorContext<std::string, std::string>& context) override {
+    context_ = &context;
+  }
+  void Process(const FixedKeyRecord<std::string, std::string>& record) override {
+    const int n = ++seen_[record.key()];
+    context_->Forward(record.WithValue(absl::StrCat(record.value(), "#", n))
+                          .WithTimestamp(record.timestamp() + 1));
+  }
+
+ private:
+  FixedKeyProcessorContext<std::string, std::string>* context_ = nullptr;
+  std::map<std::string, int> seen_;
+};
+
+TEST(Dsl, ProcessValuesKeepsKeysSoGroupingNeedsNoRepartition) {
+  StreamsBuilder builder;
+  auto numbered =
+      builder.Stream<std::string, std::string>("in", serdes::String(), serdes::String())
+          .ProcessValues<std::string>([] { return std::make_unique<NumberValues>(); });
+  numbered.To("out", Produced<std::string, std::string>::With(serdes::String(), serdes::String()));
+  numbered.GroupByKey().Count(Materialized<int64_t>::As("counts"));
+  const Topology topology = BuildOrDie(builder);
+  EXPECT_EQ(topology.Subtopologies().size(), 1u) << topology.Describe();
+  EXPECT_THAT(topology.Describe(), HasSubstr("KSTREAM-PROCESSVALUES-"));
+
+  TopologyTestDriver driver(topology);
+  TestInputTopic<std::string, std::string> in(driver, "in", serdes::String(), serdes::String());
+  ASSERT_TRUE(in.Pipe("a", "x", 10).ok());
+  ASSERT_TRUE(in.Pipe("b", "y", 20).ok());
+  ASSERT_TRUE(in.Pipe("a", "z", 30).ok());
+  TestOutputTopic<std::string, std::string> out(driver, "out", serdes::String(),
+                                                serdes::String());
+  absl::StatusOr<std::vector<Record<std::string, std::string>>> records = out.ReadRecords();
+  ASSERT_TRUE(records.ok()) << records.status();
+  std::vector<std::string> seen;
+  for (const auto& r : *records) seen.push_back(absl::StrCat(r.key, "=", r.value, "@", r.timestamp));
+  EXPECT_THAT(seen, ElementsAre("a=x#1@11", "b=y#1@21", "a=z#2@31"));
+}
+
+TEST(Dsl, SlidingWindowsRefuseARetentionShorterThanTwiceTheDifferencePlusGrace) {
+  StreamsBuilder builder;
+  builder.Stream<std::string, std::string>("in", serdes::String(), serdes::String())
+      .GroupByKey()
+      .WindowedBy(SlidingWindows::OfTimeDifferenceAndGrace(3'000, 1'000))
+      .Count(Materialized<int64_t>::As("recent").WithRetention(6'999));
+  absl::StatusOr<Topology> topology = builder.Build();
+  ASSERT_FALSE(topology.ok());
+  EXPECT_THAT(topology.status().message(),
+              HasSubstr("retention of store 'recent' (6999 ms) is shorter than 2 x difference + "
+                        "grace (7000 ms)"));
+}
+
+// Kafka Streams' sliding windows, by hand (the oracle compares them record by record): a record
+// updates the windows that contain it and makes its own left window and, when a later record is
+// within the difference, its right window.
+TEST(Dsl, SlidingWindowsExistWhereRecordsMakeThem) {
+  StreamsBuilder builder;
+  builder.Stream<std::string, std::string>("in", serdes::String(), serdes::String())
+      .GroupByKey()
+      .WindowedBy(SlidingWindows::OfTimeDifferenceAndGrace(10, 5))
+      .Count()
+      .ToStream()
+      .To("out", Produced<Windowed<std::string>, std::optional<int64_t>>::With(
+                     std::make_shared<TimeWindowedSerde<std::string>>(serdes::String(), 10),
+                     serdes::Optional(serdes::Int64())));
+  absl::StatusOr<Topology> topology = builder.Build();
+  ASSERT_TRUE(topology.ok()) << topology.status();
+  TopologyTestDriver driver(*topology);
+  TestInputTopic<std::string, std::string> in(driver, "in", serdes::String(), serdes::String());
+  ASSERT_TRUE(in.Pipe("k", "v", 100).ok());
+  ASSERT_TRUE(in.Pipe("k", "v", 105).ok());  // left [95, 105]: 2; 100's right [101, 111]: 1
+  ASSERT_TRUE(in.Pipe("k", "v", 103).ok());  // updates both; its left [93, 103]: 2; right: 1
+  TestOutputTopic<Windowed<std::string>, std::optional<int64_t>> out(
+      driver, "out", std::make_shared<TimeWindowedSerde<std::string>>(serdes::String(), 10),
+      serdes::Optional(serdes::Int64()));
+  absl::StatusOr<std::vector<Record<Windowed<std::string>, std::optional<int64_t>>>> records =
+      out.ReadRecords();
+  ASSERT_TRUE(records.ok()) << records.status();
+  std::vector<std::string> windows;
+  for (const auto& record : *records) {
+    windows.push_back(absl::StrCat(record.key.start, "-", record.key.end, "=",
+                                   record.value.value_or(-1), "@", record.timestamp));
+  }
+  EXPECT_THAT(windows, testing::ElementsAre("90-100=1@100", "101-111=1@105", "95-105=2@105",
+                                            "101-111=2@105", "95-105=3@105", "93-103=2@103",
+                                            "104-114=1@105"));
+}
+
 TEST(Dsl, DescribeListsSubtopologiesNodesAndStores) {
   StreamsBuilder builder;
   builder.Stream<std::string, std::string>("in", serdes::String(), serdes::String())

@@ -40,8 +40,10 @@
 #include "engine/dsl/builder_state.h"
 #include "engine/dsl/dsl_processors.h"
 #include "engine/dsl/ktable.h"
+#include "engine/dsl/sliding_window_aggregate.h"
 #include "engine/dsl/stream_join_processors.h"
 #include "engine/dsl/windows.h"
+#include "engine/processor/fixed_key_processor.h"
 #include "engine/processor/topology.h"
 
 namespace weir {
@@ -294,6 +296,115 @@ class SessionWindowedKStream {
   SessionWindows windows_;
 };
 
+// A grouped stream in sliding windows: aggregate per key and window (Kafka Streams'
+// SlidingWindowedKStream; engine/dsl/sliding_window_aggregate.h has the windows' rules). The
+// window store keeps windows for 2 x difference + grace (or the Materialized retention, which
+// may not be shorter).
+template <typename K, typename V>
+class SlidingWindowedKStream {
+ public:
+  using KU = Unwrapped<K>;
+  SlidingWindowedKStream(std::function<std::string(const std::string& store)> prepare,
+                         std::shared_ptr<dsl::BuilderState> state, SerdePtr<K> key_serde,
+                         SerdePtr<V> value_serde, SlidingWindows windows)
+      : prepare_(std::move(prepare)),
+        state_(std::move(state)),
+        key_serde_(UnwrappedSerde(key_serde)),
+        value_serde_(std::move(value_serde)),
+        windows_(windows) {}
+
+  // Folds each window's records into an aggregate: `initializer()` for a new window, then
+  // `aggregator(key, value, aggregate)` per record. A record with a null key or value is
+  // dropped and counted.
+  template <typename VA>
+  KTable<Windowed<KU>, VA> Aggregate(std::function<VA()> initializer,
+                                     std::function<VA(const KU&, const V&, VA)> aggregator,
+                                     Materialized<VA> materialized) const {
+    return Build<VA>(
+        "KSTREAM-AGGREGATE", [initializer] { return std::optional<VA>(initializer()); },
+        [aggregator](const KU& key, const V& value, std::optional<VA> aggregate) {
+          return aggregator(key, value, *std::move(aggregate));
+        },
+        std::move(materialized));
+  }
+  KTable<Windowed<KU>, int64_t> Count(
+      Materialized<int64_t> materialized = Materialized<int64_t>{}) const {
+    if (materialized.value_serde == nullptr) materialized.value_serde = serdes::Int64();
+    return Aggregate<int64_t>(
+        [] { return int64_t{0}; }, [](const KU&, const V&, int64_t n) { return n + 1; },
+        std::move(materialized));
+  }
+  // Combines a window's values with `reducer(aggregate, value)`; its first value stands alone.
+  KTable<Windowed<KU>, V> Reduce(std::function<V(const V&, const V&)> reducer,
+                                 Materialized<V> materialized = Materialized<V>{}) const {
+    if (materialized.value_serde == nullptr) materialized.value_serde = value_serde_;
+    return Build<V>(
+        "KSTREAM-REDUCE", [] { return std::optional<V>(); },
+        [reducer](const KU&, const V& value, std::optional<V> aggregate) {
+          return aggregate.has_value() ? reducer(*aggregate, value) : value;
+        },
+        std::move(materialized));
+  }
+
+ private:
+  template <typename VA>
+  KTable<Windowed<KU>, VA> Build(
+      absl::string_view prefix,
+      typename dsl::SlidingWindowAggregateProcessor<K, V, VA>::Initializer initializer,
+      typename dsl::SlidingWindowAggregateProcessor<K, V, VA>::Aggregator aggregator,
+      Materialized<VA> materialized) const {
+    const std::string node = state_->NewName(prefix);
+    std::string store = materialized.store_name;
+    if (store.empty()) store = state_->NewName(absl::StrCat(prefix, "-STATE-STORE"));
+    const std::string parent = prepare_(store);
+    const SerdePtr<VA> aggregate_serde = materialized.value_serde;
+    const int64_t needed = 2 * windows_.difference_ms + windows_.grace_ms;
+    const int64_t retention = materialized.retention_ms > 0 ? materialized.retention_ms : needed;
+    std::string error;
+    if (key_serde_ == nullptr || aggregate_serde == nullptr) {
+      error = key_serde_ == nullptr ? "a key serde (Grouped::With)"
+                                    : "a value serde (Materialized::WithValueSerde)";
+      error = absl::StrCat("sliding-window aggregation into store '", store, "' needs ", error);
+    } else if (windows_.difference_ms < 0 || windows_.grace_ms < 0) {
+      error = absl::StrCat("sliding windows of store '", store, "': difference (",
+                           windows_.difference_ms, " ms) and grace (", windows_.grace_ms,
+                           " ms) may not be negative");
+    } else if (retention < needed) {
+      error = absl::StrCat("retention of store '", store, "' (", retention,
+                           " ms) is shorter than 2 x difference + grace (", needed,
+                           " ms), which sliding windows need");
+    }
+    if (!error.empty()) {
+      state_->Fail(error);
+      return KTable<Windowed<KU>, VA>(state_, node, store, nullptr, nullptr);
+    }
+    const SlidingWindows windows = windows_;
+    const SerdePtr<KU> key_serde = key_serde_;
+    auto flag = std::make_shared<bool>(false);
+    state_->topology.AddProcessor<K, V, Windowed<KU>, Change<VA>>(
+        node,
+        [=, send_old = dsl::SendOldValues(flag)] {
+          return std::make_unique<dsl::SlidingWindowAggregateProcessor<K, V, VA>>(
+              windows, store, key_serde, aggregate_serde, initializer, aggregator, send_old);
+        },
+        {parent});
+    state_->topology.AddWindowStore(
+        {.name = store, .retention_ms = retention, .window_size_ms = windows_.difference_ms},
+        {node});
+    return KTable<Windowed<KU>, VA>(
+               state_, node, store,
+               std::make_shared<TimeWindowedSerde<KU>>(key_serde_, windows_.difference_ms),
+               aggregate_serde, {}, {}, {flag})
+        .WithWindowGrace(windows_.grace_ms);
+  }
+
+  std::function<std::string(const std::string&)> prepare_;
+  std::shared_ptr<dsl::BuilderState> state_;
+  SerdePtr<KU> key_serde_;
+  SerdePtr<V> value_serde_;
+  SlidingWindows windows_;
+};
+
 // A stream grouped by key, ready for aggregation, in windows or not.
 template <typename K, typename V>
 class KGroupedStream {
@@ -312,6 +423,12 @@ class KGroupedStream {
 
   SessionWindowedKStream<K, V> WindowedBy(SessionWindows windows) const {
     return SessionWindowedKStream<K, V>(
+        [stream = stream_](const std::string& store) { return stream.RepartitionFor(store); },
+        stream_.state_, stream_.key_serde_, stream_.value_serde_, windows);
+  }
+
+  SlidingWindowedKStream<K, V> WindowedBy(SlidingWindows windows) const {
+    return SlidingWindowedKStream<K, V>(
         [stream = stream_](const std::string& store) { return stream.RepartitionFor(store); },
         stream_.state_, stream_.key_serde_, stream_.value_serde_, windows);
   }
@@ -533,6 +650,24 @@ class KStream {
     for (const std::string& store : stores) state_->topology.ConnectStore(store, {name});
     return KStream<KOut, VOut>(state_, name, true, dsl::CarrySerde<KOut>(key_serde_),
                                dsl::CarrySerde<VOut>(value_serde_));
+  }
+
+  // Runs a fixed-key processor (engine/processor/fixed_key_processor.h): it may change values,
+  // never keys, so the stream needs no repartition after it (Kafka Streams' processValues).
+  template <typename VOut>
+  KStream<K, VOut> ProcessValues(FixedKeyProcessorSupplier<K, V, VOut> supplier,
+                                 std::vector<std::string> stores = {},
+                                 std::string name = "") const {
+    if (name.empty()) name = state_->NewName("KSTREAM-PROCESSVALUES");
+    state_->topology.AddProcessor<K, V, K, VOut>(
+        name,
+        [supplier = std::move(supplier)] {
+          return std::make_unique<internal::FixedKeyProcessorAdapter<K, V, VOut>>(supplier());
+        },
+        {node_});
+    for (const std::string& store : stores) state_->topology.ConnectStore(store, {name});
+    return KStream<K, VOut>(state_, name, repartition_, key_serde_,
+                            dsl::CarrySerde<VOut>(value_serde_));
   }
 
   // A new value from `mapper(value)` or `mapper(key, value)`, which returns a vector: one record

@@ -140,6 +140,23 @@ struct SessionWindows {
   }
 };
 
+// Sliding windows (Kafka Streams' SlidingWindows): windows of a fixed time difference,
+// [start, start + difference] with both ends included, that exist where a key's records make
+// them - one ending at each record, one starting just after it when a later record is within the
+// difference - so every distinct set of records that fits in the difference has its window. A
+// record is late for a window, and dropped for it, when the window ends before stream time
+// minus grace.
+struct SlidingWindows {
+  int64_t difference_ms = 0;
+  int64_t grace_ms = 0;
+  static SlidingWindows OfTimeDifferenceAndGrace(int64_t difference_ms, int64_t grace_ms) {
+    return {.difference_ms = difference_ms, .grace_ms = grace_ms};
+  }
+  static SlidingWindows OfTimeDifferenceWithNoGrace(int64_t difference_ms) {
+    return OfTimeDifferenceAndGrace(difference_ms, 0);
+  }
+};
+
 // A key with the window it belongs to.
 template <typename K>
 struct Windowed {

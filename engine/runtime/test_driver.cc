@@ -8,6 +8,7 @@
 #include "engine/kafka/partitioner.h"
 #include "engine/runtime/internal/task.h"
 #include "stores/record_cache.h"
+#include "stores/rocksdb_key_value_store.h"
 #include "stores/task_db.h"
 
 namespace weir {
@@ -29,8 +30,9 @@ class TopologyTestDriver::Impl : private internal::RecordCollector {
   // Topic -> partition -> the task reading it.
   std::map<std::string, std::map<int32_t, internal::Task*>, std::less<>> readers_;
   std::map<std::pair<std::string, int32_t>, int64_t> next_offset_;
-  // Global stores (in memory), and their specs by topic: a record piped to a global topic
-  // updates its store at once, as Kafka Streams' driver does.
+  // Global stores (in memory, or in global_db_), and their specs by topic: a record piped to a
+  // global topic updates its store at once, as Kafka Streams' driver does.
+  std::unique_ptr<TaskDb> global_db_;
   std::map<std::string, std::unique_ptr<KeyValueBytesStore>, std::less<>> globals_;
   std::map<std::string, Topology::GlobalStoreSpec, std::less<>> global_topics_;
   std::deque<std::pair<std::string, RawRecord>> pending_;
@@ -53,8 +55,20 @@ TopologyTestDriver::Impl::Impl(const Topology& topology, TestDriverOptions optio
   WEIR_CHECK(options_.partitions > 0) << "partitions must be positive";
   if (options_.cache_max_bytes > 0)
     cache_ = std::make_unique<RecordCache>(options_.cache_max_bytes);
+  if (options_.open_global_db && !topology.global_stores().empty()) {
+    absl::StatusOr<std::unique_ptr<TaskDb>> opened = options_.open_global_db();
+    WEIR_CHECK(opened.ok()) << "global stores: " << opened.status();
+    global_db_ = *std::move(opened);
+  }
   for (const Topology::GlobalStoreSpec& spec : topology.global_stores()) {
-    globals_[spec.store] = std::make_unique<InMemoryKeyValueStore>(spec.store);
+    if (global_db_ != nullptr) {
+      absl::StatusOr<std::unique_ptr<RocksDbKeyValueStore>> store =
+          RocksDbKeyValueStore::Open(spec.store, global_db_.get());
+      WEIR_CHECK(store.ok()) << "global store " << spec.store << ": " << store.status();
+      globals_[spec.store] = *std::move(store);
+    } else {
+      globals_[spec.store] = std::make_unique<InMemoryKeyValueStore>(spec.store);
+    }
     global_topics_[spec.topic] = spec;
   }
   const GlobalStoreFinder global_stores = [this](absl::string_view name) -> StateStore* {
@@ -145,6 +159,7 @@ absl::Status TopologyTestDriver::Impl::Commit() {
     task->SealCommit();
     WEIR_RETURN_IF_ERROR(task->Commit(offsets));
   }
+  if (global_db_ != nullptr) WEIR_RETURN_IF_ERROR(global_db_->Commit({}));
   return Drain();  // what cache flushes forwarded to internal topics
 }
 

@@ -42,6 +42,9 @@ struct TestDriverOptions {
   int64_t wall_clock_start_ms = 0;
   // Tasks with stores keep them in RocksDB (a TaskDb per task) when set; in memory otherwise.
   std::function<absl::StatusOr<std::unique_ptr<TaskDb>>(TaskId)> open_task_db;
+  // Global stores are kept in RocksDB (one TaskDb for all, as the global thread keeps them)
+  // when set; in memory otherwise.
+  std::function<absl::StatusOr<std::unique_ptr<TaskDb>>()> open_global_db;
   // The record cache the tasks share (statestore.cache.max.bytes); 0: none.
   int64_t cache_max_bytes = 0;
 };

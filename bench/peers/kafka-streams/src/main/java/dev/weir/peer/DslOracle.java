@@ -28,6 +28,7 @@ import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.SessionWindows;
+import org.apache.kafka.streams.kstream.SlidingWindows;
 import org.apache.kafka.streams.kstream.StreamJoined;
 import org.apache.kafka.streams.kstream.Suppressed;
 import org.apache.kafka.streams.kstream.TimeWindows;
@@ -288,6 +289,26 @@ public final class DslOracle {
           .windowedBy(SessionWindows.ofInactivityGapWithNoGrace(ms(2_000)))
           .reduce((a, v) -> a + "+" + v)
           .toStream((w, v) -> sessionKey(w))
+          .to("out", Produced.with(S, S));
+      // Sliding windows of 3 s with 2 s grace (counted, with null keys and values; and their
+      // final results with 1 s grace), and of 5 s without grace (reduced).
+      case "sliding-count" -> in.groupByKey()
+          .windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(ms(3_000), ms(2_000)))
+          .count()
+          .toStream((w, v) -> sessionKey(w))
+          .mapValues(v -> v == null ? null : Long.toString(v))
+          .to("out", Produced.with(S, S));
+      case "sliding-reduce" -> in.groupByKey()
+          .windowedBy(SlidingWindows.ofTimeDifferenceWithNoGrace(ms(5_000)))
+          .reduce((a, v) -> a + "+" + v)
+          .toStream((w, v) -> sessionKey(w))
+          .to("out", Produced.with(S, S));
+      case "sliding-count-suppress" -> in.groupByKey()
+          .windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(ms(3_000), ms(1_000)))
+          .count()
+          .suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded()))
+          .toStream((w, v) -> sessionKey(w))
+          .mapValues(v -> v == null ? null : Long.toString(v))
           .to("out", Produced.with(S, S));
       // Suppression: final results of tumbling windows and of sessions, and a time limit on a
       // table (with a 3-record buffer that emits early) and on a count.
