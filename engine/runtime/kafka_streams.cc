@@ -555,6 +555,7 @@ std::optional<GlobalThreadStatus> KafkaStreams::global_thread() const {
   return GlobalThreadStatus{.bootstrapped = s.bootstrapped,
                             .records_applied = s.records_applied,
                             .bootstrap_records = s.bootstrap_records,
+                            .bootstrap_seconds = s.bootstrap_seconds,
                             .records_skipped = s.records_skipped,
                             .lag = s.lag};
 }

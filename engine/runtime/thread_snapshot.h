@@ -69,6 +69,7 @@ struct GlobalThreadStatus {
   bool bootstrapped = false;
   int64_t records_applied = 0;    // since the start, the bootstrap's included
   int64_t bootstrap_records = 0;  // read by the bootstrap: those produced since the checkpoint
+  double bootstrap_seconds = 0;   // how long the bootstrap took
   int64_t records_skipped = 0;    // keys or values that did not deserialize
   int64_t lag = 0;                // records behind the global topics' ends
 };

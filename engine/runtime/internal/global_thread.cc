@@ -131,6 +131,7 @@ absl::Status GlobalStreamThread::Bootstrap() {
   absl::MutexLock lock(&snapshot_mutex_);
   snapshot_.bootstrapped = true;
   snapshot_.bootstrap_records = read;
+  snapshot_.bootstrap_seconds = seconds;
   return absl::OkStatus();
 }
 

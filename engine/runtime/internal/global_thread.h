@@ -43,6 +43,7 @@ class GlobalStreamThread {
     bool bootstrapped = false;
     int64_t records_applied = 0;     // since start, the bootstrap's included
     int64_t bootstrap_records = 0;   // read by Bootstrap()
+    double bootstrap_seconds = 0;    // how long Bootstrap() took
     int64_t records_skipped = 0;     // keys or values that do not deserialize
     int64_t lag = 0;                 // records behind the partitions' ends, at the last check
     absl::Status error;              // why the thread stopped; OK while it runs
