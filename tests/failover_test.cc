@@ -15,11 +15,16 @@
 #include <optional>
 #include <regex>
 #include <set>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
+#include "engine/kafka/client_config.h"
+#include "engine/kafka/topic_offsets.h"
 #include "tests/support/alerts.h"
+#include "tests/support/broker_process.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_cluster.h"
 
@@ -27,6 +32,8 @@ namespace weir {
 namespace {
 
 using test::AlertIdCounts;
+using test::Subprocess;
+using test::WaitFor;
 using test::RunCommand;
 using test::WeirBinary;
 
@@ -278,6 +285,129 @@ INSTANTIATE_TEST_SUITE_P(Guarantees, Pause, ::testing::Values("at_least_once", "
                          [](const ::testing::TestParamInfo<const char*>& info) {
                            return std::string(info.param);
                          });
+
+// A DSL application under kill -9 on the real broker (ctest -L kafka): three instances of a
+// stream-table join (tests/support/dsl_join_app.cc) share six partitions. The table's 1,000
+// rows are processed and committed first; then 30,000 stream records flow at 3,000/s and one
+// instance is killed with SIGKILL once 3,000 are committed. Its tasks move to the survivors,
+// which restore the table from its changelog (no standbys): every stream record must still be
+// joined with its row - at least once, none with a missing or a wrong row.
+TEST(JoinFailover, KillingOneOfThreeInstancesLosesNoJoinResult) {
+  const std::optional<std::string> real = test::RealKafkaBootstrap();
+  if (!real) GTEST_SKIP() << "runs on a real cluster only (ctest -L kafka)";
+  constexpr int kPartitions = 6;
+  constexpr int kRows = 1'000;
+  constexpr int kRecords = 30'000;
+  constexpr char kApplication[] = "dsl-join";
+  const std::filesystem::path root = std::filesystem::temp_directory_path() /
+                                     absl::StrCat("weir-join-failover-", ::getpid());
+  std::filesystem::remove_all(root);
+  std::filesystem::create_directories(root);
+  absl::StatusOr<test::BrokerProcess> broker =
+      test::StartBroker({absl::StrCat("join-stream:", kPartitions),
+                         absl::StrCat("join-table:", kPartitions),
+                         absl::StrCat("join-out:", kPartitions)},
+                        (root / "broker.log").string());
+  ASSERT_TRUE(broker.ok()) << broker.status();
+  const std::string bootstrap = broker->bootstrap;
+
+  absl::StatusOr<KafkaConf> conf = BuildKafkaConf(
+      {.bootstrap_servers = bootstrap,
+       .common = {{"linger.ms", "5"}, {"partitioner", "murmur2_random"}}},  // Kafka's
+      ClientKind::kProducer);
+  ASSERT_TRUE(conf.ok()) << conf.status();
+  absl::StatusOr<KafkaHandle> producer = NewKafkaClient(*std::move(conf), ClientKind::kProducer);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  const auto produce = [&](const std::string& topic, const std::string& key,
+                           const std::string& value) {
+    rd_kafka_resp_err_t err;
+    while ((err = rd_kafka_producev(
+                producer->get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+                RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(producer->get(), 10);
+    }
+    ASSERT_EQ(err, RD_KAFKA_RESP_ERR_NO_ERROR);
+  };
+  for (int i = 0; i < kRows; ++i) produce("join-table", absl::StrCat("k", i), absl::StrCat("t", i));
+  ASSERT_EQ(rd_kafka_flush(producer->get(), 30'000), RD_KAFKA_RESP_ERR_NO_ERROR);
+
+  std::vector<std::unique_ptr<Subprocess>> instances;
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<std::unique_ptr<Subprocess>> instance = Subprocess::StartLogged(
+        {WEIR_DSL_JOIN_APP, bootstrap, kApplication, (root / absl::StrCat("state-", i)).string()},
+        (root / absl::StrCat("instance-", i, ".log")).string());
+    ASSERT_TRUE(instance.ok()) << instance.status();
+    instances.push_back(*std::move(instance));
+  }
+  const auto committed = [&](const char* topic) {
+    return CommittedRecords(bootstrap, kApplication, topic, kPartitions);
+  };
+  ASSERT_TRUE(WaitFor([&] { return committed("join-table") == kRows; }, std::chrono::seconds(120)))
+      << "the table's rows were not all processed; logs in " << root;
+
+  // The stream, paced; the kill once a tenth of it is committed.
+  const auto start = std::chrono::steady_clock::now();
+  bool killed = false;
+  for (int n = 0; n < kRecords; ++n) {
+    produce("join-stream", absl::StrCat("k", n % kRows), absl::StrCat(n));
+    if (n % 300 != 299) continue;
+    rd_kafka_poll(producer->get(), 0);
+    std::this_thread::sleep_until(start + std::chrono::milliseconds(n / 3));  // 3,000/s
+    if (!killed && n >= 3'000 && committed("join-stream") >= 3'000) {
+      instances[1]->Signal(SIGKILL);
+      ASSERT_TRUE(instances[1]->Wait(std::chrono::seconds(10)).has_value());
+      killed = true;
+      std::printf("killed instance 1 after %d records were produced\n", n + 1);
+    }
+  }
+  ASSERT_EQ(rd_kafka_flush(producer->get(), 30'000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_TRUE(killed) << "the stream was produced before 3,000 records were committed";
+  ASSERT_TRUE(
+      WaitFor([&] { return committed("join-stream") == kRecords; }, std::chrono::seconds(120)))
+      << "the survivors did not process the whole stream; logs in " << root;
+  // The killed instance had tasks, and a survivor restored their table from the changelog.
+  EXPECT_NE(test::ReadFile((root / "instance-1.log").string()).find("created"), std::string::npos)
+      << "instance 1 never had a task";
+  const std::string survivors = test::ReadFile((root / "instance-0.log").string()) +
+                                test::ReadFile((root / "instance-2.log").string());
+  EXPECT_NE(survivors.find("changelog records"), std::string::npos)
+      << "no survivor restored a moved task's state";
+  EXPECT_EQ(survivors.find("wrong partition"), std::string::npos);
+
+  const test::CommandResult read =
+      RunCommand({"kcat", "-b", bootstrap, "-C", "-t", "join-out", "-o", "beginning", "-e", "-q",
+                  "-f", "%k %s\n"},
+                 "", std::chrono::seconds(120));
+  ASSERT_EQ(read.exit_status, 0) << read.err;
+  std::vector<int> seen(kRecords, 0);
+  int wrong = 0;
+  for (absl::string_view line : absl::StrSplit(read.out, '\n', absl::SkipEmpty())) {
+    const std::vector<std::string> parts = absl::StrSplit(line, absl::ByAnyChar(" |"));
+    int n = -1;
+    if (parts.size() != 3 || !absl::SimpleAtoi(parts[1], &n) || n < 0 || n >= kRecords ||
+        parts[0] != absl::StrCat("k", n % kRows) || parts[2] != absl::StrCat("t", n % kRows)) {
+      if (++wrong <= 5) ADD_FAILURE() << "a wrong join result: " << line;
+      continue;
+    }
+    ++seen[n];
+  }
+  int missing = 0;
+  int duplicates = 0;
+  for (int count : seen) {
+    missing += count == 0;
+    duplicates += std::max(count - 1, 0);
+  }
+  std::printf("join results: %d stream records, %d missing, %d duplicates, %d wrong\n", kRecords,
+              missing, duplicates, wrong);
+  EXPECT_EQ(missing, 0) << "stream records whose join result was lost";
+  EXPECT_EQ(wrong, 0);
+  for (int i : {0, 2}) instances[i]->Signal(SIGTERM);
+  for (int i : {0, 2}) EXPECT_EQ(instances[i]->Wait(std::chrono::seconds(60)), 0);
+  if (!HasFailure()) std::filesystem::remove_all(root);
+}
 
 }  // namespace
 }  // namespace weir
