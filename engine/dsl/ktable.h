@@ -28,6 +28,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/dsl/builder_state.h"
 #include "engine/dsl/dsl_processors.h"
+#include "engine/dsl/session_store_view.h"
 #include "engine/dsl/table_processors.h"
 #include "engine/processor/topology.h"
 
@@ -197,6 +198,46 @@ class KTable {
         {node_});
     state_->topology.AddKeyValueStore(KeyValueStoreOptions{.name = store}, {node});
     return KTable(state_, node, "", key_serde_, value_serde_, {}, {}, send_old_);
+  }
+
+  // Makes the table's store readable over the HTTP listener (docs/queries.md) as view `view`
+  // (the store's name when empty): a table of keys at POST /state/<view>/key, a windowed one
+  // (time, sliding or session windows) at POST /state/<view>/windows. A table without a store
+  // of its own (Filter, MapValues, a join, Suppress) fails the builder.
+  KTable Queryable(std::string view = "") const {
+    const Topology::StoreSpec* spec = nullptr;
+    for (const Topology::StoreSpec& candidate : state_->topology.stores()) {
+      if (!store_.empty() && candidate.name == store_) spec = &candidate;
+    }
+    if (spec == nullptr || key_serde_ == nullptr || value_serde_ == nullptr) {
+      state_->Fail(absl::StrCat("table ", node_, " cannot be queried: it has no store of its own ",
+                                "with serdes (a derived, joined or suppressed table is read ",
+                                "through its parents; query the table it comes from)"));
+      return *this;
+    }
+    if (view.empty()) view = store_;
+    if constexpr (IsWindowed<K>::value) {
+      using KU = decltype(std::declval<K>().key);
+      if (spec->kind == Topology::StoreKind::kWindow) {
+        const auto windowed = std::dynamic_pointer_cast<const TimeWindowedSerde<KU>>(key_serde_);
+        WEIR_CHECK(windowed != nullptr) << "window store " << store_ << " has no windowed serde";
+        state_->topology.AddQueryableStore(WindowStoreView<KU, V>(
+            view, store_, spec->window.window_size_ms, windowed->inner(), value_serde_));
+      } else {
+        const auto sessions = std::dynamic_pointer_cast<const SessionWindowedSerde<KU>>(key_serde_);
+        if (sessions == nullptr) {  // the sliced windowed aggregation: one value per key
+          state_->Fail(absl::StrCat("table ", node_, " cannot be queried: its windows are kept ",
+                                    "in slices; aggregate without a merger to query them"));
+          return *this;
+        }
+        state_->topology.AddQueryableStore(
+            dsl::SessionStoreView<KU, V>(view, store_, sessions->inner(), value_serde_));
+      }
+    } else {
+      state_->topology.AddQueryableStore(
+          KeyValueStoreView<K, V>(view, store_, key_serde_, value_serde_));
+    }
+    return *this;
   }
 
   // The same table, known to hold windowed aggregates with `grace_ms` of grace (what

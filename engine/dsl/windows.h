@@ -178,6 +178,7 @@ class TimeWindowedSerde : public Serde<Windowed<K>> {
  public:
   TimeWindowedSerde(SerdePtr<K> inner, int64_t window_size_ms)
       : inner_(std::move(inner)), window_size_ms_(window_size_ms) {}
+  const SerdePtr<K>& inner() const { return inner_; }
   std::string Serialize(const Windowed<K>& value) const override {
     return inner_->Serialize(value.key) + serdes::Int64()->Serialize(value.start);
   }
@@ -201,6 +202,7 @@ template <typename K>
 class SessionWindowedSerde : public Serde<Windowed<K>> {
  public:
   explicit SessionWindowedSerde(SerdePtr<K> inner) : inner_(std::move(inner)) {}
+  const SerdePtr<K>& inner() const { return inner_; }
   std::string Serialize(const Windowed<K>& value) const override {
     return inner_->Serialize(value.key) + serdes::Int64()->Serialize(value.end) +
            serdes::Int64()->Serialize(value.start);

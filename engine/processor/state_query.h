@@ -9,7 +9,9 @@
 // there when it is not this one, reads the store on the thread that owns it, and answers 503
 // while that task is restoring or its thread's group is rebalancing.
 //
-// WindowStoreView makes a view of a DSL window store (e.g. a windowed Count).
+// WindowStoreView makes a view of a DSL window store (e.g. a windowed Count), KeyValueStoreView
+// one of a DSL key-value store (a table, a non-windowed aggregation); KTable::Queryable picks
+// the view a table's store needs, session stores included.
 //
 // Concurrency: `parse` runs on an HTTP thread; `read` on the thread that owns the task (its
 // stream thread between two batches, or the state updater for a standby), so it must not block.
@@ -26,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "engine/processor/serde.h"
+#include "stores/key_value_store.h"
 #include "stores/state_store.h"
 #include "stores/value_and_timestamp.h"
 #include "stores/window_store.h"
@@ -136,6 +139,41 @@ QueryableStore WindowStoreView(std::string name, std::string store, int64_t wind
                            });
             if (!status.ok()) return status;
             return reading;
+          }};
+}
+
+// A key-value store of the DSL (a table's, a non-windowed aggregation's: values kept with their
+// timestamps) as view `name`: POST /state/<name>/key {"key": ...} answers {"found", "value",
+// "timestamp"} for the key's row. For stores whose input was keyed (and partitioned) by the same
+// key.
+template <typename K, typename V>
+QueryableStore KeyValueStoreView(std::string name, std::string store, SerdePtr<K> key_serde,
+                                 SerdePtr<V> value_serde) {
+  return {.name = std::move(name),
+          .kind = QueryableStore::Kind::kKey,
+          .store = std::move(store),
+          .parse = [key_serde](const nlohmann::json& body) {
+            return state_query_detail::ParseKeyQuery(body, *key_serde);
+          },
+          .read = [value_serde](StateStore& store,
+                                const StateQuery& query) -> absl::StatusOr<StoreReading> {
+            auto* rows = dynamic_cast<KeyValueBytesStore*>(&store);
+            if (rows == nullptr) {
+              return absl::InvalidArgumentError(
+                  absl::StrCat("store ", store.name(), " is not a key-value store"));
+            }
+            const std::optional<absl::string_view> bytes = rows->Get(query.key);
+            if (!bytes.has_value()) return StoreReading{};
+            const std::optional<ValueAndTimestamp> stored = ValueAndTimestamp::Decode(*bytes);
+            if (!stored.has_value()) {
+              return absl::DataLossError(absl::StrCat("a value of ", bytes->size(),
+                                                      " bytes in key-value store ", store.name(),
+                                                      " holds no timestamp"));
+            }
+            absl::StatusOr<V> value = value_serde->Deserialize(stored->value);
+            if (!value.ok()) return value.status();
+            return StoreReading{.found = true,
+                                .value = {{"value", *value}, {"timestamp", stored->timestamp}}};
           }};
 }
 
