@@ -559,6 +559,19 @@ TEST(Dsl, TheWorkedExamplesOfDslMdBuild) {
       .ToStream()
       .To("stores-per-region", Produced<std::string, std::optional<int64_t>>::With(
                                    s, serdes::Optional(serdes::Int64())));
+
+  builder.Stream<std::string, std::string>("card-payments", s, s)
+      .GroupByKey()
+      .WindowedBy(SlidingWindows::OfTimeDifferenceAndGrace(10'000, 5'000))
+      .Count(Materialized<int64_t>::As("bursts"))
+      .Queryable()  // POST /state/bursts/windows {"key": ...}
+      .ToStream()
+      .Filter([](const Windowed<std::string>&, const std::optional<int64_t>& n) {
+        return n.value_or(0) >= 5;
+      })
+      .To("bursts", Produced<Windowed<std::string>, std::optional<int64_t>>::With(
+                        std::make_shared<TimeWindowedSerde<std::string>>(s, 10'000),
+                        serdes::Optional(serdes::Int64())));
   Topology topology = BuildOrDie(builder);
 
   // Enrichment end to end: a merchant, a country, a payment.
