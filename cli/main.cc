@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "cli/shutdown_signal.h"
 #include "common/logging.h"
+#include "engine/runtime/app_config.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 
 int main(int argc, char** argv) {
@@ -17,6 +18,8 @@ int main(int argc, char** argv) {
       "Consumes Kafka topics, keeps windowed state in RocksDB, logs state changes to changelog\n"
       "topics and exports Prometheus metrics. Its flagship topology detects card fraud.");
   app.name("weir");
+  app.set_version_flag("--version", std::string("weir ") + weir::WeirVersion(),
+                       "Print weir's version and exit");
   app.require_subcommand(1);
   app.footer(
       "Examples:\n"
