@@ -37,6 +37,8 @@ LAYERS = {
     "bench": ["common", "stores", "topologies"] + ENGINE,
     "cli": ["common", "stores", "topologies", "bench"] + ENGINE,
     "tests": ["common", "stores", "topologies", "bench"] + ENGINE,
+    # Programs as a user writes them: the installed headers only (docs/library.md).
+    "examples": ["common", "stores"] + ENGINE,
 }
 # A unit test beside the code it tests may also use what is below the top of its area (an
 # engine test may run a topology through the test driver), never a layer above the area.
@@ -47,7 +49,8 @@ PRIVATE = {
     "engine/processor/internal": ["engine/processor", "engine/runtime"],
 }
 
-PROJECT_FOLDERS = {"common", "stores", "engine", "topologies", "bench", "cli", "tests"}
+PROJECT_FOLDERS = {"common", "stores", "engine", "topologies", "bench", "cli", "tests",
+                   "examples"}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

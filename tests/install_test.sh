@@ -7,7 +7,9 @@
 #   3. a project of its own finds the package (find_package(weir 0.N), CMAKE_PREFIX_PATH=P only),
 #      builds a DSL topology against weir::engine, runs it through the test driver and prints
 #      its output, which must be the expected counts;
-#   4. the same object links with `pkg-config --libs weir`.
+#   4. the same object links with `pkg-config --libs weir`;
+#   5. each example (examples/) builds against the prefix alone, passes its test, and runs: the
+#      word count on the embedded broker, whose counts are checked.
 # Usage: tests/install_test.sh BUILD_DIR SCRATCH_DIR
 set -euo pipefail
 build=$(realpath "$1")
@@ -97,4 +99,23 @@ c++ -o "$scratch/count-pc" "$object" $(pkg-config --libs weir)
 got=$("$scratch/count-pc" | tr '\n' ' ')
 test "$got" = "a=1 b=1 a=2 "
 echo "pkg-config --libs weir links the same program"
+
+# The examples, each on its own against the prefix: built, tested, run.
+examples=$(cd "$(dirname "$0")/../examples" && pwd)
+cmake -S "$examples/word-count" -B "$scratch/word-count" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_BUILD_TYPE=Release >"$scratch/word-count-configure.log"
+cmake --build "$scratch/word-count" >"$scratch/word-count-build.log"
+(cd "$scratch/word-count" && ctest --output-on-failure >"$scratch/word-count-test.log") || {
+  cat "$scratch/word-count-test.log" >&2
+  exit 1
+}
+got=$(printf 'all streams lead to Kafka\nhello kafka streams\njoin kafka summit\n' |
+  "$scratch/word-count/word-count" 2>"$scratch/word-count-run.log" | tr '\n' ' ')
+want="all 1 hello 1 join 1 kafka 3 lead 1 streams 2 summit 1 to 1 "
+if [ "$got" != "$want" ]; then
+  echo "FAILED: word-count on the embedded broker printed '$got', not '$want'" >&2
+  cat "$scratch/word-count-run.log" >&2
+  exit 1
+fi
+echo "examples/word-count: built against the prefix, its test passed, on the embedded broker: $got"
 rm -rf "$scratch"
