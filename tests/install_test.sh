@@ -8,8 +8,8 @@
 #      builds a DSL topology against weir::engine, runs it through the test driver and prints
 #      its output, which must be the expected counts;
 #   4. the same object links with `pkg-config --libs weir`;
-#   5. each example (examples/) builds against the prefix alone, passes its test, and runs: the
-#      word count on the embedded broker, whose counts are checked.
+#   5. each example (examples/) builds against the prefix alone, passes its test, and runs on
+#      the embedded broker over a fixed input, whose output is checked.
 # Usage: tests/install_test.sh BUILD_DIR SCRATCH_DIR
 set -euo pipefail
 build=$(realpath "$1")
@@ -100,22 +100,28 @@ got=$("$scratch/count-pc" | tr '\n' ' ')
 test "$got" = "a=1 b=1 a=2 "
 echo "pkg-config --libs weir links the same program"
 
-# The examples, each on its own against the prefix: built, tested, run.
+# The examples, each on its own against the prefix: built, tested, run on the embedded broker
+# with INPUT on stdin, its output (lines joined by spaces) compared with WANT.
 examples=$(cd "$(dirname "$0")/../examples" && pwd)
-cmake -S "$examples/word-count" -B "$scratch/word-count" -DCMAKE_PREFIX_PATH="$prefix" \
-  -DCMAKE_BUILD_TYPE=Release >"$scratch/word-count-configure.log"
-cmake --build "$scratch/word-count" >"$scratch/word-count-build.log"
-(cd "$scratch/word-count" && ctest --output-on-failure >"$scratch/word-count-test.log") || {
-  cat "$scratch/word-count-test.log" >&2
-  exit 1
+example() {
+  local name=$1 input=$2 want=$3 got
+  cmake -S "$examples/$name" -B "$scratch/$name" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_BUILD_TYPE=Release >"$scratch/$name-configure.log"
+  cmake --build "$scratch/$name" >"$scratch/$name-build.log"
+  (cd "$scratch/$name" && ctest --output-on-failure >"$scratch/$name-test.log") || {
+    cat "$scratch/$name-test.log" >&2
+    exit 1
+  }
+  got=$(printf "$input" | "$scratch/$name/$name" 2>"$scratch/$name-run.log" | tr '\n' ' ')
+  if [ "$got" != "$want" ]; then
+    echo "FAILED: $name on the embedded broker printed '$got', not '$want'" >&2
+    cat "$scratch/$name-run.log" >&2
+    exit 1
+  fi
+  echo "examples/$name: built against the prefix, its test passed; on the embedded broker: $got"
 }
-got=$(printf 'all streams lead to Kafka\nhello kafka streams\njoin kafka summit\n' |
-  "$scratch/word-count/word-count" 2>"$scratch/word-count-run.log" | tr '\n' ' ')
-want="all 1 hello 1 join 1 kafka 3 lead 1 streams 2 summit 1 to 1 "
-if [ "$got" != "$want" ]; then
-  echo "FAILED: word-count on the embedded broker printed '$got', not '$want'" >&2
-  cat "$scratch/word-count-run.log" >&2
-  exit 1
-fi
-echo "examples/word-count: built against the prefix, its test passed, on the embedded broker: $got"
+example word-count 'all streams lead to Kafka\nhello kafka streams\njoin kafka summit\n' \
+  "all 1 hello 1 join 1 kafka 3 lead 1 streams 2 summit 1 to 1 "
+example enrich 'products p1 teapot\ncustomers c1 Ada\norders c1 p1,2\norders c2 p1,1\ncustomers c1 Ada L.\norders c1 p1,3\norders c1 p9,1\n' \
+  "c1: Ada bought 2 x teapot c2: someone bought 1 x teapot c1: Ada L. bought 3 x teapot "
 rm -rf "$scratch"

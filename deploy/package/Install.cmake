@@ -11,7 +11,7 @@ include(CMakePackageConfigHelpers)
 install(TARGETS weir RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 # The engine and the libraries below it, in link order (users link weir::engine).
-set(WEIR_INSTALLED_LIBRARIES weir_engine weir_engine_http weir_engine_runtime weir_engine_kafka
+set(WEIR_INSTALLED_LIBRARIES weir_test_driver weir_engine weir_engine_http weir_engine_runtime weir_engine_kafka
     weir_engine_metrics weir_engine_dsl weir_engine_processor weir_stores weir_http_client
     weir_common)
 install(TARGETS ${WEIR_INSTALLED_LIBRARIES} EXPORT weirTargets
