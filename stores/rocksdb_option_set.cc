@@ -87,6 +87,7 @@ const config::Schema<RocksDbOptionSet>& RocksDbOptionSetSchema() {
 
 absl::StatusOr<RocksDbOptionSet> LoadRocksDbOptionSet(const std::string& path) {
   RocksDbOptionSet set;
+  if (path.empty()) return set;
   config::Provenance provenance;
   WEIR_RETURN_IF_ERROR(RocksDbOptionSetSchema().LoadFile(path, set, &provenance));
   const auto invalid = [&](const std::string& key, absl::string_view why) {

@@ -64,7 +64,8 @@ const config::Schema<RocksDbOptionSet>& RocksDbOptionSetSchema();
 
 // Loads an option set file over Kafka Streams' defaults and validates it: unknown keys, wrong
 // types and values RocksDB rejects (including inside the options strings) are InvalidArgument
-// naming the file and key; a missing file is NotFound.
+// naming the file and key; a missing file is NotFound. An empty path is Kafka Streams'
+// defaults themselves (what config/rocksdb/default.yaml spells out).
 absl::StatusOr<RocksDbOptionSet> LoadRocksDbOptionSet(const std::string& path);
 
 // The objects an instance shares between its stores under a bounded option set.

@@ -44,12 +44,15 @@ TEST(RocksDbOptionSet, EmptyFileIsKafkaStreamsDefaults) {
   EXPECT_FALSE(table.cache_index_and_filter_blocks);
 }
 
-TEST(RocksDbOptionSet, ShippedDefaultMatchesAnEmptyFile) {
+TEST(RocksDbOptionSet, ShippedDefaultMatchesAnEmptyFileAndNoFile) {
   absl::StatusOr<RocksDbOptionSet> shipped = LoadRocksDbOptionSet("config/rocksdb/default.yaml");
   ASSERT_TRUE(shipped.ok()) << shipped.status();
+  absl::StatusOr<RocksDbOptionSet> none = LoadRocksDbOptionSet("");
+  ASSERT_TRUE(none.ok()) << none.status();
   const RocksDbOptionSet defaults;
   const config::Schema<RocksDbOptionSet>& schema = RocksDbOptionSetSchema();
   EXPECT_EQ(schema.Dump(*shipped, {}), schema.Dump(defaults, {}));
+  EXPECT_EQ(schema.Dump(*none, {}), schema.Dump(defaults, {}));
 }
 
 TEST(RocksDbOptionSet, ShippedTunedIsTheSeedsTunedConfig) {

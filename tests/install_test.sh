@@ -112,10 +112,12 @@ example() {
     cat "$scratch/$name-test.log" >&2
     exit 1
   }
-  got=$(printf "$input" | "$scratch/$name/$name" 2>"$scratch/$name-run.log" | tr '\n' ' ')
+  # shellcheck disable=SC2059  # the input is a format: its \n are the lines
+  got=$(printf "$input" | "$scratch/$name/$name" 2>"$scratch/$name-run.log" | tr '\n' ' ') ||
+    got="(it failed: exit status $?)"
   if [ "$got" != "$want" ]; then
     echo "FAILED: $name on the embedded broker printed '$got', not '$want'" >&2
-    cat "$scratch/$name-run.log" >&2
+    tail -20 "$scratch/$name-run.log" >&2
     exit 1
   fi
   echo "examples/$name: built against the prefix, its test passed; on the embedded broker: $got"

@@ -156,7 +156,8 @@ const config::Schema<AppConfig>& AppConfigSchema() {
                  "Kafka Streams' recording level: `debug` adds task process rates, record cache "
                  "hit ratios and state store operation rates and latencies (docs/metrics.md).")
            .Path("rocksdb.options", &C::rocksdb_options,
-                 "RocksDB option-set file (`config/rocksdb/{default,tuned,bounded}.yaml`).")
+                 "RocksDB option-set file (`config/rocksdb/{default,tuned,bounded}.yaml`); "
+                 "empty: Kafka Streams' defaults, as `default.yaml` spells them out.")
            .Path("topology.config", &C::topology_config,
                  "The topology's own settings (windows, grace, rule thresholds).")
            .Int("poll.ms", &C::poll_ms, 1, 60'000,

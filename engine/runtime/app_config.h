@@ -94,8 +94,9 @@ struct AppConfig {
   // Kafka Streams' metrics.recording.level: info, or debug (adds task process rates, record
   // cache hit ratios and store operation latencies).
   RecordingLevel metrics_recording_level = RecordingLevel::kInfo;
-  // RocksDB option-set file.
-  std::string rocksdb_options = "config/rocksdb/default.yaml";
+  // RocksDB option-set file; empty: Kafka Streams' defaults (config/rocksdb/default.yaml spells
+  // them out), so a program linking the engine needs no file beside it.
+  std::string rocksdb_options;
   // The topology's own config file (the fraud topology's rules and windows).
   std::string topology_config = "config/fraud.yaml";
   // Longest time a stream thread blocks waiting for records.
