@@ -19,10 +19,12 @@
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 #include "engine/dsl/streams_builder.h"
 #include "engine/dsl/table_processors.h"
 #include "engine/runtime/test_driver.h"
@@ -59,9 +61,40 @@ TestDriverOptions DriverOptions(const std::string& name, bool cache) {
   return options;
 }
 
-// Pipes `count` records, committing and draining the output as a stream thread would.
 void Fail(benchmark::State& state, const absl::Status& status) {
   state.SkipWithError(std::string(status.message()).c_str());
+}
+
+// Writes `keys` rows "card-<i>" -> "5000.00" to table topic `topic`, committing as a stream
+// thread would.
+absl::Status LoadRows(TopologyTestDriver& driver, const std::string& topic, int64_t keys) {
+  for (int64_t i = 0; i < keys; ++i) {
+    WEIR_RETURN_IF_ERROR(driver.PipeRaw(topic, {.key = Key(i), .value = "5000.00"}));
+    if (i % kCommitEvery == 0) WEIR_RETURN_IF_ERROR(driver.Commit());
+  }
+  return driver.Commit();
+}
+
+// The timed loop of the DSL benchmarks: one record per iteration, to the topic `topic_of(n)`
+// names, a random one of `keys` keys, timestamp n (one record per ms); a commit and a drain of
+// the output every kCommitEvery records, as a stream thread would.
+void PipeTimed(benchmark::State& state, TopologyTestDriver& driver, int64_t keys,
+               const std::function<const char*(int64_t n)>& topic_of, const char* value) {
+  std::mt19937_64 random(7);
+  int64_t n = 0;
+  for (auto _ : state) {
+    const std::string key = Key(static_cast<int64_t>(random() % keys));
+    if (absl::Status piped =
+            driver.PipeRaw(topic_of(n), {.key = key, .value = value, .timestamp = n});
+        !piped.ok()) {
+      return Fail(state, piped);
+    }
+    if (++n % kCommitEvery == 0) {
+      if (absl::Status committed = driver.Commit(); !committed.ok()) return Fail(state, committed);
+      benchmark::DoNotOptimize(driver.ReadOutput("out"));
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
 }
 
 void BM_StreamTableJoin(benchmark::State& state) {
@@ -78,29 +111,10 @@ void BM_StreamTableJoin(benchmark::State& state) {
   absl::StatusOr<Topology> topology = builder.Build();
   if (!topology.ok()) return Fail(state, topology.status());
   TopologyTestDriver driver(*topology, DriverOptions("join", state.range(1) != 0));
-  for (int64_t i = 0; i < keys; ++i) {
-    if (absl::Status piped = driver.PipeRaw("limits", {.key = Key(i), .value = "5000.00"});
-        !piped.ok()) {
-      return Fail(state, piped);
-    }
-    if (i % kCommitEvery == 0 && !driver.Commit().ok()) return Fail(state, absl::InternalError("commit"));
+  if (absl::Status loaded = LoadRows(driver, "limits", keys); !loaded.ok()) {
+    return Fail(state, loaded);
   }
-  if (absl::Status committed = driver.Commit(); !committed.ok()) return Fail(state, committed);
-  std::mt19937_64 random(7);
-  int64_t n = 0;
-  for (auto _ : state) {
-    const std::string key = Key(static_cast<int64_t>(random() % keys));
-    if (absl::Status piped =
-            driver.PipeRaw("payments", {.key = key, .value = "12.50", .timestamp = n});
-        !piped.ok()) {
-      return Fail(state, piped);
-    }
-    if (++n % kCommitEvery == 0) {
-      if (absl::Status committed = driver.Commit(); !committed.ok()) return Fail(state, committed);
-      benchmark::DoNotOptimize(driver.ReadOutput("out"));
-    }
-  }
-  state.SetItemsProcessed(state.iterations());
+  PipeTimed(state, driver, keys, [](int64_t) { return "payments"; }, "12.50");
 }
 
 void BM_StreamTableJoinAlone(benchmark::State& state) {
@@ -147,29 +161,10 @@ void BM_GlobalTableJoin(benchmark::State& state) {
   TestDriverOptions options = DriverOptions("global-join", false);
   options.open_global_db = [] { return OpenDb("global-join-global"); };
   TopologyTestDriver driver(*topology, options);
-  for (int64_t i = 0; i < keys; ++i) {
-    if (absl::Status piped = driver.PipeRaw("limits", {.key = Key(i), .value = "5000.00"});
-        !piped.ok()) {
-      return Fail(state, piped);
-    }
-    if (i % kCommitEvery == 0 && !driver.Commit().ok()) return Fail(state, absl::InternalError("commit"));
+  if (absl::Status loaded = LoadRows(driver, "limits", keys); !loaded.ok()) {
+    return Fail(state, loaded);
   }
-  if (absl::Status committed = driver.Commit(); !committed.ok()) return Fail(state, committed);
-  std::mt19937_64 random(7);
-  int64_t n = 0;
-  for (auto _ : state) {
-    const std::string key = Key(static_cast<int64_t>(random() % keys));
-    if (absl::Status piped =
-            driver.PipeRaw("payments", {.key = key, .value = "12.50", .timestamp = n});
-        !piped.ok()) {
-      return Fail(state, piped);
-    }
-    if (++n % kCommitEvery == 0) {
-      if (absl::Status committed = driver.Commit(); !committed.ok()) return Fail(state, committed);
-      benchmark::DoNotOptimize(driver.ReadOutput("out"));
-    }
-  }
-  state.SetItemsProcessed(state.iterations());
+  PipeTimed(state, driver, keys, [](int64_t) { return "payments"; }, "12.50");
 }
 
 void BM_StreamStreamJoin(benchmark::State& state) {
@@ -184,22 +179,8 @@ void BM_StreamStreamJoin(benchmark::State& state) {
   absl::StatusOr<Topology> topology = builder.Build();
   if (!topology.ok()) return Fail(state, topology.status());
   TopologyTestDriver driver(*topology, DriverOptions("stream-join", false));
-  std::mt19937_64 random(7);
-  int64_t n = 0;
-  for (auto _ : state) {
-    // One record per ms, alternating sides: a key's records meet about 2,000 / keys partners.
-    const std::string key = Key(static_cast<int64_t>(random() % keys));
-    if (absl::Status piped = driver.PipeRaw(n % 2 == 0 ? "views" : "clicks",
-                                            {.key = key, .value = "v", .timestamp = n});
-        !piped.ok()) {
-      return Fail(state, piped);
-    }
-    if (++n % kCommitEvery == 0) {
-      if (absl::Status committed = driver.Commit(); !committed.ok()) return Fail(state, committed);
-      benchmark::DoNotOptimize(driver.ReadOutput("out"));
-    }
-  }
-  state.SetItemsProcessed(state.iterations());
+  // Sides alternating: a key's records meet about 2,000 / keys partners.
+  PipeTimed(state, driver, keys, [](int64_t n) { return n % 2 == 0 ? "views" : "clicks"; }, "v");
 }
 
 void BM_StreamStreamJoinAlone(benchmark::State& state) {
@@ -252,21 +233,8 @@ void BM_SessionCount(benchmark::State& state) {
   absl::StatusOr<Topology> topology = builder.Build();
   if (!topology.ok()) return Fail(state, topology.status());
   TopologyTestDriver driver(*topology, DriverOptions("session", false));
-  std::mt19937_64 random(7);
-  int64_t n = 0;
-  for (auto _ : state) {
-    const std::string key = Key(static_cast<int64_t>(random() % keys));
-    // One click per key every ~keys ms: sessions grow, and some expire.
-    if (absl::Status piped = driver.PipeRaw("clicks", {.key = key, .value = "c", .timestamp = n});
-        !piped.ok()) {
-      return Fail(state, piped);
-    }
-    if (++n % kCommitEvery == 0) {
-      if (absl::Status committed = driver.Commit(); !committed.ok()) return Fail(state, committed);
-      benchmark::DoNotOptimize(driver.ReadOutput("out"));
-    }
-  }
-  state.SetItemsProcessed(state.iterations());
+  // One click per key every ~keys ms: sessions grow, and some expire.
+  PipeTimed(state, driver, keys, [](int64_t) { return "clicks"; }, "c");
 }
 
 void BM_SessionCountAlone(benchmark::State& state) {
